@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/internal/transport"
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// embeddedServer is a reference server started in-process with the client
+// that reaches it: every host name is sent to its loopback port and its
+// generated CA is the only trust anchor, so verification stays on.
+type embeddedServer struct {
+	srv    *refserver.Server
+	client *transport.Client
+	faults []string
+}
+
+func startEmbedded(faults []string, timeout time.Duration) (*embeddedServer, error) {
+	srv, err := refserver.Start(refserver.Config{Faults: faults})
+	if err != nil {
+		return nil, usageHint(err, "see 'enrollsim list faults'")
+	}
+	client, err := transport.New(transport.Options{
+		Timeout:   timeout,
+		RootCAs:   srv.CertPool(),
+		ConnectTo: []string{"::" + srv.Addr()},
+	})
+	if err != nil {
+		srv.Close()
+		return nil, incompleteErr(fmt.Errorf("embedded server client: %w", err), "")
+	}
+	return &embeddedServer{srv: srv, client: client, faults: faults}, nil
+}
+
+func (e *embeddedServer) target() sim.Target {
+	name := "embedded reference server"
+	if len(e.faults) > 0 {
+		name += " with fault " + strings.Join(e.faults, ", ")
+	}
+	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client}
+}
+
+func (e *embeddedServer) close() {
+	e.client.CloseIdleConnections()
+	e.srv.Close()
+}
+
+// defaultSuite is what `enrollsim run` plays with no arguments: every
+// catalogue device with a BYOD and an ADDE account on the conforming server,
+// then both sides of each AxM fallback threshold against a server whose
+// organisation domain answers 404.
+type suiteGroup struct {
+	faults []string
+	cases  []sim.Case
+}
+
+func defaultPlan(o *runOptions) (sim.Plan, func(), error) {
+	accounts := []struct {
+		id  string
+		typ sim.EnrollmentType
+	}{{"alice@acme.test", sim.TypeUser}, {"carol@acme.test", sim.TypeDevice}}
+	var groups []suiteGroup
+	conforming := suiteGroup{}
+	for _, d := range sim.Catalogue() {
+		for _, a := range accounts {
+			conforming.cases = append(conforming.cases, sim.Case{
+				Name: d.Ref() + "/" + string(a.typ), Device: d, Type: a.typ,
+				Account: sim.Account{Identifier: a.id}, Expect: sim.Expect{Enroll: true},
+			})
+		}
+	}
+	groups = append(groups, conforming)
+	fallback := suiteGroup{faults: []string{"wellknown-404"}}
+	for _, ref := range []string{"iphone@18.1", "iphone@18.2", "ipad@18.1", "ipad@18.2", "mac@15.1", "mac@15.2", "vision@2.1", "vision@2.2"} {
+		d, err := sim.LookupDevice(ref)
+		if err != nil {
+			return sim.Plan{}, func() {}, err
+		}
+		c := sim.Case{
+			Name: "wellknown-404/" + d.Ref() + "/user", Device: d, Type: sim.TypeUser,
+			Account: sim.Account{Identifier: "alice@acme.test"}, Expect: sim.Expect{Enroll: true},
+		}
+		if !d.Has(sim.CapAxMFallback) {
+			// Without the fallback the device cannot enroll: that is the
+			// point of this pair, so the failure is expected.
+			c.Expect.Trips = []string{"WK-001"}
+		}
+		fallback.cases = append(fallback.cases, c)
+	}
+	groups = append(groups, fallback)
+	return playGroups(groups, o.Timeout)
+}
+
+// playGroups starts one embedded server per fault set and points each
+// group's cases at it.
+func playGroups(groups []suiteGroup, timeout time.Duration) (sim.Plan, func(), error) {
+	var servers []*embeddedServer
+	cleanup := func() {
+		for _, s := range servers {
+			s.close()
+		}
+	}
+	var plan sim.Plan
+	for _, g := range groups {
+		es, err := startEmbedded(g.faults, timeout)
+		if err != nil {
+			cleanup()
+			return sim.Plan{}, func() {}, err
+		}
+		servers = append(servers, es)
+		for _, c := range g.cases {
+			c.Target = es.target()
+			plan.Cases = append(plan.Cases, c)
+		}
+	}
+	return plan, cleanup, nil
+}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+func newListCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List checks, devices or reference-server faults",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usageErr("list what? say 'enrollsim list checks', 'list devices' or 'list faults'")
+		},
+	}
+	var all, markdown bool
+	checks := &cobra.Command{
+		Use:   "checks",
+		Short: "Print the conformance checks: ID, level, rule, source",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			list := sim.Checks()
+			if all {
+				list = sim.AllChecks()
+			}
+			if markdown {
+				writeChecksMarkdown(f.IO.Out, list)
+				return nil
+			}
+			writeChecks(f.IO.Out, list)
+			return nil
+		},
+	}
+	checks.Flags().BoolVar(&all, "all", false, "include catalogue checks the engine does not judge yet")
+	checks.Flags().BoolVar(&markdown, "markdown", false, "print a Markdown table (the README's table is made this way)")
+	devices := &cobra.Command{
+		Use:   "devices",
+		Short: "Print the device catalogue with each device's capabilities",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			writeDevices(f.IO.Out)
+			return nil
+		},
+	}
+	faults := &cobra.Command{
+		Use:   "faults",
+		Short: "Print the reference server's faults and the checks each must trip",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "FAULT\tTRIPS\tPROBE\tWHAT IT DOES")
+			for _, ft := range refserver.Faults() {
+				trips := strings.Join(ft.Trips, ",")
+				if trips == "" {
+					trips = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\n", ft.Name, trips, ft.Probe, ft.Account, ft.Doc)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.AddCommand(checks, devices, faults)
+	return cmd
+}
+
+func levelLabel(c sim.CheckSpec) string {
+	if c.Starred {
+		return string(c.Level) + "*"
+	}
+	return string(c.Level)
+}
+
+func writeChecks(w io.Writer, list []sim.CheckSpec) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tLEVEL\tRULE\tSOURCE")
+	for _, c := range list {
+		rule := strings.Join(strings.Fields(strings.ReplaceAll(c.Rule, "`", "")), " ")
+		if !sim.Implemented(c.ID) {
+			rule = "(not judged yet) " + rule
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, levelLabel(c), rule, c.Source)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nLevels: a failed MUST fails; a failed SHOULD or starred MUST (basis only observed or inferred) warns; INFO is only reported.")
+}
+
+func writeChecksMarkdown(w io.Writer, list []sim.CheckSpec) {
+	fmt.Fprintln(w, "| ID | Level | Rule | Source |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, c := range list {
+		rule := strings.ReplaceAll(c.Rule, "|", `\|`)
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", c.ID, levelLabel(c), rule, strings.ReplaceAll(c.Source, "|", `\|`))
+	}
+}
+
+func writeDevices(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	caps := sim.AllCapabilities()
+	header := []string{"REF", "PRODUCT", "NAME", "OS", "BUILD"}
+	for _, c := range caps {
+		header = append(header, string(c))
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, d := range sim.Catalogue() {
+		row := []string{d.Ref(), d.Product, d.Name, d.Family.Platform() + " " + d.OS.String(), d.Build}
+		for _, c := range caps {
+			if d.Has(c) {
+				row = append(row, "yes")
+			} else {
+				row = append(row, "-")
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nA device refers as FAMILY@VERSION (iphone, ipad, mac, vision) or PRODUCT@VERSION; other versions of a family are simulated on the nearest catalogue product.")
+}

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+)
+
+type serveOptions struct {
+	Addr   string
+	Faults []string
+	CAOut  string
+}
+
+func newServeCmd(f *Factory, ready func(*refserver.Server)) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the reference server (conforming, or with --fault) until interrupted",
+		Long: `Run the reference server on a loopback address until interrupted.
+
+It serves the organisation domain acme.test, the MDM host mdm.acme.test and an
+AxM stand-in axm.test over HTTPS, with a CA generated at start and written to
+--ca-out. It prints the accounts and the exact 'enrollsim run' command that
+plays against it from another terminal.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runServe(cmd.Context(), f, o, ready)
+		},
+	}
+	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one)")
+	cmd.Flags().StringArrayVar(&o.Faults, "fault", nil, "switch on a fault (repeatable; see 'enrollsim list faults')")
+	cmd.Flags().StringVar(&o.CAOut, "ca-out", "", "where to write the CA certificate (default: a new temporary directory)")
+	return cmd
+}
+
+func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refserver.Server)) error {
+	srv, err := refserver.Start(refserver.Config{Faults: o.Faults, Addr: o.Addr})
+	if err != nil {
+		return usageHint(err, "see 'enrollsim list faults'; --addr must be a loopback address such as 127.0.0.1:8443")
+	}
+	defer srv.Close()
+	caPath := o.CAOut
+	if caPath == "" {
+		dir, err := os.MkdirTemp("", "enrollsim-serve-")
+		if err != nil {
+			return incompleteErr(fmt.Errorf("creating a directory for the CA: %w", err), "pass --ca-out FILE")
+		}
+		defer os.RemoveAll(dir)
+		caPath = filepath.Join(dir, "ca.pem")
+	}
+	if err := srv.WriteCA(caPath); err != nil {
+		return incompleteErr(fmt.Errorf("writing the CA: %w", err), "pass --ca-out with a writable path")
+	}
+	w := f.IO.Out
+	faults := "none (conforming)"
+	if len(o.Faults) > 0 {
+		faults = strings.Join(o.Faults, ", ")
+	}
+	fmt.Fprintf(w, "enrollsim reference server listening on %s\n", srv.Addr())
+	fmt.Fprintf(w, "  faults:  %s\n", faults)
+	fmt.Fprintf(w, "  hosts:   %s (all on this address, TLS)\n", strings.Join(srv.Hosts(), ", "))
+	fmt.Fprintf(w, "  CA:      %s\n", caPath)
+	fmt.Fprintf(w, "  AxM:     %s\n", srv.AxMURL())
+	fmt.Fprintln(w, "  accounts:")
+	for _, a := range srv.Accounts() {
+		fmt.Fprintf(w, "    %-22s %s\n", a.Identifier, a.Kind)
+	}
+	fmt.Fprintln(w, "\nIn another terminal:")
+	fmt.Fprintf(w, "  %s\n\nPress Ctrl-C to stop.\n", pasteCommand(srv, caPath, "alice@acme.test", "iphone@18.2", "user"))
+	if ready != nil {
+		ready(srv)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// pasteCommand is the run command that plays against a served instance.
+func pasteCommand(srv *refserver.Server, caPath, email, device, typ string) string {
+	parts := []string{"enrollsim run", "--email " + email, "--device " + device, "--type " + typ}
+	for _, h := range srv.Hosts() {
+		if h == "localhost" || strings.ContainsAny(h, ":") || strings.Count(h, ".") == 3 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("--connect-to %s:443:127.0.0.1:%d", h, srv.Port()))
+	}
+	parts = append(parts, "--cacert "+caPath, "--axm-url "+srv.AxMURL())
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,75 @@
+package refserver
+
+import (
+	"slices"
+	"strings"
+)
+
+// Account kinds: which enrollment the server offers the user.
+const (
+	KindBYOD = "byod" // account-driven User Enrollment (mdm-byod)
+	KindADDE = "adde" // account-driven Device Enrollment (mdm-adde)
+)
+
+// Account is one user of the built-in directory. These are test credentials
+// for a server that only listens on loopback; they are not secrets.
+type Account struct {
+	Identifier     string // what the user types on the device
+	Kind           string // KindBYOD or KindADDE
+	ManagedAppleID string // what the server reports as AssignedManagedAppleID
+	Password       string
+	TOTPSecret     string // base32, for the web login's second factor
+}
+
+// builtinAccounts is the organisation's directory. dave shows the Ivanti
+// style, where users type user@<MDM host> so the MDM host answers discovery
+// itself; his Managed Apple Account still lives in the organisation domain,
+// because the identifier need not equal the account (spec §2.1).
+var builtinAccounts = []Account{
+	{Identifier: "alice@acme.test", Kind: KindBYOD, ManagedAppleID: "alice@acme.test",
+		Password: "alice-Tr0ub4dor-7", TOTPSecret: "JBSWY3DPEHPK3PXPKQ4GC6LTMFZWK4TE"},
+	{Identifier: "bob@acme.test", Kind: KindBYOD, ManagedAppleID: "bob@acme.test",
+		Password: "bob-Qu1ck-Brown-4", TOTPSecret: "GEZDGNBVGY3TQOJQMFRGGZDFMZTWQ2LK"},
+	{Identifier: "carol@acme.test", Kind: KindADDE, ManagedAppleID: "carol@acme.test",
+		Password: "carol-S4lt-Marsh-2", TOTPSecret: "NB2HI4DTHIXS6ZLOOJXWY3DTNFWS4ZLY"},
+	{Identifier: "dave@mdm.acme.test", Kind: KindBYOD, ManagedAppleID: "dave@acme.test",
+		Password: "dave-H0rse-Stap1e-9", TOTPSecret: "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"},
+}
+
+// verifiedDomains are the domains the organisation has verified in AxM; the
+// AxM stand-in only answers for identifiers in them.
+var verifiedDomains = []string{OrgDomain, MDMHost}
+
+type directory struct {
+	accounts []Account
+	byID     map[string]Account
+}
+
+func newDirectory(accounts []Account) *directory {
+	d := &directory{accounts: slices.Clone(accounts), byID: make(map[string]Account, len(accounts))}
+	for _, a := range accounts {
+		d.byID[strings.ToLower(a.Identifier)] = a
+	}
+	return d
+}
+
+// lookup ignores case because devices send the identifier as typed, and
+// users do not type addresses consistently.
+func (d *directory) lookup(identifier string) (Account, bool) {
+	a, ok := d.byID[strings.ToLower(strings.TrimSpace(identifier))]
+	return a, ok
+}
+
+// domainOf returns the part after the last "@", as Apple's documented split
+// does (spec §2.1), lower-cased; "" when there is no "@".
+func domainOf(identifier string) string {
+	i := strings.LastIndex(identifier, "@")
+	if i < 0 {
+		return ""
+	}
+	return strings.ToLower(identifier[i+1:])
+}
+
+func isVerifiedDomain(domain string) bool {
+	return domain != "" && slices.Contains(verifiedDomains, domain)
+}

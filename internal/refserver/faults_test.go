@@ -1,0 +1,300 @@
+package refserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"howett.net/plist"
+)
+
+// faultEffects holds one row per fault: the HTTP-level effect of the fault
+// on a server running only that fault. Whether the effect trips the listed
+// checks is tested with the engine; here it is the wire that counts.
+var faultEffects = map[string]func(t *testing.T, s *Server){
+	FaultWellKnown404: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
+		assert.Equal(t, http.StatusNotFound, rec.Code)
+		assert.Equal(t, "text/plain; charset=utf-8", rec.Header().Get("Content-Type"))
+		assert.Empty(t, rec.Header().Get("Location"))
+	},
+	FaultWellKnownContentType: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, mdmWK+aliceQ)
+		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.Equal(t, "text/plain", rec.Header().Get("Content-Type"))
+		assert.Equal(t, byodDoc, rec.Body.String())
+		// The registered URL is not what this fault breaks.
+		assertDoc(t, serve(t, s, http.MethodGet, mdmSD+aliceQ), byodDoc)
+	},
+	FaultWellKnownBadJSON: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, mdmWK+aliceQ)
+		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+		assert.Equal(t, `{"Servers": [`, rec.Body.String())
+		assert.False(t, json.Valid(rec.Body.Bytes()))
+	},
+	FaultWellKnownEmptyServers: func(t *testing.T, s *Server) {
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), `{"Servers":[]}`)
+	},
+	FaultWellKnownMissingBaseURL: func(t *testing.T, s *Server) {
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), `{"Servers":[{"Version":"mdm-byod"}]}`)
+	},
+	FaultWellKnownTwoServers: func(t *testing.T, s *Server) {
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ),
+			`{"Servers":[{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll/byod"},`+
+				`{"Version":"mdm-adde","BaseURL":"https://mdm.acme.test/enroll/adde"}]}`)
+	},
+	FaultWellKnownHTTPBaseURL: func(t *testing.T, s *Server) {
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ),
+			`{"Servers":[{"Version":"mdm-byod","BaseURL":"http://mdm.acme.test/enroll/byod"}]}`)
+	},
+	FaultWellKnownUnknownVersion: func(t *testing.T, s *Server) {
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ),
+			`{"Servers":[{"Version":"mdm-byod-v2","BaseURL":"https://mdm.acme.test/enroll/byod"}]}`)
+	},
+	FaultWellKnownADDEForAll: func(t *testing.T, s *Server) {
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), addeDoc)
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+"?user-identifier=bob%40acme.test&model-family=iPad"), addeDoc)
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+"?user-identifier=carol%40acme.test&model-family=iPhone"), addeDoc)
+	},
+	FaultWellKnownBYODForAll: func(t *testing.T, s *Server) {
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+"?user-identifier=carol%40acme.test&model-family=iPhone"), byodDoc)
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), byodDoc)
+	},
+	FaultWellKnownAcceptsAnyone: func(t *testing.T, s *Server) {
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+"?user-identifier=nobody%40example.com&model-family=iPhone"), byodDoc)
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+"?user-identifier=carol%40acme.test&model-family=iPhone"), addeDoc)
+	},
+	FaultWellKnownBadRejection: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, mdmWK+"?user-identifier=nobody%40acme.test&model-family=iPhone")
+		assert.Equal(t, http.StatusForbidden, rec.Code)
+		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+		assert.Equal(t, `{"code":"com.apple.well-known.rejected"}`, rec.Body.String())
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), byodDoc)
+	},
+	FaultWellKnownPlistRejection: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, mdmWK+"?user-identifier=nobody%40acme.test&model-family=iPhone")
+		assert.Equal(t, http.StatusForbidden, rec.Code)
+		assert.Equal(t, "application/xml", rec.Header().Get("Content-Type"))
+		assert.True(t, strings.HasPrefix(rec.Body.String(), "<?xml"), "body: %s", rec.Body.String())
+		var body map[string]string
+		format, err := plist.Unmarshal(rec.Body.Bytes(), &body)
+		require.NoError(t, err)
+		assert.Equal(t, plist.XMLFormat, format)
+		assert.Equal(t, "com.apple.well-known.failed", body["code"])
+		assert.NotEmpty(t, body["message"])
+	},
+	FaultWellKnownNeedsCookie: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, mdmWK+aliceQ)
+		assert.Equal(t, http.StatusFound, rec.Code)
+		assert.Equal(t, mdmWK+aliceQ, rec.Header().Get("Location"))
+		cookies := rec.Result().Cookies()
+		require.Len(t, cookies, 1)
+		assert.Equal(t, "session", cookies[0].Name)
+		assert.NotEmpty(t, cookies[0].Value)
+		assertDoc(t, serve(t, s, http.MethodGet, rec.Header().Get("Location"), withCookie(cookies[0])), byodDoc)
+	},
+	FaultWellKnownRequiresModelFamily: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, mdmWK+"?user-identifier=alice%40acme.test")
+		assert.Equal(t, http.StatusBadRequest, rec.Code)
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), byodDoc)
+	},
+	FaultWellKnownAnyFamily: func(t *testing.T, s *Server) {
+		for _, family := range []string{"AppleTV", "Watch", "Toaster"} {
+			assertDoc(t, serve(t, s, http.MethodGet, mdmWK+"?user-identifier=alice%40acme.test&model-family="+family), byodDoc)
+		}
+	},
+	FaultWellKnownSlow: func(t *testing.T, s *Server) {
+		begin := time.Now()
+		rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
+		assert.GreaterOrEqual(t, time.Since(begin), 50*time.Millisecond)
+		assert.Equal(t, http.StatusTemporaryRedirect, rec.Code)
+		assert.Equal(t, mdmWK+aliceQ, rec.Header().Get("Location"))
+	},
+	FaultWellKnownCacheable: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, mdmWK+aliceQ)
+		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.Equal(t, byodDoc, rec.Body.String())
+		assert.NotContains(t, rec.Header(), "Cache-Control")
+	},
+	FaultRedirectLoop: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
+		assert.Equal(t, http.StatusTemporaryRedirect, rec.Code)
+		assert.Equal(t, orgWK+aliceQ, rec.Header().Get("Location"))
+	},
+	FaultRedirectToHTTP: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
+		assert.Equal(t, http.StatusTemporaryRedirect, rec.Code)
+		assert.Equal(t, "http://mdm.acme.test/.well-known/com.apple.remotemanagement"+aliceQ, rec.Header().Get("Location"))
+	},
+	FaultRedirectDropsQuery: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
+		assert.Equal(t, http.StatusTemporaryRedirect, rec.Code)
+		assert.Equal(t, mdmWK, rec.Header().Get("Location"))
+		// Without its parameters the target cannot answer for alice.
+		assertRejected(t, serve(t, s, http.MethodGet, rec.Header().Get("Location")))
+	},
+	FaultRedirectNoLocation: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
+		assert.Equal(t, http.StatusFound, rec.Code)
+		assert.NotContains(t, rec.Header(), "Location")
+	},
+	FaultAxMUnregistered: func(t *testing.T, s *Server) {
+		assert.Equal(t, http.StatusNotFound, serve(t, s, http.MethodGet, axmProf, session).Code)
+		assert.Equal(t, http.StatusNotFound, serve(t, s, http.MethodGet, axmLookup+aliceQ).Code)
+		// The domain path still works: only the fallback is missing.
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), byodDoc)
+	},
+	FaultAxMNeedsQuery: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, mdmSD)
+		assert.Equal(t, http.StatusInternalServerError, rec.Code)
+		assertDoc(t, serve(t, s, http.MethodGet, mdmSD+aliceQ), byodDoc)
+		assertRejected(t, serve(t, s, http.MethodGet, mdmWK))
+	},
+	FaultAxMDisagrees: func(t *testing.T, s *Server) {
+		assertDoc(t, serve(t, s, http.MethodGet, mdmSD+aliceQ),
+			`{"Servers":[{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll/other"}]}`)
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), byodDoc)
+	},
+	FaultDirectWellKnown: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
+		assertDoc(t, rec, byodDoc)
+		assert.Empty(t, rec.Header().Get("Location"))
+		assertRejected(t, serve(t, s, http.MethodGet, orgWK+"?user-identifier=nobody%40acme.test"))
+	},
+}
+
+func TestFaultEffects(t *testing.T) {
+	for _, f := range Faults() {
+		t.Run(f.Name, func(t *testing.T) {
+			effect, ok := faultEffects[f.Name]
+			require.True(t, ok, "fault %s has no row in faultEffects", f.Name)
+			effect(t, start(t, f.Name))
+		})
+	}
+	assert.Len(t, faultEffects, len(Faults()), "faultEffects has rows for faults that do not exist")
+}
+
+// The conforming server must show none of the fault effects; spot-check the
+// org domain answers that faults replace.
+func TestFaultsOffByDefault(t *testing.T) {
+	s := start(t)
+	rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
+	assert.Equal(t, http.StatusTemporaryRedirect, rec.Code)
+	assert.Equal(t, mdmWK+aliceQ, rec.Header().Get("Location"))
+	assert.Empty(t, rec.Result().Cookies())
+}
+
+func TestFaultsCombine(t *testing.T) {
+	s := start(t, FaultDirectWellKnown, FaultWellKnownContentType, FaultWellKnownCacheable, FaultWellKnownHTTPBaseURL)
+	rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "text/plain", rec.Header().Get("Content-Type"))
+	assert.NotContains(t, rec.Header(), "Cache-Control")
+	assert.Equal(t, `{"Servers":[{"Version":"mdm-byod","BaseURL":"http://mdm.acme.test/enroll/byod"}]}`, rec.Body.String())
+}
+
+// wantFaults is the lead's table, kept here so that an edit to the catalogue
+// is a deliberate one: name → probe, account, trips.
+var wantFaults = map[string]string{
+	"wellknown-404":                   "iphone@18.1 alice WK-001",
+	"wellknown-content-type":          "iphone@18.1 alice WK-001 WK-002",
+	"wellknown-bad-json":              "iphone@18.1 alice WK-001 WK-003",
+	"wellknown-empty-servers":         "iphone@18.1 alice WK-001 WK-003",
+	"wellknown-missing-baseurl":       "iphone@18.1 alice WK-001 WK-004",
+	"wellknown-two-servers":           "iphone@18.1 alice WK-006",
+	"wellknown-http-baseurl":          "iphone@18.1 alice WK-007 ABM-009",
+	"wellknown-unknown-version":       "iphone@18.1 alice WK-001 WK-005",
+	"wellknown-adde-for-all":          "iphone@16.7 alice WK-008 WK-017 ABM-009",
+	"wellknown-accepts-anyone":        "iphone@18.1 alice WK-009",
+	"wellknown-bad-rejection":         "iphone@18.1 alice WK-010",
+	"wellknown-plist-rejection":       "iphone@18.1 alice WK-011",
+	"wellknown-needs-cookie":          "iphone@18.1 alice WK-001 WK-012 RD-004",
+	"wellknown-requires-model-family": "iphone@18.1 alice WK-013",
+	"wellknown-any-family":            "iphone@18.1 alice WK-014",
+	"wellknown-slow":                  "iphone@18.2 alice WK-015",
+	"wellknown-cacheable":             "iphone@18.1 alice WK-016",
+	"wellknown-byod-for-all":          "iphone@18.1 carol WK-017 ABM-009",
+	"redirect-loop":                   "iphone@18.1 alice WK-001 RD-004",
+	"redirect-to-http":                "iphone@18.1 alice WK-001 RD-003",
+	"redirect-drops-query":            "iphone@18.2 alice RD-002",
+	"redirect-no-location":            "iphone@18.1 alice WK-001 RD-005",
+	"axm-unregistered":                "iphone@18.2 alice ABM-003",
+	"axm-needs-query":                 "iphone@18.2 alice ABM-004",
+	"axm-disagrees":                   "iphone@18.2 alice ABM-009",
+	"direct-wellknown":                "iphone@18.1 alice",
+}
+
+func TestFaultCatalogue(t *testing.T) {
+	faults := Faults()
+	names := make([]string, len(faults))
+	for i, f := range faults {
+		names[i] = f.Name
+	}
+	assert.True(t, slices.IsSorted(names), "Faults() is sorted by name")
+
+	got := map[string]string{}
+	checkID := regexp.MustCompile(`^(WK|RD|ABM)-\d{3}$`)
+	s := start(t)
+	for _, f := range faults {
+		_, dup := got[f.Name]
+		assert.False(t, dup, "duplicate fault %s", f.Name)
+		assert.NotEmpty(t, f.Doc, f.Name)
+		assert.NotContains(t, f.Doc, "\n", "%s: Doc is one line", f.Name)
+		for _, id := range f.Trips {
+			assert.Regexp(t, checkID, id, f.Name)
+		}
+		_, known := s.dir.lookup(f.Account)
+		assert.True(t, known, "%s: probe account %s is in the directory", f.Name, f.Account)
+		got[f.Name] = strings.Join(append([]string{f.Probe, strings.TrimSuffix(f.Account, "@acme.test")}, f.Trips...), " ")
+	}
+	assert.Equal(t, wantFaults, got)
+
+	// Callers get copies.
+	faults[0].Trips = append(faults[0].Trips[:0], "XX-999")
+	assert.NotEqual(t, "XX-999", Faults()[0].Trips[0])
+}
+
+func TestUnknownFaultListsKnownNames(t *testing.T) {
+	_, err := Start(Config{Faults: []string{"wellknown-404", "wellknown-teapot", "nope"}})
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, `"wellknown-teapot"`)
+	assert.Contains(t, msg, `"nope"`)
+	for _, f := range Faults() {
+		assert.Contains(t, msg, f.Name)
+	}
+	assert.Equal(t, strings.ToLower(msg[:1]), msg[:1], "errors start lower-case")
+}
+
+func TestHasPanicsOnUndocumentedFault(t *testing.T) {
+	s := start(t)
+	assert.PanicsWithValue(t, "refserver: fault no-such-fault is not in the fault table", func() { s.has("no-such-fault") })
+	assert.False(t, s.has(FaultWellKnown404))
+}
+
+// Faults of the domain path leave the URL registered with AxM conforming, so
+// that each fault trips only its own checks on devices that also walk the
+// fallback.
+func TestDomainFaultsLeaveRegisteredURLAlone(t *testing.T) {
+	for _, f := range Faults() {
+		if strings.HasPrefix(f.Name, "axm-") {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			s := start(t, f.Name)
+			rec := serve(t, s, http.MethodGet, axmLookup+aliceQ)
+			require.Equal(t, http.StatusFound, rec.Code)
+			assertDoc(t, serve(t, s, http.MethodGet, rec.Header().Get("Location")), byodDoc)
+			assertRejected(t, serve(t, s, http.MethodGet, mdmSD+"?user-identifier=nobody%40acme.test&model-family=iPhone"))
+			assertRejected(t, serve(t, s, http.MethodGet, mdmSD+"?user-identifier=alice%40acme.test&model-family=AppleTV"))
+			assertRejected(t, serve(t, s, http.MethodGet, mdmSD))
+		})
+	}
+}

@@ -1,0 +1,273 @@
+// Package refserver is enrollsim's reference server: an organisation
+// (acme.test), its MDM (mdm.acme.test) and a stand-in for Apple's AxM
+// services (axm.test), all behind one loopback HTTPS listener. It conforms
+// to the account-driven enrollment spec by default; named faults (see
+// Faults) break it in documented ways, so that every conformance check can be
+// shown to fire on a broken server and to stay quiet on a good one.
+package refserver
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Host names the server answers for. Clients reach them by dialling Addr for
+// every name (a --resolve override or a custom DialContext).
+const (
+	OrgDomain = "acme.test"     // the organisation's domain: users are name@acme.test
+	MDMHost   = "mdm.acme.test" // the MDM service
+	AxMHost   = "axm.test"      // stands in for mdmenrollment.apple.com and axm-servicediscovery.apple.com
+	idpHost   = "idp.acme.test" // reserved for the identity provider of the web login
+)
+
+const defaultSlowDelay = 20 * time.Second
+
+// Config selects the server's behaviour. The zero value is a conforming
+// server on a random loopback port.
+type Config struct {
+	Faults    []string                         // names from Faults(); all switched on together
+	Now       func() time.Time                 // clock for timestamps; default time.Now
+	Addr      string                           // listen address; loopback only; default "127.0.0.1:0"
+	SlowDelay time.Duration                    // how long wellknown-slow stalls; default 20s
+	Logf      func(format string, args ...any) // optional request and error log; nil logs nothing
+}
+
+// Server is a running reference server.
+type Server struct {
+	cfg     Config
+	faults  map[string]bool
+	ca      *authority
+	dir     *directory
+	axm     *axmRegistry
+	sites   map[string]http.Handler // by lower-case host name without port
+	handler http.Handler
+
+	ln   net.Listener
+	srv  *http.Server
+	done chan struct{}
+}
+
+// Start builds the server, registers its discovery URL with its own AxM
+// stand-in and serves HTTPS on cfg.Addr until Close.
+func Start(cfg Config) (*Server, error) {
+	s, err := newServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("refserver: listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler: s.handler,
+		TLSConfig: &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{s.ca.leaf},
+		},
+		ReadHeaderTimeout: 10 * time.Second,
+		// net/http logs handshake failures to stderr by default; a test
+		// server that talks unasked pollutes the CLI's output.
+		ErrorLog: log.New(logfWriter(s.logf), "", 0),
+	}
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		// ServeTLS only returns ErrServerClosed after Close, or an accept
+		// error that Close is about to cause anyway.
+		if err := s.srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logf("refserver: serve: %v", err)
+		}
+	}()
+	return s, nil
+}
+
+func newServer(cfg Config) (*Server, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.SlowDelay <= 0 {
+		cfg.SlowDelay = defaultSlowDelay
+	}
+	if err := checkLoopback(cfg.Addr); err != nil {
+		return nil, err
+	}
+	faults, err := parseFaults(cfg.Faults)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := newAuthority(cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:    cfg,
+		faults: faults,
+		ca:     ca,
+		dir:    newDirectory(builtinAccounts),
+		axm:    &axmRegistry{},
+	}
+	s.sites = s.routes()
+	s.handler = http.HandlerFunc(s.serveHost)
+	if cfg.Logf != nil {
+		s.handler = s.logRequests(s.handler)
+	}
+	if !s.has(FaultAxMUnregistered) {
+		if err := s.registerWithAxM(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// routes builds one mux per host. Each concern adds its own endpoints, so a
+// later concern (enrollment, web login) is one more call here.
+func (s *Server) routes() map[string]http.Handler {
+	org := http.NewServeMux()
+	s.orgRoutes(org)
+
+	mdm := http.NewServeMux()
+	s.discoveryRoutes(mdm)
+
+	axm := http.NewServeMux()
+	s.axmRoutes(axm)
+
+	return map[string]http.Handler{
+		OrgDomain: org,
+		MDMHost:   mdm,
+		AxMHost:   axm,
+	}
+}
+
+// serveHost dispatches on the Host header because every site shares one
+// listener; the port is stripped since clients may or may not send it.
+func (s *Server) serveHost(w http.ResponseWriter, r *http.Request) {
+	host := canonicalHost(r.Host)
+	site, ok := s.sites[host]
+	if !ok {
+		writeText(w, http.StatusMisdirectedRequest,
+			fmt.Sprintf("refserver: no site for host %q; served hosts: %s\n", host, strings.Join(s.Hosts(), ", ")))
+		return
+	}
+	site.ServeHTTP(w, r)
+}
+
+func canonicalHost(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimPrefix(strings.TrimSuffix(host, "]"), "[")
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// checkLoopback refuses anything but a loopback address: the server hands
+// out test credentials and per-user documents to whoever asks.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("refserver: listen address %q: %w", addr, err)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("refserver: listen address %q is not a loopback address\nuse 127.0.0.1:PORT or [::1]:PORT", addr)
+}
+
+// Addr returns the listening address, e.g. "127.0.0.1:50123".
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Port returns the listening TCP port.
+func (s *Server) Port() int {
+	if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
+}
+
+// Close stops the server and drops open connections, which also cancels the
+// context of any request still in a handler.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	<-s.done
+	return err
+}
+
+// Handler returns the server's whole HTTP handler (all hosts) for in-memory
+// use; requests must carry the Host they are meant for.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Accounts returns the built-in directory.
+func (s *Server) Accounts() []Account { return slices.Clone(s.dir.accounts) }
+
+// AxMURL is the device-side AxM fallback endpoint of the stand-in, the
+// counterpart of https://axm-servicediscovery.apple.com/mdmBaseURL.
+func (s *Server) AxMURL() string { return "https://" + AxMHost + axmFallbackPath }
+
+// Hosts returns the host names the server answers for, sorted.
+func (s *Server) Hosts() []string {
+	hosts := make([]string, 0, len(s.sites))
+	for h := range s.sites {
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	return hosts
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.logf("refserver: %s https://%s%s -> %d", r.Method, r.Host, r.URL.RequestURI(), rec.status)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+type logfWriter func(format string, args ...any)
+
+func (f logfWriter) Write(p []byte) (int, error) {
+	f("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// writeText answers with a plain-text body, exactly as given.
+func writeText(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}

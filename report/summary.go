@@ -1,0 +1,216 @@
+// Package report folds the engine's event stream into summaries and writes
+// it out: live text, the jsonl stream itself, and final formats.
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// Exit codes of a run (DESIGN.md).
+const (
+	ExitOK          = 0
+	ExitFailed      = 1
+	ExitUsage       = 2
+	ExitIncomplete  = 3
+	ExitInterrupted = 130
+)
+
+// StepSummary is how one step of a case ended.
+type StepSummary struct {
+	Step    sim.Step       `json:"step"`
+	Status  sim.StepStatus `json:"status"`
+	Message string         `json:"message,omitempty"`
+}
+
+// CaseSummary is one case folded from its events.
+type CaseSummary struct {
+	Name    string             `json:"name"`
+	Info    sim.CaseInfo       `json:"info"`
+	Outcome string             `json:"outcome"`
+	Message string             `json:"message,omitempty"`
+	Steps   []StepSummary      `json:"steps"`
+	Results []sim.Result       `json:"results"`
+	Counts  map[sim.Status]int `json:"counts"`
+	done    bool
+}
+
+// Problems lists why the case does not pass: checks that tripped without
+// being expected to, expected trips that did not happen, and a run error.
+func (c *CaseSummary) Problems(strict bool) []string {
+	var out []string
+	expected := map[string]bool{}
+	for _, id := range c.Info.ExpectTrips {
+		expected[id] = true
+	}
+	tripped := map[string]bool{}
+	for _, r := range c.Results {
+		if r.Status == sim.Fail || (strict && r.Status == sim.Warn) {
+			tripped[r.ID] = true
+			if !expected[r.ID] {
+				out = append(out, fmt.Sprintf("%s %s: %s", r.ID, strings.ToUpper(string(r.Status)), firstNonEmpty(r.Actual, r.Detail)))
+			}
+		} else if r.Status == sim.Warn {
+			tripped[r.ID] = true
+		}
+	}
+	for _, id := range c.Info.ExpectTrips {
+		if !tripped[id] {
+			out = append(out, fmt.Sprintf("%s was expected to fail or warn, but did not", id))
+		}
+	}
+	if c.Outcome == sim.OutcomeError {
+		out = append(out, "the case could not complete: "+c.Message)
+	}
+	if !c.done {
+		out = append(out, "the case did not finish")
+	}
+	return out
+}
+
+// Passed reports whether the case met its expectations.
+func (c *CaseSummary) Passed(strict bool) bool { return len(c.Problems(strict)) == 0 }
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Summary accumulates a run.
+type Summary struct {
+	Cases       []*CaseSummary `json:"cases"`
+	Interrupted bool           `json:"interrupted,omitempty"`
+	byName      map[string]*CaseSummary
+	ended       bool
+}
+
+// Add folds one event in.
+func (s *Summary) Add(ev sim.Event) {
+	if s.byName == nil {
+		s.byName = map[string]*CaseSummary{}
+	}
+	switch ev.Kind {
+	case sim.EventRunEnd:
+		s.ended = true
+		return
+	case sim.EventCaseStart:
+		c := &CaseSummary{Name: ev.Case, Counts: map[sim.Status]int{}}
+		if ev.Info != nil {
+			c.Info = *ev.Info
+		}
+		s.Cases = append(s.Cases, c)
+		s.byName[ev.Case] = c
+		return
+	}
+	c := s.byName[ev.Case]
+	if c == nil {
+		return
+	}
+	switch ev.Kind {
+	case sim.EventStepEnd:
+		c.Steps = append(c.Steps, StepSummary{Step: ev.Step, Status: ev.Status, Message: ev.Message})
+	case sim.EventCheck:
+		if ev.Result != nil {
+			c.Results = append(c.Results, *ev.Result)
+			c.Counts[ev.Result.Status]++
+		}
+	case sim.EventCaseEnd:
+		c.Outcome, c.Message, c.done = ev.Outcome, ev.Message, true
+		if ev.Outcome == sim.OutcomeInterrupted {
+			s.Interrupted = true
+		}
+	}
+}
+
+// Totals counts check statuses over all cases.
+func (s *Summary) Totals() map[sim.Status]int {
+	t := map[sim.Status]int{}
+	for _, c := range s.Cases {
+		for k, v := range c.Counts {
+			t[k] += v
+		}
+	}
+	return t
+}
+
+// ExpectedTrips counts failed or warned checks that their case expected.
+func (s *Summary) ExpectedTrips() int {
+	n := 0
+	for _, c := range s.Cases {
+		for _, r := range c.Results {
+			if r.Tripped() && contains(c.Info.ExpectTrips, r.ID) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Outcomes counts case outcomes.
+func (s *Summary) Outcomes() map[string]int {
+	o := map[string]int{}
+	for _, c := range s.Cases {
+		o[c.Outcome]++
+	}
+	return o
+}
+
+// ExitCode follows DESIGN.md: 130 interrupted, 3 a case could not
+// complete, 1 a case did not meet its expectations, 0 otherwise.
+func (s *Summary) ExitCode(strict bool) int {
+	if s.Interrupted {
+		return ExitInterrupted
+	}
+	code := ExitOK
+	for _, c := range s.Cases {
+		if c.Outcome == sim.OutcomeError || !c.done {
+			return ExitIncomplete
+		}
+		if !c.Passed(strict) {
+			code = ExitFailed
+		}
+	}
+	return code
+}
+
+// Failed returns the cases that did not pass.
+func (s *Summary) Failed(strict bool) []*CaseSummary {
+	var out []*CaseSummary
+	for _, c := range s.Cases {
+		if !c.Passed(strict) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// statusOrder is how counts are listed.
+var statusOrder = []sim.Status{sim.Pass, sim.Fail, sim.Warn, sim.Noted, sim.Skip, sim.Error}
+
+func formatCounts(m map[sim.Status]int) string {
+	var parts []string
+	for _, st := range statusOrder {
+		parts = append(parts, fmt.Sprintf("%d %s", m[st], st))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func formatOutcomes(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,197 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// TextOptions shape the live text output.
+type TextOptions struct {
+	Verbose bool // every check and every exchange, not just the notable ones
+	Color   bool // ANSI colours (off for NO_COLOR and non-terminals)
+	Strict  bool // warnings count as failures in the verdicts shown
+}
+
+// Text writes the event stream as readable lines while it happens and a
+// summary at the end of the run.
+type Text struct {
+	w    io.Writer
+	opt  TextOptions
+	sum  Summary
+	info map[string]*sim.CaseInfo
+	// pending holds a step's lines until its end, so they print under
+	// the step's own line.
+	pending []string
+}
+
+// NewText returns a live text writer.
+func NewText(w io.Writer, opt TextOptions) *Text {
+	return &Text{w: w, opt: opt, info: map[string]*sim.CaseInfo{}}
+}
+
+// Summary is what the writer has folded so far.
+func (t *Text) Summary() *Summary { return &t.sum }
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiBlue   = "\x1b[34m"
+	ansiDim    = "\x1b[2m"
+)
+
+func (t *Text) paint(code, s string) string {
+	if !t.opt.Color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (t *Text) statusLabel(st sim.Status) string {
+	label := fmt.Sprintf("%-5s", strings.ToUpper(string(st)))
+	switch st {
+	case sim.Pass:
+		return t.paint(ansiGreen, label)
+	case sim.Fail, sim.Error:
+		return t.paint(ansiRed, label)
+	case sim.Warn:
+		return t.paint(ansiYellow, label)
+	case sim.Noted:
+		return t.paint(ansiBlue, label)
+	}
+	return t.paint(ansiDim, label)
+}
+
+func (t *Text) stepLabel(st sim.StepStatus) string {
+	label := fmt.Sprintf("%-8s", st)
+	switch st {
+	case sim.StepOK:
+		return t.paint(ansiGreen, label)
+	case sim.StepFailed, sim.StepError:
+		return t.paint(ansiRed, label)
+	case sim.StepRefused:
+		return t.paint(ansiYellow, label)
+	}
+	return t.paint(ansiDim, label)
+}
+
+// Handle writes one event.
+func (t *Text) Handle(ev sim.Event) {
+	t.sum.Add(ev)
+	w := t.w
+	hold := func(format string, args ...any) { t.pending = append(t.pending, fmt.Sprintf(format, args...)) }
+	switch ev.Kind {
+	case sim.EventCaseStart:
+		t.info[ev.Case] = ev.Info
+		i := ev.Info
+		fmt.Fprintf(w, "%s %s\n", t.paint(ansiBold, "=== "+ev.Case+":"), fmt.Sprintf("%s as %s, type %s", i.Device, i.Identifier, i.Type))
+		if len(i.ExpectTrips) > 0 {
+			fmt.Fprintf(w, "    expects to trip: %s\n", strings.Join(i.ExpectTrips, ", "))
+		}
+	case sim.EventExchange:
+		if !t.opt.Verbose {
+			return
+		}
+		x := ev.Exchange
+		probe := ""
+		if x.Probe {
+			probe = " (probe)"
+		}
+		if x.Error != "" && x.Status == 0 {
+			hold("      → %s %s%s\n      ✗ %s\n", x.Method, x.URL, probe, x.Error)
+			return
+		}
+		loc := ""
+		if l := x.ResponseHeaders.Get("Location"); l != "" {
+			loc = " → " + l
+		}
+		hold("      → %s %s%s\n      ← %d %s%s (%s)\n", x.Method, x.URL, probe, x.Status, x.ResponseHeaders.Get("Content-Type"), loc, x.Duration.Round(time.Millisecond))
+	case sim.EventCheck:
+		r := ev.Result
+		notable := r.Status == sim.Fail || r.Status == sim.Warn || r.Status == sim.Error || r.Status == sim.Noted
+		if !notable && !t.opt.Verbose {
+			return
+		}
+		expected := ""
+		if i := t.info[ev.Case]; i != nil && r.Tripped() && contains(i.ExpectTrips, r.ID) {
+			expected = " (expected)"
+		}
+		line := fmt.Sprintf("      %s %s%s", t.statusLabel(r.Status), r.ID, expected)
+		switch {
+		case r.Tripped():
+			line += fmt.Sprintf(": %s\n            expected: %s\n            actual:   %s\n            rule:     %s (source: %s)", oneLine(r.Rule, 100), r.Expected, r.Actual, levelLabel(r), r.Source)
+		case r.Detail != "" && r.Status == sim.Noted:
+			line += ": " + r.Detail
+		case r.Detail != "" && r.Status != sim.Skip:
+			line += ": " + r.Detail
+		case r.Detail != "" && t.opt.Verbose:
+			line += ": " + r.Detail
+		}
+		hold("%s\n", line)
+	case sim.EventStepEnd:
+		fmt.Fprintf(w, "  %-17s %s %s\n", ev.Step, t.stepLabel(ev.Status), ev.Message)
+		for _, l := range t.pending {
+			io.WriteString(w, l)
+		}
+		t.pending = t.pending[:0]
+	case sim.EventCaseEnd:
+		c := t.sum.byName[ev.Case]
+		verdict := t.paint(ansiGreen, "PASS")
+		if !c.Passed(t.opt.Strict) {
+			verdict = t.paint(ansiRed, "FAIL")
+		}
+		fmt.Fprintf(w, "  %s outcome %s: %s\n      checks: %s\n\n", verdict, ev.Outcome, ev.Message, formatCounts(c.Counts))
+		t.pending = t.pending[:0]
+	case sim.EventRunEnd:
+		t.writeSummary()
+	}
+}
+
+func (t *Text) writeSummary() {
+	s := &t.sum
+	w := t.w
+	failed := s.Failed(t.opt.Strict)
+	fmt.Fprintf(w, "%s %d cases, %d passed, %d failed\n", t.paint(ansiBold, "Summary:"), len(s.Cases), len(s.Cases)-len(failed), len(failed))
+	fmt.Fprintf(w, "  outcomes: %s\n", formatOutcomes(s.Outcomes()))
+	fmt.Fprintf(w, "  checks:   %s\n", formatCounts(s.Totals()))
+	if n := s.ExpectedTrips(); n > 0 {
+		fmt.Fprintf(w, "            (%d of the failures and warnings were expected by negative cases)\n", n)
+	}
+	for _, c := range failed {
+		fmt.Fprintf(w, "  %s %s\n", t.paint(ansiRed, "FAIL"), c.Name)
+		for _, p := range c.Problems(t.opt.Strict) {
+			fmt.Fprintf(w, "       %s\n", p)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// levelLabel shows a starred check's level as the catalogue does (MUST*).
+func levelLabel(r *sim.Result) string {
+	if spec, ok := sim.LookupCheck(r.ID); ok && spec.Starred {
+		return string(r.Level) + "*"
+	}
+	return string(r.Level)
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "`", "")), " ")
+	if len(s) > n {
+		return s[:n-1] + "…"
+	}
+	return s
+}

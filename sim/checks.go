@@ -1,0 +1,187 @@
+package sim
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Level is how much a check matters (spec §4).
+type Level string
+
+// Check levels.
+const (
+	Must   Level = "MUST"
+	Should Level = "SHOULD"
+	Info   Level = "INFO"
+)
+
+// CheckSpec is one catalogue entry: a requirement a server must meet.
+type CheckSpec struct {
+	ID      string `json:"id"`
+	Level   Level  `json:"level"`
+	Starred bool   `json:"starred"` // basis is observation or inference only: a violation warns
+	Group   string `json:"group"`
+	Rule    string `json:"rule"`
+	Source  string `json:"source"`
+}
+
+// Status is the outcome of one check in one case.
+type Status string
+
+// Check statuses. Info is a noted observation of an INFO-level check (or an
+// INFO-rated sub-case of a MUST); it never counts against a server.
+const (
+	Pass  Status = "pass"
+	Fail  Status = "fail"
+	Warn  Status = "warn"
+	Skip  Status = "skip"
+	Error Status = "error"
+	Noted Status = "info"
+)
+
+// Result is one judged check.
+type Result struct {
+	ID       string `json:"id"`
+	Level    Level  `json:"level"`
+	Status   Status `json:"status"`
+	Rule     string `json:"rule"`
+	Source   string `json:"source"`
+	Expected string `json:"expected,omitempty"`
+	Actual   string `json:"actual,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// Tripped reports whether the result counts against the server.
+func (r Result) Tripped() bool { return r.Status == Fail || r.Status == Warn }
+
+// implemented lists the catalogue IDs the engine judges today. Others are in
+// the catalogue (so `list checks --all` shows the whole spec) but never run.
+var implemented = map[string]bool{}
+
+func init() {
+	for _, id := range strings.Fields(`
+		WK-001 WK-002 WK-003 WK-004 WK-005 WK-006 WK-007 WK-008 WK-009 WK-010
+		WK-011 WK-012 WK-013 WK-014 WK-015 WK-016 WK-017
+		RD-001 RD-002 RD-003 RD-004 RD-005
+		ABM-003 ABM-004 ABM-008 ABM-009`) {
+		implemented[id] = true
+	}
+	for id := range implemented {
+		if _, ok := LookupCheck(id); !ok {
+			panic("implemented check " + id + " is not in the catalogue")
+		}
+	}
+}
+
+// Checks returns the catalogue entries the engine judges, in catalogue order.
+func Checks() []CheckSpec {
+	var out []CheckSpec
+	for _, c := range specCatalogue {
+		if implemented[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// AllChecks returns the whole catalogue, including checks not judged yet.
+func AllChecks() []CheckSpec { return append([]CheckSpec(nil), specCatalogue...) }
+
+// Implemented reports whether the engine judges a check.
+func Implemented(id string) bool { return implemented[id] }
+
+// LookupCheck finds a catalogue entry by ID.
+func LookupCheck(id string) (CheckSpec, bool) {
+	for _, c := range specCatalogue {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return CheckSpec{}, false
+}
+
+// CheckFilter selects checks by ID patterns such as "WK-*,AUTH-003".
+type CheckFilter []string
+
+// ParseCheckFilter validates a comma-separated list of IDs or globs; every
+// pattern must match at least one catalogue check, so typos are caught.
+func ParseCheckFilter(s string) (CheckFilter, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var f CheckFilter
+	for _, p := range strings.Split(s, ",") {
+		p = strings.ToUpper(strings.TrimSpace(p))
+		if p == "" {
+			continue
+		}
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("check pattern %q: %v", p, err)
+		}
+		matched := false
+		for _, c := range specCatalogue {
+			if ok, _ := path.Match(p, c.ID); ok {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			return nil, fmt.Errorf("check pattern %q matches no check; see `enrollsim list checks` (IDs look like WK-001, patterns like WK-*)", p)
+		}
+		f = append(f, p)
+	}
+	return f, nil
+}
+
+// Match reports whether the filter selects id; an empty filter selects all.
+func (f CheckFilter) Match(id string) bool {
+	if len(f) == 0 {
+		return true
+	}
+	for _, p := range f {
+		if ok, _ := path.Match(p, id); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// judge turns a raw verdict into a Result with the catalogue's level rules:
+// a violated SHOULD or starred MUST warns; a violated INFO is only noted.
+func judge(id string, ok bool, expected, actual string) Result {
+	spec, found := LookupCheck(id)
+	if !found {
+		panic("judge: unknown check " + id)
+	}
+	r := Result{ID: id, Level: spec.Level, Rule: spec.Rule, Source: spec.Source, Status: Pass}
+	if ok {
+		return r
+	}
+	r.Expected, r.Actual = expected, actual
+	switch {
+	case spec.Level == Info:
+		r.Status = Noted
+	case spec.Level == Should || spec.Starred:
+		r.Status = Warn
+	default:
+		r.Status = Fail
+	}
+	return r
+}
+
+func resultWith(id string, st Status, detail string) Result {
+	spec, _ := LookupCheck(id)
+	return Result{ID: id, Level: spec.Level, Rule: spec.Rule, Source: spec.Source, Status: st, Detail: detail}
+}
+
+// sortedIDs is a helper for stable output in messages and tests.
+func sortedIDs(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,349 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Doer sends one HTTP request. It must not follow redirects: the engine
+// follows each hop itself so that checks see every hop.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// Clock tells the time; injected so TOTP codes and reports are repeatable.
+type Clock func() time.Time
+
+// Gate lets a driver (the step-through TUI) hold the engine before each step.
+// Returning an error stops the case.
+type Gate interface {
+	Before(ctx context.Context, caseName string, step Step) error
+}
+
+// Limits bound every network step, so a hostile server cannot hang or
+// exhaust the simulator.
+type Limits struct {
+	Timeout       time.Duration // per request, body included
+	MaxHops       int           // redirects followed in one discovery chain
+	DiscoveryBody int64         // bytes of a discovery answer (SEC-003: 64 KiB)
+	PageBody      int64         // bytes of a login page
+	ProfileBody   int64         // bytes of an enrollment profile (SEC-003: 1 MiB)
+	ExcerptBody   int           // bytes of a body kept in an exchange event
+}
+
+// DefaultLimits are the limits used when a field is zero. The 15 s timeout is
+// below the device's 90 s (WK-015) so a slow server is seen without waiting.
+var DefaultLimits = Limits{
+	Timeout:       15 * time.Second,
+	MaxHops:       10,
+	DiscoveryBody: 64 << 10,
+	PageBody:      1 << 20,
+	ProfileBody:   1 << 20,
+	ExcerptBody:   2048,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.Timeout > 0 {
+		d.Timeout = l.Timeout
+	}
+	if l.MaxHops > 0 {
+		d.MaxHops = l.MaxHops
+	}
+	if l.DiscoveryBody > 0 {
+		d.DiscoveryBody = l.DiscoveryBody
+	}
+	if l.PageBody > 0 {
+		d.PageBody = l.PageBody
+	}
+	if l.ProfileBody > 0 {
+		d.ProfileBody = l.ProfileBody
+	}
+	if l.ExcerptBody > 0 {
+		d.ExcerptBody = l.ExcerptBody
+	}
+	return d
+}
+
+// EnrollmentType is what the scenario asks the device to do.
+type EnrollmentType string
+
+// Enrollment types. Auto takes whatever discovery returns.
+const (
+	TypeAuto   EnrollmentType = ""
+	TypeUser   EnrollmentType = "user"   // ADUE, mdm-byod
+	TypeDevice EnrollmentType = "device" // ADDE, mdm-adde
+)
+
+// ParseEnrollmentType reads a --type value.
+func ParseEnrollmentType(s string) (EnrollmentType, error) {
+	switch s {
+	case "", "auto":
+		return TypeAuto, nil
+	case "user", "byod", "adue":
+		return TypeUser, nil
+	case "device", "adde":
+		return TypeDevice, nil
+	}
+	return "", fmt.Errorf("enrollment type %q: want user (account-driven user enrollment, BYOD), device (account-driven device enrollment) or auto", s)
+}
+
+// ServerVersion is the discovery document's Version for this type.
+func (t EnrollmentType) ServerVersion() string {
+	switch t {
+	case TypeUser:
+		return "mdm-byod"
+	case TypeDevice:
+		return "mdm-adde"
+	}
+	return ""
+}
+
+func (t EnrollmentType) label() string {
+	if t == TypeAuto {
+		return "auto"
+	}
+	return string(t)
+}
+
+// Account is who signs in on the device.
+type Account struct {
+	Identifier string // what the user types, e.g. alice@acme.test
+	Password   Secret
+	TOTPSecret Secret
+	// ManagedAppleID the profile should assign; empty means the identifier.
+	ManagedAppleID string
+}
+
+// Target is the server side of a case beyond the identifier's domain.
+type Target struct {
+	Name string // for reports: "embedded reference server", a base URL...
+	// AxMURL is the device-side AxM discovery endpoint (Apple's is
+	// https://axm-servicediscovery.apple.com/mdmBaseURL).
+	AxMURL string
+	// AxMDeclared says the server registered a discovery URL with AxM, so the
+	// registered URL is probed even when the domain discovery works
+	// (ABM-003/004/009).
+	AxMDeclared bool
+	// Doer, when set, replaces the engine's for this case: the embedded
+	// target runs one reference server per fault set.
+	Doer Doer
+}
+
+// AppleAxMURL is the AxM endpoint real devices ask (spec §2.0).
+const AppleAxMURL = "https://axm-servicediscovery.apple.com/mdmBaseURL"
+
+// DeviceOptions select observed device behaviour where it differs from
+// Apple's documentation (DESIGN.md: the engine follows Apple by default).
+type DeviceOptions struct {
+	// ExactlyOneAt rejects identifiers with several '@' as the iOS 26.1
+	// client does, instead of splitting at the last one.
+	ExactlyOneAt bool
+	// OmitModelFamily leaves model-family out of the well-known query, as
+	// clients before ADDE may have done.
+	OmitModelFamily bool
+	// NoFallbackOnRejection stops at a 403 com.apple.well-known.failed
+	// instead of asking AxM (the spec leaves open which one devices do).
+	NoFallbackOnRejection bool
+}
+
+// Expect is what the scenario expects, as far as checks depend on it.
+type Expect struct {
+	// Enroll says the account should enroll on this device; a discovery
+	// failure then fails WK-001.
+	Enroll bool
+	// Trips lists checks the scenario expects to fail or warn (a negative
+	// scenario against a faulty server). Reports count them as expected.
+	Trips []string
+}
+
+// Case is one device, one account, one target.
+type Case struct {
+	Name    string
+	Device  Device
+	Account Account
+	Type    EnrollmentType
+	Target  Target
+	Options DeviceOptions
+	Expect  Expect
+}
+
+// Plan is what a run plays.
+type Plan struct {
+	Cases []Case
+}
+
+// Engine plays cases and reports everything as events. It never prints,
+// reads flags or files, or exits.
+type Engine struct {
+	Doer   Doer
+	Clock  Clock
+	Limits Limits
+	Gate   Gate
+	// Checks selects which checks are reported; nil reports all.
+	Checks CheckFilter
+	// Redactor receives the run's secrets; a fresh one is used when nil.
+	Redactor *Redactor
+}
+
+// CaseReport is what Run returns per case, for callers that do not want
+// to fold the event stream themselves.
+type CaseReport struct {
+	Name    string
+	Outcome string
+	Results []Result
+}
+
+// Run plays every case of the plan in order and calls emit for each event.
+// It returns a context error when interrupted; failing checks are not errors.
+func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseReport, error) {
+	for _, c := range plan.Cases {
+		if e.Doer == nil && c.Target.Doer == nil {
+			return nil, errors.New("engine: no Doer (HTTP client) configured for case " + c.Name)
+		}
+	}
+	clock := e.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	red := e.Redactor
+	if red == nil {
+		red = &Redactor{}
+	}
+	for _, c := range plan.Cases {
+		red.AddSecret(c.Account.Password)
+		red.AddSecret(c.Account.TOTPSecret)
+	}
+	emit(Event{Kind: EventRunStart, Time: clock(), Run: &RunInfo{Cases: len(plan.Cases)}})
+	var reports []CaseReport
+	var runErr error
+	for _, c := range plan.Cases {
+		if err := ctx.Err(); err != nil {
+			runErr = err
+			break
+		}
+		r := &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: e.Limits.withDefaults(), red: red}
+		rep := r.play()
+		reports = append(reports, rep)
+		if rep.Outcome == OutcomeInterrupted {
+			runErr = ctx.Err()
+			if runErr == nil {
+				runErr = context.Canceled
+			}
+			break
+		}
+	}
+	emit(Event{Kind: EventRunEnd, Time: clock()})
+	return reports, runErr
+}
+
+// runner holds the state of one case while it plays.
+type runner struct {
+	e     *Engine
+	c     Case
+	ctx   context.Context
+	emit  func(Event)
+	clock Clock
+	lim   Limits
+	red   *Redactor
+	seq   int
+
+	step    Step
+	results []Result
+
+	// What the flow has learned so far.
+	user, domain string
+	discovery    *discoveryState
+}
+
+// stop ends the flow with an outcome; steps return it.
+type stop struct {
+	outcome string
+	message string
+}
+
+func (r *runner) play() CaseReport {
+	c := r.c
+	r.emit(Event{Kind: EventCaseStart, Time: r.clock(), Case: c.Name, Info: &CaseInfo{
+		Device: c.Device, Identifier: c.Account.Identifier, Type: c.Type.label(), Target: c.Target.Name,
+		Expect:      map[bool]string{true: "enroll", false: "no enrollment"}[c.Expect.Enroll],
+		ExpectTrips: c.Expect.Trips,
+	}})
+	outcome, msg := r.flow()
+	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: r.red.Redact(msg)})
+	return CaseReport{Name: c.Name, Outcome: outcome, Results: r.results}
+}
+
+// flow runs the steps in order; each returns nil to go on or a stop.
+func (r *runner) flow() (string, string) {
+	steps := []struct {
+		name Step
+		fn   func() (*stop, StepStatus, string)
+	}{
+		{StepSignIn, r.signIn},
+		{StepDiscovery, r.discover},
+		{StepFallback, r.fallback},
+		{StepDocument, r.processDocument},
+	}
+	for _, s := range steps {
+		st, done := r.runStep(s.name, s.fn)
+		if st != nil {
+			return st.outcome, st.message
+		}
+		if done {
+			break
+		}
+	}
+	d := r.discovery
+	return OutcomeDiscovered, fmt.Sprintf("discovery done: %s at %s", d.version, d.baseURL)
+}
+
+// runStep wraps a step with its start/end events and the gate. done is
+// unused for now; it lets a later step end the flow early without a stop.
+func (r *runner) runStep(name Step, fn func() (*stop, StepStatus, string)) (*stop, bool) {
+	if r.e.Gate != nil {
+		if err := r.e.Gate.Before(r.ctx, r.c.Name, name); err != nil {
+			return &stop{OutcomeInterrupted, "stopped before " + string(name) + ": " + err.Error()}, true
+		}
+	}
+	if r.ctx.Err() != nil {
+		return &stop{OutcomeInterrupted, "interrupted before " + string(name)}, true
+	}
+	r.step = name
+	r.emit(Event{Kind: EventStepStart, Time: r.clock(), Case: r.c.Name, Step: name})
+	st, status, msg := fn()
+	if st != nil && r.ctx.Err() != nil {
+		st = &stop{OutcomeInterrupted, "interrupted during " + string(name)}
+		status = StepError
+	}
+	r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: r.red.Redact(msg)})
+	return st, false
+}
+
+// report emits a check result unless the filter deselects it or the engine
+// does not judge it yet.
+func (r *runner) report(res Result) {
+	if !Implemented(res.ID) || !r.e.Checks.Match(res.ID) {
+		return
+	}
+	res.Expected = r.red.Redact(res.Expected)
+	res.Actual = r.red.Redact(res.Actual)
+	res.Detail = r.red.Redact(res.Detail)
+	r.results = append(r.results, res)
+	rc := res
+	r.emit(Event{Kind: EventCheck, Time: r.clock(), Case: r.c.Name, Step: r.step, Result: &rc})
+}
+
+// check judges and reports in one call.
+func (r *runner) check(id string, ok bool, expected, actual string) {
+	r.report(judge(id, ok, expected, actual))
+}
+
+func (r *runner) skip(id, why string)  { r.report(resultWith(id, Skip, why)) }
+func (r *runner) note(id, what string) { r.report(resultWith(id, Noted, what)) }
+func (r *runner) cannotJudge(id, why string) {
+	r.report(resultWith(id, Error, why))
+}

@@ -1,0 +1,112 @@
+package sim
+
+import (
+	"net/http"
+	"time"
+)
+
+// EventKind names what an Event reports.
+type EventKind string
+
+// The event stream of a run, in the order they occur: run-start, then per
+// case case-start, (step-start, exchange*, check*, step-end)*, case-end, and
+// finally run-end.
+const (
+	EventRunStart  EventKind = "run-start"
+	EventCaseStart EventKind = "case-start"
+	EventStepStart EventKind = "step-start"
+	EventExchange  EventKind = "exchange"
+	EventCheck     EventKind = "check"
+	EventStepEnd   EventKind = "step-end"
+	EventCaseEnd   EventKind = "case-end"
+	EventRunEnd    EventKind = "run-end"
+)
+
+// Step names a stage of the flow; each follows a section of the spec.
+type Step string
+
+// Steps of account-driven enrollment.
+const (
+	StepSignIn    Step = "sign-in"          // §2.1
+	StepDiscovery Step = "discovery"        // §2.2, organisation domain and redirects
+	StepFallback  Step = "axm-fallback"     // §2.3
+	StepDocument  Step = "process-document" // §2.4
+)
+
+// StepStatus is how a step ended.
+type StepStatus string
+
+// Step outcomes. Refused means the device declined locally, as a real one
+// does: an expected result, not an error of the tool.
+const (
+	StepOK      StepStatus = "ok"
+	StepFailed  StepStatus = "failed"
+	StepRefused StepStatus = "refused"
+	StepError   StepStatus = "error"
+	StepSkipped StepStatus = "skipped"
+)
+
+// Outcome codes of a case, as a scenario names them.
+const (
+	OutcomeEnrolled        = "enrolled"
+	OutcomeDiscovered      = "discovered" // discovery done; later steps not part of this plan
+	OutcomeRefused         = "refused-on-device"
+	OutcomeDiscoveryFailed = "discovery-failed"
+	OutcomeAuthFailed      = "auth-failed"
+	OutcomeEnrollFailed    = "enrollment-failed"
+	OutcomeProfileRejected = "profile-rejected"
+	OutcomeError           = "error"
+	OutcomeInterrupted     = "interrupted"
+)
+
+// Event is one thing that happened during a run. Everything in it is
+// already redacted: consumers may print or store it as is.
+type Event struct {
+	Kind     EventKind  `json:"kind"`
+	Time     time.Time  `json:"time"`
+	Case     string     `json:"case,omitempty"`
+	Step     Step       `json:"step,omitempty"`
+	Run      *RunInfo   `json:"run,omitempty"`      // run-start
+	Info     *CaseInfo  `json:"info,omitempty"`     // case-start
+	Exchange *Exchange  `json:"exchange,omitempty"` // exchange
+	Result   *Result    `json:"result,omitempty"`   // check
+	Status   StepStatus `json:"status,omitempty"`   // step-end
+	Message  string     `json:"message,omitempty"`  // step-end, case-end: what happened, for people
+	Outcome  string     `json:"outcome,omitempty"`  // case-end
+}
+
+// RunInfo describes a run at its start.
+type RunInfo struct {
+	Cases   int    `json:"cases"`
+	Version string `json:"version,omitempty"`
+}
+
+// CaseInfo describes a case at its start.
+type CaseInfo struct {
+	Device     Device `json:"device"`
+	Identifier string `json:"identifier"`
+	Type       string `json:"type"`
+	Target     string `json:"target,omitempty"`
+	Expect     string `json:"expect,omitempty"`
+	// ExpectTrips are checks the scenario expects to fail or warn.
+	ExpectTrips []string `json:"expect_trips,omitempty"`
+}
+
+// Exchange is one HTTP request and its response (or the error instead).
+type Exchange struct {
+	Seq             int           `json:"seq"`
+	Purpose         string        `json:"purpose"`
+	Probe           bool          `json:"probe,omitempty"` // a tester's probe, not something a device sends
+	Method          string        `json:"method"`
+	URL             string        `json:"url"`
+	RequestHeaders  http.Header   `json:"request_headers,omitempty"`
+	RequestBody     string        `json:"request_body,omitempty"`
+	Status          int           `json:"status,omitempty"`
+	ResponseHeaders http.Header   `json:"response_headers,omitempty"`
+	ResponseBody    string        `json:"response_body,omitempty"` // excerpt
+	BodySize        int64         `json:"body_size,omitempty"`
+	Truncated       bool          `json:"truncated,omitempty"`
+	TLSVersion      string        `json:"tls_version,omitempty"`
+	Duration        time.Duration `json:"duration_ns"`
+	Error           string        `json:"error,omitempty"`
+}

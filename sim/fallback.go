@@ -1,0 +1,143 @@
+package sim
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// fallback is step 2b (§2.3): when the organisation domain failed, devices
+// at iOS/iPadOS 18.2, macOS 15.2, visionOS 2.2 and later ask AxM, which
+// redirects to the discovery URL the MDM server registered. When the target
+// declares an AxM registration, the tester probes that path even if the
+// device does not need it, to judge ABM-003/004/009.
+func (r *runner) fallback() (*stop, StepStatus, string) {
+	ds := r.discovery
+	d := r.c.Device
+	domainFailed := !ds.domain.ok()
+	deviceFallsBack := domainFailed
+	reason := ""
+	if domainFailed {
+		canFall, why := d.Can(CapAxMFallback)
+		rejected := ds.domain.final != nil && ds.domain.final.status == http.StatusForbidden &&
+			parseRejection(ds.domain.final) != nil && parseRejection(ds.domain.final).code == "com.apple.well-known.failed"
+		switch {
+		case !canFall:
+			deviceFallsBack = false
+			reason = why
+			r.note("ABM-008", fmt.Sprintf("the organisation domain failed and %s: the device stops here, as it must", why))
+		case rejected && r.c.Options.NoFallbackOnRejection:
+			deviceFallsBack = false
+			reason = "the server rejected the user with com.apple.well-known.failed and this device option stops there"
+			r.check("ABM-008", true, "", "")
+		case r.c.Target.AxMURL == "":
+			deviceFallsBack = false
+			reason = "no AxM endpoint is configured (--axm-url)"
+			r.check("ABM-008", true, "", "")
+		default:
+			r.check("ABM-008", true, "", "")
+		}
+	} else {
+		r.check("ABM-008", true, "", "")
+	}
+
+	probeOnly := !deviceFallsBack && r.c.Target.AxMDeclared && r.c.Target.AxMURL != ""
+	if !deviceFallsBack && !probeOnly {
+		for _, id := range []string{"ABM-003", "ABM-004", "ABM-009"} {
+			r.skip(id, "the AxM path was not used and no AxM registration is declared")
+		}
+		if domainFailed {
+			return nil, StepSkipped, "no fallback: " + reason
+		}
+		return nil, StepSkipped, "not needed: the organisation domain answered"
+	}
+
+	start := r.discoveryURL(r.c.Target.AxMURL, r.c.Account.Identifier, string(d.Family), r.c.Options.OmitModelFamily)
+	purpose := "AxM fallback"
+	if probeOnly {
+		purpose = "probe ABM-003: AxM-registered discovery URL"
+	}
+	c := r.follow(start, purpose, probeOnly)
+	ds.axm, ds.axmProbe = c, probeOnly
+	if len(c.urls) > 1 {
+		if u, err := url.Parse(c.urls[1]); err == nil {
+			q := u.Query()
+			q.Del("user-identifier")
+			q.Del("model-family")
+			u.RawQuery = q.Encode()
+			ds.registered = u.String()
+		}
+	}
+	r.judgeAxM(c)
+
+	msg := ""
+	switch {
+	case probeOnly && c.ok():
+		msg = "probe: the AxM-registered URL answers " + c.doc.String()
+	case probeOnly:
+		msg = "probe: the AxM path failed: " + c.failure
+	case c.ok():
+		msg = "AxM redirected to the registered URL: " + c.doc.String()
+	default:
+		msg = "the AxM fallback failed too: " + c.failure
+	}
+	if probeOnly {
+		if domainFailed {
+			msg = "no fallback on this device (" + reason + "); " + msg
+		}
+		return nil, StepSkipped, msg
+	}
+	if !c.ok() {
+		return nil, StepFailed, msg
+	}
+	return nil, StepOK, msg
+}
+
+// judgeAxM: ABM-003 (the registered URL gives a valid document), ABM-004
+// (it copes without the query Apple may not add), ABM-009 (it agrees with
+// the domain's document).
+func (r *runner) judgeAxM(c *chain) {
+	ds := r.discovery
+	declared := r.c.Target.AxMDeclared
+	switch {
+	case len(c.hops) == 1 && c.final == nil:
+		r.cannotJudge("ABM-003", "AxM did not answer: "+c.failure)
+	case len(c.hops) == 1 && !declared:
+		r.skip("ABM-003", fmt.Sprintf("AxM answered %d without a redirect: no discovery URL is registered for this organisation (none declared)", c.final.status))
+	case len(c.hops) == 1:
+		r.check("ABM-003", false, "AxM redirects to a registered discovery URL", fmt.Sprintf("AxM answered %d without a redirect: nothing is registered, or the domain is not verified", c.final.status))
+	case c.ok():
+		var bad []string
+		for _, res := range r.judgeDocBody("ABM", c.final) {
+			if res.Tripped() && res.ID != "WK-016" {
+				bad = append(bad, res.ID+": "+res.Actual)
+			}
+		}
+		r.check("ABM-003", len(bad) == 0, "the registered URL returns a document that meets WK-002…WK-007", strings.Join(bad, "; "))
+	default:
+		r.check("ABM-003", false, "the registered URL returns a 200 discovery document", c.failure)
+	}
+
+	if ds.registered == "" {
+		r.skip("ABM-004", "no registered URL was reached")
+	} else {
+		p := r.follow(ds.registered, "probe ABM-004: registered URL without parameters", true)
+		last := p.hops[len(p.hops)-1]
+		switch {
+		case last.status == 0:
+			r.check("ABM-004", false, "a document or a clear 4xx without the query", p.failure)
+		case last.status >= 500:
+			r.check("ABM-004", false, "a document or a clear 4xx without the query, never a 5xx", fmt.Sprintf("status %d", last.status))
+		default:
+			r.check("ABM-004", true, "", "")
+		}
+	}
+
+	if ds.domain.ok() && c.ok() {
+		r.check("ABM-009", ds.domain.doc.same(c.doc), "the same Version and BaseURL from the domain and the registered URL",
+			fmt.Sprintf("domain: %s; registered URL: %s", ds.domain.doc, c.doc))
+	} else {
+		r.skip("ABM-009", "not both documents are available")
+	}
+}

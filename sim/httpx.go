@@ -1,0 +1,228 @@
+package sim
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// request describes one exchange the engine makes.
+type request struct {
+	method  string
+	url     string
+	header  http.Header
+	body    []byte
+	purpose string
+	probe   bool
+	limit   int64 // response body cap
+}
+
+// response is what came back, body read (up to the cap) and closed.
+type response struct {
+	status   int
+	header   http.Header
+	body     []byte
+	tooLarge bool // the body passed the cap; body holds the first cap bytes
+	url      *url.URL
+	tls      *tls.ConnectionState
+	elapsed  time.Duration
+	err      error // transport error, timeout or body read error
+	timeout  bool
+}
+
+func (r *response) mediaType() string {
+	if r == nil || r.header == nil {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(r.header.Get("Content-Type"))
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(r.header.Get("Content-Type")))
+	}
+	return mt
+}
+
+// ErrBodyTooLarge marks a response body over its limit.
+var ErrBodyTooLarge = errors.New("response body over the size limit")
+
+// do sends one request under the per-request timeout, reads the body up to
+// the limit, and emits the exchange, redacted.
+func (r *runner) do(q request) *response {
+	r.seq++
+	u, err := url.Parse(q.url)
+	ex := Exchange{Seq: r.seq, Purpose: q.purpose, Probe: q.probe, Method: q.method, URL: q.url}
+	if err != nil {
+		ex.Error = "bad URL: " + err.Error()
+		r.emitExchange(ex)
+		return &response{err: fmt.Errorf("bad URL %q: %w", q.url, err)}
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, r.lim.Timeout)
+	defer cancel()
+	var body io.Reader
+	if q.body != nil {
+		body = strings.NewReader(string(q.body))
+	}
+	req, err := http.NewRequestWithContext(ctx, q.method, u.String(), body)
+	if err != nil {
+		ex.Error = err.Error()
+		r.emitExchange(ex)
+		return &response{err: err}
+	}
+	for k, vs := range q.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	ex.RequestHeaders = req.Header.Clone()
+	if q.body != nil {
+		ex.RequestBody = excerpt(q.body, r.lim.ExcerptBody)
+	}
+	start := time.Now()
+	doer := r.e.Doer
+	if r.c.Target.Doer != nil {
+		doer = r.c.Target.Doer
+	}
+	resp, err := doer.Do(req)
+	out := &response{url: u}
+	if err != nil {
+		out.elapsed = time.Since(start)
+		out.err = err
+		out.timeout = isTimeout(ctx, err)
+		if out.timeout {
+			out.err = fmt.Errorf("no answer within %s (the simulator's --timeout; devices wait 90 s)", r.lim.Timeout)
+		}
+		ex.Duration = out.elapsed
+		ex.Error = out.err.Error()
+		r.emitExchange(ex)
+		return out
+	}
+	defer resp.Body.Close()
+	limit := q.limit
+	if limit <= 0 {
+		limit = r.lim.PageBody
+	}
+	data, rerr := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	out.elapsed = time.Since(start)
+	out.status = resp.StatusCode
+	out.header = resp.Header
+	out.tls = resp.TLS
+	if int64(len(data)) > limit {
+		data = data[:limit]
+		out.tooLarge = true
+		out.err = fmt.Errorf("%w: more than %s", ErrBodyTooLarge, byteSize(limit))
+	} else if rerr != nil {
+		out.err = fmt.Errorf("reading the body: %w", rerr)
+		if isTimeout(ctx, rerr) {
+			out.timeout = true
+			out.err = fmt.Errorf("body not complete within %s (the simulator's --timeout)", r.lim.Timeout)
+		}
+	}
+	out.body = data
+	ex.Status = resp.StatusCode
+	ex.ResponseHeaders = resp.Header.Clone()
+	ex.ResponseBody = excerpt(data, r.lim.ExcerptBody)
+	ex.BodySize = int64(len(data))
+	ex.Truncated = out.tooLarge
+	ex.Duration = out.elapsed
+	if resp.TLS != nil {
+		ex.TLSVersion = tls.VersionName(resp.TLS.Version)
+	}
+	if out.err != nil {
+		ex.Error = out.err.Error()
+	}
+	r.emitExchange(ex)
+	return out
+}
+
+func isTimeout(ctx context.Context, err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// sensitiveHeaders carry credentials; their values are masked whole.
+var sensitiveHeaders = map[string]bool{"Authorization": true, "Cookie": true, "Set-Cookie": true, "Proxy-Authorization": true}
+
+func (r *runner) emitExchange(ex Exchange) {
+	ex.URL = r.red.Redact(ex.URL)
+	ex.RequestHeaders = r.redactHeaders(ex.RequestHeaders)
+	ex.ResponseHeaders = r.redactHeaders(ex.ResponseHeaders)
+	ex.RequestBody = r.red.Redact(ex.RequestBody)
+	ex.ResponseBody = r.red.Redact(ex.ResponseBody)
+	ex.Error = r.red.Redact(ex.Error)
+	r.emit(Event{Kind: EventExchange, Time: r.clock(), Case: r.c.Name, Step: r.step, Exchange: &ex})
+}
+
+func (r *runner) redactHeaders(h http.Header) http.Header {
+	if h == nil {
+		return nil
+	}
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		for _, v := range vs {
+			if sensitiveHeaders[http.CanonicalHeaderKey(k)] {
+				v = maskCredential(v)
+			}
+			out[k] = append(out[k], r.red.Redact(v))
+		}
+	}
+	return out
+}
+
+// maskCredential keeps the shape of a credential header (scheme, cookie
+// names and attributes) and drops the values, so a reader still sees what
+// was sent.
+func maskCredential(v string) string {
+	if scheme, _, ok := strings.Cut(v, " "); ok && !strings.Contains(scheme, "=") {
+		return scheme + " " + redacted
+	}
+	parts := strings.Split(v, ";")
+	for i, p := range parts {
+		name, _, ok := strings.Cut(p, "=")
+		if !ok {
+			continue
+		}
+		n := strings.TrimSpace(name)
+		switch strings.ToLower(n) {
+		case "path", "domain", "expires", "max-age", "samesite":
+			continue
+		}
+		parts[i] = name + "=" + redacted
+	}
+	return strings.Join(parts, ";")
+}
+
+// excerpt keeps the first n bytes of a body as text; binary bodies are
+// summarised, never dumped.
+func excerpt(b []byte, n int) string {
+	if len(b) == 0 {
+		return ""
+	}
+	for _, c := range b[:min(len(b), 512)] {
+		if c == 0 || (c < 0x09) {
+			return fmt.Sprintf("(%d bytes of binary data)", len(b))
+		}
+	}
+	if len(b) > n {
+		return string(b[:n]) + fmt.Sprintf("… (%d more bytes)", len(b)-n)
+	}
+	return string(b)
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,158 @@
+package sim_test
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/internal/transport"
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// startRef runs a reference server with faults and returns a target that
+// reaches it over real TLS on loopback.
+func startRef(t *testing.T, timeout time.Duration, faults ...string) sim.Target {
+	t.Helper()
+	srv, err := refserver.Start(refserver.Config{Faults: faults, SlowDelay: 2 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
+	require.NoError(t, err)
+	return sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client}
+}
+
+func play(t *testing.T, target sim.Target, timeout time.Duration, cases ...sim.Case) ([]sim.CaseReport, []sim.Event) {
+	t.Helper()
+	for i := range cases {
+		cases[i].Target = target
+	}
+	var events []sim.Event
+	eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: func() time.Time { return time.Unix(1700000000, 0) }}
+	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
+	require.NoError(t, err)
+	return reps, events
+}
+
+func tripped(rep sim.CaseReport) []string {
+	set := map[string]bool{}
+	for _, r := range rep.Results {
+		if r.Tripped() {
+			set[r.ID] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func describe(rep sim.CaseReport) string {
+	var b strings.Builder
+	for _, r := range rep.Results {
+		if r.Status != sim.Pass && r.Status != sim.Skip {
+			b.WriteString("\n  " + string(r.Status) + " " + r.ID + ": " + r.Actual + r.Detail)
+		}
+	}
+	return b.String()
+}
+
+func caseFor(t *testing.T, ref, identifier string, typ sim.EnrollmentType) sim.Case {
+	d, err := sim.LookupDevice(ref)
+	require.NoError(t, err)
+	return sim.Case{Name: ref + "/" + identifier, Device: d, Account: sim.Account{Identifier: identifier}, Type: typ, Expect: sim.Expect{Enroll: true}}
+}
+
+// The conforming server trips no check on any catalogue device, for either
+// enrollment type.
+func TestConformingServerTripsNothing(t *testing.T) {
+	target := startRef(t, 5*time.Second)
+	var cases []sim.Case
+	for _, d := range sim.Catalogue() {
+		cases = append(cases,
+			sim.Case{Name: d.Ref() + "/user", Device: d, Account: sim.Account{Identifier: "alice@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}},
+			sim.Case{Name: d.Ref() + "/device", Device: d, Account: sim.Account{Identifier: "carol@acme.test"}, Type: sim.TypeDevice, Expect: sim.Expect{Enroll: true}},
+			sim.Case{Name: d.Ref() + "/direct", Device: d, Account: sim.Account{Identifier: "dave@mdm.acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}},
+		)
+	}
+	reps, _ := play(t, target, 5*time.Second, cases...)
+	require.Len(t, reps, len(cases))
+	for i, rep := range reps {
+		c := cases[i]
+		assert.Empty(t, tripped(rep), "%s tripped checks:%s", rep.Name, describe(rep))
+		canUser, _ := c.Device.Can(sim.CapUserEnrollment)
+		canType := canUser
+		if c.Type == sim.TypeDevice {
+			canType = c.Device.Has(sim.CapDeviceEnrollment)
+		}
+		if canType {
+			assert.Equal(t, sim.OutcomeDiscovered, rep.Outcome, rep.Name)
+			assert.NotEmpty(t, rep.Results, rep.Name)
+		} else {
+			assert.Equal(t, sim.OutcomeRefused, rep.Outcome, rep.Name)
+			assert.Empty(t, rep.Results, "%s: a refusing device sends nothing, so nothing is judged", rep.Name)
+		}
+	}
+}
+
+// Each fault trips exactly the checks it lists on its probe device, and
+// together the faults trip every implemented MUST and SHOULD check.
+func TestEveryFaultTripsItsChecks(t *testing.T) {
+	covered := map[string]bool{}
+	for _, f := range refserver.Faults() {
+		t.Run(f.Name, func(t *testing.T) {
+			timeout := 5 * time.Second
+			if f.Name == refserver.FaultWellKnownSlow {
+				timeout = 300 * time.Millisecond
+			}
+			target := startRef(t, timeout, f.Name)
+			typ := sim.TypeUser
+			if strings.HasPrefix(f.Account, "carol") {
+				typ = sim.TypeDevice
+			}
+			reps, _ := play(t, target, timeout, caseFor(t, f.Probe, f.Account, typ))
+			got := tripped(reps[0])
+			want := append([]string(nil), f.Trips...)
+			// INFO checks never trip; their firing shows as an info result.
+			var infoWant []string
+			var trip []string
+			for _, id := range want {
+				if spec, _ := sim.LookupCheck(id); spec.Level == sim.Info {
+					infoWant = append(infoWant, id)
+				} else {
+					trip = append(trip, id)
+				}
+			}
+			sort.Strings(trip)
+			if len(trip) == 0 {
+				trip = []string{}
+			}
+			assert.Equal(t, trip, got, "fault %s on %s:%s", f.Name, f.Probe, describe(reps[0]))
+			for _, id := range infoWant {
+				found := false
+				for _, r := range reps[0].Results {
+					if r.ID == id && r.Status == sim.Noted {
+						found = true
+					}
+				}
+				assert.True(t, found, "fault %s: INFO check %s should report info:%s", f.Name, id, describe(reps[0]))
+			}
+			for _, id := range f.Trips {
+				covered[id] = true
+			}
+		})
+	}
+	for _, c := range sim.Checks() {
+		if c.Level == sim.Info {
+			continue
+		}
+		assert.True(t, covered[c.ID], "no reference-server fault trips %s: a check that cannot fail is a defect", c.ID)
+	}
+}

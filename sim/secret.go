@@ -1,0 +1,91 @@
+package sim
+
+import (
+	"encoding/base64"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+)
+
+const redacted = "[redacted]"
+
+// Secret holds a password, seed or token. It prints and marshals as
+// [redacted] whatever the verb, so it cannot leak through a log line or a
+// report by accident; Reveal is the one way to the value.
+type Secret struct{ v string }
+
+// NewSecret wraps a value.
+func NewSecret(v string) Secret { return Secret{v} }
+
+// Reveal returns the value, for the one place that must send it.
+func (s Secret) Reveal() string { return s.v }
+
+// IsZero reports an empty secret.
+func (s Secret) IsZero() bool { return s.v == "" }
+
+func (s Secret) String() string   { return redacted }
+func (s Secret) GoString() string { return redacted }
+
+// MarshalJSON keeps secrets out of JSON reports.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText keeps secrets out of YAML and text encoders.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// Redactor removes registered secrets, in every form they travel in, from
+// text before it leaves the engine. Values are registered the moment they are
+// learned (a token from a callback, a cookie from a header).
+type Redactor struct {
+	mu    sync.RWMutex
+	forms []string
+}
+
+// minSecretLen keeps one-character values (a "0" cookie) from shredding
+// every line of output.
+const minSecretLen = 4
+
+// Add registers a value and its derived forms: URL-encoded (query and path),
+// base64 (std and URL alphabets, padded or not).
+func (r *Redactor) Add(v string) {
+	if len(v) < minSecretLen {
+		return
+	}
+	forms := []string{v, url.QueryEscape(v), url.PathEscape(v),
+		base64.StdEncoding.EncodeToString([]byte(v)),
+		base64.RawStdEncoding.EncodeToString([]byte(v)),
+		base64.URLEncoding.EncodeToString([]byte(v)),
+		base64.RawURLEncoding.EncodeToString([]byte(v))}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]bool{}
+	for _, f := range r.forms {
+		seen[f] = true
+	}
+	for _, f := range forms {
+		if !seen[f] {
+			seen[f] = true
+			r.forms = append(r.forms, f)
+		}
+	}
+	// Longest first, so a form that contains another is replaced whole.
+	sort.SliceStable(r.forms, func(i, j int) bool { return len(r.forms[i]) > len(r.forms[j]) })
+}
+
+// AddSecret registers a Secret's value.
+func (r *Redactor) AddSecret(s Secret) { r.Add(s.v) }
+
+// Redact replaces every registered form in s.
+func (r *Redactor) Redact(s string) string {
+	if r == nil {
+		return s
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, f := range r.forms {
+		if strings.Contains(s, f) {
+			s = strings.ReplaceAll(s, f, redacted)
+		}
+	}
+	return s
+}
