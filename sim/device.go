@@ -189,6 +189,7 @@ func (d Device) Has(c Capability) bool { ok, _ := d.Can(c); return ok }
 var catalogue = []Device{
 	{IPhone, "iPhone12,1", "iPhone 11", Version{14, 8, 0}, "18H17"},
 	{IPhone, "iPhone13,2", "iPhone 12", Version{15, 0, 0}, "19A346"},
+	{IPhone, "iPhone14,2", "iPhone 13 Pro", Version{16, 0, 0}, "20A362"},
 	{IPhone, "iPhone14,5", "iPhone 13", Version{16, 7, 0}, "20H19"},
 	{IPhone, "iPhone15,2", "iPhone 14 Pro", Version{17, 0, 0}, "21A329"},
 	{IPhone, "iPhone15,4", "iPhone 15", Version{17, 4, 0}, "21E219"},
@@ -198,6 +199,7 @@ var catalogue = []Device{
 	{IPhone, "iPhone17,2", "iPhone 16 Pro Max", Version{26, 1, 0}, "23B85"},
 	{IPad, "iPad13,18", "iPad (10th generation)", Version{14, 8, 0}, "18H17"},
 	{IPad, "iPad13,18", "iPad (10th generation)", Version{15, 0, 0}, "19A346"},
+	{IPad, "iPad14,1", "iPad mini (6th generation)", Version{16, 0, 0}, "20A362"},
 	{IPad, "iPad14,1", "iPad mini (6th generation)", Version{16, 7, 0}, "20H19"},
 	{IPad, "iPad14,3", "iPad Pro 11-inch (4th generation)", Version{17, 0, 0}, "21A329"},
 	{IPad, "iPad14,8", "iPad Air 11-inch (M2)", Version{17, 5, 0}, "21F79"},
@@ -214,6 +216,7 @@ var catalogue = []Device{
 	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{1, 0, 0}, "21N305"},
 	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{1, 1, 0}, "21O211"},
 	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{1, 2, 0}, "21O589"},
+	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{2, 0, 0}, "22N320"},
 	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{2, 1, 0}, "22N580"},
 	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{2, 2, 0}, "22N842"},
 	{RealityDevice, "RealityDevice17,1", "Apple Vision Pro (M5)", Version{26, 1, 0}, "23N49"},
@@ -285,9 +288,10 @@ func LookupDevice(ref string) (Device, error) {
 	if best == nil {
 		best = &candidates[0]
 	}
+	// The build stays the catalogue entry's: a made-up build number would
+	// look real in reports; the OS version is what capabilities follow.
 	d := *best
 	d.OS = v
-	d.Build = fmt.Sprintf("%s (simulated %s)", d.Build, v)
 	return d, nil
 }
 

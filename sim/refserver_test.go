@@ -156,3 +156,43 @@ func TestEveryFaultTripsItsChecks(t *testing.T) {
 		assert.True(t, covered[c.ID], "no reference-server fault trips %s: a check that cannot fail is a defect", c.ID)
 	}
 }
+
+// INFO checks never fail, but each must be able to say something: for every
+// implemented INFO check some reference-server setup reports it as info and
+// another as pass.
+func TestInfoChecksFireAndStayQuiet(t *testing.T) {
+	runs := []struct {
+		fault, device, account string
+	}{
+		{"", "iphone@18.1", "alice@acme.test"},
+		{"", "iphone@18.1", "dave@mdm.acme.test"},
+		{refserver.FaultWellKnown404, "iphone@18.1", "alice@acme.test"},
+		{refserver.FaultWellKnown404, "iphone@18.2", "alice@acme.test"},
+		{refserver.FaultWellKnownCacheable, "iphone@18.1", "alice@acme.test"},
+		{refserver.FaultDirectWellKnown, "iphone@18.1", "alice@acme.test"},
+	}
+	seen := map[string]map[sim.Status]bool{}
+	for _, r := range runs {
+		var faults []string
+		if r.fault != "" {
+			faults = []string{r.fault}
+		}
+		target := startRef(t, 5*time.Second, faults...)
+		reps, _ := play(t, target, 5*time.Second, caseFor(t, r.device, r.account, sim.TypeUser))
+		for _, res := range reps[0].Results {
+			if seen[res.ID] == nil {
+				seen[res.ID] = map[sim.Status]bool{}
+			}
+			seen[res.ID][res.Status] = true
+		}
+	}
+	for _, c := range sim.Checks() {
+		if c.Level != sim.Info {
+			continue
+		}
+		assert.True(t, seen[c.ID][sim.Noted], "%s never reported info", c.ID)
+		assert.True(t, seen[c.ID][sim.Pass], "%s never passed", c.ID)
+	}
+	// WK-001 is a MUST whose covered-by-fallback case is only noted.
+	assert.True(t, seen["WK-001"][sim.Noted])
+}

@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+type result struct {
+	code        int
+	out, errOut string
+}
+
+func testFactory(env map[string]string) (*Factory, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	return &Factory{
+		IO:      IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+		Now:     func() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) },
+		Getenv:  func(k string) string { return env[k] },
+		Version: "test",
+	}, &out, &errOut
+}
+
+func execute(t *testing.T, args ...string) result {
+	t.Helper()
+	f, out, errOut := testFactory(nil)
+	code := Execute(context.Background(), f, args)
+	return result{code, out.String(), errOut.String()}
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "missing golden file; run go test ./internal/cli -update")
+	assert.Equal(t, string(want), got, "output differs from %s; if the change is intended, run go test ./internal/cli -update", path)
+}
+
+func TestListGolden(t *testing.T) {
+	for _, args := range [][]string{
+		{"list", "devices"},
+		{"list", "faults"},
+		{"list", "checks"},
+		{"list", "checks", "--all", "--markdown"},
+	} {
+		name := strings.Join(args, "-") + ".golden"
+		t.Run(name, func(t *testing.T) {
+			r := execute(t, args...)
+			assert.Equal(t, 0, r.code, r.errOut)
+			assert.Empty(t, r.errOut)
+			golden(t, name, r.out)
+		})
+	}
+}
+
+func TestRunTranscripts(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"run-fallback-threshold", []string{"run", "--fault", "wellknown-404", "--email", "alice@acme.test", "--type", "user", "--device", "iphone@18.1", "--device", "iphone@18.2"}, 1},
+		{"run-expected-failure", []string{"run", "--fault", "wellknown-404", "--email", "alice@acme.test", "--device", "iphone@18.1", "--expect-fail", "WK-001"}, 0},
+		{"run-expected-failure-missing", []string{"run", "--embedded", "--email", "alice@acme.test", "--device", "iphone@18.1", "--expect-fail", "WK-001"}, 1},
+		{"run-redirect-loop-verbose", []string{"run", "--fault", "redirect-loop", "--email", "alice@acme.test", "--device", "mac@15.1", "--checks", "RD-*,WK-001", "-v"}, 1},
+		{"run-refused", []string{"run", "--embedded", "--email", "carol@acme.test", "--type", "device", "--device", "ipad@16.7", "--device", "vision@1.0"}, 0},
+		{"run-default", []string{"run"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := execute(t, tt.args...)
+			assert.Equal(t, tt.code, r.code, r.errOut)
+			golden(t, tt.name+".golden", stripDurations(r.out))
+		})
+	}
+}
+
+// stripDurations makes verbose transcripts repeatable.
+func stripDurations(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if j := strings.LastIndex(l, " ("); j > 0 && strings.HasPrefix(strings.TrimSpace(l), "←") && strings.HasSuffix(l, ")") {
+			lines[i] = l[:j] + " (…)"
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown flag", []string{"run", "--emial", "a@b.test"}, []string{"unknown flag: --emial", "enrollsim run --help"}},
+		{"bad device", []string{"run", "--email", "a@acme.test", "--device", "watch@10"}, []string{"--device: device \"watch@10\": unknown family or product \"watch\"", "enrollsim list devices"}},
+		{"bad version", []string{"run", "--email", "a@acme.test", "--device", "iphone@18.x"}, []string{"want MAJOR[.MINOR[.PATCH]]"}},
+		{"bad type", []string{"run", "--email", "a@acme.test", "--type", "kiosk"}, []string{`--type: enrollment type "kiosk": want user`}},
+		{"bad email", []string{"run", "--email", "alice"}, []string{`--email: identifier "alice" has no '@'`}},
+		{"bad fault", []string{"run", "--fault", "nope", "--email", "a@acme.test"}, []string{`nope`, "enrollsim list faults"}},
+		{"bad resolve", []string{"run", "--email", "a@acme.test", "--resolve", "foo"}, []string{`--resolve "foo": want HOST:PORT:ADDR`}},
+		{"bad connect-to", []string{"run", "--email", "a@acme.test", "--connect-to", "a:b"}, []string{`--connect-to "a:b"`}},
+		{"missing cacert", []string{"run", "--email", "a@acme.test", "--cacert", "/nonexistent/ca.pem"}, []string{"/nonexistent/ca.pem"}},
+		{"bad checks", []string{"run", "--checks", "WK-999"}, []string{`--checks: check pattern "WK-999" matches no check`}},
+		{"bad report", []string{"run", "--report", "pdf=x.pdf"}, []string{`unknown format "pdf"`}},
+		{"report without path", []string{"run", "--report", "jsonl"}, []string{"want FORMAT=PATH"}},
+		{"bad timeout", []string{"run", "--timeout", "0s"}, []string{"--timeout 0s: want a positive duration"}},
+		{"device without email", []string{"run", "--device", "iphone@18.2"}, []string{"need --email"}},
+		{"embedded with target", []string{"run", "--embedded", "--email", "a@acme.test", "--resolve", "a:443:127.0.0.1"}, []string{"cannot be combined"}},
+		{"positional args", []string{"run", "extra"}, []string{`unknown command "extra"`}},
+		{"bad expect-fail", []string{"run", "--email", "a@acme.test", "--expect-fail", "XX-1"}, []string{`--expect-fail "XX-1": no such check`}},
+		{"list what", []string{"list"}, []string{"list what?"}},
+		{"serve non-loopback", []string{"serve", "--addr", "0.0.0.0:0"}, []string{"loopback"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := execute(t, tt.args...)
+			assert.Equal(t, 2, r.code, "stdout: %s\nstderr: %s", r.out, r.errOut)
+			for _, w := range tt.want {
+				assert.Contains(t, r.errOut, w)
+			}
+			assert.NotContains(t, r.errOut, "panic")
+		})
+	}
+}
+
+func TestUnreachableTargetExits3(t *testing.T) {
+	// A closed loopback port: nothing listens there.
+	r := execute(t, "run", "--email", "alice@acme.test", "--device", "iphone@18.1", "--connect-to", "::127.0.0.1:1", "--timeout", "2s")
+	assert.Equal(t, 3, r.code, r.out+r.errOut)
+	assert.Contains(t, r.out, "could not reach")
+	assert.Contains(t, r.errOut, "could not complete")
+}
+
+// `serve` in one place and `run` with the printed flags in another give
+// the same transcript as the embedded run of the same case.
+func TestServeThenRunMatchesEmbedded(t *testing.T) {
+	f, out, _ := testFactory(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *refserver.Server, 1)
+	caPath := filepath.Join(t.TempDir(), "ca.pem")
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, f, &serveOptions{Addr: "127.0.0.1:0", CAOut: caPath}, func(s *refserver.Server) { ready <- s })
+	}()
+	var srv *refserver.Server
+	select {
+	case srv = <-ready:
+	case err := <-done:
+		t.Fatalf("serve stopped: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	printed := out.String()
+	cmdLine := pasteCommand(srv, caPath, "alice@acme.test", "iphone@18.2", "user")
+	assert.Contains(t, printed, cmdLine, "serve prints the command to paste")
+	assert.Contains(t, printed, caPath)
+
+	args := strings.Fields(strings.TrimPrefix(cmdLine, "enrollsim "))
+	viaServe := execute(t, args...)
+	embedded := execute(t, "run", "--embedded", "--email", "alice@acme.test", "--device", "iphone@18.2", "--type", "user")
+	assert.Equal(t, 0, viaServe.code, viaServe.errOut)
+	assert.Equal(t, embedded.out, viaServe.out)
+	cancel()
+	require.NoError(t, <-done)
+}
+
+func TestReportsWritten(t *testing.T) {
+	dir := t.TempDir()
+	jl, tx := filepath.Join(dir, "run.jsonl"), filepath.Join(dir, "run.txt")
+	r := execute(t, "run", "--embedded", "--email", "alice@acme.test", "--device", "iphone@18.2", "--report", "jsonl="+jl, "--report", "text="+tx)
+	require.Equal(t, 0, r.code, r.errOut)
+	b, err := os.ReadFile(jl)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	assert.Contains(t, lines[0], `"kind":"run-start"`)
+	assert.Contains(t, lines[len(lines)-1], `"kind":"run-end"`)
+	txt, err := os.ReadFile(tx)
+	require.NoError(t, err)
+	assert.Contains(t, string(txt), "→ GET https://acme.test/.well-known/com.apple.remotemanagement")
+}
+
+// The README's check table is generated, never hand-kept.
+func TestReadmeChecksTable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	s := string(readme)
+	begin, end := strings.Index(s, "<!-- checks:begin -->\n"), strings.Index(s, "<!-- checks:end -->")
+	require.True(t, begin >= 0 && end > begin, "README.md lacks the checks markers")
+	r := execute(t, "list", "checks", "--markdown")
+	assert.Equal(t, r.out, s[begin+len("<!-- checks:begin -->\n"):end], "regenerate the README table with: go run ./cmd/enrollsim list checks --markdown")
+}

@@ -1,0 +1,27 @@
+package sim
+
+import (
+	"os"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The catalogue in code is the spec digest's, row for row: ID, level, star.
+// The rule texts are generated from it; this catches a digest revision that
+// the code has not taken in.
+func TestCatalogueMatchesSpec(t *testing.T) {
+	src, err := os.ReadFile("../../shared/spec/account-driven-enrollment.md")
+	require.NoError(t, err, "the spec digest is expected beside the repository, as in CI")
+	row := regexp.MustCompile(`(?m)^\| ([A-Z]+-\d{3})(\*?) \| (MUST|SHOULD|INFO) \|`)
+	matches := row.FindAllStringSubmatch(string(src), -1)
+	require.Len(t, matches, len(specCatalogue))
+	for i, m := range matches {
+		c := specCatalogue[i]
+		assert.Equal(t, m[1], c.ID)
+		assert.Equal(t, m[2] == "*", c.Starred, c.ID)
+		assert.Equal(t, Level(m[3]), c.Level, c.ID)
+	}
+}

@@ -1,0 +1,180 @@
+package sim
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCapabilityThresholds(t *testing.T) {
+	tests := []struct {
+		ref  string
+		cap  Capability
+		want bool
+		why  string
+	}{
+		{"iphone@14.8", CapUserEnrollment, false, "account-driven user enrollment needs iOS 15.0 or later (this device runs 14.8)"},
+		{"iphone@15.0", CapUserEnrollment, true, ""},
+		{"iphone@16.7", CapDeviceEnrollment, false, "account-driven device enrollment needs iOS 17.0 or later (this device runs 16.7)"},
+		{"iphone@17.0", CapDeviceEnrollment, true, ""},
+		{"iphone@15.0", CapOAuth2, false, "the apple-oauth2 sign-in needs iOS 16.0 or later (this device runs 15.0)"},
+		{"iphone@16.7", CapOAuth2, true, ""},
+		{"iphone@17.4", CapWellKnownFailed, false, "the com.apple.well-known.failed rejection body needs iOS 17.5 or later (this device runs 17.4)"},
+		{"iphone@17.5", CapWellKnownFailed, true, ""},
+		{"iphone@18.1", CapAxMFallback, false, "the Apple Business Manager discovery fallback needs iOS 18.2 or later (this device runs 18.1)"},
+		{"iphone@18.2", CapAxMFallback, true, ""},
+		{"iphone@26.1", CapAxMFallback, true, ""},
+		{"ipad@18.1", CapAxMFallback, false, "the Apple Business Manager discovery fallback needs iPadOS 18.2 or later (this device runs 18.1)"},
+		{"ipad@18.2", CapAxMFallback, true, ""},
+		{"mac@13.6", CapUserEnrollment, false, "account-driven user enrollment needs macOS 14.0 or later (this device runs 13.6)"},
+		{"mac@14.0", CapDeviceEnrollment, true, ""},
+		{"mac@14.4", CapWellKnownFailed, false, "the com.apple.well-known.failed rejection body needs macOS 14.5 or later (this device runs 14.4)"},
+		{"mac@15.1", CapAxMFallback, false, "the Apple Business Manager discovery fallback needs macOS 15.2 or later (this device runs 15.1)"},
+		{"mac@15.2", CapAxMFallback, true, ""},
+		{"mac@26.1", CapESSO, false, "enrollment single sign-on is not available on macOS"},
+		{"vision@1.0", CapUserEnrollment, false, "account-driven user enrollment needs visionOS 1.1 or later (this device runs 1.0)"},
+		{"vision@1.1", CapDeviceEnrollment, true, ""},
+		{"vision@1.1", CapWellKnownFailed, false, "the com.apple.well-known.failed rejection body needs visionOS 1.2 or later (this device runs 1.1)"},
+		{"vision@2.1", CapAxMFallback, false, "the Apple Business Manager discovery fallback needs visionOS 2.2 or later (this device runs 2.1)"},
+		{"vision@2.2", CapAxMFallback, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref+"/"+string(tt.cap), func(t *testing.T) {
+			d, err := LookupDevice(tt.ref)
+			require.NoError(t, err)
+			got, why := d.Can(tt.cap)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.why, why)
+		})
+	}
+}
+
+func TestLookupDevice(t *testing.T) {
+	tests := []struct {
+		ref, product, os, build string
+		err                     string
+	}{
+		{ref: "iphone@18.2", product: "iPhone17,3", os: "18.2", build: "22C152"},
+		{ref: "iPhone@18.2", product: "iPhone17,3", os: "18.2", build: "22C152"},
+		{ref: "iPhone17,2@26.1", product: "iPhone17,2", os: "26.1", build: "23B85"},
+		{ref: "mac@15.2", product: "Mac16,1", os: "15.2", build: "24C101"},
+		{ref: "vision@2.2", product: "RealityDevice14,1", os: "2.2", build: "22N842"},
+		{ref: "visionos@26.1", product: "RealityDevice17,1", os: "26.1", build: "23N49"},
+		{ref: "ipad", product: "iPad16,1", os: "26.1", build: "23B85"},
+		// Not in the catalogue: the nearest lower product plays the version.
+		{ref: "iphone@18.3.1", product: "iPhone17,3", os: "18.3.1", build: "22C152"},
+		{ref: "iphone@12.0", product: "iPhone12,1", os: "12.0", build: "18H17"},
+		{ref: "watch@10.0", err: `unknown family or product "watch"`},
+		{ref: "iphone@x", err: `want MAJOR[.MINOR[.PATCH]]`},
+		{ref: "@18.2", err: "want FAMILY@VERSION"},
+		{ref: "iphone@1.2.3.4", err: "want MAJOR[.MINOR[.PATCH]]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			d, err := LookupDevice(tt.ref)
+			if tt.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.product, d.Product)
+			assert.Equal(t, tt.os, d.OS.String())
+			assert.Equal(t, tt.build, d.Build)
+		})
+	}
+}
+
+// The catalogue covers each threshold of the version matrix from both
+// sides, for every family, so the thresholds suite can be built from it.
+func TestCatalogueCoversThresholds(t *testing.T) {
+	for _, r := range capRules {
+		for fam, since := range r.since {
+			min, err := ParseVersion(since)
+			require.NoError(t, err)
+			var at, below bool
+			for _, d := range Catalogue() {
+				if d.Family != fam {
+					continue
+				}
+				if d.OS == min {
+					at = true
+				}
+				if d.OS.Less(min) {
+					below = true
+				}
+			}
+			assert.True(t, at, "%s %s: no catalogue device at %s", fam, r.cap, since)
+			if r.cap != CapESSO && r.cap != CapOAuth2 {
+				assert.True(t, below, "%s %s: no catalogue device below %s", fam, r.cap, since)
+			}
+		}
+	}
+	refs := map[string]bool{}
+	for _, d := range Catalogue() {
+		assert.False(t, refs[d.Ref()], "duplicate reference %s", d.Ref())
+		refs[d.Ref()] = true
+	}
+}
+
+func TestParseIdentifier(t *testing.T) {
+	tests := []struct {
+		id           string
+		exactlyOne   bool
+		user, domain string
+		err          string
+	}{
+		{id: "alice@acme.com", user: "alice", domain: "acme.com"},
+		{id: "Alice@ACME.com", user: "Alice", domain: "acme.com"},
+		{id: "a@b@acme.com", user: "a@b", domain: "acme.com"},
+		{id: "a@b@acme.com", exactlyOne: true, err: "accepts exactly one"},
+		{id: "alice", err: "has no '@'"},
+		{id: "@acme.com", err: "nothing before the '@'"},
+		{id: "alice@", err: "not a fully qualified domain name"},
+		{id: "alice@localhost", err: "not a fully qualified domain name"},
+		{id: "alice@-acme.com", err: "not a fully qualified domain name"},
+		{id: "alice@acme..com", err: "not a fully qualified domain name"},
+		{id: "alice@ac_me.com", err: "not a fully qualified domain name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			u, d, err := ParseIdentifier(tt.id, tt.exactlyOne)
+			if tt.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.user, u)
+			assert.Equal(t, tt.domain, d)
+		})
+	}
+}
+
+func TestParseCheckFilter(t *testing.T) {
+	f, err := ParseCheckFilter("wk-*, RD-002")
+	require.NoError(t, err)
+	assert.True(t, f.Match("WK-013"))
+	assert.True(t, f.Match("RD-002"))
+	assert.False(t, f.Match("RD-001"))
+	assert.False(t, f.Match("ABM-003"))
+
+	_, err = ParseCheckFilter("WK-999")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"WK-999" matches no check`)
+	_, err = ParseCheckFilter("WK-[")
+	require.Error(t, err)
+
+	none, err := ParseCheckFilter("")
+	require.NoError(t, err)
+	assert.True(t, none.Match("ANY-001"))
+}
+
+func TestJudgeLevels(t *testing.T) {
+	assert.Equal(t, Fail, judge("WK-002", false, "", "").Status, "an unstarred MUST fails")
+	assert.Equal(t, Warn, judge("WK-007", false, "", "").Status, "a starred MUST warns")
+	assert.Equal(t, Warn, judge("WK-009", false, "", "").Status, "a SHOULD warns")
+	assert.Equal(t, Noted, judge("WK-016", false, "", "").Status, "an INFO is only noted")
+	assert.Equal(t, Pass, judge("WK-002", true, "", "").Status)
+}

@@ -1,0 +1,52 @@
+package sim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := NewSecret("hunter2-canary")
+	for _, out := range []string{
+		fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q", s, s, s, s, s),
+		fmt.Sprintf("%v", struct{ P Secret }{s}), fmt.Sprintf("%+v", &struct{ P Secret }{s}),
+	} {
+		assert.NotContains(t, out, "hunter2")
+	}
+	b, err := json.Marshal(struct{ P Secret }{s})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"P":"[redacted]"}`, string(b))
+	assert.Equal(t, "hunter2-canary", s.Reveal())
+}
+
+func TestRedactorForms(t *testing.T) {
+	var r Redactor
+	tok := "tok/en+with=odd chars"
+	r.Add(tok)
+	r.Add("ab") // too short to redact safely
+	for _, in := range []string{
+		tok, url.QueryEscape(tok), url.PathEscape(tok),
+		base64.StdEncoding.EncodeToString([]byte(tok)), base64.RawURLEncoding.EncodeToString([]byte(tok)),
+		"Bearer " + tok,
+	} {
+		out := r.Redact("x " + in + " y")
+		assert.NotContains(t, out, in)
+		assert.Contains(t, out, "[redacted]")
+	}
+	assert.Equal(t, "ab cd", r.Redact("ab cd"))
+	var nilR *Redactor
+	assert.Equal(t, "same", nilR.Redact("same"))
+}
+
+func TestMaskCredential(t *testing.T) {
+	assert.Equal(t, "Bearer [redacted]", maskCredential("Bearer abc.def"))
+	assert.Equal(t, "session=[redacted]; Path=/; HttpOnly", maskCredential("session=abc; Path=/; HttpOnly"))
+	assert.Equal(t, "a=[redacted]; b=[redacted]", maskCredential("a=1; b=2"))
+	assert.Equal(t, "sid=[redacted]; Expires=Wed, 21 Oct 2026 07:28:00 GMT", maskCredential("sid=x; Expires=Wed, 21 Oct 2026 07:28:00 GMT"))
+}
