@@ -1,6 +1,7 @@
 package refserver
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,20 +16,33 @@ import (
 	"time"
 )
 
-// leafDNSNames are the names the server certificate is valid for. idp.acme.test
-// is there already so that adding the identity provider later does not mean
-// re-issuing certificates that users have written out with WriteCA.
-var leafDNSNames = []string{OrgDomain, MDMHost, idpHost, AxMHost, "localhost"}
+// leafDNSNames are the names the server certificate is valid for.
+var leafDNSNames = []string{OrgDomain, MDMHost, IdPHost, AxMHost, "localhost"}
 
 var leafIPs = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 
-// authority is the CA the server generates at start and the leaf it signs.
-// A fresh CA per run means nothing trusts it unless handed CACertPEM or
-// CertPool, so no client needs to turn verification off.
+// authority is the CA the server generates at start and the certificates it
+// issues: the TLS leaf for every served host, and the certificate that signs
+// enrollment profiles. A fresh CA per run means nothing trusts it unless
+// handed CACertPEM or CertPool, so no client needs to turn verification off.
+//
+// A second, "private" CA is made alongside. The main CA stands for the
+// public roots a stock device trusts (StockPool); the private one for an
+// organisation's own CA, which no stock device trusts. Only the private-ca
+// fault serves a certificate it issued (for mdm.acme.test), but both are
+// always in CertPool and CACertPEM, so a client given the CA file trusts
+// the server whatever faults are on.
 type authority struct {
 	caCert *x509.Certificate
 	caPEM  []byte
 	leaf   tls.Certificate
+
+	profileCert *x509.Certificate // signs enrollment profiles (CMS SignedData)
+	profileKey  crypto.Signer
+
+	privateCACert *x509.Certificate
+	privateCAPEM  []byte
+	privateLeaf   tls.Certificate // for MDMHost, issued by the private CA
 }
 
 func newAuthority(now time.Time) (*authority, error) {
@@ -46,13 +60,65 @@ func newAuthority(now time.Time) (*authority, error) {
 	notBefore = notBefore.Add(-time.Hour)
 	notAfter = notAfter.Add(7 * 24 * time.Hour)
 
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caCert, caKey, err := newCA("enrollsim reference server CA", notBefore, notAfter)
 	if err != nil {
-		return nil, fmt.Errorf("refserver: generating CA key: %w", err)
+		return nil, err
 	}
-	caTmpl := &x509.Certificate{
+	leaf, err := issueLeaf(caCert, caKey, leafDNSNames, leafIPs, notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	privateCACert, privateCAKey, err := newCA("Acme private CA (enrollsim)", notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	privateLeaf, err := issueLeaf(privateCACert, privateCAKey, []string{MDMHost}, nil, notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
+
+	// The profile signer has no extended key usage: CMS signing has none of
+	// its own, and a certificate without the extension may sign anything.
+	profileKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("refserver: generating profile-signing key: %w", err)
+	}
+	profileTmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: "Acme MDM profile signing", Organization: []string{"enrollsim"}},
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	profileDER, err := x509.CreateCertificate(rand.Reader, profileTmpl, caCert, &profileKey.PublicKey, caKey)
+	if err != nil {
+		return nil, fmt.Errorf("refserver: creating profile-signing certificate: %w", err)
+	}
+	profileCert, err := x509.ParseCertificate(profileDER)
+	if err != nil {
+		return nil, fmt.Errorf("refserver: parsing profile-signing certificate: %w", err)
+	}
+	return &authority{
+		caCert:        caCert,
+		caPEM:         pemCert(caCert),
+		leaf:          leaf,
+		profileCert:   profileCert,
+		profileKey:    profileKey,
+		privateCACert: privateCACert,
+		privateCAPEM:  pemCert(privateCACert),
+		privateLeaf:   privateLeaf,
+	}, nil
+}
+
+// newCA makes a self-signed ECDSA P-256 CA that may only issue leaves.
+func newCA(name string, notBefore, notAfter time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("refserver: generating key of %s: %w", name, err)
+	}
+	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "enrollsim reference server CA", Organization: []string{"enrollsim"}},
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"enrollsim"}},
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
@@ -60,46 +126,47 @@ func newAuthority(now time.Time) (*authority, error) {
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, fmt.Errorf("refserver: creating CA certificate: %w", err)
+		return nil, nil, fmt.Errorf("refserver: creating %s: %w", name, err)
 	}
-	caCert, err := x509.ParseCertificate(caDER)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("refserver: parsing CA certificate: %w", err)
+		return nil, nil, fmt.Errorf("refserver: parsing %s: %w", name, err)
 	}
+	return cert, key, nil
+}
 
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// issueLeaf issues a TLS server certificate for names and ips, with the CA
+// in the chain it presents.
+func issueLeaf(ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string, ips []net.IP, notBefore, notAfter time.Time) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("refserver: generating server key: %w", err)
+		return tls.Certificate{}, fmt.Errorf("refserver: generating server key: %w", err)
 	}
-	leafTmpl := &x509.Certificate{
+	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: OrgDomain, Organization: []string{"enrollsim"}},
+		Subject:      pkix.Name{CommonName: names[0], Organization: []string{"enrollsim"}},
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     leafDNSNames,
-		IPAddresses:  leafIPs,
+		DNSNames:     names,
+		IPAddresses:  ips,
 	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
-		return nil, fmt.Errorf("refserver: creating server certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("refserver: creating server certificate: %w", err)
 	}
-	leafCert, err := x509.ParseCertificate(leafDER)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("refserver: parsing server certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("refserver: parsing server certificate: %w", err)
 	}
-	return &authority{
-		caCert: caCert,
-		caPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		leaf: tls.Certificate{
-			Certificate: [][]byte{leafDER, caDER},
-			PrivateKey:  leafKey,
-			Leaf:        leafCert,
-		},
-	}, nil
+	return tls.Certificate{Certificate: [][]byte{der, ca.Raw}, PrivateKey: key, Leaf: cert}, nil
+}
+
+func pemCert(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
 func serial() *big.Int {
@@ -108,21 +175,40 @@ func serial() *big.Int {
 	return n
 }
 
-// CACertPEM returns the PEM-encoded certificate of the server's CA.
-func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.ca.caPEM...) }
+// CACertPEM returns the PEM-encoded certificates of the server's two CAs,
+// the main one first: everything a client handed the CA file must trust.
+func (s *Server) CACertPEM() []byte {
+	return append(append([]byte(nil), s.ca.caPEM...), s.ca.privateCAPEM...)
+}
 
-// CertPool returns a new pool holding only the server's CA, ready for
-// tls.Config.RootCAs.
+// CertPool returns a new pool holding both of the server's CAs, ready for
+// tls.Config.RootCAs: what a client given --cacert trusts.
 func (s *Server) CertPool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(s.ca.caCert)
+	pool.AddCert(s.ca.privateCACert)
+	return pool
+}
+
+// StockPool returns a new pool holding only the main CA. It stands for the
+// public roots a stock device trusts: under the private-ca fault,
+// mdm.acme.test's certificate does not verify against it.
+func (s *Server) StockPool() *x509.CertPool {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.ca.caCert)
 	return pool
 }
 
-// WriteCA writes the CA certificate as PEM, for clients in other processes
-// (curl --cacert, enrollsim --ca).
+// ProfileSignerPEM returns the PEM-encoded certificate that signs enrollment
+// profiles; it chains to CACertPEM.
+func (s *Server) ProfileSignerPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.ca.profileCert.Raw})
+}
+
+// WriteCA writes CACertPEM (both CA certificates, the main one first), for
+// clients in other processes (curl --cacert, enrollsim --ca).
 func (s *Server) WriteCA(path string) error {
-	if err := os.WriteFile(path, s.ca.caPEM, 0o644); err != nil {
+	if err := os.WriteFile(path, s.CACertPEM(), 0o644); err != nil {
 		return fmt.Errorf("refserver: writing CA certificate: %w", err)
 	}
 	return nil

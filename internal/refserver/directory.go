@@ -11,29 +11,47 @@ const (
 	KindADDE = "adde" // account-driven Device Enrollment (mdm-adde)
 )
 
+// How an account signs in after the 401 challenge (spec §2.6-2.8).
+const (
+	AuthWeb    = "web"     // apple-as-web; the forms live on the MDM host
+	AuthWebIdP = "web-idp" // apple-as-web; the MDM hands the login to idp.acme.test
+	AuthOAuth2 = "oauth2"  // apple-oauth2 against idp.acme.test
+)
+
 // Account is one user of the built-in directory. These are test credentials
 // for a server that only listens on loopback; they are not secrets.
 type Account struct {
 	Identifier     string // what the user types on the device
 	Kind           string // KindBYOD or KindADDE
+	Auth           string // AuthWeb, AuthWebIdP or AuthOAuth2
 	ManagedAppleID string // what the server reports as AssignedManagedAppleID
 	Password       string
 	TOTPSecret     string // base32, for the web login's second factor
 }
 
+// atIdP reports whether the account's password lives with the identity
+// provider rather than the MDM.
+func (a Account) atIdP() bool { return a.Auth == AuthWebIdP || a.Auth == AuthOAuth2 }
+
 // builtinAccounts is the organisation's directory. dave shows the Ivanti
 // style, where users type user@<MDM host> so the MDM host answers discovery
 // itself; his Managed Apple Account still lives in the organisation domain,
-// because the identifier need not equal the account (spec §2.1).
+// because the identifier need not equal the account (spec §2.1). carol's
+// web login is federated to the identity provider; erin and frank use
+// OAuth 2 against it.
 var builtinAccounts = []Account{
-	{Identifier: "alice@acme.test", Kind: KindBYOD, ManagedAppleID: "alice@acme.test",
+	{Identifier: "alice@acme.test", Kind: KindBYOD, Auth: AuthWeb, ManagedAppleID: "alice@acme.test",
 		Password: "alice-Tr0ub4dor-7", TOTPSecret: "JBSWY3DPEHPK3PXPKQ4GC6LTMFZWK4TE"},
-	{Identifier: "bob@acme.test", Kind: KindBYOD, ManagedAppleID: "bob@acme.test",
+	{Identifier: "bob@acme.test", Kind: KindBYOD, Auth: AuthWeb, ManagedAppleID: "bob@acme.test",
 		Password: "bob-Qu1ck-Brown-4", TOTPSecret: "GEZDGNBVGY3TQOJQMFRGGZDFMZTWQ2LK"},
-	{Identifier: "carol@acme.test", Kind: KindADDE, ManagedAppleID: "carol@acme.test",
+	{Identifier: "carol@acme.test", Kind: KindADDE, Auth: AuthWebIdP, ManagedAppleID: "carol@acme.test",
 		Password: "carol-S4lt-Marsh-2", TOTPSecret: "NB2HI4DTHIXS6ZLOOJXWY3DTNFWS4ZLY"},
-	{Identifier: "dave@mdm.acme.test", Kind: KindBYOD, ManagedAppleID: "dave@acme.test",
+	{Identifier: "dave@mdm.acme.test", Kind: KindBYOD, Auth: AuthWeb, ManagedAppleID: "dave@acme.test",
 		Password: "dave-H0rse-Stap1e-9", TOTPSecret: "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"},
+	{Identifier: "erin@acme.test", Kind: KindBYOD, Auth: AuthOAuth2, ManagedAppleID: "erin@acme.test",
+		Password: "erin-Gl4ss-Harbor-5", TOTPSecret: "4TV7VIHK6PRW2POJSTYW364RZNHFDYLC"},
+	{Identifier: "frank@acme.test", Kind: KindADDE, Auth: AuthOAuth2, ManagedAppleID: "frank@acme.test",
+		Password: "frank-Cedar-L4ntern-8", TOTPSecret: "4HGFRUYWBQFDQWTOZFYRENXEUPDL7DVG"},
 }
 
 // verifiedDomains are the domains the organisation has verified in AxM; the

@@ -23,9 +23,19 @@ const (
 	VersionBYOD = "mdm-byod"
 	VersionADDE = "mdm-adde"
 
-	enrollBYODURL  = "https://" + MDMHost + "/enroll/byod"
-	enrollADDEURL  = "https://" + MDMHost + "/enroll/adde"
-	enrollOtherURL = "https://" + MDMHost + "/enroll/other"
+	// BaseURLs (spec §2.5). The path names the sign-in method as well as
+	// the enrollment type, because the first POST carries no user: the 401
+	// challenge can only be chosen from the URL discovery handed out.
+	enrollBYODPath      = "/enroll/byod"
+	enrollADDEPath      = "/enroll/adde"
+	enrollOAuthBYODPath = "/enroll/oauth/byod"
+	enrollOAuthADDEPath = "/enroll/oauth/adde"
+
+	enrollBYODURL      = "https://" + MDMHost + enrollBYODPath
+	enrollADDEURL      = "https://" + MDMHost + enrollADDEPath
+	enrollOAuthBYODURL = "https://" + MDMHost + enrollOAuthBYODPath
+	enrollOAuthADDEURL = "https://" + MDMHost + enrollOAuthADDEPath
+	enrollOtherURL     = "https://" + MDMHost + "/enroll/other"
 
 	codeWellKnownFailed = "com.apple.well-known.failed"
 	// codeWellKnownWrong is the plausible-looking but undocumented code of
@@ -165,7 +175,9 @@ func (s *Server) discover(w http.ResponseWriter, r *http.Request, at endpoint) {
 	}
 
 	version := VersionBYOD
+	oauth := false
 	if acct, ok := s.dir.lookup(id); ok {
+		oauth = acct.Auth == AuthOAuth2
 		if acct.Kind == KindADDE {
 			version = VersionADDE
 		}
@@ -184,13 +196,13 @@ func (s *Server) discover(w http.ResponseWriter, r *http.Request, at endpoint) {
 		return
 	}
 
-	s.writeDocument(w, at, s.document(at, version))
+	s.writeDocument(w, at, s.document(at, version, oauth))
 }
 
-// document builds the discovery document for the chosen enrollment type,
-// with whatever damage the active faults do to it.
-func (s *Server) document(at endpoint, version string) wellKnown {
-	entry := availableServer{Version: version, BaseURL: baseURLFor(version)}
+// document builds the discovery document for the chosen enrollment type and
+// sign-in method, with whatever damage the active faults do to it.
+func (s *Server) document(at endpoint, version string, oauth bool) wellKnown {
+	entry := availableServer{Version: version, BaseURL: baseURLFor(version, oauth)}
 	if at == atServiceDiscovery {
 		if s.has(FaultAxMDisagrees) {
 			entry.BaseURL = enrollOtherURL
@@ -216,11 +228,17 @@ func (s *Server) document(at endpoint, version string) wellKnown {
 	return doc
 }
 
-func baseURLFor(version string) string {
-	if version == VersionADDE {
+func baseURLFor(version string, oauth bool) string {
+	switch {
+	case version == VersionADDE && oauth:
+		return enrollOAuthADDEURL
+	case version == VersionADDE:
 		return enrollADDEURL
+	case oauth:
+		return enrollOAuthBYODURL
+	default:
+		return enrollBYODURL
 	}
-	return enrollBYODURL
 }
 
 func (s *Server) writeDocument(w http.ResponseWriter, at endpoint, doc wellKnown) {

@@ -106,7 +106,11 @@ func TestRoutingErrors(t *testing.T) {
 		body   string // substring
 	}{
 		{"unknown host", http.MethodGet, orgWK + aliceQ, "evil.example", http.StatusMisdirectedRequest, `"evil.example"`},
-		{"identity provider not served yet", http.MethodGet, "https://idp.acme.test/", "", http.StatusMisdirectedRequest, `"idp.acme.test"`},
+		{"unknown path on the identity provider", http.MethodGet, "https://idp.acme.test/", "", http.StatusNotFound, "404"},
+		{"GET to a BaseURL", http.MethodGet, "https://mdm.acme.test/enroll/byod", "", http.StatusMethodNotAllowed, ""},
+		{"GET to the token endpoint", http.MethodGet, "https://idp.acme.test/oauth2/token", "", http.StatusMethodNotAllowed, ""},
+		{"enrollment paths are not on the identity provider", http.MethodPost, "https://idp.acme.test/enroll/byod", "", http.StatusNotFound, "404"},
+		{"login forms are not on the organisation domain", http.MethodGet, "https://acme.test/auth/login", "", http.StatusNotFound, "404"},
 		{"unknown path on the MDM", http.MethodGet, "https://mdm.acme.test/nope", "", http.StatusNotFound, "404"},
 		{"unknown path on the org domain", http.MethodGet, "https://acme.test/", "", http.StatusNotFound, "404"},
 		{"well-known with a trailing slash", http.MethodGet, mdmWK + "/" + aliceQ, "", http.StatusNotFound, "404"},

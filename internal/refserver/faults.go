@@ -13,7 +13,7 @@ import (
 type Fault struct {
 	Name    string
 	Doc     string
-	Trips   []string // check IDs (spec §4) the fault must trip
+	Trips   []string // check IDs (spec §4) the fault must trip (an INFO check listed must report info)
 	Probe   string   // device reference, e.g. "iphone@18.1"
 	Account string   // user-identifier the probe signs in with
 }
@@ -47,12 +47,92 @@ const (
 	FaultWellKnownSlow                = "wellknown-slow"
 	FaultWellKnownTwoServers          = "wellknown-two-servers"
 	FaultWellKnownUnknownVersion      = "wellknown-unknown-version"
+
+	// First POST and challenge (ENR).
+	FaultChallengeNoURL       = "challenge-no-url"
+	FaultCommalessChallenge   = "commaless-challenge"
+	FaultEnrollAcceptsGarbage = "enroll-accepts-garbage"
+	FaultEnrollAnyProduct     = "enroll-any-product"
+	FaultEnrollRedirects      = "enroll-redirects"
+	FaultEnrollRejectsPKCS7   = "enroll-rejects-pkcs7"
+	FaultErrorWithChallenge   = "error-with-challenge"
+	FaultESSOHTTP             = "esso-http"
+	FaultHTTPLoginURL         = "http-login-url"
+	FaultLoginURLQuery        = "login-url-query"
+	FaultNoWWWAuthenticate    = "no-www-authenticate"
+	FaultOAuthNoScope         = "oauth-no-scope"
+	FaultProfileWithoutAuth   = "profile-without-auth"
+	FaultUnknownMethod        = "unknown-method"
+
+	// Web login and OAuth 2 (AUTH).
+	FaultCallback302           = "callback-302"
+	FaultCallback303           = "callback-303"
+	FaultCallbackCacheable     = "callback-cacheable"
+	FaultCallbackDoubleEncoded = "callback-double-encoded"
+	FaultCallbackNoToken       = "callback-no-token"
+	FaultCallbackWrongHost     = "callback-wrong-host"
+	FaultLoginNoPrefill        = "login-no-prefill"
+	FaultLoginPage404          = "login-page-404"
+	FaultOAuthBadTokenType     = "oauth-bad-token-type"
+	FaultOAuthClientAuth       = "oauth-client-auth"
+	FaultOAuthCodeReuse        = "oauth-code-reuse"
+	FaultOAuthError200         = "oauth-error-200"
+	FaultOAuthKeepsQuery       = "oauth-keeps-query"
+	FaultOAuthNoRefresh        = "oauth-no-refresh"
+	FaultOAuthRejectsLoginHint = "oauth-rejects-login-hint"
+	FaultOAuthRequiresPKCE     = "oauth-requires-pkce"
+	FaultOAuthStateMangled     = "oauth-state-mangled"
+	FaultTokenPredictable      = "token-predictable"
+	FaultWrongPasswordAccepted = "wrong-password-accepted"
+
+	// Second factor (TOTP).
+	FaultOTPNeedsJavaScript = "otp-needs-javascript"
+	FaultTOTP5xx            = "totp-5xx"
+	FaultTOTPAnyCode        = "totp-any-code"
+	FaultTOTPNotEnforced    = "totp-not-enforced"
+	FaultTOTPRejectsValid   = "totp-rejects-valid"
+	FaultTOTPReplayAccepted = "totp-replay-accepted"
+	FaultTOTPWideSkew       = "totp-wide-skew"
+
+	// Token on the second POST (TOK).
+	FaultTokenCrossUser  = "token-cross-user"
+	FaultTokenIgnored    = "token-ignored"
+	FaultTokenRefusal5xx = "token-refusal-5xx"
+
+	// Profile (PROF, SEC).
+	FaultProfileBadAccessRights       = "profile-bad-accessrights"
+	FaultProfileBadTopic              = "profile-bad-topic"
+	FaultProfileBYODAccessRights      = "profile-byod-accessrights"
+	FaultProfileBYODDisallowedPayload = "profile-byod-disallowed-payload"
+	FaultProfileContentType           = "profile-content-type"
+	FaultProfileEmpty                 = "profile-empty"
+	FaultProfileHTTPServerURL         = "profile-http-serverurl"
+	FaultProfileHuge                  = "profile-huge"
+	FaultProfileIdentityMismatch      = "profile-identity-mismatch"
+	FaultProfileMacNoPerUser          = "profile-mac-no-per-user"
+	FaultProfileManagedAppleID        = "profile-managedappleid"
+	FaultProfileNoAssignedID          = "profile-no-assigned-id"
+	FaultProfileNotPlist              = "profile-not-plist"
+	FaultProfileOtherTenant           = "profile-other-tenant"
+	FaultProfileRequiredAppIDString   = "profile-requiredappid-string"
+	FaultProfileTwoMDM                = "profile-two-mdm"
+	FaultProfileACMEHardwareRSA       = "profile-acme-hardware-rsa"
+	FaultProfileUnsigned              = "profile-unsigned"
+	FaultProfileWrongMode             = "profile-wrong-mode"
+	FaultProfileWrongUser             = "profile-wrong-user"
+
+	// Transport (SEC).
+	FaultPrivateCA = "private-ca"
+	FaultTLSLegacy = "tls-legacy"
 )
 
 const (
 	probeOld      = "iphone@18.1" // no AxM fallback: a domain failure is final
 	probeFallback = "iphone@18.2" // first iOS with the AxM fallback
-	probeAlice    = "alice@acme.test"
+	probeMac      = "mac@15.2"
+	probeAlice    = "alice@acme.test" // apple-as-web on the MDM, BYOD
+	probeCarol    = "carol@acme.test" // apple-as-web through idp.acme.test, ADDE
+	probeErin     = "erin@acme.test"  // apple-oauth2, BYOD
 )
 
 // faultTable is the catalogue of faults. The "wellknown-" faults act on the
@@ -109,11 +189,150 @@ var faultTable = []Fault{
 	{Name: FaultWellKnownRequiresModelFamily, Doc: "the MDM well-known without model-family answers 400",
 		Trips: []string{"WK-013"}, Probe: probeOld, Account: probeAlice},
 	{Name: FaultWellKnownSlow, Doc: "acme.test waits Config.SlowDelay (default 20s) before redirecting",
-		Trips: []string{"WK-015"}, Probe: probeFallback, Account: probeAlice},
+		Trips: []string{"WK-015", "SEC-003"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultWellKnownTwoServers, Doc: "the well-known document lists the user's entry and then an extra mdm-adde entry",
 		Trips: []string{"WK-006"}, Probe: probeOld, Account: probeAlice},
 	{Name: FaultWellKnownUnknownVersion, Doc: "the well-known document's Version is mdm-byod-v2 (unknown to devices)",
 		Trips: []string{"WK-001", "WK-005"}, Probe: probeOld, Account: probeAlice},
+
+	// The enrollment half: each fault breaks one thing; the rest of the
+	// flow (discovery, sign-in, profile) keeps working.
+	{Name: FaultNoWWWAuthenticate, Doc: "the BaseURL's 401 answers carry no WWW-Authenticate header",
+		Trips: []string{"ENR-002"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultUnknownMethod, Doc: `the 401 challenge names method="apple-magic"`,
+		Trips: []string{"ENR-002"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultChallengeNoURL, Doc: `the apple-as-web 401 challenge is Bearer method="apple-as-web", with no url parameter`,
+		Trips: []string{"ENR-003"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultOAuthNoScope, Doc: "the apple-oauth2 401 challenge has no scope (the authorization endpoint works without one)",
+		Trips: []string{"ENR-005"}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultCommalessChallenge, Doc: `the challenge separates its parameters with spaces only: Bearer method="apple-as-web" url="..."`,
+		Trips: []string{"ENR-006"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultHTTPLoginURL, Doc: "the apple-as-web challenge's url is http://mdm.acme.test/auth/login, which nothing serves (the listener is TLS only)",
+		Trips: []string{"ENR-004", "AUTH-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultLoginURLQuery, Doc: "the challenge's url carries ?tenant=acme and the login page answers 400 without it",
+		Trips: []string{"ENR-007", "AUTH-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultESSOHTTP, Doc: "the 401 challenge adds X-Apple-MDM-ESSO: http://mdm.acme.test/esso",
+		Trips: []string{"ENR-012"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileWithoutAuth, Doc: "the first POST, without Authorization, gets 200 and a profile instead of the 401",
+		Trips: []string{"ENR-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultEnrollRejectsPKCS7, Doc: "the BaseURL answers 415 when Content-Type is application/pkcs7-signature",
+		Trips: []string{"ENR-001", "ENR-008"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultEnrollAcceptsGarbage, Doc: "a body that is not a signed enrollment request still gets the 401 challenge",
+		Trips: []string{"ENR-009"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultEnrollAnyProduct, Doc: "any PRODUCT (an AppleTV too) gets the 401 challenge instead of a 403",
+		Trips: []string{"ENR-010"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultEnrollRedirects, Doc: "the BaseURL answers 307 to /enrollment/..., which serves the enrollment",
+		Trips: []string{"ENR-011"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultErrorWithChallenge, Doc: "the BaseURL's 400 and 403 answers carry a WWW-Authenticate challenge",
+		Trips: []string{"ENR-013"}, Probe: probeFallback, Account: probeAlice},
+
+	{Name: FaultCallback302, Doc: "the apple-as-web callback is a 302 instead of a 308",
+		Trips: []string{"AUTH-004"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultCallback303, Doc: "the apple-as-web callback is a 303 instead of a 308",
+		Trips: []string{"AUTH-004"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultCallbackNoToken, Doc: "the callback Location has no access-token query item",
+		Trips: []string{"AUTH-003"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultCallbackWrongHost, Doc: "the callback Location's host is login-results instead of authentication-results",
+		Trips: []string{"AUTH-003"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultCallbackCacheable, Doc: "the 308 callback carrying the token has no Cache-Control header",
+		Trips: []string{"AUTH-008"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultLoginPage404, Doc: "GET /auth/login, the apple-as-web challenge's url, answers a plain-text 404",
+		Trips: []string{"AUTH-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultLoginNoPrefill, Doc: "the sign-in pages ignore user-identifier: nothing pre-filled, the identifier appears nowhere",
+		Trips: []string{"AUTH-002"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultCallbackDoubleEncoded, Doc: "access tokens are std base64 (with / + =) and the callback percent-encodes them twice",
+		Trips: []string{"AUTH-005", "TOK-001", "PROF-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTokenPredictable, Doc: "access tokens are the base64url of the user name",
+		Trips: []string{"AUTH-007"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultWrongPasswordAccepted, Doc: "any password of a known user passes the first factor (the TOTP is still asked)",
+		Trips: []string{"AUTH-006"}, Probe: probeFallback, Account: probeAlice},
+
+	{Name: FaultTOTPNotEnforced, Doc: "the callback follows the password directly; the TOTP page is never shown",
+		Trips: []string{"TOTP-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTOTPReplayAccepted, Doc: "a TOTP code already used in its time step is accepted again",
+		Trips: []string{"TOTP-004"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTOTPAnyCode, Doc: "any 6-digit TOTP code is accepted (replays of a real code are still refused)",
+		Trips: []string{"TOTP-003", "TOTP-005"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTOTPWideSkew, Doc: "TOTP codes up to 5 time steps away are accepted (instead of 1)",
+		Trips: []string{"TOTP-005"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTOTPRejectsValid, Doc: "TOTP codes are checked with SHA-256 instead of SHA-1, so correct codes are refused",
+		Trips: []string{"TOTP-002"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultOTPNeedsJavaScript, Doc: "the one-time-code page has no form, only a <noscript> notice and a script that builds one",
+		Trips: []string{"AUTH-017", "TOTP-006"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTOTP5xx, Doc: "a wrong TOTP code gets a 500 instead of the form again",
+		Trips: []string{"TOTP-003"}, Probe: probeFallback, Account: probeAlice},
+
+	{Name: FaultOAuthStateMangled, Doc: "the authorization response returns only the first half of state",
+		Trips: []string{"AUTH-011"}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultOAuthRequiresPKCE, Doc: "the authorization endpoint answers 400 without code_challenge",
+		Trips: []string{"AUTH-010"}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultOAuthBadTokenType, Doc: `the token response's token_type is "mac"`,
+		Trips: []string{"AUTH-013"}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultOAuthCodeReuse, Doc: "authorization codes can be redeemed twice",
+		Trips: []string{"AUTH-014"}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultOAuthNoRefresh, Doc: "the refresh_token grant answers 400 unsupported_grant_type",
+		Trips: []string{"AUTH-015"}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultOAuthError200, Doc: "token endpoint errors are answered with status 200 and the RFC 6749 error JSON",
+		Trips: []string{"AUTH-016"}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultOAuthRejectsLoginHint, Doc: "the authorization endpoint answers a 400 error page when login_hint is present",
+		Trips: []string{"AUTH-009"}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultOAuthKeepsQuery, Doc: "control: authorization-url carries ?realm=acme, which the endpoint requires; devices keep it",
+		Trips: []string{}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultOAuthClientAuth, Doc: "the token endpoint answers 401 invalid_client without HTTP Basic client authentication",
+		Trips: []string{"AUTH-012"}, Probe: probeFallback, Account: probeErin},
+
+	{Name: FaultTokenIgnored, Doc: "any well-formed bearer token gets a profile (an unknown one, the endpoint's first user's)",
+		Trips: []string{"TOK-002"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTokenRefusal5xx, Doc: "an unknown bearer token gets a 500 instead of the 401 challenge (real tokens still work)",
+		Trips: []string{"TOK-003"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTokenCrossUser, Doc: "every valid token gets alice's profile, whoever signed in",
+		Trips: []string{"TOK-008", "PROF-006"}, Probe: probeFallback, Account: probeErin},
+
+	{Name: FaultProfileEmpty, Doc: "the authorized POST gets 200 with an empty body",
+		Trips: []string{"PROF-001", "TOK-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileNotPlist, Doc: "the profile is encoded as JSON instead of a property list",
+		Trips: []string{"PROF-002"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileTwoMDM, Doc: "the profile has two com.apple.mdm payloads",
+		Trips: []string{"PROF-003"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileWrongMode, Doc: "EnrollmentMode is ADDE in BYOD profiles and BYOD in ADDE ones",
+		Trips: []string{"PROF-004"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileNoAssignedID, Doc: "the com.apple.mdm payload has no AssignedManagedAppleID",
+		Trips: []string{"PROF-005"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileWrongUser, Doc: "AssignedManagedAppleID names another user of the directory",
+		Trips: []string{"PROF-006", "TOK-008"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileBYODAccessRights, Doc: "BYOD profiles carry AccessRights 8191",
+		Trips: []string{"PROF-007"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileBadAccessRights, Doc: "ADDE profiles carry AccessRights 2, which requires 1",
+		Trips: []string{"PROF-008"}, Probe: probeFallback, Account: probeCarol},
+	{Name: FaultProfileManagedAppleID, Doc: "the com.apple.mdm payload has the removed ManagedAppleID key",
+		Trips: []string{"PROF-009"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileIdentityMismatch, Doc: "IdentityCertificateUUID names no payload of the profile",
+		Trips: []string{"PROF-010"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileBadTopic, Doc: "Topic is com.acme.mdm.push (not com.apple.mgmt.*)",
+		Trips: []string{"PROF-011"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileHTTPServerURL, Doc: "ServerURL is http://mdm.acme.test/mdm/connect",
+		Trips: []string{"PROF-012"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileMacNoPerUser, Doc: "ServerCapabilities lacks com.apple.mdm.per-user-connections",
+		Trips: []string{"PROF-013"}, Probe: probeMac, Account: probeAlice},
+	{Name: FaultProfileRequiredAppIDString, Doc: `RequiredAppIDForMDM is the string "1234567890", not an integer`,
+		Trips: []string{"PROF-014"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileBYODDisallowedPayload, Doc: "the profile adds a com.apple.domains payload, which user enrollment forbids",
+		Trips: []string{"PROF-016"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileACMEHardwareRSA, Doc: "the profile adds an ACME payload with HardwareBound true but an RSA 2048 key",
+		Trips: []string{"PROF-015"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileUnsigned, Doc: "the profile is a bare plist, not CMS-signed",
+		Trips: []string{"PROF-017"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileOtherTenant, Doc: "ServerURL is on another organisation's host (mdm.globex.test)",
+		Trips: []string{"PROF-018"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileContentType, Doc: "the profile is served as text/xml",
+		Trips: []string{"PROF-019"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileHuge, Doc: "the profile is over 2 MiB (a padded PayloadDescription)",
+		Trips: []string{"SEC-003"}, Probe: probeFallback, Account: probeAlice},
+
+	{Name: FaultTLSLegacy, Doc: "connections to mdm.acme.test (by SNI) negotiate TLS 1.0-1.1 only",
+		Trips: []string{"WK-001", "SEC-001", "ABM-003", "ABM-004"}, Probe: probeOld, Account: probeAlice},
+	{Name: FaultPrivateCA, Doc: "mdm.acme.test's certificate is issued by a second, private CA that stock devices do not trust",
+		Trips: []string{"SEC-002"}, Probe: probeFallback, Account: probeAlice},
 }
 
 var faultIndex = func() map[string]bool {

@@ -29,10 +29,15 @@ const (
 	axmLookup = "https://axm.test/mdmBaseURL"
 )
 
-// start runs a server for one test and closes it afterwards.
+// start runs a server for one test and closes it afterwards. Its clock
+// stands at fixedNow until the test moves it (clockOf).
 func start(t *testing.T, faults ...string) *Server {
 	t.Helper()
-	return startCfg(t, Config{Faults: faults, Now: clock, SlowDelay: 50 * time.Millisecond})
+	clk := &testClock{now: fixedNow}
+	s := startCfg(t, Config{Faults: faults, Now: clk.Now, SlowDelay: 50 * time.Millisecond})
+	testClocks.Store(s, clk)
+	t.Cleanup(func() { testClocks.Delete(s) })
+	return s
 }
 
 func startCfg(t *testing.T, cfg Config) *Server {

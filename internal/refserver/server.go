@@ -1,9 +1,16 @@
 // Package refserver is enrollsim's reference server: an organisation
-// (acme.test), its MDM (mdm.acme.test) and a stand-in for Apple's AxM
-// services (axm.test), all behind one loopback HTTPS listener. It conforms
-// to the account-driven enrollment spec by default; named faults (see
-// Faults) break it in documented ways, so that every conformance check can be
-// shown to fire on a broken server and to stay quiet on a good one.
+// (acme.test), its MDM (mdm.acme.test), its identity provider
+// (idp.acme.test) and a stand-in for Apple's AxM services (axm.test), all
+// behind one loopback HTTPS listener. It conforms to the account-driven
+// enrollment spec by default; named faults (see Faults) break it in
+// documented ways, so that every conformance check can be shown to fire on a
+// broken server and to stay quiet on a good one.
+//
+// Endpoints: discovery (discovery.go, axm.go); the BaseURLs, which answer
+// the first POST with a 401 challenge and the second with the profile
+// (enroll.go, profilegen.go); the apple-as-web login on the MDM and,
+// federated, on the identity provider (login.go, totp.go); OAuth 2 on the
+// identity provider (oauth.go); and what they all issue (tokens.go).
 package refserver
 
 import (
@@ -24,7 +31,7 @@ const (
 	OrgDomain = "acme.test"     // the organisation's domain: users are name@acme.test
 	MDMHost   = "mdm.acme.test" // the MDM service
 	AxMHost   = "axm.test"      // stands in for mdmenrollment.apple.com and axm-servicediscovery.apple.com
-	idpHost   = "idp.acme.test" // reserved for the identity provider of the web login
+	IdPHost   = "idp.acme.test" // the organisation's identity provider (federated web login, OAuth 2)
 )
 
 const defaultSlowDelay = 20 * time.Second
@@ -33,7 +40,7 @@ const defaultSlowDelay = 20 * time.Second
 // server on a random loopback port.
 type Config struct {
 	Faults    []string                         // names from Faults(); all switched on together
-	Now       func() time.Time                 // clock for timestamps; default time.Now
+	Now       func() time.Time                 // clock for timestamps, token expiry and TOTP; default time.Now
 	Addr      string                           // listen address; loopback only; default "127.0.0.1:0"
 	SlowDelay time.Duration                    // how long wellknown-slow stalls; default 20s
 	Logf      func(format string, args ...any) // optional request and error log; nil logs nothing
@@ -46,6 +53,10 @@ type Server struct {
 	ca      *authority
 	dir     *directory
 	axm     *axmRegistry
+	tokens  *tokenStore             // access tokens, codes, tickets, refresh tokens
+	totp    *totpLedger             // second-factor codes already used
+	logins  *sessionStore           // web login sessions, by cookie
+	topic   string                  // the MDM's push topic, com.apple.mgmt.External.<uuid>
 	sites   map[string]http.Handler // by lower-case host name without port
 	handler http.Handler
 
@@ -67,11 +78,8 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.ln = ln
 	s.srv = &http.Server{
-		Handler: s.handler,
-		TLSConfig: &tls.Config{
-			MinVersion:   tls.VersionTLS12,
-			Certificates: []tls.Certificate{s.ca.leaf},
-		},
+		Handler:           s.handler,
+		TLSConfig:         s.tlsConfig(),
 		ReadHeaderTimeout: 10 * time.Second,
 		// net/http logs handshake failures to stderr by default; a test
 		// server that talks unasked pollutes the CLI's output.
@@ -87,6 +95,41 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}()
 	return s, nil
+}
+
+// tlsConfig is TLS 1.2 or later with the main CA's leaf for every host,
+// except where a transport fault picks by SNI: private-ca serves
+// mdm.acme.test a leaf of the private CA, and tls-legacy caps
+// mdm.acme.test's connections at TLS 1.1.
+func (s *Server) tlsConfig() *tls.Config {
+	cfg := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{s.ca.leaf},
+	}
+	if s.has(FaultPrivateCA) {
+		cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if canonicalHost(hello.ServerName) == MDMHost {
+				return &s.ca.privateLeaf, nil
+			}
+			return &s.ca.leaf, nil
+		}
+	}
+	if s.has(FaultTLSLegacy) {
+		cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			if canonicalHost(hello.ServerName) != MDMHost {
+				return nil, nil // the server's own config
+			}
+			return &tls.Config{
+				MinVersion:     tls.VersionTLS10,
+				MaxVersion:     tls.VersionTLS11,
+				Certificates:   cfg.Certificates,
+				GetCertificate: cfg.GetCertificate,
+				// HTTP/2 needs TLS 1.2: offer HTTP/1.1 only.
+				NextProtos: []string{"http/1.1"},
+			}, nil
+		}
+	}
+	return cfg
 }
 
 func newServer(cfg Config) (*Server, error) {
@@ -116,6 +159,10 @@ func newServer(cfg Config) (*Server, error) {
 		ca:     ca,
 		dir:    newDirectory(builtinAccounts),
 		axm:    &axmRegistry{},
+		tokens: newTokenStore(),
+		totp:   newTOTPLedger(),
+		logins: newSessionStore(),
+		topic:  "com.apple.mgmt.External." + newUUID(),
 	}
 	s.sites = s.routes()
 	s.handler = http.HandlerFunc(s.serveHost)
@@ -138,6 +185,11 @@ func (s *Server) routes() map[string]http.Handler {
 
 	mdm := http.NewServeMux()
 	s.discoveryRoutes(mdm)
+	s.enrollRoutes(mdm)
+	s.loginRoutes(mdm)
+
+	idp := http.NewServeMux()
+	s.idpRoutes(idp)
 
 	axm := http.NewServeMux()
 	s.axmRoutes(axm)
@@ -145,6 +197,7 @@ func (s *Server) routes() map[string]http.Handler {
 	return map[string]http.Handler{
 		OrgDomain: org,
 		MDMHost:   mdm,
+		IdPHost:   idp,
 		AxMHost:   axm,
 	}
 }

@@ -81,15 +81,28 @@ func TestTLSRefusals(t *testing.T) {
 
 func TestCertificate(t *testing.T) {
 	s := start(t)
-	block, rest := pem.Decode(s.CACertPEM())
-	require.NotNil(t, block)
-	assert.Empty(t, rest)
-	ca, err := x509.ParseCertificate(block.Bytes)
-	require.NoError(t, err)
-	assert.True(t, ca.IsCA)
-	caKey, ok := ca.PublicKey.(*ecdsa.PublicKey)
-	require.True(t, ok, "CA key is ECDSA")
-	assert.Equal(t, elliptic.P256(), caKey.Curve)
+	// Two CAs, the main one first, then the private one.
+	var cas []*x509.Certificate
+	for rest := s.CACertPEM(); len(rest) > 0; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		require.NotNil(t, block)
+		ca, err := x509.ParseCertificate(block.Bytes)
+		require.NoError(t, err)
+		assert.True(t, ca.IsCA)
+		caKey, ok := ca.PublicKey.(*ecdsa.PublicKey)
+		require.True(t, ok, "CA key is ECDSA")
+		assert.Equal(t, elliptic.P256(), caKey.Curve)
+		cas = append(cas, ca)
+	}
+	require.Len(t, cas, 2)
+	assert.True(t, cas[0].Equal(s.ca.caCert))
+	assert.True(t, cas[1].Equal(s.ca.privateCACert))
+	stock := x509.NewCertPool()
+	stock.AddCert(cas[0])
+	assert.True(t, stock.Equal(s.StockPool()))
+	stock.AddCert(cas[1])
+	assert.True(t, stock.Equal(s.CertPool()))
 
 	leaf := s.ca.leaf.Leaf
 	leafKey, ok := leaf.PublicKey.(*ecdsa.PublicKey)
@@ -99,7 +112,7 @@ func TestCertificate(t *testing.T) {
 		_, err := leaf.Verify(x509.VerifyOptions{Roots: s.CertPool(), DNSName: name})
 		assert.NoError(t, err, name)
 	}
-	_, err = leaf.Verify(x509.VerifyOptions{Roots: s.CertPool(), DNSName: "example.com"})
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: s.CertPool(), DNSName: "example.com"})
 	assert.Error(t, err)
 	// Valid now and at the injected (past) date alike.
 	_, err = leaf.Verify(x509.VerifyOptions{Roots: s.CertPool(), DNSName: "acme.test", CurrentTime: fixedNow})
@@ -143,7 +156,7 @@ func TestNonLoopbackRefused(t *testing.T) {
 
 func TestHostsAndAccounts(t *testing.T) {
 	s := start(t)
-	assert.Equal(t, []string{"acme.test", "axm.test", "mdm.acme.test"}, s.Hosts())
+	assert.Equal(t, []string{"acme.test", "axm.test", "idp.acme.test", "mdm.acme.test"}, s.Hosts())
 	for _, h := range s.Hosts() {
 		assert.Contains(t, leafDNSNames, h, "served host %s is in the certificate", h)
 	}
@@ -152,7 +165,7 @@ func TestHostsAndAccounts(t *testing.T) {
 	kinds := map[string]string{}
 	passwords := map[string]bool{}
 	for _, a := range accounts {
-		kinds[a.Identifier] = a.Kind
+		kinds[a.Identifier] = a.Kind + " " + a.Auth
 		assert.NotEmpty(t, a.ManagedAppleID, a.Identifier)
 		assert.NotEmpty(t, a.Password, a.Identifier)
 		assert.False(t, passwords[a.Password], "%s shares a password", a.Identifier)
@@ -162,10 +175,12 @@ func TestHostsAndAccounts(t *testing.T) {
 		assert.GreaterOrEqual(t, len(secret), 16, "%s: TOTP secret has at least 128 bits", a.Identifier)
 	}
 	assert.Equal(t, map[string]string{
-		"alice@acme.test":    "byod",
-		"bob@acme.test":      "byod",
-		"carol@acme.test":    "adde",
-		"dave@mdm.acme.test": "byod",
+		"alice@acme.test":    "byod web",
+		"bob@acme.test":      "byod web",
+		"carol@acme.test":    "adde web-idp",
+		"dave@mdm.acme.test": "byod web",
+		"erin@acme.test":     "byod oauth2",
+		"frank@acme.test":    "adde oauth2",
 	}, kinds)
 
 	accounts[0].Password = "changed"
