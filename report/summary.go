@@ -62,8 +62,16 @@ func (c *CaseSummary) Problems(strict bool) []string {
 			out = append(out, fmt.Sprintf("%s was expected to fail or warn, but did not", id))
 		}
 	}
-	if c.Outcome == sim.OutcomeError {
+	switch c.Outcome {
+	case sim.OutcomeError:
 		out = append(out, "the case could not complete: "+c.Message)
+	case sim.OutcomeDiscoveryFailed, sim.OutcomeAuthFailed, sim.OutcomeEnrollFailed, sim.OutcomeProfileRejected:
+		// A negative case names the checks that explain its failure; any
+		// other case that should enroll and does not has failed, whether
+		// or not a check caught the cause.
+		if c.Info.Expect == "enroll" && len(c.Info.ExpectTrips) == 0 {
+			out = append(out, fmt.Sprintf("expected to enroll, but the outcome is %s: %s", c.Outcome, c.Message))
+		}
 	}
 	if !c.done {
 		out = append(out, "the case did not finish")

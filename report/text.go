@@ -142,6 +142,9 @@ func (t *Text) Handle(ev sim.Event) {
 		t.pending = t.pending[:0]
 	case sim.EventCaseEnd:
 		c := t.sum.byName[ev.Case]
+		for _, l := range t.pending {
+			io.WriteString(w, l)
+		}
 		verdict := t.paint(ansiGreen, "PASS")
 		if !c.Passed(t.opt.Strict) {
 			verdict = t.paint(ansiRed, "FAIL")

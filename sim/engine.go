@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,6 +33,7 @@ type Limits struct {
 	PageBody      int64         // bytes of a login page
 	ProfileBody   int64         // bytes of an enrollment profile (SEC-003: 1 MiB)
 	ExcerptBody   int           // bytes of a body kept in an exchange event
+	StepTimeout   time.Duration // a whole sign-in, all its pages together
 }
 
 // DefaultLimits are the limits used when a field is zero. The 15 s timeout is
@@ -41,8 +43,9 @@ var DefaultLimits = Limits{
 	MaxHops:       10,
 	DiscoveryBody: 64 << 10,
 	PageBody:      1 << 20,
-	ProfileBody:   1 << 20,
+	ProfileBody:   8 << 20, // a hard cap; SEC-003 warns above 1 MiB
 	ExcerptBody:   2048,
+	StepTimeout:   60 * time.Second,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -64,6 +67,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.ExcerptBody > 0 {
 		d.ExcerptBody = l.ExcerptBody
+	}
+	if l.StepTimeout > 0 {
+		d.StepTimeout = l.StepTimeout
 	}
 	return d
 }
@@ -112,8 +118,11 @@ func (t EnrollmentType) label() string {
 // Account is who signs in on the device.
 type Account struct {
 	Identifier string // what the user types, e.g. alice@acme.test
+	// Username for the login form; empty means the identifier.
+	Username   string
 	Password   Secret
-	TOTPSecret Secret
+	TOTPSecret Secret // base32 seed; empty means no second factor is declared
+	TOTP       TOTPOptions
 	// ManagedAppleID the profile should assign; empty means the identifier.
 	ManagedAppleID string
 }
@@ -131,6 +140,9 @@ type Target struct {
 	// Doer, when set, replaces the engine's for this case: the embedded
 	// target runs one reference server per fault set.
 	Doer Doer
+	// StockRoots stand for the trust store of a stock device (SEC-002); nil
+	// means this machine's system roots.
+	StockRoots *x509.CertPool
 }
 
 // AppleAxMURL is the AxM endpoint real devices ask (spec §2.0).
@@ -148,6 +160,14 @@ type DeviceOptions struct {
 	// NoFallbackOnRejection stops at a 403 com.apple.well-known.failed
 	// instead of asking AxM (the spec leaves open which one devices do).
 	NoFallbackOnRejection bool
+	// FormEncodedBody sends the enrollment POST as
+	// application/x-www-form-urlencoded, as iOS 15 did, instead of
+	// application/pkcs7-signature.
+	FormEncodedBody bool
+	// AppendLoginQuery adds user-identifier to the apple-as-web URL's query
+	// (Apple's wording) instead of replacing the query (the default, as the
+	// iOS 26.1 client and this brief do).
+	AppendLoginQuery bool
 }
 
 // Expect is what the scenario expects, as far as checks depend on it.
@@ -169,6 +189,23 @@ type Case struct {
 	Target  Target
 	Options DeviceOptions
 	Expect  Expect
+	// Login overrides the login form detection (CSS selectors, fixed fields).
+	Login LoginFields
+	// ReplayBody is a captured device enrollment body (DER CMS) to send
+	// instead of the simulator's self-signed one, for servers that verify
+	// Apple's device signature.
+	ReplayBody []byte
+	// NoProbes skips the tester's extra requests (wrong passwords, wrong
+	// codes, other content types...): for servers with lockout policies.
+	NoProbes bool
+	// DiscoveryOnly ends the case after discovery.
+	DiscoveryOnly bool
+}
+
+// LoginFields override the web login's form detection.
+type LoginFields struct {
+	Form, Username, Password, OTP, Submit string
+	Extra                                 map[string]string
 }
 
 // Plan is what a run plays.
@@ -187,6 +224,9 @@ type Engine struct {
 	Checks CheckFilter
 	// Redactor receives the run's secrets; a fresh one is used when nil.
 	Redactor *Redactor
+	// Sleep waits (for a fresh TOTP step); nil sleeps for real. The
+	// embedded target passes VirtualClock.Sleep.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // CaseReport is what Run returns per case, for callers that do not want
@@ -217,6 +257,7 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 		red.AddSecret(c.Account.Password)
 		red.AddSecret(c.Account.TOTPSecret)
 	}
+	ledger := &totpLedger{used: map[[32]byte]int64{}}
 	emit(Event{Kind: EventRunStart, Time: clock(), Run: &RunInfo{Cases: len(plan.Cases)}})
 	var reports []CaseReport
 	var runErr error
@@ -225,7 +266,7 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 			runErr = err
 			break
 		}
-		r := &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: e.Limits.withDefaults(), red: red}
+		r := &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: e.Limits.withDefaults(), red: red, ledger: ledger}
 		rep := r.play()
 		reports = append(reports, rep)
 		if rep.Outcome == OutcomeInterrupted {
@@ -242,14 +283,15 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 
 // runner holds the state of one case while it plays.
 type runner struct {
-	e     *Engine
-	c     Case
-	ctx   context.Context
-	emit  func(Event)
-	clock Clock
-	lim   Limits
-	red   *Redactor
-	seq   int
+	e      *Engine
+	c      Case
+	ctx    context.Context
+	emit   func(Event)
+	clock  Clock
+	lim    Limits
+	red    *Redactor
+	ledger *totpLedger
+	seq    int
 
 	step    Step
 	results []Result
@@ -257,6 +299,9 @@ type runner struct {
 	// What the flow has learned so far.
 	user, domain string
 	discovery    *discoveryState
+	enroll       *enrollState
+	oauth        *oauthState
+	deviceResps  []deviceResponse
 }
 
 // stop ends the flow with an outcome; steps return it.
@@ -279,38 +324,52 @@ func (r *runner) play() CaseReport {
 
 // flow runs the steps in order; each returns nil to go on or a stop.
 func (r *runner) flow() (string, string) {
-	steps := []struct {
+	defer r.judgeTransport()
+	type stepFn struct {
 		name Step
 		fn   func() (*stop, StepStatus, string)
-	}{
+	}
+	for _, s := range []stepFn{
 		{StepSignIn, r.signIn},
 		{StepDiscovery, r.discover},
 		{StepFallback, r.fallback},
 		{StepDocument, r.processDocument},
-	}
-	for _, s := range steps {
-		st, done := r.runStep(s.name, s.fn)
-		if st != nil {
+	} {
+		if st := r.runStep(s.name, s.fn); st != nil {
 			return st.outcome, st.message
-		}
-		if done {
-			break
 		}
 	}
 	d := r.discovery
-	return OutcomeDiscovered, fmt.Sprintf("discovery done: %s at %s", d.version, d.baseURL)
+	if r.c.DiscoveryOnly {
+		return OutcomeDiscovered, fmt.Sprintf("discovery done: %s at %s", d.version, d.baseURL)
+	}
+	if st := r.runStep(StepChallenge, r.enrollChallenge); st != nil {
+		return st.outcome, st.message
+	}
+	login := stepFn{StepWebLogin, r.webLogin}
+	if r.enroll.method == "apple-oauth2" {
+		login = stepFn{StepOAuth2, r.oauth2}
+	}
+	for _, s := range []stepFn{login, {StepEnroll, r.enrollWithToken}, {StepProfile, r.profileStep}} {
+		if st := r.runStep(s.name, s.fn); st != nil {
+			return st.outcome, st.message
+		}
+	}
+	p := r.enroll.profile
+	mode, _ := p.MDM()[0].String("EnrollmentMode")
+	who, _ := p.MDM()[0].String("AssignedManagedAppleID")
+	return OutcomeEnrolled, fmt.Sprintf("%s enrollment for %s via %s (%s body)", mode, who, d.via, r.enroll.bodyKind)
 }
 
-// runStep wraps a step with its start/end events and the gate. done is
-// unused for now; it lets a later step end the flow early without a stop.
-func (r *runner) runStep(name Step, fn func() (*stop, StepStatus, string)) (*stop, bool) {
+// runStep wraps a step with its start/end events and the gate.
+func (r *runner) runStep(name Step, fn func() (*stop, StepStatus, string)) *stop {
 	if r.e.Gate != nil {
 		if err := r.e.Gate.Before(r.ctx, r.c.Name, name); err != nil {
-			return &stop{OutcomeInterrupted, "stopped before " + string(name) + ": " + err.Error()}, true
+			return &stop{OutcomeInterrupted, "stopped before " + string(name) + ": " + err.Error()}
 		}
 	}
 	if r.ctx.Err() != nil {
-		return &stop{OutcomeInterrupted, "interrupted before " + string(name)}, true
+		return &stop{OutcomeInterrupted, "interrupted before " + string(name)}
 	}
 	r.step = name
 	r.emit(Event{Kind: EventStepStart, Time: r.clock(), Case: r.c.Name, Step: name})
@@ -320,7 +379,7 @@ func (r *runner) runStep(name Step, fn func() (*stop, StepStatus, string)) (*sto
 		status = StepError
 	}
 	r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: r.red.Redact(msg)})
-	return st, false
+	return st
 }
 
 // report emits a check result unless the filter deselects it or the engine

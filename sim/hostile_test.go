@@ -42,7 +42,7 @@ func runOne(t *testing.T, doer sim.Doer, ref string, lim sim.Limits) (sim.CaseRe
 	t.Helper()
 	d, err := sim.LookupDevice(ref)
 	require.NoError(t, err)
-	c := sim.Case{Name: "c", Device: d, Account: sim.Account{Identifier: "alice@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}}
+	c := sim.Case{Name: "c", Device: d, Account: sim.Account{Identifier: "alice@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}, DiscoveryOnly: true}
 	var evs []sim.Event
 	eng := &sim.Engine{Doer: doer, Limits: lim}
 	done := make(chan struct{})
@@ -130,7 +130,7 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 		{
 			name: "relative Location is resolved",
 			register: func(m *httpmock.MockTransport) {
-				m.RegisterRegexpResponder("GET", mustRe(wk + "?user-identifier=alice"), redirectTo(308, "/mdm/wk?user-identifier=alice%40acme.test&model-family=iPhone"))
+				m.RegisterRegexpResponder("GET", mustRe(wk+"?user-identifier=alice"), redirectTo(308, "/mdm/wk?user-identifier=alice%40acme.test&model-family=iPhone"))
 				m.RegisterRegexpResponder("GET", mustRe("https://acme.test/mdm/wk"), jsonResp(200, good).HeaderAdd(http.Header{"Cache-Control": {"no-store"}}))
 				m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, `{"code":"com.apple.well-known.failed"}`))
 			},

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -100,6 +101,9 @@ func (r *runner) do(q request) *response {
 		ex.Duration = out.elapsed
 		ex.Error = out.err.Error()
 		r.emitExchange(ex)
+		if !q.probe {
+			r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out})
+		}
 		return out
 	}
 	defer resp.Body.Close()
@@ -124,6 +128,7 @@ func (r *runner) do(q request) *response {
 		}
 	}
 	out.body = data
+	r.learnSecrets(out)
 	ex.Status = resp.StatusCode
 	ex.ResponseHeaders = resp.Header.Clone()
 	ex.ResponseBody = excerpt(data, r.lim.ExcerptBody)
@@ -137,6 +142,9 @@ func (r *runner) do(q request) *response {
 		ex.Error = out.err.Error()
 	}
 	r.emitExchange(ex)
+	if !q.probe {
+		r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out})
+	}
 	return out
 }
 
@@ -146,6 +154,45 @@ func isTimeout(ctx context.Context, err error) bool {
 	}
 	var ne interface{ Timeout() bool }
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// credentialFields name the values in callbacks and token responses that
+// are credentials.
+var credentialFields = map[string]bool{"access-token": true, "code": true, "ticket": true, "access_token": true, "refresh_token": true, "id_token": true}
+
+var jsonCredential = regexp.MustCompile(`"(access_token|refresh_token|id_token)"\s*:\s*"([^"]+)"`)
+
+// learnSecrets registers credentials with the redactor the moment they
+// arrive, before the exchange that carries them is emitted: cookies,
+// tokens and codes in a Location, tokens in a JSON body.
+func (r *runner) learnSecrets(resp *response) {
+	for _, line := range resp.header.Values("Set-Cookie") {
+		if c, err := http.ParseSetCookie(line); err == nil {
+			r.red.Add(c.Value)
+		}
+	}
+	if loc := resp.header.Get("Location"); loc != "" {
+		if u, err := url.Parse(loc); err == nil {
+			q, _ := foundationQuery(u.RawQuery)
+			for k, vs := range q {
+				if credentialFields[k] {
+					for _, v := range vs {
+						r.red.Add(v)
+					}
+				}
+			}
+			for k, vs := range u.Query() {
+				if credentialFields[k] {
+					for _, v := range vs {
+						r.red.Add(v)
+					}
+				}
+			}
+		}
+	}
+	for _, m := range jsonCredential.FindAllSubmatch(resp.body, -1) {
+		r.red.Add(string(m[2]))
+	}
 }
 
 // sensitiveHeaders carry credentials; their values are masked whole.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,7 +171,7 @@ func TestServeThenRunMatchesEmbedded(t *testing.T) {
 		t.Fatal("serve did not start")
 	}
 	printed := out.String()
-	cmdLine := pasteCommand(srv, caPath, "alice@acme.test", "iphone@18.2", "user")
+	cmdLine := pasteCommand(srv, caPath, filepath.Join(filepath.Dir(caPath), "secrets"), "alice@acme.test", "iphone@18.2", "user")
 	assert.Contains(t, printed, cmdLine, "serve prints the command to paste")
 	assert.Contains(t, printed, caPath)
 
@@ -207,4 +208,49 @@ func TestReadmeChecksTable(t *testing.T) {
 	require.True(t, begin >= 0 && end > begin, "README.md lacks the checks markers")
 	r := execute(t, "list", "checks", "--markdown")
 	assert.Equal(t, r.out, s[begin+len("<!-- checks:begin -->\n"):end], "regenerate the README table with: go run ./cmd/enrollsim list checks --markdown")
+}
+
+// Secrets given through the environment or files never reach stdout,
+// stderr or a report, whether the sign-in works or not.
+func TestSecretsNeverPrinted(t *testing.T) {
+	var alice refserver.Account
+	srv, err := refserver.Start(refserver.Config{})
+	require.NoError(t, err)
+	for _, a := range srv.Accounts() {
+		if a.Identifier == "alice@acme.test" {
+			alice = a
+		}
+	}
+	srv.Close()
+	require.NotEmpty(t, alice.Password)
+	dir := t.TempDir()
+	seedFile := filepath.Join(dir, "seed")
+	require.NoError(t, os.WriteFile(seedFile, []byte(alice.TOTPSecret+"\n"), 0o600))
+
+	for _, tc := range []struct {
+		name, password string
+		code           int
+	}{
+		{"working sign-in", alice.Password, 0},
+		{"wrong password", "canary-Pa55word-that-fails", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, out, errOut := testFactory(map[string]string{"QA_PASSWORD": tc.password})
+			jl, tx := filepath.Join(dir, tc.name+".jsonl"), filepath.Join(dir, tc.name+".txt")
+			code := Execute(context.Background(), f, []string{"run", "--embedded", "--email", "alice@acme.test", "--device", "iphone@26.1",
+				"--password-env", "QA_PASSWORD", "--totp-secret-file", seedFile, "-v", "--report", "jsonl=" + jl, "--report", "text=" + tx})
+			assert.Equal(t, tc.code, code, errOut.String())
+			everything := out.String() + errOut.String()
+			for _, p := range []string{jl, tx} {
+				b, err := os.ReadFile(p)
+				require.NoError(t, err)
+				everything += string(b)
+			}
+			for _, secret := range []string{tc.password, alice.TOTPSecret} {
+				assert.NotContains(t, everything, secret)
+				assert.NotContains(t, everything, url.QueryEscape(secret))
+			}
+			assert.Contains(t, everything, "[redacted]")
+		})
+	}
 }

@@ -19,8 +19,8 @@ type embeddedServer struct {
 	faults []string
 }
 
-func startEmbedded(faults []string, timeout time.Duration) (*embeddedServer, error) {
-	srv, err := refserver.Start(refserver.Config{Faults: faults})
+func startEmbedded(faults []string, timeout time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
+	srv, err := refserver.Start(refserver.Config{Faults: faults, Now: clock.Now})
 	if err != nil {
 		return nil, usageHint(err, "see 'enrollsim list faults'")
 	}
@@ -41,7 +41,29 @@ func (e *embeddedServer) target() sim.Target {
 	if len(e.faults) > 0 {
 		name += " with fault " + strings.Join(e.faults, ", ")
 	}
-	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client}
+	// The server's own CA stands in for the public PKI a stock device
+	// trusts (SEC-002).
+	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool()}
+}
+
+// fillAccount takes the password and TOTP seed of a directory account the
+// flags did not give, so an embedded run needs no secrets from the user.
+func (e *embeddedServer) fillAccount(a sim.Account) sim.Account {
+	for _, d := range e.srv.Accounts() {
+		if !strings.EqualFold(d.Identifier, a.Identifier) {
+			continue
+		}
+		if a.Password.IsZero() {
+			a.Password = sim.NewSecret(d.Password)
+		}
+		if a.TOTPSecret.IsZero() && d.TOTPSecret != "" {
+			a.TOTPSecret = sim.NewSecret(d.TOTPSecret)
+		}
+		if a.ManagedAppleID == "" {
+			a.ManagedAppleID = d.ManagedAppleID
+		}
+	}
+	return a
 }
 
 func (e *embeddedServer) close() {
@@ -58,7 +80,7 @@ type suiteGroup struct {
 	cases  []sim.Case
 }
 
-func defaultPlan(o *runOptions) (sim.Plan, func(), error) {
+func defaultPlan(o *runOptions) (runPlan, func(), error) {
 	accounts := []struct {
 		id  string
 		typ sim.EnrollmentType
@@ -78,7 +100,7 @@ func defaultPlan(o *runOptions) (sim.Plan, func(), error) {
 	for _, ref := range []string{"iphone@18.1", "iphone@18.2", "ipad@18.1", "ipad@18.2", "mac@15.1", "mac@15.2", "vision@2.1", "vision@2.2"} {
 		d, err := sim.LookupDevice(ref)
 		if err != nil {
-			return sim.Plan{}, func() {}, err
+			return runPlan{}, func() {}, err
 		}
 		c := sim.Case{
 			Name: "wellknown-404/" + d.Ref() + "/user", Device: d, Type: sim.TypeUser,
@@ -97,23 +119,25 @@ func defaultPlan(o *runOptions) (sim.Plan, func(), error) {
 
 // playGroups starts one embedded server per fault set and points each
 // group's cases at it.
-func playGroups(groups []suiteGroup, timeout time.Duration) (sim.Plan, func(), error) {
+func playGroups(groups []suiteGroup, timeout time.Duration) (runPlan, func(), error) {
+	clock := &sim.VirtualClock{}
 	var servers []*embeddedServer
 	cleanup := func() {
 		for _, s := range servers {
 			s.close()
 		}
 	}
-	var plan sim.Plan
+	plan := runPlan{clock: clock}
 	for _, g := range groups {
-		es, err := startEmbedded(g.faults, timeout)
+		es, err := startEmbedded(g.faults, timeout, clock)
 		if err != nil {
 			cleanup()
-			return sim.Plan{}, func() {}, err
+			return runPlan{}, func() {}, err
 		}
 		servers = append(servers, es)
 		for _, c := range g.cases {
 			c.Target = es.target()
+			c.Account = es.fillAccount(c.Account)
 			plan.Cases = append(plan.Cases, c)
 		}
 	}

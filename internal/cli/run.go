@@ -14,6 +14,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
 // runOptions are the flags of `enrollsim run`.
@@ -26,6 +27,7 @@ type runOptions struct {
 	Resolve    []string
 	ConnectTo  []string
 	CACerts    []string
+	StockCAs   []string
 	AxMURL     string
 	Timeout    time.Duration
 	Checks     string
@@ -38,6 +40,24 @@ type runOptions struct {
 	ExactlyOneAt          bool
 	OmitModelFamily       bool
 	NoFallbackOnRejection bool
+	FormEncodedBody       bool
+	AppendLoginQuery      bool
+
+	Secrets        secretFlags
+	Username       string
+	ManagedAppleID string
+	TOTPDigits     int
+	TOTPPeriod     time.Duration
+	TOTPAlgorithm  string
+	LoginForm      string
+	LoginUsername  string
+	LoginPassword  string
+	LoginOTP       string
+	LoginSubmit    string
+	LoginFields    []string
+	ReplayBody     string
+	NoProbes       bool
+	DiscoveryOnly  bool
 }
 
 func newRunCmd(f *Factory, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -79,7 +99,8 @@ embedded server with --embedded (and --fault).
 	fl.StringArrayVar(&o.Faults, "fault", nil, "switch on a reference-server fault (repeatable; implies --embedded; see 'enrollsim list faults')")
 	fl.StringArrayVar(&o.Resolve, "resolve", nil, "HOST:PORT:ADDR: connect to ADDR for HOST:PORT, as curl (repeatable)")
 	fl.StringArrayVar(&o.ConnectTo, "connect-to", nil, "HOST:PORT:CONNECT-HOST:CONNECT-PORT: connect there instead, as curl (repeatable)")
-	fl.StringArrayVar(&o.CACerts, "cacert", nil, "PEM file of a CA to trust besides the system roots (repeatable)")
+	fl.StringArrayVar(&o.CACerts, "cacert", nil, "PEM file of a CA to trust besides the system roots (repeatable); SEC-002 still warns that devices would not trust it")
+	fl.StringArrayVar(&o.StockCAs, "stock-ca", nil, "PEM file of a CA to trust AND to count as a stock device root, for a lab CA that stands in for the public PKI, such as 'enrollsim serve's (repeatable)")
 	fl.StringVar(&o.AxMURL, "axm-url", "", "device-side AxM discovery endpoint (default Apple's "+sim.AppleAxMURL+"); setting it declares an AxM registration, so the registered URL is probed too")
 	fl.DurationVar(&o.Timeout, "timeout", sim.DefaultLimits.Timeout, "per-request timeout, body included (devices wait 90s)")
 	fl.StringVar(&o.Checks, "checks", "", "report only these checks, e.g. 'WK-*,RD-002'")
@@ -91,6 +112,26 @@ embedded server with --embedded (and --fault).
 	fl.BoolVar(&o.ExactlyOneAt, "exactly-one-at", false, "device option: reject identifiers with several '@' (iOS 26.1 client) instead of splitting at the last")
 	fl.BoolVar(&o.OmitModelFamily, "omit-model-family", false, "device option: send no model-family in discovery")
 	fl.BoolVar(&o.NoFallbackOnRejection, "no-fallback-on-rejection", false, "device option: stop at a com.apple.well-known.failed 403 instead of asking AxM")
+	fl.BoolVar(&o.FormEncodedBody, "form-encoded-body", false, "device option: send the enrollment body as application/x-www-form-urlencoded (iOS 15)")
+	fl.BoolVar(&o.AppendLoginQuery, "append-login-query", false, "device option: add user-identifier to the sign-in URL's query instead of replacing it")
+	fl.StringVar(&o.Secrets.PasswordEnv, "password-env", "", "environment variable holding the account's password")
+	fl.StringVar(&o.Secrets.PasswordFile, "password-file", "", "file holding the account's password")
+	fl.StringVar(&o.Secrets.TOTPEnv, "totp-secret-env", "", "environment variable holding the TOTP seed (base32); declares a second factor")
+	fl.StringVar(&o.Secrets.TOTPFile, "totp-secret-file", "", "file holding the TOTP seed (base32); declares a second factor")
+	fl.IntVar(&o.TOTPDigits, "totp-digits", 6, "TOTP code length: 6 or 8")
+	fl.DurationVar(&o.TOTPPeriod, "totp-period", 30*time.Second, "TOTP time step")
+	fl.StringVar(&o.TOTPAlgorithm, "totp-algorithm", "SHA1", "TOTP hash: SHA1, SHA256 or SHA512")
+	fl.StringVar(&o.Username, "username", "", "user name for the sign-in form when it differs from --email")
+	fl.StringVar(&o.ManagedAppleID, "managed-apple-id", "", "the Managed Apple Account the profile should assign (default: --email)")
+	fl.StringVar(&o.LoginForm, "login-form", "", "CSS selector of the sign-in form (default: detected)")
+	fl.StringVar(&o.LoginUsername, "login-username", "", "CSS selector of the user name field")
+	fl.StringVar(&o.LoginPassword, "login-password", "", "CSS selector of the password field")
+	fl.StringVar(&o.LoginOTP, "login-otp", "", "CSS selector of the one-time-code field")
+	fl.StringVar(&o.LoginSubmit, "login-submit", "", "CSS selector of the submit button")
+	fl.StringArrayVar(&o.LoginFields, "login-field", nil, "NAME=VALUE added to every submitted sign-in form (repeatable)")
+	fl.StringVar(&o.ReplayBody, "replay-body", "", "send this captured device enrollment body (DER, PEM or base64 CMS) instead of the self-signed one")
+	fl.BoolVar(&o.NoProbes, "no-probes", false, "skip the tester's extra requests (wrong passwords and codes, other content types, random tokens), e.g. for servers with lockout")
+	fl.BoolVar(&o.DiscoveryOnly, "discovery-only", false, "stop each case after discovery")
 	return cmd
 }
 
@@ -114,7 +155,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	}
 	defer closeSinks()
 
-	plan, cleanup, err := buildPlan(o)
+	plan, cleanup, err := buildPlan(o, f.Getenv)
 	if err != nil {
 		return err
 	}
@@ -122,7 +163,12 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 
 	text := report.NewText(f.IO.Out, report.TextOptions{Verbose: o.Verbose, Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict})
 	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter}
-	_, runErr := eng.Run(ctx, plan, func(ev sim.Event) {
+	if plan.clock != nil {
+		// The embedded servers and the engine share a clock that jumps
+		// instead of waiting for fresh TOTP steps.
+		eng.Clock, eng.Sleep = plan.clock.Now, plan.clock.Sleep
+	}
+	_, runErr := eng.Run(ctx, plan.Plan, func(ev sim.Event) {
 		text.Handle(ev)
 		for _, s := range sinks {
 			s.Handle(ev)
@@ -149,24 +195,49 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	return nil
 }
 
+// runPlan is a plan with the clock its embedded servers share, if any.
+type runPlan struct {
+	sim.Plan
+	clock *sim.VirtualClock
+}
+
 // buildPlan turns flags into cases; cleanup stops any embedded servers.
-func buildPlan(o *runOptions) (sim.Plan, func(), error) {
+func buildPlan(o *runOptions, getenv func(string) string) (runPlan, func(), error) {
+	none := func() {}
 	embedded := o.Embedded || len(o.Faults) > 0
 	if o.Email == "" {
-		if len(o.Devices) > 0 || len(o.Faults) > 0 || o.Type != "auto" {
-			return sim.Plan{}, func() {}, usageErr("--device, --fault and --type need --email (without --email, run plays the default suite)")
+		if len(o.Devices) > 0 || len(o.Faults) > 0 || o.Type != "auto" || o.Secrets.any() {
+			return runPlan{}, none, usageErr("--device, --fault, --type and the secret flags need --email (without --email, run plays the default suite)")
 		}
 		if targetFlags(o) {
-			return sim.Plan{}, func() {}, usageErr("--resolve, --connect-to, --cacert and --axm-url need --email: they point a custom run at a deployed server")
+			return runPlan{}, none, usageErr("--resolve, --connect-to, --cacert and --axm-url need --email: they point a custom run at a deployed server")
 		}
 		return defaultPlan(o)
 	}
 	if _, _, err := sim.ParseIdentifier(o.Email, false); err != nil {
-		return sim.Plan{}, func() {}, usageErr("--email: %v", err)
+		return runPlan{}, none, usageErr("--email: %v", err)
 	}
 	typ, err := sim.ParseEnrollmentType(o.Type)
 	if err != nil {
-		return sim.Plan{}, func() {}, usageErr("--type: %v", err)
+		return runPlan{}, none, usageErr("--type: %v", err)
+	}
+	account, err := accountFromFlags(o, getenv)
+	if err != nil {
+		return runPlan{}, none, err
+	}
+	login, err := loginFromFlags(o)
+	if err != nil {
+		return runPlan{}, none, err
+	}
+	var replay []byte
+	if o.ReplayBody != "" {
+		raw, err := os.ReadFile(o.ReplayBody)
+		if err != nil {
+			return runPlan{}, none, usageErr("--replay-body: %v", err)
+		}
+		if replay, err = profile.NormalizeCMS(raw); err != nil {
+			return runPlan{}, none, usageErr("--replay-body %s: not a CMS signed message (DER, PEM or base64): %v", o.ReplayBody, err)
+		}
 	}
 	refs := o.Devices
 	if len(refs) == 0 {
@@ -176,48 +247,96 @@ func buildPlan(o *runOptions) (sim.Plan, func(), error) {
 	for _, ref := range refs {
 		d, err := sim.LookupDevice(ref)
 		if err != nil {
-			return sim.Plan{}, func() {}, usageHint(fmt.Errorf("--device: %w", err), "see 'enrollsim list devices'")
+			return runPlan{}, none, usageHint(fmt.Errorf("--device: %w", err), "see 'enrollsim list devices'")
 		}
 		devices = append(devices, d)
 	}
 	var target sim.Target
-	cleanup := func() {}
+	var clock *sim.VirtualClock
+	cleanup := none
 	if embedded {
 		if targetFlags(o) {
-			return sim.Plan{}, func() {}, usageErr("--embedded/--fault cannot be combined with --resolve, --connect-to, --cacert or --axm-url")
+			return runPlan{}, none, usageErr("--embedded/--fault cannot be combined with --resolve, --connect-to, --cacert or --axm-url")
 		}
-		es, err := startEmbedded(o.Faults, o.Timeout)
+		clock = &sim.VirtualClock{}
+		es, err := startEmbedded(o.Faults, o.Timeout, clock)
 		if err != nil {
-			return sim.Plan{}, func() {}, err
+			return runPlan{}, none, err
 		}
 		target, cleanup = es.target(), es.close
+		account = es.fillAccount(account)
 	} else {
-		client, err := transport.New(transport.Options{Timeout: o.Timeout, CACertFiles: o.CACerts, Resolve: o.Resolve, ConnectTo: o.ConnectTo})
+		client, err := transport.New(transport.Options{Timeout: o.Timeout, CACertFiles: append(append([]string(nil), o.CACerts...), o.StockCAs...), Resolve: o.Resolve, ConnectTo: o.ConnectTo})
 		if err != nil {
-			return sim.Plan{}, func() {}, usageErr("%v", err)
+			return runPlan{}, none, usageErr("%v", err)
 		}
 		target = sim.Target{Name: "deployed server", AxMURL: sim.AppleAxMURL, Doer: client}
+		if len(o.StockCAs) > 0 {
+			if target.StockRoots, err = transport.StockPool(o.StockCAs); err != nil {
+				return runPlan{}, none, usageErr("--stock-ca: %v", err)
+			}
+		}
 		if o.AxMURL != "" {
 			target.AxMURL, target.AxMDeclared = o.AxMURL, true
 		}
 	}
-	var plan sim.Plan
+	plan := runPlan{clock: clock}
 	for _, d := range devices {
 		plan.Cases = append(plan.Cases, sim.Case{
 			Name:    d.Ref() + "/" + typeLabel(typ),
 			Device:  d,
-			Account: sim.Account{Identifier: o.Email},
+			Account: account,
 			Type:    typ,
 			Target:  target,
-			Options: sim.DeviceOptions{ExactlyOneAt: o.ExactlyOneAt, OmitModelFamily: o.OmitModelFamily, NoFallbackOnRejection: o.NoFallbackOnRejection},
-			Expect:  sim.Expect{Enroll: !o.NoEnroll, Trips: upper(o.ExpectFail)},
+			Options: sim.DeviceOptions{ExactlyOneAt: o.ExactlyOneAt, OmitModelFamily: o.OmitModelFamily, NoFallbackOnRejection: o.NoFallbackOnRejection,
+				FormEncodedBody: o.FormEncodedBody, AppendLoginQuery: o.AppendLoginQuery},
+			Expect:        sim.Expect{Enroll: !o.NoEnroll, Trips: upper(o.ExpectFail)},
+			Login:         login,
+			ReplayBody:    replay,
+			NoProbes:      o.NoProbes,
+			DiscoveryOnly: o.DiscoveryOnly,
 		})
 	}
 	return plan, cleanup, nil
 }
 
+func accountFromFlags(o *runOptions, getenv func(string) string) (sim.Account, error) {
+	pw, seed, err := o.Secrets.load(getenv)
+	if err != nil {
+		return sim.Account{}, err
+	}
+	a := sim.Account{Identifier: o.Email, Username: o.Username, Password: pw, TOTPSecret: seed, ManagedAppleID: o.ManagedAppleID,
+		TOTP: sim.TOTPOptions{Digits: o.TOTPDigits, Period: o.TOTPPeriod, Algorithm: o.TOTPAlgorithm}}
+	if !seed.IsZero() {
+		if err := sim.ValidateTOTP(seed, a.TOTP); err != nil {
+			return sim.Account{}, usageErr("--totp-*: %v", err)
+		}
+	} else if _, err := (sim.TOTPOptions{Digits: o.TOTPDigits, Period: o.TOTPPeriod, Algorithm: o.TOTPAlgorithm}).Check(); err != nil {
+		return sim.Account{}, usageErr("--totp-*: %v", err)
+	}
+	return a, nil
+}
+
+func loginFromFlags(o *runOptions) (sim.LoginFields, error) {
+	l := sim.LoginFields{Form: o.LoginForm, Username: o.LoginUsername, Password: o.LoginPassword, OTP: o.LoginOTP, Submit: o.LoginSubmit}
+	for _, kv := range o.LoginFields {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return l, usageErr("--login-field %q: want NAME=VALUE", kv)
+		}
+		if l.Extra == nil {
+			l.Extra = map[string]string{}
+		}
+		l.Extra[k] = v
+	}
+	if err := sim.ValidateLoginFields(l); err != nil {
+		return l, usageErr("%v", err)
+	}
+	return l, nil
+}
+
 func targetFlags(o *runOptions) bool {
-	return len(o.Resolve) > 0 || len(o.ConnectTo) > 0 || len(o.CACerts) > 0 || o.AxMURL != ""
+	return len(o.Resolve) > 0 || len(o.ConnectTo) > 0 || len(o.CACerts) > 0 || len(o.StockCAs) > 0 || o.AxMURL != ""
 }
 
 func typeLabel(t sim.EnrollmentType) string {

@@ -13,9 +13,10 @@ import (
 )
 
 type serveOptions struct {
-	Addr   string
-	Faults []string
-	CAOut  string
+	Addr       string
+	Faults     []string
+	CAOut      string
+	SecretsDir string
 }
 
 func newServeCmd(f *Factory, ready func(*refserver.Server)) *cobra.Command {
@@ -37,11 +38,12 @@ plays against it from another terminal.`,
 	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one)")
 	cmd.Flags().StringArrayVar(&o.Faults, "fault", nil, "switch on a fault (repeatable; see 'enrollsim list faults')")
 	cmd.Flags().StringVar(&o.CAOut, "ca-out", "", "where to write the CA certificate (default: a new temporary directory)")
+	cmd.Flags().StringVar(&o.SecretsDir, "secrets-dir", "", "where to write each test account's password and TOTP seed files, mode 0600 (default: beside the CA)")
 	return cmd
 }
 
 func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refserver.Server)) error {
-	srv, err := refserver.Start(refserver.Config{Faults: o.Faults, Addr: o.Addr})
+	srv, err := refserver.Start(refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now})
 	if err != nil {
 		return usageHint(err, "see 'enrollsim list faults'; --addr must be a loopback address such as 127.0.0.1:8443")
 	}
@@ -58,6 +60,24 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 	if err := srv.WriteCA(caPath); err != nil {
 		return incompleteErr(fmt.Errorf("writing the CA: %w", err), "pass --ca-out with a writable path")
 	}
+	secretsDir := o.SecretsDir
+	if secretsDir == "" {
+		secretsDir = filepath.Join(filepath.Dir(caPath), "secrets")
+	}
+	if err := os.MkdirAll(secretsDir, 0o700); err != nil {
+		return incompleteErr(fmt.Errorf("creating the secrets directory: %w", err), "pass --secrets-dir with a writable path")
+	}
+	// Secrets go to files for the other terminal, never to the screen.
+	for _, a := range srv.Accounts() {
+		if err := writeSecretFile(filepath.Join(secretsDir, a.Identifier+".password"), a.Password); err != nil {
+			return incompleteErr(fmt.Errorf("writing a secret file: %w", err), "")
+		}
+		if a.TOTPSecret != "" {
+			if err := writeSecretFile(filepath.Join(secretsDir, a.Identifier+".totp"), a.TOTPSecret); err != nil {
+				return incompleteErr(fmt.Errorf("writing a secret file: %w", err), "")
+			}
+		}
+	}
 	w := f.IO.Out
 	faults := "none (conforming)"
 	if len(o.Faults) > 0 {
@@ -67,13 +87,14 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 	fmt.Fprintf(w, "  faults:  %s\n", faults)
 	fmt.Fprintf(w, "  hosts:   %s (all on this address, TLS)\n", strings.Join(srv.Hosts(), ", "))
 	fmt.Fprintf(w, "  CA:      %s\n", caPath)
+	fmt.Fprintf(w, "  secrets: %s (each account's .password and .totp file)\n", secretsDir)
 	fmt.Fprintf(w, "  AxM:     %s\n", srv.AxMURL())
 	fmt.Fprintln(w, "  accounts:")
 	for _, a := range srv.Accounts() {
 		fmt.Fprintf(w, "    %-22s %s\n", a.Identifier, a.Kind)
 	}
 	fmt.Fprintln(w, "\nIn another terminal:")
-	fmt.Fprintf(w, "  %s\n\nPress Ctrl-C to stop.\n", pasteCommand(srv, caPath, "alice@acme.test", "iphone@18.2", "user"))
+	fmt.Fprintf(w, "  %s\n\nPress Ctrl-C to stop.\n", pasteCommand(srv, caPath, secretsDir, "alice@acme.test", "iphone@18.2", "user"))
 	if ready != nil {
 		ready(srv)
 	}
@@ -82,7 +103,7 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 }
 
 // pasteCommand is the run command that plays against a served instance.
-func pasteCommand(srv *refserver.Server, caPath, email, device, typ string) string {
+func pasteCommand(srv *refserver.Server, caPath, secretsDir, email, device, typ string) string {
 	parts := []string{"enrollsim run", "--email " + email, "--device " + device, "--type " + typ}
 	for _, h := range srv.Hosts() {
 		if h == "localhost" || strings.ContainsAny(h, ":") || strings.Count(h, ".") == 3 {
@@ -90,6 +111,12 @@ func pasteCommand(srv *refserver.Server, caPath, email, device, typ string) stri
 		}
 		parts = append(parts, fmt.Sprintf("--connect-to %s:443:127.0.0.1:%d", h, srv.Port()))
 	}
-	parts = append(parts, "--cacert "+caPath, "--axm-url "+srv.AxMURL())
+	parts = append(parts, "--stock-ca "+caPath, "--axm-url "+srv.AxMURL())
+	parts = append(parts, "--password-file "+filepath.Join(secretsDir, email+".password"))
+	for _, a := range srv.Accounts() {
+		if strings.EqualFold(a.Identifier, email) && a.TOTPSecret != "" {
+			parts = append(parts, "--totp-secret-file "+filepath.Join(secretsDir, email+".totp"))
+		}
+	}
 	return strings.Join(parts, " ")
 }

@@ -400,3 +400,9 @@ func readCerts(name string) ([]*x509.Certificate, error) {
 	}
 	return certs, nil
 }
+
+// StockPool is the system roots plus the given CA files: the trust store
+// of a stock device in a lab whose CA stands in for the public PKI.
+func StockPool(files []string) (*x509.CertPool, error) {
+	return rootCAs(nil, files)
+}

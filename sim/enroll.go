@@ -1,0 +1,353 @@
+package sim
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/enrollsim/enrollsim/sim/profile"
+)
+
+// Steps after discovery (§2.5–2.11).
+const (
+	StepChallenge Step = "enroll-challenge" // §2.5–2.6: first POST, 401
+	StepWebLogin  Step = "web-login"        // §2.7: apple-as-web
+	StepOAuth2    Step = "oauth2"           // §2.8: apple-oauth2
+	StepEnroll    Step = "enroll"           // §2.10: POST with the token
+	StepProfile   Step = "profile"          // §2.11: the profile
+)
+
+// Content types of the enrollment POST (§2.5).
+const (
+	ctPKCS7 = "application/pkcs7-signature"
+	ctForm  = "application/x-www-form-urlencoded"
+	ctXML   = "application/xml"
+)
+
+// enrollState is what the enrollment half of the flow learns.
+type enrollState struct {
+	body        []byte
+	bodyKind    string // "self-signed" or "replayed capture"
+	contentType string
+	first       *response
+	challenge   *Challenge
+	method      string
+
+	token    string // the access token, registered with the redactor
+	tokenRaw string // as it stood in the callback URL, still encoded
+	callback *url.URL
+
+	second  *response
+	profile *profile.Profile
+}
+
+func (r *runner) deviceBody() ([]byte, string, error) {
+	if len(r.c.ReplayBody) > 0 {
+		return r.c.ReplayBody, "replayed capture", nil
+	}
+	return r.signedBody(r.c.Device.Product)
+}
+
+// signedBody is the simulator's stand-in for the device's signed request:
+// the right plist, signed by a self-issued identity (no device can share
+// Apple's device identity with a simulator, §2.5).
+func (r *runner) signedBody(product string) ([]byte, string, error) {
+	d := r.c.Device
+	// CMS signing times are wall clock: the identity must be valid then.
+	id, err := profile.NewDeviceIdentity(product, "SIM"+strings.ReplaceAll(d.Build, " ", ""), time.Now())
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := profile.EnrollmentBody(id, "en-US", product, d.Build)
+	return b, "self-signed", err
+}
+
+func (r *runner) enrollHeaders(contentType, bearer string) http.Header {
+	h := http.Header{}
+	h.Set("Content-Type", contentType)
+	h.Set("User-Agent", r.c.Device.UserAgent())
+	h.Set("Accept", "*/*")
+	if bearer != "" {
+		h.Set("Authorization", "Bearer "+bearer)
+	}
+	return h
+}
+
+// postEnroll sends the enrollment POST, following redirects the way
+// Foundation does (307/308 keep the POST, 301-303 turn it into a GET), and
+// reports whether a redirect happened (ENR-011).
+func (r *runner) postEnroll(target string, body []byte, contentType, bearer, purpose string, probe bool) (*response, []string) {
+	method, cur := http.MethodPost, target
+	var hops []string
+	for i := 0; ; i++ {
+		var b []byte
+		if method == http.MethodPost {
+			b = body
+		}
+		resp := r.do(request{method: method, url: cur, header: r.enrollHeaders(contentType, bearer), body: b, purpose: purpose, probe: probe, limit: r.lim.ProfileBody})
+		if resp.status < 300 || resp.status > 399 || !followable(resp.status) || i >= r.lim.MaxHops {
+			return resp, hops
+		}
+		base, _ := url.Parse(cur)
+		next, err := base.Parse(resp.header.Get("Location"))
+		if err != nil || next.Scheme != "https" {
+			return resp, append(hops, fmt.Sprintf("%d to %q", resp.status, resp.header.Get("Location")))
+		}
+		hops = append(hops, fmt.Sprintf("%d to %s", resp.status, next))
+		if resp.status != 307 && resp.status != 308 {
+			method = http.MethodGet
+		}
+		cur = next.String()
+	}
+}
+
+// enrollChallenge is steps 4–5: the first POST to BaseURL without a token
+// must draw a 401 with a Bearer challenge naming the sign-in method.
+func (r *runner) enrollChallenge() (*stop, StepStatus, string) {
+	ds := r.discovery
+	es := &enrollState{}
+	r.enroll = es
+	u, err := url.Parse(ds.baseURL)
+	if err != nil || u.Scheme != "https" {
+		msg := fmt.Sprintf("BaseURL %s is not https: the device refuses to send the enrollment request (App Transport Security)", ds.baseURL)
+		return &stop{OutcomeEnrollFailed, msg}, StepFailed, msg
+	}
+	body, kind, err := r.deviceBody()
+	if err != nil {
+		return &stop{OutcomeError, "building the enrollment body: " + err.Error()}, StepError, err.Error()
+	}
+	es.body, es.bodyKind = body, kind
+	es.contentType = ctPKCS7
+	if r.c.Options.FormEncodedBody {
+		es.contentType = ctForm
+	}
+	resp, hops := r.postEnroll(ds.baseURL, body, es.contentType, "", "enrollment request ("+kind+" body)", false)
+	es.first = resp
+	r.check("ENR-011", len(hops) == 0, "BaseURL answers the POST itself", "redirected: "+strings.Join(hops, ", "))
+	refusals := []*response{resp}
+
+	switch {
+	case resp.status == 0:
+		r.cannotJudge("ENR-001", "no answer: "+resp.err.Error())
+		return &stop{OutcomeError, "the enrollment request got no answer: " + resp.err.Error()}, StepError, resp.err.Error()
+	case resp.status == http.StatusUnauthorized:
+		r.check("ENR-001", true, "", "")
+	case resp.status == http.StatusBadRequest || resp.status == http.StatusForbidden:
+		why := fmt.Sprintf("the server refused the %s enrollment body with %d", kind, resp.status)
+		if kind == "self-signed" {
+			why = fmt.Sprintf("the server refused the simulated device signature (%d): replay a body captured from a real device (--replay-body FILE) or use the server's test mode", resp.status)
+		}
+		r.cannotJudge("ENR-001", why)
+		r.judgeErrorChallenges(refusals)
+		return &stop{OutcomeError, why}, StepError, why
+	default:
+		actual := fmt.Sprintf("status %d", resp.status)
+		if resp.status == http.StatusOK {
+			actual = "200 without authentication: devices refuse an unauthenticated profile for account-driven enrollment"
+		}
+		r.check("ENR-001", false, "401 to a POST without Authorization", actual)
+		if resp.status != http.StatusOK && !r.c.NoProbes {
+			// Another content type may be what the server wants (ENR-008).
+			refusals = append(refusals, r.contentTypeProbes(ds.baseURL, resp)...)
+		}
+		r.judgeErrorChallenges(refusals)
+		msg := "the device cancels: the first enrollment request got " + actual
+		return &stop{OutcomeEnrollFailed, msg}, StepFailed, msg
+	}
+
+	stopMsg := r.judgeChallenge(resp)
+	if !r.c.NoProbes {
+		refusals = append(refusals, r.enrollProbes(ds.baseURL, resp)...)
+	}
+	r.judgeErrorChallenges(refusals)
+	if stopMsg != "" {
+		return &stop{OutcomeEnrollFailed, stopMsg}, StepFailed, stopMsg
+	}
+	c := es.challenge
+	msg := fmt.Sprintf("401 challenge: method %s", es.method)
+	if es.method == "apple-as-web" {
+		msg += ", sign-in at " + c.Params["url"]
+	} else {
+		msg += ", authorize at " + c.Params["authorization-url"]
+	}
+	return nil, StepOK, msg
+}
+
+// judgeChallenge reads the 401 (ENR-002..007, ENR-012) and returns why the
+// device would cancel, or "".
+func (r *runner) judgeChallenge(resp *response) string {
+	es := r.enroll
+	raw := resp.header.Get("WWW-Authenticate")
+	if raw == "" {
+		r.check("ENR-002", false, "WWW-Authenticate: Bearer method=\"apple-as-web\"|\"apple-oauth2\", ...", "no WWW-Authenticate header")
+		r.skipAll("no challenge", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
+		return "the device cancels: the 401 has no WWW-Authenticate challenge"
+	}
+	c, err := ParseChallenge(raw)
+	if err != nil {
+		r.check("ENR-002", false, "a parsable Bearer challenge", fmt.Sprintf("%q: %v", raw, err))
+		r.skipAll("no parsable challenge", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
+		return "the device cancels: the challenge does not parse: " + err.Error()
+	}
+	es.challenge = c
+	es.method = c.Method()
+	switch {
+	case !strings.EqualFold(c.Scheme, "Bearer"):
+		r.check("ENR-002", false, "auth-scheme Bearer", fmt.Sprintf("scheme %q", c.Scheme))
+	case es.method == "apple-maid":
+		r.check("ENR-002", false, "method apple-as-web or apple-oauth2", `method "apple-maid": undocumented, Apple's own, unknown to the third-party spec`)
+	case es.method != "apple-as-web" && es.method != "apple-oauth2":
+		r.check("ENR-002", false, "method apple-as-web or apple-oauth2", fmt.Sprintf("method %q", es.method))
+	default:
+		r.check("ENR-002", true, "", "")
+	}
+	var form []string
+	if c.Scheme != "Bearer" {
+		form = append(form, fmt.Sprintf("scheme %q (the iOS 26.1 client compares with Bearer exactly)", c.Scheme))
+	}
+	form = append(form, c.Lenient...)
+	if len(form) > 0 && strings.EqualFold(c.Scheme, "Bearer") {
+		r.check("ENR-006", false, `Bearer method="...", name="value", ... (commas, double quotes)`, strings.Join(form, "; "))
+	} else {
+		r.check("ENR-006", len(form) == 0, `Bearer method="...", name="value", ...`, strings.Join(form, "; "))
+	}
+	r.judgeESSO(resp)
+
+	cancel := ""
+	switch es.method {
+	case "apple-as-web":
+		r.skip("ENR-005", "the method is apple-as-web")
+		lu, err := url.Parse(c.Params["url"])
+		ok := err == nil && lu.IsAbs() && lu.Host != "" && (lu.Scheme == "https" || lu.Scheme == "http")
+		r.check("ENR-003", ok, "an absolute http or https url parameter", fmt.Sprintf("url %q", c.Params["url"]))
+		if !ok {
+			r.skipAll("no usable url", "ENR-004", "ENR-007")
+			return "the device cancels: the apple-as-web challenge has no usable url"
+		}
+		r.check("ENR-004", lu.Scheme == "https", "an https url", c.Params["url"])
+		if lu.RawQuery == "" {
+			r.check("ENR-007", true, "", "")
+		}
+		if !r.c.Device.Has(CapAsWeb) {
+			_, why := r.c.Device.Can(CapAsWeb)
+			cancel = "the device cannot sign in: " + why
+		}
+	case "apple-oauth2":
+		r.skipAll("the method is apple-oauth2", "ENR-003", "ENR-004", "ENR-007")
+		var bad []string
+		for _, k := range []string{"authorization-url", "token-url"} {
+			v, ok := c.Params[k]
+			u, err := url.Parse(v)
+			if !ok || err != nil || u.Scheme != "https" || u.Host == "" {
+				bad = append(bad, fmt.Sprintf("%s %q is not an https URL", k, v))
+			}
+		}
+		ru, err := url.Parse(c.Params["redirect-url"])
+		if err != nil || ru.Scheme != CallbackScheme || (ru.Path == "" && ru.Opaque == "") {
+			bad = append(bad, fmt.Sprintf("redirect-url %q lacks scheme %s and a path", c.Params["redirect-url"], CallbackScheme))
+		}
+		for _, k := range []string{"client-id", "scope"} {
+			if c.Params[k] == "" {
+				bad = append(bad, k+" is missing")
+			}
+		}
+		r.check("ENR-005", len(bad) == 0, "https authorization-url and token-url, redirect-url "+CallbackScheme+":/path, client-id, scope", strings.Join(bad, "; "))
+		if len(bad) > 0 && (c.Params["authorization-url"] == "" || c.Params["token-url"] == "" || c.Params["redirect-url"] == "" || c.Params["client-id"] == "") {
+			cancel = "the device cancels: the apple-oauth2 challenge lacks " + strings.Join(bad, "; ")
+		} else if !r.c.Device.Has(CapOAuth2) {
+			_, why := r.c.Device.Can(CapOAuth2)
+			cancel = "the device cannot sign in: " + why
+		}
+	default:
+		r.skipAll("no known method", "ENR-003", "ENR-004", "ENR-005", "ENR-007")
+		cancel = fmt.Sprintf("the device cancels: unknown method %q", es.method)
+	}
+	return cancel
+}
+
+func (r *runner) skipAll(why string, ids ...string) {
+	for _, id := range ids {
+		r.skip(id, why)
+	}
+}
+
+// judgeESSO is ENR-012: an Enrollment SSO header must be an https URL.
+func (r *runner) judgeESSO(resp *response) {
+	prod, dev := resp.header.Get("X-Apple-MDM-ESSO"), resp.header.Get("X-Apple-MDM-ESSO-Developer")
+	if prod == "" && dev == "" {
+		r.skip("ENR-012", "no X-Apple-MDM-ESSO header")
+		return
+	}
+	isHTTPS := func(v string) bool {
+		u, err := url.Parse(v)
+		return err == nil && u.Scheme == "https" && u.Host != ""
+	}
+	if prod != "" {
+		r.check("ENR-012", isHTTPS(prod), "X-Apple-MDM-ESSO is an absolute https URL", fmt.Sprintf("%q", prod))
+		return
+	}
+	// The https rule for the developer header is inferred: warn only.
+	if !isHTTPS(dev) {
+		r.report(Result{ID: "ENR-012", Level: Must, Status: Warn, Rule: judge("ENR-012", true, "", "").Rule,
+			Source: "[I] for the developer header", Expected: "X-Apple-MDM-ESSO-Developer is an absolute https URL", Actual: fmt.Sprintf("%q", dev)})
+		return
+	}
+	r.check("ENR-012", true, "", "")
+}
+
+// enrollProbes send what a device would not: the same body under other
+// content types (ENR-008), a body that is no signed plist (ENR-009) and a
+// product no server supports (ENR-010). They return the refusals for
+// ENR-013.
+func (r *runner) enrollProbes(baseURL string, baseline *response) []*response {
+	refusals := r.contentTypeProbes(baseURL, baseline)
+	es := r.enroll
+	p, _ := r.postEnroll(baseURL, []byte("this is not a CMS signed property list"), es.contentType, "", "probe ENR-009: a body that is not a signed plist", true)
+	refusals = append(refusals, p)
+	r.check("ENR-009", p.status == 400 || p.status == 403, "400 or 403 to a body that is not a CMS-signed plist", fmt.Sprintf("status %d", p.status))
+
+	if b, _, err := r.signedBody("AppleTV14,1"); err == nil {
+		p, _ := r.postEnroll(baseURL, b, es.contentType, "", "probe ENR-010: PRODUCT AppleTV14,1", true)
+		refusals = append(refusals, p)
+		r.check("ENR-010", p.status == 400 || p.status == 403, "400 or 403 to a product that does not do account-driven enrollment", fmt.Sprintf("status %d", p.status))
+	} else {
+		r.cannotJudge("ENR-010", err.Error())
+	}
+	return refusals
+}
+
+// contentTypeProbes are ENR-008: the same body under the other content
+// types real devices and Apple's examples use must get the same answer.
+func (r *runner) contentTypeProbes(baseURL string, baseline *response) []*response {
+	es := r.enroll
+	var refusals []*response
+	var bad []string
+	for _, ct := range []string{ctPKCS7, ctForm, ctXML} {
+		if ct == es.contentType {
+			continue
+		}
+		p, _ := r.postEnroll(baseURL, es.body, ct, "", "probe ENR-008: Content-Type "+ct, true)
+		refusals = append(refusals, p)
+		if p.status != baseline.status {
+			bad = append(bad, fmt.Sprintf("%s: %d (the device's %s got %d)", ct, p.status, es.contentType, baseline.status))
+		}
+	}
+	r.check("ENR-008", len(bad) == 0, "the same answer whatever the Content-Type", strings.Join(bad, "; "))
+	return refusals
+}
+
+// judgeErrorChallenges is ENR-013: a refusal must not invite a login.
+func (r *runner) judgeErrorChallenges(rs []*response) {
+	var bad []string
+	for _, p := range rs {
+		if p == nil || p.status < 400 || p.status == 401 {
+			continue
+		}
+		if p.header.Get("WWW-Authenticate") != "" {
+			bad = append(bad, fmt.Sprintf("%d with WWW-Authenticate %q", p.status, p.header.Get("WWW-Authenticate")))
+		}
+	}
+	r.check("ENR-013", len(bad) == 0, "no WWW-Authenticate on 4xx/5xx refusals", strings.Join(bad, "; "))
+}

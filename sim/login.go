@@ -1,0 +1,527 @@
+package sim
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/enrollsim/enrollsim/sim/weblogin"
+)
+
+// CallbackScheme is the custom scheme that ends the web session (§2.0).
+const CallbackScheme = "apple-remotemanagement-user-login"
+
+// loginRun is one pass through the web login: the driver's result and the
+// engine's own record of each page.
+type loginRun struct {
+	res   *weblogin.Result
+	err   error
+	pages []*response
+	codes []string // OTP codes the driver asked for, in order
+}
+
+func (l *loginRun) kind() weblogin.ErrKind {
+	var we *weblogin.Error
+	if errors.As(l.err, &we) {
+		return we.Kind
+	}
+	return ""
+}
+
+// callback returns the callback URL when the run ended at one.
+func (l *loginRun) callback() *url.URL {
+	if l.err != nil || l.res == nil {
+		return nil
+	}
+	return l.res.Callback
+}
+
+// firstPage is the first 200 of the run, after any redirects.
+func (l *loginRun) firstPage() *response {
+	for _, p := range l.pages {
+		if p.status == http.StatusOK {
+			return p
+		}
+		if p.status < 300 || p.status > 399 {
+			return p
+		}
+	}
+	return nil
+}
+
+func (l *loginRun) serverError() *response {
+	for _, p := range l.pages {
+		if p.status >= 500 {
+			return p
+		}
+	}
+	return nil
+}
+
+// otpSource says which code the driver types when the page asks for one.
+type otpSource func() (string, error)
+
+// login plays the web view once, with a fresh cookie jar, from start.
+func (r *runner) login(start, purpose, password string, otp otpSource, probe bool) *loginRun {
+	lr := &loginRun{}
+	ctx, cancel := context.WithTimeout(r.ctx, r.lim.StepTimeout)
+	defer cancel()
+	fetch := func(ctx context.Context, method, rawURL string, header http.Header, body []byte, what string) (*weblogin.Page, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		resp := r.do(request{method: method, url: rawURL, header: header, body: body, purpose: purpose + ": " + what, probe: probe, limit: r.lim.PageBody})
+		lr.pages = append(lr.pages, resp)
+		if resp.status == 0 || resp.tooLarge {
+			return nil, resp.err
+		}
+		return &weblogin.Page{URL: resp.url, Status: resp.status, Header: resp.header, Body: resp.body}, nil
+	}
+	req := weblogin.Request{
+		StartURL:       start,
+		UserAgent:      r.c.Device.WebUserAgent(),
+		Username:       r.username(),
+		Password:       password,
+		CallbackScheme: CallbackScheme,
+		OnSecret:       r.red.Add,
+		Fields: weblogin.Fields{Form: r.c.Login.Form, Username: r.c.Login.Username, Password: r.c.Login.Password,
+			OTP: r.c.Login.OTP, Submit: r.c.Login.Submit, Extra: r.c.Login.Extra},
+	}
+	if otp != nil {
+		req.OTP = func() (string, error) {
+			code, err := otp()
+			if err == nil {
+				lr.codes = append(lr.codes, code)
+				r.red.Add(code)
+			}
+			return code, err
+		}
+	}
+	lr.res, lr.err = weblogin.Login(ctx, fetch, req)
+	if lr.res == nil {
+		lr.res = &weblogin.Result{}
+	}
+	if cb := lr.res.Callback; cb != nil {
+		// The token or code is a secret from the moment it arrives.
+		q, _ := foundationQuery(cb.RawQuery)
+		for k, vs := range q {
+			if credentialFields[k] {
+				for _, v := range vs {
+					r.red.Add(v)
+				}
+			}
+		}
+	}
+	return lr
+}
+
+func (r *runner) username() string {
+	if r.c.Account.Username != "" {
+		return r.c.Account.Username
+	}
+	return r.c.Account.Identifier
+}
+
+func (r *runner) hasSecondFactor() bool { return !r.c.Account.TOTPSecret.IsZero() }
+
+// deviceOTP gives the real login a code of a step this run has not used.
+func (r *runner) deviceOTP(step *int64) otpSource {
+	if !r.hasSecondFactor() {
+		return nil
+	}
+	return func() (string, error) {
+		code, s, err := r.freshTOTP()
+		*step = s
+		return code, err
+	}
+}
+
+// loginURL builds the apple-as-web URL: the challenge's url with its query
+// replaced by user-identifier (the iOS 26.1 client), or with the item added
+// (Apple's wording) as a device option.
+func (r *runner) loginURL(raw string) string {
+	u, _ := url.Parse(raw)
+	id := "user-identifier=" + queryValue(r.c.Account.Identifier)
+	if r.c.Options.AppendLoginQuery && u.RawQuery != "" {
+		u.RawQuery += "&" + id
+	} else {
+		u.RawQuery = id
+	}
+	return u.String()
+}
+
+// webLogin is steps 6–11 for apple-as-web.
+func (r *runner) webLogin() (*stop, StepStatus, string) {
+	es := r.enroll
+	raw := es.challenge.Params["url"]
+	start := r.loginURL(raw)
+	var step int64
+	lr := r.login(start, "sign-in", r.c.Account.Password.Reveal(), r.deviceOTP(&step), false)
+
+	r.judgeLoginQuery(raw, lr)
+	r.judgeLoginPages(lr, false)
+	cb := lr.callback()
+	if cb != nil {
+		if step != 0 {
+			r.markTOTPUsed(step)
+		}
+		q, qerr := foundationQuery(cb.RawQuery)
+		problems := []string{}
+		if cb.Scheme != CallbackScheme {
+			problems = append(problems, "scheme "+cb.Scheme)
+		}
+		if cb.Host != "authentication-results" {
+			problems = append(problems, fmt.Sprintf("host %q instead of authentication-results", cb.Host))
+		}
+		if qerr != nil {
+			problems = append(problems, "query does not parse: "+qerr.Error())
+		}
+		tok := q.Get("access-token")
+		if tok == "" {
+			problems = append(problems, "no access-token")
+		}
+		r.check("AUTH-003", len(problems) == 0 && isRedirect(lr.res.CallbackStatus),
+			CallbackScheme+"://authentication-results?access-token=… in a 3xx Location",
+			fmt.Sprintf("%d to %s", lr.res.CallbackStatus, redactedURL(cb, r.red)+" "+strings.Join(problems, "; ")))
+		r.check("AUTH-004", lr.res.CallbackStatus == http.StatusPermanentRedirect, "308 Permanent Redirect", fmt.Sprintf("%d", lr.res.CallbackStatus))
+		r.check("AUTH-008", strings.Contains(strings.ToLower(lr.res.CallbackHeader.Get("Cache-Control")), "no-store"),
+			"Cache-Control: no-store on the response carrying the token", fmt.Sprintf("Cache-Control %q", lr.res.CallbackHeader.Get("Cache-Control")))
+		if tok != "" {
+			es.token, es.tokenRaw, es.callback = tok, rawQueryValue(cb.RawQuery, "access-token"), cb
+			r.judgeTokenEntropy(tok)
+		} else {
+			r.skip("AUTH-007", "no token")
+		}
+	} else {
+		r.skipAll("no callback", "AUTH-003", "AUTH-004", "AUTH-007", "AUTH-008")
+	}
+	r.judgeSecondFactor(lr, cb != nil)
+	if !r.c.NoProbes {
+		r.authProbes(start, lr)
+	} else {
+		r.skipAll("probes are off (--no-probes)", "AUTH-006", "TOTP-003", "TOTP-004", "TOTP-005")
+	}
+	if es.token == "" {
+		why := loginFailure(lr)
+		return &stop{OutcomeAuthFailed, why}, StepFailed, why
+	}
+	return nil, StepOK, fmt.Sprintf("signed in (%d pages): callback %d with an access token", lr.res.Pages, lr.res.CallbackStatus)
+}
+
+func isRedirect(status int) bool { return status >= 300 && status <= 399 }
+
+func redactedURL(u *url.URL, red *Redactor) string { return red.Redact(u.String()) }
+
+// foundationQuery decodes a query the way Foundation's URLComponents does:
+// percent escapes only, so a '+' stays a '+' (Go's ParseQuery would make it
+// a space and blame a token the device reads fine).
+func foundationQuery(raw string) (url.Values, error) {
+	v := url.Values{}
+	if raw == "" {
+		return v, nil
+	}
+	var firstErr error
+	for _, kv := range strings.Split(raw, "&") {
+		k, val, _ := strings.Cut(kv, "=")
+		dk, err1 := url.PathUnescape(k)
+		dv, err2 := url.PathUnescape(val)
+		if err := errors.Join(err1, err2); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		v[dk] = append(v[dk], dv)
+	}
+	return v, firstErr
+}
+
+// rawQueryValue returns a query item as it stood on the wire.
+func rawQueryValue(raw, key string) string {
+	for _, kv := range strings.Split(raw, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// loginFailure explains a login that did not end at a usable callback.
+func loginFailure(lr *loginRun) string {
+	if lr.err != nil {
+		var we *weblogin.Error
+		if errors.As(lr.err, &we) {
+			switch we.Kind {
+			case weblogin.KindRejected:
+				return "the sign-in was rejected: " + we.Msg
+			case weblogin.KindSecondFactor:
+				return "the page asks for a one-time code but the scenario gives no TOTP seed (--totp-secret-env or --totp-secret-file)"
+			case weblogin.KindJavaScript:
+				return "the sign-in page needs JavaScript, which this driver does not run: " + we.Msg + "; map the form with --login-form and friends"
+			}
+		}
+		return "the sign-in failed: " + lr.err.Error()
+	}
+	if lr.res != nil && lr.res.Callback != nil {
+		return "the callback carries no access-token"
+	}
+	return "the sign-in ended without a callback"
+}
+
+// judgeLoginQuery is ENR-007: a url whose query the device replaces must
+// not be needed.
+func (r *runner) judgeLoginQuery(raw string, lr *loginRun) {
+	u, _ := url.Parse(raw)
+	if u.RawQuery == "" {
+		return // judged pass in the challenge step
+	}
+	first := lr.firstPage()
+	broken := first == nil || first.status >= 400
+	if !broken {
+		r.report(resultWith("ENR-007", Pass, "the url carries a query the device replaces, but the sign-in works without it"))
+		return
+	}
+	r.check("ENR-007", false, "a login url that works when the device replaces its query with user-identifier",
+		fmt.Sprintf("url %s carries ?%s; without it the sign-in page answered %d", raw, u.RawQuery, first.status))
+}
+
+// judgeLoginPages: AUTH-001 (a page a browser renders), AUTH-002 (the
+// identifier is used), AUTH-017 (no JavaScript needed).
+func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
+	first := lr.firstPage()
+	switch {
+	case oauth:
+		r.skip("AUTH-001", "apple-oauth2: the authorization endpoint is judged by AUTH-009")
+	case first == nil:
+		r.check("AUTH-001", false, "200 text/html", "no page: "+loginFailure(lr))
+	default:
+		mt := first.mediaType()
+		r.check("AUTH-001", first.status == 200 && (mt == "text/html" || mt == "application/xhtml+xml"), "200 text/html (after any redirects)", fmt.Sprintf("%d %s", first.status, mt))
+	}
+	id := strings.ToLower(r.c.Account.Identifier)
+	used := false
+	for _, p := range lr.pages {
+		if strings.Contains(strings.ToLower(string(p.body)), id) || strings.Contains(strings.ToLower(string(p.body)), strings.ReplaceAll(id, "@", "&#64;")) {
+			used = true
+		}
+		if loc := p.header.Get("Location"); loc != "" {
+			if dec, err := url.QueryUnescape(loc); err == nil && strings.Contains(strings.ToLower(dec), id) {
+				used = true
+			}
+		}
+	}
+	if first != nil && first.status == 200 {
+		r.check("AUTH-002", used, "the sign-in pre-fills or routes by user-identifier", "the identifier appears in no page or redirect of the sign-in")
+	} else {
+		r.skip("AUTH-002", "no sign-in page")
+	}
+	if lr.kind() == weblogin.KindJavaScript {
+		r.note("AUTH-017", "the sign-in needs JavaScript: "+lr.err.Error())
+	} else {
+		r.check("AUTH-017", true, "", "")
+	}
+}
+
+// judgeTokenEntropy is AUTH-007: an opaque token of at least 128 bits.
+func (r *runner) judgeTokenEntropy(tok string) {
+	bits := entropyBits(tok)
+	var why []string
+	if bits < 128 {
+		why = append(why, fmt.Sprintf("about %.0f bits (%d characters)", bits, len(tok)))
+	}
+	lower := strings.ToLower(tok)
+	user := strings.ToLower(r.c.Account.Identifier)
+	for _, form := range []string{user, strings.SplitN(user, "@", 2)[0]} {
+		if form != "" && (strings.Contains(lower, form) || strings.Contains(lower, strings.ToLower(b64(form)))) {
+			why = append(why, "it contains the user name")
+			break
+		}
+	}
+	if _, err := strconv.ParseInt(tok, 10, 64); err == nil {
+		why = append(why, "it is a number")
+	}
+	r.check("AUTH-007", len(why) == 0, "an opaque token of at least 128 bits", strings.Join(why, "; "))
+}
+
+// entropyBits estimates from length and alphabet: generous to the server.
+func entropyBits(s string) float64 {
+	var lower, upper, digit, other bool
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z':
+			lower = true
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case c >= '0' && c <= '9':
+			digit = true
+		default:
+			other = true
+		}
+	}
+	n := 0
+	if lower {
+		n += 26
+	}
+	if upper {
+		n += 26
+	}
+	if digit {
+		n += 10
+	}
+	if other {
+		n += 4
+	}
+	if n < 2 {
+		return 0
+	}
+	// Hex tokens use 16 symbols, not 36.
+	if !upper && !other && isHex(s) {
+		n = 16
+	}
+	return float64(len(s)) * math.Log2(float64(n))
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// judgeSecondFactor: TOTP-001, -002, -006 from the device's own login.
+func (r *runner) judgeSecondFactor(lr *loginRun, gotCallback bool) {
+	if !r.hasSecondFactor() {
+		r.skipAll("the scenario declares no second factor", "TOTP-001", "TOTP-002", "TOTP-006")
+		return
+	}
+	r.check("TOTP-001", !lr.res.CallbackBeforeSecondFactor, "no callback before the one-time code", "the callback came right after the password, without asking for a code")
+	switch {
+	case lr.res.SecondFactorSeen && gotCallback:
+		r.check("TOTP-002", true, "", "")
+	case lr.res.SecondFactorSeen:
+		r.check("TOTP-002", false, "a correct RFC 6238 code completes the sign-in", loginFailure(lr))
+	default:
+		r.skip("TOTP-002", "no one-time-code form was reached")
+	}
+	switch {
+	case lr.res.SecondFactorSeen:
+		r.check("TOTP-006", true, "", "")
+	case lr.kind() == weblogin.KindJavaScript:
+		r.note("TOTP-006", "the second factor could not be reached without JavaScript")
+	default:
+		r.skip("TOTP-006", "no second-factor page")
+	}
+}
+
+// authProbes try what a device would not: a wrong password (AUTH-006), a
+// wrong code (TOTP-003), the code just used (TOTP-004) and a code two steps
+// old (TOTP-005). Each is a new login in a fresh cookie jar.
+func (r *runner) authProbes(start string, real *loginRun) {
+	a := r.c.Account
+	// AUTH-006 gives a correct code if a code is asked for at all, so only
+	// the password can make it fail; the code is then spent.
+	var step int64
+	p := r.login(start, "probe AUTH-006: wrong password", "enrollsim-wrong-"+fmt.Sprint(len(a.Password.Reveal())), r.deviceOTP(&step), true)
+	if cb := p.callback(); cb != nil && hasCredential(cb) {
+		r.check("AUTH-006", false, "no callback with a token after a wrong password", "the wrong password got a callback with a token")
+	} else {
+		r.check("AUTH-006", true, "", "")
+	}
+	if step != 0 && len(p.codes) > 0 {
+		r.markTOTPUsed(step)
+	}
+	if !r.hasSecondFactor() {
+		r.skipAll("the scenario declares no second factor", "TOTP-003", "TOTP-004", "TOTP-005")
+		return
+	}
+	pw := a.Password.Reveal()
+
+	wrong, err := r.wrongCode()
+	if err != nil {
+		r.cannotJudge("TOTP-003", err.Error())
+	} else {
+		p = r.login(start, "probe TOTP-003: wrong code", pw, func() (string, error) { return wrong, nil }, true)
+		switch {
+		case len(p.codes) == 0:
+			r.skip("TOTP-003", "the probe never reached the code form: "+loginFailure(p))
+		case p.callback() != nil:
+			r.check("TOTP-003", false, "no token for a wrong code; the form again or a lockout", "a wrong code got the callback")
+		case p.serverError() != nil:
+			r.check("TOTP-003", false, "no token for a wrong code; the form again or a lockout, never a 5xx", fmt.Sprintf("status %d", p.serverError().status))
+		default:
+			r.check("TOTP-003", true, "", "")
+		}
+	}
+
+	if len(real.codes) == 0 || real.callback() == nil {
+		r.skip("TOTP-004", "the device's own sign-in used no code")
+	} else {
+		used := real.codes[len(real.codes)-1]
+		p = r.login(start, "probe TOTP-004: the code just used", pw, func() (string, error) { return used, nil }, true)
+		if len(p.codes) == 0 {
+			r.skip("TOTP-004", "the probe never reached the code form: "+loginFailure(p))
+		} else if p.callback() != nil {
+			r.check("TOTP-004", false, "a used code is refused in the same time step", "the replayed code got a second callback")
+		} else {
+			r.check("TOTP-004", true, "", "")
+		}
+	}
+
+	old, err := totpCode(a.TOTPSecret, a.TOTP, r.clock(), -2)
+	if err != nil {
+		r.cannotJudge("TOTP-005", err.Error())
+		return
+	}
+	p = r.login(start, "probe TOTP-005: a code two steps old", pw, func() (string, error) { return old, nil }, true)
+	if len(p.codes) == 0 {
+		r.skip("TOTP-005", "the probe never reached the code form: "+loginFailure(p))
+	} else if p.callback() != nil {
+		r.check("TOTP-005", false, "a code outside ±1 step is refused", "a code two steps old got the callback")
+	} else {
+		r.check("TOTP-005", true, "", "")
+	}
+}
+
+func hasCredential(cb *url.URL) bool {
+	q, _ := foundationQuery(cb.RawQuery)
+	return q.Get("access-token") != "" || q.Get("code") != ""
+}
+
+// wrongCode is a code that matches no step a lenient server accepts.
+func (r *runner) wrongCode() (string, error) {
+	a := r.c.Account
+	near := map[string]bool{}
+	for off := -3; off <= 3; off++ {
+		c, err := totpCode(a.TOTPSecret, a.TOTP, r.clock(), off)
+		if err != nil {
+			return "", err
+		}
+		near[c] = true
+	}
+	c, _ := totpCode(a.TOTPSecret, a.TOTP, r.clock(), 0)
+	n, _ := strconv.Atoi(c)
+	mod := int(math.Pow10(len(c)))
+	for i := 1; ; i++ {
+		w := fmt.Sprintf("%0*d", len(c), (n+i*7919)%mod)
+		if !near[w] {
+			return w, nil
+		}
+	}
+}
+
+func b64(s string) string { return base64.RawStdEncoding.EncodeToString([]byte(s)) }
+
+// ValidateLoginFields checks the CSS selectors of a form map before a run.
+func ValidateLoginFields(l LoginFields) error {
+	f := weblogin.Fields{Form: l.Form, Username: l.Username, Password: l.Password, OTP: l.OTP, Submit: l.Submit, Extra: l.Extra}
+	return f.Validate()
+}

@@ -1,0 +1,109 @@
+package sim
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// enrollWithToken is step 12 (§2.10): the same POST with the token. Tokens
+// may be single-use (Fleet consumes them here), so the negative probes go
+// first and the real token is sent exactly once.
+func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
+	es := r.enroll
+	base := r.discovery.baseURL
+	if !r.c.NoProbes {
+		r.tokenProbes(base)
+	} else {
+		r.skipAll("probes are off (--no-probes)", "TOK-002", "TOK-003")
+	}
+	resp, _ := r.postEnroll(base, es.body, es.contentType, es.token, "enrollment request with the access token", false)
+	es.second = resp
+	ok := resp.status == http.StatusOK && len(resp.body) > 0 && resp.err == nil
+	actual := fmt.Sprintf("status %d, %d bytes", resp.status, len(resp.body))
+	if resp.status == 0 || resp.err != nil {
+		actual = fmt.Sprint(resp.err)
+	}
+	r.check("TOK-001", ok, "200 with the profile for the Bearer token", actual)
+	r.check("PROF-001", resp.status == http.StatusOK && len(resp.body) > 0, "200 with a non-empty body", actual)
+	r.judgeTokenEncoding(resp)
+	if !ok {
+		msg := "the enrollment request with the token was refused: " + actual
+		if resp.status == http.StatusUnauthorized {
+			msg += " (devices give up here: there is no second challenge round)"
+		}
+		if r.oauth != nil {
+			r.skip("AUTH-015", "no enrollment to refresh")
+			r.codeReuseProbe(r.oauth.code)
+		}
+		return &stop{OutcomeEnrollFailed, msg}, StepFailed, msg
+	}
+	r.refreshProbe()
+	if r.oauth != nil {
+		r.codeReuseProbe(r.oauth.code)
+	}
+	return nil, StepOK, "200 " + resp.header.Get("Content-Type")
+}
+
+// tokenProbes are TOK-002/003: no token, a malformed header and a random
+// token must all be refused, with a challenge or a 400/403, never a 5xx.
+func (r *runner) tokenProbes(base string) {
+	es := r.enroll
+	random := make([]byte, 32)
+	rand.Read(random)
+	variants := []struct{ what, header string }{
+		{"a malformed Authorization header", "Bearer"},
+		{"another scheme", "Basic ZW5yb2xsc2ltOnByb2Jl"},
+		{"a random token", "Bearer " + base64.RawURLEncoding.EncodeToString(random)},
+	}
+	var accepted, badRefusal []string
+	judgeOne := func(what string, p *response) {
+		switch {
+		case p.status == http.StatusOK:
+			accepted = append(accepted, what)
+		case p.status == 0:
+			badRefusal = append(badRefusal, fmt.Sprintf("%s: %v", what, p.err))
+		case p.status == http.StatusUnauthorized && p.header.Get("WWW-Authenticate") == "":
+			badRefusal = append(badRefusal, what+": 401 without a challenge")
+		case p.status >= 500:
+			badRefusal = append(badRefusal, fmt.Sprintf("%s: %d", what, p.status))
+		}
+	}
+	judgeOne("no token", es.first)
+	for _, v := range variants {
+		h := r.enrollHeaders(es.contentType, "")
+		h.Set("Authorization", v.header)
+		p := r.do(request{method: http.MethodPost, url: base, header: h, body: es.body, purpose: "probe TOK-002: " + v.what, probe: true, limit: r.lim.ProfileBody})
+		judgeOne(v.what, p)
+	}
+	r.check("TOK-002", len(accepted) == 0, "an error status without a valid token", "200 for "+strings.Join(accepted, ", "))
+	r.check("TOK-003", len(badRefusal) == 0, "401 with a fresh challenge, or 400/403; never a 5xx", strings.Join(badRefusal, "; "))
+}
+
+// judgeTokenEncoding is AUTH-005: the token in the callback decodes to the
+// token the server accepts. A refused token whose encoded and decoded forms
+// differ points at the encoding.
+func (r *runner) judgeTokenEncoding(resp *response) {
+	es := r.enroll
+	if es.tokenRaw == "" {
+		r.skip("AUTH-005", "the token did not come in a callback URL")
+		return
+	}
+	if resp.status == http.StatusOK {
+		r.check("AUTH-005", true, "", "")
+		return
+	}
+	dec, err := url.PathUnescape(es.tokenRaw)
+	switch {
+	case err != nil:
+		r.check("AUTH-005", false, "a correctly percent-encoded access-token", "the access-token is not valid percent-encoding: "+err.Error())
+	case dec != es.tokenRaw && (resp.status == http.StatusUnauthorized || resp.status == http.StatusForbidden):
+		r.check("AUTH-005", false, "an access-token that decodes to the token the server accepts",
+			fmt.Sprintf("the server refused the decoded token (%d); the callback's form differs from it (unescaped '+' or '%%' in the token?)", resp.status))
+	default:
+		r.skip("AUTH-005", "the token was refused, but not because of its encoding")
+	}
+}

@@ -1,0 +1,172 @@
+package sim
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// TOTPOptions describe the second factor's RFC 6238 parameters; zero values
+// are the common ones (6 digits, 30 s, SHA-1).
+type TOTPOptions struct {
+	Digits    int
+	Period    time.Duration
+	Algorithm string // SHA1, SHA256 or SHA512
+}
+
+func (o TOTPOptions) validate() (totp.ValidateOpts, error) {
+	v := totp.ValidateOpts{Digits: otp.DigitsSix, Period: 30, Algorithm: otp.AlgorithmSHA1}
+	switch o.Digits {
+	case 0, 6:
+	case 8:
+		v.Digits = otp.DigitsEight
+	default:
+		return v, fmt.Errorf("TOTP digits %d: want 6 or 8", o.Digits)
+	}
+	if o.Period != 0 {
+		if o.Period < time.Second || o.Period%time.Second != 0 {
+			return v, fmt.Errorf("TOTP period %s: want whole seconds, e.g. 30s", o.Period)
+		}
+		v.Period = uint(o.Period / time.Second)
+	}
+	switch strings.ToUpper(strings.ReplaceAll(o.Algorithm, "-", "")) {
+	case "", "SHA1":
+	case "SHA256":
+		v.Algorithm = otp.AlgorithmSHA256
+	case "SHA512":
+		v.Algorithm = otp.AlgorithmSHA512
+	default:
+		return v, fmt.Errorf("TOTP algorithm %q: want SHA1, SHA256 or SHA512", o.Algorithm)
+	}
+	return v, nil
+}
+
+// ValidateTOTP checks a seed and options before a run, so a typo is a usage
+// error and not a login failure.
+func ValidateTOTP(seed Secret, o TOTPOptions) error {
+	v, err := o.validate()
+	if err != nil {
+		return err
+	}
+	if _, err := totp.GenerateCodeCustom(seed.Reveal(), time.Unix(0, 0), v); err != nil {
+		return fmt.Errorf("TOTP seed: not valid base32 (%s)", strings.TrimPrefix(err.Error(), "Decoding of secret as base32 failed."))
+	}
+	return nil
+}
+
+// totpCode is the code for the step at t plus offset steps.
+func totpCode(seed Secret, o TOTPOptions, t time.Time, offset int) (string, error) {
+	v, err := o.validate()
+	if err != nil {
+		return "", err
+	}
+	t = t.Add(time.Duration(offset) * time.Duration(v.Period) * time.Second)
+	code, err := totp.GenerateCodeCustom(seed.Reveal(), t, v)
+	if err != nil {
+		return "", fmt.Errorf("TOTP seed: %v", err)
+	}
+	return code, nil
+}
+
+func totpStep(o TOTPOptions, t time.Time) int64 {
+	v, _ := o.validate()
+	return t.Unix() / int64(v.Period)
+}
+
+// totpLedger remembers which time step each seed last used for a
+// successful login in this run. A server that refuses replayed codes
+// (TOTP-004) would refuse the next login in the same step, so the next one
+// waits for a fresh code, as a person would.
+type totpLedger struct {
+	mu   sync.Mutex
+	used map[[32]byte]int64
+}
+
+func (l *totpLedger) key(seed Secret) [32]byte { return sha256.Sum256([]byte(seed.Reveal())) }
+
+// fresh returns a code whose step this run has not used yet, sleeping until
+// the next step when needed. It does not mark the step used: call use after
+// the login succeeded.
+func (r *runner) freshTOTP() (string, int64, error) {
+	a := r.c.Account
+	l := r.ledger
+	for {
+		now := r.clock()
+		step := totpStep(a.TOTP, now)
+		l.mu.Lock()
+		last, seen := l.used[l.key(a.TOTPSecret)]
+		l.mu.Unlock()
+		if !seen || step > last {
+			code, err := totpCode(a.TOTPSecret, a.TOTP, now, 0)
+			return code, step, err
+		}
+		v, _ := a.TOTP.validate()
+		period := time.Duration(v.Period) * time.Second
+		wait := time.Unix((last+1)*int64(v.Period), 0).Sub(now)
+		if wait <= 0 || wait > period {
+			wait = period
+		}
+		if err := r.sleep(wait); err != nil {
+			return "", 0, err
+		}
+	}
+}
+
+func (r *runner) markTOTPUsed(step int64) {
+	l := r.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := l.key(r.c.Account.TOTPSecret)
+	if step > l.used[k] {
+		l.used[k] = step
+	}
+}
+
+func (r *runner) sleep(d time.Duration) error {
+	if r.e.Sleep != nil {
+		return r.e.Sleep(r.ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
+}
+
+// VirtualClock is a clock that runs with real time but jumps forward when
+// asked to sleep. The embedded target shares one with its reference server
+// so that many logins of one account need not wait for fresh TOTP codes.
+type VirtualClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the real time plus every jump so far.
+func (v *VirtualClock) Now() time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return time.Now().Add(v.offset)
+}
+
+// Sleep jumps forward instead of waiting.
+func (v *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
+	v.mu.Lock()
+	v.offset += d
+	v.mu.Unlock()
+	return ctx.Err()
+}
+
+// Check validates the options alone (digits, period, algorithm).
+func (o TOTPOptions) Check() (TOTPOptions, error) {
+	_, err := o.validate()
+	return o, err
+}

@@ -1,0 +1,88 @@
+package sim
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"strings"
+)
+
+// Sane bounds of SEC-003: what a device-facing answer should never exceed.
+const (
+	secDiscoveryBound = 64 << 10
+	secProfileBound   = 1 << 20
+)
+
+// deviceResponse remembers what a device-side exchange negotiated.
+type deviceResponse struct {
+	url     string
+	purpose string
+	resp    *response
+}
+
+// judgeTransport: SEC-001..003 over every exchange the device itself made
+// in this case (probes excluded: they are the tester's).
+func (r *runner) judgeTransport() {
+	if len(r.deviceResps) == 0 {
+		return
+	}
+	var old, slow, big []string
+	var trust []string
+	checkedHosts := map[string]bool{}
+	for _, d := range r.deviceResps {
+		resp := d.resp
+		if resp.tls != nil && resp.tls.Version < tls.VersionTLS12 {
+			old = append(old, fmt.Sprintf("%s negotiated %s", d.url, tls.VersionName(resp.tls.Version)))
+		}
+		if resp.status == 0 && resp.err != nil && strings.Contains(resp.err.Error(), "protocol version") {
+			old = append(old, fmt.Sprintf("%s: %v", d.url, resp.err))
+		}
+		if resp.timeout {
+			slow = append(slow, fmt.Sprintf("%s: no complete answer within %s", d.url, r.lim.Timeout))
+		}
+		if resp.tooLarge {
+			big = append(big, fmt.Sprintf("%s: over the %s read limit", d.url, byteSize(int64(len(resp.body)))))
+		} else if d.purpose == "enrollment request with the access token" && len(resp.body) > secProfileBound {
+			big = append(big, fmt.Sprintf("%s: a %s profile (bound %s)", d.url, byteSize(int64(len(resp.body))), byteSize(secProfileBound)))
+		} else if strings.HasPrefix(d.purpose, "well-known") && len(resp.body) > secDiscoveryBound {
+			big = append(big, fmt.Sprintf("%s: %s (bound %s)", d.url, byteSize(int64(len(resp.body))), byteSize(secDiscoveryBound)))
+		}
+		if resp.tls != nil && len(resp.tls.PeerCertificates) > 0 {
+			host := resp.url.Hostname()
+			if !checkedHosts[host] {
+				checkedHosts[host] = true
+				if err := r.verifyStock(resp.tls, host); err != nil {
+					trust = append(trust, fmt.Sprintf("%s: %v", host, err))
+				}
+			}
+		}
+	}
+	r.check("SEC-001", len(old) == 0, "TLS 1.2 or later on every device-facing endpoint", strings.Join(old, "; "))
+	if len(checkedHosts) == 0 {
+		r.skip("SEC-002", "no TLS certificate was seen")
+	} else {
+		r.check("SEC-002", len(trust) == 0, "certificate chains a stock device trusts (no anchor channel exists for account-driven enrollment)", strings.Join(trust, "; "))
+	}
+	issues := append(slow, big...)
+	r.check("SEC-003", len(issues) == 0, fmt.Sprintf("bodies within %s (discovery) / %s (profile), answers within %s", byteSize(secDiscoveryBound), byteSize(secProfileBound), r.lim.Timeout), strings.Join(issues, "; "))
+}
+
+func (r *runner) verifyStock(cs *tls.ConnectionState, host string) error {
+	roots := r.c.Target.StockRoots
+	if roots == nil {
+		sys, err := x509.SystemCertPool()
+		if err != nil {
+			return fmt.Errorf("no system trust store to compare with: %v", err)
+		}
+		roots = sys
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: inter})
+	if err != nil {
+		return fmt.Errorf("not trusted by a stock trust store (a private CA?): %v", err)
+	}
+	return nil
+}
