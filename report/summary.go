@@ -35,6 +35,7 @@ type CaseSummary struct {
 	Steps   []StepSummary      `json:"steps"`
 	Results []sim.Result       `json:"results"`
 	Counts  map[sim.Status]int `json:"counts"`
+	Facts   map[string]string  `json:"facts,omitempty"`
 	done    bool
 }
 
@@ -62,10 +63,24 @@ func (c *CaseSummary) Problems(strict bool) []string {
 			out = append(out, fmt.Sprintf("%s was expected to fail or warn, but did not", id))
 		}
 	}
+	if want := c.Info.ExpectOutcome; want != "" && c.done && c.Outcome != want {
+		out = append(out, fmt.Sprintf("expected outcome %s, got %s: %s", want, c.Outcome, c.Message))
+	}
+	for _, k := range sortedKeys(c.Info.ExpectFacts) {
+		if want, got := c.Info.ExpectFacts[k], c.Facts[k]; want != got {
+			if got == "" {
+				got = "(none)"
+			}
+			out = append(out, fmt.Sprintf("expected %s %s, got %s", k, want, got))
+		}
+	}
 	switch c.Outcome {
 	case sim.OutcomeError:
 		out = append(out, "the case could not complete: "+c.Message)
 	case sim.OutcomeDiscoveryFailed, sim.OutcomeAuthFailed, sim.OutcomeEnrollFailed, sim.OutcomeProfileRejected:
+		if c.Info.ExpectOutcome != "" {
+			break
+		}
 		// A negative case names the checks that explain its failure; any
 		// other case that should enroll and does not has failed, whether
 		// or not a check caught the cause.
@@ -81,6 +96,15 @@ func (c *CaseSummary) Problems(strict bool) []string {
 
 // Passed reports whether the case met its expectations.
 func (c *CaseSummary) Passed(strict bool) bool { return len(c.Problems(strict)) == 0 }
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
 
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {
@@ -130,7 +154,7 @@ func (s *Summary) Add(ev sim.Event) {
 			c.Counts[ev.Result.Status]++
 		}
 	case sim.EventCaseEnd:
-		c.Outcome, c.Message, c.done = ev.Outcome, ev.Message, true
+		c.Outcome, c.Message, c.Facts, c.done = ev.Outcome, ev.Message, ev.Facts, true
 		if ev.Outcome == sim.OutcomeInterrupted {
 			s.Interrupted = true
 		}

@@ -178,6 +178,11 @@ type Expect struct {
 	// Trips lists checks the scenario expects to fail or warn (a negative
 	// scenario against a faulty server). Reports count them as expected.
 	Trips []string
+	// Outcome is the expected outcome code ("" for no expectation).
+	Outcome string
+	// Facts are expected facts of the case (Event.Facts), e.g.
+	// {"via": "axm-fallback", "server": "mdm-adde", "redirects": "1"}.
+	Facts map[string]string
 }
 
 // Case is one device, one account, one target.
@@ -200,6 +205,9 @@ type Case struct {
 	NoProbes bool
 	// DiscoveryOnly ends the case after discovery.
 	DiscoveryOnly bool
+	// Scenario, Suite, Description and Tags label the case in reports.
+	Scenario, Suite, Description string
+	Tags                         []string
 }
 
 // LoginFields override the web login's form detection.
@@ -304,6 +312,35 @@ type runner struct {
 	deviceResps  []deviceResponse
 }
 
+// facts are what the case learned, for scenario expectations.
+func (r *runner) facts() map[string]string {
+	f := map[string]string{}
+	if d := r.discovery; d != nil {
+		if d.domain != nil && len(d.domain.hops) > 0 {
+			f["redirects"] = fmt.Sprint(len(d.domain.hops) - 1)
+		}
+		if d.via != "" {
+			f["via"], f["server"], f["base_url"] = d.via, d.version, d.baseURL
+		}
+	}
+	if e := r.enroll; e != nil {
+		if e.method != "" {
+			f["method"] = e.method
+		}
+		f["body"] = e.bodyKind
+		if e.profile != nil {
+			if m := e.profile.MDM(); len(m) > 0 {
+				f["enrollment_mode"], _ = m[0].String("EnrollmentMode")
+				f["assigned"], _ = m[0].String("AssignedManagedAppleID")
+			}
+		}
+	}
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
+
 // stop ends the flow with an outcome; steps return it.
 type stop struct {
 	outcome string
@@ -315,10 +352,12 @@ func (r *runner) play() CaseReport {
 	r.emit(Event{Kind: EventCaseStart, Time: r.clock(), Case: c.Name, Info: &CaseInfo{
 		Device: c.Device, Identifier: c.Account.Identifier, Type: c.Type.label(), Target: c.Target.Name,
 		Expect:      map[bool]string{true: "enroll", false: "no enrollment"}[c.Expect.Enroll],
-		ExpectTrips: c.Expect.Trips,
+		ExpectTrips: c.Expect.Trips, ExpectOutcome: c.Expect.Outcome, ExpectFacts: c.Expect.Facts,
+		Scenario: c.Scenario, Suite: c.Suite, Description: c.Description, Tags: c.Tags,
+		Body: map[bool]string{true: "replayed capture", false: "self-signed"}[len(c.ReplayBody) > 0],
 	}})
 	outcome, msg := r.flow()
-	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: r.red.Redact(msg)})
+	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: r.red.Redact(msg), Facts: r.facts()})
 	return CaseReport{Name: c.Name, Outcome: outcome, Results: r.results}
 }
 

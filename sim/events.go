@@ -73,6 +73,9 @@ type Event struct {
 	Status   StepStatus `json:"status,omitempty"`   // step-end
 	Message  string     `json:"message,omitempty"`  // step-end, case-end: what happened, for people
 	Outcome  string     `json:"outcome,omitempty"`  // case-end
+	// Facts are what the case learned, for expectations: redirects, via,
+	// server, method, enrollment_mode, assigned, body (case-end).
+	Facts map[string]string `json:"facts,omitempty"`
 }
 
 // RunInfo describes a run at its start.
@@ -90,6 +93,17 @@ type CaseInfo struct {
 	Expect     string `json:"expect,omitempty"`
 	// ExpectTrips are checks the scenario expects to fail or warn.
 	ExpectTrips []string `json:"expect_trips,omitempty"`
+	// ExpectOutcome is the outcome the scenario expects ("" for none).
+	ExpectOutcome string `json:"expect_outcome,omitempty"`
+	// ExpectFacts are facts the scenario expects (see Event.Facts).
+	ExpectFacts map[string]string `json:"expect_facts,omitempty"`
+	// Scenario, Suite, Description and Tags come from the scenario file.
+	Scenario    string   `json:"scenario,omitempty"`
+	Suite       string   `json:"suite,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	// Body says whether the enrollment body was self-signed or replayed.
+	Body string `json:"body,omitempty"`
 }
 
 // Exchange is one HTTP request and its response (or the error instead).

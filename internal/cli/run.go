@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/report"
@@ -91,7 +92,13 @@ embedded server with --embedded (and --fault).
 			return runRun(cmd.Context(), f, o)
 		},
 	}
-	fl := cmd.Flags()
+	addRunFlags(cmd.Flags(), o)
+	return cmd
+}
+
+// addRunFlags declares the flags that pick devices, accounts and the target;
+// run and step share them.
+func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.StringVar(&o.Email, "email", "", "the identifier the user types, e.g. alice@acme.com")
 	fl.StringArrayVar(&o.Devices, "device", nil, "device to play, FAMILY@VERSION or PRODUCT@VERSION (repeatable; default iphone@26.1; see 'enrollsim list devices')")
 	fl.StringVar(&o.Type, "type", "auto", "enrollment type the account should get: user (BYOD), device (ADDE) or auto")
@@ -132,7 +139,6 @@ embedded server with --embedded (and --fault).
 	fl.StringVar(&o.ReplayBody, "replay-body", "", "send this captured device enrollment body (DER, PEM or base64 CMS) instead of the self-signed one")
 	fl.BoolVar(&o.NoProbes, "no-probes", false, "skip the tester's extra requests (wrong passwords and codes, other content types, random tokens), e.g. for servers with lockout")
 	fl.BoolVar(&o.DiscoveryOnly, "discovery-only", false, "stop each case after discovery")
-	return cmd
 }
 
 // runRun builds the plan, runs it and turns the summary into an exit code.
