@@ -161,6 +161,9 @@ func (s *Summary) Add(ev sim.Event) {
 	}
 }
 
+// Case returns a case by name, or nil.
+func (s *Summary) Case(name string) *CaseSummary { return s.byName[name] }
+
 // Totals counts check statuses over all cases.
 func (s *Summary) Totals() map[sim.Status]int {
 	t := map[sim.Status]int{}

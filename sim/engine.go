@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -232,6 +233,13 @@ type Engine struct {
 	Checks CheckFilter
 	// Redactor receives the run's secrets; a fresh one is used when nil.
 	Redactor *Redactor
+	// Hold, when set, is called once a login has its one-time code and the
+	// returned func when that login is over; the embedded target passes
+	// VirtualClock.Hold so its clock never jumps under a login.
+	Hold func() (release func())
+	// Parallel plays this many cases at once (1 or 0: one after another).
+	// A Gate forces one at a time.
+	Parallel int
 	// Sleep waits (for a fresh TOTP step); nil sleeps for real. The
 	// embedded target passes VirtualClock.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -267,26 +275,93 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 	}
 	ledger := &totpLedger{used: map[[32]byte]int64{}}
 	emit(Event{Kind: EventRunStart, Time: clock(), Run: &RunInfo{Cases: len(plan.Cases)}})
+	newRunner := func(c Case, emit func(Event)) *runner {
+		return &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: e.Limits.withDefaults(), red: red, ledger: ledger}
+	}
 	var reports []CaseReport
-	var runErr error
-	for _, c := range plan.Cases {
-		if err := ctx.Err(); err != nil {
-			runErr = err
-			break
-		}
-		r := &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: e.Limits.withDefaults(), red: red, ledger: ledger}
-		rep := r.play()
-		reports = append(reports, rep)
-		if rep.Outcome == OutcomeInterrupted {
-			runErr = ctx.Err()
-			if runErr == nil {
-				runErr = context.Canceled
+	if e.Parallel > 1 && e.Gate == nil {
+		reports = e.runParallel(ctx, plan, emit, newRunner)
+	} else {
+		for _, c := range plan.Cases {
+			if ctx.Err() != nil {
+				break
 			}
-			break
+			rep := newRunner(c, emit).play()
+			reports = append(reports, rep)
+			if rep.Outcome == OutcomeInterrupted {
+				break
+			}
 		}
 	}
 	emit(Event{Kind: EventRunEnd, Time: clock()})
-	return reports, runErr
+	if err := ctx.Err(); err != nil && len(reports) < len(plan.Cases) || interrupted(reports) {
+		if err == nil {
+			err = context.Canceled
+		}
+		return reports, err
+	}
+	return reports, nil
+}
+
+func interrupted(reps []CaseReport) bool {
+	for _, r := range reps {
+		if r.Outcome == OutcomeInterrupted {
+			return true
+		}
+	}
+	return false
+}
+
+// runParallel plays up to e.Parallel cases at once. Each case's events are
+// held back and emitted whole, in plan order, so every consumer (text,
+// reports) sees the same stream a serial run would give, and emit is never
+// called from two goroutines at once.
+func (e *Engine) runParallel(ctx context.Context, plan Plan, emit func(Event), newRunner func(Case, func(Event)) *runner) []CaseReport {
+	n := len(plan.Cases)
+	type done struct {
+		rep    CaseReport
+		events []Event
+		ok     bool
+	}
+	results := make([]done, n)
+	finished := make(chan int, n)
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < e.Parallel && w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				var buf []Event
+				rep := newRunner(plan.Cases[i], func(ev Event) { buf = append(buf, ev) }).play()
+				results[i] = done{rep, buf, true}
+				finished <- i
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for i := 0; i < n; i++ {
+			select {
+			case work <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(finished) }()
+	var reports []CaseReport
+	next := 0
+	for range finished {
+		for next < n && results[next].ok {
+			for _, ev := range results[next].events {
+				emit(ev)
+			}
+			reports = append(reports, results[next].rep)
+			next++
+		}
+	}
+	return reports
 }
 
 // runner holds the state of one case while it plays.

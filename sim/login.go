@@ -24,6 +24,9 @@ type loginRun struct {
 	err   error
 	pages []*response
 	codes []string // OTP codes the driver asked for, in order
+	// retried: the first code was refused and the next step's code was
+	// used (see deviceLogin).
+	retried bool
 }
 
 func (l *loginRun) kind() weblogin.ErrKind {
@@ -93,16 +96,25 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 		Fields: weblogin.Fields{Form: r.c.Login.Form, Username: r.c.Login.Username, Password: r.c.Login.Password,
 			OTP: r.c.Login.OTP, Submit: r.c.Login.Submit, Extra: r.c.Login.Extra},
 	}
+	var release func()
 	if otp != nil {
 		req.OTP = func() (string, error) {
 			code, err := otp()
 			if err == nil {
 				lr.codes = append(lr.codes, code)
 				r.red.Add(code)
+				if release == nil && r.e.Hold != nil {
+					release = r.e.Hold()
+				}
 			}
 			return code, err
 		}
 	}
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	lr.res, lr.err = weblogin.Login(ctx, fetch, req)
 	if lr.res == nil {
 		lr.res = &weblogin.Result{}
@@ -121,6 +133,20 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 	return lr
 }
 
+// deviceLogin is the device's own sign-in. A code refused at the second
+// factor is tried once more with the next step's code, as a person would:
+// an earlier run may have used this step's code, and servers refuse
+// replays (TOTP-004).
+func (r *runner) deviceLogin(start, purpose string) *loginRun {
+	lr := r.login(start, purpose, r.c.Account.Password.Reveal(), r.deviceOTP(), false)
+	if !r.hasSecondFactor() || r.c.Account.TOTP.Wrong || lr.callback() != nil || lr.kind() != weblogin.KindRejected || !lr.res.SecondFactorSeen {
+		return lr
+	}
+	retry := r.login(start, purpose+" (again, with the next code)", r.c.Account.Password.Reveal(), r.deviceOTP(), false)
+	retry.retried = true
+	return retry
+}
+
 func (r *runner) username() string {
 	if r.c.Account.Username != "" {
 		return r.c.Account.Username
@@ -131,13 +157,15 @@ func (r *runner) username() string {
 func (r *runner) hasSecondFactor() bool { return !r.c.Account.TOTPSecret.IsZero() }
 
 // deviceOTP gives the real login a code of a step this run has not used.
-func (r *runner) deviceOTP(step *int64) otpSource {
+func (r *runner) deviceOTP() otpSource {
 	if !r.hasSecondFactor() {
 		return nil
 	}
 	return func() (string, error) {
-		code, s, err := r.freshTOTP()
-		*step = s
+		if r.c.Account.TOTP.Wrong {
+			return r.wrongCode()
+		}
+		code, _, err := r.freshTOTP()
 		return code, err
 	}
 }
@@ -161,16 +189,12 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 	es := r.enroll
 	raw := es.challenge.Params["url"]
 	start := r.loginURL(raw)
-	var step int64
-	lr := r.login(start, "sign-in", r.c.Account.Password.Reveal(), r.deviceOTP(&step), false)
+	lr := r.deviceLogin(start, "sign-in")
 
 	r.judgeLoginQuery(raw, lr)
 	r.judgeLoginPages(lr, false)
 	cb := lr.callback()
 	if cb != nil {
-		if step != 0 {
-			r.markTOTPUsed(step)
-		}
 		q, qerr := foundationQuery(cb.RawQuery)
 		problems := []string{}
 		if cb.Scheme != CallbackScheme {
@@ -211,7 +235,11 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 		why := loginFailure(lr)
 		return &stop{OutcomeAuthFailed, why}, StepFailed, why
 	}
-	return nil, StepOK, fmt.Sprintf("signed in (%d pages): callback %d with an access token", lr.res.Pages, lr.res.CallbackStatus)
+	msg := fmt.Sprintf("signed in (%d pages): callback %d with an access token", lr.res.Pages, lr.res.CallbackStatus)
+	if lr.retried {
+		msg += "; the first one-time code was refused, the next one worked"
+	}
+	return nil, StepOK, msg
 }
 
 func isRedirect(status int) bool { return status >= 300 && status <= 399 }
@@ -429,15 +457,11 @@ func (r *runner) authProbes(start string, real *loginRun) {
 	a := r.c.Account
 	// AUTH-006 gives a correct code if a code is asked for at all, so only
 	// the password can make it fail; the code is then spent.
-	var step int64
-	p := r.login(start, "probe AUTH-006: wrong password", "enrollsim-wrong-"+fmt.Sprint(len(a.Password.Reveal())), r.deviceOTP(&step), true)
+	p := r.login(start, "probe AUTH-006: wrong password", "enrollsim-wrong-"+fmt.Sprint(len(a.Password.Reveal())), r.deviceOTP(), true)
 	if cb := p.callback(); cb != nil && hasCredential(cb) {
 		r.check("AUTH-006", false, "no callback with a token after a wrong password", "the wrong password got a callback with a token")
 	} else {
 		r.check("AUTH-006", true, "", "")
-	}
-	if step != 0 && len(p.codes) > 0 {
-		r.markTOTPUsed(step)
 	}
 	if !r.hasSecondFactor() {
 		r.skipAll("the scenario declares no second factor", "TOTP-003", "TOTP-004", "TOTP-005")

@@ -66,8 +66,7 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 	if err != nil {
 		return &stop{OutcomeAuthFailed, "authorization-url does not parse: " + err.Error()}, StepFailed, err.Error()
 	}
-	var step int64
-	lr := r.login(start, "authorize", r.c.Account.Password.Reveal(), r.deviceOTP(&step), false)
+	lr := r.deviceLogin(start, "authorize")
 	r.judgeLoginPages(lr, true)
 
 	pkce := false
@@ -101,9 +100,6 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 		r.oauthProbes(start, lr)
 		why := loginFailure(lr)
 		return &stop{OutcomeAuthFailed, why}, StepFailed, why
-	}
-	if step != 0 {
-		r.markTOTPUsed(step)
 	}
 	q, _ := foundationQuery(cb.RawQuery)
 	os.code = q.Get("code")

@@ -57,7 +57,7 @@ func play(t *testing.T, r *ref, timeout time.Duration, cases ...sim.Case) ([]sim
 		}
 	}
 	var events []sim.Event
-	eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: r.clock.Now, Sleep: r.clock.Sleep}
+	eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: r.clock.Now, Sleep: r.clock.Sleep, Hold: r.clock.Hold}
 	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return reps, events
@@ -234,4 +234,54 @@ func TestInfoChecksFireAndStayQuiet(t *testing.T) {
 	}
 	// WK-001 is a MUST whose covered-by-fallback case is only noted.
 	assert.True(t, seen["WK-001"][sim.Noted])
+}
+
+// Parallel play gives the same cases, in the same order, with the same
+// verdicts as one after another, even for one account signing in many
+// times at once (the TOTP ledger hands each login its own step).
+func TestParallelMatchesSerial(t *testing.T) {
+	r := startRef(t, 5*time.Second)
+	var cases []sim.Case
+	for _, ref := range []string{"iphone@26.1", "ipad@18.2", "mac@15.2", "vision@2.2", "iphone@17.5", "mac@14.0"} {
+		cases = append(cases, caseFor(t, ref, "alice@acme.test", sim.TypeUser), caseFor(t, ref, "erin@acme.test", sim.TypeUser))
+	}
+	for i := range cases {
+		cases[i].Target = r.target
+		cases[i].Account = r.account(cases[i].Account.Identifier)
+	}
+	verdicts := func(parallel int) ([]string, []sim.Event) {
+		var events []sim.Event
+		eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: r.clock.Now, Sleep: r.clock.Sleep, Hold: r.clock.Hold, Parallel: parallel}
+		reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
+		require.NoError(t, err)
+		var out []string
+		for _, rep := range reps {
+			line := rep.Name + " " + rep.Outcome
+			for _, res := range rep.Results {
+				line += " " + res.ID + "=" + string(res.Status)
+			}
+			out = append(out, line)
+		}
+		return out, events
+	}
+	serial, _ := verdicts(1)
+	parallel, events := verdicts(4)
+	assert.Equal(t, serial, parallel)
+	for _, v := range parallel {
+		assert.Contains(t, v, " enrolled ")
+	}
+	// Events of one case are contiguous: case-start … case-end.
+	current := ""
+	for _, ev := range events {
+		switch ev.Kind {
+		case sim.EventCaseStart:
+			assert.Empty(t, current, "case %s starts inside %s", ev.Case, current)
+			current = ev.Case
+		case sim.EventCaseEnd:
+			current = ""
+		case sim.EventRunStart, sim.EventRunEnd:
+		default:
+			assert.Equal(t, current, ev.Case)
+		}
+	}
 }

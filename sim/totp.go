@@ -18,6 +18,11 @@ type TOTPOptions struct {
 	Digits    int
 	Period    time.Duration
 	Algorithm string // SHA1, SHA256 or SHA512
+	// Offset makes the device send the code of a step this many periods
+	// away (a clock-skewed phone; TOTP-005 by hand).
+	Offset int
+	// Wrong makes the device send a code no step matches (TOTP-003 by hand).
+	Wrong bool
 }
 
 func (o TOTPOptions) validate() (totp.ValidateOpts, error) {
@@ -90,22 +95,25 @@ type totpLedger struct {
 
 func (l *totpLedger) key(seed Secret) [32]byte { return sha256.Sum256([]byte(seed.Reveal())) }
 
-// fresh returns a code whose step this run has not used yet, sleeping until
-// the next step when needed. It does not mark the step used: call use after
-// the login succeeded.
+// freshTOTP returns a code whose step this run has not used yet, sleeping
+// until the next step when needed. The step is reserved at once, so
+// parallel cases of one account never share a code.
 func (r *runner) freshTOTP() (string, int64, error) {
 	a := r.c.Account
 	l := r.ledger
 	for {
 		now := r.clock()
 		step := totpStep(a.TOTP, now)
+		k := l.key(a.TOTPSecret)
 		l.mu.Lock()
-		last, seen := l.used[l.key(a.TOTPSecret)]
-		l.mu.Unlock()
+		last, seen := l.used[k]
 		if !seen || step > last {
-			code, err := totpCode(a.TOTPSecret, a.TOTP, now, 0)
+			l.used[k] = step
+			l.mu.Unlock()
+			code, err := totpCode(a.TOTPSecret, a.TOTP, now, a.TOTP.Offset)
 			return code, step, err
 		}
+		l.mu.Unlock()
 		v, _ := a.TOTP.validate()
 		period := time.Duration(v.Period) * time.Second
 		wait := time.Unix((last+1)*int64(v.Period), 0).Sub(now)
@@ -115,16 +123,6 @@ func (r *runner) freshTOTP() (string, int64, error) {
 		if err := r.sleep(wait); err != nil {
 			return "", 0, err
 		}
-	}
-}
-
-func (r *runner) markTOTPUsed(step int64) {
-	l := r.ledger
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	k := l.key(r.c.Account.TOTPSecret)
-	if step > l.used[k] {
-		l.used[k] = step
 	}
 }
 
@@ -148,6 +146,16 @@ func (r *runner) sleep(d time.Duration) error {
 type VirtualClock struct {
 	mu     sync.Mutex
 	offset time.Duration
+	// inflight is read-held by each login between computing a code and
+	// finishing, and write-held by a jump: a jump under a login would age
+	// its code by a step each time.
+	inflight sync.RWMutex
+}
+
+// Hold keeps the clock from jumping until release is called.
+func (v *VirtualClock) Hold() (release func()) {
+	v.inflight.RLock()
+	return v.inflight.RUnlock
 }
 
 // Now is the real time plus every jump so far.
@@ -159,6 +167,8 @@ func (v *VirtualClock) Now() time.Time {
 
 // Sleep jumps forward instead of waiting.
 func (v *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
+	v.inflight.Lock()
+	defer v.inflight.Unlock()
 	v.mu.Lock()
 	v.offset += d
 	v.mu.Unlock()

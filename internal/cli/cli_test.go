@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/report"
+	"github.com/enrollsim/enrollsim/sim"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -252,5 +255,60 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			}
 			assert.Contains(t, everything, "[redacted]")
 		})
+	}
+}
+
+func caseNames(t *testing.T, path string) []string {
+	t.Helper()
+	fh, err := os.Open(path)
+	require.NoError(t, err)
+	defer fh.Close()
+	var names []string
+	require.NoError(t, report.ReadJSONL(fh, func(ev sim.Event) {
+		if ev.Kind == sim.EventCaseStart {
+			names = append(names, ev.Case)
+		}
+	}))
+	return names
+}
+
+// --shard 1/3, 2/3 and 3/3 together play every case exactly once.
+func TestShardsCoverEveryCaseOnce(t *testing.T) {
+	dir := t.TempDir()
+	all := filepath.Join(dir, "all.jsonl")
+	full := execute(t, "run", "--report", "jsonl="+all)
+	require.Equal(t, 0, full.code, full.errOut)
+	want := caseNames(t, all)
+	require.Greater(t, len(want), 30)
+	seen := map[string]int{}
+	for i := 1; i <= 3; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("shard%d.jsonl", i))
+		res := execute(t, "run", "--shard", fmt.Sprintf("%d/3", i), "--parallel", "3", "--report", "jsonl="+p)
+		require.Equal(t, 0, res.code, res.errOut)
+		names := caseNames(t, p)
+		assert.InDelta(t, len(want)/3, len(names), 1)
+		for _, n := range names {
+			seen[n]++
+		}
+	}
+	for _, n := range want {
+		assert.Equal(t, 1, seen[n], "case %s", n)
+	}
+	assert.Len(t, seen, len(want))
+}
+
+func TestFailFastStopsAfterFirstFailure(t *testing.T) {
+	r := execute(t, "run", "--fault", "wellknown-404", "--email", "alice@acme.test", "--device", "iphone@18.1", "--device", "iphone@18.2", "--fail-fast")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.errOut, "--fail-fast")
+	assert.Contains(t, r.out, "iphone@18.1/auto")
+	assert.NotContains(t, r.out, "iphone@18.2/auto")
+}
+
+func TestShardAndParallelFlagErrors(t *testing.T) {
+	for _, args := range [][]string{{"run", "--shard", "4/3"}, {"run", "--shard", "1-3"}, {"run", "--shard", "0/2"}, {"run", "--parallel", "0"}} {
+		r := execute(t, args...)
+		assert.Equal(t, 2, r.code, args)
+		assert.Contains(t, r.errOut, args[1], args)
 	}
 }

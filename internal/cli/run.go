@@ -59,6 +59,12 @@ type runOptions struct {
 	ReplayBody     string
 	NoProbes       bool
 	DiscoveryOnly  bool
+	TOTPOffset     int
+	TOTPWrong      bool
+
+	Parallel int
+	Shard    string
+	FailFast bool
 }
 
 func newRunCmd(f *Factory, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -93,6 +99,9 @@ embedded server with --embedded (and --fault).
 		},
 	}
 	addRunFlags(cmd.Flags(), o)
+	cmd.Flags().IntVar(&o.Parallel, "parallel", 1, "play this many cases at once (output stays in plan order)")
+	cmd.Flags().StringVar(&o.Shard, "shard", "", "play only shard I of N (I/N, e.g. 2/3): case k goes to shard k mod N + 1, so the N shards together play every case once")
+	cmd.Flags().BoolVar(&o.FailFast, "fail-fast", false, "stop after the first case that fails")
 	return cmd
 }
 
@@ -128,6 +137,8 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.IntVar(&o.TOTPDigits, "totp-digits", 6, "TOTP code length: 6 or 8")
 	fl.DurationVar(&o.TOTPPeriod, "totp-period", 30*time.Second, "TOTP time step")
 	fl.StringVar(&o.TOTPAlgorithm, "totp-algorithm", "SHA1", "TOTP hash: SHA1, SHA256 or SHA512")
+	fl.IntVar(&o.TOTPOffset, "totp-offset", 0, "device option: send the code of a step this many periods away (a skewed clock)")
+	fl.BoolVar(&o.TOTPWrong, "totp-wrong", false, "device option: send a wrong one-time code")
 	fl.StringVar(&o.Username, "username", "", "user name for the sign-in form when it differs from --email")
 	fl.StringVar(&o.ManagedAppleID, "managed-apple-id", "", "the Managed Apple Account the profile should assign (default: --email)")
 	fl.StringVar(&o.LoginForm, "login-form", "", "CSS selector of the sign-in form (default: detected)")
@@ -161,25 +172,46 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	}
 	defer closeSinks()
 
+	if o.Parallel < 1 {
+		return usageErr("--parallel %d: want 1 or more", o.Parallel)
+	}
+	shard, shards, err := parseShard(o.Shard)
+	if err != nil {
+		return err
+	}
 	plan, cleanup, err := buildPlan(o, f.Getenv)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
+	plan.Cases = shardCases(plan.Cases, shard, shards)
 
 	text := report.NewText(f.IO.Out, report.TextOptions{Verbose: o.Verbose, Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict})
-	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter}
+	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter, Parallel: o.Parallel}
 	if plan.clock != nil {
 		// The embedded servers and the engine share a clock that jumps
 		// instead of waiting for fresh TOTP steps.
-		eng.Clock, eng.Sleep = plan.clock.Now, plan.clock.Sleep
+		eng.Clock, eng.Sleep, eng.Hold = plan.clock.Now, plan.clock.Sleep, plan.clock.Hold
 	}
-	_, runErr := eng.Run(ctx, plan.Plan, func(ev sim.Event) {
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	failedFast := false
+	_, runErr := eng.Run(runCtx, plan.Plan, func(ev sim.Event) {
 		text.Handle(ev)
 		for _, s := range sinks {
 			s.Handle(ev)
 		}
+		if o.FailFast && ev.Kind == sim.EventCaseEnd && !failedFast {
+			if c := text.Summary().Case(ev.Case); c != nil && !c.Passed(o.Strict) {
+				failedFast = true
+				stopRun()
+			}
+		}
 	})
+	if failedFast && ctx.Err() == nil {
+		fmt.Fprintln(f.IO.ErrOut, "enrollsim: stopped after the first failing case (--fail-fast)")
+		return silentExit{report.ExitFailed}
+	}
 	for _, s := range sinks {
 		if err := s.Err(); err != nil {
 			return incompleteErr(fmt.Errorf("writing report %s: %w", s.path, err), "")
@@ -312,7 +344,7 @@ func accountFromFlags(o *runOptions, getenv func(string) string) (sim.Account, e
 		return sim.Account{}, err
 	}
 	a := sim.Account{Identifier: o.Email, Username: o.Username, Password: pw, TOTPSecret: seed, ManagedAppleID: o.ManagedAppleID,
-		TOTP: sim.TOTPOptions{Digits: o.TOTPDigits, Period: o.TOTPPeriod, Algorithm: o.TOTPAlgorithm}}
+		TOTP: sim.TOTPOptions{Digits: o.TOTPDigits, Period: o.TOTPPeriod, Algorithm: o.TOTPAlgorithm, Offset: o.TOTPOffset, Wrong: o.TOTPWrong}}
 	if !seed.IsZero() {
 		if err := sim.ValidateTOTP(seed, a.TOTP); err != nil {
 			return sim.Account{}, usageErr("--totp-*: %v", err)
@@ -339,6 +371,32 @@ func loginFromFlags(o *runOptions) (sim.LoginFields, error) {
 		return l, usageErr("%v", err)
 	}
 	return l, nil
+}
+
+// parseShard reads --shard I/N.
+func parseShard(s string) (int, int, error) {
+	if s == "" {
+		return 1, 1, nil
+	}
+	var i, n int
+	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 || i < 1 || i > n || fmt.Sprintf("%d/%d", i, n) != s {
+		return 0, 0, usageErr("--shard %q: want I/N with 1 <= I <= N, e.g. 2/3", s)
+	}
+	return i, n, nil
+}
+
+// shardCases keeps the cases of shard i of n, by position in the plan.
+func shardCases(cases []sim.Case, i, n int) []sim.Case {
+	if n <= 1 {
+		return cases
+	}
+	var out []sim.Case
+	for k, c := range cases {
+		if k%n == i-1 {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func targetFlags(o *runOptions) bool {
