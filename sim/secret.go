@@ -39,6 +39,8 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 type Redactor struct {
 	mu    sync.RWMutex
 	forms []string
+	// repl replaces every form in one pass; rebuilt when forms change.
+	repl *strings.Replacer
 }
 
 // minSecretLen keeps one-character values (a "0" cookie) from shredding
@@ -68,8 +70,15 @@ func (r *Redactor) Add(v string) {
 			r.forms = append(r.forms, f)
 		}
 	}
-	// Longest first, so a form that contains another is replaced whole.
+	// Longest first, so a form that contains another is replaced whole
+	// (the Replacer tries its old strings in argument order at each
+	// position).
 	sort.SliceStable(r.forms, func(i, j int) bool { return len(r.forms[i]) > len(r.forms[j]) })
+	pairs := make([]string, 0, 2*len(r.forms))
+	for _, f := range r.forms {
+		pairs = append(pairs, f, redacted)
+	}
+	r.repl = strings.NewReplacer(pairs...)
 }
 
 // AddSecret registers a Secret's value.
@@ -81,11 +90,10 @@ func (r *Redactor) Redact(s string) string {
 		return s
 	}
 	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, f := range r.forms {
-		if strings.Contains(s, f) {
-			s = strings.ReplaceAll(s, f, redacted)
-		}
+	repl := r.repl
+	r.mu.RUnlock()
+	if repl == nil {
+		return s
 	}
-	return s
+	return repl.Replace(s)
 }
