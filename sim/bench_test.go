@@ -64,7 +64,7 @@ func runBench(b *testing.B, discoveryOnly bool, parallel, perRun int) {
 // The baseline: discovery only (sign-in, well-known with its probes, AxM
 // probe). The full enrollment adds the 401, the web login with TOTP and its
 // probes, the token and the profile; compare the two in one `make bench`.
-func BenchmarkCaseDiscoveryOnly(b *testing.B) { runBench(b, true, 1, 1) }
+func BenchmarkCaseDiscoveryOnly(b *testing.B)  { runBench(b, true, 1, 1) }
 func BenchmarkCaseFullEnrollment(b *testing.B) { runBench(b, false, 1, 1) }
 
 // Eight full cases one after another versus two at a time (the machine
@@ -101,4 +101,3 @@ func benchText() string {
 	}
 	return string(b)
 }
-
