@@ -12,7 +12,12 @@ run: build
 build:
 	$(GO) build -o $(BIN) ./cmd/enrollsim
 
-test:
+# deps installs what the tests need beyond Go: xmllint validates the junit report.
+.PHONY: deps
+deps:
+	@command -v xmllint >/dev/null || (apt-get update -qq && apt-get install -y -qq libxml2-utils)
+
+test: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...

@@ -1,0 +1,275 @@
+package report
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// The html format is one self-contained file: inline CSS, no scripts, no
+// fetches. Collapsed parts are <details>, which open without JavaScript.
+// html/template escapes everything that comes from the events.
+
+//go:embed report.html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+
+type htmlView struct {
+	Title, Tool, Started, Finished, Duration string
+	Strict                                   bool
+	Verdict, VerdictClass                    string
+	ExitCode                                 int
+	Cases, Passed, Failed, ExpectedTrips     int
+	Totals                                   []htmlCount
+	Outcomes                                 []htmlCount
+	CaseList                                 []htmlCase
+}
+
+type htmlCount struct {
+	Label, Class string
+	N            int
+}
+
+type htmlKV struct{ Name, Value string }
+
+type htmlCase struct {
+	Anchor, Name                 string
+	Verdict, VerdictClass        string
+	Outcome, Message, Duration   string
+	Props                        []htmlKV
+	Facts                        []htmlKV
+	Problems                     []string
+	Counts                       []htmlCount
+	Pass, Fail, Warn             int
+	DeviceLabel, Type, StartedAt string
+	Steps                        []htmlStep
+}
+
+type htmlStep struct {
+	Name, Status, Class, Message, Duration string
+	Exchanges                              []htmlExchange
+	Notable, Quiet                         []htmlCheck
+}
+
+type htmlExchange struct {
+	Seq                         int
+	Purpose                     string
+	Probe                       bool
+	Method, URL                 string
+	Status                      string
+	Class                       string
+	Duration, TLS               string
+	RequestHeaders              []htmlKV
+	ResponseHeaders             []htmlKV
+	RequestBody, ResponseBody   string
+	BodySize                    int64
+	Truncated                   bool
+	Error                       string
+	HasRequest, HasResponseBody bool
+}
+
+type htmlCheck struct {
+	ID, Status, Class, Level, Rule, Source string
+	Expected, Actual, Detail               string
+	ExpectedTrip, Against                  bool
+}
+
+// WriteHTML writes the html format.
+func WriteHTML(w io.Writer, events []sim.Event, opt Options) error {
+	return htmlTemplate.Execute(w, newHTMLView(events, opt))
+}
+
+func newHTMLView(events []sim.Event, opt Options) *htmlView {
+	r := fold(events, opt)
+	s := &r.sum
+	failed := s.Failed(opt.Strict)
+	v := &htmlView{
+		Title: r.title(), Tool: r.toolName(), Strict: opt.Strict,
+		Started: stamp(r.started), Finished: stamp(r.finished),
+		ExitCode: s.ExitCode(opt.Strict),
+		Cases:    len(s.Cases), Passed: len(s.Cases) - len(failed), Failed: len(failed),
+		ExpectedTrips: s.ExpectedTrips(),
+		Verdict:       "PASS", VerdictClass: "s-pass",
+	}
+	if !r.started.IsZero() && !r.finished.IsZero() {
+		v.Duration = human(r.finished.Sub(r.started))
+	}
+	if v.ExitCode != ExitOK {
+		v.Verdict, v.VerdictClass = "FAIL", "s-fail"
+	}
+	totals := s.Totals()
+	for _, st := range statusOrder {
+		v.Totals = append(v.Totals, htmlCount{Label: strings.ToUpper(string(st)), Class: statusClass(st), N: totals[st]})
+	}
+	outcomes := s.Outcomes()
+	names := make([]string, 0, len(outcomes))
+	for k := range outcomes {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v.Outcomes = append(v.Outcomes, htmlCount{Label: k, N: outcomes[k]})
+	}
+	for i, c := range r.cases {
+		v.CaseList = append(v.CaseList, newHTMLCase(i, c, opt.Strict))
+	}
+	return v
+}
+
+func newHTMLCase(i int, c *caseRun, strict bool) htmlCase {
+	cs := c.sum
+	info := cs.Info
+	hc := htmlCase{
+		Anchor: fmt.Sprintf("case-%d", i+1), Name: cs.Name,
+		Verdict: verdict(cs, strict), VerdictClass: "s-pass",
+		Outcome: cs.Outcome, Message: cs.Message, Duration: human(c.duration()),
+		Problems: cs.Problems(strict),
+		Pass:     cs.Counts[sim.Pass], Fail: cs.Counts[sim.Fail], Warn: cs.Counts[sim.Warn],
+		DeviceLabel: info.Device.Name + " · " + info.Device.Family.Platform() + " " + info.Device.OS.String(),
+		Type:        info.Type, StartedAt: stamp(c.start),
+	}
+	if hc.Verdict == "FAIL" {
+		hc.VerdictClass = "s-fail"
+	}
+	for _, p := range []htmlKV{
+		{"Device", info.Device.String()}, {"Identifier", info.Identifier}, {"Enrollment type", info.Type},
+		{"Target", info.Target}, {"Scenario", info.Scenario}, {"Suite", info.Suite}, {"Description", info.Description},
+		{"Expects", info.Expect}, {"Expected trips", strings.Join(info.ExpectTrips, ", ")},
+		{"Expected outcome", info.ExpectOutcome}, {"Body", info.Body}, {"Tags", strings.Join(info.Tags, ", ")},
+	} {
+		if p.Value != "" {
+			hc.Props = append(hc.Props, p)
+		}
+	}
+	for _, k := range sortedKeys(cs.Facts) {
+		hc.Facts = append(hc.Facts, htmlKV{k, cs.Facts[k]})
+	}
+	for _, st := range statusOrder {
+		if n := cs.Counts[st]; n > 0 {
+			hc.Counts = append(hc.Counts, htmlCount{Label: strings.ToUpper(string(st)), Class: statusClass(st), N: n})
+		}
+	}
+	for _, s := range c.steps {
+		hs := htmlStep{Name: string(s.step), Status: strings.ToUpper(string(s.status)), Class: stepClass(s.status), Message: s.message}
+		if hs.Status == "" {
+			hs.Status = "UNFINISHED"
+		}
+		if !s.end.IsZero() {
+			hs.Duration = human(s.end.Sub(s.start))
+		}
+		for _, xa := range s.exchanges {
+			hs.Exchanges = append(hs.Exchanges, newHTMLExchange(xa.x))
+		}
+		for _, ca := range s.checks {
+			res := ca.r
+			hk := htmlCheck{
+				ID: res.ID, Status: strings.ToUpper(string(res.Status)), Class: statusClass(res.Status),
+				Level: levelLabel(res), Rule: oneLine(res.Rule, 1000), Source: res.Source,
+				Expected: res.Expected, Actual: res.Actual, Detail: res.Detail,
+				ExpectedTrip: expectedTrip(cs, res), Against: countsAgainst(cs, res, strict),
+			}
+			if res.Status == sim.Pass || res.Status == sim.Skip {
+				hs.Quiet = append(hs.Quiet, hk)
+			} else {
+				hs.Notable = append(hs.Notable, hk)
+			}
+		}
+		hc.Steps = append(hc.Steps, hs)
+	}
+	return hc
+}
+
+func newHTMLExchange(x *sim.Exchange) htmlExchange {
+	he := htmlExchange{
+		Seq: x.Seq, Purpose: x.Purpose, Probe: x.Probe, Method: x.Method, URL: x.URL,
+		Duration: human(x.Duration), TLS: x.TLSVersion,
+		RequestHeaders: headerList(x.RequestHeaders), ResponseHeaders: headerList(x.ResponseHeaders),
+		RequestBody: x.RequestBody, ResponseBody: x.ResponseBody, BodySize: x.BodySize, Truncated: x.Truncated,
+		Error: x.Error,
+	}
+	he.HasRequest = len(he.RequestHeaders) > 0 || he.RequestBody != ""
+	he.HasResponseBody = he.ResponseBody != ""
+	switch {
+	case x.Status == 0:
+		he.Status, he.Class = "no response", "s-error"
+	default:
+		he.Status = fmt.Sprintf("%d %s", x.Status, http.StatusText(x.Status))
+		switch {
+		case x.Status >= 500:
+			he.Class = "s-fail"
+		case x.Status >= 400:
+			he.Class = "s-warn"
+		case x.Status >= 300:
+			he.Class = "s-info"
+		default:
+			he.Class = "s-pass"
+		}
+	}
+	return he
+}
+
+func headerList(h http.Header) []htmlKV {
+	var out []htmlKV
+	for _, nv := range harHeaders(h) {
+		out = append(out, htmlKV{nv.Name, nv.Value})
+	}
+	return out
+}
+
+func statusClass(st sim.Status) string {
+	switch st {
+	case sim.Pass:
+		return "s-pass"
+	case sim.Fail:
+		return "s-fail"
+	case sim.Warn:
+		return "s-warn"
+	case sim.Noted:
+		return "s-info"
+	case sim.Error:
+		return "s-error"
+	}
+	return "s-skip"
+}
+
+func stepClass(st sim.StepStatus) string {
+	switch st {
+	case sim.StepOK:
+		return "s-pass"
+	case sim.StepFailed:
+		return "s-fail"
+	case sim.StepRefused:
+		return "s-warn"
+	case sim.StepError:
+		return "s-error"
+	}
+	return "s-skip"
+}
+
+// stamp is a time for people, in UTC to the millisecond.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
+}
+
+// human is a duration rounded for people.
+func human(d time.Duration) string {
+	d = nonNegative(d)
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(100 * time.Microsecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}

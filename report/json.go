@@ -1,0 +1,86 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// JSONReport is the json format: the whole run as one document. Fields
+// keep this order; maps are written with sorted keys.
+type JSONReport struct {
+	Tool     string     `json:"tool"`
+	Title    string     `json:"title,omitempty"`
+	Started  *time.Time `json:"started"`
+	Finished *time.Time `json:"finished"`
+	Strict   bool       `json:"strict"`
+	// ExitCode is what the run exits with under Strict (Summary.ExitCode).
+	ExitCode    int  `json:"exit_code"`
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Totals counts check statuses over all cases, every status present.
+	Totals map[sim.Status]int `json:"totals"`
+	// Outcomes counts case outcomes.
+	Outcomes map[string]int `json:"outcomes"`
+	// ExpectedTrips counts failures and warnings that their case expected.
+	ExpectedTrips int        `json:"expected_trips"`
+	Cases         []JSONCase `json:"cases"`
+}
+
+// JSONCase is a case summary with its verdict under the report's Strict.
+type JSONCase struct {
+	CaseSummary
+	Passed   bool     `json:"passed"`
+	Problems []string `json:"problems"`
+}
+
+// NewJSONReport folds a recorded run into the json document.
+func NewJSONReport(events []sim.Event, opt Options) *JSONReport {
+	r := fold(events, opt)
+	doc := &JSONReport{
+		Tool:          r.toolName(),
+		Title:         opt.Title,
+		Strict:        opt.Strict,
+		ExitCode:      r.sum.ExitCode(opt.Strict),
+		Interrupted:   r.sum.Interrupted,
+		Totals:        map[sim.Status]int{},
+		Outcomes:      r.sum.Outcomes(),
+		ExpectedTrips: r.sum.ExpectedTrips(),
+		Cases:         []JSONCase{},
+	}
+	if !r.started.IsZero() {
+		t := r.started
+		doc.Started = &t
+	}
+	if !r.finished.IsZero() {
+		t := r.finished
+		doc.Finished = &t
+	}
+	totals := r.sum.Totals()
+	for _, st := range statusOrder {
+		doc.Totals[st] = totals[st]
+	}
+	for _, c := range r.sum.Cases {
+		jc := JSONCase{CaseSummary: *c, Passed: c.Passed(opt.Strict), Problems: c.Problems(opt.Strict)}
+		if jc.Problems == nil {
+			jc.Problems = []string{}
+		}
+		if jc.Steps == nil {
+			jc.Steps = []StepSummary{}
+		}
+		if jc.Results == nil {
+			jc.Results = []sim.Result{}
+		}
+		doc.Cases = append(doc.Cases, jc)
+	}
+	return doc
+}
+
+// WriteJSON writes the json format, indented.
+func WriteJSON(w io.Writer, events []sim.Event, opt Options) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(NewJSONReport(events, opt))
+}
