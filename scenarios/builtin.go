@@ -1,0 +1,133 @@
+package scenarios
+
+import (
+	"embed"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+//go:embed suites/*.yaml
+var suiteFiles embed.FS
+
+//go:embed schema.json
+var schema []byte
+
+// Schema is the JSON Schema (draft 2020-12) of scenario and suite files.
+func Schema() []byte { return slices.Clone(schema) }
+
+// builtinSuites maps each built-in suite to its loader.
+var builtinSuites = map[string]func() (*Suite, error){
+	"demo":        func() (*Suite, error) { return embeddedSuite("demo") },
+	"conformance": func() (*Suite, error) { return embeddedSuite("conformance") },
+	"thresholds":  func() (*Suite, error) { return embeddedSuite("thresholds") },
+	"negative":    func() (*Suite, error) { return negativeSuite(), nil },
+}
+
+func builtinNames() []string {
+	var names []string
+	for n := range builtinSuites {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// SuiteInfo describes a built-in suite for `enrollsim list scenarios`.
+type SuiteInfo struct {
+	Name        string
+	Description string
+	Scenarios   int // scenarios in the suite
+	Cases       int // cases they expand to
+}
+
+// BuiltIn lists the built-in suites by name.
+func BuiltIn() []SuiteInfo {
+	var out []SuiteInfo
+	for _, name := range builtinNames() {
+		s, err := BuiltInSuite(name)
+		if err != nil {
+			// The tests load every built-in suite; this cannot happen in a
+			// tested build.
+			panic(err)
+		}
+		info := SuiteInfo{Name: s.Name, Description: s.Description, Scenarios: len(s.Scenarios)}
+		for _, sc := range s.Scenarios {
+			ds, _ := sc.Expand()
+			info.Cases += len(ds)
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// BuiltInSuite loads a built-in suite by name.
+func BuiltInSuite(name string) (*Suite, error) {
+	load, ok := builtinSuites[name]
+	if !ok {
+		return nil, problems{{File: name, Msg: "no built-in suite of that name" + accepted(builtinNames())}}.err()
+	}
+	return load()
+}
+
+func embeddedSuite(name string) (*Suite, error) {
+	file := "suites/" + name + ".yaml"
+	data, err := suiteFiles.ReadFile(file)
+	if err != nil {
+		return nil, problems{readProblem(file, err)}.err()
+	}
+	// Built-in suites are hermetic: no ${env:...} is served.
+	s, probs := parse(file, data, func(string) string { return "" })
+	checkDuplicates(s.Scenarios, &probs)
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
+	s.BuiltIn = true
+	setSuite(s)
+	return s, nil
+}
+
+// negativeSuite plays each reference-server fault on its probe device with
+// its account and expects the checks it must trip. INFO checks are left out:
+// they are noted, never failed. A fault whose every check is INFO
+// (otp-needs-javascript) stops the sign-in without a check to name, so its
+// scenario does not expect the account to enroll: the report would
+// otherwise count the unexplained failure against the case.
+func negativeSuite() *Suite {
+	s := &Suite{
+		Name:        "negative",
+		Description: "one scenario per reference-server fault: its probe device and account against the embedded server with only that fault, expecting the checks it must trip",
+		BuiltIn:     true,
+	}
+	for _, f := range refserver.Faults() {
+		typ := sim.TypeUser
+		if strings.HasPrefix(f.Account, "carol@") || strings.HasPrefix(f.Account, "frank@") {
+			typ = sim.TypeDevice
+		}
+		var fail []string
+		for _, id := range f.Trips {
+			if spec, ok := sim.LookupCheck(id); ok && spec.Level == sim.Info {
+				continue
+			}
+			fail = append(fail, id)
+		}
+		enroll := len(fail) > 0 || len(f.Trips) == 0
+		s.Scenarios = append(s.Scenarios, Scenario{
+			Name:        f.Name,
+			Description: f.Doc,
+			Tags:        []string{"negative"},
+			Device:      f.Probe,
+			Type:        typ,
+			Account:     Account{Identifier: f.Account},
+			Target:      Target{Embedded: true, Faults: []string{f.Name}},
+			Probes:      true,
+			Expect:      Expect{Outcome: OutcomeAny, Enroll: enroll, Fail: fail},
+			Suite:       s.Name,
+			File:        fmt.Sprintf("built-in negative suite (fault %s)", f.Name),
+		})
+	}
+	return s
+}

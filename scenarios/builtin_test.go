@@ -1,0 +1,191 @@
+package scenarios_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/scenarios"
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+func TestBuiltInList(t *testing.T) {
+	list := scenarios.BuiltIn()
+	var names []string
+	byName := map[string]scenarios.SuiteInfo{}
+	for _, info := range list {
+		names = append(names, info.Name)
+		byName[info.Name] = info
+		assert.NotEmpty(t, info.Description, info.Name)
+		assert.Positive(t, info.Scenarios, info.Name)
+		assert.GreaterOrEqual(t, info.Cases, info.Scenarios, info.Name)
+	}
+	assert.Equal(t, []string{"conformance", "demo", "negative", "thresholds"}, names)
+	assert.Equal(t, scenarios.SuiteInfo{Name: "conformance", Description: byName["conformance"].Description, Scenarios: 4, Cases: 4 * len(sim.Catalogue())}, byName["conformance"])
+	assert.Equal(t, 6, byName["demo"].Scenarios)
+	assert.Equal(t, 6, byName["demo"].Cases)
+	assert.Equal(t, len(refserver.Faults()), byName["negative"].Scenarios)
+	assert.Equal(t, len(refserver.Faults()), byName["negative"].Cases)
+	assert.Equal(t, 10, byName["thresholds"].Scenarios)
+}
+
+// Every built-in suite loads, and each of its scenarios turns into cases
+// against the embedded server without any environment.
+func TestBuiltInSuitesLoad(t *testing.T) {
+	for _, info := range scenarios.BuiltIn() {
+		t.Run(info.Name, func(t *testing.T) {
+			s, err := scenarios.Load(info.Name, nil)
+			require.NoError(t, err)
+			assert.True(t, s.BuiltIn)
+			assert.Equal(t, info.Name, s.Name)
+			assert.Equal(t, info.Description, s.Description)
+			cases := 0
+			for _, sc := range s.Scenarios {
+				assert.Equal(t, info.Name, sc.Suite)
+				assert.NotEmpty(t, sc.Description, sc.Name)
+				specs, err := sc.Cases(func(string) string { return "" })
+				require.NoError(t, err, sc.Name)
+				for _, sp := range specs {
+					assert.True(t, sp.Embedded, sp.Case.Name)
+					assert.True(t, strings.HasPrefix(sp.Case.Name, sc.Name+"/"), sp.Case.Name)
+					assert.Equal(t, info.Name, sp.Case.Suite)
+				}
+				cases += len(specs)
+			}
+			assert.Equal(t, info.Cases, cases)
+		})
+	}
+	_, err := scenarios.BuiltInSuite("nope")
+	assert.EqualError(t, err, "nope: no built-in suite of that name (accepted: conformance, demo, negative, thresholds)")
+}
+
+func TestDemoSuite(t *testing.T) {
+	s, err := scenarios.BuiltInSuite("demo")
+	require.NoError(t, err)
+	got := map[string]sim.Case{}
+	faults := map[string][]string{}
+	for _, sc := range s.Scenarios {
+		specs, err := sc.Cases(nil)
+		require.NoError(t, err)
+		require.Len(t, specs, 1)
+		got[specs[0].Case.Name] = specs[0].Case
+		faults[specs[0].Case.Name] = specs[0].Faults
+	}
+	tests := []struct {
+		name, device, account, outcome string
+		typ                            sim.EnrollmentType
+		faults, trips                  []string
+		facts                          map[string]string
+	}{
+		{"byod-iphone/iphone@26.1", "iphone@26.1", "alice@acme.test", sim.OutcomeEnrolled, sim.TypeUser, nil, nil,
+			map[string]string{"redirects": "1", "server": "mdm-byod", "via": "well-known", "method": "apple-as-web", "enrollment_mode": "BYOD", "assigned": "alice@acme.test"}},
+		{"adde-mac-idp/mac@15.2", "mac@15.2", "carol@acme.test", sim.OutcomeEnrolled, sim.TypeDevice, nil, nil,
+			map[string]string{"server": "mdm-adde", "via": "well-known", "method": "apple-as-web", "enrollment_mode": "ADDE", "assigned": "carol@acme.test"}},
+		{"axm-fallback-iphone/iphone@18.2", "iphone@18.2", "alice@acme.test", sim.OutcomeEnrolled, sim.TypeUser, []string{"wellknown-404"}, nil,
+			map[string]string{"via": "axm-fallback"}},
+		{"no-fallback-iphone/iphone@18.1", "iphone@18.1", "alice@acme.test", sim.OutcomeDiscoveryFailed, sim.TypeUser, []string{"wellknown-404"}, []string{"WK-001"}, nil},
+		{"adde-refused-ipad/ipad@16.7", "ipad@16.7", "carol@acme.test", sim.OutcomeRefused, sim.TypeDevice, nil, nil, nil},
+		{"oauth-vision/vision@2.2", "vision@2.2", "erin@acme.test", sim.OutcomeEnrolled, sim.TypeUser, nil, nil,
+			map[string]string{"method": "apple-oauth2", "enrollment_mode": "BYOD", "assigned": "erin@acme.test"}},
+	}
+	require.Len(t, got, len(tests))
+	for _, tt := range tests {
+		c, ok := got[tt.name]
+		require.True(t, ok, tt.name)
+		assert.Equal(t, tt.device, c.Device.Ref(), tt.name)
+		assert.Equal(t, tt.account, c.Account.Identifier, tt.name)
+		assert.Equal(t, tt.typ, c.Type, tt.name)
+		assert.Equal(t, tt.outcome, c.Expect.Outcome, tt.name)
+		assert.Equal(t, tt.trips, c.Expect.Trips, tt.name)
+		assert.Equal(t, tt.facts, c.Expect.Facts, tt.name)
+		assert.Equal(t, tt.faults, faults[tt.name], tt.name)
+		assert.True(t, c.Expect.Enroll, tt.name)
+	}
+}
+
+// The negative suite has one scenario per fault, built from the fault table.
+func TestNegativeSuite(t *testing.T) {
+	s, err := scenarios.BuiltInSuite("negative")
+	require.NoError(t, err)
+	faults := refserver.Faults()
+	require.Len(t, s.Scenarios, len(faults))
+	for i, f := range faults {
+		sc := s.Scenarios[i]
+		assert.Equal(t, f.Name, sc.Name)
+		assert.Equal(t, f.Doc, sc.Description)
+		assert.Equal(t, f.Probe, sc.Device)
+		assert.Equal(t, f.Account, sc.Account.Identifier)
+		assert.Equal(t, scenarios.Target{Embedded: true, Faults: []string{f.Name}}, sc.Target)
+		assert.Equal(t, scenarios.OutcomeAny, sc.Expect.Outcome)
+		wantType := sim.TypeUser
+		if f.Account == "carol@acme.test" || f.Account == "frank@acme.test" {
+			wantType = sim.TypeDevice
+		}
+		assert.Equal(t, wantType, sc.Type, f.Name)
+		var want []string
+		for _, id := range f.Trips {
+			spec, ok := sim.LookupCheck(id)
+			require.True(t, ok, id)
+			if spec.Level != sim.Info {
+				want = append(want, id)
+			}
+		}
+		assert.Equal(t, want, sc.Expect.Fail, f.Name)
+		// Only a fault whose every check is INFO leaves enrollment unexpected.
+		assert.Equal(t, len(want) > 0 || len(f.Trips) == 0, sc.Expect.Enroll, f.Name)
+		specs, err := sc.Cases(nil)
+		require.NoError(t, err)
+		require.Len(t, specs, 1)
+		assert.Equal(t, f.Name+"/"+f.Probe, specs[0].Case.Name)
+		assert.Equal(t, "", specs[0].Case.Expect.Outcome, "any: the outcome is not checked")
+		assert.Equal(t, []string{f.Name}, specs[0].Faults)
+	}
+	// Some fault has an INFO check in its list, so the filter is exercised.
+	info := false
+	for _, f := range faults {
+		for _, id := range f.Trips {
+			if spec, _ := sim.LookupCheck(id); spec.Level == sim.Info {
+				info = true
+			}
+		}
+	}
+	assert.True(t, info)
+}
+
+// Each threshold pair straddles its capability: the last version without it
+// and the first with it.
+func TestThresholdsSuite(t *testing.T) {
+	s, err := scenarios.BuiltInSuite("thresholds")
+	require.NoError(t, err)
+	pairs := map[string]sim.Capability{
+		"adue":             sim.CapUserEnrollment,
+		"adde":             sim.CapDeviceEnrollment,
+		"axm-fallback":     sim.CapAxMFallback,
+		"wellknown-failed": sim.CapWellKnownFailed,
+		"oauth2":           sim.CapOAuth2,
+	}
+	byName := map[string]scenarios.Scenario{}
+	for _, sc := range s.Scenarios {
+		byName[sc.Name] = sc
+	}
+	for prefix, capability := range pairs {
+		below, at := byName[prefix+"-below"], byName[prefix+"-at"]
+		require.NotEmpty(t, below.Name, prefix)
+		require.NotEmpty(t, at.Name, prefix)
+		require.Equal(t, len(below.Devices), len(at.Devices), prefix)
+		for i := range below.Devices {
+			b, err := sim.LookupDevice(below.Devices[i])
+			require.NoError(t, err)
+			a, err := sim.LookupDevice(at.Devices[i])
+			require.NoError(t, err)
+			assert.Equal(t, b.Family, a.Family, prefix)
+			assert.False(t, b.Has(capability), "%s: %s should lack %s", prefix, b.Ref(), capability)
+			assert.True(t, a.Has(capability), "%s: %s should have %s", prefix, a.Ref(), capability)
+		}
+		assert.NotEqual(t, scenarios.OutcomeAuto, below.Expect.Outcome, "%s: thresholds say their outcomes", prefix)
+		assert.NotEqual(t, scenarios.OutcomeAuto, at.Expect.Outcome, "%s: thresholds say their outcomes", prefix)
+	}
+}

@@ -1,0 +1,319 @@
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/profile"
+)
+
+// Cases expands the scenario's device, devices or matrix into one case
+// each, named "<scenario>/<device ref>", and reads what the scenario refers
+// to outside its file: secrets from the environment (getenv, nil for
+// os.Getenv) or from files, the replay body, CA files. Relative paths are
+// relative to the scenario's file. Problems name the key and its file:line,
+// never a secret's value. An `auto` outcome is resolved per device.
+func (s Scenario) Cases(getenv func(string) string) ([]CaseSpec, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var probs problems
+	devices, err := s.expand()
+	if err != nil {
+		probs.add(s.File, position{s.Line, 0}, "scenario %s: %v", s.Name, err)
+	}
+	account := sim.Account{
+		Identifier: s.Account.Identifier, Username: s.Account.Username,
+		ManagedAppleID: s.Account.ManagedAppleID, TOTP: s.Account.TOTP,
+	}
+	account.Password = s.secret(getenv, "password_env", s.Account.PasswordEnv, "password_file", s.Account.PasswordFile, &probs)
+	account.TOTPSecret = s.secret(getenv, "totp_secret_env", s.Account.TOTPSecretEnv, "totp_secret_file", s.Account.TOTPSecretFile, &probs)
+	if !account.TOTPSecret.IsZero() {
+		if err := sim.ValidateTOTP(account.TOTPSecret, account.TOTP); err != nil {
+			key := "totp_secret_env"
+			if s.Account.TOTPSecretFile != "" {
+				key = "totp_secret_file"
+			}
+			probs.add(s.File, s.pos("account."+key), "account.%s: %v", key, err)
+		}
+	}
+	var replay []byte
+	if s.ReplayBody != "" {
+		path := s.rel(s.ReplayBody)
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			probs.add(s.File, s.pos("replay_body"), "replay_body %q: cannot read %s: %v", s.ReplayBody, path, unwrapPath(err))
+		} else if replay, err = profile.NormalizeCMS(raw); err != nil {
+			probs.add(s.File, s.pos("replay_body"), "replay_body %q: not a CMS signed message (DER, PEM or base64): %v", s.ReplayBody, err)
+		}
+	}
+	server := s.Target.Server
+	if !s.Target.Embedded {
+		server.CACerts = s.files("cacert", server.CACerts, &probs)
+		server.StockCAs = s.files("stock_ca", server.StockCAs, &probs)
+	}
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
+
+	var out []CaseSpec
+	for _, nd := range devices {
+		c := sim.Case{
+			Name:          s.Name + "/" + nd.ref,
+			Device:        nd.device,
+			Account:       account,
+			Type:          s.Type,
+			Options:       s.Options,
+			Expect:        s.expectFor(nd.device),
+			Login:         s.Login,
+			ReplayBody:    replay,
+			NoProbes:      !s.Probes,
+			DiscoveryOnly: s.DiscoveryOnly,
+			Scenario:      s.Name,
+			Suite:         s.Suite,
+			Description:   s.Description,
+			Tags:          slices.Clone(s.Tags),
+		}
+		spec := CaseSpec{Case: c, Embedded: s.Target.Embedded}
+		if s.Target.Embedded {
+			spec.Faults = slices.Sorted(slices.Values(s.Target.Faults))
+		} else {
+			spec.Server = server
+			spec.Case.Target.AxMURL = sim.AppleAxMURL
+			if server.AxMURL != "" {
+				spec.Case.Target.AxMURL, spec.Case.Target.AxMDeclared = server.AxMURL, true
+			}
+		}
+		out = append(out, spec)
+	}
+	return out, nil
+}
+
+// namedDevice is a device with the reference its case is named after.
+type namedDevice struct {
+	ref    string
+	device sim.Device
+}
+
+// Expand lists the devices the scenario plays, in case order.
+func (s Scenario) Expand() ([]sim.Device, error) {
+	nds, err := s.expand()
+	out := make([]sim.Device, len(nds))
+	for i, nd := range nds {
+		out[i] = nd.device
+	}
+	return out, err
+}
+
+func (s Scenario) expand() ([]namedDevice, error) {
+	var refs []string
+	switch {
+	case s.Device != "":
+		refs = []string{s.Device}
+	case len(s.Devices) > 0:
+		refs = s.Devices
+	case s.Matrix != nil:
+		return s.Matrix.expand()
+	default:
+		return nil, fmt.Errorf("no device: set device, devices or matrix")
+	}
+	var out []namedDevice
+	for _, ref := range refs {
+		d, err := sim.LookupDevice(ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, namedDevice{strings.TrimSpace(ref), d})
+	}
+	return out, nil
+}
+
+// expand lists each family's devices at each version; "catalogue" stands
+// for the family's catalogue versions. A device reached twice is kept once.
+func (m Matrix) expand() ([]namedDevice, error) {
+	var fams []sim.Family
+	for _, name := range m.Families {
+		if name == "all" {
+			fams = append(fams, matrixAllFamilies...)
+			continue
+		}
+		found := false
+		for _, f := range matrixAllFamilies {
+			if f.Short() == strings.ToLower(name) {
+				fams, found = append(fams, f), true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("matrix: unknown family %q", name)
+		}
+	}
+	seen := map[string]bool{}
+	var out []namedDevice
+	add := func(d sim.Device) {
+		if !seen[d.Ref()] {
+			seen[d.Ref()] = true
+			out = append(out, namedDevice{d.Ref(), d})
+		}
+	}
+	for _, f := range fams {
+		for _, v := range m.Versions {
+			if v == VersionsCatalogue {
+				for _, d := range sim.Catalogue() {
+					if d.Family == f {
+						add(d)
+					}
+				}
+				continue
+			}
+			d, err := sim.LookupDevice(f.Short() + "@" + v)
+			if err != nil {
+				return nil, err
+			}
+			add(d)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("matrix: no devices (families and versions must not be empty)")
+	}
+	return out, nil
+}
+
+// expectFor is the scenario's expectation for one device, with `auto`
+// resolved and `any` left unchecked.
+func (s Scenario) expectFor(d sim.Device) sim.Expect {
+	e := sim.Expect{Enroll: s.Expect.Enroll, Trips: slices.Clone(s.Expect.Fail), Facts: s.Expect.Facts()}
+	switch s.Expect.Outcome {
+	case OutcomeAny:
+	case OutcomeAuto, "":
+		outcome, last := s.autoOutcome(d)
+		e.Outcome = outcome
+		// Facts of steps the device never reaches cannot be observed.
+		for i, st := range stepFacts {
+			if i <= last {
+				continue
+			}
+			for _, f := range st.facts {
+				delete(e.Facts, f.name)
+			}
+		}
+		if len(e.Facts) == 0 {
+			e.Facts = nil
+		}
+	default:
+		e.Outcome = s.Expect.Outcome
+	}
+	return e
+}
+
+// autoOutcome is what the device can do with this scenario: the outcome and
+// the index (in stepFacts) of the last step whose facts it can show.
+func (s Scenario) autoOutcome(d sim.Device) (string, int) {
+	const (
+		none     = -1
+		document = 1
+		endOf    = 3
+	)
+	adue, adde := d.Has(sim.CapUserEnrollment), d.Has(sim.CapDeviceEnrollment)
+	switch s.Type {
+	case sim.TypeUser:
+		if !adue {
+			return sim.OutcomeRefused, none
+		}
+	case sim.TypeDevice:
+		if !adde {
+			return sim.OutcomeRefused, none
+		}
+	default:
+		if !adue && !adde {
+			return sim.OutcomeRefused, none
+		}
+		// The server chooses; the expectations may say what it chooses.
+		kind := s.Expect.Steps["process-document"]["server"]
+		switch s.Expect.Steps["profile"]["enrollment_mode"] {
+		case "BYOD":
+			kind = "mdm-byod"
+		case "ADDE":
+			kind = "mdm-adde"
+		}
+		if kind == "mdm-byod" && !adue || kind == "mdm-adde" && !adde {
+			return sim.OutcomeEnrollFailed, document
+		}
+	}
+	if s.DiscoveryOnly {
+		return sim.OutcomeDiscovered, document
+	}
+	switch s.Expect.Steps["enroll-challenge"]["method"] {
+	case "apple-oauth2":
+		if !d.Has(sim.CapOAuth2) {
+			return sim.OutcomeEnrollFailed, document + 1
+		}
+	case "apple-as-web":
+		if !d.Has(sim.CapAsWeb) {
+			return sim.OutcomeEnrollFailed, document + 1
+		}
+	}
+	return sim.OutcomeEnrolled, endOf
+}
+
+// secret reads one secret from its environment variable or file.
+func (s Scenario) secret(getenv func(string) string, envKey, env, fileKey, file string, probs *problems) sim.Secret {
+	switch {
+	case env != "" && file != "":
+		probs.add(s.File, s.pos("account."+fileKey), "account: %s and %s both given: choose one", envKey, fileKey)
+	case env != "":
+		v := getenv(env)
+		if v == "" {
+			probs.add(s.File, s.pos("account."+envKey), "account.%s: the environment variable %s is not set (or empty)", envKey, env)
+			return sim.Secret{}
+		}
+		return sim.NewSecret(v)
+	case file != "":
+		path := s.rel(file)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			probs.add(s.File, s.pos("account."+fileKey), "account.%s %q: cannot read %s: %v", fileKey, file, path, unwrapPath(err))
+			return sim.Secret{}
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			probs.add(s.File, s.pos("account."+fileKey), "account.%s %q: the file is empty", fileKey, file)
+			return sim.Secret{}
+		}
+		return sim.NewSecret(v)
+	}
+	return sim.Secret{}
+}
+
+// files resolves a list of file paths and checks that each can be read.
+func (s Scenario) files(key string, paths []string, probs *problems) []string {
+	var out []string
+	for i, p := range paths {
+		path := s.rel(p)
+		if f, err := os.Open(path); err != nil {
+			probs.add(s.File, s.pos(fmt.Sprintf("target.server.%s[%d]", key, i)), "target.server.%s %q: cannot read %s: %v", key, p, path, unwrapPath(err))
+		} else {
+			f.Close()
+		}
+		out = append(out, path)
+	}
+	return out
+}
+
+// rel resolves a path relative to the scenario's file.
+func (s Scenario) rel(p string) string {
+	if filepath.IsAbs(p) || s.File == "" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(s.File), p)
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,883 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/internal/transport"
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// The walker reads the yaml.Node tree itself rather than decoding into
+// structs with KnownFields: every problem of a file is reported, each with
+// its position, instead of the first one in yaml.v3's words.
+
+var (
+	namePattern    = regexp.MustCompile(`^[a-z0-9._-]+$`)
+	envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+var (
+	suiteKeys    = []string{"name", "description", "scenarios"}
+	scenarioKeys = []string{"name", "description", "tags", "device", "devices", "matrix", "type", "account", "target",
+		"device_options", "login", "replay_body", "probes", "discovery_only", "expect"}
+	matrixKeys  = []string{"families", "versions"}
+	accountKeys = []string{"identifier", "username", "password_env", "password_file", "totp_secret_env", "totp_secret_file",
+		"totp", "managed_apple_id"}
+	totpKeys          = []string{"digits", "period", "algorithm", "offset", "wrong"}
+	targetKeys        = []string{"embedded", "server"}
+	embeddedKeys      = []string{"faults"}
+	serverKeys        = []string{"base_url", "resolve", "connect_to", "cacert", "stock_ca", "axm_url", "timeout"}
+	deviceOptionKeys  = []string{"exactly_one_at", "omit_model_family", "no_fallback_on_rejection", "form_encoded_body", "append_login_query"}
+	loginKeys         = []string{"form", "username", "password", "otp", "submit", "fields"}
+	expectKeys        = []string{"outcome", "enroll", "fail", "steps"}
+	typeValues        = []string{"user", "device", "auto"}
+	familyValues      = []string{"iphone", "ipad", "mac", "vision", "all"}
+	matrixAllFamilies = []sim.Family{sim.IPhone, sim.IPad, sim.Mac, sim.RealityDevice}
+)
+
+// decoder walks one file's nodes and collects its problems.
+type decoder struct {
+	file  string
+	probs *problems
+	// spoilt are nodes whose ${env:...} could not be replaced: their one
+	// problem is said, and nothing else is reported about them.
+	spoilt map[*yaml.Node]bool
+}
+
+func pos(n *yaml.Node) position { return position{n.Line, n.Column} }
+
+func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
+	if d.spoilt[n] {
+		return
+	}
+	d.probs.add(d.file, pos(n), format, args...)
+}
+
+// deref follows aliases to the node they name.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// describe names what a node is, for "want X, got Y" messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "nothing"
+		case "!!bool":
+			return "the boolean " + n.Value
+		case "!!int", "!!float":
+			return "the number " + n.Value
+		}
+		return fmt.Sprintf("the string %q", n.Value)
+	}
+	return "something else"
+}
+
+// fields are the keys of one mapping.
+type fields struct {
+	values map[string]*yaml.Node
+	keys   map[string]*yaml.Node
+	order  []string
+	// suggested are known keys an unknown key was taken for: a typo of a
+	// required key is reported once, not also as a missing key.
+	suggested map[string]bool
+}
+
+// missing reports whether a key is absent and was not merely misspelt.
+func (f *fields) missing(k string) bool { return f.values[k] == nil && !f.suggested[k] }
+
+func (f *fields) get(k string) *yaml.Node {
+	if f == nil {
+		return nil
+	}
+	return f.values[k]
+}
+
+// mapping reads a mapping (null counts as empty), reporting keys outside
+// known (with the closest known one) and keys given twice. noun names the
+// keys in messages: key, step or fact.
+func (d *decoder) mapping(n *yaml.Node, ctx, noun string, known []string) (*fields, bool) {
+	n = deref(n)
+	f := &fields{values: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}, suggested: map[string]bool{}}
+	if isNull(n) {
+		return f, true
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errf(n, "%s: want a mapping with keys such as %s, got %s", ctx, strings.Join(first(known, 3), ", "), describe(n))
+		return nil, false
+	}
+	var merges []*yaml.Node
+	add := func(k, v *yaml.Node, merged bool) {
+		if k.Kind != yaml.ScalarNode {
+			d.errf(k, "%s: a key must be a plain name, got %s", ctx, describe(k))
+			return
+		}
+		name := k.Value
+		if known != nil && !contains(known, name) {
+			d.errf(k, "unknown %s %q in %s%s%s", noun, name, ctx, didYouMean(name, known), accepted(known))
+			if m := suggest(name, known); m != "" {
+				f.suggested[m] = true
+			}
+			return
+		}
+		if prev, dup := f.keys[name]; dup {
+			if !merged {
+				d.errf(k, "%s: %s %q given twice (first at line %d)", ctx, noun, name, prev.Line)
+			}
+			return
+		}
+		f.values[name], f.keys[name] = v, k
+		f.order = append(f.order, name)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		add(k, v, false)
+	}
+	// Merge keys (<<: *anchor) fill in what the mapping does not say.
+	for _, m := range merges {
+		m = deref(m)
+		srcs := []*yaml.Node{m}
+		if m.Kind == yaml.SequenceNode {
+			srcs = m.Content
+		}
+		for _, src := range srcs {
+			src = deref(src)
+			if src.Kind != yaml.MappingNode {
+				d.errf(src, "%s: << merges a mapping, got %s", ctx, describe(src))
+				continue
+			}
+			for i := 0; i+1 < len(src.Content); i += 2 {
+				add(src.Content[i], src.Content[i+1], true)
+			}
+		}
+	}
+	return f, true
+}
+
+// str reads a scalar as text; numbers are kept as written (17.5, 0042).
+func (d *decoder) str(n *yaml.Node, what string) (string, bool) {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode {
+		switch n.ShortTag() {
+		case "!!str", "!!int", "!!float":
+			return n.Value, true
+		}
+	}
+	d.errf(n, "%s: want a string, got %s", what, describe(n))
+	return "", false
+}
+
+type item struct {
+	value string
+	node  *yaml.Node
+}
+
+// strList reads a list of strings (null is an empty list).
+func (d *decoder) strList(n *yaml.Node, what string) ([]item, bool) {
+	n = deref(n)
+	if isNull(n) {
+		return nil, true
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errf(n, "%s: want a list of strings, e.g. [a, b], got %s", what, describe(n))
+		return nil, false
+	}
+	var out []item
+	ok := true
+	for i, c := range n.Content {
+		v, good := d.str(c, fmt.Sprintf("%s[%d]", what, i))
+		if !good {
+			ok = false
+			continue
+		}
+		out = append(out, item{v, deref(c)})
+	}
+	return out, ok
+}
+
+func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
+	n = deref(n)
+	var b bool
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" && n.Decode(&b) == nil {
+		return b, true
+	}
+	d.errf(n, "%s: want true or false, got %s", what, describe(n))
+	return false, false
+}
+
+func (d *decoder) integer(n *yaml.Node, what string) (int, bool) {
+	n = deref(n)
+	var i int
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" && n.Decode(&i) == nil {
+		return i, true
+	}
+	d.errf(n, "%s: want a whole number, got %s", what, describe(n))
+	return 0, false
+}
+
+func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
+	s, ok := d.str(n, what)
+	if !ok {
+		return 0, false
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		d.errf(deref(n), "%s %q: want a positive duration such as 30s, 1m30s or 500ms (units: ms, s, m, h)", what, s)
+		return 0, false
+	}
+	return v, true
+}
+
+func (d *decoder) enum(n *yaml.Node, what string, values []string) (string, bool) {
+	s, ok := d.str(n, what)
+	if !ok {
+		return "", false
+	}
+	if !contains(values, s) {
+		d.errf(deref(n), "%s %q: not a known value%s%s", what, s, didYouMean(s, values), accepted(values))
+		return "", false
+	}
+	return s, true
+}
+
+// envName reads the name of an environment variable.
+func (d *decoder) envName(n *yaml.Node, what string) (string, bool) {
+	s, ok := d.str(n, what)
+	if !ok {
+		return "", false
+	}
+	if !envNamePattern.MatchString(s) {
+		d.errf(deref(n), "%s %q: want the name of an environment variable (letters, digits, _), not its value", what, s)
+		return "", false
+	}
+	return s, true
+}
+
+// httpsURL reads an absolute https URL.
+func (d *decoder) httpsURL(n *yaml.Node, what string) (string, bool) {
+	s, ok := d.str(n, what)
+	if !ok {
+		return "", false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		d.errf(deref(n), "%s %q: want an absolute https URL, e.g. https://mdm.example.com", what, s)
+		return "", false
+	}
+	return s, true
+}
+
+// oneOf reports all but the first of keys that exclude each other.
+func (d *decoder) oneOf(f *fields, ctx string, keys ...string) []string {
+	var given []string
+	for _, k := range f.order {
+		if contains(keys, k) {
+			given = append(given, k)
+		}
+	}
+	for _, k := range given[min(1, len(given)):] {
+		d.errf(f.keys[k], "%s: %s and %s both given: choose one%s", ctx, given[0], k, accepted(keys))
+	}
+	return given
+}
+
+// suiteFile reads a file that holds `scenarios:`.
+func (d *decoder) suiteFile(root *yaml.Node, s *Suite) {
+	f, ok := d.mapping(root, "suite", "key", suiteKeys)
+	if !ok {
+		return
+	}
+	if n := f.get("name"); n != nil {
+		if name, ok := d.str(n, "name"); ok {
+			if !namePattern.MatchString(name) {
+				d.errf(deref(n), "name %q: use lower-case letters, digits, '.', '_' and '-' (pattern [a-z0-9._-]+)", name)
+			}
+			s.Name = name
+		}
+	}
+	if n := f.get("description"); n != nil {
+		s.Description, _ = d.str(n, "description")
+	}
+	list := deref(f.get("scenarios"))
+	if list.Kind != yaml.SequenceNode {
+		d.errf(list, "scenarios: want a list of scenarios (each a mapping with name, device, account...), got %s", describe(list))
+		return
+	}
+	if len(list.Content) == 0 {
+		d.errf(list, "scenarios: the list is empty")
+	}
+	for _, c := range list.Content {
+		s.Scenarios = append(s.Scenarios, d.scenario(c))
+	}
+}
+
+// scenario reads one scenario mapping.
+func (d *decoder) scenario(n *yaml.Node) Scenario {
+	n = deref(n)
+	s := Scenario{
+		File: d.file, Line: n.Line, Type: sim.TypeAuto, Probes: true,
+		Target: Target{Embedded: true},
+		Expect: Expect{Outcome: OutcomeAuto, Enroll: true},
+		at:     map[string]position{},
+	}
+	f, ok := d.mapping(n, "scenario", "key", scenarioKeys)
+	if !ok {
+		return s
+	}
+	if v := f.get("name"); v != nil {
+		if name, ok := d.str(v, "name"); ok {
+			if !namePattern.MatchString(name) {
+				d.errf(deref(v), "name %q: use lower-case letters, digits, '.', '_' and '-' (pattern [a-z0-9._-]+)", name)
+			}
+			s.Name = name
+			s.at["name"] = pos(deref(v))
+		}
+	} else if f.missing("name") {
+		d.errf(n, "scenario: missing name (a [a-z0-9._-]+ name such as byod-iphone)")
+	}
+	if v := f.get("description"); v != nil {
+		s.Description, _ = d.str(v, "description")
+	}
+	if v := f.get("tags"); v != nil {
+		items, _ := d.strList(v, "tags")
+		for _, it := range items {
+			s.Tags = append(s.Tags, it.value)
+		}
+	}
+	d.devices(f, n, &s)
+	if v := f.get("type"); v != nil {
+		if t, ok := d.enum(v, "type", typeValues); ok {
+			s.Type, _ = sim.ParseEnrollmentType(t)
+		}
+	}
+	if v := f.get("account"); v != nil {
+		d.account(f.keys["account"], v, &s)
+	} else if f.missing("account") {
+		d.errf(n, "scenario: missing account (account: {identifier: alice@acme.test})")
+	}
+	if v := f.get("target"); v != nil {
+		d.target(v, &s)
+	}
+	if v := f.get("device_options"); v != nil {
+		d.deviceOptions(v, &s.Options)
+	}
+	if v := f.get("login"); v != nil {
+		d.login(v, &s.Login)
+	}
+	if v := f.get("replay_body"); v != nil {
+		if p, ok := d.str(v, "replay_body"); ok {
+			s.ReplayBody = p
+			s.at["replay_body"] = pos(deref(v))
+		}
+	}
+	if v := f.get("probes"); v != nil {
+		if b, ok := d.boolean(v, "probes"); ok {
+			s.Probes = b
+		}
+	}
+	if v := f.get("discovery_only"); v != nil {
+		s.DiscoveryOnly, _ = d.boolean(v, "discovery_only")
+	}
+	if v := f.get("expect"); v != nil {
+		d.expect(v, &s)
+	}
+	return s
+}
+
+// devices reads device, devices or matrix.
+func (d *decoder) devices(f *fields, n *yaml.Node, s *Scenario) {
+	given := d.oneOf(f, "scenario", "device", "devices", "matrix")
+	if len(given) == 0 && f.missing("device") && f.missing("devices") && f.missing("matrix") {
+		d.errf(n, "scenario: no device: say device: iphone@18.2, devices: [...] or matrix: {...}%s", accepted([]string{"device", "devices", "matrix"}))
+	}
+	if v := f.get("device"); v != nil {
+		if ref, ok := d.str(v, "device"); ok {
+			if _, err := sim.LookupDevice(ref); err != nil {
+				d.errf(deref(v), "%v", err)
+			}
+			s.Device = strings.TrimSpace(ref)
+		}
+	}
+	if v := f.get("devices"); v != nil {
+		items, ok := d.strList(v, "devices")
+		if ok && len(items) == 0 {
+			d.errf(deref(v), "devices: the list is empty")
+		}
+		seen := map[string]int{}
+		for _, it := range items {
+			ref := strings.TrimSpace(it.value)
+			if _, err := sim.LookupDevice(ref); err != nil {
+				d.errf(it.node, "%v", err)
+			}
+			if line, dup := seen[strings.ToLower(ref)]; dup {
+				d.errf(it.node, "devices: %q listed twice (first at line %d)", ref, line)
+			}
+			seen[strings.ToLower(ref)] = it.node.Line
+			s.Devices = append(s.Devices, ref)
+		}
+	}
+	if v := f.get("matrix"); v != nil {
+		s.Matrix = d.matrix(v)
+	}
+}
+
+func (d *decoder) matrix(n *yaml.Node) *Matrix {
+	m := &Matrix{}
+	f, ok := d.mapping(n, "matrix", "key", matrixKeys)
+	if !ok {
+		return m
+	}
+	for _, k := range matrixKeys {
+		if f.missing(k) {
+			d.errf(deref(n), "matrix: missing %s (matrix: {families: [iphone, ipad, mac, vision], versions: [catalogue]})", k)
+		}
+	}
+	if v := f.get("families"); v != nil {
+		items, ok := d.strList(v, "matrix.families")
+		if ok && len(items) == 0 {
+			d.errf(deref(v), "matrix.families: the list is empty")
+		}
+		seen := map[string]bool{}
+		for _, it := range items {
+			fam := strings.ToLower(strings.TrimSpace(it.value))
+			if !contains(familyValues, fam) {
+				d.errf(it.node, "matrix.families: unknown family %q%s%s", it.value, didYouMean(fam, familyValues), accepted(familyValues))
+				continue
+			}
+			if seen[fam] {
+				d.errf(it.node, "matrix.families: %q listed twice", fam)
+			}
+			seen[fam] = true
+			m.Families = append(m.Families, fam)
+		}
+	}
+	if v := f.get("versions"); v != nil {
+		items, ok := d.strList(v, "matrix.versions")
+		if ok && len(items) == 0 {
+			d.errf(deref(v), "matrix.versions: the list is empty")
+		}
+		seen := map[string]bool{}
+		for _, it := range items {
+			ver := strings.TrimSpace(it.value)
+			if ver != VersionsCatalogue {
+				pv, err := sim.ParseVersion(ver)
+				if err != nil {
+					d.errf(it.node, "matrix.versions: %v, or catalogue for every catalogue version", err)
+					continue
+				}
+				ver = pv.String()
+			}
+			if seen[ver] {
+				d.errf(it.node, "matrix.versions: %q listed twice", it.value)
+			}
+			seen[ver] = true
+			m.Versions = append(m.Versions, strings.TrimSpace(it.value))
+		}
+	}
+	return m
+}
+
+func (d *decoder) account(key, n *yaml.Node, s *Scenario) {
+	a := &s.Account
+	f, ok := d.mapping(n, "account", "key", accountKeys)
+	if !ok {
+		return
+	}
+	if v := f.get("identifier"); v != nil {
+		if id, ok := d.str(v, "account.identifier"); ok {
+			if strings.TrimSpace(id) == "" {
+				d.errf(deref(v), "account.identifier: empty; want what the user types, e.g. alice@acme.test")
+			}
+			a.Identifier = id
+		}
+	} else if f.missing("identifier") {
+		d.errf(key, "account: missing identifier (what the user types on the device, e.g. identifier: alice@acme.test)")
+	}
+	if v := f.get("username"); v != nil {
+		a.Username, _ = d.str(v, "account.username")
+	}
+	if v := f.get("managed_apple_id"); v != nil {
+		a.ManagedAppleID, _ = d.str(v, "account.managed_apple_id")
+	}
+	d.oneOf(f, "account", "password_env", "password_file")
+	d.oneOf(f, "account", "totp_secret_env", "totp_secret_file")
+	for _, ref := range []struct {
+		key string
+		dst *string
+		env bool
+	}{
+		{"password_env", &a.PasswordEnv, true}, {"password_file", &a.PasswordFile, false},
+		{"totp_secret_env", &a.TOTPSecretEnv, true}, {"totp_secret_file", &a.TOTPSecretFile, false},
+	} {
+		v := f.get(ref.key)
+		if v == nil {
+			continue
+		}
+		var val string
+		var ok bool
+		if ref.env {
+			val, ok = d.envName(v, "account."+ref.key)
+		} else {
+			val, ok = d.str(v, "account."+ref.key)
+		}
+		if ok {
+			*ref.dst = val
+			s.at["account."+ref.key] = pos(deref(v))
+		}
+	}
+	if v := f.get("totp"); v != nil {
+		d.totp(v, &a.TOTP)
+	}
+}
+
+func (d *decoder) totp(n *yaml.Node, o *sim.TOTPOptions) {
+	f, ok := d.mapping(n, "account.totp", "key", totpKeys)
+	if !ok {
+		return
+	}
+	// Each option is checked alone so that its problem points at its line.
+	check := func(v *yaml.Node, what string, one sim.TOTPOptions) {
+		if _, err := one.Check(); err != nil {
+			d.errf(deref(v), "account.totp.%s: %v", what, err)
+		}
+	}
+	if v := f.get("digits"); v != nil {
+		if n, ok := d.integer(v, "account.totp.digits"); ok {
+			o.Digits = n
+			if n == 0 {
+				d.errf(deref(v), "account.totp.digits: want 6 or 8, got 0")
+			} else {
+				check(v, "digits", sim.TOTPOptions{Digits: n})
+			}
+		}
+	}
+	if v := f.get("period"); v != nil {
+		if p, ok := d.duration(v, "account.totp.period"); ok {
+			o.Period = p
+			check(v, "period", sim.TOTPOptions{Period: p})
+		}
+	}
+	if v := f.get("algorithm"); v != nil {
+		if alg, ok := d.str(v, "account.totp.algorithm"); ok {
+			o.Algorithm = alg
+			check(v, "algorithm", sim.TOTPOptions{Algorithm: alg})
+		}
+	}
+	if v := f.get("offset"); v != nil {
+		o.Offset, _ = d.integer(v, "account.totp.offset")
+	}
+	if v := f.get("wrong"); v != nil {
+		o.Wrong, _ = d.boolean(v, "account.totp.wrong")
+	}
+}
+
+func (d *decoder) target(n *yaml.Node, s *Scenario) {
+	f, ok := d.mapping(n, "target", "key", targetKeys)
+	if !ok {
+		return
+	}
+	given := d.oneOf(f, "target", "embedded", "server")
+	if len(given) > 0 && given[0] == "server" {
+		s.Target.Embedded = false
+	}
+	if v := f.get("embedded"); v != nil {
+		ef, ok := d.mapping(v, "target.embedded", "key", embeddedKeys)
+		if ok && ef.get("faults") != nil {
+			items, _ := d.strList(ef.get("faults"), "target.embedded.faults")
+			known := faultNames()
+			seen := map[string]bool{}
+			for _, it := range items {
+				if !contains(known, it.value) {
+					d.errf(it.node, "target.embedded.faults: unknown fault %q%s (accepted: the names 'enrollsim list faults' prints, e.g. wellknown-404)", it.value, didYouMean(it.value, known))
+					continue
+				}
+				if seen[it.value] {
+					d.errf(it.node, "target.embedded.faults: %q listed twice", it.value)
+				}
+				seen[it.value] = true
+				if given[0] == "embedded" {
+					s.Target.Faults = append(s.Target.Faults, it.value)
+				}
+			}
+		}
+	}
+	if v := f.get("server"); v != nil {
+		d.server(v, s)
+	}
+}
+
+func (d *decoder) server(n *yaml.Node, s *Scenario) {
+	t := &s.Target.Server
+	f, ok := d.mapping(n, "target.server", "key", serverKeys)
+	if !ok {
+		return
+	}
+	if v := f.get("base_url"); v != nil {
+		t.BaseURL, _ = d.httpsURL(v, "target.server.base_url")
+	}
+	if v := f.get("axm_url"); v != nil {
+		t.AxMURL, _ = d.httpsURL(v, "target.server.axm_url")
+	}
+	if v := f.get("timeout"); v != nil {
+		t.Timeout, _ = d.duration(v, "target.server.timeout")
+	}
+	if v := f.get("resolve"); v != nil {
+		items, _ := d.strList(v, "target.server.resolve")
+		for i, it := range items {
+			if _, err := transport.ParseResolve(it.value); err != nil {
+				d.errf(it.node, "target.server.resolve[%d] %q: %s", i, it.value, strings.TrimPrefix(err.Error(), fmt.Sprintf("--resolve %q: ", it.value)))
+				continue
+			}
+			t.Resolve = append(t.Resolve, it.value)
+		}
+	}
+	if v := f.get("connect_to"); v != nil {
+		items, _ := d.strList(v, "target.server.connect_to")
+		for i, it := range items {
+			if _, err := transport.ParseConnectTo(it.value); err != nil {
+				d.errf(it.node, "target.server.connect_to[%d] %q: %s", i, it.value, strings.TrimPrefix(err.Error(), fmt.Sprintf("--connect-to %q: ", it.value)))
+				continue
+			}
+			t.ConnectTo = append(t.ConnectTo, it.value)
+		}
+	}
+	for _, files := range []struct {
+		key string
+		dst *[]string
+	}{{"cacert", &t.CACerts}, {"stock_ca", &t.StockCAs}} {
+		v := f.get(files.key)
+		if v == nil {
+			continue
+		}
+		items, _ := d.strList(v, "target.server."+files.key)
+		for i, it := range items {
+			*files.dst = append(*files.dst, it.value)
+			s.at[fmt.Sprintf("target.server.%s[%d]", files.key, i)] = pos(it.node)
+		}
+	}
+}
+
+func (d *decoder) deviceOptions(n *yaml.Node, o *sim.DeviceOptions) {
+	f, ok := d.mapping(n, "device_options", "key", deviceOptionKeys)
+	if !ok {
+		return
+	}
+	for _, opt := range []struct {
+		key string
+		dst *bool
+	}{
+		{"exactly_one_at", &o.ExactlyOneAt}, {"omit_model_family", &o.OmitModelFamily},
+		{"no_fallback_on_rejection", &o.NoFallbackOnRejection}, {"form_encoded_body", &o.FormEncodedBody},
+		{"append_login_query", &o.AppendLoginQuery},
+	} {
+		if v := f.get(opt.key); v != nil {
+			*opt.dst, _ = d.boolean(v, "device_options."+opt.key)
+		}
+	}
+}
+
+func (d *decoder) login(n *yaml.Node, l *sim.LoginFields) {
+	f, ok := d.mapping(n, "login", "key", loginKeys)
+	if !ok {
+		return
+	}
+	for _, sel := range []struct {
+		key string
+		dst *string
+		one func(string) sim.LoginFields
+	}{
+		{"form", &l.Form, func(s string) sim.LoginFields { return sim.LoginFields{Form: s} }},
+		{"username", &l.Username, func(s string) sim.LoginFields { return sim.LoginFields{Username: s} }},
+		{"password", &l.Password, func(s string) sim.LoginFields { return sim.LoginFields{Password: s} }},
+		{"otp", &l.OTP, func(s string) sim.LoginFields { return sim.LoginFields{OTP: s} }},
+		{"submit", &l.Submit, func(s string) sim.LoginFields { return sim.LoginFields{Submit: s} }},
+	} {
+		v := f.get(sel.key)
+		if v == nil {
+			continue
+		}
+		css, ok := d.str(v, "login."+sel.key)
+		if !ok {
+			continue
+		}
+		if err := sim.ValidateLoginFields(sel.one(css)); err != nil {
+			d.errf(deref(v), "login.%s: %s", sel.key, strings.TrimPrefix(err.Error(), "fields."+sel.key+": "))
+			continue
+		}
+		*sel.dst = css
+	}
+	if v := f.get("fields"); v != nil {
+		ff, ok := d.mapping(v, "login.fields", "key", nil)
+		if !ok {
+			return
+		}
+		for _, k := range ff.order {
+			if val, ok := d.str(ff.values[k], "login.fields."+k); ok {
+				if l.Extra == nil {
+					l.Extra = map[string]string{}
+				}
+				l.Extra[k] = val
+			}
+		}
+	}
+}
+
+func (d *decoder) expect(n *yaml.Node, s *Scenario) {
+	e := &s.Expect
+	f, ok := d.mapping(n, "expect", "key", expectKeys)
+	if !ok {
+		return
+	}
+	if v := f.get("outcome"); v != nil {
+		if o, ok := d.enum(v, "expect.outcome", outcomes); ok {
+			e.Outcome = o
+			if s.DiscoveryOnly && (o == sim.OutcomeEnrolled || o == sim.OutcomeAuthFailed || o == sim.OutcomeProfileRejected) {
+				d.errf(deref(v), "expect.outcome %s cannot happen with discovery_only: true (the case ends after discovery)", o)
+			}
+		}
+	}
+	if v := f.get("enroll"); v != nil {
+		e.Enroll, _ = d.boolean(v, "expect.enroll")
+	}
+	if v := f.get("fail"); v != nil {
+		items, _ := d.strList(v, "expect.fail")
+		ids := checkIDs()
+		seen := map[string]bool{}
+		for _, it := range items {
+			id := strings.ToUpper(strings.TrimSpace(it.value))
+			spec, found := sim.LookupCheck(id)
+			switch {
+			case !found:
+				d.errf(it.node, "expect.fail: unknown check %q%s (accepted: the IDs 'enrollsim list checks' prints, e.g. WK-001)", it.value, didYouMean(id, ids))
+				continue
+			case !sim.Implemented(id):
+				d.errf(it.node, "expect.fail: check %s is in the catalogue but not judged yet, so it can never fail (accepted: the IDs 'enrollsim list checks' prints)", id)
+				continue
+			case spec.Level == sim.Info:
+				d.errf(it.node, "expect.fail: %s is an INFO check: it is noted, never failed, so it cannot be expected to fail", id)
+				continue
+			case seen[id]:
+				d.errf(it.node, "expect.fail: %s listed twice", id)
+				continue
+			}
+			seen[id] = true
+			e.Fail = append(e.Fail, id)
+		}
+	}
+	if v := f.get("steps"); v != nil {
+		d.steps(v, s)
+	}
+}
+
+func (d *decoder) steps(n *yaml.Node, s *Scenario) {
+	var stepNames []string
+	for _, st := range stepFacts {
+		stepNames = append(stepNames, st.name)
+	}
+	f, ok := d.mapping(n, "expect.steps", "step", stepNames)
+	if !ok {
+		return
+	}
+	for _, st := range stepFacts {
+		v := f.get(st.name)
+		if v == nil {
+			continue
+		}
+		if s.DiscoveryOnly && (st.step == sim.StepChallenge || st.step == sim.StepProfile) {
+			d.errf(f.keys[st.name], "expect.steps.%s: never observed with discovery_only: true (the case ends after discovery)", st.name)
+		}
+		var factNames []string
+		for _, fs := range st.facts {
+			factNames = append(factNames, fs.name)
+		}
+		ctx := "expect.steps." + st.name
+		ff, ok := d.mapping(v, ctx, "fact", factNames)
+		if !ok {
+			continue
+		}
+		for _, fs := range st.facts {
+			fv := ff.get(fs.name)
+			if fv == nil {
+				continue
+			}
+			what := ctx + "." + fs.name
+			var val string
+			switch {
+			case fs.integer:
+				i, ok := d.integer(fv, what)
+				if !ok {
+					continue
+				}
+				if i < 0 {
+					d.errf(deref(fv), "%s: want 0 or more, got %d", what, i)
+					continue
+				}
+				val = fmt.Sprint(i)
+			case fs.values != nil:
+				if val, ok = d.enum(fv, what, fs.values); !ok {
+					continue
+				}
+			default:
+				if val, ok = d.str(fv, what); !ok {
+					continue
+				}
+			}
+			if s.Expect.Steps == nil {
+				s.Expect.Steps = map[string]map[string]string{}
+			}
+			if s.Expect.Steps[st.name] == nil {
+				s.Expect.Steps[st.name] = map[string]string{}
+			}
+			s.Expect.Steps[st.name][fs.name] = val
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func first(list []string, n int) []string { return list[:min(n, len(list))] }
+
+func faultNames() []string {
+	var out []string
+	for _, f := range refserver.Faults() {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+func checkIDs() []string {
+	var out []string
+	for _, c := range sim.Checks() {
+		out = append(out, c.ID)
+	}
+	return out
+}

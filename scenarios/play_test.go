@@ -1,0 +1,90 @@
+package scenarios_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/internal/transport"
+	"github.com/enrollsim/enrollsim/report"
+	"github.com/enrollsim/enrollsim/scenarios"
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// playEmbedded plays every case of a suite against embedded reference
+// servers, one per fault set, as the CLI does, and folds the events.
+func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
+	t.Helper()
+	type group struct {
+		faults []string
+		cases  []sim.Case
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, sc := range suite.Scenarios {
+		specs, err := sc.Cases(func(string) string { return "" })
+		require.NoError(t, err, sc.Name)
+		for _, spec := range specs {
+			require.True(t, spec.Embedded, spec.Case.Name)
+			key := strings.Join(spec.Faults, ",")
+			if groups[key] == nil {
+				groups[key] = &group{faults: spec.Faults}
+				order = append(order, key)
+			}
+			groups[key].cases = append(groups[key].cases, spec.Case)
+		}
+	}
+	sum := &report.Summary{}
+	for _, key := range order {
+		g := groups[key]
+		timeout := 5 * time.Second
+		if key == refserver.FaultWellKnownSlow {
+			timeout = 300 * time.Millisecond // shorter than the server's stall: WK-015
+		}
+		clock := &sim.VirtualClock{}
+		srv, err := refserver.Start(refserver.Config{Faults: g.faults, SlowDelay: 2 * time.Second, Now: clock.Now})
+		require.NoError(t, err)
+		client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
+		require.NoError(t, err)
+		target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool()}
+		for i := range g.cases {
+			g.cases[i].Target = target
+			for _, a := range srv.Accounts() {
+				if a.Identifier == g.cases[i].Account.Identifier {
+					g.cases[i].Account.Password, g.cases[i].Account.TOTPSecret = sim.NewSecret(a.Password), sim.NewSecret(a.TOTPSecret)
+				}
+			}
+		}
+		eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: clock.Now, Sleep: clock.Sleep, Hold: clock.Hold}
+		_, err = eng.Run(context.Background(), sim.Plan{Cases: g.cases}, sum.Add)
+		client.CloseIdleConnections()
+		srv.Close()
+		require.NoError(t, err)
+	}
+	return sum
+}
+
+// Every built-in suite passes against the reference server: its expected
+// outcomes, facts and failing checks are what really happens.
+func TestBuiltInSuitesPassAgainstTheReferenceServer(t *testing.T) {
+	for _, info := range scenarios.BuiltIn() {
+		t.Run(info.Name, func(t *testing.T) {
+			suite, err := scenarios.BuiltInSuite(info.Name)
+			require.NoError(t, err)
+			sum := playEmbedded(t, suite)
+			require.Len(t, sum.Cases, info.Cases)
+			outcomes := map[string]int{}
+			for _, c := range sum.Cases {
+				outcomes[c.Outcome]++
+				assert.Empty(t, c.Problems(false), "%s (%s): %s", c.Name, c.Outcome, c.Message)
+			}
+			t.Logf("%s: %d cases, outcomes %v", info.Name, len(sum.Cases), outcomes)
+			assert.NotZero(t, outcomes[sim.OutcomeEnrolled], "a suite where nothing enrolls proves little")
+		})
+	}
+}

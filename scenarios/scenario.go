@@ -1,0 +1,190 @@
+// Package scenarios reads the scenario files QA teams keep (YAML, one
+// scenario per file or a `scenarios:` list in a suite file), validates them
+// with every problem of a file at once and a file:line:col for each, and
+// turns a scenario into the engine's cases: one per device of its device,
+// devices or matrix. Built-in suites (demo, conformance, thresholds, and
+// negative, generated from the reference server's faults) are embedded.
+//
+// Loading checks the format only. Whatever lies outside the file (secrets in
+// the environment or in files, CA and replay files) is read by
+// Scenario.Cases, right before a run.
+package scenarios
+
+import (
+	"time"
+
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// Special values of expect.outcome besides sim's outcome codes.
+const (
+	// OutcomeAuto, the default, expects what the device can do:
+	// refused-on-device when it lacks the enrollment type, enrollment-failed
+	// when it lacks the expected sign-in method (expect.steps
+	// enroll-challenge.method), discovered for discovery_only, else enrolled.
+	OutcomeAuto = "auto"
+	// OutcomeAny leaves the outcome unchecked (negative scenarios judge
+	// their checks instead).
+	OutcomeAny = "any"
+)
+
+// Scenario is one parsed, validated scenario.
+type Scenario struct {
+	Name        string
+	Description string
+	Tags        []string
+
+	// Exactly one of Device, Devices and Matrix is set.
+	Device  string
+	Devices []string
+	Matrix  *Matrix
+
+	Type    sim.EnrollmentType
+	Account Account
+	Target  Target
+	Options sim.DeviceOptions
+	Login   sim.LoginFields
+	// ReplayBody is a captured enrollment body, relative to File.
+	ReplayBody    string
+	Probes        bool
+	DiscoveryOnly bool
+	Expect        Expect
+
+	// Suite names the suite the scenario was loaded with.
+	Suite string
+	// File and Line locate the scenario; File is as given to the loader
+	// (suites/NAME.yaml for built-in suites).
+	File string
+	Line int
+
+	// at remembers where keys were, for problems found by Cases.
+	at map[string]position
+}
+
+// Matrix is the devices of some families at some versions.
+type Matrix struct {
+	// Families are short family names (iphone, ipad, mac, vision).
+	Families []string
+	// Versions are OS versions applied to each family, or "catalogue" for
+	// every catalogue version of each family.
+	Versions []string
+}
+
+// VersionsCatalogue in Matrix.Versions stands for every catalogue version.
+const VersionsCatalogue = "catalogue"
+
+// Account is who signs in, with references to the secrets, never values.
+type Account struct {
+	Identifier     string
+	Username       string
+	ManagedAppleID string
+	PasswordEnv    string
+	PasswordFile   string // relative to the scenario's file
+	TOTPSecretEnv  string
+	TOTPSecretFile string // relative to the scenario's file
+	TOTP           sim.TOTPOptions
+}
+
+// Target is the embedded reference server (with faults) or a deployed one.
+type Target struct {
+	Embedded bool
+	Faults   []string
+	// Server is a deployed server; its file paths are as written, relative
+	// to the scenario's file (CaseSpec.Server has them resolved).
+	Server ServerTarget
+}
+
+// ServerTarget is how to reach a deployed server.
+type ServerTarget struct {
+	// BaseURL names the server in reports; discovery still starts at the
+	// identifier's domain.
+	BaseURL   string
+	Resolve   []string // HOST:PORT:ADDR, as curl --resolve
+	ConnectTo []string // HOST:PORT:CONNECT-HOST:CONNECT-PORT, as curl --connect-to
+	CACerts   []string // PEM files of extra CAs
+	StockCAs  []string // PEM files of CAs that also count as stock device roots
+	// AxMURL is the device-side AxM endpoint; set, it declares an AxM
+	// registration. Empty means Apple's.
+	AxMURL  string
+	Timeout time.Duration // per request; 0 means the run's
+}
+
+// Expect is what the scenario expects of each of its cases.
+type Expect struct {
+	// Outcome is a sim outcome code, OutcomeAuto or OutcomeAny.
+	Outcome string
+	// Enroll says the account should be able to enroll (WK-001).
+	Enroll bool
+	// Fail lists checks expected to fail or warn.
+	Fail []string
+	// Steps holds the expected facts by step, as written.
+	Steps map[string]map[string]string
+}
+
+// Facts flattens Steps into sim.Expect.Facts keys.
+func (e Expect) Facts() map[string]string {
+	var out map[string]string
+	for _, st := range stepFacts {
+		for _, f := range st.facts {
+			if v, ok := e.Steps[st.name][f.name]; ok {
+				if out == nil {
+					out = map[string]string{}
+				}
+				out[f.name] = v
+			}
+		}
+	}
+	return out
+}
+
+// Suite is a set of scenarios loaded together.
+type Suite struct {
+	Name        string
+	Description string
+	Scenarios   []Scenario
+	BuiltIn     bool
+}
+
+// CaseSpec is one case of a scenario and the target it needs. The caller
+// builds the target's Doer: an embedded server per fault set, or a client
+// for the deployed server.
+type CaseSpec struct {
+	// Case has everything but the target's connection: Target is zero
+	// except AxMURL and AxMDeclared for server targets.
+	Case     sim.Case
+	Embedded bool
+	Faults   []string // sorted; embedded targets only
+	Server   ServerTarget
+}
+
+// stepFacts are the facts a scenario may expect, by step, in flow order.
+// Each fact name is its sim.Expect.Facts key.
+var stepFacts = []struct {
+	name  string
+	step  sim.Step
+	facts []factSpec
+}{
+	{"discovery", sim.StepDiscovery, []factSpec{{name: "redirects", integer: true}}},
+	{"process-document", sim.StepDocument, []factSpec{
+		{name: "server", values: []string{"mdm-byod", "mdm-adde"}},
+		{name: "via", values: []string{"well-known", "axm-fallback"}},
+	}},
+	{"enroll-challenge", sim.StepChallenge, []factSpec{{name: "method", values: []string{"apple-as-web", "apple-oauth2"}}}},
+	{"profile", sim.StepProfile, []factSpec{
+		{name: "enrollment_mode", values: []string{"BYOD", "ADDE"}},
+		{name: "assigned"},
+	}},
+}
+
+type factSpec struct {
+	name    string
+	integer bool
+	values  []string // nil: any string
+}
+
+// outcomes are the accepted expect.outcome values.
+var outcomes = []string{
+	OutcomeAuto, OutcomeAny,
+	sim.OutcomeEnrolled, sim.OutcomeDiscovered, sim.OutcomeRefused, sim.OutcomeDiscoveryFailed,
+	sim.OutcomeAuthFailed, sim.OutcomeEnrollFailed, sim.OutcomeProfileRejected, sim.OutcomeError,
+}
