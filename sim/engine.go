@@ -144,6 +144,8 @@ type Target struct {
 	// StockRoots stand for the trust store of a stock device (SEC-002); nil
 	// means this machine's system roots.
 	StockRoots *x509.CertPool
+	// Timeout, when set, replaces Limits.Timeout for this target's cases.
+	Timeout time.Duration
 }
 
 // AppleAxMURL is the AxM endpoint real devices ask (spec §2.0).
@@ -276,7 +278,11 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 	ledger := &totpLedger{used: map[[32]byte]int64{}}
 	emit(Event{Kind: EventRunStart, Time: clock(), Run: &RunInfo{Cases: len(plan.Cases)}})
 	newRunner := func(c Case, emit func(Event)) *runner {
-		return &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: e.Limits.withDefaults(), red: red, ledger: ledger}
+		lim := e.Limits.withDefaults()
+		if c.Target.Timeout > 0 {
+			lim.Timeout = c.Target.Timeout
+		}
+		return &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: lim, red: red, ledger: ledger}
 	}
 	var reports []CaseReport
 	if e.Parallel > 1 && e.Gate == nil {
@@ -352,8 +358,13 @@ func (e *Engine) runParallel(ctx context.Context, plan Plan, emit func(Event), n
 	go func() { wg.Wait(); close(finished) }()
 	var reports []CaseReport
 	next := 0
-	for range finished {
-		for next < n && results[next].ok {
+	// ready is this goroutine's own record of finished cases: a result is
+	// read only after its worker's send on finished, never while another
+	// worker may be writing next to it.
+	ready := make([]bool, n)
+	for i := range finished {
+		ready[i] = true
+		for next < n && ready[next] {
 			for _, ev := range results[next].events {
 				emit(ev)
 			}

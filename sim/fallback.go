@@ -115,6 +115,8 @@ func (r *runner) judgeAxM(c *chain) {
 			}
 		}
 		r.check("ABM-003", len(bad) == 0, "the registered URL returns a document that meets WK-002…WK-007", strings.Join(bad, "; "))
+	case !r.c.Expect.Enroll && c.final != nil && c.final.status >= 400 && c.final.status < 500:
+		r.note("ABM-003", fmt.Sprintf("the registered URL refuses this account (%d), as the scenario expects for an account that should not enroll", c.final.status))
 	default:
 		r.check("ABM-003", false, "the registered URL returns a 200 discovery document", c.failure)
 	}

@@ -94,7 +94,7 @@ func (r *runner) do(q request) *response {
 	if err != nil {
 		out.elapsed = time.Since(start)
 		out.err = err
-		out.timeout = isTimeout(ctx, err)
+		out.timeout = isTimeout(ctx, err) || out.elapsed >= r.lim.Timeout
 		if out.timeout {
 			out.err = fmt.Errorf("no answer within %s (the simulator's --timeout; devices wait 90 s)", r.lim.Timeout)
 		}
@@ -122,7 +122,7 @@ func (r *runner) do(q request) *response {
 		out.err = fmt.Errorf("%w: more than %s", ErrBodyTooLarge, byteSize(limit))
 	} else if rerr != nil {
 		out.err = fmt.Errorf("reading the body: %w", rerr)
-		if isTimeout(ctx, rerr) {
+		if isTimeout(ctx, rerr) || out.elapsed >= r.lim.Timeout {
 			out.timeout = true
 			out.err = fmt.Errorf("body not complete within %s (the simulator's --timeout)", r.lim.Timeout)
 		}

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"net/url"
@@ -86,6 +87,8 @@ func TestRunTranscripts(t *testing.T) {
 		{"run-redirect-loop-verbose", []string{"run", "--fault", "redirect-loop", "--email", "alice@acme.test", "--device", "mac@15.1", "--checks", "RD-*,WK-001", "-v"}, 1},
 		{"run-refused", []string{"run", "--embedded", "--email", "carol@acme.test", "--type", "device", "--device", "ipad@16.7", "--device", "vision@1.0"}, 0},
 		{"run-default", []string{"run"}, 0},
+		{"matrix-adde", []string{"matrix", "--embedded", "--email", "carol@acme.test", "--type", "device"}, 0},
+		{"matrix-fallback-markdown", []string{"matrix", "--fault", "wellknown-404", "--email", "alice@acme.test", "--families", "iphone,mac", "--format", "markdown"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +131,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad timeout", []string{"run", "--timeout", "0s"}, []string{"--timeout 0s: want a positive duration"}},
 		{"device without email", []string{"run", "--device", "iphone@18.2"}, []string{"need --email"}},
 		{"embedded with target", []string{"run", "--embedded", "--email", "a@acme.test", "--resolve", "a:443:127.0.0.1"}, []string{"cannot be combined"}},
-		{"positional args", []string{"run", "extra"}, []string{`unknown command "extra"`}},
+		{"unknown suite", []string{"run", "extra"}, []string{`extra: no such file or directory, and no built-in suite of that name (accepted: conformance, demo, negative, thresholds)`}},
 		{"bad expect-fail", []string{"run", "--email", "a@acme.test", "--expect-fail", "XX-1"}, []string{`--expect-fail "XX-1": no such check`}},
 		{"list what", []string{"list"}, []string{"list what?"}},
 		{"serve non-loopback", []string{"serve", "--addr", "0.0.0.0:0"}, []string{"loopback"}},
@@ -311,4 +314,112 @@ func TestShardAndParallelFlagErrors(t *testing.T) {
 		assert.Equal(t, 2, r.code, args)
 		assert.Contains(t, r.errOut, args[1], args)
 	}
+}
+
+// Every format written during a run can be made again, identical, from the
+// saved event stream.
+func TestReportFromSavedRun(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"run", "--fault", "callback-303", "--email", "alice@acme.test", "--device", "iphone@26.1", "--device", "mac@15.2"}
+	for _, format := range []string{"jsonl", "json", "junit", "markdown", "html", "har", "text"} {
+		args = append(args, "--report", format+"="+filepath.Join(dir, "live."+format))
+	}
+	r := execute(t, args...)
+	require.Equal(t, 0, r.code, r.errOut)
+	for _, format := range []string{"json", "junit", "markdown", "html", "har", "text"} {
+		again := execute(t, "report", "--from", filepath.Join(dir, "live.jsonl"), "--format", format)
+		require.Equal(t, 0, again.code, again.errOut)
+		live, err := os.ReadFile(filepath.Join(dir, "live."+format))
+		require.NoError(t, err)
+		assert.NotEmpty(t, live)
+		assert.Equal(t, string(live), again.out, format)
+	}
+	strict := execute(t, "report", "--from", filepath.Join(dir, "live.jsonl"), "--format", "junit", "--strict")
+	assert.Contains(t, strict.out, "AUTH-004", "the 303 callback warns, and strict turns it into a failure")
+	assert.Contains(t, strict.out, "<failure")
+
+	for _, bad := range [][]string{
+		{"report"}, {"report", "--from", "/nonexistent.jsonl"}, {"report", "--from", filepath.Join(dir, "live.json")},
+		{"report", "--from", filepath.Join(dir, "live.jsonl"), "--format", "pdf"},
+	} {
+		res := execute(t, bad...)
+		assert.Equal(t, 2, res.code, bad)
+		assert.NotEmpty(t, res.errOut)
+	}
+}
+
+// The built-in suites and a scenario with canary secrets, with every report
+// format: no secret, nor its URL-encoded or base64 form, shows anywhere.
+func TestNoSecretInAnyOutputOrFormat(t *testing.T) {
+	const canaryPassword = "canary-PW-9f8e7d6c5b"
+	const canarySeed = "JBSWY3DPEHPK3PXPCANARY7Q"
+	env := map[string]string{"ENROLLSIM_CANARY_PASSWORD": canaryPassword, "ENROLLSIM_CANARY_TOTP": canarySeed}
+	dir := t.TempDir()
+	args := []string{"run", "demo", "negative", filepath.Join("testdata", "canary", "canary.yaml"), "-v", "--parallel", "2"}
+	for _, format := range []string{"jsonl", "json", "junit", "markdown", "html", "har", "text"} {
+		args = append(args, "--report", format+"="+filepath.Join(dir, "out."+format))
+	}
+	f, out, errOut := testFactory(env)
+	code := Execute(context.Background(), f, args)
+	require.Equal(t, 0, code, errOut.String())
+
+	secrets := []string{canaryPassword, canarySeed}
+	srv, err := refserver.Start(refserver.Config{})
+	require.NoError(t, err)
+	for _, a := range srv.Accounts() {
+		secrets = append(secrets, a.Password, a.TOTPSecret)
+	}
+	srv.Close()
+	outputs := map[string]string{"stdout": out.String(), "stderr": errOut.String()}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 7)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		outputs[e.Name()] = string(b)
+	}
+	for name, text := range outputs {
+		for _, s := range secrets {
+			if s == "" {
+				continue
+			}
+			for _, form := range []string{s, url.QueryEscape(s), base64.StdEncoding.EncodeToString([]byte(s)), base64.RawURLEncoding.EncodeToString([]byte(s))} {
+				assert.NotContains(t, text, form, "%s shows a secret", name)
+			}
+		}
+	}
+	assert.Contains(t, outputs["stdout"], "[redacted]")
+}
+
+func TestValidateAndNew(t *testing.T) {
+	broken, err := filepath.Glob(filepath.Join("..", "..", "scenarios", "testdata", "broken", "*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, broken)
+	r := execute(t, append([]string{"validate"}, broken...)...)
+	assert.Equal(t, 2, r.code)
+	golden(t, "validate-broken.golden", r.out+"--- stderr\n"+r.errOut)
+
+	ok := execute(t, "validate", "demo", "conformance")
+	assert.Equal(t, 0, ok.code, ok.errOut)
+	assert.Contains(t, ok.out, "ok  conformance: 4 scenario(s), 132 case(s)")
+
+	dir := t.TempDir()
+	p := filepath.Join(dir, "new.yaml")
+	n := execute(t, "new", "scenario", "-o", p)
+	require.Equal(t, 0, n.code, n.errOut)
+	v := execute(t, "validate", p)
+	assert.Equal(t, 0, v.code, v.errOut)
+	again := execute(t, "new", "scenario", "-o", p)
+	assert.Equal(t, 2, again.code, "never overwrites")
+
+	bad := execute(t, "run", broken[0])
+	assert.Equal(t, 2, bad.code)
+	assert.Contains(t, bad.errOut, "problem(s) in scenario files")
+	mixed := execute(t, "run", "demo", "--email", "alice@acme.test")
+	assert.Equal(t, 2, mixed.code)
+	assert.Contains(t, mixed.errOut, "scenario files carry their own")
+	schema := execute(t, "schema")
+	assert.Equal(t, 0, schema.code)
+	assert.Contains(t, schema.out, `"$schema"`)
 }

@@ -14,13 +14,22 @@ import (
 // that reaches it: every host name is sent to its loopback port and its
 // generated CA is the only trust anchor, so verification stays on.
 type embeddedServer struct {
-	srv    *refserver.Server
-	client *transport.Client
-	faults []string
+	srv     *refserver.Server
+	client  *transport.Client
+	faults  []string
+	timeout time.Duration
 }
 
 func startEmbedded(faults []string, timeout time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
-	srv, err := refserver.Start(refserver.Config{Faults: faults, Now: clock.Now})
+	cfg := refserver.Config{Faults: faults, Now: clock.Now}
+	for _, f := range faults {
+		if f == refserver.FaultWellKnownSlow {
+			// The stall must outlast the timeout to be seen (WK-015); a
+			// short pair keeps a suite from waiting 15 s per probe.
+			cfg.SlowDelay, timeout = 2*time.Second, time.Second
+		}
+	}
+	srv, err := refserver.Start(cfg)
 	if err != nil {
 		return nil, usageHint(err, "see 'enrollsim list faults'")
 	}
@@ -33,7 +42,7 @@ func startEmbedded(faults []string, timeout time.Duration, clock *sim.VirtualClo
 		srv.Close()
 		return nil, incompleteErr(fmt.Errorf("embedded server client: %w", err), "")
 	}
-	return &embeddedServer{srv: srv, client: client, faults: faults}, nil
+	return &embeddedServer{srv: srv, client: client, faults: faults, timeout: timeout}, nil
 }
 
 func (e *embeddedServer) target() sim.Target {
@@ -43,7 +52,7 @@ func (e *embeddedServer) target() sim.Target {
 	}
 	// The server's own CA stands in for the public PKI a stock device
 	// trusts (SEC-002).
-	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool()}
+	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool(), Timeout: e.timeout}
 }
 
 // fillAccount takes the password and TOTP seed of a directory account the

@@ -18,7 +18,7 @@ func newListCmd(f *Factory) *cobra.Command {
 		Short: "List checks, devices or reference-server faults",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageErr("list what? say 'enrollsim list checks', 'list devices' or 'list faults'")
+			return usageErr("list what? say 'enrollsim list checks', 'list devices', 'list faults' or 'list scenarios'")
 		},
 	}
 	var all, markdown bool
@@ -67,7 +67,16 @@ func newListCmd(f *Factory) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.AddCommand(checks, devices, faults)
+	suites := &cobra.Command{
+		Use:   "scenarios",
+		Short: "Print the built-in scenario suites",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			writeSuites(f)
+			return nil
+		},
+	}
+	cmd.AddCommand(checks, devices, faults, suites)
 	return cmd
 }
 

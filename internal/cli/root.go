@@ -37,7 +37,8 @@ With no target flags it runs against its own embedded reference server.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageHint(err, fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(f, nil), newServeCmd(f, nil), newListCmd(f))
+	root.AddCommand(newRunCmd(f, nil), newServeCmd(f, nil), newListCmd(f), newReportCmd(f), newMatrixCmd(f), newStepCmd(f),
+		newValidateCmd(f), newNewCmd(f), newSchemaCmd(f))
 	return root
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 // runOptions are the flags of `enrollsim run`.
 type runOptions struct {
+	Args       []string // scenario files, directories or built-in suites
 	Email      string
 	Devices    []string
 	Type       string
@@ -70,11 +70,16 @@ type runOptions struct {
 func newRunCmd(f *Factory, runF func(context.Context, *runOptions) error) *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
-		Use:   "run",
+		Use:   "run [FILE|DIR|SUITE]...",
 		Short: "Play devices through enrollment and check every step",
 		Long: `Play devices through account-driven enrollment and check every step.
 
-With no --email, run the default suite against the embedded reference server:
+With FILE, DIR or SUITE arguments, play scenario files, directories of them or
+built-in suites ('enrollsim list scenarios'): each scenario names its devices,
+account, target and expectations.
+
+With neither arguments nor --email, run the default suite against the embedded
+reference server:
 every catalogue device with a user-enrollment (alice@acme.test) and a
 device-enrollment (carol@acme.test) account, and devices on both sides of the
 AxM fallback threshold against the wellknown-404 fault.
@@ -85,13 +90,16 @@ embedded server with --embedded (and --fault).
 
 ` + exitCodesHelp,
 		Example: `  enrollsim run
+  enrollsim run conformance negative thresholds --report junit=enrollsim.xml
+  enrollsim run qa/enrollment/ --strict --parallel 2
   enrollsim run --embedded --fault wellknown-404 --email alice@acme.test --device iphone@18.1 --device iphone@18.2
   enrollsim run --email alice@acme.com --device iphone@18.2 --type user
   enrollsim run --email alice@acme.test --device mac@15.2 \
       --connect-to acme.test:443:127.0.0.1:8443 --connect-to mdm.acme.test:443:127.0.0.1:8443 \
       --cacert ca.pem --axm-url https://axm.test/mdmBaseURL`,
-		Args: cobra.NoArgs,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Args = args
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
@@ -122,7 +130,7 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.StringVar(&o.Checks, "checks", "", "report only these checks, e.g. 'WK-*,RD-002'")
 	fl.BoolVar(&o.Strict, "strict", false, "count warnings as failures")
 	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "show every check and every HTTP exchange")
-	fl.StringArrayVar(&o.Reports, "report", nil, "write a report, FORMAT=PATH with FORMAT text or jsonl (repeatable)")
+	fl.StringArrayVar(&o.Reports, "report", nil, "write a report, FORMAT=PATH; FORMAT is text, jsonl (the event stream), json, junit, markdown, html or har (repeatable)")
 	fl.StringArrayVar(&o.ExpectFail, "expect-fail", nil, "check ID expected to fail or warn (a negative test; repeatable)")
 	fl.BoolVar(&o.NoEnroll, "expect-no-enroll", false, "the account is not expected to enroll (discovery failure is then not WK-001's failure)")
 	fl.BoolVar(&o.ExactlyOneAt, "exactly-one-at", false, "device option: reject identifiers with several '@' (iOS 26.1 client) instead of splitting at the last")
@@ -166,7 +174,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 			return usageErr("--expect-fail %q: no such check; see 'enrollsim list checks'", id)
 		}
 	}
-	sinks, closeSinks, err := openReports(o.Reports)
+	sinks, closeSinks, err := openReports(o.Reports, report.Options{Strict: o.Strict, Tool: "enrollsim " + f.Version})
 	if err != nil {
 		return err
 	}
@@ -208,14 +216,14 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 			}
 		}
 	})
-	if failedFast && ctx.Err() == nil {
-		fmt.Fprintln(f.IO.ErrOut, "enrollsim: stopped after the first failing case (--fail-fast)")
-		return silentExit{report.ExitFailed}
-	}
 	for _, s := range sinks {
 		if err := s.Err(); err != nil {
 			return incompleteErr(fmt.Errorf("writing report %s: %w", s.path, err), "")
 		}
+	}
+	if failedFast && ctx.Err() == nil {
+		fmt.Fprintln(f.IO.ErrOut, "enrollsim: stopped after the first failing case (--fail-fast)")
+		return silentExit{report.ExitFailed}
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
@@ -242,6 +250,9 @@ type runPlan struct {
 // buildPlan turns flags into cases; cleanup stops any embedded servers.
 func buildPlan(o *runOptions, getenv func(string) string) (runPlan, func(), error) {
 	none := func() {}
+	if len(o.Args) > 0 {
+		return scenarioPlan(o.Args, o, getenv)
+	}
 	embedded := o.Embedded || len(o.Faults) > 0
 	if o.Email == "" {
 		if len(o.Devices) > 0 || len(o.Faults) > 0 || o.Type != "auto" || o.Secrets.any() {
@@ -418,17 +429,22 @@ func upper(in []string) []string {
 	return out
 }
 
-// reportSink is a --report destination.
+// reportSink is a --report destination. The jsonl stream is written as
+// events come, so a crash or interruption still leaves the run on disk; the
+// other formats render the whole run when Err is called at the end.
 type reportSink struct {
 	path   string
 	handle func(sim.Event)
-	err    func() error
+	finish func() error
 }
 
 func (s reportSink) Handle(ev sim.Event) { s.handle(ev) }
-func (s reportSink) Err() error          { return s.err() }
 
-func openReports(specs []string) ([]reportSink, func(), error) {
+// Err finishes the report (writing it, for the final formats) and returns
+// the first error. Call it once, after the run.
+func (s reportSink) Err() error { return s.finish() }
+
+func openReports(specs []string, opt report.Options) ([]reportSink, func(), error) {
 	var sinks []reportSink
 	var files []*os.File
 	closeAll := func() {
@@ -436,27 +452,17 @@ func openReports(specs []string) ([]reportSink, func(), error) {
 			f.Close()
 		}
 	}
+	formats := strings.Join(report.FormatNames(), ", ")
 	for _, spec := range specs {
 		format, path, ok := strings.Cut(spec, "=")
 		if !ok || path == "" {
 			closeAll()
-			return nil, func() {}, usageErr("--report %q: want FORMAT=PATH, e.g. jsonl=run.jsonl (formats: text, jsonl)", spec)
+			return nil, func() {}, usageErr("--report %q: want FORMAT=PATH, e.g. junit=enrollsim.xml (formats: %s)", spec, formats)
 		}
-		var mk func(io.Writer) reportSink
-		switch format {
-		case "jsonl":
-			mk = func(w io.Writer) reportSink {
-				j := report.NewJSONL(w)
-				return reportSink{handle: j.Handle, err: j.Err}
-			}
-		case "text":
-			mk = func(w io.Writer) reportSink {
-				t := report.NewText(w, report.TextOptions{Verbose: true})
-				return reportSink{handle: t.Handle, err: func() error { return nil }}
-			}
-		default:
+		write, known := report.Formats[format]
+		if !known {
 			closeAll()
-			return nil, func() {}, usageErr("--report %q: unknown format %q (formats: text, jsonl)", spec, format)
+			return nil, func() {}, usageErr("--report %q: unknown format %q (formats: %s)", spec, format, formats)
 		}
 		fh, err := os.Create(path)
 		if err != nil {
@@ -464,9 +470,15 @@ func openReports(specs []string) ([]reportSink, func(), error) {
 			return nil, func() {}, usageErr("--report %q: %v", spec, err)
 		}
 		files = append(files, fh)
-		s := mk(fh)
-		s.path = path
-		sinks = append(sinks, s)
+		if format == "jsonl" {
+			j := report.NewJSONL(fh)
+			sinks = append(sinks, reportSink{path: path, handle: j.Handle, finish: j.Err})
+			continue
+		}
+		var events []sim.Event
+		sinks = append(sinks, reportSink{path: path,
+			handle: func(ev sim.Event) { events = append(events, ev) },
+			finish: func() error { return write(fh, events, opt) }})
 	}
 	return sinks, closeAll, nil
 }

@@ -1,0 +1,306 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/enrollsim/enrollsim/internal/tui"
+	"github.com/enrollsim/enrollsim/report"
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// stepOptions are the flags of `enrollsim step`: run's, and --replay.
+type stepOptions struct {
+	runOptions
+	Replay string
+}
+
+// demoCases are what `enrollsim step` plays with no --email.
+var demoCases = []struct{ email, device, typ string }{
+	{"alice@acme.test", "iphone@26.1", "user"},
+	{"carol@acme.test", "mac@15.2", "device"},
+}
+
+func newStepCmd(f *Factory) *cobra.Command {
+	o := &stepOptions{}
+	cmd := &cobra.Command{
+		Use:   "step",
+		Short: "Walk an audience through an enrollment, one step at a time, in the terminal",
+		Long: `Walk through account-driven enrollment one step at a time, in a terminal UI:
+what the person does on the device, what the device sends, what the server
+answers and what the spec expects. The engine and the checks are those of
+'enrollsim run'.
+
+With no --email, step plays a short demo against the embedded reference
+server: alice@acme.test on an iPhone (iOS 26.1, user enrollment), then
+carol@acme.test on a Mac (macOS 15.2, device enrollment). With --email it plays
+that account on each --device against any target, with every target flag of
+'run'. With --replay it steps through a recorded run (a jsonl report) and
+contacts no server.
+
+Keys: n or enter runs the next step, a runs to the end, r restarts, tab moves
+between the step list and the step's detail, up/down (and the mouse wheel)
+scroll, ] and [ go to the next and previous exchange, e expands the marked (▸)
+exchange to its full headers and body, ? shows every key, q quits.
+
+--report FORMAT=PATH writes the last run's events when you leave, as 'run'
+does. step needs a terminal; in scripts, CI and pipes use 'enrollsim run'.
+
+` + exitCodesHelp,
+		Example: `  enrollsim step
+  enrollsim step --fault wellknown-404 --email carol@acme.test --device iphone@18.2 --type device
+  enrollsim step --email alice@acme.com --device mac@15.2 --type user --report jsonl=run.jsonl
+  enrollsim step --replay run.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStep(cmd.Context(), f, cmd.Flags(), o)
+		},
+	}
+	addRunFlags(cmd.Flags(), &o.runOptions)
+	cmd.Flags().StringVar(&o.Replay, "replay", "", "step through a recorded run (a jsonl report of 'run' or 'step') instead of playing one; no server is contacted")
+	return cmd
+}
+
+// replayFlags are the flags that make sense with --replay.
+var replayFlags = map[string]bool{"replay": true, "report": true, "strict": true, "verbose": true}
+
+func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptions) error {
+	filter, err := sim.ParseCheckFilter(o.Checks)
+	if err != nil {
+		return usageHint(fmt.Errorf("--checks: %w", err), "")
+	}
+	if o.Timeout <= 0 {
+		return usageErr("--timeout %s: want a positive duration such as 15s", o.Timeout)
+	}
+	for _, id := range o.ExpectFail {
+		if _, ok := sim.LookupCheck(strings.ToUpper(id)); !ok {
+			return usageErr("--expect-fail %q: no such check; see 'enrollsim list checks'", id)
+		}
+	}
+	if o.Replay != "" {
+		var other []string
+		flags.Visit(func(fl *pflag.Flag) {
+			if !replayFlags[fl.Name] {
+				other = append(other, "--"+fl.Name)
+			}
+		})
+		if len(other) > 0 {
+			return usageErr("--replay steps through a recorded run; %s cannot be combined with it", strings.Join(other, ", "))
+		}
+	}
+	var events []sim.Event
+	if o.Replay != "" {
+		if events, err = readReplay(o.Replay); err != nil {
+			return err
+		}
+	} else if err := o.checkDemo(); err != nil {
+		return err
+	}
+	if !f.IO.OutTTY || !readerIsTerminal(f.IO.In) {
+		return usageHint(errors.New("step is interactive and needs a terminal, but standard input or output is not one"),
+			"to play the same enrollment in a script, CI or a pipe, use 'enrollsim run' with the same flags (add -v to see every exchange)")
+	}
+
+	opts := tui.Options{Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict, Output: f.IO.Out}
+	if o.Replay != "" {
+		opts.Run, opts.Title = tui.Replay(events), "replay of "+filepath.Base(o.Replay)
+	} else {
+		// The first plan is built now, so that flag errors show before the
+		// screen changes; every restart builds a fresh one.
+		first, err := o.plan(f, filter)
+		if err != nil {
+			return err
+		}
+		defer first.release()
+		opts.Run = tui.Engine(func() (sim.Plan, *sim.Engine, func(), error) {
+			if p := first.take(); p != nil {
+				return p.plan, p.eng, p.cleanup, nil
+			}
+			p, err := o.plan(f, filter)
+			if err != nil {
+				return sim.Plan{}, nil, nil, err
+			}
+			return p.plan, p.eng, p.cleanup, nil
+		})
+		opts.Title = "demo on the embedded reference server"
+		if o.Email != "" {
+			opts.Title = "playing " + o.Email
+		}
+	}
+	sinks, closeSinks, err := openReports(o.Reports, report.Options{Strict: o.Strict, Tool: "enrollsim " + f.Version})
+	if err != nil {
+		return err
+	}
+	defer closeSinks()
+
+	res, runErr := tui.Program(ctx, opts, f.IO.In, f.IO.Out)
+	var sum report.Summary
+	for _, ev := range res.Events {
+		sum.Add(ev)
+		for _, s := range sinks {
+			s.Handle(ev)
+		}
+	}
+	for _, s := range sinks {
+		if err := s.Err(); err != nil {
+			return incompleteErr(fmt.Errorf("writing report %s: %w", s.path, err), "")
+		}
+	}
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
+			return silentExit{report.ExitInterrupted}
+		}
+		return incompleteErr(fmt.Errorf("terminal UI: %w", runErr), "")
+	}
+	if !res.Completed {
+		// Left before the end: the run was interrupted.
+		return silentExit{report.ExitInterrupted}
+	}
+	if code := sum.ExitCode(o.Strict); code != 0 {
+		return silentExit{code}
+	}
+	return nil
+}
+
+func readerIsTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && isTerminal(f)
+}
+
+func readReplay(path string) ([]sim.Event, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, usageErr("--replay: %v", err)
+	}
+	defer fh.Close()
+	var events []sim.Event
+	if err := report.ReadJSONL(fh, func(ev sim.Event) { events = append(events, ev) }); err != nil {
+		return nil, usageHint(fmt.Errorf("--replay %s: %w", path, err), "record one with 'enrollsim run --report jsonl=run.jsonl'")
+	}
+	if len(events) == 0 {
+		return nil, usageHint(fmt.Errorf("--replay %s: no events in the file", path), "record one with 'enrollsim run --report jsonl=run.jsonl'")
+	}
+	return events, nil
+}
+
+// stepPlan is one run's plan and engine, with the cleanup of its servers.
+type stepPlan struct {
+	plan    sim.Plan
+	eng     *sim.Engine
+	cleanup func()
+
+	mu    sync.Mutex
+	taken bool
+}
+
+// take hands the plan over once; nil afterwards.
+func (p *stepPlan) take() *stepPlan {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.taken {
+		return nil
+	}
+	p.taken = true
+	return p
+}
+
+// release stops the servers of a plan no run took.
+func (p *stepPlan) release() {
+	if p.take() != nil {
+		p.cleanup()
+	}
+}
+
+// plan builds the cases of one run: the flags' (as run's) or the demo.
+func (o *stepOptions) plan(f *Factory, filter sim.CheckFilter) (*stepPlan, error) {
+	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter}
+	if o.Email != "" {
+		rp, cleanup, err := buildPlan(&o.runOptions, f.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		if rp.clock != nil {
+			eng.Clock, eng.Sleep = rp.clock.Now, rp.clock.Sleep
+		}
+		return &stepPlan{plan: rp.Plan, eng: eng, cleanup: cleanup}, nil
+	}
+	if err := o.checkDemo(); err != nil {
+		return nil, err
+	}
+	var plan sim.Plan
+	var cleanups []func()
+	var clocks jointClock
+	cleanup := func() {
+		for _, c := range cleanups {
+			c()
+		}
+	}
+	for _, d := range demoCases {
+		ro := o.runOptions
+		ro.Email, ro.Devices, ro.Type, ro.Embedded = d.email, []string{d.device}, d.typ, true
+		rp, c, err := buildPlan(&ro, f.Getenv)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		cleanups = append(cleanups, c)
+		plan.Cases = append(plan.Cases, rp.Cases...)
+		if rp.clock != nil {
+			clocks = append(clocks, rp.clock)
+		}
+	}
+	if len(clocks) > 0 {
+		eng.Clock, eng.Sleep = clocks.Now, clocks.Sleep
+	}
+	return &stepPlan{plan: plan, eng: eng, cleanup: cleanup}, nil
+}
+
+// checkDemo refuses flags that only make sense with --email.
+func (o *stepOptions) checkDemo() error {
+	if o.Email != "" {
+		return nil
+	}
+	if len(o.Devices) > 0 || len(o.Faults) > 0 || o.Type != "auto" || o.Secrets.any() {
+		return usageErr("--device, --fault, --type and the secret flags need --email (without --email, step plays a short demo: %s)", demoSummary())
+	}
+	if targetFlags(&o.runOptions) {
+		return usageErr("--resolve, --connect-to, --cacert and --axm-url need --email: they point step at a deployed server")
+	}
+	return nil
+}
+
+func demoSummary() string {
+	var parts []string
+	for _, d := range demoCases {
+		parts = append(parts, fmt.Sprintf("%s on %s (%s)", d.email, d.device, d.typ))
+	}
+	return strings.Join(parts, ", then ")
+}
+
+// jointClock keeps the virtual clocks of the demo's two embedded servers
+// together: the engine has one clock, and when it jumps ahead for a fresh
+// TOTP step every server must jump too, or the codes of the later case would
+// be judged at another time.
+type jointClock []*sim.VirtualClock
+
+func (j jointClock) Now() time.Time { return j[0].Now() }
+
+func (j jointClock) Sleep(ctx context.Context, d time.Duration) error {
+	var err error
+	for _, c := range j {
+		if e := c.Sleep(ctx, d); e != nil {
+			err = e
+		}
+	}
+	return err
+}

@@ -1,0 +1,162 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// explanation is what the presenter tells the audience about a step.
+type explanation struct {
+	Title   string // a few words
+	Section string // of spec/account-driven-enrollment.md
+	// What happens, in plain words. {account} and {domain} are filled in.
+	What string
+	// Expects is what the spec wants from the server, in one or two
+	// sentences; the checks below it say exactly.
+	Expects string
+	// Mobile and Mac are what the person does on the device: iPhone, iPad
+	// and Apple Vision Pro share Mobile.
+	Mobile, Mac string
+}
+
+// explanations are keyed by sim.Step.
+var explanations = map[sim.Step]explanation{
+	sim.StepSignIn: {
+		Title:   "The person signs in",
+		Section: "§2.1",
+		What: "The person starts enrollment by typing their work or school account, {account}. " +
+			"The device splits it at the last '@': the part after it, {domain}, is the organisation's domain, " +
+			"where it will look for the management server. It also decides whether it can do this kind of " +
+			"enrollment at all: a device whose OS is too old refuses right here. Nothing is sent over the network yet.",
+		Expects: "Nothing from the server yet: this step is the device's own. The account needs an '@' with " +
+			"something before it and a full domain name after it.",
+		Mobile: "Opens Settings > General > VPN & Device Management > Sign In to Work or School Account, " +
+			"types {account} and taps Continue.",
+		Mac: "Opens System Settings > General > Device Management, clicks Sign In, types {account} and clicks Continue.",
+	},
+	sim.StepDiscovery: {
+		Title:   "The device looks for the server",
+		Section: "§2.2",
+		What: "The device asks the organisation's domain where its device-management server is: a GET to " +
+			"https://{domain}/.well-known/com.apple.remotemanagement with the account and the kind of device " +
+			"in the query. The domain may redirect to another host; the device follows every hop. The answer " +
+			"is a small JSON document that names the server (BaseURL) and the kind of enrollment: mdm-byod for " +
+			"a personal device, mdm-adde for a company-owned one.",
+		Expects: "200 with application/json and a Servers list whose first entry has a Version and an https " +
+			"BaseURL; redirects over https only; a 403 com.apple.well-known.failed answer for accounts that cannot enroll.",
+		Mobile: "Nothing: a spinner shows while the device looks up the server.",
+		Mac:    "Nothing: a spinner shows while the Mac looks up the server.",
+	},
+	sim.StepFallback: {
+		Title:   "Apple's fallback (AxM)",
+		Section: "§2.3",
+		What: "When the organisation's domain cannot answer, newer devices (iOS and iPadOS 18.2, macOS 15.2, " +
+			"visionOS 2.2 and later) ask Apple instead: Apple Business or School Manager (AxM) knows the discovery " +
+			"URL the MDM server registered for the organisation and redirects the device there, where it gets the " +
+			"same JSON document. When the domain did answer, the device skips this step; the simulator may still " +
+			"probe the registered URL to see that both agree.",
+		Expects: "The registered URL answers like the well-known endpoint (200 JSON with the same Servers entry) " +
+			"when given user-identifier and model-family, and refuses a request without them.",
+		Mobile: "Nothing: the spinner goes on.",
+		Mac:    "Nothing: the spinner goes on.",
+	},
+	sim.StepDocument: {
+		Title:   "The device reads the answer",
+		Section: "§2.4",
+		What: "The device reads the discovery document: it takes the first server's BaseURL and, from its " +
+			"Version, the kind of enrollment. If that kind does not fit the account or the device, enrollment " +
+			"stops here. Nothing is sent over the network.",
+		Expects: "Exactly one Servers entry, with a Version the device supports and an https BaseURL.",
+		Mobile:  "Nothing.",
+		Mac:     "Nothing.",
+	},
+	sim.StepChallenge: {
+		Title:   "First try, and the sign-in challenge",
+		Section: "§2.5-2.6",
+		What: "The device makes its first enrollment request: a POST to the BaseURL with a small signed plist " +
+			"about itself (model, OS version). It has no credentials yet, so the server answers 401 with a " +
+			"WWW-Authenticate header that says how the person should sign in: apple-as-web (web pages of the " +
+			"server's choosing) or apple-oauth2 (an OAuth 2 identity provider), and where.",
+		Expects: "401 Unauthorized with WWW-Authenticate: Bearer method=\"apple-as-web\" and an https url (or the " +
+			"apple-oauth2 parameters); never a profile to a request without a token.",
+		Mobile: "Nothing yet: the sign-in sheet is about to open.",
+		Mac:    "Nothing yet: the sign-in window is about to open.",
+	},
+	sim.StepWebLogin: {
+		Title:   "Sign-in in a web sheet",
+		Section: "§2.7",
+		What: "The device opens the sign-in URL in a web sheet, with the account as user-identifier. The " +
+			"server's pages ask for the password and, if the organisation uses one, a one-time code from an " +
+			"authenticator app (TOTP). When all is right, the last answer redirects to " +
+			"apple-remotemanagement-user-login://authentication-results?access-token=...: that closes the sheet " +
+			"and hands the device its access token.",
+		Expects: "Plain HTML pages that work in a web view; a wrong password or code is turned away; success ends " +
+			"with a 308 redirect to the callback URL carrying an access-token.",
+		Mobile: "A sign-in sheet slides up: types the password, then the six-digit code from the authenticator " +
+			"app, and taps Continue.",
+		Mac: "A sign-in window opens over System Settings: types the password, then the six-digit code from " +
+			"the authenticator app, and clicks Continue.",
+	},
+	sim.StepOAuth2: {
+		Title:   "Sign-in with OAuth 2",
+		Section: "§2.8",
+		What: "The device runs an OAuth 2 authorization-code flow: it opens the identity provider's " +
+			"authorization URL in a web sheet with its client ID, redirect URI and a fresh state. After the " +
+			"person signs in, the provider redirects to apple-remotemanagement-user-login:/oauth2/redirection with " +
+			"a code, which the device trades at the token URL for an access token (and a refresh token).",
+		Expects: "The redirect carries the code and the same state; the token endpoint answers JSON with " +
+			"access_token and token_type Bearer.",
+		Mobile: "A sign-in sheet shows the identity provider's page: signs in there as usual.",
+		Mac:    "A sign-in window shows the identity provider's page: signs in there as usual.",
+	},
+	sim.StepEnroll: {
+		Title:   "Second try, with the token",
+		Section: "§2.10",
+		What: "The device repeats its enrollment POST, the same signed body, now with Authorization: Bearer and " +
+			"the access token. The server checks the token and answers with the enrollment profile " +
+			"(application/x-apple-aspen-config).",
+		Expects: "200 with the profile for a valid token; an error status for a missing, malformed or unknown token.",
+		Mobile:  "Nothing: the sheet has closed while the device fetches the profile.",
+		Mac:     "Nothing: the window has closed while the Mac fetches the profile.",
+	},
+	sim.StepProfile: {
+		Title:   "The profile",
+		Section: "§2.11",
+		What: "The device opens the profile and checks it before installing anything: one com.apple.mdm payload " +
+			"whose EnrollmentMode (BYOD or ADDE) matches discovery, the Managed Apple Account to sign in to " +
+			"(AssignedManagedAppleID), an identity certificate payload, https server URLs and, for a user " +
+			"enrollment, no AccessRights. A real device then has the person sign in to that Managed Apple " +
+			"Account, installs the profile and checks in with the server; the simulator stops after the checks.",
+		Expects: "A well-formed configuration profile; a wrong EnrollmentMode or AssignedManagedAppleID makes the " +
+			"device cancel.",
+		Mobile: "Signs in to the Managed Apple Account when asked; the management profile then shows under " +
+			"Settings > General > VPN & Device Management.",
+		Mac: "Signs in to the Managed Apple Account when asked; the profile then shows in System Settings > " +
+			"General > Device Management.",
+	},
+}
+
+// explain returns the explanation of a step for a case, with its account and
+// domain filled in; unknown steps get a neutral one.
+func explain(step sim.Step, info *sim.CaseInfo) (e explanation, onDevice string) {
+	e, ok := explanations[step]
+	if !ok {
+		e = explanation{Title: stepName(step), What: "A step of the flow.", Mobile: "Nothing.", Mac: "Nothing."}
+	}
+	account, domain, family := "the account", "the organisation's domain", sim.IPhone
+	if info != nil {
+		account = info.Identifier
+		if i := strings.LastIndex(info.Identifier, "@"); i >= 0 && i < len(info.Identifier)-1 {
+			domain = strings.ToLower(info.Identifier[i+1:])
+		}
+		family = info.Device.Family
+	}
+	fill := strings.NewReplacer("{account}", clean(account), "{domain}", clean(domain)).Replace
+	e.What, e.Expects = fill(e.What), fill(e.Expects)
+	onDevice = e.Mobile
+	if family == sim.Mac {
+		onDevice = e.Mac
+	}
+	return e, fill(onDevice)
+}
