@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/enrollsim
 
-.PHONY: run test build bench vet fmt cover clean
+.PHONY: run test build bench vet fmt cover clean screenshot
 
 run: build
 	./$(BIN) run
@@ -31,3 +31,7 @@ cover:
 
 clean:
 	rm -rf bin cover.out
+
+# The HTML report of the demo suite as headless Chromium shows it.
+screenshot:
+	scripts/screenshot-report.sh bin/report.png

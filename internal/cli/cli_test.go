@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -422,4 +423,29 @@ func TestValidateAndNew(t *testing.T) {
 	schema := execute(t, "schema")
 	assert.Equal(t, 0, schema.code)
 	assert.Contains(t, schema.out, `"$schema"`)
+}
+
+// The issue's gate: the three built-in suites pass on the embedded server,
+// every report format is written, and the JUnit file validates against the
+// JUnit XML schema.
+func TestBuiltInSuitesWithEveryReport(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	require.NoError(t, err, "xmllint is missing: run 'make deps' (Debian package libxml2-utils)")
+	dir := t.TempDir()
+	args := []string{"run", "conformance", "negative", "thresholds", "--parallel", "2"}
+	formats := []string{"jsonl", "json", "junit", "markdown", "html", "har", "text"}
+	for _, format := range formats {
+		args = append(args, "--report", format+"="+filepath.Join(dir, "out."+format))
+	}
+	r := execute(t, args...)
+	require.Equal(t, 0, r.code, r.errOut)
+	assert.Contains(t, r.out, "259 cases, 259 passed, 0 failed")
+	for _, format := range formats {
+		st, err := os.Stat(filepath.Join(dir, "out."+format))
+		require.NoError(t, err)
+		assert.Greater(t, st.Size(), int64(1000), format)
+	}
+	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("..", "..", "report", "testdata", "junit.xsd"), filepath.Join(dir, "out.junit")).CombinedOutput()
+	assert.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "validates")
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -25,27 +24,20 @@ type stepOptions struct {
 	Replay string
 }
 
-// demoCases are what `enrollsim step` plays with no --email.
-var demoCases = []struct{ email, device, typ string }{
-	{"alice@acme.test", "iphone@26.1", "user"},
-	{"carol@acme.test", "mac@15.2", "device"},
-}
-
 func newStepCmd(f *Factory) *cobra.Command {
 	o := &stepOptions{}
 	cmd := &cobra.Command{
-		Use:   "step",
+		Use:   "step [FILE|DIR|SUITE]...",
 		Short: "Walk an audience through an enrollment, one step at a time, in the terminal",
 		Long: `Walk through account-driven enrollment one step at a time, in a terminal UI:
 what the person does on the device, what the device sends, what the server
 answers and what the spec expects. The engine and the checks are those of
 'enrollsim run'.
 
-With no --email, step plays a short demo against the embedded reference
-server: alice@acme.test on an iPhone (iOS 26.1, user enrollment), then
-carol@acme.test on a Mac (macOS 15.2, device enrollment). With --email it plays
-that account on each --device against any target, with every target flag of
-'run'. With --replay it steps through a recorded run (a jsonl report) and
+With no arguments and no --email, step plays the built-in demo suite against
+the embedded reference server ('enrollsim list scenarios'). With FILE, DIR or
+SUITE arguments it plays those scenarios. With --email it plays that account
+on each --device against any target, with every target flag of 'run'. With --replay it steps through a recorded run (a jsonl report) and
 contacts no server.
 
 Keys: n or enter runs the next step, a runs to the end, r restarts, tab moves
@@ -58,11 +50,14 @@ does. step needs a terminal; in scripts, CI and pipes use 'enrollsim run'.
 
 ` + exitCodesHelp,
 		Example: `  enrollsim step
+  enrollsim step thresholds
+  enrollsim step qa/enrollment/byod-iphone.yaml
   enrollsim step --fault wellknown-404 --email carol@acme.test --device iphone@18.2 --type device
   enrollsim step --email alice@acme.com --device mac@15.2 --type user --report jsonl=run.jsonl
   enrollsim step --replay run.jsonl`,
-		Args: cobra.NoArgs,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Args = args
 			return runStep(cmd.Context(), f, cmd.Flags(), o)
 		},
 	}
@@ -221,48 +216,25 @@ func (p *stepPlan) release() {
 	}
 }
 
-// plan builds the cases of one run: the flags' (as run's) or the demo.
+// plan builds the cases of one run: scenarios, the flags' (as run's), or
+// the built-in demo suite.
 func (o *stepOptions) plan(f *Factory, filter sim.CheckFilter) (*stepPlan, error) {
 	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter}
-	if o.Email != "" {
-		rp, cleanup, err := buildPlan(&o.runOptions, f.Getenv)
-		if err != nil {
+	ro := o.runOptions
+	if ro.Email == "" && len(ro.Args) == 0 {
+		if err := o.checkDemo(); err != nil {
 			return nil, err
 		}
-		if rp.clock != nil {
-			eng.Clock, eng.Sleep = rp.clock.Now, rp.clock.Sleep
-		}
-		return &stepPlan{plan: rp.Plan, eng: eng, cleanup: cleanup}, nil
+		ro.Args = []string{"demo"}
 	}
-	if err := o.checkDemo(); err != nil {
+	rp, cleanup, err := buildPlan(&ro, f.Getenv)
+	if err != nil {
 		return nil, err
 	}
-	var plan sim.Plan
-	var cleanups []func()
-	var clocks jointClock
-	cleanup := func() {
-		for _, c := range cleanups {
-			c()
-		}
+	if rp.clock != nil {
+		eng.Clock, eng.Sleep, eng.Hold = rp.clock.Now, rp.clock.Sleep, rp.clock.Hold
 	}
-	for _, d := range demoCases {
-		ro := o.runOptions
-		ro.Email, ro.Devices, ro.Type, ro.Embedded = d.email, []string{d.device}, d.typ, true
-		rp, c, err := buildPlan(&ro, f.Getenv)
-		if err != nil {
-			cleanup()
-			return nil, err
-		}
-		cleanups = append(cleanups, c)
-		plan.Cases = append(plan.Cases, rp.Cases...)
-		if rp.clock != nil {
-			clocks = append(clocks, rp.clock)
-		}
-	}
-	if len(clocks) > 0 {
-		eng.Clock, eng.Sleep = clocks.Now, clocks.Sleep
-	}
-	return &stepPlan{plan: plan, eng: eng, cleanup: cleanup}, nil
+	return &stepPlan{plan: rp.Plan, eng: eng, cleanup: cleanup}, nil
 }
 
 // checkDemo refuses flags that only make sense with --email.
@@ -271,36 +243,10 @@ func (o *stepOptions) checkDemo() error {
 		return nil
 	}
 	if len(o.Devices) > 0 || len(o.Faults) > 0 || o.Type != "auto" || o.Secrets.any() {
-		return usageErr("--device, --fault, --type and the secret flags need --email (without --email, step plays a short demo: %s)", demoSummary())
+		return usageErr("--device, --fault, --type and the secret flags need --email (without --email or scenario arguments, step plays the built-in demo suite)")
 	}
 	if targetFlags(&o.runOptions) {
 		return usageErr("--resolve, --connect-to, --cacert and --axm-url need --email: they point step at a deployed server")
 	}
 	return nil
-}
-
-func demoSummary() string {
-	var parts []string
-	for _, d := range demoCases {
-		parts = append(parts, fmt.Sprintf("%s on %s (%s)", d.email, d.device, d.typ))
-	}
-	return strings.Join(parts, ", then ")
-}
-
-// jointClock keeps the virtual clocks of the demo's two embedded servers
-// together: the engine has one clock, and when it jumps ahead for a fresh
-// TOTP step every server must jump too, or the codes of the later case would
-// be judged at another time.
-type jointClock []*sim.VirtualClock
-
-func (j jointClock) Now() time.Time { return j[0].Now() }
-
-func (j jointClock) Sleep(ctx context.Context, d time.Duration) error {
-	var err error
-	for _, c := range j {
-		if e := c.Sleep(ctx, d); e != nil {
-			err = e
-		}
-	}
-	return err
 }

@@ -172,8 +172,7 @@ func TestStepCommand(t *testing.T) {
 	}{
 		{"not a terminal", []string{"step"}, []string{"step is interactive and needs a terminal", "use 'enrollsim run' with the same flags"}},
 		{"not a terminal, replay", []string{"step", "--replay", "testdata/byod.jsonl"}, []string{"needs a terminal", "enrollsim run"}},
-		{"no positional arguments", []string{"step", "byod-iphone"}, []string{`unknown command "byod-iphone"`}},
-		{"demo takes no device", []string{"step", "--device", "mac@15.2"}, []string{"--device, --fault, --type and the secret flags need --email", "alice@acme.test on iphone@26.1 (user)"}},
+		{"demo takes no device", []string{"step", "--device", "mac@15.2"}, []string{"--device, --fault, --type and the secret flags need --email", "the built-in demo suite"}},
 		{"demo takes no target", []string{"step", "--resolve", "acme.test:443:127.0.0.1"}, []string{"need --email"}},
 		{"replay with target flags", []string{"step", "--replay", "testdata/byod.jsonl", "--email", "a@acme.test", "--fault", "wellknown-404"}, []string{"--replay steps through a recorded run; --email, --fault cannot be combined with it"}},
 		{"replay missing", []string{"step", "--replay", filepath.Join(dir, "nope.jsonl")}, []string{"--replay: open", "no such file"}},
