@@ -160,19 +160,28 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.BoolVar(&o.DiscoveryOnly, "discovery-only", false, "stop each case after discovery")
 }
 
-// runRun builds the plan, runs it and turns the summary into an exit code.
-func runRun(ctx context.Context, f *Factory, o *runOptions) error {
+// checkFlags validates the flags run and step share that need no plan.
+func (o *runOptions) checkFlags() (sim.CheckFilter, error) {
 	filter, err := sim.ParseCheckFilter(o.Checks)
 	if err != nil {
-		return usageHint(fmt.Errorf("--checks: %w", err), "")
+		return nil, usageHint(fmt.Errorf("--checks: %w", err), "")
 	}
 	if o.Timeout <= 0 {
-		return usageErr("--timeout %s: want a positive duration such as 15s", o.Timeout)
+		return nil, usageErr("--timeout %s: want a positive duration such as 15s", o.Timeout)
 	}
 	for _, id := range o.ExpectFail {
 		if _, ok := sim.LookupCheck(strings.ToUpper(id)); !ok {
-			return usageErr("--expect-fail %q: no such check; see 'enrollsim list checks'", id)
+			return nil, usageErr("--expect-fail %q: no such check; see 'enrollsim list checks'", id)
 		}
+	}
+	return filter, nil
+}
+
+// runRun builds the plan, runs it and turns the summary into an exit code.
+func runRun(ctx context.Context, f *Factory, o *runOptions) error {
+	filter, err := o.checkFlags()
+	if err != nil {
+		return err
 	}
 	sinks, closeSinks, err := openReports(o.Reports, report.Options{Strict: o.Strict, Tool: "enrollsim " + f.Version})
 	if err != nil {

@@ -70,17 +70,9 @@ does. step needs a terminal; in scripts, CI and pipes use 'enrollsim run'.
 var replayFlags = map[string]bool{"replay": true, "report": true, "strict": true, "verbose": true}
 
 func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptions) error {
-	filter, err := sim.ParseCheckFilter(o.Checks)
+	filter, err := o.checkFlags()
 	if err != nil {
-		return usageHint(fmt.Errorf("--checks: %w", err), "")
-	}
-	if o.Timeout <= 0 {
-		return usageErr("--timeout %s: want a positive duration such as 15s", o.Timeout)
-	}
-	for _, id := range o.ExpectFail {
-		if _, ok := sim.LookupCheck(strings.ToUpper(id)); !ok {
-			return usageErr("--expect-fail %q: no such check; see 'enrollsim list checks'", id)
-		}
+		return err
 	}
 	if o.Replay != "" {
 		var other []string
