@@ -119,7 +119,11 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 		c.hops = append(c.hops, resp)
 		c.urls = append(c.urls, cur)
 		if resp.status == 0 {
-			c.failure = fmt.Sprintf("GET %s: %v", cur, resp.err)
+			// The real transport's errors name the request already.
+			c.failure = resp.err.Error()
+			if !strings.Contains(c.failure, cur) {
+				c.failure = fmt.Sprintf("GET %s: %v", cur, resp.err)
+			}
 			return c
 		}
 		if resp.status < 300 || resp.status > 399 {

@@ -25,7 +25,10 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 			_, no := d.Can(CapAxMFallback)
 			why += "; no fallback: " + no
 		}
-		if first := ds.domain.hops[0]; first.status == 0 && !first.timeout && (ds.axm == nil || ds.axmProbe) {
+		unreachable := func(c *chain) bool {
+			return c == nil || len(c.hops) == 0 || (c.hops[0].status == 0 && !c.hops[0].timeout)
+		}
+		if first := ds.domain.hops[0]; unreachable(ds.domain) && (ds.axm == nil || ds.axmProbe || unreachable(ds.axm)) {
 			// Nothing answered at all: that is the tester's setup (DNS,
 			// TLS trust, a server not running), not a verdict on the server.
 			r.cannotJudge("WK-001", "the organisation domain could not be reached: "+first.err.Error())
