@@ -151,7 +151,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestUnreachableTargetExits3(t *testing.T) {
 	// A closed loopback port: nothing listens there.
-	r := execute(t, "run", "--email", "alice@acme.test", "--device", "iphone@18.1", "--connect-to", "::127.0.0.1:1", "--timeout", "2s")
+	r := execute(t, "run", "--email", "alice@acme.test", "--device", "iphone@18.1", "--device", "iphone@18.2", "--connect-to", "::127.0.0.1:1", "--timeout", "2s")
 	assert.Equal(t, 3, r.code, r.out+r.errOut)
 	assert.Contains(t, r.out, "could not reach")
 	assert.Contains(t, r.errOut, "could not complete")
