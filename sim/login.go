@@ -327,6 +327,8 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 	switch {
 	case oauth:
 		r.skip("AUTH-001", "apple-oauth2: the authorization endpoint is judged by AUTH-009")
+	case first == nil && len(lr.pages) > 0 && lr.pages[len(lr.pages)-1].timeout:
+		r.cannotJudge("AUTH-001", fmt.Sprintf("the sign-in page did not answer within the simulator's %s timeout: raise --timeout to judge", r.lim.Timeout))
 	case first == nil:
 		r.check("AUTH-001", false, "200 text/html", "no page: "+loginFailure(lr))
 	default:

@@ -27,6 +27,13 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 	if resp.status == 0 || resp.err != nil {
 		actual = fmt.Sprint(resp.err)
 	}
+	if resp.timeout {
+		why := fmt.Sprintf("no complete answer within the simulator's %s timeout: raise --timeout to judge", r.lim.Timeout)
+		r.cannotJudge("TOK-001", why)
+		r.cannotJudge("PROF-001", why)
+		r.skip("AUTH-005", "the token request timed out")
+		return &stop{OutcomeError, "the enrollment request with the token timed out: " + why}, StepError, why
+	}
 	r.check("TOK-001", ok, "200 with the profile for the Bearer token", actual)
 	r.check("PROF-001", resp.status == http.StatusOK && len(resp.body) > 0, "200 with a non-empty body", actual)
 	r.judgeTokenEncoding(resp)
