@@ -193,7 +193,7 @@ func TestSlowBodyTimesOut(t *testing.T) {
 	assert.Less(t, time.Since(start), 15*time.Second)
 	// Devices wait 90 s: a timeout of the simulator's is no proof that
 	// discovery fails, so the case ends in error, not in a WK-001 failure.
-	assert.Equal(t, sim.OutcomeError, rep.Outcome)
+	assert.Equal(t, sim.OutcomeError, rep.Outcome, "%+v", result(rep, "WK-001"))
 	assert.Equal(t, sim.Error, result(rep, "WK-001").Status)
 	assert.Equal(t, sim.Warn, result(rep, "WK-015").Status)
 	assert.Contains(t, result(rep, "WK-015").Actual, "not complete within 300ms")

@@ -120,9 +120,11 @@ func (r *runner) do(q request) *response {
 		data = data[:limit]
 		out.tooLarge = true
 		out.err = fmt.Errorf("%w: more than %s", ErrBodyTooLarge, byteSize(limit))
-	} else if rerr != nil {
+	} else if rerr != nil || ctx.Err() != nil || out.elapsed >= r.lim.Timeout {
+		// A cancelled read can end as a clean EOF with the body cut short
+		// (seen under load), so the clock decides, not only the error.
 		out.err = fmt.Errorf("reading the body: %w", rerr)
-		if isTimeout(ctx, rerr) || out.elapsed >= r.lim.Timeout {
+		if rerr == nil || isTimeout(ctx, rerr) || out.elapsed >= r.lim.Timeout {
 			out.timeout = true
 			out.err = fmt.Errorf("body not complete within %s (the simulator's --timeout)", r.lim.Timeout)
 		}
