@@ -44,10 +44,10 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 		g := groups[key]
 		timeout := 5 * time.Second
 		if key == refserver.FaultWellKnownSlow {
-			timeout = 300 * time.Millisecond // shorter than the server's stall: WK-015
+			timeout = time.Second // shorter than the server's stall: WK-015
 		}
 		clock := &sim.VirtualClock{}
-		srv, err := refserver.Start(refserver.Config{Faults: g.faults, SlowDelay: 2 * time.Second, Now: clock.Now})
+		srv, err := refserver.Start(refserver.Config{Faults: g.faults, SlowDelay: 3 * time.Second, Now: clock.Now})
 		require.NoError(t, err)
 		client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 		require.NoError(t, err)

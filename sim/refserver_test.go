@@ -26,7 +26,7 @@ type ref struct {
 func startRef(t *testing.T, timeout time.Duration, faults ...string) *ref {
 	t.Helper()
 	clock := &sim.VirtualClock{}
-	srv, err := refserver.Start(refserver.Config{Faults: faults, SlowDelay: 2 * time.Second, Now: clock.Now})
+	srv, err := refserver.Start(refserver.Config{Faults: faults, SlowDelay: 3 * time.Second, Now: clock.Now})
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
 	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
@@ -147,7 +147,7 @@ func TestEveryFaultTripsItsChecks(t *testing.T) {
 		t.Run(f.Name, func(t *testing.T) {
 			timeout := 5 * time.Second
 			if f.Name == refserver.FaultWellKnownSlow {
-				timeout = 300 * time.Millisecond
+				timeout = time.Second
 			}
 			target := startRef(t, timeout, f.Name)
 			typ := sim.TypeUser

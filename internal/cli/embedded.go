@@ -26,7 +26,7 @@ func startEmbedded(faults []string, timeout time.Duration, clock *sim.VirtualClo
 		if f == refserver.FaultWellKnownSlow {
 			// The stall must outlast the timeout to be seen (WK-015); a
 			// short pair keeps a suite from waiting 15 s per probe.
-			cfg.SlowDelay, timeout = 2*time.Second, time.Second
+			cfg.SlowDelay, timeout = 4*time.Second, 2*time.Second
 		}
 	}
 	srv, err := refserver.Start(cfg)
