@@ -115,6 +115,10 @@ func negativeSuite() *Suite {
 			fail = append(fail, id)
 		}
 		enroll := len(fail) > 0 || len(f.Trips) == 0
+		outcome := OutcomeAny
+		if f.Outcome != "" {
+			outcome = f.Outcome
+		}
 		s.Scenarios = append(s.Scenarios, Scenario{
 			Name:        f.Name,
 			Description: f.Doc,
@@ -124,7 +128,7 @@ func negativeSuite() *Suite {
 			Account:     Account{Identifier: f.Account},
 			Target:      Target{Embedded: true, Faults: []string{f.Name}},
 			Probes:      true,
-			Expect:      Expect{Outcome: OutcomeAny, Enroll: enroll, Fail: fail},
+			Expect:      Expect{Outcome: outcome, Enroll: enroll, Fail: fail},
 			Suite:       s.Name,
 			File:        fmt.Sprintf("built-in negative suite (fault %s)", f.Name),
 		})

@@ -156,6 +156,9 @@ func TestEveryFaultTripsItsChecks(t *testing.T) {
 			}
 			reps, _ := play(t, target, timeout, caseFor(t, f.Probe, f.Account, typ))
 			got := tripped(reps[0])
+			if f.Outcome != "" {
+				assert.Equal(t, f.Outcome, reps[0].Outcome, "fault %s:%s", f.Name, describe(reps[0]))
+			}
 			want := append([]string(nil), f.Trips...)
 			// INFO checks never trip; their firing shows as an info result.
 			var infoWant []string

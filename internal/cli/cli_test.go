@@ -356,13 +356,13 @@ func TestNoSecretInAnyOutputOrFormat(t *testing.T) {
 	const canarySeed = "JBSWY3DPEHPK3PXPCANARY7Q"
 	env := map[string]string{"ENROLLSIM_CANARY_PASSWORD": canaryPassword, "ENROLLSIM_CANARY_TOTP": canarySeed}
 	dir := t.TempDir()
-	args := []string{"run", "demo", "negative", filepath.Join("testdata", "canary", "canary.yaml"), "-v", "--parallel", "2"}
+	args := []string{"run", "demo", "negative", filepath.Join("testdata", "canary", "canary.yaml"), "-v"}
 	for _, format := range []string{"jsonl", "json", "junit", "markdown", "html", "har", "text"} {
 		args = append(args, "--report", format+"="+filepath.Join(dir, "out."+format))
 	}
 	f, out, errOut := testFactory(env)
 	code := Execute(context.Background(), f, args)
-	require.Equal(t, 0, code, errOut.String())
+	require.Equal(t, 0, code, "%s\n%s", errOut.String(), failedCases(out.String()))
 
 	secrets := []string{canaryPassword, canarySeed}
 	srv, err := refserver.Start(refserver.Config{})
@@ -432,14 +432,14 @@ func TestBuiltInSuitesWithEveryReport(t *testing.T) {
 	xmllint, err := exec.LookPath("xmllint")
 	require.NoError(t, err, "xmllint is missing: run 'make deps' (Debian package libxml2-utils)")
 	dir := t.TempDir()
-	args := []string{"run", "conformance", "negative", "thresholds", "--parallel", "2"}
+	args := []string{"run", "conformance", "negative", "thresholds"}
 	formats := []string{"jsonl", "json", "junit", "markdown", "html", "har", "text"}
 	for _, format := range formats {
 		args = append(args, "--report", format+"="+filepath.Join(dir, "out."+format))
 	}
 	r := execute(t, args...)
-	require.Equal(t, 0, r.code, r.errOut)
-	assert.Contains(t, r.out, "259 cases, 259 passed, 0 failed")
+	require.Equal(t, 0, r.code, "%s\n%s", r.errOut, failedCases(r.out))
+	assert.Contains(t, r.out, "260 cases, 260 passed, 0 failed")
 	for _, format := range formats {
 		st, err := os.Stat(filepath.Join(dir, "out."+format))
 		require.NoError(t, err)
@@ -448,4 +448,19 @@ func TestBuiltInSuitesWithEveryReport(t *testing.T) {
 	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("..", "..", "report", "testdata", "junit.xsd"), filepath.Join(dir, "out.junit")).CombinedOutput()
 	assert.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "validates")
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// failedCases is the text report's summary of failed cases, for messages.
+func failedCases(out string) string {
+	if i := strings.LastIndex(out, "Summary:"); i >= 0 {
+		return out[i:]
+	}
+	return tail(out, 3000)
 }

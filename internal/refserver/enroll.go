@@ -112,6 +112,11 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request, e enrollEndpoint
 		s.enrollError(w, e, http.StatusForbidden,
 			fmt.Sprintf("PRODUCT %q cannot enroll with Acme: only iPhone, iPad, Mac and Apple Vision Pro can\n", product))
 		return
+	case err == nil && s.has(FaultEnrollAppleSignatureOnly) && !profile.IsAppleSigned(body):
+		// What a production server that verifies the device's Apple
+		// identity does with a simulator's body: a legitimate refusal.
+		s.enrollError(w, e, http.StatusForbidden, "the enrollment request is not signed by an Apple device identity\n")
+		return
 	}
 
 	syntax := b64token

@@ -16,6 +16,9 @@ type Fault struct {
 	Trips   []string // check IDs (spec §4) the fault must trip (an INFO check listed must report info)
 	Probe   string   // device reference, e.g. "iphone@18.1"
 	Account string   // user-identifier the probe signs in with
+	// Outcome is the probe's expected case outcome when the fault's effect
+	// is no check's business ("" means any).
+	Outcome string
 }
 
 // Fault names. Handlers test them with s.has so that every misbehaviour can
@@ -53,16 +56,20 @@ const (
 	FaultCommalessChallenge   = "commaless-challenge"
 	FaultEnrollAcceptsGarbage = "enroll-accepts-garbage"
 	FaultEnrollAnyProduct     = "enroll-any-product"
-	FaultEnrollRedirects      = "enroll-redirects"
-	FaultEnrollRejectsPKCS7   = "enroll-rejects-pkcs7"
-	FaultErrorWithChallenge   = "error-with-challenge"
-	FaultESSOHTTP             = "esso-http"
-	FaultHTTPLoginURL         = "http-login-url"
-	FaultLoginURLQuery        = "login-url-query"
-	FaultNoWWWAuthenticate    = "no-www-authenticate"
-	FaultOAuthNoScope         = "oauth-no-scope"
-	FaultProfileWithoutAuth   = "profile-without-auth"
-	FaultUnknownMethod        = "unknown-method"
+	// FaultEnrollAppleSignatureOnly is no fault of the server's: it plays a
+	// production server that verifies Apple's device CA, which must refuse
+	// the simulator's body; the engine reports error, not fail.
+	FaultEnrollAppleSignatureOnly = "enroll-apple-signature-only"
+	FaultEnrollRedirects          = "enroll-redirects"
+	FaultEnrollRejectsPKCS7       = "enroll-rejects-pkcs7"
+	FaultErrorWithChallenge       = "error-with-challenge"
+	FaultESSOHTTP                 = "esso-http"
+	FaultHTTPLoginURL             = "http-login-url"
+	FaultLoginURLQuery            = "login-url-query"
+	FaultNoWWWAuthenticate        = "no-www-authenticate"
+	FaultOAuthNoScope             = "oauth-no-scope"
+	FaultProfileWithoutAuth       = "profile-without-auth"
+	FaultUnknownMethod            = "unknown-method"
 
 	// Web login and OAuth 2 (AUTH).
 	FaultCallback302           = "callback-302"
@@ -219,6 +226,8 @@ var faultTable = []Fault{
 		Trips: []string{"ENR-001", "ENR-008"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultEnrollAcceptsGarbage, Doc: "a body that is not a signed enrollment request still gets the 401 challenge",
 		Trips: []string{"ENR-009"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultEnrollAppleSignatureOnly, Doc: "the BaseURL refuses (403) any body not signed by an Apple device identity, as a production server may: ENR-001 reports error, no check fails",
+		Trips: []string{}, Probe: probeFallback, Account: probeAlice, Outcome: "error"},
 	{Name: FaultEnrollAnyProduct, Doc: "any PRODUCT (an AppleTV too) gets the 401 challenge instead of a 403",
 		Trips: []string{"ENR-010"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultEnrollRedirects, Doc: "the BaseURL answers 307 to /enrollment/..., which serves the enrollment",

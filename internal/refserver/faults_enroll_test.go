@@ -86,6 +86,11 @@ var enrollFaultEffects = map[string]func(t *testing.T, s *Server){
 		// A real body is still judged: an AppleTV is refused.
 		assert.Equal(t, http.StatusForbidden, enrollPost(t, s, enrollBYOD, withBytes(deviceBody("AppleTV5,3"))).Code)
 	},
+	FaultEnrollAppleSignatureOnly: func(t *testing.T, s *Server) {
+		rec := enrollPost(t, s, enrollBYOD, withBytes(deviceBody("iPhone17,2")))
+		assert.Equal(t, http.StatusForbidden, rec.Code)
+		assert.Empty(t, rec.Header().Get("WWW-Authenticate"))
+	},
 	FaultEnrollAnyProduct: func(t *testing.T, s *Server) {
 		for _, product := range []string{"AppleTV5,3", "Watch7,1", "iPod9,1"} {
 			assertChallenge(t, enrollPost(t, s, enrollBYOD, withBytes(deviceBody(product))), webChallenge)
