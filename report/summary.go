@@ -59,7 +59,7 @@ func (c *CaseSummary) Problems(strict bool) []string {
 		}
 	}
 	for _, id := range c.Info.ExpectTrips {
-		if !tripped[id] {
+		if !tripped[id] && sim.CheckFilter(c.Info.Checks).Match(id) {
 			out = append(out, fmt.Sprintf("%s was expected to fail or warn, but did not", id))
 		}
 	}

@@ -439,7 +439,7 @@ func (r *runner) play() CaseReport {
 		Device: c.Device, Identifier: c.Account.Identifier, Type: c.Type.label(), Target: c.Target.Name,
 		Expect:      map[bool]string{true: "enroll", false: "no enrollment"}[c.Expect.Enroll],
 		ExpectTrips: c.Expect.Trips, ExpectOutcome: c.Expect.Outcome, ExpectFacts: c.Expect.Facts,
-		Scenario: c.Scenario, Suite: c.Suite, Description: c.Description, Tags: c.Tags,
+		Scenario: c.Scenario, Suite: c.Suite, Description: c.Description, Tags: c.Tags, Checks: r.e.Checks,
 		Body: map[bool]string{true: "replayed capture", false: "self-signed"}[len(c.ReplayBody) > 0],
 	}})
 	outcome, msg := r.flow()

@@ -102,6 +102,9 @@ type CaseInfo struct {
 	Suite       string   `json:"suite,omitempty"`
 	Description string   `json:"description,omitempty"`
 	Tags        []string `json:"tags,omitempty"`
+	// Checks are the --checks patterns of the run: checks outside them
+	// were not judged, so expecting them to fail means nothing.
+	Checks []string `json:"checks,omitempty"`
 	// Body says whether the enrollment body was self-signed or replayed.
 	Body string `json:"body,omitempty"`
 }

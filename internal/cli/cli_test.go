@@ -464,3 +464,11 @@ func failedCases(out string) string {
 	}
 	return tail(out, 3000)
 }
+
+// --checks narrows what is judged, so a negative case's expected failures
+// outside the selection are not held against it.
+func TestChecksFilterKeepsNegativeCasesPassing(t *testing.T) {
+	r := execute(t, "run", "negative", "--checks", "WK-*")
+	assert.Equal(t, 0, r.code, failedCases(r.out))
+	assert.NotContains(t, r.out, "AUTH-0", "only WK checks are reported")
+}
