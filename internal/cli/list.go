@@ -15,7 +15,7 @@ import (
 func newListCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List checks, devices or reference-server faults",
+		Short: "List checks, devices, reference-server faults or built-in scenario suites",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return usageErr("list what? say 'enrollsim list checks', 'list devices', 'list faults' or 'list scenarios'")
