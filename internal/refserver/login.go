@@ -361,9 +361,8 @@ type page struct {
 	OTP      bool
 }
 
-// The forms need no JavaScript; the OTP field's attributes come first and
-// in this order so that simple form readers find the field by its markup.
-var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+// htmlHead opens every page the server renders.
+const htmlHead = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -371,7 +370,11 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <title>{{.Title}}</title>
 </head>
 <body>
-<main>
+`
+
+// The forms need no JavaScript; the OTP field's attributes come first and
+// in this order so that simple form readers find the field by its markup.
+var pageTemplate = template.Must(template.New("page").Parse(htmlHead + `<main>
 <h1>{{.Title}}</h1>
 {{if .Error}}<p class="error">{{.Error}}</p>
 {{end}}{{if .OTP}}<form method="post" action="{{.Action}}">
@@ -397,15 +400,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 // jsOTPTemplate is the one-time-code page of otp-needs-javascript: no
 // form in the markup, only a notice for browsers without JavaScript and a
 // script that builds the form (and sends the user back to the start).
-var jsOTPTemplate = template.Must(template.New("otp-js").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-</head>
-<body>
-<main id="app"></main>
+var jsOTPTemplate = template.Must(template.New("otp-js").Parse(htmlHead + `<main id="app"></main>
 <noscript>This page needs JavaScript.</noscript>
 <script>
 (function () {
@@ -501,15 +496,7 @@ func writeHTMLStatus(w http.ResponseWriter, status int, tmpl *template.Template,
 
 // errorTemplate is an HTML error page, for answers a person reads in the
 // device's web view.
-var errorTemplate = template.Must(template.New("error").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-</head>
-<body>
-<main>
+var errorTemplate = template.Must(template.New("error").Parse(htmlHead + `<main>
 <h1>{{.Title}}</h1>
 <p class="error">{{.Message}}</p>
 </main>
