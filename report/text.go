@@ -136,6 +136,7 @@ func (t *Text) Handle(ev sim.Event) {
 		hold("%s\n", line)
 	case sim.EventStepEnd:
 		fmt.Fprintf(w, "  %-17s %s %s\n", ev.Step, t.stepLabel(ev.Status), ev.Message)
+		t.writeStack(ev.Stack)
 		for _, l := range t.pending {
 			io.WriteString(w, l)
 		}
@@ -149,7 +150,9 @@ func (t *Text) Handle(ev sim.Event) {
 		if !c.Passed(t.opt.Strict) {
 			verdict = t.paint(ansiRed, "FAIL")
 		}
-		fmt.Fprintf(w, "  %s outcome %s: %s\n      checks: %s\n\n", verdict, ev.Outcome, ev.Message, formatCounts(c.Counts))
+		fmt.Fprintf(w, "  %s outcome %s: %s\n", verdict, ev.Outcome, ev.Message)
+		t.writeStack(ev.Stack)
+		fmt.Fprintf(w, "      checks: %s\n\n", formatCounts(c.Counts))
 		t.pending = t.pending[:0]
 	case sim.EventRunEnd:
 		t.writeSummary()
@@ -171,6 +174,17 @@ func (t *Text) writeSummary() {
 		for _, p := range c.Problems(t.opt.Strict) {
 			fmt.Fprintf(w, "       %s\n", p)
 		}
+	}
+}
+
+// writeStack shows a recovered panic's stack in verbose output, for the bug
+// report; the plain output keeps the one-line hint.
+func (t *Text) writeStack(stack string) {
+	if !t.opt.Verbose || stack == "" {
+		return
+	}
+	for _, l := range strings.Split(strings.TrimRight(stack, "\n"), "\n") {
+		fmt.Fprintf(t.w, "      | %s\n", l)
 	}
 }
 

@@ -76,6 +76,9 @@ type Event struct {
 	// Facts are what the case learned, for expectations: redirects, via,
 	// server, method, enrollment_mode, assigned, body (case-end).
 	Facts map[string]string `json:"facts,omitempty"`
+	// Stack is the goroutine stack of a panic the engine recovered
+	// (step-end, case-end), redacted, for the bug report.
+	Stack string `json:"stack,omitempty"`
 }
 
 // RunInfo describes a run at its start.
