@@ -549,6 +549,11 @@ func (r *runner) report(res Result) {
 	if !Implemented(res.ID) || !r.e.Checks.Match(res.ID) {
 		return
 	}
+	if res.Tripped() && r.ctx.Err() != nil {
+		// The interruption cut the exchange short: a trip now would
+		// blame the server for the tester being stopped.
+		res = resultWith(res.ID, Error, "not judged: the run was interrupted ("+firstNonEmpty(res.Actual, res.Detail)+")")
+	}
 	res.Expected = r.red.Redact(res.Expected)
 	res.Actual = r.red.Redact(res.Actual)
 	res.Detail = r.red.Redact(res.Detail)

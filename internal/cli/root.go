@@ -62,9 +62,10 @@ func Execute(ctx context.Context, f *Factory, args []string) (code int) {
 	root := NewRoot(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil && errors.Is(err, context.Canceled) {
+	var se silentExit
+	if err != nil && (errors.Is(err, context.Canceled) || errors.As(err, &se) && se.code == report.ExitInterrupted) {
 		fmt.Fprintln(f.IO.ErrOut, "enrollsim: interrupted")
-		return 130
+		return report.ExitInterrupted
 	}
 	return exitCode(err, f.IO.ErrOut)
 }

@@ -236,7 +236,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
-			return silentExit{report.ExitInterrupted}
+			return interruptedErr(text.Summary(), len(plan.Cases), len(sinks) > 0)
 		}
 		return incompleteErr(runErr, "")
 	}
@@ -248,6 +248,21 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		return silentExit{code}
 	}
 	return nil
+}
+
+// interruptedErr says how far an interrupted run got (exit 130).
+func interruptedErr(sum *report.Summary, planned int, reports bool) error {
+	finished := 0
+	for _, c := range sum.Cases {
+		if c.Outcome != "" && c.Outcome != sim.OutcomeInterrupted {
+			finished++
+		}
+	}
+	hint := ""
+	if reports {
+		hint = "the reports hold the cases played so far, the interrupted one marked interrupted"
+	}
+	return &ExitError{Code: report.ExitInterrupted, Err: fmt.Errorf("interrupted after %d of %d case(s)", finished, planned), Hint: hint}
 }
 
 // runPlan is a plan with the clock its embedded servers share, if any.
