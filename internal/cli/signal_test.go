@@ -56,7 +56,7 @@ func enrollsimBinary(t *testing.T) string {
 func slowBodyServer(t *testing.T) (*httptest.Server, <-chan struct{}) {
 	started := make(chan struct{})
 	var once sync.Once
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := quietTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/.well-known/") {
 			http.NotFound(w, r)
 			return
