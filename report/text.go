@@ -94,6 +94,9 @@ func (t *Text) Handle(ev sim.Event) {
 		if len(i.ExpectTrips) > 0 {
 			fmt.Fprintf(w, "    expects to trip: %s\n", strings.Join(i.ExpectTrips, ", "))
 		}
+		if len(i.KnownTrips) > 0 {
+			fmt.Fprintf(w, "    known findings (--expectations): %s\n", strings.Join(i.KnownTrips, ", "))
+		}
 	case sim.EventExchange:
 		if !t.opt.Verbose {
 			return
@@ -119,7 +122,7 @@ func (t *Text) Handle(ev sim.Event) {
 			return
 		}
 		expected := ""
-		if i := t.info[ev.Case]; i != nil && r.Tripped() && contains(i.ExpectTrips, r.ID) {
+		if i := t.info[ev.Case]; i != nil && r.Tripped() && i.Expects(r.ID) {
 			expected = " (expected)"
 		}
 		line := fmt.Sprintf("      %s %s%s", t.statusLabel(r.Status), r.ID, expected)

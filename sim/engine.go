@@ -182,6 +182,10 @@ type Expect struct {
 	// Trips lists checks the scenario expects to fail or warn (a negative
 	// scenario against a faulty server). Reports count them as expected.
 	Trips []string
+	// Known are check patterns (as --checks) of findings the deployment is
+	// known to have (an expectations file): tripping them is expected, as
+	// with Trips, but not tripping them does not fail the case.
+	Known []string
 	// Outcome is the expected outcome code ("" for no expectation).
 	Outcome string
 	// Facts are expected facts of the case (Event.Facts), e.g.
@@ -439,7 +443,7 @@ func (r *runner) play() CaseReport {
 	r.emit(Event{Kind: EventCaseStart, Time: r.clock(), Case: c.Name, Info: &CaseInfo{
 		Device: c.Device, Identifier: c.Account.Identifier, Type: c.Type.label(), Target: c.Target.Name,
 		Expect:      map[bool]string{true: "enroll", false: "no enrollment"}[c.Expect.Enroll],
-		ExpectTrips: c.Expect.Trips, ExpectOutcome: c.Expect.Outcome, ExpectFacts: c.Expect.Facts,
+		ExpectTrips: c.Expect.Trips, KnownTrips: c.Expect.Known, ExpectOutcome: c.Expect.Outcome, ExpectFacts: c.Expect.Facts,
 		Scenario: c.Scenario, Suite: c.Suite, Description: c.Description, Tags: c.Tags, Checks: r.e.Checks,
 		Body: map[bool]string{true: "replayed capture", false: "self-signed"}[len(c.ReplayBody) > 0],
 	}})

@@ -96,6 +96,9 @@ type CaseInfo struct {
 	Expect     string `json:"expect,omitempty"`
 	// ExpectTrips are checks the scenario expects to fail or warn.
 	ExpectTrips []string `json:"expect_trips,omitempty"`
+	// KnownTrips are check patterns of findings the deployment is known to
+	// have (--expectations): expected when they trip, fine when they do not.
+	KnownTrips []string `json:"known_trips,omitempty"`
 	// ExpectOutcome is the outcome the scenario expects ("" for none).
 	ExpectOutcome string `json:"expect_outcome,omitempty"`
 	// ExpectFacts are facts the scenario expects (see Event.Facts).
@@ -129,4 +132,15 @@ type Exchange struct {
 	TLSVersion      string        `json:"tls_version,omitempty"`
 	Duration        time.Duration `json:"duration_ns"`
 	Error           string        `json:"error,omitempty"`
+}
+
+// Expects reports whether the case expects check id to fail or warn: a trip
+// the scenario names, or a finding the deployment is known to have.
+func (i *CaseInfo) Expects(id string) bool {
+	for _, t := range i.ExpectTrips {
+		if t == id {
+			return true
+		}
+	}
+	return len(i.KnownTrips) > 0 && CheckFilter(i.KnownTrips).Match(id)
 }
