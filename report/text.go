@@ -170,7 +170,14 @@ func (t *Text) writeSummary() {
 	fmt.Fprintf(w, "  outcomes: %s\n", formatOutcomes(s.Outcomes()))
 	fmt.Fprintf(w, "  checks:   %s\n", formatCounts(s.Totals()))
 	if n := s.ExpectedTrips(); n > 0 {
-		fmt.Fprintf(w, "            (%d of the failures and warnings were expected by negative cases)\n", n)
+		by := "negative cases"
+		for _, c := range s.Cases {
+			if len(c.Info.KnownTrips) > 0 {
+				by = "negative cases or --expectations"
+				break
+			}
+		}
+		fmt.Fprintf(w, "            (%d of the failures and warnings were expected by %s)\n", n, by)
 	}
 	for _, c := range failed {
 		fmt.Fprintf(w, "  %s %s\n", t.paint(ansiRed, "FAIL"), c.Name)
