@@ -18,8 +18,8 @@ const exitCodesHelp = `Exit codes:
   0    every check passed (and every expected failure happened)
   1    a check failed (warnings count too with --strict)
   2    usage or input error: a bad flag, device, identifier or file
-  3    the run could not complete: target unreachable, TLS setup
-  130  interrupted`
+  3    the run could not complete: target unreachable, TLS setup, a bug in enrollsim
+  130  interrupted by SIGINT or SIGTERM (reports hold what was played)`
 
 // NewRoot builds the command tree.
 func NewRoot(f *Factory) *cobra.Command {
