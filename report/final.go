@@ -260,7 +260,7 @@ func (r *run) title() string {
 
 // expectedTrip reports whether a tripped result was expected by its case.
 func expectedTrip(c *CaseSummary, res *sim.Result) bool {
-	return res.Tripped() && contains(c.Info.ExpectTrips, res.ID)
+	return res.Tripped() && c.Info.Expects(res.ID)
 }
 
 // countsAgainst reports whether a result fails the case under opt: a fail,

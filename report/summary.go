@@ -43,15 +43,15 @@ type CaseSummary struct {
 // being expected to, expected trips that did not happen, and a run error.
 func (c *CaseSummary) Problems(strict bool) []string {
 	var out []string
-	expected := map[string]bool{}
-	for _, id := range c.Info.ExpectTrips {
-		expected[id] = true
-	}
 	tripped := map[string]bool{}
+	known := false // a known finding of the deployment occurred
 	for _, r := range c.Results {
+		if r.Tripped() && !contains(c.Info.ExpectTrips, r.ID) && c.Info.Expects(r.ID) {
+			known = true
+		}
 		if r.Status == sim.Fail || (strict && r.Status == sim.Warn) {
 			tripped[r.ID] = true
-			if !expected[r.ID] {
+			if !c.Info.Expects(r.ID) {
 				out = append(out, fmt.Sprintf("%s %s: %s", r.ID, strings.ToUpper(string(r.Status)), firstNonEmpty(r.Actual, r.Detail)))
 			}
 		} else if r.Status == sim.Warn {
@@ -83,10 +83,11 @@ func (c *CaseSummary) Problems(strict bool) []string {
 		if c.Info.ExpectOutcome != "" {
 			break
 		}
-		// A negative case names the checks that explain its failure; any
-		// other case that should enroll and does not has failed, whether
-		// or not a check caught the cause.
-		if c.Info.Expect == "enroll" && len(c.Info.ExpectTrips) == 0 {
+		// A negative case names the checks that explain its failure, and
+		// a known finding that occurred explains it too; any other case
+		// that should enroll and does not has failed, whether or not a
+		// check caught the cause.
+		if c.Info.Expect == "enroll" && len(c.Info.ExpectTrips) == 0 && !known {
 			out = append(out, fmt.Sprintf("expected to enroll, but the outcome is %s: %s", c.Outcome, c.Message))
 		}
 	}
@@ -182,7 +183,7 @@ func (s *Summary) ExpectedTrips() int {
 	n := 0
 	for _, c := range s.Cases {
 		for _, r := range c.Results {
-			if r.Tripped() && contains(c.Info.ExpectTrips, r.ID) {
+			if r.Tripped() && c.Info.Expects(r.ID) {
 				n++
 			}
 		}

@@ -94,6 +94,9 @@ func (t *Text) Handle(ev sim.Event) {
 		if len(i.ExpectTrips) > 0 {
 			fmt.Fprintf(w, "    expects to trip: %s\n", strings.Join(i.ExpectTrips, ", "))
 		}
+		if len(i.KnownTrips) > 0 {
+			fmt.Fprintf(w, "    known findings (--expectations): %s\n", strings.Join(i.KnownTrips, ", "))
+		}
 	case sim.EventExchange:
 		if !t.opt.Verbose {
 			return
@@ -119,7 +122,7 @@ func (t *Text) Handle(ev sim.Event) {
 			return
 		}
 		expected := ""
-		if i := t.info[ev.Case]; i != nil && r.Tripped() && contains(i.ExpectTrips, r.ID) {
+		if i := t.info[ev.Case]; i != nil && r.Tripped() && i.Expects(r.ID) {
 			expected = " (expected)"
 		}
 		line := fmt.Sprintf("      %s %s%s", t.statusLabel(r.Status), r.ID, expected)
@@ -136,6 +139,7 @@ func (t *Text) Handle(ev sim.Event) {
 		hold("%s\n", line)
 	case sim.EventStepEnd:
 		fmt.Fprintf(w, "  %-17s %s %s\n", ev.Step, t.stepLabel(ev.Status), ev.Message)
+		t.writeStack(ev.Stack)
 		for _, l := range t.pending {
 			io.WriteString(w, l)
 		}
@@ -149,7 +153,9 @@ func (t *Text) Handle(ev sim.Event) {
 		if !c.Passed(t.opt.Strict) {
 			verdict = t.paint(ansiRed, "FAIL")
 		}
-		fmt.Fprintf(w, "  %s outcome %s: %s\n      checks: %s\n\n", verdict, ev.Outcome, ev.Message, formatCounts(c.Counts))
+		fmt.Fprintf(w, "  %s outcome %s: %s\n", verdict, ev.Outcome, ev.Message)
+		t.writeStack(ev.Stack)
+		fmt.Fprintf(w, "      checks: %s\n\n", formatCounts(c.Counts))
 		t.pending = t.pending[:0]
 	case sim.EventRunEnd:
 		t.writeSummary()
@@ -164,13 +170,31 @@ func (t *Text) writeSummary() {
 	fmt.Fprintf(w, "  outcomes: %s\n", formatOutcomes(s.Outcomes()))
 	fmt.Fprintf(w, "  checks:   %s\n", formatCounts(s.Totals()))
 	if n := s.ExpectedTrips(); n > 0 {
-		fmt.Fprintf(w, "            (%d of the failures and warnings were expected by negative cases)\n", n)
+		by := "negative cases"
+		for _, c := range s.Cases {
+			if len(c.Info.KnownTrips) > 0 {
+				by = "negative cases or --expectations"
+				break
+			}
+		}
+		fmt.Fprintf(w, "            (%d of the failures and warnings were expected by %s)\n", n, by)
 	}
 	for _, c := range failed {
 		fmt.Fprintf(w, "  %s %s\n", t.paint(ansiRed, "FAIL"), c.Name)
 		for _, p := range c.Problems(t.opt.Strict) {
 			fmt.Fprintf(w, "       %s\n", p)
 		}
+	}
+}
+
+// writeStack shows a recovered panic's stack in verbose output, for the bug
+// report; the plain output keeps the one-line hint.
+func (t *Text) writeStack(stack string) {
+	if !t.opt.Verbose || stack == "" {
+		return
+	}
+	for _, l := range strings.Split(strings.TrimRight(stack, "\n"), "\n") {
+		fmt.Fprintf(t.w, "      | %s\n", l)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -181,6 +182,10 @@ type Expect struct {
 	// Trips lists checks the scenario expects to fail or warn (a negative
 	// scenario against a faulty server). Reports count them as expected.
 	Trips []string
+	// Known are check patterns (as --checks) of findings the deployment is
+	// known to have (an expectations file): tripping them is expected, as
+	// with Trips, but not tripping them does not fail the case.
+	Known []string
 	// Outcome is the expected outcome code ("" for no expectation).
 	Outcome string
 	// Facts are expected facts of the case (Event.Facts), e.g.
@@ -438,13 +443,37 @@ func (r *runner) play() CaseReport {
 	r.emit(Event{Kind: EventCaseStart, Time: r.clock(), Case: c.Name, Info: &CaseInfo{
 		Device: c.Device, Identifier: c.Account.Identifier, Type: c.Type.label(), Target: c.Target.Name,
 		Expect:      map[bool]string{true: "enroll", false: "no enrollment"}[c.Expect.Enroll],
-		ExpectTrips: c.Expect.Trips, ExpectOutcome: c.Expect.Outcome, ExpectFacts: c.Expect.Facts,
+		ExpectTrips: c.Expect.Trips, KnownTrips: c.Expect.Known, ExpectOutcome: c.Expect.Outcome, ExpectFacts: c.Expect.Facts,
 		Scenario: c.Scenario, Suite: c.Suite, Description: c.Description, Tags: c.Tags, Checks: r.e.Checks,
 		Body: map[bool]string{true: "replayed capture", false: "self-signed"}[len(c.ReplayBody) > 0],
 	}})
-	outcome, msg := r.flow()
-	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: r.red.Redact(msg), Facts: r.facts()})
+	var outcome, msg string
+	var facts map[string]string
+	// Steps recover their own panics; this catches the code between and
+	// after them (the transport checks), so no panic ends the run.
+	bug, stack := r.recovered("case "+c.Name, func() { outcome, msg = r.flow(); facts = r.facts() })
+	if bug != "" {
+		outcome, msg, facts = OutcomeError, bug, nil
+	}
+	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: r.red.Redact(msg), Facts: facts, Stack: stack})
 	return CaseReport{Name: c.Name, Outcome: outcome, Results: r.results}
+}
+
+// IssueTracker is where a panic's hint asks users to report it.
+const IssueTracker = "https://github.com/enrollsim/enrollsim/issues"
+
+// recovered runs f and turns a panic in it into the message of an enrollsim
+// bug and the goroutine's stack, both redacted. A panic is the tester's own
+// fault, never the server's: the case ends error, the run goes on.
+func (r *runner) recovered(where string, f func()) (msg, stack string) {
+	defer func() {
+		if v := recover(); v != nil {
+			msg = r.red.Redact(fmt.Sprintf("enrollsim bug: panic in %s: %v — please report it at %s with the jsonl report (--report jsonl=run.jsonl)", where, v, IssueTracker))
+			stack = r.red.Redact(string(debug.Stack()))
+		}
+	}()
+	f()
+	return "", ""
 }
 
 // flow runs the steps in order; each returns nil to go on or a stop.
@@ -489,7 +518,12 @@ func (r *runner) flow() (string, string) {
 // runStep wraps a step with its start/end events and the gate.
 func (r *runner) runStep(name Step, fn func() (*stop, StepStatus, string)) *stop {
 	if r.e.Gate != nil {
-		if err := r.e.Gate.Before(r.ctx, r.c.Name, name); err != nil {
+		var err error
+		if bug, stack := r.recovered("the step gate before "+string(name), func() { err = r.e.Gate.Before(r.ctx, r.c.Name, name) }); bug != "" {
+			r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: StepError, Message: bug, Stack: stack})
+			return &stop{OutcomeError, bug}
+		}
+		if err != nil {
 			return &stop{OutcomeInterrupted, "stopped before " + string(name) + ": " + err.Error()}
 		}
 	}
@@ -498,12 +532,18 @@ func (r *runner) runStep(name Step, fn func() (*stop, StepStatus, string)) *stop
 	}
 	r.step = name
 	r.emit(Event{Kind: EventStepStart, Time: r.clock(), Case: r.c.Name, Step: name})
-	st, status, msg := fn()
-	if st != nil && r.ctx.Err() != nil {
+	var st *stop
+	var status StepStatus
+	var msg string
+	bug, stack := r.recovered("step "+string(name), func() { st, status, msg = fn() })
+	switch {
+	case bug != "":
+		st, status, msg = &stop{OutcomeError, bug}, StepError, bug
+	case st != nil && r.ctx.Err() != nil:
 		st = &stop{OutcomeInterrupted, "interrupted during " + string(name)}
 		status = StepError
 	}
-	r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: r.red.Redact(msg)})
+	r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: r.red.Redact(msg), Stack: stack})
 	return st
 }
 
@@ -512,6 +552,11 @@ func (r *runner) runStep(name Step, fn func() (*stop, StepStatus, string)) *stop
 func (r *runner) report(res Result) {
 	if !Implemented(res.ID) || !r.e.Checks.Match(res.ID) {
 		return
+	}
+	if res.Tripped() && r.ctx.Err() != nil {
+		// The interruption cut the exchange short: a trip now would
+		// blame the server for the tester being stopped.
+		res = resultWith(res.ID, Error, "not judged: the run was interrupted ("+firstNonEmpty(res.Actual, res.Detail)+")")
 	}
 	res.Expected = r.red.Redact(res.Expected)
 	res.Actual = r.red.Redact(res.Actual)

@@ -76,6 +76,9 @@ type Event struct {
 	// Facts are what the case learned, for expectations: redirects, via,
 	// server, method, enrollment_mode, assigned, body (case-end).
 	Facts map[string]string `json:"facts,omitempty"`
+	// Stack is the goroutine stack of a panic the engine recovered
+	// (step-end, case-end), redacted, for the bug report.
+	Stack string `json:"stack,omitempty"`
 }
 
 // RunInfo describes a run at its start.
@@ -93,6 +96,9 @@ type CaseInfo struct {
 	Expect     string `json:"expect,omitempty"`
 	// ExpectTrips are checks the scenario expects to fail or warn.
 	ExpectTrips []string `json:"expect_trips,omitempty"`
+	// KnownTrips are check patterns of findings the deployment is known to
+	// have (--expectations): expected when they trip, fine when they do not.
+	KnownTrips []string `json:"known_trips,omitempty"`
 	// ExpectOutcome is the outcome the scenario expects ("" for none).
 	ExpectOutcome string `json:"expect_outcome,omitempty"`
 	// ExpectFacts are facts the scenario expects (see Event.Facts).
@@ -126,4 +132,15 @@ type Exchange struct {
 	TLSVersion      string        `json:"tls_version,omitempty"`
 	Duration        time.Duration `json:"duration_ns"`
 	Error           string        `json:"error,omitempty"`
+}
+
+// Expects reports whether the case expects check id to fail or warn: a trip
+// the scenario names, or a finding the deployment is known to have.
+func (i *CaseInfo) Expects(id string) bool {
+	for _, t := range i.ExpectTrips {
+		if t == id {
+			return true
+		}
+	}
+	return len(i.KnownTrips) > 0 && CheckFilter(i.KnownTrips).Match(id)
 }

@@ -88,6 +88,12 @@ func TestRunTranscripts(t *testing.T) {
 		{"run-redirect-loop-verbose", []string{"run", "--fault", "redirect-loop", "--email", "alice@acme.test", "--device", "mac@15.1", "--checks", "RD-*,WK-001", "-v"}, 1},
 		{"run-refused", []string{"run", "--embedded", "--email", "carol@acme.test", "--type", "device", "--device", "ipad@16.7", "--device", "vision@1.0"}, 0},
 		{"run-default", []string{"run"}, 0},
+		// An expected finding (PROF-011, ENR-012 on the iPhone), unexpected
+		// ones (ENR-009, with --strict), an expired entry (ENR-012 on the
+		// Mac counts again), a stale one (ENR-002) and an unused one.
+		{"run-expectations", []string{"run", "--fault", "esso-http", "--fault", "profile-bad-topic", "--fault", "enroll-accepts-garbage",
+			"--email", "alice@acme.test", "--device", "iphone@18.2", "--device", "mac@15.2", "--strict",
+			"--expectations", "testdata/expectations/known.yaml"}, 1},
 		{"matrix-adde", []string{"matrix", "--embedded", "--email", "carol@acme.test", "--type", "device"}, 0},
 		{"matrix-fallback-markdown", []string{"matrix", "--fault", "wellknown-404", "--email", "alice@acme.test", "--families", "iphone,mac", "--format", "markdown"}, 1},
 	}

@@ -4,16 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/enrollsim/enrollsim/report"
+	"github.com/enrollsim/enrollsim/sim"
 )
 
 const exitCodesHelp = `Exit codes:
   0    every check passed (and every expected failure happened)
   1    a check failed (warnings count too with --strict)
   2    usage or input error: a bad flag, device, identifier or file
-  3    the run could not complete: target unreachable, TLS setup
-  130  interrupted`
+  3    the run could not complete: target unreachable, TLS setup, a bug in enrollsim
+  130  interrupted by SIGINT or SIGTERM (reports hold what was played)`
 
 // NewRoot builds the command tree.
 func NewRoot(f *Factory) *cobra.Command {
@@ -42,14 +48,45 @@ With no target flags it runs against its own embedded reference server.
 	return root
 }
 
-// Execute runs the CLI with args and returns the exit code.
-func Execute(ctx context.Context, f *Factory, args []string) int {
+// Execute runs the CLI with args and returns the exit code. A panic (the
+// engine recovers its own per case; this is for the command layer) ends
+// with a clear message and exit code 3 instead of a Go trace.
+func Execute(ctx context.Context, f *Factory, args []string) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(f.IO.ErrOut, "enrollsim: internal error: panic: %v (at %s)\n  this is a bug in enrollsim: please report it at %s with the command line you ran\n",
+				v, panicSite(), sim.IssueTracker)
+			code = report.ExitIncomplete
+		}
+	}()
 	root := NewRoot(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil && errors.Is(err, context.Canceled) {
+	var se silentExit
+	if err != nil && (errors.Is(err, context.Canceled) || errors.As(err, &se) && se.code == report.ExitInterrupted) {
 		fmt.Fprintln(f.IO.ErrOut, "enrollsim: interrupted")
-		return 130
+		return report.ExitInterrupted
 	}
 	return exitCode(err, f.IO.ErrOut)
+}
+
+// panicSite is the function and line that panicked, for the bug report: the
+// first frame below runtime.gopanic that is not the runtime's own. Call it
+// from the deferred function that recovers.
+func panicSite() string {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
+	panicking := false
+	for {
+		fr, more := frames.Next()
+		switch {
+		case fr.Function == "runtime.gopanic":
+			panicking = true
+		case panicking && !strings.HasPrefix(fr.Function, "runtime."):
+			return fmt.Sprintf("%s, %s:%d", fr.Function, filepath.Base(fr.File), fr.Line)
+		}
+		if !more {
+			return "unknown place"
+		}
+	}
 }

@@ -62,9 +62,10 @@ type runOptions struct {
 	TOTPOffset     int
 	TOTPWrong      bool
 
-	Parallel int
-	Shard    string
-	FailFast bool
+	Parallel     int
+	Shard        string
+	FailFast     bool
+	Expectations string
 }
 
 func newRunCmd(f *Factory, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -110,6 +111,7 @@ embedded server with --embedded (and --fault).
 	cmd.Flags().IntVar(&o.Parallel, "parallel", 1, "play this many cases at once (output stays in plan order)")
 	cmd.Flags().StringVar(&o.Shard, "shard", "", "play only shard I of N (I/N, e.g. 2/3): case k goes to shard k mod N + 1, so the N shards together play every case once")
 	cmd.Flags().BoolVar(&o.FailFast, "fail-fast", false, "stop after the first case that fails")
+	cmd.Flags().StringVar(&o.Expectations, "expectations", "", "YAML file of the findings this deployment is known to have (check, case, reason, expires): they are shown as expected and fail nothing; the run lists entries that no longer occur")
 	return cmd
 }
 
@@ -183,6 +185,10 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	known, err := loadExpectations(o.Expectations, f.Now())
+	if err != nil {
+		return err
+	}
 	sinks, closeSinks, err := openReports(o.Reports, report.Options{Strict: o.Strict, Tool: "enrollsim " + f.Version})
 	if err != nil {
 		return err
@@ -202,6 +208,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	}
 	defer cleanup()
 	plan.Cases = shardCases(plan.Cases, shard, shards)
+	known.apply(plan.Cases)
 
 	text := report.NewText(f.IO.Out, report.TextOptions{Verbose: o.Verbose, Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict})
 	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter, Parallel: o.Parallel}
@@ -236,10 +243,11 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
-			return silentExit{report.ExitInterrupted}
+			return interruptedErr(text.Summary(), len(plan.Cases), len(sinks) > 0)
 		}
 		return incompleteErr(runErr, "")
 	}
+	known.report(f.IO.Out, text.Summary(), plan.Cases, filter)
 	code := text.Summary().ExitCode(o.Strict)
 	if code == report.ExitIncomplete {
 		fmt.Fprintln(f.IO.ErrOut, "enrollsim: the run could not complete; see the cases marked FAIL above")
@@ -248,6 +256,21 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		return silentExit{code}
 	}
 	return nil
+}
+
+// interruptedErr says how far an interrupted run got (exit 130).
+func interruptedErr(sum *report.Summary, planned int, reports bool) error {
+	finished := 0
+	for _, c := range sum.Cases {
+		if c.Outcome != "" && c.Outcome != sim.OutcomeInterrupted {
+			finished++
+		}
+	}
+	hint := ""
+	if reports {
+		hint = "the reports hold the cases played so far, the interrupted one marked interrupted"
+	}
+	return &ExitError{Code: report.ExitInterrupted, Err: fmt.Errorf("interrupted after %d of %d case(s)", finished, planned), Hint: hint}
 }
 
 // runPlan is a plan with the clock its embedded servers share, if any.

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/report"
+)
+
+// With every finding known, the gate passes, and the reports show the
+// findings as expected, not as failures.
+func TestExpectationsPassTheGateAndMarkReports(t *testing.T) {
+	dir := t.TempDir()
+	known := filepath.Join(dir, "known.yaml")
+	require.NoError(t, os.WriteFile(known, []byte(`expectations:
+  - check: PROF-011
+    reason: TICKET-7
+  - check: ENR-*
+    case: "iphone@18.2/*"
+    reason: TICKET-9
+    expires: 2026-11-24
+`), 0o600))
+	jsonPath, junitPath := filepath.Join(dir, "run.json"), filepath.Join(dir, "run.xml")
+	args := []string{"run", "--fault", "esso-http", "--fault", "profile-bad-topic", "--email", "alice@acme.test", "--device", "iphone@18.2",
+		"--report", "json=" + jsonPath, "--report", "junit=" + junitPath}
+
+	r := execute(t, args...)
+	assert.Equal(t, 1, r.code, "without the file the findings fail the gate")
+
+	r = execute(t, append(args, "--expectations", known)...)
+	assert.Equal(t, 0, r.code, r.out+r.errOut)
+	assert.Contains(t, r.out, "FAIL  ENR-012 (expected)")
+	assert.Contains(t, r.out, "FAIL  PROF-011 (expected)")
+	assert.Contains(t, r.out, "expected  ENR-* on iphone@18.2/* (line 4): 1 finding(s); TICKET-9", "the expiry day itself (the test clock's day) still applies")
+	assert.Contains(t, r.out, "stale 0, expired 0, unused 0")
+
+	var doc report.JSONReport
+	raw, err := os.ReadFile(jsonPath)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	assert.Equal(t, 0, doc.ExitCode)
+	require.Len(t, doc.Cases, 1)
+	assert.True(t, doc.Cases[0].Passed)
+	assert.Equal(t, []string{"PROF-011", "ENR-*"}, doc.Cases[0].Info.KnownTrips)
+	assert.Equal(t, 2, doc.ExpectedTrips)
+	raw, err = os.ReadFile(junitPath)
+	require.NoError(t, err)
+	assert.NotContains(t, string(raw), "<failure", "expected findings are no junit failures")
+}
+
+func TestExpectationsFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("expectations:\n  - check: WK-01\n    expires: soon\n"), 0o600))
+	r := execute(t, "run", "--embedded", "--email", "alice@acme.test", "--expectations", bad)
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.errOut, "--expectations: 3 problem(s):")
+	assert.Contains(t, r.errOut, bad+`:2:12: expectations[0].check: check pattern "WK-01" matches no check`)
+	assert.Contains(t, r.errOut, bad+":2:5: expectations[0]: no reason")
+	assert.Contains(t, r.errOut, bad+`:3:14: expectations[0].expires "soon": want a date YYYY-MM-DD`)
+
+	r = execute(t, "run", "--embedded", "--email", "alice@acme.test", "--expectations", filepath.Join(dir, "none.yaml"))
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.errOut, "none.yaml: cannot read: no such file or directory")
+}
