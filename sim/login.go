@@ -206,7 +206,10 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 		if qerr != nil {
 			problems = append(problems, "query does not parse: "+qerr.Error())
 		}
+		// Foundation's URLComponents lists every item; a device's lookup by
+		// name takes the first match, as url.Values.Get does.
 		tok := q.Get("access-token")
+		r.judgeRepeatedItems("AUTH-005", q, "access-token")
 		if tok == "" {
 			problems = append(problems, "no access-token")
 		}
@@ -268,6 +271,32 @@ func foundationQuery(raw string) (url.Values, error) {
 		v[dk] = append(v[dk], dv)
 	}
 	return v, firstErr
+}
+
+// judgeRepeatedItems warns under id about callback items given more than
+// once. A device resolves them silently (the first match), so this is never
+// a failure; the warning says which one was used. Values are not quoted:
+// they are credentials.
+func (r *runner) judgeRepeatedItems(id string, q url.Values, names ...string) {
+	var repeats []string
+	for _, name := range names {
+		vs := q[name]
+		if len(vs) < 2 {
+			continue
+		}
+		distinct := map[string]bool{}
+		for _, v := range vs {
+			distinct[v] = true
+		}
+		repeats = append(repeats, fmt.Sprintf("%d %s items (%d different values); the first is used, as a device's first match by name", len(vs), name, len(distinct)))
+	}
+	if len(repeats) == 0 {
+		return
+	}
+	res := resultWith(id, Warn, "")
+	res.Expected = "each of " + strings.Join(names, ", ") + " once in the callback"
+	res.Actual = "the callback carries " + strings.Join(repeats, "; ")
+	r.report(res)
 }
 
 // rawQueryValue returns a query item as it stood on the wire.

@@ -103,6 +103,7 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 	}
 	q, _ := foundationQuery(cb.RawQuery)
 	os.code = q.Get("code")
+	r.judgeRepeatedItems("AUTH-011", q, "code", "state")
 	var bad []string
 	if !strings.HasPrefix(cb.String(), p["redirect-url"]) {
 		bad = append(bad, "does not start with the redirect-url")

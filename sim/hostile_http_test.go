@@ -1,0 +1,187 @@
+package sim_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// rewriteDoer passes every request to the conforming reference server and
+// lets a test change the answers on the way back: the rest of the flow
+// stays correct, so anything tripped beyond the case's own is a false
+// verdict.
+type rewriteDoer struct {
+	inner   sim.Doer
+	rewrite func(req *http.Request, resp *http.Response)
+}
+
+func (d rewriteDoer) Do(req *http.Request) (*http.Response, error) {
+	resp, err := d.inner.Do(req)
+	if err == nil {
+		d.rewrite(req, resp)
+	}
+	return resp, err
+}
+
+// playRewritten plays one case against the reference server through
+// rewrite, under a deadline so a regression fails instead of hanging.
+func playRewritten(t *testing.T, identifier string, rewrite func(*http.Request, *http.Response)) sim.CaseReport {
+	t.Helper()
+	r := startRef(t, 5*time.Second)
+	r.target.Doer = rewriteDoer{inner: r.target.Doer, rewrite: rewrite}
+	c := caseFor(t, "iphone@18.2", identifier, sim.TypeUser)
+	var reps []sim.CaseReport
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		reps, _ = play(t, r, 5*time.Second, c)
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the engine hung")
+	}
+	require.Len(t, reps, 1)
+	return reps[0]
+}
+
+// isChallenge401 is the answer to the first enrollment POST.
+func isChallenge401(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusUnauthorized && strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer")
+}
+
+// A 401 may carry several WWW-Authenticate headers and a header several
+// challenges (RFC 9110 §11.6.1). The device finds its Bearer challenge
+// wherever it stands; other schemes are no deviation of form.
+func TestChallengeAmongOthers(t *testing.T) {
+	tests := []struct {
+		name    string
+		account string
+		headers func(bearer string) []string
+		warn6   string // ENR-006 must warn with this; "" means it must pass
+	}{
+		{name: "Bearer in the second header", account: "alice@acme.test",
+			headers: func(b string) []string { return []string{`Basic realm="acme"`, b} }},
+		{name: "Basic and Bearer in one header", account: "alice@acme.test",
+			headers: func(b string) []string { return []string{`Basic realm="acme", ` + b} }},
+		{name: "token68 scheme first", account: "alice@acme.test",
+			headers: func(b string) []string { return []string{`Negotiate YIIBhwYGKwYBBQUCoIIBezCCAXeg==, ` + b} }},
+		{name: "oauth2 Bearer after Digest", account: "erin@acme.test",
+			headers: func(b string) []string { return []string{`Digest realm="acme", nonce="abc", qop="auth"`, b} }},
+		{name: "an empty header first", account: "alice@acme.test",
+			headers: func(b string) []string { return []string{"", b} }},
+		{name: "an unknown Bearer method first", account: "alice@acme.test",
+			headers: func(b string) []string { return []string{`Bearer method="apple-maid"`, b} },
+			warn6:   "2 Bearer challenges; the simulator used challenge 2 of 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := playRewritten(t, tt.account, func(req *http.Request, resp *http.Response) {
+				if isChallenge401(resp) {
+					resp.Header["Www-Authenticate"] = tt.headers(resp.Header.Get("WWW-Authenticate"))
+				}
+			})
+			assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+			assert.Equal(t, sim.Pass, result(rep, "ENR-002").Status, describe(rep))
+			if tt.warn6 == "" {
+				assert.Empty(t, tripped(rep), describe(rep))
+			} else {
+				assert.Equal(t, []string{"ENR-006"}, tripped(rep), describe(rep))
+				assert.Equal(t, sim.Warn, result(rep, "ENR-006").Status)
+				assert.Contains(t, result(rep, "ENR-006").Actual, tt.warn6)
+			}
+		})
+	}
+}
+
+// A 401 whose only challenges are other schemes still fails ENR-002, and
+// one over the parser's bounds ends in error naming the limit.
+func TestChallengeWithoutBearer(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers []string
+		status  sim.Status
+		outcome string
+		actual  string
+	}{
+		{name: "Basic only", headers: []string{`Basic realm="acme"`, `Negotiate`}, status: sim.Fail, outcome: sim.OutcomeEnrollFailed, actual: "schemes Basic, Negotiate"},
+		{name: "a 1 MiB challenge", headers: []string{`Bearer method="apple-as-web", url="https://x.test/` + strings.Repeat("a", 1<<20) + `"`},
+			status: sim.Error, outcome: sim.OutcomeError, actual: "over the simulator's limit of 16 KiB"},
+		{name: "10,000 challenges", headers: manyChallenges(10000), status: sim.Error, outcome: sim.OutcomeError, actual: "over the simulator's limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := playRewritten(t, "alice@acme.test", func(req *http.Request, resp *http.Response) {
+				if isChallenge401(resp) {
+					resp.Header["Www-Authenticate"] = tt.headers
+				}
+			})
+			assert.Equal(t, tt.outcome, rep.Outcome)
+			r := result(rep, "ENR-002")
+			assert.Equal(t, tt.status, r.Status, describe(rep))
+			assert.Contains(t, r.Actual+r.Detail, tt.actual)
+			assert.Less(t, len(r.Actual+r.Detail), 1000, "the verdict quotes a bounded part of the header")
+		})
+	}
+}
+
+func manyChallenges(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = `Basic realm="r"`
+	}
+	return out
+}
+
+// The callback with ten access-token items (or OAuth's code and state
+// repeated): the device reads the first (URLComponents.queryItems, first
+// match), so the run enrolls with it and the check warns naming the choice.
+func TestCallbackRepeatedItems(t *testing.T) {
+	tests := []struct {
+		account, item, check, actual string
+	}{
+		{"alice@acme.test", "access-token", "AUTH-005", "10 access-token items (2 different values); the first is used"},
+		{"erin@acme.test", "code", "AUTH-011", "10 code items (2 different values); the first is used"},
+		{"erin@acme.test", "state", "AUTH-011", "10 state items (2 different values); the first is used"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.item, func(t *testing.T) {
+			rep := playRewritten(t, tt.account, func(req *http.Request, resp *http.Response) {
+				loc := resp.Header.Get("Location")
+				if !strings.HasPrefix(loc, sim.CallbackScheme+":") {
+					return
+				}
+				u, err := url.Parse(loc)
+				require.NoError(t, err)
+				u.RawQuery += strings.Repeat("&"+tt.item+"=decoy", 9)
+				resp.Header.Set("Location", u.String())
+			})
+			assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+			assert.Equal(t, []string{tt.check}, tripped(rep), describe(rep))
+			r := result(rep, tt.check)
+			assert.Equal(t, sim.Warn, r.Status)
+			assert.Contains(t, r.Actual, tt.actual)
+			assert.NotContains(t, r.Actual, "decoy", "values are not quoted")
+		})
+	}
+}
+
+// Repeated Location headers on a redirect the engine follows: the first is
+// used, as Foundation and Go do; different values are reported, never failed.
+func TestRepeatedLocation(t *testing.T) {
+	rep := playRewritten(t, "alice@acme.test", func(req *http.Request, resp *http.Response) {
+		if loc := resp.Header.Get("Location"); loc != "" && strings.HasPrefix(loc, sim.CallbackScheme+":") {
+			resp.Header["Location"] = []string{loc, loc}
+		}
+	})
+	assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+	assert.Empty(t, tripped(rep), "identical repeats are resolved silently:%s", describe(rep))
+}
+
