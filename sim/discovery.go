@@ -130,7 +130,10 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 			c.final = resp
 			break
 		}
-		loc := resp.header.Get("Location")
+		loc, repeated := singleHeader(resp.header, "Location")
+		if repeated != "" {
+			r.note("RD-005", cur+": "+repeated)
+		}
 		if loc == "" {
 			c.badRedirect = fmt.Sprintf("%d from %s has no Location header", resp.status, cur)
 			c.failure = "a redirect without a Location: " + c.badRedirect
@@ -144,7 +147,7 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 		base, _ := url.Parse(cur)
 		next, err := base.Parse(loc)
 		if err != nil || next.Host == "" {
-			c.badRedirect = fmt.Sprintf("Location %q from %s is not a valid URL", loc, cur)
+			c.badRedirect = fmt.Sprintf("Location %q from %s is not a valid URL", truncate(loc, 200), cur)
 			c.failure = c.badRedirect
 			return c
 		}
@@ -156,7 +159,7 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 			c.failure = fmt.Sprintf("redirect from %s to %s: the device refuses plain http (App Transport Security)", cur, nextS)
 			return c
 		case next.Scheme != "https":
-			c.badRedirect = fmt.Sprintf("Location %q uses scheme %q", loc, next.Scheme)
+			c.badRedirect = fmt.Sprintf("Location %q uses scheme %q", truncate(loc, 200), truncate(next.Scheme, 40))
 			c.failure = c.badRedirect
 			return c
 		case seen[nextS]:

@@ -94,9 +94,10 @@ func (r *runner) postEnroll(target string, body []byte, contentType, bearer, pur
 			return resp, hops
 		}
 		base, _ := url.Parse(cur)
-		next, err := base.Parse(resp.header.Get("Location"))
+		loc, _ := singleHeader(resp.header, "Location")
+		next, err := base.Parse(loc)
 		if err != nil || next.Scheme != "https" {
-			return resp, append(hops, fmt.Sprintf("%d to %q", resp.status, resp.header.Get("Location")))
+			return resp, append(hops, fmt.Sprintf("%d to %q", resp.status, truncate(loc, 200)))
 		}
 		hops = append(hops, fmt.Sprintf("%d to %s", resp.status, next))
 		if resp.status != 307 && resp.status != 308 {

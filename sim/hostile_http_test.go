@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,16 +33,17 @@ func (d rewriteDoer) Do(req *http.Request) (*http.Response, error) {
 
 // playRewritten plays one case against the reference server through
 // rewrite, under a deadline so a regression fails instead of hanging.
-func playRewritten(t *testing.T, identifier string, rewrite func(*http.Request, *http.Response)) sim.CaseReport {
+func playRewritten(t *testing.T, identifier string, rewrite func(*http.Request, *http.Response)) (sim.CaseReport, []sim.Event) {
 	t.Helper()
 	r := startRef(t, 5*time.Second)
 	r.target.Doer = rewriteDoer{inner: r.target.Doer, rewrite: rewrite}
 	c := caseFor(t, "iphone@18.2", identifier, sim.TypeUser)
 	var reps []sim.CaseReport
+	var evs []sim.Event
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		reps, _ = play(t, r, 5*time.Second, c)
+		reps, evs = play(t, r, 5*time.Second, c)
 	}()
 	select {
 	case <-done:
@@ -49,7 +51,17 @@ func playRewritten(t *testing.T, identifier string, rewrite func(*http.Request, 
 		t.Fatal("the engine hung")
 	}
 	require.Len(t, reps, 1)
-	return reps[0]
+	return reps[0], evs
+}
+
+// caseMessage is the message the case ended with.
+func caseMessage(evs []sim.Event) string {
+	for _, e := range evs {
+		if e.Kind == sim.EventCaseEnd {
+			return e.Message
+		}
+	}
+	return ""
 }
 
 // isChallenge401 is the answer to the first enrollment POST.
@@ -83,7 +95,7 @@ func TestChallengeAmongOthers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep := playRewritten(t, tt.account, func(req *http.Request, resp *http.Response) {
+			rep, _ := playRewritten(t, tt.account, func(req *http.Request, resp *http.Response) {
 				if isChallenge401(resp) {
 					resp.Header["Www-Authenticate"] = tt.headers(resp.Header.Get("WWW-Authenticate"))
 				}
@@ -118,7 +130,7 @@ func TestChallengeWithoutBearer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep := playRewritten(t, "alice@acme.test", func(req *http.Request, resp *http.Response) {
+			rep, _ := playRewritten(t, "alice@acme.test", func(req *http.Request, resp *http.Response) {
 				if isChallenge401(resp) {
 					resp.Header["Www-Authenticate"] = tt.headers
 				}
@@ -153,7 +165,7 @@ func TestCallbackRepeatedItems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.item, func(t *testing.T) {
-			rep := playRewritten(t, tt.account, func(req *http.Request, resp *http.Response) {
+			rep, _ := playRewritten(t, tt.account, func(req *http.Request, resp *http.Response) {
 				loc := resp.Header.Get("Location")
 				if !strings.HasPrefix(loc, sim.CallbackScheme+":") {
 					return
@@ -176,7 +188,7 @@ func TestCallbackRepeatedItems(t *testing.T) {
 // Repeated Location headers on a redirect the engine follows: the first is
 // used, as Foundation and Go do; different values are reported, never failed.
 func TestRepeatedLocation(t *testing.T) {
-	rep := playRewritten(t, "alice@acme.test", func(req *http.Request, resp *http.Response) {
+	rep, _ := playRewritten(t, "alice@acme.test", func(req *http.Request, resp *http.Response) {
 		if loc := resp.Header.Get("Location"); loc != "" && strings.HasPrefix(loc, sim.CallbackScheme+":") {
 			resp.Header["Location"] = []string{loc, loc}
 		}
@@ -185,3 +197,27 @@ func TestRepeatedLocation(t *testing.T) {
 	assert.Empty(t, tripped(rep), "identical repeats are resolved silently:%s", describe(rep))
 }
 
+// Sign-in pages beyond the driver's bounds end the case in error naming
+// the bound, never in a verdict on the server.
+func TestSignInPageBeyondLimits(t *testing.T) {
+	tests := map[string]string{
+		"5000 forms":        strings.Repeat(`<form><input type="search" name="q"></form>`, 5000),
+		"1 MiB nested divs": strings.Repeat("<div>", 200000),
+	}
+	for name, body := range tests {
+		t.Run(name, func(t *testing.T) {
+			rep, evs := playRewritten(t, "alice@acme.test", func(req *http.Request, resp *http.Response) {
+				if resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+					resp.Body = io.NopCloser(strings.NewReader(body))
+					resp.ContentLength = int64(len(body))
+					resp.Header.Del("Content-Length")
+				}
+			})
+			assert.Equal(t, sim.OutcomeError, rep.Outcome, describe(rep))
+			assert.Contains(t, caseMessage(evs), "the simulator could not read the sign-in page")
+			for _, r := range rep.Results {
+				assert.NotEqual(t, sim.Fail, r.Status, "%s: %s", r.ID, r.Actual)
+			}
+		})
+	}
+}

@@ -99,6 +99,9 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 		r.judgeSecondFactor(lr, false)
 		r.oauthProbes(start, lr)
 		why := loginFailure(lr)
+		if lr.atLimit() {
+			return &stop{OutcomeError, why}, StepError, why
+		}
 		return &stop{OutcomeAuthFailed, why}, StepFailed, why
 	}
 	q, _ := foundationQuery(cb.RawQuery)
