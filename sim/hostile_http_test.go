@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -217,6 +218,63 @@ func TestSignInPageBeyondLimits(t *testing.T) {
 			assert.Contains(t, caseMessage(evs), "the simulator could not read the sign-in page")
 			for _, r := range rep.Results {
 				assert.NotEqual(t, sim.Fail, r.Status, "%s: %s", r.ID, r.Actual)
+			}
+		})
+	}
+}
+
+// The well-known document under the size cap but hostile in shape: each
+// ends in a verdict naming what was wrong or the simulator's limit.
+func TestHostileWellKnownDocument(t *testing.T) {
+	const entry = `{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll"}`
+	deep := `{"Servers":[` + entry + `],"x":` + strings.Repeat("[", 30000) + strings.Repeat("]", 30000) + `}`
+	tests := []struct {
+		name    string
+		body    string
+		outcome string
+		status  map[string]sim.Status // check → status
+		actual  map[string]string     // check → text its Actual or Detail contains
+	}{
+		{name: "60 KiB of nesting", body: deep, outcome: sim.OutcomeError,
+			status: map[string]sim.Status{"WK-003": sim.Error, "WK-001": sim.Error},
+			actual: map[string]string{"WK-003": "nested deeper than 64 levels (the simulator's limit)", "WK-001": "deeper than 64 levels"}},
+		{name: "nesting the device does not read", body: `{"Servers":[` + entry + `],"x":` + strings.Repeat("[", 20) + strings.Repeat("]", 20) + `}`,
+			outcome: sim.OutcomeDiscovered, status: map[string]sim.Status{"WK-003": sim.Pass, "WK-001": sim.Pass}},
+		{name: "Servers twice", body: `{"Servers":[{"Version":"mdm-adde","BaseURL":"https://other.acme.test/x"}],"Servers":[` + entry + `]}`,
+			outcome: sim.OutcomeDiscovered, status: map[string]sim.Status{"WK-003": sim.Warn, "WK-001": sim.Pass},
+			actual: map[string]string{"WK-003": `key "Servers" appears 2 times in the document; the simulator used the last`}},
+		{name: "thousands of Servers", body: `{"Servers":[` + entry + strings.Repeat(`,{}`, 20000) + `]}`,
+			outcome: sim.OutcomeDiscovered, status: map[string]sim.Status{"WK-004": sim.Fail, "WK-006": sim.Fail},
+			actual: map[string]string{"WK-004": "and 39990 more", "WK-006": "20001 entries"}},
+		{name: "invalid UTF-8 in a string", body: `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll","Name":"Acme ` + "\xff\xfe" + `"}]}`,
+			outcome: sim.OutcomeDiscovered, status: map[string]sim.Status{"WK-003": sim.Warn, "WK-001": sim.Pass},
+			actual: map[string]string{"WK-003": "not valid UTF-8 at byte 88"}},
+		{name: "NUL byte in a string", body: `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll` + "\x00" + `"}]}`,
+			outcome: sim.OutcomeDiscoveryFailed, status: map[string]sim.Status{"WK-003": sim.Fail},
+			actual: map[string]string{"WK-003": "invalid character '\\x00' in string literal"}},
+		{name: "NUL bytes around the object", body: "\x00\x00" + `{"Servers":[` + entry + `]}`,
+			outcome: sim.OutcomeDiscoveryFailed, status: map[string]sim.Status{"WK-003": sim.Fail},
+			actual: map[string]string{"WK-003": "not a JSON object"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Less(t, len(tt.body), 64<<10, "the case is about shape, not size")
+			doer := mockDoer(t, func(m *httpmock.MockTransport) {
+				m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(200, tt.body).HeaderAdd(http.Header{"Cache-Control": {"no-store"}}))
+			})
+			start := time.Now()
+			rep, _ := runOne(t, doer, "iphone@18.1", sim.Limits{})
+			assert.Less(t, time.Since(start), 10*time.Second)
+			assert.Equal(t, tt.outcome, rep.Outcome, describe(rep))
+			for id, st := range tt.status {
+				assert.Equal(t, st, result(rep, id).Status, "%s: %s", id, describe(rep))
+			}
+			for id, text := range tt.actual {
+				r := result(rep, id)
+				assert.Contains(t, r.Actual+r.Detail, text, id)
+			}
+			for _, r := range rep.Results {
+				assert.Less(t, len(r.Actual+r.Detail), 2000, "%s quotes a bounded part", r.ID)
 			}
 		})
 	}
