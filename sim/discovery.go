@@ -385,6 +385,9 @@ func (r *runner) judgeDocBody(prefix string, resp *response) []Result {
 	add := func(res Result) { out = append(out, res) }
 	mt := resp.mediaType()
 	add(judge("WK-002", mt == "application/json", "media type application/json", fmt.Sprintf("Content-Type %q", resp.header.Get("Content-Type"))))
+	if _, repeated := singleHeader(resp.header, "Content-Type"); repeated != "" {
+		add(resultWith("WK-002", Noted, repeated))
+	}
 	raw, warns, jerr := decodeWellKnown(resp.body)
 	servers, isArr := raw["Servers"].([]any)
 	switch {

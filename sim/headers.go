@@ -3,14 +3,7 @@ package sim
 import (
 	"fmt"
 	"net/http"
-	"strings"
 )
-
-// maxHeaderValue bounds what the engine quotes or parses of one header
-// value it reads as a single field (Location, Content-Type). The transport
-// caps the header block; a Location over 16 KiB is no URL a device follows
-// either (Safari refuses URLs that long in a redirect).
-const maxHeaderValue = 16 << 10
 
 // singleHeader returns the value the engine uses of a header that carries
 // one field (Location, Content-Type): the first, as Go's Header.Get and a
@@ -34,12 +27,4 @@ func singleHeader(h http.Header, name string) (value, note string) {
 		note = fmt.Sprintf("%d %s headers with different values; the first is used: %q", len(vs), name, truncate(value, 200))
 	}
 	return value, note
-}
-
-// oversizeHeader says why a single-field header is too long to read.
-func oversizeHeader(name, v string) string {
-	if len(v) <= maxHeaderValue {
-		return ""
-	}
-	return fmt.Sprintf("%s is %d bytes, over the simulator's limit of %d KiB for one header value (starts %q)", name, len(v), maxHeaderValue>>10, strings.ToValidUTF8(truncate(v, 60), "?"))
 }
