@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Bounds on what the challenge parser reads. The transport caps the header
@@ -326,9 +327,18 @@ func dedupe(in []string) []string {
 	return out
 }
 
+// maxResultText bounds each text of a check result (Expected, Actual,
+// Detail): a hostile server's URL or header can be a megabyte.
+const maxResultText = 2000
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
+	if len(s) <= n {
+		return s
 	}
-	return s
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -443,7 +443,7 @@ func (r *runner) play() CaseReport {
 		Body: map[bool]string{true: "replayed capture", false: "self-signed"}[len(c.ReplayBody) > 0],
 	}})
 	outcome, msg := r.flow()
-	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: r.red.Redact(msg), Facts: r.facts()})
+	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: truncate(r.red.Redact(msg), maxResultText), Facts: r.facts()})
 	return CaseReport{Name: c.Name, Outcome: outcome, Results: r.results}
 }
 
@@ -503,7 +503,7 @@ func (r *runner) runStep(name Step, fn func() (*stop, StepStatus, string)) *stop
 		st = &stop{OutcomeInterrupted, "interrupted during " + string(name)}
 		status = StepError
 	}
-	r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: r.red.Redact(msg)})
+	r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: truncate(r.red.Redact(msg), maxResultText)})
 	return st
 }
 
@@ -513,9 +513,11 @@ func (r *runner) report(res Result) {
 	if !Implemented(res.ID) || !r.e.Checks.Match(res.ID) {
 		return
 	}
-	res.Expected = r.red.Redact(res.Expected)
-	res.Actual = r.red.Redact(res.Actual)
-	res.Detail = r.red.Redact(res.Detail)
+	// Redacted first, so a cut never leaves half a secret; then bounded,
+	// since a hostile server's URL or header can be a megabyte.
+	res.Expected = truncate(r.red.Redact(res.Expected), maxResultText)
+	res.Actual = truncate(r.red.Redact(res.Actual), maxResultText)
+	res.Detail = truncate(r.red.Redact(res.Detail), maxResultText)
 	r.results = append(r.results, res)
 	rc := res
 	r.emit(Event{Kind: EventCheck, Time: r.clock(), Case: r.c.Name, Step: r.step, Result: &rc})

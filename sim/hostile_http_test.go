@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -311,5 +312,44 @@ func TestRepeatedDiscoveryHeaders(t *testing.T) {
 			passed = passed || r.Status == sim.Pass
 		}
 		assert.True(t, noted && passed, "%s noted and passed:%s", id, describe(rep))
+	}
+}
+
+// A 1 MiB Location and 10,000 headers on a discovery redirect: the verdict
+// quotes a bounded part and the run ends within its deadline.
+func TestHugeRedirectHeaders(t *testing.T) {
+	tests := map[string]func(r *http.Response){
+		"1 MiB Location to a custom scheme": func(r *http.Response) {
+			r.Header.Set("Location", "x-custom://"+strings.Repeat("a", 1<<20))
+		},
+		"1 MiB Location that is not a URL": func(r *http.Response) {
+			r.Header.Set("Location", "https://[::1"+strings.Repeat("a", 1<<20))
+		},
+		"10,000 Location headers": func(r *http.Response) {
+			for i := range 10000 {
+				r.Header.Add("Location", fmt.Sprintf("https://h%d.acme.test/x", i))
+			}
+		},
+	}
+	for name, set := range tests {
+		t.Run(name, func(t *testing.T) {
+			doer := mockDoer(t, func(m *httpmock.MockTransport) {
+				m.RegisterRegexpResponder("GET", mustRe(wk), func(*http.Request) (*http.Response, error) {
+					r := httpmock.NewStringResponse(302, "")
+					set(r)
+					return r, nil
+				})
+			})
+			start := time.Now()
+			rep, evs := runOne(t, doer, "iphone@18.1", sim.Limits{})
+			assert.Less(t, time.Since(start), 10*time.Second)
+			assert.NotEqual(t, sim.OutcomeDiscovered, rep.Outcome)
+			for _, e := range evs {
+				assert.Less(t, len(e.Message), 4000, "event messages are bounded")
+			}
+			for _, r := range rep.Results {
+				assert.Less(t, len(r.Actual+r.Detail), 4000, "%s quotes a bounded part", r.ID)
+			}
+		})
 	}
 }
