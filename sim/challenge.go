@@ -38,7 +38,7 @@ func (c *Challenge) Method() string { return c.Params["method"] }
 
 func (c *Challenge) isBearer() bool { return strings.EqualFold(c.Scheme, "Bearer") }
 
-// String writes the challenge back in Apple's form: names in order,
+// String writes the challenge back in Apple's form: names sorted,
 // values quoted. Parsing it gives the same scheme, token68 and parameters.
 func (c *Challenge) String() string {
 	var b strings.Builder
