@@ -130,7 +130,10 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 			c.final = resp
 			break
 		}
-		loc := resp.header.Get("Location")
+		loc, repeated := singleHeader(resp.header, "Location")
+		if repeated != "" {
+			r.note("RD-005", cur+": "+repeated)
+		}
 		if loc == "" {
 			c.badRedirect = fmt.Sprintf("%d from %s has no Location header", resp.status, cur)
 			c.failure = "a redirect without a Location: " + c.badRedirect
@@ -144,7 +147,7 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 		base, _ := url.Parse(cur)
 		next, err := base.Parse(loc)
 		if err != nil || next.Host == "" {
-			c.badRedirect = fmt.Sprintf("Location %q from %s is not a valid URL", loc, cur)
+			c.badRedirect = fmt.Sprintf("Location %q from %s is not a valid URL", truncate(loc, 200), cur)
 			c.failure = c.badRedirect
 			return c
 		}
@@ -156,7 +159,7 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 			c.failure = fmt.Sprintf("redirect from %s to %s: the device refuses plain http (App Transport Security)", cur, nextS)
 			return c
 		case next.Scheme != "https":
-			c.badRedirect = fmt.Sprintf("Location %q uses scheme %q", loc, next.Scheme)
+			c.badRedirect = fmt.Sprintf("Location %q uses scheme %q", truncate(loc, 200), truncate(next.Scheme, 40))
 			c.failure = c.badRedirect
 			return c
 		case seen[nextS]:
@@ -203,9 +206,9 @@ func parseDiscovery(resp *response) (*wellKnownDoc, string) {
 	if mt := resp.mediaType(); mt != "application/json" {
 		return nil, fmt.Sprintf("Content-Type is %q, not application/json", mt)
 	}
-	var raw map[string]any
-	if err := json.Unmarshal(resp.body, &raw); err != nil {
-		return nil, "the body is not a JSON object: " + err.Error()
+	raw, _, err := decodeWellKnown(resp.body)
+	if err != nil {
+		return nil, docFailure(err)
 	}
 	doc := &wellKnownDoc{raw: raw}
 	servers, ok := raw["Servers"].([]any)
@@ -382,16 +385,22 @@ func (r *runner) judgeDocBody(prefix string, resp *response) []Result {
 	add := func(res Result) { out = append(out, res) }
 	mt := resp.mediaType()
 	add(judge("WK-002", mt == "application/json", "media type application/json", fmt.Sprintf("Content-Type %q", resp.header.Get("Content-Type"))))
-	var raw map[string]any
-	jerr := json.Unmarshal(resp.body, &raw)
+	if _, repeated := singleHeader(resp.header, "Content-Type"); repeated != "" {
+		add(resultWith("WK-002", Noted, repeated))
+	}
+	raw, warns, jerr := decodeWellKnown(resp.body)
 	servers, isArr := raw["Servers"].([]any)
 	switch {
+	case isDocLimit(jerr):
+		add(resultWith("WK-003", Error, jerr.Error()))
 	case jerr != nil:
 		add(judge("WK-003", false, "a JSON object with a non-empty Servers array", "not a JSON object: "+jerr.Error()))
 	case !isArr:
 		add(judge("WK-003", false, "a JSON object with a non-empty Servers array", fmt.Sprintf("Servers is %s", jsonKind(raw["Servers"]))))
 	case len(servers) == 0:
 		add(judge("WK-003", false, "a JSON object with a non-empty Servers array", "Servers is an empty array"))
+	case len(warns) > 0:
+		add(docWarning("WK-003", "a JSON object with a non-empty Servers array that every JSON parser reads alike", strings.Join(warns, "; ")))
 	default:
 		add(judge("WK-003", true, "", ""))
 	}
@@ -425,14 +434,14 @@ func (r *runner) judgeDocBody(prefix string, resp *response) []Result {
 				}
 			}
 		}
-		add(judge("WK-004", len(bad4) == 0, "every entry an object with string Version and BaseURL", strings.Join(bad4, "; ")))
-		add(judge("WK-005", len(bad5) == 0, "Version mdm-byod or mdm-adde", strings.Join(bad5, "; ")))
+		add(judge("WK-004", len(bad4) == 0, "every entry an object with string Version and BaseURL", someOf(bad4, 10)))
+		add(judge("WK-005", len(bad5) == 0, "Version mdm-byod or mdm-adde", someOf(bad5, 10)))
 		used := ""
 		if m, ok := servers[0].(map[string]any); ok {
 			used = fmt.Sprintf("; a device uses the first: %v at %v", m["Version"], m["BaseURL"])
 		}
 		add(judge("WK-006", len(servers) == 1, "exactly one Servers entry", fmt.Sprintf("%d entries%s", len(servers), used)))
-		add(judge("WK-007", len(bad7) == 0, "an absolute https BaseURL with a host", strings.Join(bad7, "; ")))
+		add(judge("WK-007", len(bad7) == 0, "an absolute https BaseURL with a host", someOf(bad7, 10)))
 	}
 	cc := strings.ToLower(resp.header.Get("Cache-Control"))
 	add(judge("WK-016", strings.Contains(cc, "no-store"), "Cache-Control: no-store (the document is per user)", fmt.Sprintf("Cache-Control %q", resp.header.Get("Cache-Control"))))

@@ -1,7 +1,12 @@
 package sim
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
 // processDocument is step 3 (§2.4): the device takes Servers[0] of the
@@ -46,6 +51,14 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 			r.skipAll("no document", "WK-008", "WK-017")
 			return &stop{OutcomeError, msg}, StepError, msg
 		}
+		if lim := docLimitOf(ds.domain); lim != "" {
+			// The simulator's bound, not the server's failure: a device
+			// may read the document.
+			msg := "the organisation domain's document was not judged: " + lim
+			r.cannotJudge("WK-001", msg)
+			r.skipAll("no document", "WK-008", "WK-017")
+			return &stop{OutcomeError, msg}, StepError, msg
+		}
 		if r.c.Expect.Enroll {
 			r.check("WK-001", false, "a 200 discovery document for a user who should enroll", why)
 		} else {
@@ -78,4 +91,189 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 		return &stop{OutcomeEnrollFailed, fmt.Sprintf("the server chose %s, but %s", doc.version, why)}, StepFailed, "the device cannot do " + doc.version + ": " + why
 	}
 	return nil, StepOK, fmt.Sprintf("Servers[0]: %s via %s", doc, ds.via)
+}
+
+// Bounds on the discovery document beyond its byte cap (DiscoveryBody).
+// Apple's document is three levels deep with one entry; 64 levels leave
+// room for any vendor extension, and the value count matters only when the
+// byte cap is raised. Past either the simulator does not judge the document
+// (error naming the limit): a device may well read it.
+const (
+	maxDocDepth  = 64
+	maxDocValues = 50_000
+)
+
+// docLimitError is a document beyond the simulator's bounds.
+type docLimitError struct{ msg string }
+
+func (e *docLimitError) Error() string { return e.msg }
+
+// decodeWellKnown reads the discovery body as the device's JSON parser
+// would, within bounds. It returns the top-level object, and warnings about
+// what a device may read differently from Go: a key given twice (Go keeps
+// the last; NSJSONSerialization fills a dictionary in order, so most likely
+// the last too, but this is not documented), and bytes that are not UTF-8
+// (Go replaces them; NSJSONSerialization refuses the whole document). The
+// error is a syntax error or a *docLimitError.
+func decodeWellKnown(body []byte) (map[string]any, []string, error) {
+	dups, err := scanDocument(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, nil, err
+	}
+	if raw == nil {
+		return nil, nil, fmt.Errorf("the document is null")
+	}
+	var warns []string
+	warns = append(warns, dups...)
+	if !utf8.Valid(body) {
+		warns = append(warns, fmt.Sprintf("the body is not valid UTF-8 at byte %d: Go replaced the bytes, but NSJSONSerialization refuses such a document (JSON is UTF-8, RFC 8259 §8.1)", firstInvalidUTF8(body)))
+	}
+	return raw, warns, nil
+}
+
+// docFrame is one open object or array of the scan.
+type docFrame struct {
+	object  bool
+	wantKey bool
+	path    string
+	index   int
+	keys    map[string]int
+	lastKey string
+}
+
+func (f *docFrame) childPath() string {
+	if f.object {
+		return f.path + "." + f.lastKey
+	}
+	return fmt.Sprintf("%s[%d]", f.path, f.index)
+}
+
+// scanDocument walks the tokens once, before any decoding, to enforce the
+// bounds and to find repeated keys (which a map cannot show).
+func scanDocument(body []byte) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var stack []*docFrame
+	var dups []dupRef
+	values := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			// End of input or a syntax error: json.Unmarshal words it.
+			return dedupeDups(dups), nil
+		}
+		var top *docFrame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 {
+				parent := stack[len(stack)-1]
+				parent.wantKey = parent.object
+				parent.index++
+			}
+			continue
+		}
+		if top != nil && top.object && top.wantKey {
+			key, _ := tok.(string)
+			top.keys[key]++
+			if top.keys[key] == 2 && len(dups) < 5 {
+				dups = append(dups, dupRef{top, key})
+			}
+			top.lastKey, top.wantKey = key, false
+			continue
+		}
+		values++
+		if values > maxDocValues {
+			return nil, &docLimitError{fmt.Sprintf("the document has more than %d values (the simulator's limit)", maxDocValues)}
+		}
+		d, isDelim := tok.(json.Delim)
+		if !isDelim {
+			if top != nil {
+				top.wantKey = top.object
+				top.index++
+			}
+			continue
+		}
+		if len(stack) >= maxDocDepth {
+			return nil, &docLimitError{fmt.Sprintf("the document is nested deeper than %d levels (the simulator's limit)", maxDocDepth)}
+		}
+		path := "the document"
+		if top != nil {
+			path = top.childPath()
+		}
+		stack = append(stack, &docFrame{object: d == '{', wantKey: d == '{', path: path, keys: map[string]int{}})
+	}
+}
+
+// dupRef is a key seen twice in an object; the frame keeps its count.
+type dupRef struct {
+	frame *docFrame
+	key   string
+}
+
+// dedupeDups words the repeated keys once each, with their count.
+func dedupeDups(dups []dupRef) []string {
+	var out []string
+	for _, d := range dups {
+		out = append(out, fmt.Sprintf("key %q appears %d times in %s; the simulator used the last, as encoding/json does (which one devices use is not documented)", truncate(d.key, 60), d.frame.keys[d.key], truncate(d.frame.path, 80)))
+	}
+	return out
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// someOf lists up to n items and says how many more there were, so a
+// document with thousands of bad entries gives a readable verdict.
+func someOf(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, "; ")
+	}
+	return strings.Join(items[:n], "; ") + fmt.Sprintf("; and %d more", len(items)-n)
+}
+
+func isDocLimit(err error) bool {
+	var lim *docLimitError
+	return errors.As(err, &lim)
+}
+
+// docFailure is why the device cannot use a body decodeWellKnown refused.
+func docFailure(err error) string {
+	if isDocLimit(err) {
+		return err.Error()
+	}
+	return "the body is not a JSON object: " + err.Error()
+}
+
+// docWarning is a warning whatever the check's level: the simulator is
+// not sure a device reads the document differently.
+func docWarning(id, expected, actual string) Result {
+	res := resultWith(id, Warn, "")
+	res.Expected, res.Actual = expected, actual
+	return res
+}
+
+// docLimitOf says why a chain's 200 document went unread when the reason
+// was the simulator's bound, or "".
+func docLimitOf(c *chain) string {
+	if c == nil || c.final == nil || c.final.status != 200 || c.doc != nil {
+		return ""
+	}
+	if _, _, err := decodeWellKnown(c.final.body); isDocLimit(err) && c.failure == err.Error() {
+		return err.Error()
+	}
+	return ""
 }

@@ -455,7 +455,7 @@ func (r *runner) play() CaseReport {
 	if bug != "" {
 		outcome, msg, facts = OutcomeError, bug, nil
 	}
-	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: r.red.Redact(msg), Facts: facts, Stack: stack})
+	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: truncate(r.red.Redact(msg), maxResultText), Facts: facts, Stack: stack})
 	return CaseReport{Name: c.Name, Outcome: outcome, Results: r.results}
 }
 
@@ -543,7 +543,7 @@ func (r *runner) runStep(name Step, fn func() (*stop, StepStatus, string)) *stop
 		st = &stop{OutcomeInterrupted, "interrupted during " + string(name)}
 		status = StepError
 	}
-	r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: r.red.Redact(msg), Stack: stack})
+	r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: truncate(r.red.Redact(msg), maxResultText), Stack: stack})
 	return st
 }
 
@@ -558,9 +558,11 @@ func (r *runner) report(res Result) {
 		// blame the server for the tester being stopped.
 		res = resultWith(res.ID, Error, "not judged: the run was interrupted ("+firstNonEmpty(res.Actual, res.Detail)+")")
 	}
-	res.Expected = r.red.Redact(res.Expected)
-	res.Actual = r.red.Redact(res.Actual)
-	res.Detail = r.red.Redact(res.Detail)
+	// Redacted first, so a cut never leaves half a secret; then bounded,
+	// since a hostile server's URL or header can be a megabyte.
+	res.Expected = truncate(r.red.Redact(res.Expected), maxResultText)
+	res.Actual = truncate(r.red.Redact(res.Actual), maxResultText)
+	res.Detail = truncate(r.red.Redact(res.Detail), maxResultText)
 	r.results = append(r.results, res)
 	rc := res
 	r.emit(Event{Kind: EventCheck, Time: r.clock(), Case: r.c.Name, Step: r.step, Result: &rc})

@@ -34,6 +34,9 @@ type enrollState struct {
 	first       *response
 	challenge   *Challenge
 	method      string
+	// challengeNote says where the Bearer challenge stood when the 401
+	// carried others too.
+	challengeNote string
 
 	token    string // the access token, registered with the redactor
 	tokenRaw string // as it stood in the callback URL, still encoded
@@ -91,9 +94,10 @@ func (r *runner) postEnroll(target string, body []byte, contentType, bearer, pur
 			return resp, hops
 		}
 		base, _ := url.Parse(cur)
-		next, err := base.Parse(resp.header.Get("Location"))
+		loc, _ := singleHeader(resp.header, "Location")
+		next, err := base.Parse(loc)
 		if err != nil || next.Scheme != "https" {
-			return resp, append(hops, fmt.Sprintf("%d to %q", resp.status, resp.header.Get("Location")))
+			return resp, append(hops, fmt.Sprintf("%d to %q", resp.status, truncate(loc, 200)))
 		}
 		hops = append(hops, fmt.Sprintf("%d to %s", resp.status, next))
 		if resp.status != 307 && resp.status != 308 {
@@ -157,13 +161,17 @@ func (r *runner) enrollChallenge() (*stop, StepStatus, string) {
 		return &stop{OutcomeEnrollFailed, msg}, StepFailed, msg
 	}
 
-	stopMsg := r.judgeChallenge(resp)
+	st := r.judgeChallenge(resp)
 	if !r.c.NoProbes {
 		refusals = append(refusals, r.enrollProbes(ds.baseURL, resp)...)
 	}
 	r.judgeErrorChallenges(refusals)
-	if stopMsg != "" {
-		return &stop{OutcomeEnrollFailed, stopMsg}, StepFailed, stopMsg
+	if st != nil {
+		status := StepFailed
+		if st.outcome == OutcomeError {
+			status = StepError
+		}
+		return st, status, st.message
 	}
 	c := es.challenge
 	msg := fmt.Sprintf("401 challenge: method %s", es.method)
@@ -172,33 +180,56 @@ func (r *runner) enrollChallenge() (*stop, StepStatus, string) {
 	} else {
 		msg += ", authorize at " + c.Params["authorization-url"]
 	}
+	if es.challengeNote != "" {
+		msg += "; Bearer was " + es.challengeNote
+	}
 	return nil, StepOK, msg
 }
 
 // judgeChallenge reads the 401 (ENR-002..007, ENR-012) and returns why the
-// device would cancel, or "".
-func (r *runner) judgeChallenge(resp *response) string {
+// device would cancel, or nil. The device looks for its Bearer challenge in
+// every WWW-Authenticate header and every challenge of each (RFC 9110
+// §11.6.1): other schemes beside it are legal and no deviation of form.
+func (r *runner) judgeChallenge(resp *response) *stop {
 	es := r.enroll
-	raw := resp.header.Get("WWW-Authenticate")
-	if raw == "" {
+	cancel := func(msg string) *stop { return &stop{OutcomeEnrollFailed, msg} }
+	if !hasChallenge(resp.header) {
 		r.check("ENR-002", false, "WWW-Authenticate: Bearer method=\"apple-as-web\"|\"apple-oauth2\", ...", "no WWW-Authenticate header")
 		r.skipAll("no challenge", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
-		return "the device cancels: the 401 has no WWW-Authenticate challenge"
+		return cancel("the device cancels: the 401 has no WWW-Authenticate challenge")
 	}
-	c, err := ParseChallenge(raw)
-	if err != nil {
-		r.check("ENR-002", false, "a parsable Bearer challenge", fmt.Sprintf("%q: %v", raw, err))
+	raw := challengeHeader(resp.header)
+	cs, err := ParseChallenges(resp.header.Values("WWW-Authenticate"))
+	if err != nil && !hasUsableBearer(cs) {
+		// The simulator's own bound, not a verdict on the server.
+		r.cannotJudge("ENR-002", err.Error())
+		r.skipAll("the challenge was not read", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
+		return &stop{OutcomeError, "the 401's challenge was not read: " + err.Error()}
+	}
+	c, index, bearers := pickBearer(cs)
+	switch {
+	case c == nil && firstErr(cs) != nil:
+		r.check("ENR-002", false, "a parsable Bearer challenge", fmt.Sprintf("%q: %v", raw, firstErr(cs)))
 		r.skipAll("no parsable challenge", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
-		return "the device cancels: the challenge does not parse: " + err.Error()
+		return cancel("the device cancels: the challenge does not parse: " + firstErr(cs).Error())
+	case c == nil:
+		r.check("ENR-002", false, "auth-scheme Bearer", "schemes "+schemeList(cs))
+		r.skipAll("no Bearer challenge", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
+		return cancel("the device cancels: the 401 has no Bearer challenge, only " + schemeList(cs))
+	case c.Err != nil:
+		r.check("ENR-002", false, "a parsable Bearer challenge", fmt.Sprintf("%q: %v", c.Raw, c.Err))
+		r.skipAll("no parsable challenge", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
+		return cancel("the device cancels: the challenge does not parse: " + c.Err.Error())
 	}
 	es.challenge = c
 	es.method = c.Method()
+	if len(cs) > 1 {
+		es.challengeNote = fmt.Sprintf("challenge %d of %d (%s)", index+1, len(cs), schemeList(cs))
+	}
 	switch {
-	case !strings.EqualFold(c.Scheme, "Bearer"):
-		r.check("ENR-002", false, "auth-scheme Bearer", fmt.Sprintf("scheme %q", c.Scheme))
 	case es.method == "apple-maid":
 		r.check("ENR-002", false, "method apple-as-web or apple-oauth2", `method "apple-maid": undocumented, Apple's own, unknown to the third-party spec`)
-	case es.method != "apple-as-web" && es.method != "apple-oauth2":
+	case !knownMethod(es.method):
 		r.check("ENR-002", false, "method apple-as-web or apple-oauth2", fmt.Sprintf("method %q", es.method))
 	default:
 		r.check("ENR-002", true, "", "")
@@ -208,14 +239,15 @@ func (r *runner) judgeChallenge(resp *response) string {
 		form = append(form, fmt.Sprintf("scheme %q (the iOS 26.1 client compares with Bearer exactly)", c.Scheme))
 	}
 	form = append(form, c.Lenient...)
-	if len(form) > 0 && strings.EqualFold(c.Scheme, "Bearer") {
-		r.check("ENR-006", false, `Bearer method="...", name="value", ... (commas, double quotes)`, strings.Join(form, "; "))
-	} else {
-		r.check("ENR-006", len(form) == 0, `Bearer method="...", name="value", ...`, strings.Join(form, "; "))
+	if bearers > 1 {
+		// Which one a device takes is not documented: the simulator takes
+		// the first it can use and says so.
+		form = append(form, fmt.Sprintf("%d Bearer challenges; the simulator used challenge %d of %d, the first with method apple-as-web or apple-oauth2 (method %q)", bearers, index+1, len(cs), es.method))
 	}
+	r.check("ENR-006", len(form) == 0, `one Bearer method="...", name="value", ... (commas, double quotes)`, strings.Join(form, "; "))
 	r.judgeESSO(resp)
 
-	cancel := ""
+	why := ""
 	switch es.method {
 	case "apple-as-web":
 		r.skip("ENR-005", "the method is apple-as-web")
@@ -224,15 +256,15 @@ func (r *runner) judgeChallenge(resp *response) string {
 		r.check("ENR-003", ok, "an absolute http or https url parameter", fmt.Sprintf("url %q", c.Params["url"]))
 		if !ok {
 			r.skipAll("no usable url", "ENR-004", "ENR-007")
-			return "the device cancels: the apple-as-web challenge has no usable url"
+			return cancel("the device cancels: the apple-as-web challenge has no usable url")
 		}
 		r.check("ENR-004", lu.Scheme == "https", "an https url", c.Params["url"])
 		if lu.RawQuery == "" {
 			r.check("ENR-007", true, "", "")
 		}
 		if !r.c.Device.Has(CapAsWeb) {
-			_, why := r.c.Device.Can(CapAsWeb)
-			cancel = "the device cannot sign in: " + why
+			_, no := r.c.Device.Can(CapAsWeb)
+			why = "the device cannot sign in: " + no
 		}
 	case "apple-oauth2":
 		r.skipAll("the method is apple-oauth2", "ENR-003", "ENR-004", "ENR-007")
@@ -255,16 +287,46 @@ func (r *runner) judgeChallenge(resp *response) string {
 		}
 		r.check("ENR-005", len(bad) == 0, "https authorization-url and token-url, redirect-url "+CallbackScheme+":/path, client-id, scope", strings.Join(bad, "; "))
 		if len(bad) > 0 && (c.Params["authorization-url"] == "" || c.Params["token-url"] == "" || c.Params["redirect-url"] == "" || c.Params["client-id"] == "") {
-			cancel = "the device cancels: the apple-oauth2 challenge lacks " + strings.Join(bad, "; ")
+			why = "the device cancels: the apple-oauth2 challenge lacks " + strings.Join(bad, "; ")
 		} else if !r.c.Device.Has(CapOAuth2) {
-			_, why := r.c.Device.Can(CapOAuth2)
-			cancel = "the device cannot sign in: " + why
+			_, no := r.c.Device.Can(CapOAuth2)
+			why = "the device cannot sign in: " + no
 		}
 	default:
 		r.skipAll("no known method", "ENR-003", "ENR-004", "ENR-005", "ENR-007")
-		cancel = fmt.Sprintf("the device cancels: unknown method %q", es.method)
+		why = fmt.Sprintf("the device cancels: unknown method %q", es.method)
 	}
-	return cancel
+	if why == "" {
+		return nil
+	}
+	return cancel(why)
+}
+
+func hasUsableBearer(cs []*Challenge) bool {
+	c, _, _ := pickBearer(cs)
+	return c != nil && c.Err == nil && knownMethod(c.Method())
+}
+
+func firstErr(cs []*Challenge) error {
+	for _, c := range cs {
+		if c.Err != nil {
+			return c.Err
+		}
+	}
+	return nil
+}
+
+// schemeList names the schemes of the challenges, bounded.
+func schemeList(cs []*Challenge) string {
+	var names []string
+	for i, c := range cs {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(cs)-5))
+			break
+		}
+		names = append(names, truncate(c.Scheme, 40))
+	}
+	return strings.Join(names, ", ")
 }
 
 func (r *runner) skipAll(why string, ids ...string) {
@@ -345,8 +407,8 @@ func (r *runner) judgeErrorChallenges(rs []*response) {
 		if p == nil || p.status < 400 || p.status == 401 {
 			continue
 		}
-		if p.header.Get("WWW-Authenticate") != "" {
-			bad = append(bad, fmt.Sprintf("%d with WWW-Authenticate %q", p.status, p.header.Get("WWW-Authenticate")))
+		if hasChallenge(p.header) {
+			bad = append(bad, fmt.Sprintf("%d with WWW-Authenticate %q", p.status, challengeHeader(p.header)))
 		}
 	}
 	r.check("ENR-013", len(bad) == 0, "no WWW-Authenticate on 4xx/5xx refusals", strings.Join(bad, "; "))

@@ -37,6 +37,10 @@ func (l *loginRun) kind() weblogin.ErrKind {
 	return ""
 }
 
+// atLimit: the driver stopped at its own bound (forms, controls, nesting),
+// which is no verdict on the server.
+func (l *loginRun) atLimit() bool { return l.kind() == weblogin.KindLimit }
+
 // callback returns the callback URL when the run ended at one.
 func (l *loginRun) callback() *url.URL {
 	if l.err != nil || l.res == nil {
@@ -206,7 +210,10 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 		if qerr != nil {
 			problems = append(problems, "query does not parse: "+qerr.Error())
 		}
+		// Foundation's URLComponents lists every item; a device's lookup by
+		// name takes the first match, as url.Values.Get does.
 		tok := q.Get("access-token")
+		r.judgeRepeatedItems("AUTH-005", q, "access-token")
 		if tok == "" {
 			problems = append(problems, "no access-token")
 		}
@@ -233,6 +240,10 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 	}
 	if es.token == "" {
 		why := loginFailure(lr)
+		if lr.atLimit() {
+			// The driver's own bound: no verdict on the server.
+			return &stop{OutcomeError, why}, StepError, why
+		}
 		return &stop{OutcomeAuthFailed, why}, StepFailed, why
 	}
 	msg := fmt.Sprintf("signed in (%d pages): callback %d with an access token", lr.res.Pages, lr.res.CallbackStatus)
@@ -270,6 +281,32 @@ func foundationQuery(raw string) (url.Values, error) {
 	return v, firstErr
 }
 
+// judgeRepeatedItems warns under id about callback items given more than
+// once. A device resolves them silently (the first match), so this is never
+// a failure; the warning says which one was used. Values are not quoted:
+// they are credentials.
+func (r *runner) judgeRepeatedItems(id string, q url.Values, names ...string) {
+	var repeats []string
+	for _, name := range names {
+		vs := q[name]
+		if len(vs) < 2 {
+			continue
+		}
+		distinct := map[string]bool{}
+		for _, v := range vs {
+			distinct[v] = true
+		}
+		repeats = append(repeats, fmt.Sprintf("%d %s items (%d different values); the first is used, as a device's first match by name", len(vs), name, len(distinct)))
+	}
+	if len(repeats) == 0 {
+		return
+	}
+	res := resultWith(id, Warn, "")
+	res.Expected = "each of " + strings.Join(names, ", ") + " once in the callback"
+	res.Actual = "the callback carries " + strings.Join(repeats, "; ")
+	r.report(res)
+}
+
 // rawQueryValue returns a query item as it stood on the wire.
 func rawQueryValue(raw, key string) string {
 	for _, kv := range strings.Split(raw, "&") {
@@ -293,6 +330,8 @@ func loginFailure(lr *loginRun) string {
 				return "the page asks for a one-time code but the scenario gives no TOTP seed (--totp-secret-env or --totp-secret-file)"
 			case weblogin.KindJavaScript:
 				return "the sign-in page needs JavaScript, which this driver does not run: " + we.Msg + "; map the form with --login-form and friends"
+			case weblogin.KindLimit:
+				return "the simulator could not read the sign-in page: " + we.Msg
 			}
 		}
 		return "the sign-in failed: " + lr.err.Error()
@@ -347,7 +386,9 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 			}
 		}
 	}
-	if first != nil && first.status == 200 {
+	if first != nil && first.status == 200 && !used && lr.atLimit() {
+		r.cannotJudge("AUTH-002", "the sign-in stopped at the simulator's limit before the identifier could show: "+lr.err.Error())
+	} else if first != nil && first.status == 200 {
 		r.check("AUTH-002", used, "the sign-in pre-fills or routes by user-identifier", "the identifier appears in no page or redirect of the sign-in")
 	} else {
 		r.skip("AUTH-002", "no sign-in page")

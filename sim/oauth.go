@@ -99,10 +99,14 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 		r.judgeSecondFactor(lr, false)
 		r.oauthProbes(start, lr)
 		why := loginFailure(lr)
+		if lr.atLimit() {
+			return &stop{OutcomeError, why}, StepError, why
+		}
 		return &stop{OutcomeAuthFailed, why}, StepFailed, why
 	}
 	q, _ := foundationQuery(cb.RawQuery)
 	os.code = q.Get("code")
+	r.judgeRepeatedItems("AUTH-011", q, "code", "state")
 	var bad []string
 	if !strings.HasPrefix(cb.String(), p["redirect-url"]) {
 		bad = append(bad, "does not start with the redirect-url")

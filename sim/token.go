@@ -73,7 +73,7 @@ func (r *runner) tokenProbes(base string) {
 			accepted = append(accepted, what)
 		case p.status == 0:
 			badRefusal = append(badRefusal, fmt.Sprintf("%s: %v", what, p.err))
-		case p.status == http.StatusUnauthorized && p.header.Get("WWW-Authenticate") == "":
+		case p.status == http.StatusUnauthorized && !hasChallenge(p.header):
 			badRefusal = append(badRefusal, what+": 401 without a challenge")
 		case p.status >= 500:
 			badRefusal = append(badRefusal, fmt.Sprintf("%s: %d", what, p.status))

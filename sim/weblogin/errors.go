@@ -23,6 +23,10 @@ const (
 	// KindSecondFactor: the page asks for a one-time code but Request.OTP is
 	// nil. This is a mismatch between scenario and server, not a rejection.
 	KindSecondFactor ErrKind = "second-factor"
+	// KindLimit: the page is beyond what the driver reads (forms, controls,
+	// nesting). The driver could not judge it: this is no verdict on the
+	// server.
+	KindLimit ErrKind = "limit"
 )
 
 // Error is a login failure with the trail of pages that led to it. Msg and

@@ -1,6 +1,7 @@
 package weblogin
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,12 +78,47 @@ type form struct {
 	// OIDC form_post page that scripts submit on load. A browser without
 	// JavaScript shows its <noscript> button; the driver presses it.
 	relay bool
+	// controlCount is how many controls the form has; past maxFormControls
+	// only the first are read.
+	controlCount int
 }
+
+// formScan is what chooseForm looked at, for a verdict that names where it
+// stopped.
+type formScan struct {
+	forms       int // forms on the page
+	maxControls int // controls of the largest form examined
+}
+
+// limit says which bound kept the driver from reading the whole page, or "".
+func (f formScan) limit() string {
+	var parts []string
+	if f.forms > maxForms {
+		parts = append(parts, fmt.Sprintf("the page has %d forms; the driver looks at the first %d", f.forms, maxForms))
+	}
+	if f.maxControls > maxFormControls {
+		parts = append(parts, fmt.Sprintf("a form has %d controls; the driver reads the first %d", f.maxControls, maxFormControls))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Bounds on what the driver reads of one page. Real login pages have one
+// to a few forms of a few dozen controls; past these the page is hostile or
+// generated, and the driver says where it stopped rather than reading on.
+const (
+	maxForms        = 1000
+	maxFormControls = 1000
+)
 
 func readForm(sel *goquery.Selection, sels selectors) *form {
 	f := &form{sel: sel}
 	hidden, visible := 0, 0
-	sel.Find("input, select, textarea, button").Each(func(_ int, c *goquery.Selection) {
+	all := sel.Find("input, select, textarea, button")
+	f.controlCount = all.Length()
+	if f.controlCount > maxFormControls {
+		all = all.Slice(0, maxFormControls)
+	}
+	all.Each(func(_ int, c *goquery.Selection) {
 		if disabled(c) {
 			return
 		}
@@ -114,13 +150,19 @@ func readForm(sel *goquery.Selection, sels selectors) *form {
 // form with a password or OTP field, else the first with a user name field
 // (identifier-first logins ask for the name alone). relay is the first form
 // that only carries hidden fields, for pages with no login form.
-func chooseForm(doc *goquery.Document, sels selectors) (login, relay *form) {
+func chooseForm(doc *goquery.Document, sels selectors) (login, relay *form, scan formScan) {
 	var username *form
-	doc.Find("form").EachWithBreak(func(_ int, s *goquery.Selection) bool {
+	forms := doc.Find("form")
+	scan.forms = forms.Length()
+	if scan.forms > maxForms {
+		forms = forms.Slice(0, maxForms)
+	}
+	forms.EachWithBreak(func(_ int, s *goquery.Selection) bool {
 		if sels.form != nil && !s.IsMatcher(sels.form) {
 			return true
 		}
 		f := readForm(s, sels)
+		scan.maxControls = max(scan.maxControls, f.controlCount)
 		switch {
 		case sels.form != nil, f.asks.password || f.asks.otp:
 			login = f
@@ -135,7 +177,7 @@ func chooseForm(doc *goquery.Document, sels selectors) (login, relay *form) {
 	if login == nil {
 		login = username
 	}
-	return login, relay
+	return login, relay, scan
 }
 
 // roleOf applies the Fields overrides first: a selector given for a role

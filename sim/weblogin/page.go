@@ -13,7 +13,7 @@ import (
 )
 
 // maxErrorText caps page text quoted in error messages.
-const maxErrorText = 300
+const maxErrorText = 200
 
 // parseHTML parses with scripting off, as a browser without JavaScript does:
 // <noscript> content becomes markup, so the "Continue" button of an
@@ -103,26 +103,81 @@ func needsJavaScript(doc *goquery.Document) string {
 	return ""
 }
 
-// errorSelector finds the messages login pages show after a failed attempt.
-const errorSelector = `[role=alert], [class*=error], [class*=alert], [class*=danger], [id*=error], .invalid-feedback`
+// errorSelector finds the messages login pages show after a failed
+// attempt: live regions and alerts (what a screen reader announces), and
+// the class and id names templates give them, in any letter case.
+const errorSelector = `[role=alert], [aria-live=assertive], [aria-live=polite], ` +
+	`[class*=error i], [class*=alert i], [class*=danger i], [class*=invalid i], [class*=warning i], ` +
+	`[id*=error i], [id*=alert i], [id*=invalid i]`
 
 // notErrorBoxes are containers whose class may mention errors ("has-errors")
 // without being the message: quoting them would quote the whole page.
-const notErrorBoxes = "html, body, main, form, fieldset"
+const notErrorBoxes = "html, body, main, form, fieldset, input, select, textarea, button"
 
-// visibleErrors joins the text of the visible error elements, outermost
-// only, so a message inside an alert box is quoted once.
+// errorWords mark a message as an error when nothing in the markup does
+// (`<p style="color:red">Wrong password</p>`).
+var errorWords = regexp.MustCompile(`(?i)\b(wrong|incorrect|invalid|failed|failure|error|denied|not recogni[sz]ed|do(es)?n['’]?t match|does not match|not match|try again|unable to|locked|expired|unknown user|not found)\b`)
+
+// maxErrorCandidates bounds the elements examined for error text on one
+// page, whatever its size.
+const maxErrorCandidates = 2000
+
+// visibleErrors quotes the visible error messages of a page: the elements
+// marked as errors, outermost only (a message inside an alert box is
+// quoted once), else text near the form that reads as an error.
 func visibleErrors(doc *goquery.Document) string {
 	var texts []string
-	doc.Find(errorSelector).Not(notErrorBoxes).Each(func(_ int, s *goquery.Selection) {
+	add := func(text string) {
+		if text != "" && !slices.Contains(texts, text) && len(texts) < 5 {
+			texts = append(texts, text)
+		}
+	}
+	marked := doc.Find(errorSelector).Not(notErrorBoxes)
+	if marked.Length() > maxErrorCandidates {
+		marked = marked.Slice(0, maxErrorCandidates)
+	}
+	marked.Each(func(_ int, s *goquery.Selection) {
 		if s.ParentsFiltered(errorSelector).Not(notErrorBoxes).Length() > 0 || hidden(s) {
 			return
 		}
-		if text := visibleText(s); text != "" && !slices.Contains(texts, text) {
-			texts = append(texts, text)
-		}
+		add(visibleText(s))
 	})
+	if len(texts) == 0 {
+		for _, text := range errorWordsNearForm(doc) {
+			add(text)
+		}
+	}
 	return truncate(strings.Join(texts, "; "))
+}
+
+// errorWordsNearForm looks at the short text blocks of the form and of the
+// container around it, in tree order, for one that reads as an error.
+// Labels and buttons are the form's own words, not messages.
+func errorWordsNearForm(doc *goquery.Document) []string {
+	scope := doc.Find("form").First().Parent()
+	if scope.Length() == 0 {
+		scope = doc.Find("body")
+	}
+	var out []string
+	seen := 0
+	scope.Find("p, span, div, li, strong, b, em, font, small, td, h2, h3, h4").EachWithBreak(func(_ int, s *goquery.Selection) bool {
+		seen++
+		if goquery.NodeName(s.Parent()) == "label" || s.Closest("label, button, script, style, template, noscript").Length() > 0 || hidden(s) {
+			return seen < maxErrorCandidates
+		}
+		// Only blocks whose own text is short: a whole page's text would
+		// match some error word somewhere.
+		if s.Children().Length() > 3 {
+			return seen < maxErrorCandidates
+		}
+		text := visibleText(s)
+		if text != "" && len(text) <= maxErrorText && errorWords.MatchString(text) {
+			out = append(out, text)
+			return false
+		}
+		return seen < maxErrorCandidates
+	})
+	return out
 }
 
 // pageHeadline is the best short description of a page for an error
@@ -156,6 +211,11 @@ func hidden(s *goquery.Selection) bool {
 		if goquery.NodeName(n) == "template" {
 			return true
 		}
+		for _, class := range strings.Fields(strings.ToLower(n.AttrOr("class", ""))) {
+			if class == "hidden" || class == "d-none" || class == "is-hidden" || class == "hide" {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -170,11 +230,14 @@ func visibleText(s *goquery.Selection) string {
 
 func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-func truncate(s string) string {
-	if len(s) <= maxErrorText {
+func truncate(s string) string { return clip(s, maxErrorText) }
+
+// clip cuts s to at most n bytes on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := maxErrorText
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

@@ -10,6 +10,13 @@ import (
 	"strings"
 )
 
+// Bounds on the driver's own text: a hostile page's URLs and headers can
+// be a megabyte long, and a trail or message quotes them.
+const (
+	maxTrailLine = 500
+	maxMessage   = 1000
+)
+
 // session is one login in progress.
 type session struct {
 	fetch    Fetch
@@ -139,10 +146,10 @@ func (s *session) follow(nav navigation, page *Page) (*navigation, error) {
 	doc, err := parseHTML(page.Body)
 	if err != nil {
 		s.note(nav, page, "not HTML")
-		return nil, s.fail(KindNoForm, "%s %s: the page does not parse as HTML: %v", nav.method, nav.url, err)
+		return nil, s.parseFailure(nav, err)
 	}
 	base := baseURL(doc, page.URL)
-	login, relay := chooseForm(doc, s.sels)
+	login, relay, scan := chooseForm(doc, s.sels)
 	if rejected := s.judge(page, login); rejected {
 		s.note(nav, page, "form ("+login.asks.String()+") again: rejected")
 		return nil, s.fail(KindRejected, "%s", rejection(s.last.asks, login, page, visibleErrors(doc)))
@@ -155,6 +162,10 @@ func (s *session) follow(nav navigation, page *Page) (*navigation, error) {
 	}
 	if relay != nil {
 		return s.submitForm(nav, page, base, relay)
+	}
+	if limit := scan.limit(); limit != "" {
+		s.note(nav, page, "no login form within the driver's limits")
+		return nil, s.fail(KindLimit, "%s %s: no login form found, but %s", nav.method, nav.url, limit)
 	}
 	if why := needsJavaScript(doc); why != "" {
 		s.note(nav, page, "needs javascript")
@@ -206,7 +217,17 @@ func rejection(last asks, again *form, page *Page, errorText string) string {
 // 307/308 repeat the method and body. Any 3xx to the callback scheme ends the
 // login (AUTH-003 accepts any 3xx; AUTH-004 judges the status).
 func (s *session) redirect(nav navigation, page *Page) (*navigation, error) {
-	loc := strings.TrimSpace(page.Header.Get("Location"))
+	locs := page.Header.Values("Location")
+	loc := ""
+	if len(locs) > 0 {
+		loc = strings.TrimSpace(locs[0])
+	}
+	repeated := ""
+	if slices.ContainsFunc(locs, func(v string) bool { return strings.TrimSpace(v) != loc }) {
+		// A web view takes one; which is not documented. The first is what
+		// Go's Header.Get and most clients use; the trail says so.
+		repeated = fmt.Sprintf("(%d different Location headers; the first is used)", len(locs))
+	}
 	if loc == "" {
 		s.note(nav, page, "without Location")
 		return nil, s.fail(KindBadRedirect, "%s %s answered %d without a Location header", nav.method, nav.url, page.Status)
@@ -214,14 +235,14 @@ func (s *session) redirect(nav navigation, page *Page) (*navigation, error) {
 	target, err := page.URL.Parse(loc)
 	if err != nil {
 		s.note(nav, page, "bad Location")
-		return nil, s.fail(KindBadRedirect, "%s %s answered %d with a Location that is not a URL: %q", nav.method, nav.url, page.Status, loc)
+		return nil, s.fail(KindBadRedirect, "%s %s answered %d with a Location that is not a URL: %q", nav.method, nav.url, page.Status, clip(loc, maxErrorText))
 	}
 	s.redirects++
 	next := navigation{method: http.MethodGet, url: target, referrer: nav.referrer, purpose: fmt.Sprintf("redirect %d", s.redirects)}
 	if page.Status == http.StatusTemporaryRedirect || page.Status == http.StatusPermanentRedirect {
 		next.method, next.body = nav.method, nav.body
 	}
-	return s.navigate(nav, page, next, "", true)
+	return s.navigate(nav, page, next, repeated, true)
 }
 
 // refresh follows a Refresh header or <meta http-equiv=refresh> at once: the
@@ -301,10 +322,10 @@ func (s *session) errorPage(nav navigation, page *Page) error {
 	doc, err := parseHTML(page.Body)
 	if err != nil {
 		s.note(nav, page, "error")
-		return s.fail(KindHTTP, "%s %s answered %d", nav.method, nav.url, page.Status)
+		return s.fail(KindHTTP, "%s %s answered %d (the page does not parse as HTML: %v)", nav.method, nav.url, page.Status, err)
 	}
 	if page.Status < 500 {
-		login, _ := chooseForm(doc, s.sels)
+		login, _, _ := chooseForm(doc, s.sels)
 		if s.judge(page, login) {
 			s.note(nav, page, "form ("+login.asks.String()+") again: rejected")
 			return s.fail(KindRejected, "%s", rejection(s.last.asks, login, page, visibleErrors(doc)))
@@ -312,6 +333,17 @@ func (s *session) errorPage(nav navigation, page *Page) error {
 	}
 	s.note(nav, page, "error")
 	return s.fail(KindHTTP, "%s %s answered %d%s", nav.method, nav.url, page.Status, headline(pageHeadline(doc)))
+}
+
+// parseFailure words a page the HTML parser gave up on. Its one bound is
+// nesting (x/net/html stops at 512 open elements, where WebKit flattens the
+// tree instead): the driver cannot read the page, which says nothing about
+// the server, so it is a limit, not a missing form.
+func (s *session) parseFailure(nav navigation, err error) *Error {
+	if strings.Contains(err.Error(), "open stack of elements exceeds") {
+		return s.fail(KindLimit, "%s %s: the page nests elements deeper than the HTML parser's limit of 512 levels; the driver cannot read it (%v)", nav.method, nav.url, err)
+	}
+	return s.fail(KindNoForm, "%s %s: the page does not parse as HTML: %v", nav.method, nav.url, err)
 }
 
 // note adds the trail line for one request; page is nil when it failed.
@@ -323,14 +355,14 @@ func (s *session) note(nav navigation, page *Page, what string) {
 	if what != "" {
 		line += " " + what
 	}
-	s.res.Trail = append(s.res.Trail, s.redact.scrub(line))
+	s.res.Trail = append(s.res.Trail, clip(s.redact.scrub(line), maxTrailLine))
 }
 
 // fail builds an *Error carrying the trail so far, secrets scrubbed.
 func (s *session) fail(kind ErrKind, format string, args ...any) *Error {
 	return &Error{
 		Kind:  kind,
-		Msg:   s.redact.scrub(fmt.Sprintf(format, args...)),
+		Msg:   clip(s.redact.scrub(fmt.Sprintf(format, args...)), maxMessage),
 		Trail: slices.Clone(s.res.Trail),
 	}
 }
