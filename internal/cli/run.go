@@ -212,8 +212,8 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	text := report.NewText(f.IO.Out, report.TextOptions{Verbose: o.Verbose, Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict})
 	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter, Parallel: o.Parallel}
 	if plan.clock != nil {
-		// The embedded servers and the engine share a clock that jumps
-		// instead of waiting for fresh TOTP steps.
+		// The embedded servers and the engine share a clock whose
+		// per-account TOTP time jumps instead of waiting for fresh steps.
 		eng.Clock, eng.TOTPClock = plan.clock.Now, plan.clock
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
