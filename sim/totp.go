@@ -109,7 +109,9 @@ type TOTPClock interface {
 // wall clock) and no other account's codes, and it takes no lock: the turn
 // is the only lock a case waits for, it is taken once per case and never
 // while holding another, so no case can wait for itself or for a case
-// that waits for it, at any --parallel.
+// that waits for it, at any --parallel. The turn lives inside one step
+// (released by a defer, so a panic releases it too) and a Gate holds the
+// engine only between steps, so the TUI never pauses a case that has one.
 type totpLedger struct {
 	mu     sync.Mutex
 	used   map[[32]byte]int64
