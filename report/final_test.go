@@ -545,10 +545,10 @@ func TestMarkdown(t *testing.T) {
 		assert.Contains(t, out, "  - Expected: `308 Permanent Redirect`\n  - Actual: `303`\n  - Source: [A] S2; [V] Fleet\n")
 		assert.NotContains(t, out, "Not listed")
 		if strict {
-			assert.Contains(t, out, "| iphone@18.2/callback-303 | iPhone 16 iOS 18.2 | enrolled | 63 | 0 | 1 | ❌ FAIL |")
+			assert.Contains(t, out, "| iphone@18.2/callback-303 | iPhone 16 iOS 18.2 | enrolled | 55 | 0 | 1 | ❌ FAIL |")
 			assert.Contains(t, out, "- **Problem:** AUTH-004 WARN: 303")
 		} else {
-			assert.Contains(t, out, "| iphone@18.2/callback-303 | iPhone 16 iOS 18.2 | enrolled | 63 | 0 | 1 | ⚠️ PASS (warnings) |")
+			assert.Contains(t, out, "| iphone@18.2/callback-303 | iPhone 16 iOS 18.2 | enrolled | 55 | 0 | 1 | ⚠️ PASS (warnings) |")
 		}
 	}
 }

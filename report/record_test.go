@@ -59,7 +59,7 @@ func record(t *testing.T) []sim.Event {
 	clock := &sim.VirtualClock{}
 	var cases []sim.Case
 	for _, rc := range recordCases() {
-		srv, err := refserver.Start(refserver.Config{Faults: rc.faults, Now: clock.Now})
+		srv, err := refserver.Start(refserver.Config{Faults: rc.faults, Now: clock.Now, TOTPNow: clock.TOTPNow})
 		require.NoError(t, err)
 		t.Cleanup(func() { srv.Close() })
 		client, err := transport.New(transport.Options{Timeout: 5 * time.Second, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
@@ -80,7 +80,7 @@ func record(t *testing.T) []sim.Event {
 		})
 	}
 	var events []sim.Event
-	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: clock.Now, Sleep: clock.Sleep, Hold: clock.Hold}
+	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: clock.Now, TOTPClock: clock}
 	_, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return events

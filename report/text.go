@@ -115,6 +115,10 @@ func (t *Text) Handle(ev sim.Event) {
 			loc = " → " + l
 		}
 		hold("      → %s %s%s\n      ← %d %s%s (%s)\n", x.Method, x.URL, probe, x.Status, x.ResponseHeaders.Get("Content-Type"), loc, x.Duration.Round(time.Millisecond))
+	case sim.EventWait:
+		// Printed at once, not held for the step's end: the run is
+		// visibly waiting, not stuck.
+		fmt.Fprintf(w, "  %s %s\n", t.paint(ansiDim, "…"), ev.Message)
 	case sim.EventCheck:
 		r := ev.Result
 		notable := r.Status == sim.Fail || r.Status == sim.Warn || r.Status == sim.Error || r.Status == sim.Noted

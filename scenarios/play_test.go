@@ -47,7 +47,7 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 			timeout = time.Second // shorter than the server's stall: WK-015
 		}
 		clock := &sim.VirtualClock{}
-		srv, err := refserver.Start(refserver.Config{Faults: g.faults, SlowDelay: 3 * time.Second, Now: clock.Now})
+		srv, err := refserver.Start(refserver.Config{Faults: g.faults, SlowDelay: 3 * time.Second, Now: clock.Now, TOTPNow: clock.TOTPNow})
 		require.NoError(t, err)
 		client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 		require.NoError(t, err)
@@ -60,7 +60,7 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 				}
 			}
 		}
-		eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: clock.Now, Sleep: clock.Sleep, Hold: clock.Hold}
+		eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: clock.Now, TOTPClock: clock}
 		_, err = eng.Run(context.Background(), sim.Plan{Cases: g.cases}, sum.Add)
 		client.CloseIdleConnections()
 		srv.Close()

@@ -13,7 +13,7 @@ import (
 // benchTarget is a reference server over real TLS on loopback.
 func benchTarget(b *testing.B) (*ref, func()) {
 	clock := &sim.VirtualClock{}
-	srv, err := refserver.Start(refserver.Config{Now: clock.Now})
+	srv, err := refserver.Start(refserver.Config{Now: clock.Now, TOTPNow: clock.TOTPNow})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func benchCases(b *testing.B, r *ref, n int, discoveryOnly bool) []sim.Case {
 func runBench(b *testing.B, discoveryOnly bool, parallel, perRun int) {
 	r, stop := benchTarget(b)
 	defer stop()
-	eng := &sim.Engine{Clock: r.clock.Now, Sleep: r.clock.Sleep, Hold: r.clock.Hold, Parallel: parallel}
+	eng := &sim.Engine{Clock: r.clock.Now, TOTPClock: r.clock, Parallel: parallel}
 	cases := benchCases(b, r, perRun, discoveryOnly)
 	b.ReportAllocs()
 	b.ResetTimer()

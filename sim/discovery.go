@@ -346,6 +346,10 @@ func (r *runner) judgeDroppedQuery(c *chain) {
 		r.check("RD-002", true, "", "")
 		return
 	}
+	if r.c.NoProbes {
+		r.skip("RD-002", probesOff+": the redirect dropped the parameters, and only a probe tells whether the target needs them")
+		return
+	}
 	withParams := r.discoveryURL(c.finalURL(), r.c.Account.Identifier, string(r.c.Device.Family), r.c.Options.OmitModelFamily)
 	probe := r.follow(withParams, "probe RD-002: redirect target with the discovery parameters", true)
 	switch {
@@ -524,6 +528,11 @@ func (r *runner) judgeRejections(c *chain) {
 // a user nobody has (WK-009). It is fixed so runs are repeatable.
 const ProbeUnknownUser = "enrollsim-probe-no-such-user"
 
+// probesOff is why a check that needs a tester's probe is skipped under
+// --no-probes: a server with a lockout or rate limit must see only what a
+// device sends.
+const probesOff = "probes are off (--no-probes)"
+
 // judgeProbes asks the organisation domain what a device would not, to
 // judge how the server treats other inputs: an unknown user (WK-009), other
 // encodings and missing parameters (WK-013), a family that does not enroll
@@ -548,6 +557,14 @@ func (r *runner) judgeProbes(c *chain, start string) {
 		}
 	}
 	r.check("WK-012", needsSession == "", "discovery works without cookies or Authorization", needsSession)
+
+	if r.c.NoProbes {
+		r.skipAll(probesOff, "WK-009", "WK-013", "WK-014")
+		if !r.discovery.rejectionJudged {
+			r.skipAll(probesOff+": the device's own request got no 403 to judge", "WK-010", "WK-011")
+		}
+		return
+	}
 
 	// WK-009: an identifier the server will not enroll.
 	unknown := ProbeUnknownUser + "@" + r.domain

@@ -240,15 +240,16 @@ type Engine struct {
 	Checks CheckFilter
 	// Redactor receives the run's secrets; a fresh one is used when nil.
 	Redactor *Redactor
-	// Hold, when set, is called once a login has its one-time code and the
-	// returned func when that login is over; the embedded target passes
-	// VirtualClock.Hold so its clock never jumps under a login.
-	Hold func() (release func())
+	// TOTPClock, when set, gives each account's second factor its own time
+	// and turns the wait for a fresh code into a jump of it; the embedded
+	// target passes its VirtualClock. Nil: codes follow Clock, and waits
+	// are real (Sleep), shown as wait events.
+	TOTPClock TOTPClock
 	// Parallel plays this many cases at once (1 or 0: one after another).
 	// A Gate forces one at a time.
 	Parallel int
-	// Sleep waits (for a fresh TOTP step); nil sleeps for real. The
-	// embedded target passes VirtualClock.Sleep.
+	// Sleep waits for a fresh TOTP step when TOTPClock is nil; nil sleeps
+	// for real.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -280,7 +281,7 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 		red.AddSecret(c.Account.Password)
 		red.AddSecret(c.Account.TOTPSecret)
 	}
-	ledger := &totpLedger{used: map[[32]byte]int64{}}
+	ledger := newTOTPLedger()
 	emit(Event{Kind: EventRunStart, Time: clock(), Run: &RunInfo{Cases: len(plan.Cases)}})
 	newRunner := func(c Case, emit func(Event)) *runner {
 		lim := e.Limits.withDefaults()
@@ -391,6 +392,8 @@ type runner struct {
 	red    *Redactor
 	ledger *totpLedger
 	seq    int
+	// turnHeld: this case has its account's turn to sign in (takeTurn).
+	turnHeld bool
 
 	step    Step
 	results []Result

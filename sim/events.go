@@ -9,8 +9,8 @@ import (
 type EventKind string
 
 // The event stream of a run, in the order they occur: run-start, then per
-// case case-start, (step-start, exchange*, check*, step-end)*, case-end, and
-// finally run-end.
+// case case-start, (step-start, (exchange|wait)*, check*, step-end)*,
+// case-end, and finally run-end.
 const (
 	EventRunStart  EventKind = "run-start"
 	EventCaseStart EventKind = "case-start"
@@ -20,6 +20,9 @@ const (
 	EventStepEnd   EventKind = "step-end"
 	EventCaseEnd   EventKind = "case-end"
 	EventRunEnd    EventKind = "run-end"
+	// EventWait: the case waits for real (a fresh TOTP step, its account's
+	// turn to sign in); Message says for what, Wait how long if known.
+	EventWait EventKind = "wait"
 )
 
 // Step names a stage of the flow; each follows a section of the spec.
@@ -71,7 +74,7 @@ type Event struct {
 	Exchange *Exchange  `json:"exchange,omitempty"` // exchange
 	Result   *Result    `json:"result,omitempty"`   // check
 	Status   StepStatus `json:"status,omitempty"`   // step-end
-	Message  string     `json:"message,omitempty"`  // step-end, case-end: what happened, for people
+	Message  string     `json:"message,omitempty"`  // step-end, case-end, wait: what happened, for people
 	Outcome  string     `json:"outcome,omitempty"`  // case-end
 	// Facts are what the case learned, for expectations: redirects, via,
 	// server, method, enrollment_mode, assigned, body (case-end).
@@ -79,6 +82,8 @@ type Event struct {
 	// Stack is the goroutine stack of a panic the engine recovered
 	// (step-end, case-end), redacted, for the bug report.
 	Stack string `json:"stack,omitempty"`
+	// Wait is how long the case waits (wait), when known.
+	Wait time.Duration `json:"wait_ns,omitempty"`
 }
 
 // RunInfo describes a run at its start.

@@ -42,10 +42,15 @@ func (r *runner) fallback() (*stop, StepStatus, string) {
 		r.check("ABM-008", true, "", "")
 	}
 
-	probeOnly := !deviceFallsBack && r.c.Target.AxMDeclared && r.c.Target.AxMURL != ""
+	declared := r.c.Target.AxMDeclared && r.c.Target.AxMURL != ""
+	probeOnly := !deviceFallsBack && declared && !r.c.NoProbes
 	if !deviceFallsBack && !probeOnly {
+		why := "the AxM path was not used and no AxM registration is declared"
+		if declared {
+			why = probesOff + ": the device did not use the AxM path, and only a probe would"
+		}
 		for _, id := range []string{"ABM-003", "ABM-004", "ABM-009"} {
-			r.skip(id, "the AxM path was not used and no AxM registration is declared")
+			r.skip(id, why)
 		}
 		if domainFailed {
 			return nil, StepSkipped, "no fallback: " + reason
@@ -121,9 +126,12 @@ func (r *runner) judgeAxM(c *chain) {
 		r.check("ABM-003", false, "the registered URL returns a 200 discovery document", c.failure)
 	}
 
-	if ds.registered == "" {
+	switch {
+	case ds.registered == "":
 		r.skip("ABM-004", "no registered URL was reached")
-	} else {
+	case r.c.NoProbes:
+		r.skip("ABM-004", probesOff)
+	default:
 		p := r.follow(ds.registered, "probe ABM-004: registered URL without parameters", true)
 		last := p.hops[len(p.hops)-1]
 		switch {

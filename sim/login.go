@@ -100,25 +100,16 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 		Fields: weblogin.Fields{Form: r.c.Login.Form, Username: r.c.Login.Username, Password: r.c.Login.Password,
 			OTP: r.c.Login.OTP, Submit: r.c.Login.Submit, Extra: r.c.Login.Extra},
 	}
-	var release func()
 	if otp != nil {
 		req.OTP = func() (string, error) {
 			code, err := otp()
 			if err == nil {
 				lr.codes = append(lr.codes, code)
 				r.red.Add(code)
-				if release == nil && r.e.Hold != nil {
-					release = r.e.Hold()
-				}
 			}
 			return code, err
 		}
 	}
-	defer func() {
-		if release != nil {
-			release()
-		}
-	}()
 	lr.res, lr.err = weblogin.Login(ctx, fetch, req)
 	if lr.res == nil {
 		lr.res = &weblogin.Result{}
@@ -193,6 +184,12 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 	es := r.enroll
 	raw := es.challenge.Params["url"]
 	start := r.loginURL(raw)
+	// The turn spans the device's sign-in and the probes (totpLedger).
+	release, err := r.takeTurn()
+	if err != nil {
+		return &stop{OutcomeInterrupted, "interrupted while waiting to sign in"}, StepError, err.Error()
+	}
+	defer release()
 	lr := r.deviceLogin(start, "sign-in")
 
 	r.judgeLoginQuery(raw, lr)
@@ -543,7 +540,7 @@ func (r *runner) authProbes(start string, real *loginRun) {
 		}
 	}
 
-	old, err := totpCode(a.TOTPSecret, a.TOTP, r.clock(), -2)
+	old, err := totpCode(a.TOTPSecret, a.TOTP, r.totpNow(), -2)
 	if err != nil {
 		r.cannotJudge("TOTP-005", err.Error())
 		return
@@ -568,13 +565,13 @@ func (r *runner) wrongCode() (string, error) {
 	a := r.c.Account
 	near := map[string]bool{}
 	for off := -3; off <= 3; off++ {
-		c, err := totpCode(a.TOTPSecret, a.TOTP, r.clock(), off)
+		c, err := totpCode(a.TOTPSecret, a.TOTP, r.totpNow(), off)
 		if err != nil {
 			return "", err
 		}
 		near[c] = true
 	}
-	c, _ := totpCode(a.TOTPSecret, a.TOTP, r.clock(), 0)
+	c, _ := totpCode(a.TOTPSecret, a.TOTP, r.totpNow(), 0)
 	n, _ := strconv.Atoi(c)
 	mod := int(math.Pow10(len(c)))
 	for i := 1; ; i++ {

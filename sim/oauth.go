@@ -66,6 +66,12 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 	if err != nil {
 		return &stop{OutcomeAuthFailed, "authorization-url does not parse: " + err.Error()}, StepFailed, err.Error()
 	}
+	// The turn spans the device's sign-in and the probes (totpLedger).
+	release, err := r.takeTurn()
+	if err != nil {
+		return &stop{OutcomeInterrupted, "interrupted while waiting to sign in"}, StepError, err.Error()
+	}
+	defer release()
 	lr := r.deviceLogin(start, "authorize")
 	r.judgeLoginPages(lr, true)
 

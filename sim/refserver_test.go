@@ -26,7 +26,7 @@ type ref struct {
 func startRef(t *testing.T, timeout time.Duration, faults ...string) *ref {
 	t.Helper()
 	clock := &sim.VirtualClock{}
-	srv, err := refserver.Start(refserver.Config{Faults: faults, SlowDelay: 3 * time.Second, Now: clock.Now})
+	srv, err := refserver.Start(refserver.Config{Faults: faults, SlowDelay: 3 * time.Second, Now: clock.Now, TOTPNow: clock.TOTPNow})
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
 	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
@@ -57,7 +57,7 @@ func play(t *testing.T, r *ref, timeout time.Duration, cases ...sim.Case) ([]sim
 		}
 	}
 	var events []sim.Event
-	eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: r.clock.Now, Sleep: r.clock.Sleep, Hold: r.clock.Hold}
+	eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: r.clock.Now, TOTPClock: r.clock}
 	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return reps, events
@@ -254,7 +254,7 @@ func TestParallelMatchesSerial(t *testing.T) {
 	}
 	verdicts := func(parallel int) ([]string, []sim.Event) {
 		var events []sim.Event
-		eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: r.clock.Now, Sleep: r.clock.Sleep, Hold: r.clock.Hold, Parallel: parallel}
+		eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: r.clock.Now, TOTPClock: r.clock, Parallel: parallel}
 		reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
 		require.NoError(t, err)
 		var out []string

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"strings"
@@ -84,46 +83,162 @@ func totpStep(o TOTPOptions, t time.Time) int64 {
 	return t.Unix() / int64(v.Period)
 }
 
-// totpLedger remembers which time step each seed last used for a
-// successful login in this run. A server that refuses replayed codes
-// (TOTP-004) would refuse the next login in the same step, so the next one
-// waits for a fresh code, as a person would.
-type totpLedger struct {
-	mu   sync.Mutex
-	used map[[32]byte]int64
+// TOTPClock gives each TOTP seed a time of its own, so that waiting for a
+// fresh code of one account can be a jump of that account's second-factor
+// time that ages nothing else. The embedded target's VirtualClock is one.
+type TOTPClock interface {
+	// TOTPNow is the time at which seed's codes are computed and judged.
+	TOTPNow(seed string) time.Time
+	// Advance moves seed's time forward by d.
+	Advance(seed string, d time.Duration)
 }
 
-func (l *totpLedger) key(seed Secret) [32]byte { return sha256.Sum256([]byte(seed.Reveal())) }
+// totpLedger is a run's record of the second factor, per seed: which time
+// step was last used and by which case, and whose turn it is to sign in.
+//
+// A server refuses a code it has accepted once (TOTP-004), so two cases of
+// one account must not send the same step's code, and a case's own probes
+// replay its code a step later (TOTP-004) or send one two steps old
+// (TOTP-005): their verdicts hold only if no other case moves that
+// account's steps in between. So cases of one account sign in one after
+// another: a case takes its account's turn before the first page of its
+// sign-in and keeps it until its last probe. Within the turn it alone
+// advances the account's steps, by a real wait against a deployed server
+// or by a jump of the account's own virtual time against the embedded one.
+// The jump ages no session, code or token of any case (those age by the
+// wall clock) and no other account's codes, and it takes no lock: the turn
+// is the only lock a case waits for, it is taken once per case and never
+// while holding another, so no case can wait for itself or for a case
+// that waits for it, at any --parallel. The turn lives inside one step
+// (released by a defer, so a panic releases it too) and a Gate holds the
+// engine only between steps, so the TUI never pauses a case that has one.
+type totpLedger struct {
+	mu     sync.Mutex
+	used   map[[32]byte]int64
+	usedBy map[[32]byte]string        // case that used the step in used
+	turns  map[[32]byte]chan struct{} // a full channel: someone's turn
+	holder map[[32]byte]string        // case whose turn it is
+}
 
-// freshTOTP returns a code whose step this run has not used yet, sleeping
-// until the next step when needed. The step is reserved at once, so
-// parallel cases of one account never share a code.
+func newTOTPLedger() *totpLedger {
+	return &totpLedger{used: map[[32]byte]int64{}, usedBy: map[[32]byte]string{},
+		turns: map[[32]byte]chan struct{}{}, holder: map[[32]byte]string{}}
+}
+
+// seedKey names a seed without keeping it: base32 seeds that differ only
+// in case, padding or surrounding space are one seed to an authenticator.
+func seedKey(seed string) [32]byte {
+	return sha256.Sum256([]byte(strings.TrimRight(strings.ToUpper(strings.TrimSpace(seed)), "=")))
+}
+
+func (l *totpLedger) key(seed Secret) [32]byte { return seedKey(seed.Reveal()) }
+
+func (l *totpLedger) turn(k [32]byte) chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ch := l.turns[k]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		l.turns[k] = ch
+	}
+	return ch
+}
+
+// takeTurn waits until no other case of this account is signing in. It is
+// a no-op for an account without a second factor, and for a case that has
+// its turn already, so a step cannot wait for its own turn.
+func (r *runner) takeTurn() (release func(), err error) {
+	if !r.hasSecondFactor() || r.turnHeld {
+		return func() {}, nil
+	}
+	l := r.ledger
+	k := l.key(r.c.Account.TOTPSecret)
+	ch := l.turn(k)
+	select {
+	case ch <- struct{}{}:
+	default:
+		if r.e.TOTPClock == nil {
+			l.mu.Lock()
+			by := l.holder[k]
+			l.mu.Unlock()
+			r.wait(0, fmt.Sprintf("waiting for case %s to finish signing in as %s: cases of one account sign in one after another, as each TOTP code works once", by, r.c.Account.Identifier))
+		}
+		select {
+		case ch <- struct{}{}:
+		case <-r.ctx.Done():
+			return func() {}, r.ctx.Err()
+		}
+	}
+	l.mu.Lock()
+	l.holder[k] = r.c.Name
+	l.mu.Unlock()
+	r.turnHeld = true
+	return func() {
+		r.turnHeld = false
+		<-ch
+	}, nil
+}
+
+// totpNow is the time of this case's second factor.
+func (r *runner) totpNow() time.Time {
+	if tc := r.e.TOTPClock; tc != nil {
+		return tc.TOTPNow(r.c.Account.TOTPSecret.Reveal())
+	}
+	return r.clock()
+}
+
+// freshTOTP returns a code whose step this run has not used yet, waiting
+// for the next step when needed (see totpLedger: the caller has its
+// account's turn). The step is reserved at once.
 func (r *runner) freshTOTP() (string, int64, error) {
 	a := r.c.Account
 	l := r.ledger
+	k := l.key(a.TOTPSecret)
+	v, _ := a.TOTP.validate()
+	period := time.Duration(v.Period) * time.Second
 	for {
-		now := r.clock()
+		now := r.totpNow()
 		step := totpStep(a.TOTP, now)
-		k := l.key(a.TOTPSecret)
 		l.mu.Lock()
 		last, seen := l.used[k]
 		if !seen || step > last {
-			l.used[k] = step
+			l.used[k], l.usedBy[k] = step, r.c.Name
 			l.mu.Unlock()
 			code, err := totpCode(a.TOTPSecret, a.TOTP, now, a.TOTP.Offset)
 			return code, step, err
 		}
+		by := l.usedBy[k]
 		l.mu.Unlock()
-		v, _ := a.TOTP.validate()
-		period := time.Duration(v.Period) * time.Second
 		wait := time.Unix((last+1)*int64(v.Period), 0).Sub(now)
 		if wait <= 0 || wait > period {
 			wait = period
 		}
+		if tc := r.e.TOTPClock; tc != nil {
+			tc.Advance(a.TOTPSecret.Reveal(), wait)
+			continue
+		}
+		whose := "case " + by
+		if by == r.c.Name {
+			whose = "this case"
+		}
+		r.wait(wait, fmt.Sprintf("waiting %s for the next TOTP step of %s: its current code was used by %s",
+			roundSeconds(wait), a.Identifier, whose))
 		if err := r.sleep(wait); err != nil {
 			return "", 0, err
 		}
 	}
+}
+
+// roundSeconds prints a wait as people read it: "17 s", never "0 s".
+func roundSeconds(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	return fmt.Sprintf("%d s", s)
+}
+
+// wait tells consumers that the case is waiting, so a pause of up to a
+// TOTP period against a deployed server is shown rather than hidden.
+func (r *runner) wait(d time.Duration, msg string) {
+	r.emit(Event{Kind: EventWait, Time: r.clock(), Case: r.c.Name, Step: r.step, Wait: d, Message: r.red.Redact(msg)})
 }
 
 func (r *runner) sleep(d time.Duration) error {
@@ -140,39 +255,47 @@ func (r *runner) sleep(d time.Duration) error {
 	}
 }
 
-// VirtualClock is a clock that runs with real time but jumps forward when
-// asked to sleep. The embedded target shares one with its reference server
-// so that many logins of one account need not wait for fresh TOTP codes.
+// VirtualClock is the embedded target's clock. Its Now is the wall clock,
+// so the reference server's sessions, codes and tokens age as they would
+// in a real sign-in. On top of it each TOTP seed has an offset of its own,
+// which Advance moves forward: the engine jumps an account's offset
+// instead of waiting up to 30 s for a fresh code, and the reference server
+// judges that account's codes at the same offset (refserver.Config.TOTPNow),
+// so the jump changes nothing but which codes of that one account are
+// current.
 type VirtualClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-	// inflight is read-held by each login between computing a code and
-	// finishing, and write-held by a jump: a jump under a login would age
-	// its code by a step each time.
-	inflight sync.RWMutex
+	mu      sync.Mutex
+	offsets map[[32]byte]time.Duration
+	jumped  time.Duration
 }
 
-// Hold keeps the clock from jumping until release is called.
-func (v *VirtualClock) Hold() (release func()) {
-	v.inflight.RLock()
-	return v.inflight.RUnlock
-}
+// Now is the wall clock.
+func (v *VirtualClock) Now() time.Time { return time.Now() }
 
-// Now is the real time plus every jump so far.
-func (v *VirtualClock) Now() time.Time {
+// TOTPNow is the wall clock plus every jump of this seed so far.
+func (v *VirtualClock) TOTPNow(seed string) time.Time {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return time.Now().Add(v.offset)
+	return time.Now().Add(v.offsets[seedKey(seed)])
 }
 
-// Sleep jumps forward instead of waiting.
-func (v *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
-	v.inflight.Lock()
-	defer v.inflight.Unlock()
+// Advance jumps seed's time forward by d instead of waiting.
+func (v *VirtualClock) Advance(seed string, d time.Duration) {
 	v.mu.Lock()
-	v.offset += d
-	v.mu.Unlock()
-	return ctx.Err()
+	defer v.mu.Unlock()
+	if v.offsets == nil {
+		v.offsets = map[[32]byte]time.Duration{}
+	}
+	v.offsets[seedKey(seed)] += d
+	v.jumped += d
+}
+
+// Simulated is the sum of every jump: the waiting for fresh TOTP codes the
+// run skipped, for reports that show simulated time apart from wall time.
+func (v *VirtualClock) Simulated() time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.jumped
 }
 
 // Check validates the options alone (digits, period, algorithm).

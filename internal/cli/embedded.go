@@ -21,7 +21,7 @@ type embeddedServer struct {
 }
 
 func startEmbedded(faults []string, timeout time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
-	cfg := refserver.Config{Faults: faults, Now: clock.Now}
+	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow}
 	for _, f := range faults {
 		if f == refserver.FaultWellKnownSlow {
 			// The stall must outlast the timeout to be seen (WK-015); a

@@ -68,7 +68,7 @@ func runMatrix(ctx context.Context, f *Factory, o *matrixOptions) error {
 	defer cleanup()
 	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Parallel: 2}
 	if plan.clock != nil {
-		eng.Clock, eng.Sleep, eng.Hold = plan.clock.Now, plan.clock.Sleep, plan.clock.Hold
+		eng.Clock, eng.TOTPClock = plan.clock.Now, plan.clock
 	}
 	var sum report.Summary
 	if _, err := eng.Run(ctx, plan.Plan, sum.Add); err != nil {

@@ -209,13 +209,19 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	defer cleanup()
 	plan.Cases = shardCases(plan.Cases, shard, shards)
 	known.apply(plan.Cases)
+	if o.NoProbes {
+		// Scenario files may ask for probes; the flag means none at all.
+		for i := range plan.Cases {
+			plan.Cases[i].NoProbes = true
+		}
+	}
 
 	text := report.NewText(f.IO.Out, report.TextOptions{Verbose: o.Verbose, Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict})
 	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter, Parallel: o.Parallel}
 	if plan.clock != nil {
-		// The embedded servers and the engine share a clock that jumps
-		// instead of waiting for fresh TOTP steps.
-		eng.Clock, eng.Sleep, eng.Hold = plan.clock.Now, plan.clock.Sleep, plan.clock.Hold
+		// The embedded servers and the engine share a clock whose
+		// per-account TOTP time jumps instead of waiting for fresh steps.
+		eng.Clock, eng.TOTPClock = plan.clock.Now, plan.clock
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()

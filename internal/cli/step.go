@@ -224,7 +224,7 @@ func (o *stepOptions) plan(f *Factory, filter sim.CheckFilter) (*stepPlan, error
 		return nil, err
 	}
 	if rp.clock != nil {
-		eng.Clock, eng.Sleep, eng.Hold = rp.clock.Now, rp.clock.Sleep, rp.clock.Hold
+		eng.Clock, eng.TOTPClock = rp.clock.Now, rp.clock
 	}
 	return &stepPlan{plan: rp.Plan, eng: eng, cleanup: cleanup}, nil
 }

@@ -44,6 +44,11 @@ type Config struct {
 	Addr      string                           // listen address; loopback only; default "127.0.0.1:0"
 	SlowDelay time.Duration                    // how long wellknown-slow stalls; default 20s
 	Logf      func(format string, args ...any) // optional request and error log; nil logs nothing
+	// TOTPNow, when set, is the time at which the second factor of the
+	// account with this seed is judged, in place of Now: the embedded
+	// target jumps one account's TOTP time instead of waiting for a fresh
+	// code, while sessions and tokens still age by Now (sim.VirtualClock).
+	TOTPNow func(seed string) time.Time
 }
 
 // Server is a running reference server.

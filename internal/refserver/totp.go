@@ -55,14 +55,17 @@ func (l *totpLedger) claim(user string, step, current int64) bool {
 }
 
 // checkTOTP reports whether code is acct's current second factor, at the
-// server's clock (Config.Now). A code already accepted for the user in its
-// time step is refused.
+// account's TOTP time (Config.TOTPNow, else Now). A code already accepted
+// for the user in its time step is refused.
 func (s *Server) checkTOTP(acct Account, code string) bool {
 	code = strings.TrimSpace(code)
 	if !isDigits(code, totpDigits) {
 		return false
 	}
 	now := s.cfg.Now()
+	if s.cfg.TOTPNow != nil {
+		now = s.cfg.TOTPNow(acct.TOTPSecret)
+	}
 	current := now.Unix() / totpPeriod
 	skew := int64(totpSkew)
 	if s.has(FaultTOTPWideSkew) {

@@ -129,6 +129,9 @@ func (m *Model) detail(w int) ([]string, []xline) {
 		label := m.statusStyle(status).Render(strings.ToUpper(status.word()))
 		d.para(m.st.plain, label+" ", 2, clean(s.message), false)
 	}
+	for _, w := range s.waits {
+		d.hang(st.running, 0, 2, clean(w))
+	}
 	if c.done && s == lastStarted(c) {
 		verdict := ""
 		if cs := m.caseSummary(c.name); cs != nil && !cs.Passed(m.opt.Strict) {

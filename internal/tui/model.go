@@ -81,6 +81,7 @@ type stepState struct {
 	exchanges []sim.Exchange
 	checks    []sim.Result
 	notRun    bool
+	waits     []string // what the step waited for (wait events)
 }
 
 func (s *stepState) status() rowStatus {
@@ -351,6 +352,10 @@ func (m *Model) event(ev sim.Event) {
 	case sim.EventExchange:
 		if s := c.last(ev.Step); s != nil && ev.Exchange != nil {
 			s.exchanges = append(s.exchanges, *ev.Exchange)
+		}
+	case sim.EventWait:
+		if s := c.last(ev.Step); s != nil {
+			s.waits = append(s.waits, ev.Message)
 		}
 	case sim.EventCheck:
 		if s := c.last(ev.Step); s != nil && ev.Result != nil {

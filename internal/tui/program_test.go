@@ -27,7 +27,7 @@ import (
 func engineOnRefServer(t *testing.T, builds *atomic.Int32) tui.RunFunc {
 	t.Helper()
 	clock := &sim.VirtualClock{}
-	srv, err := refserver.Start(refserver.Config{Now: clock.Now})
+	srv, err := refserver.Start(refserver.Config{Now: clock.Now, TOTPNow: clock.TOTPNow})
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
 	client, err := transport.New(transport.Options{Timeout: 10 * time.Second, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
@@ -46,7 +46,7 @@ func engineOnRefServer(t *testing.T, builds *atomic.Int32) tui.RunFunc {
 			Name: "iphone@26.1/user", Device: device, Account: account, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true},
 			Target: sim.Target{Name: "reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool()},
 		}}}
-		return plan, &sim.Engine{Clock: clock.Now, Sleep: clock.Sleep}, func() {}, nil
+		return plan, &sim.Engine{Clock: clock.Now, TOTPClock: clock}, func() {}, nil
 	})
 }
 

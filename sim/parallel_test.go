@@ -1,0 +1,62 @@
+package sim_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// Many cases of one account at once all enroll: they sign in one after
+// another, each with codes of its own, and no case's jump of the TOTP time
+// ages another's sign-in session, code or token. The deadline turns a
+// deadlock into a failure.
+func TestOneAccountManyCasesAtOnce(t *testing.T) {
+	// alice signs in on the MDM's pages, carol on the identity provider's,
+	// erin with OAuth 2.
+	for _, run := range []struct {
+		id       string
+		typ      sim.EnrollmentType
+		parallel int
+	}{
+		{"alice@acme.test", sim.TypeUser, 32}, {"alice@acme.test", sim.TypeUser, 64},
+		{"carol@acme.test", sim.TypeDevice, 64}, {"erin@acme.test", sim.TypeUser, 64},
+	} {
+		acct, parallel := run, run.parallel
+		t.Run(fmt.Sprintf("%s/parallel-%d", acct.id, parallel), func(t *testing.T) {
+			r := startRef(t, 10*time.Second)
+			var cases []sim.Case
+			for i := 0; i < 64; i++ {
+				c := caseFor(t, "iphone@18.2", acct.id, acct.typ)
+				c.Name = fmt.Sprintf("%s/%d", c.Name, i)
+				c.Target, c.Account = r.target, r.account(acct.id)
+				cases = append(cases, c)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			var events []sim.Event
+			eng := &sim.Engine{Limits: sim.Limits{Timeout: 10 * time.Second}, Clock: r.clock.Now, TOTPClock: r.clock, Parallel: parallel}
+			reps, err := eng.Run(ctx, sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
+			require.NoError(t, err, "the run did not finish within its deadline")
+			require.Len(t, reps, 64)
+			for _, rep := range reps {
+				assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, rep.Name)
+				assert.Empty(t, tripped(rep), rep.Name)
+			}
+			for _, ev := range events {
+				switch {
+				case ev.Kind == sim.EventExchange && strings.Contains(ev.Exchange.Purpose, "again, with the next code"):
+					t.Errorf("%s: a code was refused and retried: cases of one account burnt each other's codes", ev.Case)
+				case ev.Kind == sim.EventWait:
+					t.Errorf("%s: a wait event against the embedded target, whose waits are jumps: %s", ev.Case, ev.Message)
+				}
+			}
+		})
+	}
+}
