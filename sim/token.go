@@ -3,10 +3,12 @@ package sim
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // enrollWithToken is step 12 (§2.10): the same POST with the token. Tokens
@@ -22,18 +24,22 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 	}
 	resp, _ := r.postEnroll(base, es.body, es.contentType, es.token, "enrollment request with the access token", false)
 	es.second = resp
-	ok := resp.status == http.StatusOK && len(resp.body) > 0 && resp.err == nil
-	actual := fmt.Sprintf("status %d, %d bytes", resp.status, len(resp.body))
-	if resp.status == 0 || resp.err != nil {
-		actual = fmt.Sprint(resp.err)
-	}
-	if resp.timeout {
-		why := fmt.Sprintf("no complete answer within the simulator's %s timeout: raise --timeout to judge", r.lim.Timeout)
+	// A transport failure is not a refusal: the token is judged on the
+	// status only when one came, and a 200 whose body broke off (or passed
+	// the simulator's cap) is a profile and transport matter, never a token
+	// one.
+	if why, broken := brokenAnswer(resp, r.lim.Timeout); broken {
 		r.cannotJudge("TOK-001", why)
 		r.cannotJudge("PROF-001", why)
-		r.skip("AUTH-005", "the token request timed out")
-		return &stop{OutcomeError, "the enrollment request with the token timed out: " + why}, StepError, why
+		if resp.status == http.StatusOK {
+			r.judgeTokenEncoding(resp)
+		} else {
+			r.skip("AUTH-005", "the enrollment request with the token got no answer")
+		}
+		return &stop{OutcomeError, "the enrollment request with the token could not be judged: " + why}, StepError, why
 	}
+	ok := resp.status == http.StatusOK && len(resp.body) > 0
+	actual := fmt.Sprintf("status %d, %d bytes", resp.status, len(resp.body))
 	r.check("TOK-001", ok, "200 with the profile for the Bearer token", actual)
 	r.check("PROF-001", resp.status == http.StatusOK && len(resp.body) > 0, "200 with a non-empty body", actual)
 	r.judgeTokenEncoding(resp)
@@ -53,6 +59,25 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 		r.codeReuseProbe(r.oauth.code)
 	}
 	return nil, StepOK, "200 " + resp.header.Get("Content-Type")
+}
+
+// brokenAnswer says why resp cannot be judged as the server's answer: no
+// status at all (refused, reset, TLS, timeout), or a 200 whose body did not
+// arrive whole. A body over the read cap arrived (the cap is the
+// simulator's): it is judged later, by the profile step and SEC-003. A
+// refusal whose body broke off is still a refusal.
+func brokenAnswer(resp *response, timeout time.Duration) (string, bool) {
+	switch {
+	case resp.status == 0 && resp.timeout:
+		return fmt.Sprintf("no answer within the simulator's %s timeout (raise --timeout to judge)", timeout), true
+	case resp.status == 0:
+		return fmt.Sprintf("no answer: %v", resp.err), true
+	case resp.status != http.StatusOK || resp.tooLarge || resp.err == nil && !resp.timeout:
+		return "", false
+	case resp.timeout:
+		return fmt.Sprintf("the server answered 200, but the profile body did not complete within %s (the simulator's --timeout; %d bytes had arrived)", timeout, len(resp.body)), true
+	}
+	return fmt.Sprintf("the server answered 200, but the profile body broke off after %d bytes: %v", len(resp.body), errors.Unwrap(resp.err)), true
 }
 
 // tokenProbes are TOK-002/003: no token, a malformed header and a random
