@@ -115,6 +115,10 @@ func (r *runner) judgeAxM(c *chain) {
 			}
 		}
 		r.check("ABM-003", len(bad) == 0, "the registered URL returns a document that meets WK-002…WK-007", strings.Join(bad, "; "))
+	case c.final == nil && c.hops[len(c.hops)-1].status == 0:
+		// The registered URL did not answer: a transport failure, not a
+		// verdict on what is registered.
+		r.cannotJudge("ABM-003", "the registered URL did not answer: "+c.failure)
 	case !r.c.Expect.Enroll && c.final != nil && c.final.status >= 400 && c.final.status < 500:
 		r.note("ABM-003", fmt.Sprintf("the registered URL refuses this account (%d), as the scenario expects for an account that should not enroll", c.final.status))
 	default:
@@ -128,7 +132,7 @@ func (r *runner) judgeAxM(c *chain) {
 		last := p.hops[len(p.hops)-1]
 		switch {
 		case last.status == 0:
-			r.check("ABM-004", false, "a document or a clear 4xx without the query", p.failure)
+			r.cannotJudge("ABM-004", "no answer without the query: "+p.failure)
 		case last.status >= 500:
 			r.check("ABM-004", false, "a document or a clear 4xx without the query, never a 5xx", fmt.Sprintf("status %d", last.status))
 		default:

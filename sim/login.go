@@ -24,6 +24,9 @@ type loginRun struct {
 	err   error
 	pages []*response
 	codes []string // OTP codes the driver asked for, in order
+	// transport says why a page could not be read (no answer, a body cut
+	// off or over the cap): the login then says nothing about the server.
+	transport string
 	// retried: the first code was refused and the next step's code was
 	// used (see deviceLogin).
 	retried bool
@@ -48,6 +51,9 @@ func (l *loginRun) callback() *url.URL {
 // firstPage is the first 200 of the run, after any redirects.
 func (l *loginRun) firstPage() *response {
 	for _, p := range l.pages {
+		if p.status == 0 {
+			return nil // no answer is no page
+		}
 		if p.status == http.StatusOK {
 			return p
 		}
@@ -81,8 +87,9 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 		}
 		resp := r.do(request{method: method, url: rawURL, header: header, body: body, purpose: purpose + ": " + what, probe: probe, limit: r.lim.PageBody})
 		lr.pages = append(lr.pages, resp)
-		if resp.status == 0 || resp.tooLarge {
-			return nil, resp.err
+		if why := unjudgeable(resp, r.lim.Timeout, "page"); why != "" {
+			lr.transport = why
+			return nil, errors.New(why)
 		}
 		return &weblogin.Page{URL: resp.url, Status: resp.status, Header: resp.header, Body: resp.body}, nil
 	}
@@ -231,6 +238,10 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 	} else {
 		r.skipAll("probes are off (--no-probes)", "AUTH-006", "TOTP-003", "TOTP-004", "TOTP-005")
 	}
+	if es.token == "" && lr.transport != "" {
+		why := "the sign-in could not be judged: " + lr.transport
+		return &stop{OutcomeError, why}, StepError, why
+	}
 	if es.token == "" {
 		why := loginFailure(lr)
 		return &stop{OutcomeAuthFailed, why}, StepFailed, why
@@ -327,8 +338,8 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 	switch {
 	case oauth:
 		r.skip("AUTH-001", "apple-oauth2: the authorization endpoint is judged by AUTH-009")
-	case first == nil && len(lr.pages) > 0 && lr.pages[len(lr.pages)-1].timeout:
-		r.cannotJudge("AUTH-001", fmt.Sprintf("the sign-in page did not answer within the simulator's %s timeout: raise --timeout to judge", r.lim.Timeout))
+	case first == nil && lr.transport != "":
+		r.cannotJudge("AUTH-001", "the sign-in page could not be read: "+lr.transport)
 	case first == nil:
 		r.check("AUTH-001", false, "200 text/html", "no page: "+loginFailure(lr))
 	default:

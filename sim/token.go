@@ -25,10 +25,10 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 	resp, _ := r.postEnroll(base, es.body, es.contentType, es.token, "enrollment request with the access token", false)
 	es.second = resp
 	// A transport failure is not a refusal: the token is judged on the
-	// status only when one came, and a 200 whose body broke off (or passed
-	// the simulator's cap) is a profile and transport matter, never a token
-	// one.
-	if why, broken := brokenAnswer(resp, r.lim.Timeout); broken {
+	// status only when one came, and a 200 whose body broke off is a
+	// transport matter, never a token one. A body over the read cap did
+	// come: the profile step and SEC-003 judge it.
+	if why := unjudgeable(resp, r.lim.Timeout, "profile body"); why != "" && !resp.tooLarge {
 		r.cannotJudge("TOK-001", why)
 		r.cannotJudge("PROF-001", why)
 		if resp.status == http.StatusOK {
@@ -61,23 +61,31 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 	return nil, StepOK, "200 " + resp.header.Get("Content-Type")
 }
 
-// brokenAnswer says why resp cannot be judged as the server's answer: no
-// status at all (refused, reset, TLS, timeout), or a 200 whose body did not
-// arrive whole. A body over the read cap arrived (the cap is the
-// simulator's): it is judged later, by the profile step and SEC-003. A
-// refusal whose body broke off is still a refusal.
-func brokenAnswer(resp *response, timeout time.Duration) (string, bool) {
+// unjudgeable says why resp cannot be judged as the server's answer, or ""
+// when it can: no status at all (refused, reset, TLS, the simulator's
+// timeout), or a 200 whose body did not arrive whole or passed the
+// simulator's read cap (the cap is the tester's, so it names it). A refusal
+// whose body broke off is still a refusal, and is judged.
+func unjudgeable(resp *response, timeout time.Duration, body string) string {
 	switch {
 	case resp.status == 0 && resp.timeout:
-		return fmt.Sprintf("no answer within the simulator's %s timeout (raise --timeout to judge)", timeout), true
+		return fmt.Sprintf("no answer within the simulator's %s timeout (raise --timeout to judge)", timeout)
 	case resp.status == 0:
-		return fmt.Sprintf("no answer: %v", resp.err), true
-	case resp.status != http.StatusOK || resp.tooLarge || resp.err == nil && !resp.timeout:
-		return "", false
+		return fmt.Sprintf("no answer: %v", resp.err)
+	case resp.status != http.StatusOK:
+		return ""
+	case resp.tooLarge:
+		return fmt.Sprintf("the server answered 200, but the %s is larger than the simulator's %s read limit", body, byteSize(int64(len(resp.body))))
 	case resp.timeout:
-		return fmt.Sprintf("the server answered 200, but the profile body did not complete within %s (the simulator's --timeout; %d bytes had arrived)", timeout, len(resp.body)), true
+		return fmt.Sprintf("the server answered 200, but the %s did not complete within %s (the simulator's --timeout; %d bytes had arrived)", body, timeout, len(resp.body))
+	case resp.err != nil:
+		cause := errors.Unwrap(resp.err)
+		if cause == nil {
+			cause = resp.err
+		}
+		return fmt.Sprintf("the server answered 200, but the %s broke off after %d bytes: %v", body, len(resp.body), cause)
 	}
-	return fmt.Sprintf("the server answered 200, but the profile body broke off after %d bytes: %v", len(resp.body), errors.Unwrap(resp.err)), true
+	return ""
 }
 
 // tokenProbes are TOK-002/003: no token, a malformed header and a random
@@ -91,13 +99,14 @@ func (r *runner) tokenProbes(base string) {
 		{"another scheme", "Basic ZW5yb2xsc2ltOnByb2Jl"},
 		{"a random token", "Bearer " + base64.RawURLEncoding.EncodeToString(random)},
 	}
-	var accepted, badRefusal []string
+	var accepted, badRefusal, unanswered []string
 	judgeOne := func(what string, p *response) {
 		switch {
 		case p.status == http.StatusOK:
 			accepted = append(accepted, what)
 		case p.status == 0:
-			badRefusal = append(badRefusal, fmt.Sprintf("%s: %v", what, p.err))
+			// Not the server's refusal: the tester cannot say what it was.
+			unanswered = append(unanswered, what+": "+unjudgeable(p, r.lim.Timeout, "body"))
 		case p.status == http.StatusUnauthorized && p.header.Get("WWW-Authenticate") == "":
 			badRefusal = append(badRefusal, what+": 401 without a challenge")
 		case p.status >= 500:
@@ -111,8 +120,16 @@ func (r *runner) tokenProbes(base string) {
 		p := r.do(request{method: http.MethodPost, url: base, header: h, body: es.body, purpose: "probe TOK-002: " + v.what, probe: true, limit: r.lim.ProfileBody})
 		judgeOne(v.what, p)
 	}
-	r.check("TOK-002", len(accepted) == 0, "an error status without a valid token", "200 for "+strings.Join(accepted, ", "))
-	r.check("TOK-003", len(badRefusal) == 0, "401 with a fresh challenge, or 400/403; never a 5xx", strings.Join(badRefusal, "; "))
+	if len(accepted) == 0 && len(unanswered) > 0 {
+		r.cannotJudge("TOK-002", strings.Join(unanswered, "; "))
+	} else {
+		r.check("TOK-002", len(accepted) == 0, "an error status without a valid token", "200 for "+strings.Join(accepted, ", "))
+	}
+	if len(badRefusal) == 0 && len(unanswered) > 0 {
+		r.cannotJudge("TOK-003", strings.Join(unanswered, "; "))
+	} else {
+		r.check("TOK-003", len(badRefusal) == 0, "401 with a fresh challenge, or 400/403; never a 5xx", strings.Join(badRefusal, "; "))
+	}
 }
 
 // judgeTokenEncoding is AUTH-005: the token in the callback decodes to the
