@@ -150,7 +150,9 @@ func TestTransportFailuresAreNotVerdicts(t *testing.T) {
 		{"ABM-004 probe reset", "iphone@18.2", "alice@acme.test", registered(false), 1, "reset",
 			sim.OutcomeEnrolled, map[string]string{"ABM-004": "no answer without the query"}, []string{"ABM-003", "TOK-001"}},
 		{"authorization page reset", "iphone@26.1", "erin@acme.test",
-			func(r *http.Request, _ string) bool { return r.Method == http.MethodGet && r.URL.Path == "/oauth2/authorize" }, 1, "reset",
+			func(r *http.Request, _ string) bool {
+				return r.Method == http.MethodGet && r.URL.Path == "/oauth2/authorize"
+			}, 1, "reset",
 			sim.OutcomeError, map[string]string{"AUTH-009": "connection reset"}, nil},
 	}
 	r := startRef(t, time.Second)
