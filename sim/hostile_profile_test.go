@@ -196,3 +196,38 @@ func TestHostileProfileBodies(t *testing.T) {
 		})
 	}
 }
+
+// Cancelling the run (SIGINT) while an endless profile body streams stops
+// the case promptly as interrupted, not at the read timeout.
+func TestHostileProfileCancelled(t *testing.T) {
+	hostile := hostileProfileServer(t)
+	r := startRef(t, 30*time.Second)
+	c := caseFor(t, "iphone@26.1", "alice@acme.test", sim.TypeUser)
+	c.Account = r.account(c.Account.Identifier)
+	c.Target = r.target
+	c.Target.Doer = &hostileProfile{inner: r.target.Doer, hostile: hostile.URL + "/endless"}
+	eng := &sim.Engine{Limits: sim.Limits{Timeout: 30 * time.Second}, Clock: r.clock.Now, Sleep: r.clock.Sleep, Hold: r.clock.Hold}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cancelled time.Time
+	var reps []sim.CaseReport
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		reps, err = eng.Run(ctx, sim.Plan{Cases: []sim.Case{c}}, func(ev sim.Event) {
+			if ev.Kind == sim.EventStepStart && ev.Step == sim.StepEnroll {
+				go func() { time.Sleep(300 * time.Millisecond); cancelled = time.Now(); cancel() }()
+			}
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run did not stop when cancelled")
+	}
+	require.ErrorIs(t, err, context.Canceled)
+	require.Len(t, reps, 1)
+	assert.Equal(t, sim.OutcomeInterrupted, reps[0].Outcome)
+	assert.Less(t, time.Since(cancelled), 2*time.Second, "stopped within 2 s of the cancel")
+}
