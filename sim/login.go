@@ -473,6 +473,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 	p := r.login(start, "probe AUTH-006: wrong password", "enrollsim-wrong-"+fmt.Sprint(len(a.Password.Reveal())), r.deviceOTP(), true)
 	if cb := p.callback(); cb != nil && hasCredential(cb) {
 		r.check("AUTH-006", false, "no callback with a token after a wrong password", "the wrong password got a callback with a token")
+	} else if p.transport != "" {
+		r.cannotJudge("AUTH-006", "the probe could not be read: "+p.transport)
 	} else {
 		r.check("AUTH-006", true, "", "")
 	}
@@ -494,6 +496,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 			r.check("TOTP-003", false, "no token for a wrong code; the form again or a lockout", "a wrong code got the callback")
 		case p.serverError() != nil:
 			r.check("TOTP-003", false, "no token for a wrong code; the form again or a lockout, never a 5xx", fmt.Sprintf("status %d", p.serverError().status))
+		case p.transport != "":
+			r.cannotJudge("TOTP-003", "the probe could not be read: "+p.transport)
 		default:
 			r.check("TOTP-003", true, "", "")
 		}
@@ -508,6 +512,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 			r.skip("TOTP-004", "the probe never reached the code form: "+loginFailure(p))
 		} else if p.callback() != nil {
 			r.check("TOTP-004", false, "a used code is refused in the same time step", "the replayed code got a second callback")
+		} else if p.transport != "" {
+			r.cannotJudge("TOTP-004", "the probe could not be read: "+p.transport)
 		} else {
 			r.check("TOTP-004", true, "", "")
 		}
@@ -523,6 +529,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 		r.skip("TOTP-005", "the probe never reached the code form: "+loginFailure(p))
 	} else if p.callback() != nil {
 		r.check("TOTP-005", false, "a code outside ±1 step is refused", "a code two steps old got the callback")
+	} else if p.transport != "" {
+		r.cannotJudge("TOTP-005", "the probe could not be read: "+p.transport)
 	} else {
 		r.check("TOTP-005", true, "", "")
 	}
