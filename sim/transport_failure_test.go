@@ -130,7 +130,9 @@ func TestTransportFailuresAreNotVerdicts(t *testing.T) {
 			func(r *http.Request, _ string) bool { return r.Method == http.MethodGet && r.URL.Path == "/auth/login" }, 1, "cut",
 			sim.OutcomeError, nil, []string{"AUTH-001"}},
 		{"wrong-password probe reset", "iphone@26.1", "alice@acme.test",
-			func(r *http.Request, body string) bool { return post("/auth/login")(r, body) && strings.Contains(body, "enrollsim-wrong") }, 1, "reset",
+			func(r *http.Request, body string) bool {
+				return post("/auth/login")(r, body) && strings.Contains(body, "enrollsim-wrong")
+			}, 1, "reset",
 			sim.OutcomeEnrolled, map[string]string{"AUTH-006": "the probe could not be read: no answer"}, []string{"TOK-001"}},
 		{"token probe reset", "iphone@26.1", "alice@acme.test", enrollPOST(func(a string) bool { return strings.HasPrefix(a, "Basic ") }), 1, "reset",
 			sim.OutcomeEnrolled, map[string]string{"TOK-002": "another scheme: no answer", "TOK-003": "connection reset"}, []string{"TOK-001"}},
