@@ -115,7 +115,7 @@ func (r *runner) judgeAxM(c *chain) {
 			}
 		}
 		r.check("ABM-003", len(bad) == 0, "the registered URL returns a document that meets WK-002…WK-007", strings.Join(bad, "; "))
-	case c.final == nil && c.hops[len(c.hops)-1].status == 0:
+	case c.final == nil && unjudgeable(c.hops[len(c.hops)-1], r.lim.Timeout, "document") != "":
 		// The registered URL did not answer: a transport failure, not a
 		// verdict on what is registered.
 		r.cannotJudge("ABM-003", "the registered URL did not answer: "+c.failure)
@@ -131,8 +131,10 @@ func (r *runner) judgeAxM(c *chain) {
 		p := r.follow(ds.registered, "probe ABM-004: registered URL without parameters", true)
 		last := p.hops[len(p.hops)-1]
 		switch {
-		case last.status == 0:
+		case last.status == 0 && unjudgeable(last, r.lim.Timeout, "document") != "":
 			r.cannotJudge("ABM-004", "no answer without the query: "+p.failure)
+		case last.status == 0:
+			r.check("ABM-004", false, "a document or a clear 4xx without the query", p.failure)
 		case last.status >= 500:
 			r.check("ABM-004", false, "a document or a clear 4xx without the query, never a 5xx", fmt.Sprintf("status %d", last.status))
 		default:

@@ -91,6 +91,9 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 			lr.transport = why
 			return nil, errors.New(why)
 		}
+		if resp.status == 0 {
+			return nil, resp.err // a TLS failure: the server's, judged as such
+		}
 		return &weblogin.Page{URL: resp.url, Status: resp.status, Header: resp.header, Body: resp.body}, nil
 	}
 	req := weblogin.Request{

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -40,6 +42,9 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 	}
 	ok := resp.status == http.StatusOK && len(resp.body) > 0
 	actual := fmt.Sprintf("status %d, %d bytes", resp.status, len(resp.body))
+	if resp.status == 0 {
+		actual = fmt.Sprint(resp.err)
+	}
 	r.check("TOK-001", ok, "200 with the profile for the Bearer token", actual)
 	r.check("PROF-001", resp.status == http.StatusOK && len(resp.body) > 0, "200 with a non-empty body", actual)
 	r.judgeTokenEncoding(resp)
@@ -68,6 +73,8 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 // whose body broke off is still a refusal, and is judged.
 func unjudgeable(resp *response, timeout time.Duration, body string) string {
 	switch {
+	case resp.status == 0 && tlsFailure(resp.err):
+		return "" // the device could not connect either: the server's finding
 	case resp.status == 0 && resp.timeout:
 		return fmt.Sprintf("no answer within the simulator's %s timeout (raise --timeout to judge)", timeout)
 	case resp.status == 0:
@@ -155,4 +162,24 @@ func (r *runner) judgeTokenEncoding(resp *response) {
 	default:
 		r.skip("AUTH-005", "the token was refused, but not because of its encoding")
 	}
+}
+
+// tlsFailure reports a TLS handshake that failed on the server's side (an
+// old protocol version, a certificate no device accepts, plain HTTP on the
+// TLS port): a device cannot connect either, so that is a finding about the
+// server, not a gap in what the tester saw.
+func tlsFailure(err error) bool {
+	if err == nil {
+		return false
+	}
+	var (
+		verify  *tls.CertificateVerificationError
+		alert   tls.AlertError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+		record  tls.RecordHeaderError
+	)
+	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &unknown) || errors.As(err, &host) ||
+		errors.As(err, &invalid) || errors.As(err, &record) || strings.Contains(err.Error(), "tls: ")
 }
