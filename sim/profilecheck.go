@@ -42,6 +42,10 @@ func (r *runner) profileStep() (*stop, StepStatus, string) {
 	r.check("PROF-019", mt == "application/x-apple-aspen-config", "Content-Type application/x-apple-aspen-config", fmt.Sprintf("%q", resp.header.Get("Content-Type")))
 
 	p, overLimit, err := r.readProfile(resp)
+	if err != nil && r.ctx.Err() != nil {
+		// Interrupted mid-parse: nothing was judged.
+		return &stop{OutcomeInterrupted, err.Error()}, StepError, err.Error()
+	}
 	if err != nil {
 		r.skipAll("no profile", profileDependents...)
 		if overLimit {

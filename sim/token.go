@@ -67,10 +67,11 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 }
 
 // unjudgeable says why resp cannot be judged as the server's answer, or ""
-// when it can: no status at all (refused, reset, TLS, the simulator's
-// timeout), or a 200 whose body did not arrive whole or passed the
-// simulator's read cap (the cap is the tester's, so it names it). A refusal
-// whose body broke off is still a refusal, and is judged.
+// when it can: no status at all (refused, reset, the simulator's timeout;
+// a failed TLS handshake is the server's, see tlsFailure), or a 200 whose
+// body did not arrive whole or passed the simulator's read cap (the cap is
+// the tester's, so it names it). A refusal whose body broke off is still a
+// refusal, and is judged.
 func unjudgeable(resp *response, timeout time.Duration, body string) string {
 	switch {
 	case resp.status == 0 && tlsFailure(resp.err):
