@@ -404,6 +404,7 @@ type runner struct {
 	enroll       *enrollState
 	oauth        *oauthState
 	deviceResps  []deviceResponse
+	limitIssues  []string // SEC-003 findings that are not one response's size or time
 }
 
 // facts are what the case learned, for scenario expectations.

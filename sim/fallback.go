@@ -120,6 +120,10 @@ func (r *runner) judgeAxM(c *chain) {
 			}
 		}
 		r.check("ABM-003", len(bad) == 0, "the registered URL returns a document that meets WK-002…WK-007", strings.Join(bad, "; "))
+	case c.final == nil && unjudgeable(c.hops[len(c.hops)-1], r.lim.Timeout, "document") != "":
+		// The registered URL did not answer: a transport failure, not a
+		// verdict on what is registered.
+		r.cannotJudge("ABM-003", "the registered URL did not answer: "+c.failure)
 	case !r.c.Expect.Enroll && c.final != nil && c.final.status >= 400 && c.final.status < 500:
 		r.note("ABM-003", fmt.Sprintf("the registered URL refuses this account (%d), as the scenario expects for an account that should not enroll", c.final.status))
 	default:
@@ -135,6 +139,8 @@ func (r *runner) judgeAxM(c *chain) {
 		p := r.follow(ds.registered, "probe ABM-004: registered URL without parameters", true)
 		last := p.hops[len(p.hops)-1]
 		switch {
+		case last.status == 0 && unjudgeable(last, r.lim.Timeout, "document") != "":
+			r.cannotJudge("ABM-004", "no answer without the query: "+p.failure)
 		case last.status == 0:
 			r.check("ABM-004", false, "a document or a clear 4xx without the query", p.failure)
 		case last.status >= 500:

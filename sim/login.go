@@ -24,6 +24,9 @@ type loginRun struct {
 	err   error
 	pages []*response
 	codes []string // OTP codes the driver asked for, in order
+	// transport says why a page could not be read (no answer, a body cut
+	// off or over the cap): the login then says nothing about the server.
+	transport string
 	// retried: the first code was refused and the next step's code was
 	// used (see deviceLogin).
 	retried bool
@@ -52,6 +55,9 @@ func (l *loginRun) callback() *url.URL {
 // firstPage is the first 200 of the run, after any redirects.
 func (l *loginRun) firstPage() *response {
 	for _, p := range l.pages {
+		if p.status == 0 {
+			return nil // no answer is no page
+		}
 		if p.status == http.StatusOK {
 			return p
 		}
@@ -85,8 +91,12 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 		}
 		resp := r.do(request{method: method, url: rawURL, header: header, body: body, purpose: purpose + ": " + what, probe: probe, limit: r.lim.PageBody})
 		lr.pages = append(lr.pages, resp)
-		if resp.status == 0 || resp.tooLarge {
-			return nil, resp.err
+		if why := unjudgeable(resp, r.lim.Timeout, "page"); why != "" {
+			lr.transport = why
+			return nil, errors.New(why)
+		}
+		if resp.status == 0 {
+			return nil, resp.err // a TLS failure: the server's, judged as such
 		}
 		return &weblogin.Page{URL: resp.url, Status: resp.status, Header: resp.header, Body: resp.body}, nil
 	}
@@ -235,6 +245,10 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 	} else {
 		r.skipAll("probes are off (--no-probes)", "AUTH-006", "TOTP-003", "TOTP-004", "TOTP-005")
 	}
+	if es.token == "" && lr.transport != "" {
+		why := "the sign-in could not be judged: " + lr.transport
+		return &stop{OutcomeError, why}, StepError, why
+	}
 	if es.token == "" {
 		why := loginFailure(lr)
 		if lr.atLimit() {
@@ -363,8 +377,8 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 	switch {
 	case oauth:
 		r.skip("AUTH-001", "apple-oauth2: the authorization endpoint is judged by AUTH-009")
-	case first == nil && len(lr.pages) > 0 && lr.pages[len(lr.pages)-1].timeout:
-		r.cannotJudge("AUTH-001", fmt.Sprintf("the sign-in page did not answer within the simulator's %s timeout: raise --timeout to judge", r.lim.Timeout))
+	case first == nil && lr.transport != "":
+		r.cannotJudge("AUTH-001", "the sign-in page could not be read: "+lr.transport)
 	case first == nil:
 		r.check("AUTH-001", false, "200 text/html", "no page: "+loginFailure(lr))
 	default:
@@ -500,6 +514,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 	p := r.login(start, "probe AUTH-006: wrong password", "enrollsim-wrong-"+fmt.Sprint(len(a.Password.Reveal())), r.deviceOTP(), true)
 	if cb := p.callback(); cb != nil && hasCredential(cb) {
 		r.check("AUTH-006", false, "no callback with a token after a wrong password", "the wrong password got a callback with a token")
+	} else if p.transport != "" {
+		r.cannotJudge("AUTH-006", "the probe could not be read: "+p.transport)
 	} else {
 		r.check("AUTH-006", true, "", "")
 	}
@@ -521,6 +537,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 			r.check("TOTP-003", false, "no token for a wrong code; the form again or a lockout", "a wrong code got the callback")
 		case p.serverError() != nil:
 			r.check("TOTP-003", false, "no token for a wrong code; the form again or a lockout, never a 5xx", fmt.Sprintf("status %d", p.serverError().status))
+		case p.transport != "":
+			r.cannotJudge("TOTP-003", "the probe could not be read: "+p.transport)
 		default:
 			r.check("TOTP-003", true, "", "")
 		}
@@ -535,6 +553,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 			r.skip("TOTP-004", "the probe never reached the code form: "+loginFailure(p))
 		} else if p.callback() != nil {
 			r.check("TOTP-004", false, "a used code is refused in the same time step", "the replayed code got a second callback")
+		} else if p.transport != "" {
+			r.cannotJudge("TOTP-004", "the probe could not be read: "+p.transport)
 		} else {
 			r.check("TOTP-004", true, "", "")
 		}
@@ -550,6 +570,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 		r.skip("TOTP-005", "the probe never reached the code form: "+loginFailure(p))
 	} else if p.callback() != nil {
 		r.check("TOTP-005", false, "a code outside ±1 step is refused", "a code two steps old got the callback")
+	} else if p.transport != "" {
+		r.cannotJudge("TOTP-005", "the probe could not be read: "+p.transport)
 	} else {
 		r.check("TOTP-005", true, "", "")
 	}

@@ -83,6 +83,8 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 	}
 	if first := lr.firstPage(); pkce {
 		r.skip("AUTH-009", "the authorization endpoint refused for want of PKCE (AUTH-010)")
+	} else if first == nil && lr.transport != "" {
+		r.cannotJudge("AUTH-009", "the authorization endpoint could not be read: "+lr.transport)
 	} else if first == nil || first.status >= 400 {
 		actual := "no answer"
 		if first != nil {
@@ -104,6 +106,10 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 		r.skipAll("no authorization code", "AUTH-007", "AUTH-008", "AUTH-012", "AUTH-013", "AUTH-014", "AUTH-016")
 		r.judgeSecondFactor(lr, false)
 		r.oauthProbes(start, lr)
+		if lr.transport != "" {
+			why := "the authorization could not be judged: " + lr.transport
+			return &stop{OutcomeError, why}, StepError, why
+		}
 		why := loginFailure(lr)
 		if lr.atLimit() {
 			return &stop{OutcomeError, why}, StepError, why
@@ -136,6 +142,16 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 	noStore := strings.Contains(strings.ToLower(lr.res.CallbackHeader.Get("Cache-Control")), "no-store")
 
 	tr := r.tokenRequest(url.Values{"grant_type": {"authorization_code"}, "code": {os.code}, "redirect_uri": {p["redirect-url"]}, "client_id": {p["client-id"]}}, "token request", false)
+	if why := unjudgeable(tr, r.lim.Timeout, "token response"); why != "" {
+		// No answer is not a refused code: the tester cannot judge.
+		for _, id := range []string{"AUTH-010", "AUTH-012", "AUTH-008", "AUTH-013"} {
+			r.cannotJudge(id, why)
+		}
+		r.skip("AUTH-007", "no access token")
+		r.oauthProbes(start, lr)
+		r.codeReuseProbe(os.code)
+		return &stop{OutcomeError, "the token request could not be judged: " + why}, StepError, why
+	}
 	if tr.status == http.StatusBadRequest && mentionsPKCE(tr.body) {
 		r.check("AUTH-010", false, "no PKCE required (devices send no code_verifier)", "the token endpoint asked for code_verifier")
 	} else {
@@ -244,6 +260,11 @@ func (r *runner) codeReuseProbe(code string) {
 	}
 	p := r.enroll.challenge.Params
 	tr := r.tokenRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {p["redirect-url"]}, "client_id": {p["client-id"]}}, "probe AUTH-014: the same code again", true)
+	if why := unjudgeable(tr, r.lim.Timeout, "token response"); why != "" {
+		r.cannotJudge("AUTH-014", why)
+		r.cannotJudge("AUTH-016", why)
+		return
+	}
 	var m map[string]any
 	isJSON := json.Unmarshal(tr.body, &m) == nil
 	errCode, _ := m["error"].(string)
@@ -283,6 +304,10 @@ func (r *runner) refreshProbe() {
 	}
 	p := r.enroll.challenge.Params
 	tr := r.tokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {os.refreshToken}, "client_id": {p["client-id"]}}, "refresh grant", false)
+	if why := unjudgeable(tr, r.lim.Timeout, "token response"); why != "" {
+		r.cannotJudge("AUTH-015", why)
+		return
+	}
 	tok, refresh, problems := parseTokenResponse(tr)
 	if tok != "" {
 		r.red.Add(tok)

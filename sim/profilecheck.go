@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"mime"
 	"net/url"
@@ -16,6 +17,22 @@ var identityTypes = map[string]bool{
 	"com.apple.security.pkcs12": true,
 }
 
+// profileDependents are the checks that need a parsed profile.
+var profileDependents = []string{"PROF-003", "PROF-004", "PROF-005", "PROF-006", "PROF-007", "PROF-008", "PROF-009", "PROF-010",
+	"PROF-011", "PROF-012", "PROF-013", "PROF-014", "PROF-015", "PROF-016", "PROF-017", "PROF-018", "TOK-008"}
+
+// readProfile parses the body under the run's limits and context. A body
+// cut at the read cap is not parsed at all: its end is missing, and the
+// cap is the simulator's, so the error names the limit.
+func (r *runner) readProfile(resp *response) (p *profile.Profile, overLimit bool, err error) {
+	if resp.tooLarge {
+		return nil, true, fmt.Errorf("the profile is larger than the simulator's %s read limit; a device-facing profile should stay within %s (SEC-003)",
+			byteSize(r.lim.ProfileBody), byteSize(secProfileBound))
+	}
+	p, err = profile.ParseContext(r.ctx, resp.body, profile.Limits{MaxBytes: r.lim.ProfileBody})
+	return p, errors.Is(err, profile.ErrLimit), err
+}
+
 // profileStep is step 13 (§2.11): the device reads the profile and cancels
 // on anything account-driven enrollment forbids.
 func (r *runner) profileStep() (*stop, StepStatus, string) {
@@ -24,11 +41,24 @@ func (r *runner) profileStep() (*stop, StepStatus, string) {
 	mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type"))
 	r.check("PROF-019", mt == "application/x-apple-aspen-config", "Content-Type application/x-apple-aspen-config", fmt.Sprintf("%q", resp.header.Get("Content-Type")))
 
-	p, err := profile.Parse(resp.body)
+	p, overLimit, err := r.readProfile(resp)
+	if err != nil && r.ctx.Err() != nil {
+		// Interrupted mid-parse: nothing was judged.
+		return &stop{OutcomeInterrupted, err.Error()}, StepError, err.Error()
+	}
 	if err != nil {
+		r.skipAll("no profile", profileDependents...)
+		if overLimit {
+			// The simulator's own limit: it could not judge the profile.
+			// SEC-003 says what the limit says about the server (judgeTransport
+			// already sees a body over the read cap).
+			r.cannotJudge("PROF-002", err.Error())
+			if !resp.tooLarge {
+				r.limitIssues = append(r.limitIssues, "the profile: "+err.Error())
+			}
+			return &stop{OutcomeError, "the profile could not be read: " + err.Error()}, StepError, err.Error()
+		}
 		r.check("PROF-002", false, "a configuration profile: a plist, optionally CMS-signed", err.Error())
-		r.skipAll("no profile", "PROF-003", "PROF-004", "PROF-005", "PROF-006", "PROF-007", "PROF-008", "PROF-009", "PROF-010",
-			"PROF-011", "PROF-012", "PROF-013", "PROF-014", "PROF-015", "PROF-016", "PROF-017", "PROF-018", "TOK-008")
 		return &stop{OutcomeProfileRejected, "the profile does not parse: " + err.Error()}, StepFailed, err.Error()
 	}
 	es.profile = p
@@ -209,12 +239,23 @@ func describeKey(p profile.Payload, key string) string {
 	if !ok {
 		return "missing"
 	}
+	var s string
 	switch x := v.(type) {
 	case string:
-		return fmt.Sprintf("%q", x)
+		s = fmt.Sprintf("%q", x)
+	default:
+		s = fmt.Sprintf("%v (%T)", v, v)
 	}
-	return fmt.Sprintf("%v (%T)", v, v)
+	// A hostile value (a 100,000-element array) must not become the text
+	// of a finding.
+	if len(s) > maxDescribed {
+		s = fmt.Sprintf("%s… (%d bytes in all)", strings.ToValidUTF8(s[:maxDescribed], ""), len(s))
+	}
+	return s
 }
+
+// maxDescribed caps the text describeKey gives for one value.
+const maxDescribed = 200
 
 // judgeACME is PROF-015: the key rules of an ACME identity payload.
 func (r *runner) judgeACME(p *profile.Profile) {

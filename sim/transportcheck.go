@@ -63,7 +63,7 @@ func (r *runner) judgeTransport() {
 	} else {
 		r.check("SEC-002", len(trust) == 0, "certificate chains a stock device trusts (no anchor channel exists for account-driven enrollment)", strings.Join(trust, "; "))
 	}
-	issues := append(slow, big...)
+	issues := append(append(slow, big...), r.limitIssues...)
 	r.check("SEC-003", len(issues) == 0, fmt.Sprintf("bodies within %s (discovery) / %s (profile), answers within %s", byteSize(secDiscoveryBound), byteSize(secProfileBound), r.lim.Timeout), strings.Join(issues, "; "))
 }
 

@@ -111,6 +111,7 @@ const (
 	FaultProfileBadTopic              = "profile-bad-topic"
 	FaultProfileBYODAccessRights      = "profile-byod-accessrights"
 	FaultProfileBYODDisallowedPayload = "profile-byod-disallowed-payload"
+	FaultProfileBomb                  = "profile-bomb"
 	FaultProfileContentType           = "profile-content-type"
 	FaultProfileEmpty                 = "profile-empty"
 	FaultProfileHTTPServerURL         = "profile-http-serverurl"
@@ -337,6 +338,8 @@ var faultTable = []Fault{
 		Trips: []string{"PROF-019"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultProfileHuge, Doc: "the profile is over 2 MiB (a padded PayloadDescription)",
 		Trips: []string{"SEC-003"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultProfileBomb, Doc: "the signed profile is a binary plist bomb: under 1 KiB of shared references that expand to 16^10 objects",
+		Trips: []string{"SEC-003"}, Probe: probeFallback, Account: probeAlice, Outcome: "error"},
 
 	{Name: FaultTLSLegacy, Doc: "connections to mdm.acme.test (by SNI) negotiate TLS 1.0-1.1 only",
 		Trips: []string{"WK-001", "SEC-001", "ABM-003", "ABM-004"}, Probe: probeOld, Account: probeAlice},

@@ -14,6 +14,8 @@ import (
 	"github.com/smallstep/pkcs7"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
 func init() { maps.Copy(faultEffects, enrollFaultEffects) }
@@ -418,6 +420,17 @@ var enrollFaultEffects = map[string]func(t *testing.T, s *Server){
 		rec, p := aliceProfile(t, s)
 		assert.Equal(t, "text/xml", rec.Header().Get("Content-Type"))
 		assert.True(t, p.signed)
+	},
+	FaultProfileBomb: func(t *testing.T, s *Server) {
+		rec := enrollPost(t, s, enrollBYOD, bearer(webToken(t, s, "alice@acme.test")))
+		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.Less(t, rec.Body.Len(), 8<<10, "a small body")
+		p7, err := pkcs7.Parse(rec.Body.Bytes())
+		require.NoError(t, err)
+		assert.True(t, bytes.HasPrefix(p7.Content, []byte("bplist00")))
+		_, err = profile.Parse(rec.Body.Bytes())
+		assert.ErrorIs(t, err, profile.ErrLimit)
+		assert.ErrorContains(t, err, "shared references")
 	},
 	FaultProfileHuge: func(t *testing.T, s *Server) {
 		rec, p := aliceProfile(t, s)

@@ -275,6 +275,7 @@ var wantFaults = map[string]string{
 	"profile-managedappleid":          "iphone@18.2 alice PROF-009",
 	"profile-identity-mismatch":       "iphone@18.2 alice PROF-010",
 	"profile-bad-topic":               "iphone@18.2 alice PROF-011",
+	"profile-bomb":                    "iphone@18.2 alice SEC-003",
 	"profile-http-serverurl":          "iphone@18.2 alice PROF-012",
 	"profile-mac-no-per-user":         "mac@15.2 alice PROF-013",
 	"profile-requiredappid-string":    "iphone@18.2 alice PROF-014",

@@ -59,6 +59,9 @@ func (s *Server) profileBody(acct Account, kind string) ([]byte, error) {
 	if s.has(FaultProfileEmpty) {
 		return nil, nil
 	}
+	if s.has(FaultProfileBomb) {
+		return s.signProfile(plistBomb())
+	}
 	p := s.buildProfile(acct, kind)
 	if s.has(FaultProfileNotPlist) {
 		return json.Marshal(p)
@@ -246,4 +249,37 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return strings.ToUpper(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
+}
+
+// plistBomb is a binary plist (bplist00) whose PayloadContent is ten levels
+// of arrays, each holding 16 references to the level below: every reader
+// that copies shared objects expands it to 16^10 of them.
+func plistBomb() []byte {
+	const levels, fan = 10, 16
+	var objs [][]byte
+	objs = append(objs, append([]byte{0x53}, "lol"...))
+	for k := 1; k <= levels; k++ {
+		o := []byte{0xAF, 0x10, fan}
+		for i := 0; i < fan; i++ {
+			o = append(o, byte(k-1))
+		}
+		objs = append(objs, o)
+	}
+	str := func(s string) []byte { return append([]byte{0x5F, 0x10, byte(len(s))}, s...) }
+	objs = append(objs, str("PayloadType"), str("Configuration"), str("PayloadContent"))
+	objs = append(objs, []byte{0xD2, levels + 1, levels + 3, levels + 2, levels})
+	b := []byte("bplist00")
+	var offs []byte
+	for _, o := range objs {
+		offs = append(offs, byte(len(b)>>8), byte(len(b)))
+		b = append(b, o...)
+	}
+	table := len(b)
+	b = append(b, offs...)
+	trailer := make([]byte, 32)
+	trailer[6], trailer[7] = 2, 1 // 2-byte offsets, 1-byte references
+	trailer[15] = byte(len(objs))
+	trailer[23] = byte(len(objs) - 1)
+	trailer[30], trailer[31] = byte(table>>8), byte(table)
+	return append(b, trailer...)
 }

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -117,14 +118,14 @@ func ParseEnrollmentBody(b []byte) (language, product, version string, err error
 	if err := checkSignedData(b); err != nil {
 		return "", "", "", err
 	}
-	p7, err := parseSignedData(b)
+	p7, err := parseSignedData(context.Background(), b, DefaultLimits)
 	if err != nil {
 		return "", "", "", err
 	}
 	if err := p7.Verify(); err != nil {
 		return "", "", "", fmt.Errorf("enrollment body signature does not verify: %w", err)
 	}
-	v, _, err := decodePlist(p7.Content)
+	v, _, err := decodePlist(context.Background(), p7.Content, DefaultLimits)
 	if err != nil {
 		return "", "", "", fmt.Errorf("enrollment body content: %w", err)
 	}
@@ -177,7 +178,7 @@ func IsAppleSigned(b []byte) bool {
 	if err != nil {
 		return false
 	}
-	p7, err := parseSignedData(der)
+	p7, err := parseSignedData(context.Background(), der, DefaultLimits)
 	if err != nil || p7.Verify() != nil {
 		return false
 	}

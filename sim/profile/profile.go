@@ -11,6 +11,7 @@ package profile
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -21,7 +22,6 @@ import (
 	"time"
 
 	"github.com/smallstep/pkcs7"
-	"howett.net/plist"
 )
 
 // Plist formats reported in Profile.Format.
@@ -86,11 +86,24 @@ func (p Payload) Strings(key string) ([]string, bool) { return p.Dict.Strings(ke
 // Has reports whether key is present in the payload dictionary.
 func (p Payload) Has(key string) bool { return p.Dict.Has(key) }
 
-// Parse reads an enrollment profile. The body may be a CMS SignedData
+// Parse reads an enrollment profile under DefaultLimits; see ParseContext.
+func Parse(body []byte) (*Profile, error) {
+	return ParseContext(context.Background(), body, DefaultLimits)
+}
+
+// ParseContext reads an enrollment profile. The body may be a CMS SignedData
 // message (DER; PEM or base64 when it is clearly so) wrapping a property
 // list, or a bare XML or binary property list. The top level must be a
 // dictionary.
-func Parse(body []byte) (*Profile, error) {
+//
+// Whatever the body holds, reading it stays within lim (zero fields take
+// DefaultLimits) and stops soon after ctx is done. An error that wraps
+// ErrLimit says the body broke a limit and was not judged further.
+func ParseContext(ctx context.Context, body []byte, lim Limits) (*Profile, error) {
+	lim = lim.withDefaults()
+	if int64(len(body)) > lim.MaxBytes {
+		return nil, overLimit("the profile is %d bytes, more than the limit of %d bytes", len(body), lim.MaxBytes)
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, errors.New("empty body")
 	}
@@ -99,7 +112,7 @@ func Parse(body []byte) (*Profile, error) {
 	if der, ok, err := detectCMS(body); err != nil {
 		return nil, err
 	} else if ok {
-		p7, err := parseSignedData(der)
+		p7, err := parseSignedData(ctx, der, lim)
 		if err != nil {
 			return nil, err
 		}
@@ -116,8 +129,11 @@ func Parse(body []byte) (*Profile, error) {
 		}
 		content = p7.Content
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, stopped(err)
+	}
 
-	v, format, err := decodePlist(content)
+	v, format, err := decodePlist(ctx, content, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +146,8 @@ func Parse(body []byte) (*Profile, error) {
 	p.describe()
 	return p, nil
 }
+
+func stopped(err error) error { return fmt.Errorf("reading the profile stopped: %w", err) }
 
 // MDM returns the payloads of type com.apple.mdm.
 func (p *Profile) MDM() []Payload { return p.OfType(PayloadTypeMDM) }
@@ -155,11 +173,25 @@ func (p *Profile) ByUUID(uuid string) (Payload, bool) {
 	return Payload{}, false
 }
 
+// maxProblems caps Problems: a hostile profile can have one per payload, and
+// every one would land in a report.
+const maxProblems = 50
+
 // describe fills Payloads and Problems from Top.
 func (p *Profile) describe() {
+	more := 0
 	problem := func(format string, args ...any) {
-		p.Problems = append(p.Problems, fmt.Sprintf(format, args...))
+		if len(p.Problems) < maxProblems {
+			p.Problems = append(p.Problems, fmt.Sprintf(format, args...))
+		} else {
+			more++
+		}
 	}
+	defer func() {
+		if more > 0 {
+			p.Problems = append(p.Problems, fmt.Sprintf("and %d more problems", more))
+		}
+	}()
 	top := p.Top
 	switch t, ok := top.String("PayloadType"); {
 	case !top.Has("PayloadType"):
@@ -199,6 +231,7 @@ func (p *Profile) describe() {
 		return
 	}
 	seen := map[string]int{}
+	p.Payloads = make([]Payload, 0, len(items))
 	for i, it := range items {
 		d, ok := it.(map[string]any)
 		if !ok {
@@ -232,33 +265,40 @@ func (p *Profile) describe() {
 	}
 }
 
-// decodePlist decodes an XML or binary property list. Other formats
-// howett.net/plist understands (OpenStep, GNUstep text) are refused: Apple
-// documents XML or binary profiles only.
-func decodePlist(b []byte) (v any, format string, err error) {
+// decodePlist decodes an XML or binary property list within lim. Other
+// formats (OpenStep, GNUstep text) are refused: Apple documents XML or binary
+// profiles only.
+func decodePlist(ctx context.Context, b []byte, lim Limits) (v any, format string, err error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, "", errors.New("not a property list: no content")
 	}
 	defer func() {
-		// The decoder re-panics runtime errors; never let a hostile body
-		// crash the simulator.
+		// Never let a hostile body crash the simulator, whatever a decoder
+		// bug does with it.
 		if r := recover(); r != nil {
 			v, format, err = nil, "", fmt.Errorf("not a property list: decoder failed: %v", r)
 		}
 	}()
-	var out any
-	f, err := plist.Unmarshal(b, &out)
+	if bytes.HasPrefix(b, []byte("bplist")) {
+		v, err = decodeBinary(ctx, b, lim)
+		format = FormatBinary
+	} else if t := bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), " \t\r\n"); len(t) > 0 && t[0] == '<' {
+		v, err = decodeXML(ctx, b, lim)
+		format = FormatXML
+	} else {
+		msg := "not a property list: not XML or binary"
+		if len(t) > 0 && (t[0] == '{' || t[0] == '(') {
+			msg += " (it looks like OpenStep or GNUstep text)"
+		}
+		return nil, "", errors.New(msg)
+	}
 	if err != nil {
-		return nil, "", fmt.Errorf("not a property list: %v", err)
+		if ctx.Err() != nil {
+			return nil, "", stopped(ctx.Err())
+		}
+		return nil, "", err
 	}
-	switch f {
-	case plist.XMLFormat:
-		return out, FormatXML, nil
-	case plist.BinaryFormat:
-		return out, FormatBinary, nil
-	default:
-		return nil, "", fmt.Errorf("not a property list: not XML or binary (reads only as %s text)", plist.FormatNames[f])
-	}
+	return v, format, nil
 }
 
 // detectCMS decides whether b is a CMS message and returns its DER (or BER)
@@ -351,7 +391,13 @@ func decodeBase64(b []byte) ([]byte, bool) {
 
 // parseSignedData parses a DER/BER CMS SignedData message that must carry
 // its content.
-func parseSignedData(der []byte) (p7 *pkcs7.PKCS7, err error) {
+func parseSignedData(ctx context.Context, der []byte, lim Limits) (p7 *pkcs7.PKCS7, err error) {
+	if err := checkBER(ctx, der, lim); err != nil {
+		if ctx.Err() != nil {
+			return nil, stopped(ctx.Err())
+		}
+		return nil, err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			p7, err = nil, fmt.Errorf("malformed CMS SignedData: %v", r)
