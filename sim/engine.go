@@ -269,10 +269,14 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 			return nil, errors.New("engine: no Doer (HTTP client) configured for case " + c.Name)
 		}
 	}
-	clock := e.Clock
-	if clock == nil {
-		clock = time.Now
+	given := e.Clock
+	if given == nil {
+		given = time.Now
 	}
+	// Event times lose their monotonic reading when a run is saved as
+	// jsonl; dropping it here makes every duration a live report shows
+	// the one a re-rendered report computes from the saved stream.
+	clock := func() time.Time { return given().Round(0) }
 	red := e.Redactor
 	if red == nil {
 		red = &Redactor{}
