@@ -90,9 +90,8 @@ func (r *runner) postEnroll(target string, body []byte, contentType, bearer, pur
 		if resp.status < 300 || resp.status > 399 || !followable(resp.status) || i >= r.lim.MaxHops {
 			return resp, hops
 		}
-		base, _ := url.Parse(cur)
-		next, err := base.Parse(resp.header.Get("Location"))
-		if err != nil || next.Scheme != "https" {
+		next, why := redirectTarget(cur, resp.header.Get("Location"))
+		if why != "" || next.Scheme != "https" {
 			return resp, append(hops, fmt.Sprintf("%d to %q", resp.status, resp.header.Get("Location")))
 		}
 		hops = append(hops, fmt.Sprintf("%d to %s", resp.status, next))
