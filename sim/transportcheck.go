@@ -2,8 +2,8 @@ package sim
 
 import (
 	"crypto/tls"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"strings"
 )
