@@ -606,3 +606,73 @@ func TestCorpusHTTP10CloseDelimitedIsValid(t *testing.T) {
 		})
 	}
 }
+
+// Redirects a hostile server can send at every step that follows them, and
+// what each must end in: in discovery (follow), the check that names it;
+// in the web view (login page, OAuth authorization), the cause it names.
+var hostileRedirects = []struct {
+	name      string
+	make      func() behaviour
+	discovery [2]string // check ID, text of its Actual
+	web       string
+}{
+	{"endless chain", func() behaviour {
+		var n atomic.Int64
+		return redirect(http.StatusFound, func(*http.Request) string { return fmt.Sprintf("/corpus/%d", n.Add(1)) })
+	}, [2]string{"RD-004", "more than 10 redirects"}, "no callback after 20 requests (the page limit)"},
+	{"cross-host chain", func() behaviour {
+		var n atomic.Int64
+		return redirect(http.StatusFound, func(*http.Request) string {
+			i := n.Add(1)
+			return fmt.Sprintf("https://h%d.test/corpus/%d", i%chainHosts, i)
+		})
+	}, [2]string{"RD-004", "more than 10 redirects"}, "no callback after 20 requests (the page limit)"},
+	{"loop A→B→A", func() behaviour {
+		return redirect(http.StatusFound, func(r *http.Request) string {
+			if r.URL.Path == "/corpus/a" {
+				return "https://h1.test/corpus/b"
+			}
+			return "https://h0.test/corpus/a"
+		})
+	}, [2]string{"RD-004", "redirect loop: https://h1.test/corpus/b leads back to https://h0.test/corpus/a"}, "a loop? GET https://h0.test/corpus/a was requested"},
+	{"javascript:", func() behaviour { return redirect(http.StatusFound, fixed("javascript:alert(document.cookie)")) },
+		[2]string{"RD-005", `uses scheme "javascript": the device follows only https redirects`}, "javascript: Location, which no browser follows"},
+	{"file:", func() behaviour { return redirect(http.StatusFound, fixed("file:///etc/passwd")) },
+		[2]string{"RD-005", `uses scheme "file"`}, `leads to "file:///etc/passwd", neither http(s) nor the callback scheme`},
+	{"data:", func() behaviour { return redirect(http.StatusFound, fixed("data:text/html,<h1>hi</h1>")) },
+		[2]string{"RD-005", `uses scheme "data"`}, `leads to "data:text/html,<h1>hi</h1>", neither http(s) nor the callback scheme`},
+	{"custom scheme", func() behaviour {
+		return redirect(http.StatusFound, fixed("itms-services://?action=download-manifest&url=https://h0.test/x"))
+	}, [2]string{"RD-005", `uses scheme "itms-services"`}, `leads to "itms-services:`},
+	{"http downgrade", func() behaviour { return redirect(http.StatusFound, fixed("http://h0.test/corpus/plain")) },
+		[2]string{"RD-003", "http://h0.test/corpus/plain"}, "http://h0.test/corpus/plain"},
+	{"Location that does not parse", func() behaviour { return redirect(http.StatusFound, fixed("https://h0.test/%zz")) },
+		[2]string{"RD-005", `Location "https://h0.test/%zz" from https://acme.test/`}, `with a Location that is not a URL: "https://h0.test/%zz"`},
+	{"empty Location", func() behaviour { return redirect(http.StatusFound, fixed("")) },
+		[2]string{"RD-005", "has no Location"}, "without a Location header"},
+}
+
+// Every step that follows redirects ends a hostile chain with a verdict
+// that names it, and the run goes on.
+func TestCorpusRedirectsAtEveryStep(t *testing.T) {
+	for _, name := range []string{"discovery", "401 challenge", "login page", "OAuth authorization"} {
+		st := stepNamed(name)
+		for _, rd := range hostileRedirects {
+			t.Run(st.name+"/"+rd.name, func(t *testing.T) {
+				c := startCorpus(t)
+				c.on(st, rd.make())
+				p := c.play(t, "iphone@18.1", st.account)
+				switch name {
+				case "discovery":
+					p.check(t, verdict{outcome: sim.OutcomeDiscoveryFailed, trips: map[string]string{rd.discovery[0]: rd.discovery[1]}})
+				case "401 challenge":
+					// The enrollment POST is redirected (ENR-011); a device
+					// cancels at whatever the chain ends in.
+					p.check(t, verdict{outcome: sim.OutcomeEnrollFailed, trips: map[string]string{"ENR-011": "redirected: 302 to"}})
+				default:
+					p.check(t, verdict{outcome: sim.OutcomeAuthFailed, says: []string{rd.web}})
+				}
+			})
+		}
+	}
+}

@@ -433,3 +433,22 @@ func TestHostileTLS(t *testing.T) {
 }
 
 func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// Redirects come back as they are, whatever their Location holds: the
+// engine judges them (RD-005), so the client must not refuse one first as
+// http.Client does for a Location that does not parse.
+func TestHostileRedirectsAreReturned(t *testing.T) {
+	for _, loc := range []string{"https://acme.test/%zz", "javascript:alert(1)", "file:///etc/passwd", "", "http://[::1", strings.Repeat("/x", 50<<10)} {
+		t.Run(fmt.Sprintf("%.40q", loc), func(t *testing.T) {
+			addr := rawServer(t, func(c net.Conn) {
+				io.WriteString(c, "HTTP/1.1 302 Found\r\nLocation: "+loc+"\r\nContent-Length: 0\r\n\r\n")
+			})
+			within(t, hostileDeadline, func() {
+				resp, err := get(t, plainClient(t), "http://"+addr+"/")
+				require.NoError(t, err)
+				assert.Equal(t, http.StatusFound, resp.StatusCode)
+				assert.Equal(t, loc, resp.Header.Get("Location"))
+			})
+		})
+	}
+}

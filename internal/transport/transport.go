@@ -162,7 +162,10 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		req = req.WithContext(ctx)
 		ownDeadline = true
 	}
-	resp, err := c.hc.Do(req)
+	// The transport itself, not http.Client: the client parses Location
+	// before it asks CheckRedirect, and turns a redirect whose Location
+	// does not parse into an error, so the engine could not judge it.
+	resp, err := c.hc.Transport.RoundTrip(req)
 	if err != nil {
 		cancel()
 		e := &Error{Method: req.Method, URL: req.URL.Redacted(), Kind: Classify(err), Err: err}
