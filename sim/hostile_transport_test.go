@@ -19,6 +19,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -31,6 +32,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -164,6 +166,13 @@ func (c *corpus) http10(w http.ResponseWriter, r *http.Request) {
 
 func startCorpus(t *testing.T) *corpus {
 	t.Helper()
+	return startCorpusWith(t, false)
+}
+
+// startCorpusWith h2 offers HTTP/2, as deployed servers do; hijacking
+// behaviours need HTTP/1.1.
+func startCorpusWith(t *testing.T, h2 bool) *corpus {
+	t.Helper()
 	c := &corpus{clock: &sim.VirtualClock{}}
 	ref, err := refserver.Start(refserver.Config{Now: c.clock.Now})
 	require.NoError(t, err)
@@ -186,6 +195,10 @@ func startCorpus(t *testing.T) *corpus {
 		}
 		return base, nil
 	}}
+	srv.EnableHTTP2 = h2
+	if h2 {
+		base.NextProtos = []string{"h2", "http/1.1"}
+	}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 
@@ -566,19 +579,23 @@ func TestCorpusStalls(t *testing.T) {
 // A 1 MiB header and 10,000 headers break the transport's 256 KiB bound,
 // which is named; a NUL in a header is invalid HTTP, which is named too.
 func TestCorpusHeadersAtEveryStep(t *testing.T) {
+	overLimit := verdict{says: []string{"the response headers are over 256 KiB"}, trips: map[string]string{"SEC-003": "the response headers are over 256 KiB"}, testerLimit: true}
 	heads := []struct {
 		name string
 		b    behaviour
+		h2   bool
 		want verdict
 	}{
-		{"a 1 MiB header", bigHeader, verdict{says: []string{"the response headers are over 256 KiB"}, trips: map[string]string{"SEC-003": "the response headers are over 256 KiB"}, testerLimit: true}},
-		{"10,000 headers", manyHeaders, verdict{says: []string{"the response headers are over 256 KiB"}, trips: map[string]string{"SEC-003": "the response headers are over 256 KiB"}, testerLimit: true}},
-		{"a NUL byte in a header", rawAnswer("HTTP/1.1 200 OK\r\nX-A: a\x00b"), verdict{says: []string{`the response is not valid HTTP`, `"X-A: a\x00b"`}}},
+		{"a 1 MiB header", bigHeader, false, overLimit},
+		{"10,000 headers", manyHeaders, false, overLimit},
+		{"a 1 MiB header over HTTP/2", bigHeader, true, overLimit},
+		{"10,000 headers over HTTP/2", manyHeaders, true, overLimit},
+		{"a NUL byte in a header", rawAnswer("HTTP/1.1 200 OK\r\nX-A: a\x00b"), false, verdict{says: []string{`the response is not valid HTTP`, `"X-A: a\x00b"`}}},
 	}
 	for _, st := range corpusSteps {
 		for _, h := range heads {
 			t.Run(st.name+"/"+h.name, func(t *testing.T) {
-				c := startCorpus(t)
+				c := startCorpusWith(t, h.h2)
 				c.on(st, h.b)
 				p := c.play(t, "iphone@18.1", st.account)
 				want := h.want
@@ -674,5 +691,117 @@ func TestCorpusRedirectsAtEveryStep(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TLS a device refuses, on the organisation domain (nothing answers: the
+// run could not complete, exit code 3 territory) and on the MDM host behind
+// its redirect (discovery fails as on a device). Each names its cause in
+// the SEC check that covers it and in the case's message.
+func TestCorpusTLS(t *testing.T) {
+	expired := func(c *x509.Certificate) {
+		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
+	}
+	bad := []struct {
+		name  string
+		cfg   func(c *corpus, host string) *tls.Config
+		cause string
+		trips [2]string
+	}{
+		{"expired certificate", func(c *corpus, host string) *tls.Config {
+			return &tls.Config{Certificates: []tls.Certificate{c.badCert([]string{host}, expired, false)}}
+		}, "x509: certificate has expired", [2]string{"SEC-002", "the certificate has expired"}},
+		{"self-signed certificate", func(c *corpus, host string) *tls.Config {
+			return &tls.Config{Certificates: []tls.Certificate{c.badCert([]string{host}, nil, true)}}
+		}, "x509: certificate signed by unknown authority", [2]string{"SEC-002", "signed by an unknown authority"}},
+		{"wrong-host certificate", func(c *corpus, host string) *tls.Config {
+			return &tls.Config{Certificates: []tls.Certificate{c.badCert([]string{"other.test"}, nil, false)}}
+		}, "not " + "%s", [2]string{"SEC-002", "the certificate is for another host"}},
+		{"TLS 1.0 only", func(c *corpus, host string) *tls.Config {
+			return &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10,
+				Certificates: []tls.Certificate{c.badCert(corpusNames(), nil, false)}}
+		}, "TLS 1.0 offered, devices require TLS 1.2 or newer", [2]string{"SEC-001", "TLS 1.0 offered, devices require TLS 1.2 or newer"}},
+	}
+	hosts := []struct {
+		host    string
+		outcome string
+		wk001   sim.Status
+	}{
+		{refserver.OrgDomain, sim.OutcomeError, sim.Error},
+		{refserver.MDMHost, sim.OutcomeDiscoveryFailed, sim.Fail},
+	}
+	for _, h := range hosts {
+		for _, b := range bad {
+			t.Run(h.host+"/"+b.name, func(t *testing.T) {
+				c := startCorpus(t)
+				c.hostTLS[h.host] = b.cfg(c, h.host)
+				p := c.play(t, "iphone@18.1", "alice@acme.test")
+				cause := b.cause
+				if strings.Contains(cause, "%s") {
+					cause = fmt.Sprintf("x509: certificate is valid for other.test, not %s", h.host)
+				}
+				p.check(t, verdict{outcome: h.outcome, says: []string{cause}, trips: map[string]string{b.trips[0]: b.trips[1]}})
+				assert.Equal(t, h.wk001, result(p.hostile, "WK-001").Status, "WK-001: %s", result(p.hostile, "WK-001").Actual)
+			})
+		}
+	}
+}
+
+// junk is what a server can put in a header and in a page that a browser
+// shows anyway: invalid UTF-8 (obs-text is legal in a field value), an
+// escape sequence and a NUL in the page (HTML parsers replace it).
+const junk = "caf\xe9 \xff\xfe \x1b[31mred\x1b[0m \x00 \xc3"
+
+// withJunk answers as the reference server would, with junk in a header
+// and, for an HTML page, in a comment after the page's first 512 bytes.
+func (c *corpus) withJunk(w http.ResponseWriter, r *http.Request) {
+	rec := c.record(r)
+	for k, vs := range rec.Header() {
+		w.Header()[k] = vs
+	}
+	w.Header().Set("X-Junk", strings.NewReplacer("\x1b", "", "\x00", "").Replace(junk)) // net/http refuses controls in a header
+	body := rec.Body.Bytes()
+	if strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+		body = append(append(body, strings.Repeat(" ", 512)...), "<!-- "+junk+" -->"...)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+// Invalid UTF-8, escape sequences and NUL bytes in headers and pages are
+// no finding (browsers show such pages), and never reach a report as they
+// are: every event marshals to valid JSON and carries no control bytes.
+func TestCorpusInvalidUTF8AndNUL(t *testing.T) {
+	for _, name := range []string{"discovery redirect target", "401 challenge", "login page", "OAuth authorization", "token endpoint", "profile"} {
+		st := stepNamed(name)
+		t.Run(st.name, func(t *testing.T) {
+			c := startCorpus(t)
+			c.on(st, c.withJunk)
+			p := c.play(t, "iphone@18.1", st.account)
+			p.check(t, verdict{outcome: sim.OutcomeEnrolled, clean: true})
+			sawJunk := false
+			for _, e := range p.events {
+				data, err := json.Marshal(e)
+				require.NoError(t, err)
+				assert.True(t, utf8.Valid(data))
+				if e.Kind != sim.EventExchange {
+					continue
+				}
+				x := e.Exchange
+				texts := []string{x.ResponseBody, x.Error, x.URL}
+				for k, vs := range x.ResponseHeaders {
+					texts = append(texts, k)
+					texts = append(texts, vs...)
+					sawJunk = sawJunk || k == "X-Junk"
+				}
+				for _, s := range texts {
+					assert.True(t, utf8.ValidString(s), "exchange %d carries invalid UTF-8: %q", x.Seq, s)
+					assert.NotContains(t, s, "\x1b", "exchange %d carries an escape sequence", x.Seq)
+					assert.NotContains(t, s, "\x00", "exchange %d carries a NUL", x.Seq)
+				}
+			}
+			assert.True(t, sawJunk, "the hostile step was not played")
+		})
 	}
 }

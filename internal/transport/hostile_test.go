@@ -452,3 +452,42 @@ func TestHostileRedirectsAreReturned(t *testing.T) {
 		})
 	}
 }
+
+// Over HTTP/2 the header bound is the same. net/http then reports only a
+// PROTOCOL_ERROR or COMPRESSION_ERROR, which it cannot tell from a server
+// that breaks HTTP/2, so the message names both.
+func TestHeaderLimitOverHTTP2(t *testing.T) {
+	ca := newTestCA(t)
+	tests := []struct {
+		name   string
+		header func(h http.Header)
+		want   string
+	}{
+		{"a 1 MiB header", func(h http.Header) { h.Set("X-Big", strings.Repeat("a", 1<<20)) }, "the response headers are over 256 KiB, or the server broke HTTP/2 (connection error: COMPRESSION_ERROR)"},
+		{"10,000 headers", func(h http.Header) {
+			for i := range 10000 {
+				h.Set(fmt.Sprintf("X-Hostile-%05d", i), strings.Repeat("v", 24))
+			}
+		}, "the response headers are over 256 KiB, or the server broke HTTP/2 (connection error: PROTOCOL_ERROR)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tt.header(w.Header())
+			}))
+			srv.EnableHTTP2 = true
+			srv.Config.ErrorLog = quietLog()
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, "acme.test")}}
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			within(t, hostileDeadline, func() {
+				c, err := New(Options{Timeout: hostileTimeout, RootCAs: ca.pool(), ConnectTo: []string{"::" + srv.Listener.Addr().String()}})
+				require.NoError(t, err)
+				_, err = get(t, c, "https://acme.test/")
+				require.Error(t, err)
+				assert.Equal(t, KindLimit, Classify(err), "%v", err)
+				assert.Contains(t, err.Error(), tt.want)
+			})
+		})
+	}
+}

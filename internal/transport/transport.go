@@ -255,10 +255,27 @@ func (e *Error) OfferedTLSVersion() uint16 { return e.offered }
 // LimitExceeded names the client's limit the response broke ("the response
 // headers are over 256 KiB"), or is "".
 func (e *Error) LimitExceeded() string {
-	if headersTooLarge(e.Err) {
+	switch {
+	case headersTooLarge(e.Err):
 		return fmt.Sprintf("the response headers are over %d KiB", MaxHeaderBytes>>10)
+	case h2HeaderFailure(e.Err):
+		return fmt.Sprintf("the response headers are over %d KiB, or the server broke HTTP/2 (%v)", MaxHeaderBytes>>10, e.Err)
 	}
 	return ""
+}
+
+// h2HeaderFailure: over HTTP/2, a header block over MaxHeaderBytes ends the
+// connection with PROTOCOL_ERROR (too many fields) or COMPRESSION_ERROR (one
+// field too long), and net/http's error says no more. Do sees these before
+// any response, while the headers are read, so the limit is the likely
+// cause; a server that breaks HTTP/2 is named too. Either way the tester
+// cannot judge the step, which is what a limit means to the engine.
+func h2HeaderFailure(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "connection error: PROTOCOL_ERROR") || strings.Contains(s, "connection error: COMPRESSION_ERROR")
 }
 
 // headersTooLarge recognises net/http's unexported errors for a response
@@ -361,7 +378,7 @@ func Classify(err error) Kind {
 		return KindRefused
 	case tlsProblemOf(err) != tlsNone:
 		return KindTLS
-	case headersTooLarge(err):
+	case headersTooLarge(err), h2HeaderFailure(err):
 		return KindLimit
 	case malformedResponse(err):
 		return KindProtocol
