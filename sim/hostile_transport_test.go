@@ -29,6 +29,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -234,8 +235,19 @@ type played struct {
 // handler when it ends, and plays the same case again.
 func (c *corpus) play(t *testing.T, device, id string) played {
 	t.Helper()
-	d, err := sim.LookupDevice(device)
+	p, err := c.run(device, id)
 	require.NoError(t, err)
+	return p
+}
+
+// run is play without the test: it may run on any goroutine (see
+// playAll), so it reports a hang or a lost case as an error.
+func (c *corpus) run(device, id string) (played, error) {
+	var out played
+	d, err := sim.LookupDevice(device)
+	if err != nil {
+		return out, err
+	}
 	mk := func(name string, timeout time.Duration) sim.Case {
 		target := c.target
 		target.Timeout = timeout
@@ -246,15 +258,15 @@ func (c *corpus) play(t *testing.T, device, id string) played {
 	}
 	hostileCase := mk("hostile", c.timeout)
 	hostileCase.NoProbes = c.quick
-	var out played
 	c.armed.Store(true)
 	eng := &sim.Engine{Limits: sim.Limits{StepTimeout: 10 * time.Second}, Clock: c.clock.Now, Sleep: c.clock.Sleep, Hold: c.clock.Hold}
 	done := make(chan struct{})
 	var reps []sim.CaseReport
+	var runErr error
 	start := time.Now()
 	go func() {
 		defer close(done)
-		reps, err = eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{hostileCase, mk("clean", cleanTimeout)}}, func(e sim.Event) {
+		reps, runErr = eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{hostileCase, mk("clean", cleanTimeout)}}, func(e sim.Event) {
 			if e.Case != "hostile" {
 				return
 			}
@@ -268,13 +280,53 @@ func (c *corpus) play(t *testing.T, device, id string) played {
 	select {
 	case <-done:
 	case <-time.After(corpusDeadline):
-		t.Fatalf("the run did not end within %s: the engine hung on a hostile server", corpusDeadline)
+		return out, fmt.Errorf("the run did not end within %s: the engine hung on a hostile server", corpusDeadline)
 	}
 	out.elapsed = time.Since(start)
-	require.NoError(t, err)
-	require.Len(t, reps, 2, "the run must go on to the next case")
+	if runErr != nil {
+		return out, runErr
+	}
+	if len(reps) != 2 {
+		return out, fmt.Errorf("%d case reports, want 2: the run must go on to the next case", len(reps))
+	}
 	out.hostile, out.clean = reps[0], reps[1]
-	return out
+	return out, nil
+}
+
+// corpusJob is one run of playAll: a corpus already set up, and the case.
+type corpusJob struct {
+	name      string
+	c         *corpus
+	device    string
+	account   string
+	assertion func(t *testing.T, p played)
+}
+
+// playAll runs jobs eight at a time, then asserts each in its own subtest.
+// Servers that stall make a run wait out its timeouts, which costs no CPU;
+// t.Parallel would cap the concurrency at GOMAXPROCS.
+func playAll(t *testing.T, jobs []corpusJob) {
+	t.Helper()
+	results := make([]played, len(jobs))
+	errs := make([]error, len(jobs))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i], errs[i] = j.c.run(j.device, j.account)
+		}()
+	}
+	wg.Wait()
+	for i, j := range jobs {
+		t.Run(j.name, func(t *testing.T) {
+			require.NoError(t, errs[i])
+			j.assertion(t, results[i])
+		})
+	}
 }
 
 // said is everything the hostile case told people: its exchanges' errors,
@@ -522,26 +574,26 @@ func TestCorpusBodiesAtEveryStep(t *testing.T) {
 			verdict{trips: map[string]string{"SEC-003": "no complete answer within " + corpusTimeout.String()}, testerLimit: true}},
 		{"reset mid-body", func(c *corpus) behaviour { return c.resetMidBody }, false, verdict{says: []string{"the connection ended (closed or reset) after"}}},
 	}
+	var jobs []corpusJob
 	for _, st := range corpusSteps {
 		for _, b := range bodies {
-			t.Run(st.name+"/"+b.name, func(t *testing.T) {
-				t.Parallel()
-				c := startCorpus(t)
-				c.quick = true
-				if b.stall && st.name != "discovery" {
-					c.timeout = corpusTimeout
-				}
-				c.on(st, b.make(c))
-				p := c.play(t, "iphone@18.1", st.account)
+			c := startCorpus(t)
+			c.quick = true
+			if b.stall && st.name != "discovery" {
+				c.timeout = corpusTimeout
+			}
+			c.on(st, b.make(c))
+			jobs = append(jobs, corpusJob{st.name + "/" + b.name, c, "iphone@18.1", st.account, func(t *testing.T, p played) {
 				want := b.want
 				want.testerLimit = want.testerLimit && limitsJudged[st.name]
 				if st.name == "discovery" {
 					want = verdict{outcome: sim.OutcomeEnrolled, passes: []string{"SEC-003", "WK-015"}, clean: true}
 				}
 				p.check(t, want)
-			})
+			}})
 		}
 	}
+	playAll(t, jobs)
 }
 
 // One byte per second, slow headers, and a server that accepts and never
@@ -556,24 +608,24 @@ func TestCorpusStalls(t *testing.T) {
 		{"slow headers", func(*corpus) behaviour { return slowHeaders }},
 		{"never answers", func(*corpus) behaviour { return neverAnswers }},
 	}
+	var jobs []corpusJob
 	for _, name := range []string{"discovery redirect target", "401 challenge", "login page", "token endpoint", "profile"} {
 		st := stepNamed(name)
 		for _, s := range stalls {
-			t.Run(st.name+"/"+s.name, func(t *testing.T) {
-				t.Parallel()
-				c := startCorpus(t)
-				c.quick, c.timeout = true, corpusTimeout
-				c.on(st, s.make(c))
-				p := c.play(t, "iphone@18.1", st.account)
+			c := startCorpus(t)
+			c.quick, c.timeout = true, corpusTimeout
+			c.on(st, s.make(c))
+			jobs = append(jobs, corpusJob{st.name + "/" + s.name, c, "iphone@18.1", st.account, func(t *testing.T, p played) {
 				p.check(t, verdict{
 					says:        []string{"within " + corpusTimeout.String()},
 					trips:       map[string]string{"SEC-003": "no complete answer within " + corpusTimeout.String()},
 					testerLimit: limitsJudged[st.name],
 				})
 				assert.Less(t, p.elapsed, corpusDeadline/2)
-			})
+			}})
 		}
 	}
+	playAll(t, jobs)
 }
 
 // A 1 MiB header and 10,000 headers break the transport's 256 KiB bound,
