@@ -26,10 +26,10 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 			why += "; no fallback: " + no
 		}
 		overLimit := func(c *chain) string {
-			if c == nil || len(c.hops) == 0 {
+			if c == nil || len(c.hops) == 0 || c.hops[len(c.hops)-1].overLimit == "" {
 				return ""
 			}
-			return c.hops[len(c.hops)-1].overLimit
+			return c.urls[len(c.hops)-1] + ": " + c.hops[len(c.hops)-1].overLimit
 		}
 		if l := overLimit(ds.domain); l != "" && (ds.axm == nil || ds.axmProbe || overLimit(ds.axm) != "") {
 			// The simulator's own bound, not proof that a device fails.

@@ -2,9 +2,12 @@
 // MDM servers.
 //
 // It behaves like a careful device rather than a browser: it never follows
-// redirects (the engine follows and checks each hop itself), keeps no
-// cookies, never retries, ignores proxy settings from the environment and
-// requires TLS 1.2 or newer by default.
+// redirects (the engine follows and checks each hop itself, so every 3xx
+// comes back as it is, whatever its Location holds), keeps no cookies,
+// never retries, ignores proxy settings from the environment and requires
+// TLS 1.2 or newer by default. Every exchange is bounded: dialing, the TLS
+// handshake and the response headers by the timeout, the headers also by
+// MaxHeaderBytes; the body by the timeout, and by the caller's cap.
 //
 // Connections can be steered like curl's --resolve and --connect-to, so a
 // server can be reached at a loopback address while TLS SNI, certificate
