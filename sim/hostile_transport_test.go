@@ -495,6 +495,24 @@ func (c *corpus) resetMidBody(w http.ResponseWriter, r *http.Request) {
 	conn.Close()
 }
 
+// resetMidChunks sends the reference server's body as one chunk of a
+// chunked body and resets the connection before the last chunk.
+func (c *corpus) resetMidChunks(w http.ResponseWriter, r *http.Request) {
+	rec := c.record(r)
+	conn, rw := hijackRaw(w)
+	fmt.Fprintf(rw, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
+	h := rec.Header().Clone()
+	h.Del("Content-Length")
+	h.Set("Transfer-Encoding", "chunked")
+	h.Write(rw)
+	fmt.Fprintf(rw, "\r\n%x\r\n", rec.Body.Len()+1)
+	rw.Write(rec.Body.Bytes())
+	rw.WriteString(" \r\n")
+	rw.Flush()
+	conn.(*tls.Conn).NetConn().(*net.TCPConn).SetLinger(0)
+	conn.Close()
+}
+
 func neverAnswers(w http.ResponseWriter, r *http.Request) {
 	conn, _ := hijackRaw(w)
 	defer conn.Close()
@@ -572,7 +590,8 @@ func TestCorpusBodiesAtEveryStep(t *testing.T) {
 		{"1 GiB body", func(c *corpus) behaviour { return c.padded(gib, 32<<10, 0) }, false, verdict{trips: map[string]string{"SEC-003": "read limit"}}},
 		{"endless chunked body", func(c *corpus) behaviour { return c.padded(-1, 64, time.Millisecond) }, true,
 			verdict{trips: map[string]string{"SEC-003": "no complete answer within " + corpusTimeout.String()}, testerLimit: true}},
-		{"reset mid-body", func(c *corpus) behaviour { return c.resetMidBody }, false, verdict{says: []string{"the connection ended (closed or reset) after"}}},
+		{"reset mid-body", func(c *corpus) behaviour { return c.resetMidBody }, false, verdict{says: []string{"the connection ended (closed or reset) after", "bytes announced"}}},
+		{"reset mid-chunked-body", func(c *corpus) behaviour { return c.resetMidChunks }, false, verdict{says: []string{"the connection ended (closed or reset) after", "before the last chunk"}}},
 	}
 	var jobs []corpusJob
 	for _, st := range corpusSteps {

@@ -136,8 +136,11 @@ func (r *runner) do(q request) *response {
 		// A cancelled read can end as a clean EOF with the body cut short
 		// (seen under load), so the clock decides, not only the error.
 		out.err = fmt.Errorf("reading the body: %w", rerr)
-		if errors.Is(rerr, io.ErrUnexpectedEOF) && resp.ContentLength > 0 {
+		switch {
+		case errors.Is(rerr, io.ErrUnexpectedEOF) && resp.ContentLength > 0:
 			out.err = fmt.Errorf("reading the body: the connection ended (closed or reset) after %d of the %d bytes announced: %w", len(data), resp.ContentLength, rerr)
+		case errors.Is(rerr, io.ErrUnexpectedEOF):
+			out.err = fmt.Errorf("reading the body: the connection ended (closed or reset) after %d bytes, before the last chunk: %w", len(data), rerr)
 		}
 		if rerr == nil || isTimeout(ctx, rerr) || out.elapsed >= r.lim.Timeout {
 			out.timeout = true
