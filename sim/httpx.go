@@ -260,7 +260,7 @@ func (r *runner) redactHeaders(h http.Header) http.Header {
 			if sensitiveHeaders[http.CanonicalHeaderKey(k)] {
 				v = maskCredential(v)
 			}
-			out[printable(k)] = append(out[printable(k)], printable(r.red.Redact(v)))
+			out[printable(k)] = append(out[printable(k)], clip(printable(r.red.Redact(v)), r.lim.ExcerptBody))
 		}
 	}
 	return out
@@ -311,6 +311,19 @@ func excerpt(b []byte, n int) string {
 		return printable(string(b[:cut])) + fmt.Sprintf("… (%d more bytes)", len(b)-cut)
 	}
 	return printable(string(b))
+}
+
+// clip keeps the first n bytes of a header value for reports: the transport
+// admits up to 256 KiB of headers, which no reader wants to scroll through.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d more bytes)", len(s)-cut)
 }
 
 // printable replaces what a report cannot show as is: invalid UTF-8 and

@@ -35,3 +35,10 @@ func TestExcerptIsSafeText(t *testing.T) {
 		})
 	}
 }
+
+func TestClipKeepsCharacters(t *testing.T) {
+	assert.Equal(t, "short", clip("short", 10))
+	assert.Equal(t, "ab… (5 more bytes)", clip("ab€cd", 3))
+	long := clip(strings.Repeat("a", 200<<10), 2048)
+	assert.Len(t, long, 2048+len("… (202752 more bytes)"))
+}
