@@ -134,7 +134,7 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 		if repeated != "" {
 			r.note("RD-005", cur+": "+repeated)
 		}
-		if loc == "" {
+		if strings.TrimSpace(loc) == "" {
 			c.badRedirect = fmt.Sprintf("%d from %s has no Location header", resp.status, cur)
 			c.failure = "a redirect without a Location: " + c.badRedirect
 			return c
@@ -144,11 +144,10 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 			c.failure = c.badRedirect
 			return c
 		}
-		base, _ := url.Parse(cur)
-		next, err := base.Parse(loc)
-		if err != nil || next.Host == "" {
-			c.badRedirect = fmt.Sprintf("Location %q from %s is not a valid URL", truncate(loc, 200), cur)
-			c.failure = c.badRedirect
+		next, why := redirectTarget(cur, loc)
+		if why != "" {
+			c.badRedirect = why
+			c.failure = why
 			return c
 		}
 		nextS := next.String()
@@ -157,10 +156,6 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 			c.downgrade = true
 			c.urls = append(c.urls, nextS)
 			c.failure = fmt.Sprintf("redirect from %s to %s: the device refuses plain http (App Transport Security)", cur, nextS)
-			return c
-		case next.Scheme != "https":
-			c.badRedirect = fmt.Sprintf("Location %q uses scheme %q", truncate(loc, 200), truncate(next.Scheme, 40))
-			c.failure = c.badRedirect
 			return c
 		case seen[nextS]:
 			c.loop = true
@@ -176,6 +171,35 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 	}
 	c.doc, c.failure = parseDiscovery(c.final)
 	return c
+}
+
+// redirectTarget resolves a Location against the URL that sent it, the way
+// Foundation does, and says why the device would not follow it: a Location
+// that does not parse, a scheme other than http(s) (javascript:, file:,
+// data:, a custom scheme; plain http is the caller's, RD-003), or no host.
+// The quoted Location is cut so a hostile one cannot flood the report.
+func redirectTarget(from, loc string) (*url.URL, string) {
+	shown := loc
+	if len(shown) > 200 {
+		shown = shown[:200] + "…"
+	}
+	if strings.TrimSpace(loc) == "" {
+		return nil, fmt.Sprintf("the redirect from %s has no Location", from)
+	}
+	base, err := url.Parse(from)
+	if err != nil {
+		return nil, fmt.Sprintf("the redirecting URL %s does not parse: %v", from, err)
+	}
+	next, err := base.Parse(loc)
+	switch {
+	case err != nil:
+		return nil, fmt.Sprintf("Location %q from %s is not a valid URL", shown, from)
+	case next.Scheme != "https" && next.Scheme != "http":
+		return nil, fmt.Sprintf("Location %q from %s uses scheme %q: the device follows only https redirects", shown, from, next.Scheme)
+	case next.Host == "":
+		return nil, fmt.Sprintf("Location %q from %s is not a valid URL: no host", shown, from)
+	}
+	return next, ""
 }
 
 func followable(status int) bool {

@@ -30,6 +30,19 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 			_, no := d.Can(CapAxMFallback)
 			why += "; no fallback: " + no
 		}
+		overLimit := func(c *chain) string {
+			if c == nil || len(c.hops) == 0 || c.hops[len(c.hops)-1].overLimit == "" {
+				return ""
+			}
+			return c.urls[len(c.hops)-1] + ": " + c.hops[len(c.hops)-1].overLimit
+		}
+		if l := overLimit(ds.domain); l != "" && (ds.axm == nil || ds.axmProbe || overLimit(ds.axm) != "") {
+			// The simulator's own bound, not proof that a device fails.
+			msg := l + " (the simulator's limit): discovery cannot be judged; SEC-003 reports it"
+			r.cannotJudge("WK-001", msg)
+			r.skipAll("no document", "WK-008", "WK-017")
+			return &stop{OutcomeError, msg}, StepError, msg
+		}
 		unreachable := func(c *chain) bool {
 			return c == nil || len(c.hops) == 0 || (c.hops[0].status == 0 && !c.hops[0].timeout)
 		}

@@ -93,10 +93,9 @@ func (r *runner) postEnroll(target string, body []byte, contentType, bearer, pur
 		if resp.status < 300 || resp.status > 399 || !followable(resp.status) || i >= r.lim.MaxHops {
 			return resp, hops
 		}
-		base, _ := url.Parse(cur)
 		loc, _ := singleHeader(resp.header, "Location")
-		next, err := base.Parse(loc)
-		if err != nil || next.Scheme != "https" {
+		next, why := redirectTarget(cur, loc)
+		if why != "" || next.Scheme != "https" {
 			return resp, append(hops, fmt.Sprintf("%d to %q", resp.status, truncate(loc, 200)))
 		}
 		hops = append(hops, fmt.Sprintf("%d to %s", resp.status, next))

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // request describes one exchange the engine makes.
@@ -36,6 +38,10 @@ type response struct {
 	elapsed  time.Duration
 	err      error // transport error, timeout or body read error
 	timeout  bool
+	// overLimit names a limit of the transport the response broke before
+	// its body ("the response headers are over 256 KiB"); the body cap is
+	// tooLarge.
+	overLimit string
 }
 
 func (r *response) mediaType() string {
@@ -94,6 +100,7 @@ func (r *runner) do(q request) *response {
 	if err != nil {
 		out.elapsed = time.Since(start)
 		out.err = err
+		out.overLimit = limitOf(err)
 		out.timeout = isTimeout(ctx, err) || out.elapsed >= r.lim.Timeout
 		if out.timeout {
 			out.err = fmt.Errorf("no answer within %s (the simulator's --timeout; devices wait 90 s)", r.lim.Timeout)
@@ -111,7 +118,12 @@ func (r *runner) do(q request) *response {
 	if limit <= 0 {
 		limit = r.lim.PageBody
 	}
-	data, rerr := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	var data []byte
+	var rerr error
+	unread := followedOnHeaders(resp)
+	if !unread {
+		data, rerr = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	}
 	out.elapsed = time.Since(start)
 	out.status = resp.StatusCode
 	out.header = resp.Header
@@ -124,6 +136,12 @@ func (r *runner) do(q request) *response {
 		// A cancelled read can end as a clean EOF with the body cut short
 		// (seen under load), so the clock decides, not only the error.
 		out.err = fmt.Errorf("reading the body: %w", rerr)
+		switch {
+		case errors.Is(rerr, io.ErrUnexpectedEOF) && resp.ContentLength > 0:
+			out.err = fmt.Errorf("reading the body: the connection ended (closed or reset) after %d of the %d bytes announced: %w", len(data), resp.ContentLength, rerr)
+		case errors.Is(rerr, io.ErrUnexpectedEOF):
+			out.err = fmt.Errorf("reading the body: the connection ended (closed or reset) after %d bytes, before the last chunk: %w", len(data), rerr)
+		}
 		if rerr == nil || isTimeout(ctx, rerr) || out.elapsed >= r.lim.Timeout {
 			out.timeout = true
 			out.err = fmt.Errorf("body not complete within %s (the simulator's --timeout)", r.lim.Timeout)
@@ -134,6 +152,9 @@ func (r *runner) do(q request) *response {
 	ex.Status = resp.StatusCode
 	ex.ResponseHeaders = resp.Header.Clone()
 	ex.ResponseBody = excerpt(data, r.lim.ExcerptBody)
+	if unread && resp.ContentLength != 0 {
+		ex.ResponseBody = "(not read: a redirect is followed on its headers)"
+	}
 	ex.BodySize = int64(len(data))
 	ex.Truncated = out.tooLarge
 	ex.Duration = out.elapsed
@@ -148,6 +169,25 @@ func (r *runner) do(q request) *response {
 		r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out})
 	}
 	return out
+}
+
+// followedOnHeaders: a redirect with a Location is followed as soon as its
+// headers arrive, as devices and web views do, and its body is never read.
+// Reading it would let a redirect whose body never ends cost a whole
+// timeout per hop.
+func followedOnHeaders(resp *http.Response) bool {
+	return resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != ""
+}
+
+// limitOf names the transport limit err reports, if it does. The real
+// transport (internal/transport) says it through this method; sim does not
+// import it.
+func limitOf(err error) string {
+	var l interface{ LimitExceeded() string }
+	if errors.As(err, &l) {
+		return l.LimitExceeded()
+	}
+	return ""
 }
 
 func isTimeout(ctx context.Context, err error) bool {
@@ -206,7 +246,7 @@ func (r *runner) emitExchange(ex Exchange) {
 	ex.ResponseHeaders = r.redactHeaders(ex.ResponseHeaders)
 	ex.RequestBody = r.red.Redact(ex.RequestBody)
 	ex.ResponseBody = r.red.Redact(ex.ResponseBody)
-	ex.Error = r.red.Redact(ex.Error)
+	ex.Error = printable(r.red.Redact(ex.Error))
 	r.emit(Event{Kind: EventExchange, Time: r.clock(), Case: r.c.Name, Step: r.step, Exchange: &ex})
 }
 
@@ -220,7 +260,7 @@ func (r *runner) redactHeaders(h http.Header) http.Header {
 			if sensitiveHeaders[http.CanonicalHeaderKey(k)] {
 				v = maskCredential(v)
 			}
-			out[k] = append(out[k], r.red.Redact(v))
+			out[printable(k)] = append(out[printable(k)], clip(printable(r.red.Redact(v)), r.lim.ExcerptBody))
 		}
 	}
 	return out
@@ -250,7 +290,10 @@ func maskCredential(v string) string {
 }
 
 // excerpt keeps the first n bytes of a body as text; binary bodies are
-// summarised, never dumped.
+// summarised, never dumped. The text is made safe for every report: invalid
+// UTF-8 becomes U+FFFD and control characters other than tab and newline
+// are shown escaped, so a hostile body cannot break a JSON or HTML report
+// or send escape sequences to a terminal.
 func excerpt(b []byte, n int) string {
 	if len(b) == 0 {
 		return ""
@@ -261,9 +304,55 @@ func excerpt(b []byte, n int) string {
 		}
 	}
 	if len(b) > n {
-		return string(b[:n]) + fmt.Sprintf("… (%d more bytes)", len(b)-n)
+		cut := n
+		for cut > 0 && cut > n-utf8.UTFMax && !utf8.RuneStart(b[cut]) {
+			cut-- // never split a character
+		}
+		return printable(string(b[:cut])) + fmt.Sprintf("… (%d more bytes)", len(b)-cut)
 	}
-	return string(b)
+	return printable(string(b))
+}
+
+// clip keeps the first n bytes of a header value for reports: the transport
+// admits up to 256 KiB of headers, which no reader wants to scroll through.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d more bytes)", len(s)-cut)
+}
+
+// printable replaces what a report cannot show as is: invalid UTF-8 and
+// control characters except tab, newline and carriage return.
+func printable(s string) string {
+	clean := true
+	for _, c := range s {
+		if c == utf8.RuneError || (unicode.IsControl(c) && c != '\t' && c != '\n' && c != '\r') {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		c, size := utf8.DecodeRuneInString(s)
+		s = s[size:]
+		switch {
+		case c == utf8.RuneError && size <= 1:
+			b.WriteRune(utf8.RuneError)
+		case unicode.IsControl(c) && c != '\t' && c != '\n' && c != '\r':
+			fmt.Fprintf(&b, "\\x%02x", c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }
 
 func byteSize(n int64) string {

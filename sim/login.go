@@ -61,6 +61,9 @@ func (l *loginRun) firstPage() *response {
 		if p.status == http.StatusOK {
 			return p
 		}
+		if p.status == 0 {
+			return nil // no answer is no page
+		}
 		if p.status < 300 || p.status > 399 {
 			return p
 		}
@@ -95,8 +98,10 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 			lr.transport = why
 			return nil, errors.New(why)
 		}
-		if resp.status == 0 {
-			return nil, resp.err // a TLS failure: the server's, judged as such
+		if resp.status == 0 || resp.err != nil {
+			// A TLS failure (the server's, judged as such), or a body cut
+			// short (timeout, cap, reset): no page to read.
+			return nil, resp.err
 		}
 		return &weblogin.Page{URL: resp.url, Status: resp.status, Header: resp.header, Body: resp.body}, nil
 	}
@@ -379,6 +384,10 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 		r.skip("AUTH-001", "apple-oauth2: the authorization endpoint is judged by AUTH-009")
 	case first == nil && lr.transport != "":
 		r.cannotJudge("AUTH-001", "the sign-in page could not be read: "+lr.transport)
+	case first == nil && len(lr.pages) > 0 && lr.pages[len(lr.pages)-1].timeout:
+		r.cannotJudge("AUTH-001", fmt.Sprintf("the sign-in page did not answer within the simulator's %s timeout: raise --timeout to judge", r.lim.Timeout))
+	case first == nil && len(lr.pages) > 0 && lr.pages[len(lr.pages)-1].overLimit != "":
+		r.cannotJudge("AUTH-001", "the sign-in page broke a limit of the simulator's: "+lr.pages[len(lr.pages)-1].overLimit)
 	case first == nil:
 		r.check("AUTH-001", false, "200 text/html", "no page: "+loginFailure(lr))
 	default:

@@ -3,6 +3,7 @@ package sim
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -34,8 +35,21 @@ func (r *runner) judgeTransport() {
 		if resp.tls != nil && resp.tls.Version < tls.VersionTLS12 {
 			old = append(old, fmt.Sprintf("%s negotiated %s", d.url, tls.VersionName(resp.tls.Version)))
 		}
-		if resp.status == 0 && resp.err != nil && strings.Contains(resp.err.Error(), "protocol version") {
-			old = append(old, fmt.Sprintf("%s: %v", d.url, resp.err))
+		if resp.status == 0 && resp.err != nil {
+			if v := offeredTLS(resp.err); v != 0 {
+				old = append(old, fmt.Sprintf("%s: %s offered, devices require TLS 1.2 or newer", d.url, tls.VersionName(v)))
+			} else if strings.Contains(resp.err.Error(), "protocol version") {
+				old = append(old, fmt.Sprintf("%s: %v", d.url, resp.err))
+			}
+		}
+		if resp.overLimit != "" {
+			big = append(big, fmt.Sprintf("%s: %s", d.url, resp.overLimit))
+		}
+		if why := certRefused(resp.err); why != "" && resp.url != nil && !checkedHosts[resp.url.Hostname()] {
+			// The handshake failed on the certificate: a device refuses it
+			// the same way, whatever the tester's own trust store holds.
+			checkedHosts[resp.url.Hostname()] = true
+			trust = append(trust, fmt.Sprintf("%s: %s", resp.url.Hostname(), why))
 		}
 		if resp.timeout {
 			slow = append(slow, fmt.Sprintf("%s: no complete answer within %s", d.url, r.lim.Timeout))
@@ -65,6 +79,39 @@ func (r *runner) judgeTransport() {
 	}
 	issues := append(append(slow, big...), r.limitIssues...)
 	r.check("SEC-003", len(issues) == 0, fmt.Sprintf("bodies within %s (discovery) / %s (profile), answers within %s", byteSize(secDiscoveryBound), byteSize(secProfileBound), r.lim.Timeout), strings.Join(issues, "; "))
+}
+
+// offeredTLS is the version a server offered when the handshake failed for
+// want of a common one, as the real transport reports it; 0 when unknown.
+func offeredTLS(err error) uint16 {
+	var v interface{ OfferedTLSVersion() uint16 }
+	if errors.As(err, &v) {
+		return v.OfferedTLSVersion()
+	}
+	return 0
+}
+
+// certRefused names why certificate verification refused the server, or is
+// "" when the failure was something else.
+func certRefused(err error) string {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &unknown):
+		return "the certificate is signed by an unknown authority (self-signed or a private CA): " + unknown.Error()
+	case errors.As(err, &hostname):
+		return "the certificate is for another host: " + hostname.Error()
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return "the certificate has expired or is not yet valid: " + invalid.Error()
+	case errors.As(err, &invalid):
+		return "the certificate is not valid: " + invalid.Error()
+	}
+	return ""
 }
 
 func (r *runner) verifyStock(cs *tls.ConnectionState, host string) error {

@@ -2,9 +2,12 @@
 // MDM servers.
 //
 // It behaves like a careful device rather than a browser: it never follows
-// redirects (the engine follows and checks each hop itself), keeps no
-// cookies, never retries, ignores proxy settings from the environment and
-// requires TLS 1.2 or newer by default.
+// redirects (the engine follows and checks each hop itself, so every 3xx
+// comes back as it is, whatever its Location holds), keeps no cookies,
+// never retries, ignores proxy settings from the environment and requires
+// TLS 1.2 or newer by default. Every exchange is bounded: dialing, the TLS
+// handshake and the response headers by the timeout, the headers also by
+// MaxHeaderBytes; the body by the timeout, and by the caller's cap.
 //
 // Connections can be steered like curl's --resolve and --connect-to, so a
 // server can be reached at a loopback address while TLS SNI, certificate
@@ -33,6 +36,13 @@ import (
 
 // DefaultTimeout bounds one exchange when Options.Timeout is zero.
 const DefaultTimeout = 15 * time.Second
+
+// MaxHeaderBytes bounds the status line and headers of one response.
+// net/http's own default is 10 MiB, which lets a hostile server make every
+// exchange cost megabytes. 256 KiB is what Chromium accepts
+// (net::ERR_RESPONSE_HEADERS_TOO_BIG), so no header set a browser or web
+// view loads is refused here, while 10,000 headers or one of 1 MiB are.
+const MaxHeaderBytes = 256 << 10
 
 // Options configure the client. Zero values mean defaults.
 type Options struct {
@@ -63,6 +73,8 @@ type Options struct {
 type Client struct {
 	hc      *http.Client
 	timeout time.Duration
+	dial    *dialer
+	minTLS  uint16
 }
 
 // New checks opts and builds a client. All invalid --resolve, --connect-to
@@ -115,13 +127,16 @@ func New(opts Options) (*Client, error) {
 			InsecureSkipVerify: opts.Insecure, //nolint:gosec // only when the user asks for it
 		},
 		// A custom DialContext and TLS config turn HTTP/2 off unless forced.
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   timeout,
-		ResponseHeaderTimeout: timeout,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    timeout,
+		ResponseHeaderTimeout:  timeout,
+		IdleConnTimeout:        90 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: MaxHeaderBytes,
 	}
 	return &Client{
+		dial:   d,
+		minTLS: minTLS,
 		hc: &http.Client{
 			Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -150,7 +165,10 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		req = req.WithContext(ctx)
 		ownDeadline = true
 	}
-	resp, err := c.hc.Do(req)
+	// The transport itself, not http.Client: the client parses Location
+	// before it asks CheckRedirect, and turns a redirect whose Location
+	// does not parse into an error, so the engine could not judge it.
+	resp, err := c.hc.Transport.RoundTrip(req)
 	if err != nil {
 		cancel()
 		e := &Error{Method: req.Method, URL: req.URL.Redacted(), Kind: Classify(err), Err: err}
@@ -159,6 +177,10 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		}
 		if ownDeadline && e.Kind == KindTimeout {
 			e.timeout = c.timeout
+		}
+		if tlsProblemOf(err) == tlsVersion {
+			e.offered = c.offeredVersion(req.Context(), req.URL)
+			e.minTLS = c.minTLS
 		}
 		return nil, e
 	}
@@ -186,6 +208,8 @@ type Error struct {
 	Err    error
 
 	timeout time.Duration // set when the client's own deadline expired
+	offered uint16        // the server's highest TLS version, after a version failure
+	minTLS  uint16        // the lowest version the client accepted
 }
 
 func (e *Error) Error() string {
@@ -198,14 +222,113 @@ func (e *Error) Error() string {
 	if e.timeout > 0 {
 		msg += fmt.Sprintf("no response within %v: ", e.timeout)
 	}
-	msg += cause.Error()
+	switch {
+	case e.LimitExceeded() != "":
+		// net/http's text gives the bound in bytes and says nothing else.
+		msg += e.LimitExceeded() + " (the simulator's limit, the same as Chromium's)"
+	case e.offered != 0:
+		msg += fmt.Sprintf("%s offered, %s %s or newer (%v)", tls.VersionName(e.offered), whoRequires(e.minTLS), tls.VersionName(e.minTLS), cause)
+	case malformedResponse(e.Err):
+		msg += "the response is not valid HTTP: " + cause.Error()
+	default:
+		msg += cause.Error()
+	}
 	if h := Hint(e.Err); h != "" {
 		msg += "; hint: " + h
 	}
 	return msg
 }
 
+// whoRequires says whose minimum a version failure broke: at the default
+// it is the devices' own.
+func whoRequires(minTLS uint16) string {
+	if minTLS == tls.VersionTLS12 {
+		return "devices require"
+	}
+	return "the client (MinTLS) requires"
+}
+
 func (e *Error) Unwrap() error { return e.Err }
+
+// OfferedTLSVersion is the highest TLS version the server offered when the
+// handshake failed because client and server share no version (0 when that
+// was not the failure, or the server could not be asked again).
+func (e *Error) OfferedTLSVersion() uint16 { return e.offered }
+
+// LimitExceeded names the client's limit the response broke ("the response
+// headers are over 256 KiB"), or is "".
+func (e *Error) LimitExceeded() string {
+	switch {
+	case headersTooLarge(e.Err):
+		return fmt.Sprintf("the response headers are over %d KiB", MaxHeaderBytes>>10)
+	case h2HeaderFailure(e.Err):
+		return fmt.Sprintf("the response headers are over %d KiB, or the server broke HTTP/2 (%v)", MaxHeaderBytes>>10, e.Err)
+	}
+	return ""
+}
+
+// h2HeaderFailure: over HTTP/2, a header block over MaxHeaderBytes ends the
+// connection with PROTOCOL_ERROR (too many fields) or COMPRESSION_ERROR (one
+// field too long), and net/http's error says no more. Do sees these before
+// any response, while the headers are read, so the limit is the likely
+// cause; a server that breaks HTTP/2 is named too. Either way the tester
+// cannot judge the step, which is what a limit means to the engine.
+func h2HeaderFailure(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "connection error: PROTOCOL_ERROR") || strings.Contains(s, "connection error: COMPRESSION_ERROR")
+}
+
+// headersTooLarge recognises net/http's unexported errors for a response
+// over MaxResponseHeaderBytes: HTTP/1 and HTTP/2 word it differently.
+func headersTooLarge(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "server response headers exceeded") ||
+		strings.Contains(s, "response header list larger than advertised limit")
+}
+
+// malformedResponse is net/http's refusal of a response that is not HTTP:
+// a status line it cannot read, or a header line with a control character
+// (NUL, ESC...) or a field name that is not a token, which RFC 9110 §5.5
+// lets a recipient reject.
+func malformedResponse(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "malformed MIME header") || strings.Contains(err.Error(), "malformed HTTP"))
+}
+
+// offeredVersion asks the server once more, accepting any TLS version and
+// any certificate, to learn what it offers: "share no TLS version" alone
+// does not tell a TLS 1.0 server from a TLS 1.3-only one. The answer is
+// only read for its version; the connection is closed at once.
+func (c *Client) offeredVersion(ctx context.Context, u *url.URL) uint16 {
+	if ctx.Err() != nil {
+		ctx = context.Background() // the request's context may end with Do
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	raw, err := c.dial.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return 0
+	}
+	defer raw.Close()
+	conn := tls.Client(raw, &tls.Config{
+		ServerName:         u.Hostname(),
+		MinVersion:         tls.VersionTLS10,
+		InsecureSkipVerify: true, //nolint:gosec // only the version is read; nothing is sent
+	})
+	if err := conn.HandshakeContext(ctx); err != nil {
+		return 0
+	}
+	return conn.ConnectionState().Version
+}
 
 // Kind is a coarse class of failure that callers can act on.
 type Kind int
@@ -216,6 +339,8 @@ const (
 	KindDNS
 	KindRefused
 	KindTLS
+	KindLimit    // the response broke a limit of the client's (MaxHeaderBytes)
+	KindProtocol // the response is not valid HTTP
 )
 
 func (k Kind) String() string {
@@ -228,6 +353,10 @@ func (k Kind) String() string {
 		return "refused"
 	case KindTLS:
 		return "tls"
+	case KindLimit:
+		return "limit"
+	case KindProtocol:
+		return "protocol"
 	}
 	return "other"
 }
@@ -252,6 +381,10 @@ func Classify(err error) Kind {
 		return KindRefused
 	case tlsProblemOf(err) != tlsNone:
 		return KindTLS
+	case headersTooLarge(err), h2HeaderFailure(err):
+		return KindLimit
+	case malformedResponse(err):
+		return KindProtocol
 	}
 	return KindOther
 }
@@ -276,6 +409,10 @@ func Hint(err error) string {
 		return "the host does not resolve: try --resolve HOST:443:ADDR"
 	case KindRefused:
 		return "is the server running? check --connect-to/--resolve"
+	case KindLimit:
+		return "the server sends oversized headers (often many Set-Cookie lines or a long Content-Security-Policy): trim them"
+	case KindProtocol:
+		return "the status line is not HTTP, or a header carries a control character (NUL, ESC...) or a name that is not a token: fix the server's response"
 	case KindTLS:
 		switch tlsProblemOf(err) {
 		case tlsUnknownAuthority:

@@ -119,6 +119,9 @@ func (s *session) visit(ctx context.Context, nav navigation) (*Page, error) {
 			return nil, s.fail(KindNoCallback, "the deadline passed after %d requests, before the callback", s.res.Pages)
 		}
 		msg := fmt.Sprintf("%s %s: %v", nav.method, nav.url, err)
+		if strings.Contains(err.Error(), nav.url.String()) {
+			msg = err.Error() // the transport's errors name the request already
+		}
 		return nil, &redactedError{msg: s.redact.scrub(msg), err: err}
 	}
 	if page.URL == nil {
@@ -236,6 +239,12 @@ func (s *session) redirect(nav navigation, page *Page) (*navigation, error) {
 	if err != nil {
 		s.note(nav, page, "bad Location")
 		return nil, s.fail(KindBadRedirect, "%s %s answered %d with a Location that is not a URL: %q", nav.method, nav.url, page.Status, clip(loc, maxErrorText))
+	}
+	if strings.EqualFold(target.Scheme, "javascript") {
+		// Browsers refuse such a redirect (Chromium: ERR_UNSAFE_REDIRECT):
+		// a server bug, not a page that needs a script engine.
+		s.note(nav, page, "javascript: Location")
+		return nil, s.fail(KindBadRedirect, "%s %s answered %d with a javascript: Location, which no browser follows", nav.method, nav.url, page.Status)
 	}
 	s.redirects++
 	next := navigation{method: http.MethodGet, url: target, referrer: nav.referrer, purpose: fmt.Sprintf("redirect %d", s.redirects)}
