@@ -571,11 +571,8 @@ func stepNamed(name string) corpusStep {
 }
 
 // limitsJudged are the steps whose checks are shown here never to FAIL on
-// the simulator's own timeout or limits. The others (401, OAuth, token,
-// profile) are covered by the audit of item 2 of issue 12; the corpus
-// asserts the transport's part for them: the run ends, names the cause and
-// goes on.
-var limitsJudged = map[string]bool{"discovery": true, "discovery redirect target": true, "login page": true}
+// the simulator's own timeout or limits: every step of the corpus.
+var limitsJudged = map[string]bool{"discovery": true, "discovery redirect target": true, "login page": true, "401 challenge": true, "token endpoint": true, "profile": true, "OAuth authorization": true}
 
 // The run ends, names the cause and goes on, whatever body a step sends.
 // The discovery step's first answer is a redirect: its body is never read,
