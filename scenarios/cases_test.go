@@ -27,7 +27,7 @@ func caseNames(specs []scenarios.CaseSpec) []string {
 
 func loadOne(t *testing.T, path string, getenv func(string) string) scenarios.Scenario {
 	t.Helper()
-	suite, err := scenarios.LoadFile(path, getenv)
+	suite, err := scenarios.LoadFile(path, opts(getenv))
 	require.NoError(t, err)
 	require.Len(t, suite.Scenarios, 1)
 	return suite.Scenarios[0]
@@ -192,7 +192,7 @@ func TestAutoOutcome(t *testing.T) {
 
 // The conformance suite's auto outcomes follow the version matrix.
 func TestConformanceExpectations(t *testing.T) {
-	suite, err := scenarios.BuiltInSuite("conformance")
+	suite, err := scenarios.BuiltInSuite("conformance", opts(nil))
 	require.NoError(t, err)
 	n := 0
 	for _, sc := range suite.Scenarios {
@@ -248,7 +248,7 @@ func TestSecretsFromEnvAndFiles(t *testing.T) {
 }
 
 func TestServerTargetDeclaresAxM(t *testing.T) {
-	suite, err := scenarios.LoadFile("testdata/valid/suite.yaml", env(map[string]string{"QA_DOMAIN": "acme.test", "QA_DIGITS": "6"}))
+	suite, err := scenarios.LoadFile("testdata/valid/suite.yaml", opts(env(map[string]string{"QA_DOMAIN": "acme.test", "QA_DIGITS": "6"})))
 	require.NoError(t, err)
 	sc := suite.Scenarios[2]
 	specs, err := sc.Cases(nil)

@@ -9,8 +9,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/enrollsim/enrollsim/internal/refserver"
-	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
 )
 
@@ -49,6 +47,8 @@ type decoder struct {
 	// spoilt are nodes whose ${env:...} could not be replaced: their one
 	// problem is said, and nothing else is reported about them.
 	spoilt map[*yaml.Node]bool
+	// faults are the fault names the embedded server knows.
+	faults []string
 }
 
 func pos(n *yaml.Node) position { return position{n.Line, n.Column} }
@@ -606,7 +606,7 @@ func (d *decoder) target(n *yaml.Node, s *Scenario) {
 		ef, ok := d.mapping(v, "target.embedded", "key", embeddedKeys)
 		if ok && ef.get("faults") != nil {
 			items, _ := d.strList(ef.get("faults"), "target.embedded.faults")
-			known := faultNames()
+			known := d.faults
 			seen := map[string]bool{}
 			for _, it := range items {
 				if !contains(known, it.value) {
@@ -646,8 +646,8 @@ func (d *decoder) server(n *yaml.Node, s *Scenario) {
 	if v := f.get("resolve"); v != nil {
 		items, _ := d.strList(v, "target.server.resolve")
 		for i, it := range items {
-			if _, err := transport.ParseResolve(it.value); err != nil {
-				d.errf(it.node, "target.server.resolve[%d] %q: %s", i, it.value, strings.TrimPrefix(err.Error(), fmt.Sprintf("--resolve %q: ", it.value)))
+			if err := CheckResolve(it.value); err != nil {
+				d.errf(it.node, "target.server.resolve[%d] %q: %v", i, it.value, err)
 				continue
 			}
 			t.Resolve = append(t.Resolve, it.value)
@@ -656,8 +656,8 @@ func (d *decoder) server(n *yaml.Node, s *Scenario) {
 	if v := f.get("connect_to"); v != nil {
 		items, _ := d.strList(v, "target.server.connect_to")
 		for i, it := range items {
-			if _, err := transport.ParseConnectTo(it.value); err != nil {
-				d.errf(it.node, "target.server.connect_to[%d] %q: %s", i, it.value, strings.TrimPrefix(err.Error(), fmt.Sprintf("--connect-to %q: ", it.value)))
+			if err := CheckConnectTo(it.value); err != nil {
+				d.errf(it.node, "target.server.connect_to[%d] %q: %v", i, it.value, err)
 				continue
 			}
 			t.ConnectTo = append(t.ConnectTo, it.value)
@@ -865,14 +865,6 @@ func contains(list []string, s string) bool {
 }
 
 func first(list []string, n int) []string { return list[:min(n, len(list))] }
-
-func faultNames() []string {
-	var out []string
-	for _, f := range refserver.Faults() {
-		out = append(out, f.Name)
-	}
-	return out
-}
 
 func checkIDs() []string {
 	var out []string
