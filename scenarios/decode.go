@@ -337,7 +337,7 @@ func (d *decoder) suiteFile(root *yaml.Node, s *Suite) {
 func (d *decoder) scenario(n *yaml.Node) Scenario {
 	n = deref(n)
 	s := Scenario{
-		File: d.file, Line: n.Line, Type: sim.TypeAuto, Probes: true,
+		File: d.file, Line: n.Line, col: n.Column, Type: sim.TypeAuto, Probes: true,
 		Target: Target{Embedded: true},
 		Expect: Expect{Outcome: OutcomeAuto, Enroll: true},
 		at:     map[string]position{},

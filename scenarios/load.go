@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -119,13 +118,18 @@ func parse(file string, data []byte, opt Options) (*Suite, problems) {
 	d := &decoder{file: file, probs: &probs, spoilt: map[*yaml.Node]bool{}, faults: opt.faultNames()}
 	suite := &Suite{Name: strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))}
 
+	src := newSource(data)
+	whole := position{1, 1} // problems of the whole file point at its start
+	if p, bad := encodingProblem(file, data, src); bad {
+		return suite, append(probs, p)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			probs.add(file, position{}, "empty file: want a scenario (name, device, account...) or a suite (scenarios: [...])")
+			probs.add(file, whole, "empty file: want a scenario (name, device, account...) or a suite (scenarios: [...])")
 		} else {
-			probs = append(probs, yamlProblem(file, err))
+			probs = append(probs, yamlProblem(file, src, err))
 		}
 		return suite, probs
 	}
@@ -134,10 +138,10 @@ func parse(file string, data []byte, opt Options) (*Suite, problems) {
 	case err == nil:
 		probs.add(file, position{extra.Line, extra.Column}, "a second YAML document: a file holds one scenario or one suite (put several scenarios under scenarios:)")
 	case !errors.Is(err, io.EOF):
-		probs = append(probs, yamlProblem(file, err))
+		probs = append(probs, yamlProblem(file, src, err))
 	}
 	if len(root.Content) == 0 {
-		probs.add(file, position{}, "empty file: want a scenario (name, device, account...) or a suite (scenarios: [...])")
+		probs.add(file, whole, "empty file: want a scenario (name, device, account...) or a suite (scenarios: [...])")
 		return suite, probs
 	}
 	doc := root.Content[0]
@@ -162,18 +166,6 @@ func isSuiteFile(n *yaml.Node) bool {
 		}
 	}
 	return false
-}
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlProblem turns a yaml.v3 syntax error into a problem with its line.
-func yamlProblem(file string, err error) Problem {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Problem{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
-	}
-	return Problem{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
 var envRef = regexp.MustCompile(`\$\{env:([^}]*)\}`)
@@ -243,5 +235,5 @@ func (s Scenario) pos(key string) position {
 	if p, ok := s.at[key]; ok {
 		return p
 	}
-	return position{s.Line, 0}
+	return position{s.Line, s.col}
 }

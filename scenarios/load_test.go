@@ -57,6 +57,7 @@ func TestBrokenFiles(t *testing.T) {
 			for _, p := range serr.Problems {
 				assert.Equal(t, file, p.File)
 				assert.NotEmpty(t, p.Msg)
+				assert.True(t, p.Line > 0 && p.Col > 0, "every problem of a file has a line and column: %s", p)
 			}
 			lines := strings.Split(err.Error(), "\n")
 			assert.Len(t, lines, len(serr.Problems), "one line per problem")
@@ -107,7 +108,7 @@ func TestProblemMessages(t *testing.T) {
 		{"unknown-fault", []string{`unknown fault "wellknown-4040"; did you mean "wellknown-404"?`}},
 		{"bad-duration", []string{`account.totp.period "30": want a positive duration`, `target.server.timeout "15 seconds"`}},
 		{"duplicate-names", []string{`:11:11: duplicate scenario name "byod" (first at testdata/broken/duplicate-names.yaml:4)`}},
-		{"syntax-error", []string{`testdata/broken/syntax-error.yaml:5: YAML syntax:`}},
+		{"syntax-error", []string{`testdata/broken/syntax-error.yaml:5:12: YAML syntax:`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

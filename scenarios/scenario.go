@@ -56,6 +56,7 @@ type Scenario struct {
 	// (suites/NAME.yaml for built-in suites).
 	File string
 	Line int
+	col  int
 
 	// at remembers where keys were, for problems found by Cases.
 	at map[string]position
