@@ -90,4 +90,3 @@ func isASCII(s string) bool {
 	}
 	return true
 }
-
