@@ -80,7 +80,9 @@ func record(t *testing.T) []sim.Event {
 		})
 	}
 	var events []sim.Event
-	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: clock.Now, Sleep: clock.Sleep, Hold: clock.Hold}
+	// Wall as the CLI sets it for embedded runs: the reports show the real
+	// duration and the simulated one apart.
+	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: clock.Now, Sleep: clock.Sleep, Hold: clock.Hold, Wall: time.Now}
 	_, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return events

@@ -166,6 +166,9 @@ func (t *Text) writeSummary() {
 	if n := s.ExpectedTrips(); n > 0 {
 		fmt.Fprintf(w, "            (%d of the failures and warnings were expected by negative cases)\n", n)
 	}
+	if tm := s.Timing(); !tm.Started.IsZero() {
+		fmt.Fprintf(w, "  took:     %s\n", tm)
+	}
 	for _, c := range failed {
 		fmt.Fprintf(w, "  %s %s\n", t.paint(ansiRed, "FAIL"), c.Name)
 		for _, p := range c.Problems(t.opt.Strict) {

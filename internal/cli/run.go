@@ -209,6 +209,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		// The embedded servers and the engine share a clock that jumps
 		// instead of waiting for fresh TOTP steps.
 		eng.Clock, eng.Sleep, eng.Hold = plan.clock.Now, plan.clock.Sleep, plan.clock.Hold
+		eng.Wall = f.Now // reports give the real duration apart from the simulated one
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
