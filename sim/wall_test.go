@@ -14,7 +14,9 @@ import (
 
 type refusingDoer struct{}
 
-func (refusingDoer) Do(*http.Request) (*http.Response, error) { return nil, errors.New("connection refused") }
+func (refusingDoer) Do(*http.Request) (*http.Response, error) {
+	return nil, errors.New("connection refused")
+}
 
 // With a simulated clock, every event also carries the wall clock's
 // reading, taken when the event happens: parallel cases hold their events
