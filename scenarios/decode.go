@@ -40,6 +40,15 @@ var (
 	matrixAllFamilies = []sim.Family{sim.IPhone, sim.IPad, sim.Mac, sim.RealityDevice}
 )
 
+// Limits of one file. Aliases let a few bytes name a scenario or a value
+// many times over, so the limits count what the walker would visit, not
+// what the file spells out; past them it stops with a problem.
+const (
+	maxScenarios = 5000
+	maxListItems = 1000
+	maxProblems  = 200
+)
+
 // decoder walks one file's nodes and collects its problems.
 type decoder struct {
 	file  string
@@ -124,6 +133,10 @@ func (d *decoder) mapping(n *yaml.Node, ctx, noun string, known []string) (*fiel
 		d.errf(n, "%s: want a mapping with keys such as %s, got %s", ctx, strings.Join(first(known, 3), ", "), describe(n))
 		return nil, false
 	}
+	if len(n.Content)/2 > maxListItems {
+		d.errf(n, "%s: %d keys; a mapping may have at most %d", ctx, len(n.Content)/2, maxListItems)
+		return nil, false
+	}
 	var merges []*yaml.Node
 	add := func(k, v *yaml.Node, merged bool) {
 		if k.Kind != yaml.ScalarNode {
@@ -202,6 +215,10 @@ func (d *decoder) strList(n *yaml.Node, what string) ([]item, bool) {
 	}
 	if n.Kind != yaml.SequenceNode {
 		d.errf(n, "%s: want a list of strings, e.g. [a, b], got %s", what, describe(n))
+		return nil, false
+	}
+	if len(n.Content) > maxListItems {
+		d.errf(n, "%s: %d items; a list may have at most %d", what, len(n.Content), maxListItems)
 		return nil, false
 	}
 	var out []item
@@ -327,6 +344,10 @@ func (d *decoder) suiteFile(root *yaml.Node, s *Suite) {
 	}
 	if len(list.Content) == 0 {
 		d.errf(list, "scenarios: the list is empty")
+	}
+	if len(list.Content) > maxScenarios {
+		d.errf(list, "scenarios: %d scenarios; a file may have at most %d (split the suite into a directory of files)", len(list.Content), maxScenarios)
+		return
 	}
 	for _, c := range list.Content {
 		s.Scenarios = append(s.Scenarios, d.scenario(c))

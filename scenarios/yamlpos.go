@@ -118,9 +118,11 @@ func encodingProblem(file string, data []byte, src source) (Problem, bool) {
 		return Problem{File: file, Line: 1, Col: 1, Msg: fmt.Sprintf("the file is %d bytes; a scenario file may have at most %d (4 MiB)", len(data), maxFileSize)}, true
 	}
 	for n, l := range src.lines {
+		col := 0 // counted as we go: a long line must not cost its square
 		for off := 0; off < len(l); {
 			r, size := utf8.DecodeRuneInString(l[off:])
-			at := Problem{File: file, Line: n + 1, Col: src.col(n+1, off)}
+			col++
+			at := Problem{File: file, Line: n + 1, Col: col}
 			switch {
 			case r == utf8.RuneError && size == 1:
 				at.Msg = fmt.Sprintf("not UTF-8 text: byte 0x%02X cannot start or continue a character (save the file as UTF-8)", l[off])
