@@ -99,7 +99,9 @@ func buffered(w io.Writer) (*bufio.Writer, func(error) error) {
 }
 
 // run is a recorded run folded for the final formats: the summary, and per
-// case its steps with their exchanges and checks, and the times.
+// case its steps with their exchanges and checks, and the times. Times are
+// the wall clock's (Event.Wall when the run's clock was simulated); the
+// simulated clock is in sum.Timing.
 type run struct {
 	sum      Summary
 	started  time.Time
@@ -149,18 +151,19 @@ func fold(events []sim.Event, opt Options) *run {
 	byName := map[string]*caseRun{}
 	for _, ev := range events {
 		r.sum.Add(ev)
+		at := wallTime(ev)
 		switch ev.Kind {
 		case sim.EventRunStart:
-			r.started = ev.Time
+			r.started = at
 			if ev.Run != nil {
 				r.version = ev.Run.Version
 			}
 			continue
 		case sim.EventRunEnd:
-			r.finished = ev.Time
+			r.finished = at
 			continue
 		case sim.EventCaseStart:
-			c := &caseRun{sum: r.sum.byName[ev.Case], start: ev.Time, last: ev.Time}
+			c := &caseRun{sum: r.sum.byName[ev.Case], start: at, last: at}
 			r.cases = append(r.cases, c)
 			byName[ev.Case] = c
 			continue
@@ -171,13 +174,13 @@ func fold(events []sim.Event, opt Options) *run {
 		}
 		switch ev.Kind {
 		case sim.EventStepStart:
-			c.steps = append(c.steps, &stepRun{step: ev.Step, start: ev.Time})
-			c.last = ev.Time
+			c.steps = append(c.steps, &stepRun{step: ev.Step, start: at})
+			c.last = at
 		case sim.EventExchange:
 			if ev.Exchange == nil {
 				continue
 			}
-			x := exchangeAt{time: ev.Time, step: ev.Step, x: ev.Exchange}
+			x := exchangeAt{time: at, step: ev.Step, x: ev.Exchange}
 			c.exchanges = append(c.exchanges, x)
 			s := c.stepFor(ev)
 			s.exchanges = append(s.exchanges, x)
@@ -186,17 +189,17 @@ func fold(events []sim.Event, opt Options) *run {
 				continue
 			}
 			s := c.stepFor(ev)
-			s.checks = append(s.checks, checkAt{time: ev.Time, elapsed: nonNegative(ev.Time.Sub(c.last)), r: ev.Result})
-			c.last = ev.Time
+			s.checks = append(s.checks, checkAt{time: at, elapsed: nonNegative(at.Sub(c.last)), r: ev.Result})
+			c.last = at
 		case sim.EventStepEnd:
 			s := c.stepFor(ev)
-			s.status, s.message, s.end = ev.Status, ev.Message, ev.Time
+			s.status, s.message, s.end = ev.Status, ev.Message, at
 		case sim.EventCaseEnd:
-			c.end = ev.Time
+			c.end = at
 		}
 	}
 	if r.finished.IsZero() && len(events) > 0 {
-		r.finished = events[len(events)-1].Time
+		r.finished = wallTime(events[len(events)-1])
 	}
 	return r
 }
@@ -209,7 +212,7 @@ func (c *caseRun) stepFor(ev sim.Event) *stepRun {
 			return c.steps[i]
 		}
 	}
-	s := &stepRun{step: ev.Step, start: ev.Time}
+	s := &stepRun{step: ev.Step, start: wallTime(ev)}
 	c.steps = append(c.steps, s)
 	return s
 }

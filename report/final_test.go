@@ -213,7 +213,7 @@ func TestJUnitVerdicts(t *testing.T) {
 				skips[ev.Case]++
 			}
 		case sim.EventCaseStart:
-			starts[ev.Case] = ev.Time
+			starts[ev.Case] = wallOf(ev)
 		}
 	}
 	s := summaryOf(events)
@@ -344,7 +344,15 @@ func TestJSONRoundTripsAndExitCode(t *testing.T) {
 					var skip json.RawMessage
 					require.NoError(t, dec.Decode(&skip))
 				}
-				assert.Equal(t, []string{"tool", "started", "finished", "strict", "exit_code", "totals", "outcomes", "expected_trips", "cases"}, keys)
+				want := []string{"tool", "started", "finished", "duration_seconds", "strict", "exit_code", "totals", "outcomes", "expected_trips", "cases"}
+				timing := summaryOf(events).Timing()
+				if timing.TOTPSkipped > 0 {
+					want = append(want[:4], append([]string{"totp_skipped_seconds"}, want[4:]...)...)
+				}
+				if timing.Simulated {
+					want = append(want[:4], append([]string{"simulated_clock"}, want[4:]...)...)
+				}
+				assert.Equal(t, want, keys)
 
 				s := summaryOf(events)
 				assert.Equal(t, s.ExitCode(strict), doc.ExitCode)
@@ -370,8 +378,15 @@ func TestJSONRoundTripsAndExitCode(t *testing.T) {
 				assert.Len(t, doc.Totals, 6, "every status is counted, zero or not")
 				require.NotNil(t, doc.Started)
 				require.NotNil(t, doc.Finished)
-				assert.True(t, events[0].Time.Equal(*doc.Started), "started is the run-start time")
-				assert.True(t, events[len(events)-1].Time.Equal(*doc.Finished), "finished is the run-end time")
+				first, last := events[0], events[len(events)-1]
+				assert.True(t, wallOf(first).Equal(*doc.Started), "started is the run-start time, by the wall clock")
+				assert.True(t, wallOf(last).Equal(*doc.Finished), "finished is the run-end time, by the wall clock")
+				if doc.SimulatedClock != nil {
+					assert.True(t, first.Time.Equal(doc.SimulatedClock.Started), "the simulated clock's own readings")
+					assert.True(t, last.Time.Equal(doc.SimulatedClock.Finished))
+					assert.InDelta(t, last.Time.Sub(first.Time).Seconds(), doc.SimulatedClock.Seconds, 1e-9)
+				}
+				assert.InDelta(t, wallOf(last).Sub(wallOf(first)).Seconds(), doc.Seconds, 1e-9)
 			})
 		}
 	}
@@ -710,4 +725,12 @@ func syntheticRun(t *testing.T) []sim.Event {
 		{Kind: sim.EventCaseEnd, Time: at(1006), Case: c, Outcome: sim.OutcomeDiscoveryFailed, Message: "discovery failed: connection refused"},
 		{Kind: sim.EventRunEnd, Time: at(1007)},
 	}
+}
+
+// wallOf is an event's wall-clock time as the reports read it.
+func wallOf(ev sim.Event) time.Time {
+	if !ev.Wall.IsZero() {
+		return ev.Wall
+	}
+	return ev.Time
 }

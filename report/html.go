@@ -100,7 +100,7 @@ func newHTMLView(events []sim.Event, opt Options) *htmlView {
 		Verdict:       "PASS", VerdictClass: "s-pass",
 	}
 	if !r.started.IsZero() && !r.finished.IsZero() {
-		v.Duration = human(r.finished.Sub(r.started))
+		v.Duration = s.Timing().String()
 	}
 	if v.ExitCode != ExitOK {
 		v.Verdict, v.VerdictClass = "FAIL", "s-fail"

@@ -15,7 +15,16 @@ type JSONReport struct {
 	Title    string     `json:"title,omitempty"`
 	Started  *time.Time `json:"started"`
 	Finished *time.Time `json:"finished"`
-	Strict   bool       `json:"strict"`
+	// Seconds is how long the run took by the wall clock; Started and
+	// Finished are wall-clock times too.
+	Seconds float64 `json:"duration_seconds"`
+	// SimulatedClock is the run's own clock when it was not the wall
+	// clock: the embedded target's, which jumps ahead over TOTP waits.
+	SimulatedClock *JSONClock `json:"simulated_clock,omitempty"`
+	// TOTPSkippedSeconds is the TOTP time the embedded target jumped over
+	// instead of waiting for fresh codes; Seconds does not include it.
+	TOTPSkippedSeconds float64 `json:"totp_skipped_seconds,omitempty"`
+	Strict             bool    `json:"strict"`
 	// ExitCode is what the run exits with under Strict (Summary.ExitCode).
 	ExitCode    int  `json:"exit_code"`
 	Interrupted bool `json:"interrupted,omitempty"`
@@ -28,9 +37,18 @@ type JSONReport struct {
 	Cases         []JSONCase `json:"cases"`
 }
 
+// JSONClock is a clock's readings at the run's start and end.
+type JSONClock struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Seconds  float64   `json:"duration_seconds"`
+}
+
 // JSONCase is a case summary with its verdict under the report's Strict.
 type JSONCase struct {
 	CaseSummary
+	// Seconds is the case's wall-clock duration.
+	Seconds  float64  `json:"duration_seconds"`
 	Passed   bool     `json:"passed"`
 	Problems []string `json:"problems"`
 }
@@ -57,12 +75,22 @@ func NewJSONReport(events []sim.Event, opt Options) *JSONReport {
 		t := r.finished
 		doc.Finished = &t
 	}
+	timing := r.sum.Timing()
+	doc.Seconds = timing.Wall().Seconds()
+	doc.TOTPSkippedSeconds = timing.TOTPSkipped.Seconds()
+	if timing.Simulated {
+		doc.SimulatedClock = &JSONClock{Started: timing.SimStarted, Finished: timing.SimFinished, Seconds: timing.Sim().Seconds()}
+	}
 	totals := r.sum.Totals()
 	for _, st := range statusOrder {
 		doc.Totals[st] = totals[st]
 	}
+	took := map[*CaseSummary]time.Duration{}
+	for _, c := range r.cases {
+		took[c.sum] = c.duration()
+	}
 	for _, c := range r.sum.Cases {
-		jc := JSONCase{CaseSummary: *c, Passed: c.Passed(opt.Strict), Problems: c.Problems(opt.Strict)}
+		jc := JSONCase{CaseSummary: *c, Seconds: took[c].Seconds(), Passed: c.Passed(opt.Strict), Problems: c.Problems(opt.Strict)}
 		if jc.Problems == nil {
 			jc.Problems = []string{}
 		}

@@ -107,8 +107,14 @@ func WriteJUnit(w io.Writer, events []sim.Event, opt Options) error {
 	fmt.Fprint(bw, xml.Header)
 	// A comment may not hold "--"; the tool name is the only free text.
 	tool := strings.ReplaceAll(r.toolName(), "--", "- -")
-	fmt.Fprintf(bw, "<!-- %s: %d cases, %d tests, %d failures, %d errors, %d skipped; strict %t; exit code %d -->\n",
-		tool, len(r.cases), tests, failures, errs, skipped, opt.Strict, r.sum.ExitCode(opt.Strict))
+	took := ""
+	if !r.started.IsZero() && !r.finished.IsZero() {
+		// The time attributes are wall-clock seconds; say so when the
+		// run's own clock was simulated, and by how much it moved.
+		took = "; took " + strings.ReplaceAll(r.sum.Timing().String(), "--", "- -")
+	}
+	fmt.Fprintf(bw, "<!-- %s: %d cases, %d tests, %d failures, %d errors, %d skipped; strict %t; exit code %d%s -->\n",
+		tool, len(r.cases), tests, failures, errs, skipped, opt.Strict, r.sum.ExitCode(opt.Strict), took)
 	enc := xml.NewEncoder(bw)
 	enc.Indent("", "  ")
 	err := enc.Encode(doc)

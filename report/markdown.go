@@ -39,7 +39,11 @@ func WriteMarkdown(w io.Writer, events []sim.Event, opt Options) error {
 	if strict {
 		mode = "strict: warnings fail a case"
 	}
-	fmt.Fprintf(&b, "\n\n<sub>%s · %s · exit code %d</sub>\n\n", mdText(r.toolName()), mode, s.ExitCode(strict))
+	took := ""
+	if !r.started.IsZero() && !r.finished.IsZero() {
+		took = " · took " + mdText(s.Timing().String())
+	}
+	fmt.Fprintf(&b, "\n\n<sub>%s%s · %s · exit code %d</sub>\n\n", mdText(r.toolName()), took, mode, s.ExitCode(strict))
 
 	// Room kept for the details of the first failing cases and the notes.
 	const reserve = 12_000

@@ -80,6 +80,8 @@ func record(t *testing.T) []sim.Event {
 		})
 	}
 	var events []sim.Event
+	// As the CLI sets it for embedded runs: wall-clock event times, and
+	// per-account TOTP time that jumps (reported apart at run end).
 	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: clock.Now, TOTPClock: clock}
 	_, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
 	require.NoError(t, err)

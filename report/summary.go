@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/enrollsim/enrollsim/sim"
 )
@@ -124,13 +125,72 @@ type Summary struct {
 	Interrupted bool           `json:"interrupted,omitempty"`
 	byName      map[string]*CaseSummary
 	ended       bool
+	timing      Timing
 }
+
+// Timing is how long a run took by the wall clock and, when the run's clock
+// was simulated (the embedded target jumps ahead instead of waiting for
+// TOTP steps), by that clock too. Both come from the events, so a report
+// re-rendered from a saved stream says the same.
+type Timing struct {
+	Started, Finished time.Time // wall clock; zero when not in the stream
+	// Simulated says the run's clock was not the wall clock; SimStarted and
+	// SimFinished are its readings.
+	Simulated               bool
+	SimStarted, SimFinished time.Time
+	// TOTPSkipped is the TOTP time the embedded target jumped over instead
+	// of waiting for fresh codes (sim.Event.TOTPSkipped).
+	TOTPSkipped time.Duration
+}
+
+// Wall is the run's duration by the wall clock (0 when unknown).
+func (t Timing) Wall() time.Duration {
+	if t.Started.IsZero() || t.Finished.IsZero() {
+		return 0
+	}
+	return nonNegative(t.Finished.Sub(t.Started))
+}
+
+// Sim is the run's duration by its simulated clock (0 when not simulated).
+func (t Timing) Sim() time.Duration {
+	if !t.Simulated || t.SimStarted.IsZero() || t.SimFinished.IsZero() {
+		return 0
+	}
+	return nonNegative(t.SimFinished.Sub(t.SimStarted))
+}
+
+// String is "1.2s", or "1.2s (simulated clock: 18m0s, ...)" when the
+// clock was simulated.
+func (t Timing) String() string {
+	s := human(t.Wall())
+	switch {
+	case t.Simulated:
+		s += fmt.Sprintf(" (simulated clock: %s; the embedded target skips ahead instead of waiting for TOTP steps)", human(t.Sim()))
+	case t.TOTPSkipped > 0:
+		s += fmt.Sprintf(" (and %s of TOTP time skipped: the embedded target moves each account's TOTP clock ahead instead of waiting for a fresh code)", human(t.TOTPSkipped))
+	}
+	return s
+}
+
+// wallTime is when an event happened by the wall clock. Monotonic clock
+// readings are dropped: a live report and one re-rendered from the saved
+// stream must compute the same durations.
+func wallTime(ev sim.Event) time.Time {
+	if !ev.Wall.IsZero() {
+		return ev.Wall.Round(0)
+	}
+	return ev.Time.Round(0)
+}
+
+// Timing is the run's timing so far.
+func (s *Summary) Timing() Timing { return s.timing }
 
 // Add folds one event in.
 func (s *Summary) Add(ev sim.Event) {
 	if s.byName == nil {
 		s.byName = map[string]*CaseSummary{}
 	}
+	s.time(ev)
 	switch ev.Kind {
 	case sim.EventRunEnd:
 		s.ended = true
@@ -161,6 +221,22 @@ func (s *Summary) Add(ev sim.Event) {
 		if ev.Outcome == sim.OutcomeInterrupted {
 			s.Interrupted = true
 		}
+	}
+}
+
+// time keeps the run's first and latest readings of both clocks; a stream
+// cut short (interrupted, crashed) still has a duration up to its last event.
+func (s *Summary) time(ev sim.Event) {
+	t := &s.timing
+	if t.Started.IsZero() {
+		t.Started, t.SimStarted = wallTime(ev), ev.Time.Round(0)
+	}
+	t.Finished, t.SimFinished = wallTime(ev), ev.Time.Round(0)
+	if !ev.Wall.IsZero() {
+		t.Simulated = true
+	}
+	if ev.Kind == sim.EventRunEnd {
+		t.TOTPSkipped = ev.TOTPSkipped
 	}
 }
 

@@ -183,6 +183,9 @@ func (t *Text) writeSummary() {
 		}
 		fmt.Fprintf(w, "            (%d of the failures and warnings were expected by %s)\n", n, by)
 	}
+	if tm := s.Timing(); !tm.Started.IsZero() {
+		fmt.Fprintf(w, "  took:     %s\n", tm)
+	}
 	for _, c := range failed {
 		fmt.Fprintf(w, "  %s %s\n", t.paint(ansiRed, "FAIL"), c.Name)
 		for _, p := range c.Problems(t.opt.Strict) {

@@ -4,9 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"slices"
-	"strings"
 
-	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/sim"
 )
 
@@ -20,11 +18,11 @@ var schema []byte
 func Schema() []byte { return slices.Clone(schema) }
 
 // builtinSuites maps each built-in suite to its loader.
-var builtinSuites = map[string]func() (*Suite, error){
-	"demo":        func() (*Suite, error) { return embeddedSuite("demo") },
-	"conformance": func() (*Suite, error) { return embeddedSuite("conformance") },
-	"thresholds":  func() (*Suite, error) { return embeddedSuite("thresholds") },
-	"negative":    func() (*Suite, error) { return negativeSuite(), nil },
+var builtinSuites = map[string]func(Options) (*Suite, error){
+	"demo":        func(o Options) (*Suite, error) { return embeddedSuite("demo", o) },
+	"conformance": func(o Options) (*Suite, error) { return embeddedSuite("conformance", o) },
+	"thresholds":  func(o Options) (*Suite, error) { return embeddedSuite("thresholds", o) },
+	"negative":    negativeSuite,
 }
 
 func builtinNames() []string {
@@ -45,10 +43,10 @@ type SuiteInfo struct {
 }
 
 // BuiltIn lists the built-in suites by name.
-func BuiltIn() []SuiteInfo {
+func BuiltIn(opt Options) []SuiteInfo {
 	var out []SuiteInfo
 	for _, name := range builtinNames() {
-		s, err := BuiltInSuite(name)
+		s, err := BuiltInSuite(name, opt)
 		if err != nil {
 			// The tests load every built-in suite; this cannot happen in a
 			// tested build.
@@ -65,22 +63,23 @@ func BuiltIn() []SuiteInfo {
 }
 
 // BuiltInSuite loads a built-in suite by name.
-func BuiltInSuite(name string) (*Suite, error) {
+func BuiltInSuite(name string, opt Options) (*Suite, error) {
 	load, ok := builtinSuites[name]
 	if !ok {
 		return nil, problems{{File: name, Msg: "no built-in suite of that name" + accepted(builtinNames())}}.err()
 	}
-	return load()
+	return load(opt)
 }
 
-func embeddedSuite(name string) (*Suite, error) {
+func embeddedSuite(name string, opt Options) (*Suite, error) {
 	file := "suites/" + name + ".yaml"
 	data, err := suiteFiles.ReadFile(file)
 	if err != nil {
 		return nil, problems{readProblem(file, err)}.err()
 	}
 	// Built-in suites are hermetic: no ${env:...} is served.
-	s, probs := parse(file, data, func(string) string { return "" })
+	opt.Getenv = func(string) string { return "" }
+	s, probs := parse(file, data, opt)
 	checkDuplicates(s.Scenarios, &probs)
 	if err := probs.err(); err != nil {
 		return nil, err
@@ -90,22 +89,25 @@ func embeddedSuite(name string) (*Suite, error) {
 	return s, nil
 }
 
-// negativeSuite plays each reference-server fault on its probe device with
-// its account and expects the checks it must trip. INFO checks are left out:
+// negativeSuite plays each fault of opt.Faults on its probe device with its
+// account and expects the checks it must trip. INFO checks are left out:
 // they are noted, never failed. A fault whose every check is INFO
 // (otp-needs-javascript) stops the sign-in without a check to name, so its
 // scenario does not expect the account to enroll: the report would
 // otherwise count the unexplained failure against the case.
-func negativeSuite() *Suite {
+func negativeSuite(opt Options) (*Suite, error) {
+	if len(opt.Faults) == 0 {
+		return nil, problems{{File: "negative", Msg: "the negative suite is one scenario per fault of the embedded server, and no faults were given (scenarios.Options.Faults)"}}.err()
+	}
 	s := &Suite{
 		Name:        "negative",
 		Description: "one scenario per reference-server fault: its probe device and account against the embedded server with only that fault, expecting the checks it must trip",
 		BuiltIn:     true,
 	}
-	for _, f := range refserver.Faults() {
-		typ := sim.TypeUser
-		if strings.HasPrefix(f.Account, "carol@") || strings.HasPrefix(f.Account, "frank@") {
-			typ = sim.TypeDevice
+	for _, f := range opt.Faults {
+		typ := f.Type
+		if typ == "" {
+			typ = sim.TypeUser
 		}
 		var fail []string
 		for _, id := range f.Trips {
@@ -133,5 +135,5 @@ func negativeSuite() *Suite {
 			File:        fmt.Sprintf("built-in negative suite (fault %s)", f.Name),
 		})
 	}
-	return s
+	return s, nil
 }

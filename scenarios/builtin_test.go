@@ -13,7 +13,7 @@ import (
 )
 
 func TestBuiltInList(t *testing.T) {
-	list := scenarios.BuiltIn()
+	list := scenarios.BuiltIn(opts(nil))
 	var names []string
 	byName := map[string]scenarios.SuiteInfo{}
 	for _, info := range list {
@@ -35,9 +35,9 @@ func TestBuiltInList(t *testing.T) {
 // Every built-in suite loads, and each of its scenarios turns into cases
 // against the embedded server without any environment.
 func TestBuiltInSuitesLoad(t *testing.T) {
-	for _, info := range scenarios.BuiltIn() {
+	for _, info := range scenarios.BuiltIn(opts(nil)) {
 		t.Run(info.Name, func(t *testing.T) {
-			s, err := scenarios.Load(info.Name, nil)
+			s, err := scenarios.Load(info.Name, opts(nil))
 			require.NoError(t, err)
 			assert.True(t, s.BuiltIn)
 			assert.Equal(t, info.Name, s.Name)
@@ -58,12 +58,12 @@ func TestBuiltInSuitesLoad(t *testing.T) {
 			assert.Equal(t, info.Cases, cases)
 		})
 	}
-	_, err := scenarios.BuiltInSuite("nope")
+	_, err := scenarios.BuiltInSuite("nope", opts(nil))
 	assert.EqualError(t, err, "nope: no built-in suite of that name (accepted: conformance, demo, negative, thresholds)")
 }
 
 func TestDemoSuite(t *testing.T) {
-	s, err := scenarios.BuiltInSuite("demo")
+	s, err := scenarios.BuiltInSuite("demo", opts(nil))
 	require.NoError(t, err)
 	got := map[string]sim.Case{}
 	faults := map[string][]string{}
@@ -108,7 +108,7 @@ func TestDemoSuite(t *testing.T) {
 
 // The negative suite has one scenario per fault, built from the fault table.
 func TestNegativeSuite(t *testing.T) {
-	s, err := scenarios.BuiltInSuite("negative")
+	s, err := scenarios.BuiltInSuite("negative", opts(nil))
 	require.NoError(t, err)
 	faults := refserver.Faults()
 	require.Len(t, s.Scenarios, len(faults))
@@ -166,7 +166,7 @@ func TestNegativeSuite(t *testing.T) {
 // Each threshold pair straddles its capability: the last version without it
 // and the first with it.
 func TestThresholdsSuite(t *testing.T) {
-	s, err := scenarios.BuiltInSuite("thresholds")
+	s, err := scenarios.BuiltInSuite("thresholds", opts(nil))
 	require.NoError(t, err)
 	pairs := map[string]sim.Capability{
 		"adue":             sim.CapUserEnrollment,

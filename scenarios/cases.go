@@ -24,7 +24,7 @@ func (s Scenario) Cases(getenv func(string) string) ([]CaseSpec, error) {
 	var probs problems
 	devices, err := s.expand()
 	if err != nil {
-		probs.add(s.File, position{s.Line, 0}, "scenario %s: %v", s.Name, err)
+		probs.add(s.File, position{s.Line, s.col}, "scenario %s: %v", s.Name, err)
 	}
 	account := sim.Account{
 		Identifier: s.Account.Identifier, Username: s.Account.Username,
@@ -34,11 +34,11 @@ func (s Scenario) Cases(getenv func(string) string) ([]CaseSpec, error) {
 	account.TOTPSecret = s.secret(getenv, "totp_secret_env", s.Account.TOTPSecretEnv, "totp_secret_file", s.Account.TOTPSecretFile, &probs)
 	if !account.TOTPSecret.IsZero() {
 		if err := sim.ValidateTOTP(account.TOTPSecret, account.TOTP); err != nil {
-			key := "totp_secret_env"
+			key, src := "totp_secret_env", "$"+s.Account.TOTPSecretEnv
 			if s.Account.TOTPSecretFile != "" {
-				key = "totp_secret_file"
+				key, src = "totp_secret_file", s.rel(s.Account.TOTPSecretFile)
 			}
-			probs.add(s.File, s.pos("account."+key), "account.%s: %v", key, err)
+			probs.add(s.File, s.pos("account."+key), "account.%s: the seed from %s: %v", key, src, err)
 		}
 	}
 	var replay []byte

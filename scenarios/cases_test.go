@@ -27,7 +27,7 @@ func caseNames(specs []scenarios.CaseSpec) []string {
 
 func loadOne(t *testing.T, path string, getenv func(string) string) scenarios.Scenario {
 	t.Helper()
-	suite, err := scenarios.LoadFile(path, getenv)
+	suite, err := scenarios.LoadFile(path, opts(getenv))
 	require.NoError(t, err)
 	require.Len(t, suite.Scenarios, 1)
 	return suite.Scenarios[0]
@@ -102,11 +102,11 @@ func TestMatrixFromFile(t *testing.T) {
 }
 
 func TestDeviceRefsNameCases(t *testing.T) {
-	s := scenarios.Scenario{Name: "refs", Devices: []string{"iphone@18.2", "iPhone17,2@26.1", "ipad"}, Account: scenarios.Account{Identifier: "alice@acme.test"},
+	s := scenarios.Scenario{Name: "refs", Devices: []string{"iphone@18.2", "iPhone17,2@26.1", "ipad@17.5"}, Account: scenarios.Account{Identifier: "alice@acme.test"},
 		Target: scenarios.Target{Embedded: true}, Expect: scenarios.Expect{Outcome: scenarios.OutcomeAny}}
 	specs, err := s.Cases(nil)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"refs/iphone@18.2", "refs/iPhone17,2@26.1", "refs/ipad"}, caseNames(specs))
+	assert.Equal(t, []string{"refs/iphone@18.2", "refs/iPhone17,2@26.1", "refs/ipad@17.5"}, caseNames(specs))
 	assert.Equal(t, "iPhone17,2", specs[1].Case.Device.Product)
 	assert.Equal(t, sim.IPad, specs[2].Case.Device.Family)
 	assert.Equal(t, "", specs[0].Case.Expect.Outcome, "any: unchecked")
@@ -192,7 +192,7 @@ func TestAutoOutcome(t *testing.T) {
 
 // The conformance suite's auto outcomes follow the version matrix.
 func TestConformanceExpectations(t *testing.T) {
-	suite, err := scenarios.BuiltInSuite("conformance")
+	suite, err := scenarios.BuiltInSuite("conformance", opts(nil))
 	require.NoError(t, err)
 	n := 0
 	for _, sc := range suite.Scenarios {
@@ -248,7 +248,7 @@ func TestSecretsFromEnvAndFiles(t *testing.T) {
 }
 
 func TestServerTargetDeclaresAxM(t *testing.T) {
-	suite, err := scenarios.LoadFile("testdata/valid/suite.yaml", env(map[string]string{"QA_DOMAIN": "acme.test", "QA_DIGITS": "6"}))
+	suite, err := scenarios.LoadFile("testdata/valid/suite.yaml", opts(env(map[string]string{"QA_DOMAIN": "acme.test", "QA_DIGITS": "6"})))
 	require.NoError(t, err)
 	sc := suite.Scenarios[2]
 	specs, err := sc.Cases(nil)
@@ -296,7 +296,9 @@ func TestCasesProblems(t *testing.T) {
 		{"empty file", "name: s\ndevice: iphone@18.2\naccount:\n  identifier: a@acme.test\n  totp_secret_file: seed.txt\n", map[string]string{"seed.txt": "\n"}, nil,
 			[]string{"scenario.yaml:5:21: account.totp_secret_file \"seed.txt\": the file is empty"}, 1},
 		{"bad seed", "name: s\ndevice: iphone@18.2\naccount:\n  identifier: a@acme.test\n  totp_secret_env: QA_TOTP\n", nil, map[string]string{"QA_TOTP": seed},
-			[]string{"scenario.yaml:5:20: account.totp_secret_env: TOTP seed: not valid base32"}, 1},
+			[]string{"scenario.yaml:5:20: account.totp_secret_env: the seed from $QA_TOTP: the TOTP seed is not base32: character 4 is a punctuation mark or symbol (accepted: letters A-Z"}, 1},
+		{"bad seed in a file", "name: s\ndevice: iphone@18.2\naccount:\n  identifier: a@acme.test\n  totp_secret_file: seed.txt\n", map[string]string{"seed.txt": seed + "\n"}, nil,
+			[]string{"scenario.yaml:5:21: account.totp_secret_file: the seed from ", "seed.txt: the TOTP seed is not base32: character 4 is"}, 1},
 		{"missing CA", "name: s\ndevice: iphone@18.2\naccount: {identifier: a@acme.com}\ntarget:\n  server:\n    cacert: [ok.pem, missing.pem]\n", map[string]string{"ok.pem": "x"}, nil,
 			[]string{"scenario.yaml:6:22: target.server.cacert \"missing.pem\": cannot read "}, 1},
 		{"replay body not CMS", "name: s\ndevice: iphone@18.2\naccount: {identifier: a@acme.test}\nreplay_body: body.der\n", map[string]string{"body.der": "hello"}, nil,

@@ -9,8 +9,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/enrollsim/enrollsim/internal/refserver"
-	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
 )
 
@@ -42,6 +40,15 @@ var (
 	matrixAllFamilies = []sim.Family{sim.IPhone, sim.IPad, sim.Mac, sim.RealityDevice}
 )
 
+// Limits of one file. Aliases let a few bytes name a scenario or a value
+// many times over, so the limits count what the walker would visit, not
+// what the file spells out; past them it stops with a problem.
+const (
+	maxScenarios = 5000
+	maxListItems = 1000
+	maxProblems  = 200
+)
+
 // decoder walks one file's nodes and collects its problems.
 type decoder struct {
 	file  string
@@ -49,6 +56,8 @@ type decoder struct {
 	// spoilt are nodes whose ${env:...} could not be replaced: their one
 	// problem is said, and nothing else is reported about them.
 	spoilt map[*yaml.Node]bool
+	// faults are the fault names the embedded server knows.
+	faults []string
 }
 
 func pos(n *yaml.Node) position { return position{n.Line, n.Column} }
@@ -122,6 +131,10 @@ func (d *decoder) mapping(n *yaml.Node, ctx, noun string, known []string) (*fiel
 	}
 	if n.Kind != yaml.MappingNode {
 		d.errf(n, "%s: want a mapping with keys such as %s, got %s", ctx, strings.Join(first(known, 3), ", "), describe(n))
+		return nil, false
+	}
+	if len(n.Content)/2 > maxListItems {
+		d.errf(n, "%s: %d keys; a mapping may have at most %d", ctx, len(n.Content)/2, maxListItems)
 		return nil, false
 	}
 	var merges []*yaml.Node
@@ -202,6 +215,10 @@ func (d *decoder) strList(n *yaml.Node, what string) ([]item, bool) {
 	}
 	if n.Kind != yaml.SequenceNode {
 		d.errf(n, "%s: want a list of strings, e.g. [a, b], got %s", what, describe(n))
+		return nil, false
+	}
+	if len(n.Content) > maxListItems {
+		d.errf(n, "%s: %d items; a list may have at most %d", what, len(n.Content), maxListItems)
 		return nil, false
 	}
 	var out []item
@@ -328,6 +345,10 @@ func (d *decoder) suiteFile(root *yaml.Node, s *Suite) {
 	if len(list.Content) == 0 {
 		d.errf(list, "scenarios: the list is empty")
 	}
+	if len(list.Content) > maxScenarios {
+		d.errf(list, "scenarios: %d scenarios; a file may have at most %d (split the suite into a directory of files)", len(list.Content), maxScenarios)
+		return
+	}
 	for _, c := range list.Content {
 		s.Scenarios = append(s.Scenarios, d.scenario(c))
 	}
@@ -337,7 +358,7 @@ func (d *decoder) suiteFile(root *yaml.Node, s *Suite) {
 func (d *decoder) scenario(n *yaml.Node) Scenario {
 	n = deref(n)
 	s := Scenario{
-		File: d.file, Line: n.Line, Type: sim.TypeAuto, Probes: true,
+		File: d.file, Line: n.Line, col: n.Column, Type: sim.TypeAuto, Probes: true,
 		Target: Target{Embedded: true},
 		Expect: Expect{Outcome: OutcomeAuto, Enroll: true},
 		at:     map[string]position{},
@@ -606,7 +627,7 @@ func (d *decoder) target(n *yaml.Node, s *Scenario) {
 		ef, ok := d.mapping(v, "target.embedded", "key", embeddedKeys)
 		if ok && ef.get("faults") != nil {
 			items, _ := d.strList(ef.get("faults"), "target.embedded.faults")
-			known := faultNames()
+			known := d.faults
 			seen := map[string]bool{}
 			for _, it := range items {
 				if !contains(known, it.value) {
@@ -646,8 +667,8 @@ func (d *decoder) server(n *yaml.Node, s *Scenario) {
 	if v := f.get("resolve"); v != nil {
 		items, _ := d.strList(v, "target.server.resolve")
 		for i, it := range items {
-			if _, err := transport.ParseResolve(it.value); err != nil {
-				d.errf(it.node, "target.server.resolve[%d] %q: %s", i, it.value, strings.TrimPrefix(err.Error(), fmt.Sprintf("--resolve %q: ", it.value)))
+			if err := CheckResolve(it.value); err != nil {
+				d.errf(it.node, "target.server.resolve[%d] %q: %v", i, it.value, err)
 				continue
 			}
 			t.Resolve = append(t.Resolve, it.value)
@@ -656,8 +677,8 @@ func (d *decoder) server(n *yaml.Node, s *Scenario) {
 	if v := f.get("connect_to"); v != nil {
 		items, _ := d.strList(v, "target.server.connect_to")
 		for i, it := range items {
-			if _, err := transport.ParseConnectTo(it.value); err != nil {
-				d.errf(it.node, "target.server.connect_to[%d] %q: %s", i, it.value, strings.TrimPrefix(err.Error(), fmt.Sprintf("--connect-to %q: ", it.value)))
+			if err := CheckConnectTo(it.value); err != nil {
+				d.errf(it.node, "target.server.connect_to[%d] %q: %v", i, it.value, err)
 				continue
 			}
 			t.ConnectTo = append(t.ConnectTo, it.value)
@@ -865,14 +886,6 @@ func contains(list []string, s string) bool {
 }
 
 func first(list []string, n int) []string { return list[:min(n, len(list))] }
-
-func faultNames() []string {
-	var out []string
-	for _, f := range refserver.Faults() {
-		out = append(out, f.Name)
-	}
-	return out
-}
 
 func checkIDs() []string {
 	var out []string

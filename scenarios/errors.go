@@ -73,7 +73,7 @@ func (ps problems) err() error {
 		}
 		return a.Col < b.Col
 	})
-	return &Error{Problems: out}
+	return &Error{Problems: capPerFile(out)}
 }
 
 // accepted formats the accepted values of a message.
@@ -129,4 +129,28 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// capPerFile keeps the first maxProblems problems of each file (sorted
+// already) and says how many more there were, at the first one left out:
+// a file that repeats one mistake through aliases must not print it a
+// million times.
+func capPerFile(ps []Problem) []Problem {
+	var out []Problem
+	count := map[string]int{}
+	for _, p := range ps {
+		count[p.File]++
+	}
+	kept := map[string]int{}
+	for _, p := range ps {
+		kept[p.File]++
+		switch n := kept[p.File]; {
+		case n <= maxProblems:
+			out = append(out, p)
+		case n == maxProblems+1:
+			out = append(out, Problem{File: p.File, Line: p.Line, Col: p.Col,
+				Msg: fmt.Sprintf("and %d more problems from here on; fix those above first", count[p.File]-maxProblems)})
+		}
+	}
+	return out
 }

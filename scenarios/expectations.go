@@ -155,13 +155,17 @@ func ParseExpectations(file string, data []byte) (*Expectations, error) {
 	var probs problems
 	d := &decoder{file: file, probs: &probs, spoilt: map[*yaml.Node]bool{}}
 	x := &Expectations{File: file}
+	src := newSource(data)
+	if p, bad := encodingProblem(file, data, src); bad {
+		return nil, append(probs, p).err()
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			probs.add(file, position{}, "empty file: want expectations: with a list of known findings (check, case, reason, expires)")
+			probs.add(file, position{1, 1}, "empty file: want expectations: with a list of known findings (check, case, reason, expires)")
 		} else {
-			probs = append(probs, yamlProblem(file, err))
+			probs = append(probs, yamlProblem(file, src, err))
 		}
 		return nil, probs.err()
 	}
@@ -170,7 +174,11 @@ func ParseExpectations(file string, data []byte) (*Expectations, error) {
 	case err == nil:
 		probs.add(file, position{extra.Line, extra.Column}, "a second YAML document: put every known finding in the one expectations: list")
 	case !errors.Is(err, io.EOF):
-		probs = append(probs, yamlProblem(file, err))
+		probs = append(probs, yamlProblem(file, src, err))
+	}
+	if len(root.Content) == 0 {
+		probs.add(file, position{1, 1}, "empty file: want expectations: with a list of known findings (check, case, reason, expires)")
+		return nil, probs.err()
 	}
 	doc := root.Content[0]
 	f, ok := d.mapping(doc, "the expectations file", "key", expectationsFileKeys)

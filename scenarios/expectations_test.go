@@ -56,8 +56,8 @@ func TestExpectationsProblems(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"empty", ``, []string{"bad.yaml: empty file: want expectations: with a list"}},
-		{"syntax", "expectations: [\n", []string{"bad.yaml:1: YAML syntax:"}},
+		{"empty", ``, []string{"bad.yaml:1:1: empty file: want expectations: with a list"}},
+		{"syntax", "expectations: [\n", []string{"bad.yaml:1:16: YAML syntax:"}},
 		{"not a list", "expectations: WK-001\n", []string{`bad.yaml:1:15: expectations: want a list of known findings, got the string "WK-001"`}},
 		{"unknown top key", "expectation: []\n", []string{`bad.yaml:1:1: unknown key "expectation" in the expectations file; did you mean "expectations"?`}},
 		{"every problem of an entry at once", `expectations:

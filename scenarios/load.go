@@ -9,22 +9,21 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // LoadFile reads a file holding one scenario, or a suite: `scenarios:` with
-// a list and an optional name and description. getenv (nil: os.Getenv)
-// serves ${env:NAME} references. The suite is named after the file unless it
-// says its name. Every problem of the file is in the returned *Error.
-func LoadFile(path string, getenv func(string) string) (*Suite, error) {
+// a list and an optional name and description. opt.Getenv serves
+// ${env:NAME} references. The suite is named after the file unless it says
+// its name. Every problem of the file is in the returned *Error.
+func LoadFile(path string, opt Options) (*Suite, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, problems{readProblem(path, err)}.err()
 	}
-	s, probs := parse(path, data, getenv)
+	s, probs := parse(path, data, opt)
 	checkDuplicates(s.Scenarios, &probs)
 	if err := probs.err(); err != nil {
 		return nil, err
@@ -36,7 +35,7 @@ func LoadFile(path string, getenv func(string) string) (*Suite, error) {
 // LoadDir reads every *.yaml and *.yml file of a directory (not its
 // subdirectories), in name order, as one suite named after the directory.
 // Problems of all files come back together.
-func LoadDir(dir string, getenv func(string) string) (*Suite, error) {
+func LoadDir(dir string, opt Options) (*Suite, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, problems{readProblem(dir, err)}.err()
@@ -65,7 +64,7 @@ func LoadDir(dir string, getenv func(string) string) (*Suite, error) {
 			probs = append(probs, readProblem(path, err))
 			continue
 		}
-		s, p := parse(path, data, getenv)
+		s, p := parse(path, data, opt)
 		probs = append(probs, p...)
 		suite.Scenarios = append(suite.Scenarios, s.Scenarios...)
 	}
@@ -80,9 +79,9 @@ func LoadDir(dir string, getenv func(string) string) (*Suite, error) {
 // Load reads a built-in suite by name, a scenario file or a directory of
 // them. A built-in name wins over a file of the same name: say ./demo for a
 // directory called demo.
-func Load(arg string, getenv func(string) string) (*Suite, error) {
+func Load(arg string, opt Options) (*Suite, error) {
 	if _, ok := builtinSuites[arg]; ok {
-		return BuiltInSuite(arg)
+		return BuiltInSuite(arg, opt)
 	}
 	fi, err := os.Stat(arg)
 	if err != nil {
@@ -92,9 +91,9 @@ func Load(arg string, getenv func(string) string) (*Suite, error) {
 		return nil, problems{readProblem(arg, err)}.err()
 	}
 	if fi.IsDir() {
-		return LoadDir(arg, getenv)
+		return LoadDir(arg, opt)
 	}
-	return LoadFile(arg, getenv)
+	return LoadFile(arg, opt)
 }
 
 func readProblem(path string, err error) Problem {
@@ -113,21 +112,24 @@ func setSuite(s *Suite) {
 
 // parse reads one file's bytes. The suite it returns is usable only when
 // the problems are empty.
-func parse(file string, data []byte, getenv func(string) string) (*Suite, problems) {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
+func parse(file string, data []byte, opt Options) (*Suite, problems) {
+	getenv := opt.getenv()
 	var probs problems
-	d := &decoder{file: file, probs: &probs, spoilt: map[*yaml.Node]bool{}}
+	d := &decoder{file: file, probs: &probs, spoilt: map[*yaml.Node]bool{}, faults: opt.faultNames()}
 	suite := &Suite{Name: strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))}
 
+	src := newSource(data)
+	whole := position{1, 1} // problems of the whole file point at its start
+	if p, bad := encodingProblem(file, data, src); bad {
+		return suite, append(probs, p)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			probs.add(file, position{}, "empty file: want a scenario (name, device, account...) or a suite (scenarios: [...])")
+			probs.add(file, whole, "empty file: want a scenario (name, device, account...) or a suite (scenarios: [...])")
 		} else {
-			probs = append(probs, yamlProblem(file, err))
+			probs = append(probs, yamlProblem(file, src, err))
 		}
 		return suite, probs
 	}
@@ -136,10 +138,10 @@ func parse(file string, data []byte, getenv func(string) string) (*Suite, proble
 	case err == nil:
 		probs.add(file, position{extra.Line, extra.Column}, "a second YAML document: a file holds one scenario or one suite (put several scenarios under scenarios:)")
 	case !errors.Is(err, io.EOF):
-		probs = append(probs, yamlProblem(file, err))
+		probs = append(probs, yamlProblem(file, src, err))
 	}
 	if len(root.Content) == 0 {
-		probs.add(file, position{}, "empty file: want a scenario (name, device, account...) or a suite (scenarios: [...])")
+		probs.add(file, whole, "empty file: want a scenario (name, device, account...) or a suite (scenarios: [...])")
 		return suite, probs
 	}
 	doc := root.Content[0]
@@ -164,18 +166,6 @@ func isSuiteFile(n *yaml.Node) bool {
 		}
 	}
 	return false
-}
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlProblem turns a yaml.v3 syntax error into a problem with its line.
-func yamlProblem(file string, err error) Problem {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Problem{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
-	}
-	return Problem{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
 var envRef = regexp.MustCompile(`\$\{env:([^}]*)\}`)
@@ -245,5 +235,5 @@ func (s Scenario) pos(key string) position {
 	if p, ok := s.at[key]; ok {
 		return p
 	}
-	return position{s.Line, 0}
+	return position{s.Line, s.col}
 }

@@ -48,7 +48,7 @@ func TestBrokenFiles(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
 		t.Run(name, func(t *testing.T) {
-			suite, err := scenarios.LoadFile(file, testEnv)
+			suite, err := scenarios.LoadFile(file, opts(testEnv))
 			require.Error(t, err)
 			assert.Nil(t, suite)
 			var serr *scenarios.Error
@@ -57,6 +57,7 @@ func TestBrokenFiles(t *testing.T) {
 			for _, p := range serr.Problems {
 				assert.Equal(t, file, p.File)
 				assert.NotEmpty(t, p.Msg)
+				assert.True(t, p.Line > 0 && p.Col > 0, "every problem of a file has a line and column: %s", p)
 			}
 			lines := strings.Split(err.Error(), "\n")
 			assert.Len(t, lines, len(serr.Problems), "one line per problem")
@@ -67,7 +68,7 @@ func TestBrokenFiles(t *testing.T) {
 
 // Problems are reported all at once, not just the first.
 func TestEveryProblemOfAFileIsReported(t *testing.T) {
-	_, err := scenarios.LoadFile("testdata/broken/many-problems.yaml", testEnv)
+	_, err := scenarios.LoadFile("testdata/broken/many-problems.yaml", opts(testEnv))
 	var serr *scenarios.Error
 	require.True(t, errors.As(err, &serr))
 	assert.GreaterOrEqual(t, len(serr.Problems), 12)
@@ -107,11 +108,11 @@ func TestProblemMessages(t *testing.T) {
 		{"unknown-fault", []string{`unknown fault "wellknown-4040"; did you mean "wellknown-404"?`}},
 		{"bad-duration", []string{`account.totp.period "30": want a positive duration`, `target.server.timeout "15 seconds"`}},
 		{"duplicate-names", []string{`:11:11: duplicate scenario name "byod" (first at testdata/broken/duplicate-names.yaml:4)`}},
-		{"syntax-error", []string{`testdata/broken/syntax-error.yaml:5: YAML syntax:`}},
+		{"syntax-error", []string{`testdata/broken/syntax-error.yaml:5:12: YAML syntax:`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			_, err := scenarios.LoadFile("testdata/broken/"+tt.file+".yaml", testEnv)
+			_, err := scenarios.LoadFile("testdata/broken/"+tt.file+".yaml", opts(testEnv))
 			require.Error(t, err)
 			for _, w := range tt.want {
 				assert.Contains(t, err.Error(), w)
@@ -121,7 +122,7 @@ func TestProblemMessages(t *testing.T) {
 }
 
 func TestLoadFileSingleScenario(t *testing.T) {
-	suite, err := scenarios.LoadFile("testdata/valid/byod.yaml", nil)
+	suite, err := scenarios.LoadFile("testdata/valid/byod.yaml", opts(nil))
 	require.NoError(t, err)
 	assert.Equal(t, "byod", suite.Name)
 	assert.False(t, suite.BuiltIn)
@@ -144,7 +145,7 @@ func TestLoadFileSingleScenario(t *testing.T) {
 }
 
 func TestLoadFileDefaults(t *testing.T) {
-	suite, err := scenarios.LoadFile("testdata/valid/minimal.yaml", nil)
+	suite, err := scenarios.LoadFile("testdata/valid/minimal.yaml", opts(nil))
 	require.NoError(t, err)
 	s := suite.Scenarios[0]
 	assert.Equal(t, sim.TypeAuto, s.Type)
@@ -156,7 +157,7 @@ func TestLoadFileDefaults(t *testing.T) {
 }
 
 func TestLoadFileSuite(t *testing.T) {
-	suite, err := scenarios.LoadFile("testdata/valid/suite.yaml", env(map[string]string{"QA_DOMAIN": "acme.test", "QA_DIGITS": "8"}))
+	suite, err := scenarios.LoadFile("testdata/valid/suite.yaml", opts(env(map[string]string{"QA_DOMAIN": "acme.test", "QA_DIGITS": "8"})))
 	require.NoError(t, err)
 	assert.Equal(t, "lab", suite.Name)
 	assert.Equal(t, "a suite file with anchors and environment references", suite.Description)
@@ -196,7 +197,7 @@ func TestLoadFileSuite(t *testing.T) {
 }
 
 func TestLoadDir(t *testing.T) {
-	suite, err := scenarios.LoadDir("testdata/valid", env(map[string]string{"QA_DOMAIN": "acme.test", "QA_DIGITS": "6"}))
+	suite, err := scenarios.LoadDir("testdata/valid", opts(env(map[string]string{"QA_DOMAIN": "acme.test", "QA_DIGITS": "6"})))
 	require.NoError(t, err)
 	assert.Equal(t, "valid", suite.Name)
 	var files []string
@@ -212,11 +213,11 @@ func TestLoadDir(t *testing.T) {
 }
 
 func TestLoadDirCollectsProblemsOfAllFiles(t *testing.T) {
-	_, err := scenarios.LoadDir("testdata/dupdir", nil)
+	_, err := scenarios.LoadDir("testdata/dupdir", opts(nil))
 	require.Error(t, err)
 	golden(t, "testdata/dupdir.golden", err.Error()+"\n")
 
-	_, err = scenarios.LoadDir("testdata/valid/certs", nil)
+	_, err = scenarios.LoadDir("testdata/valid/certs", opts(nil))
 	require.EqualError(t, err, "testdata/valid/certs: no scenario files: the directory has no *.yaml or *.yml file")
 }
 
@@ -231,14 +232,14 @@ func TestLoad(t *testing.T) {
 		{"testdata/valid", "valid", false},
 	} {
 		t.Run(tt.arg, func(t *testing.T) {
-			s, err := scenarios.Load(tt.arg, env(map[string]string{"QA_DOMAIN": "acme.test", "QA_DIGITS": "6"}))
+			s, err := scenarios.Load(tt.arg, opts(env(map[string]string{"QA_DOMAIN": "acme.test", "QA_DIGITS": "6"})))
 			require.NoError(t, err)
 			assert.Equal(t, tt.suite, s.Name)
 			assert.Equal(t, tt.builtIn, s.BuiltIn)
 			assert.NotEmpty(t, s.Scenarios)
 		})
 	}
-	_, err := scenarios.Load("no-such-suite", nil)
+	_, err := scenarios.Load("no-such-suite", opts(nil))
 	require.EqualError(t, err, "no-such-suite: no such file or directory, and no built-in suite of that name (accepted: conformance, demo, negative, thresholds)")
 	var serr *scenarios.Error
 	assert.True(t, errors.As(err, &serr))
@@ -256,7 +257,7 @@ func TestErrorFormat(t *testing.T) {
 func TestTemplateLoads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "new.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(scenarios.NewTemplate()), 0o644))
-	suite, err := scenarios.LoadFile(path, env(nil))
+	suite, err := scenarios.LoadFile(path, opts(env(nil)))
 	require.NoError(t, err)
 	require.Len(t, suite.Scenarios, 1)
 	s := suite.Scenarios[0]

@@ -72,9 +72,9 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 // Every built-in suite passes against the reference server: its expected
 // outcomes, facts and failing checks are what really happens.
 func TestBuiltInSuitesPassAgainstTheReferenceServer(t *testing.T) {
-	for _, info := range scenarios.BuiltIn() {
+	for _, info := range scenarios.BuiltIn(opts(nil)) {
 		t.Run(info.Name, func(t *testing.T) {
-			suite, err := scenarios.BuiltInSuite(info.Name)
+			suite, err := scenarios.BuiltInSuite(info.Name, opts(nil))
 			require.NoError(t, err)
 			sum := playEmbedded(t, suite)
 			require.Len(t, sum.Cases, info.Cases)

@@ -3,7 +3,11 @@
 // with every problem of a file at once and a file:line:col for each, and
 // turns a scenario into the engine's cases: one per device of its device,
 // devices or matrix. Built-in suites (demo, conformance, thresholds, and
-// negative, generated from the reference server's faults) are embedded.
+// negative, generated from the faults Options.Faults lists) are embedded.
+//
+// The package imports nothing of the command layer: a scenario describes
+// its target as data, and the caller says which faults its embedded server
+// has (Options), starts it and builds the transport.
 //
 // Loading checks the format only. Whatever lies outside the file (secrets in
 // the environment or in files, CA and replay files) is read by
@@ -56,6 +60,7 @@ type Scenario struct {
 	// (suites/NAME.yaml for built-in suites).
 	File string
 	Line int
+	col  int
 
 	// at remembers where keys were, for problems found by Cases.
 	at map[string]position

@@ -127,7 +127,7 @@ func ParseCheckFilter(s string) (CheckFilter, error) {
 			continue
 		}
 		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("check pattern %q: %v", p, err)
+			return nil, fmt.Errorf("check pattern %q: %v (want check IDs like WK-001 or patterns like WK-*, comma-separated)", p, err)
 		}
 		matched := false
 		for _, c := range specCatalogue {

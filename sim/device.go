@@ -242,17 +242,22 @@ var familyNames = map[string]Family{
 	"vision": RealityDevice, "visionos": RealityDevice, "visionpro": RealityDevice, "realitydevice": RealityDevice,
 }
 
-// LookupDevice resolves a reference such as "iphone@18.2", "mac@15.2.1",
-// "iPhone17,2@26.1" or "ipad" (the newest of the family). A version the
-// catalogue lacks is still accepted: the device takes the product and build
-// of the nearest lower catalogue entry, so any OS version can be simulated.
+// LookupDevice resolves a reference such as "iphone@18.2", "mac@15.2.1" or
+// "iPhone17,2@26.1". The version is required: a bare family would be played
+// as whatever version is newest in this build, so a suite would silently
+// test something else after an upgrade. A version the catalogue lacks is
+// still accepted: the device takes the product and build of the nearest
+// lower catalogue entry, so any OS version can be simulated.
 func LookupDevice(ref string) (Device, error) {
-	name, ver, hasVer := strings.Cut(strings.TrimSpace(ref), "@")
+	trimmed := strings.TrimSpace(ref)
+	name, ver, hasVer := strings.Cut(trimmed, "@")
 	if name == "" {
-		return Device{}, fmt.Errorf("device %q: want FAMILY@VERSION (e.g. iphone@18.2, mac@15.2, vision@2.2) or PRODUCT@VERSION (e.g. iPhone17,2@26.1)", ref)
+		return Device{}, fmt.Errorf("device %q: no family or product before the '@' (%s)", ref, deviceForms)
 	}
 	var candidates []Device
+	what := name
 	if fam, ok := familyNames[strings.ToLower(name)]; ok {
+		what = fam.Platform()
 		for _, d := range Catalogue() {
 			if d.Family == fam {
 				candidates = append(candidates, d)
@@ -265,15 +270,21 @@ func LookupDevice(ref string) (Device, error) {
 			}
 		}
 		if len(candidates) == 0 {
-			return Device{}, fmt.Errorf("device %q: unknown family or product %q; families: iphone, ipad, mac, vision; products: %s", ref, name, strings.Join(products(), ", "))
+			return Device{}, fmt.Errorf("device %q: unknown family or product %q (families: iphone, ipad, mac, vision; products: %s)", ref, name, strings.Join(products(), ", "))
 		}
 	}
-	if !hasVer {
-		return candidates[len(candidates)-1], nil
+	versions := catalogueVersions(candidates)
+	switch {
+	case !hasVer:
+		return Device{}, fmt.Errorf("device %q: no OS version; say which, e.g. %s@%s (%s; %s)", ref, name, versions[len(versions)-1], catalogueNote(what, versions), deviceForms)
+	case strings.TrimSpace(ver) == "":
+		return Device{}, fmt.Errorf("device %q: no OS version after the '@' (%s; %s)", ref, catalogueNote(what, versions), deviceForms)
+	case strings.Contains(ver, "@"):
+		return Device{}, fmt.Errorf("device %q: more than one '@' (%s)", ref, deviceForms)
 	}
 	v, err := ParseVersion(ver)
 	if err != nil {
-		return Device{}, fmt.Errorf("device %q: %w", ref, err)
+		return Device{}, fmt.Errorf("device %q: %w (%s)", ref, err, catalogueNote(what, versions))
 	}
 	var best *Device
 	for i := range candidates {
@@ -293,6 +304,24 @@ func LookupDevice(ref string) (Device, error) {
 	d := *best
 	d.OS = v
 	return d, nil
+}
+
+const deviceForms = "accepted: FAMILY@VERSION such as iphone@18.2, mac@15.2 or vision@2.2, or PRODUCT@VERSION such as iPhone17,2@26.1"
+
+func catalogueVersions(ds []Device) []string {
+	var out []string
+	for _, d := range ds {
+		if v := d.OS.String(); len(out) == 0 || out[len(out)-1] != v {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// catalogueNote lists the catalogue versions of what a reference named;
+// other versions are simulated from the nearest lower one.
+func catalogueNote(what string, versions []string) string {
+	return fmt.Sprintf("catalogue versions of %s: %s; any other MAJOR.MINOR[.PATCH] is simulated from the nearest lower one", what, strings.Join(versions, ", "))
 }
 
 func products() []string {

@@ -61,13 +61,15 @@ func TestLookupDevice(t *testing.T) {
 		{ref: "mac@15.2", product: "Mac16,1", os: "15.2", build: "24C101"},
 		{ref: "vision@2.2", product: "RealityDevice14,1", os: "2.2", build: "22N842"},
 		{ref: "visionos@26.1", product: "RealityDevice17,1", os: "26.1", build: "23N49"},
-		{ref: "ipad", product: "iPad16,1", os: "26.1", build: "23B85"},
+		{ref: "ipad@26.1", product: "iPad16,1", os: "26.1", build: "23B85"},
+		// A bare family is not "the newest": that would change with the build.
+		{ref: "ipad", err: "no OS version; say which, e.g. ipad@26.1"},
 		// Not in the catalogue: the nearest lower product plays the version.
 		{ref: "iphone@18.3.1", product: "iPhone17,3", os: "18.3.1", build: "22C152"},
 		{ref: "iphone@12.0", product: "iPhone12,1", os: "12.0", build: "18H17"},
 		{ref: "watch@10.0", err: `unknown family or product "watch"`},
 		{ref: "iphone@x", err: `want MAJOR[.MINOR[.PATCH]]`},
-		{ref: "@18.2", err: "want FAMILY@VERSION"},
+		{ref: "@18.2", err: "accepted: FAMILY@VERSION"},
 		{ref: "iphone@1.2.3.4", err: "want MAJOR[.MINOR[.PATCH]]"},
 	}
 	for _, tt := range tests {

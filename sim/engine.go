@@ -251,6 +251,10 @@ type Engine struct {
 	// Sleep waits for a fresh TOTP step when TOTPClock is nil; nil sleeps
 	// for real.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Wall, set when Clock is simulated, is the real clock: every event
+	// carries its reading too (Event.Wall), so reports give the run's wall
+	// time and its simulated time apart.
+	Wall Clock
 }
 
 // CaseReport is what Run returns per case, for callers that do not want
@@ -286,8 +290,11 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 		red.AddSecret(c.Account.TOTPSecret)
 	}
 	ledger := newTOTPLedger()
-	emit(Event{Kind: EventRunStart, Time: clock(), Run: &RunInfo{Cases: len(plan.Cases)}})
+	emit(e.stamp(Event{Kind: EventRunStart, Time: clock(), Run: &RunInfo{Cases: len(plan.Cases)}}))
 	newRunner := func(c Case, emit func(Event)) *runner {
+		// Stamped where the event happens: parallel cases hold theirs
+		// back and emit them later.
+		emit = e.stamping(emit)
 		lim := e.Limits.withDefaults()
 		if c.Target.Timeout > 0 {
 			lim.Timeout = c.Target.Timeout
@@ -309,7 +316,10 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 			}
 		}
 	}
-	emit(Event{Kind: EventRunEnd, Time: clock()})
+	ledger.mu.Lock()
+	skipped := ledger.skipped
+	ledger.mu.Unlock()
+	emit(e.stamp(Event{Kind: EventRunEnd, Time: clock(), TOTPSkipped: skipped}))
 	if err := ctx.Err(); err != nil && len(reports) < len(plan.Cases) || interrupted(reports) {
 		if err == nil {
 			err = context.Canceled
@@ -326,6 +336,21 @@ func interrupted(reps []CaseReport) bool {
 		}
 	}
 	return false
+}
+
+// stamp sets the event's wall time when the run's clock is simulated.
+func (e *Engine) stamp(ev Event) Event {
+	if e.Wall != nil {
+		ev.Wall = e.Wall()
+	}
+	return ev
+}
+
+func (e *Engine) stamping(emit func(Event)) func(Event) {
+	if e.Wall == nil {
+		return emit
+	}
+	return func(ev Event) { emit(e.stamp(ev)) }
 }
 
 // runParallel plays up to e.Parallel cases at once. Each case's events are

@@ -65,8 +65,13 @@ const (
 // Event is one thing that happened during a run. Everything in it is
 // already redacted: consumers may print or store it as is.
 type Event struct {
-	Kind     EventKind  `json:"kind"`
-	Time     time.Time  `json:"time"`
+	Kind EventKind `json:"kind"`
+	// Time is the run's clock: simulated on the embedded target, whose
+	// clock jumps ahead instead of waiting for fresh TOTP steps.
+	Time time.Time `json:"time"`
+	// Wall is the real time when Time is simulated (Engine.Wall set), so
+	// reports can say how long a run took; zero when Time is real.
+	Wall     time.Time  `json:"wall,omitzero"`
 	Case     string     `json:"case,omitempty"`
 	Step     Step       `json:"step,omitempty"`
 	Run      *RunInfo   `json:"run,omitempty"`      // run-start
@@ -84,6 +89,10 @@ type Event struct {
 	Stack string `json:"stack,omitempty"`
 	// Wait is how long the case waits (wait), when known.
 	Wait time.Duration `json:"wait_ns,omitempty"`
+	// TOTPSkipped is the TOTP time the run jumped over instead of waiting
+	// for fresh codes (run-end; the embedded target only), summed over
+	// accounts. Wall-clock durations do not include it.
+	TOTPSkipped time.Duration `json:"totp_skipped_ns,omitempty"`
 }
 
 // RunInfo describes a run at its start.

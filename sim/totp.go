@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -52,16 +54,95 @@ func (o TOTPOptions) validate() (totp.ValidateOpts, error) {
 }
 
 // ValidateTOTP checks a seed and options before a run, so a typo is a usage
-// error and not a login failure.
+// error and not a login failure. It accepts exactly what the code generator
+// (pquerna/otp) accepts: base32 in either case, spaces around it, line
+// breaks, '=' padding at the end or none. A bad seed is described by the
+// position and kind of its first bad character, never by the character: the
+// seed is a secret, and so is each of its characters.
 func ValidateTOTP(seed Secret, o TOTPOptions) error {
 	v, err := o.validate()
 	if err != nil {
 		return err
 	}
-	if _, err := totp.GenerateCodeCustom(seed.Reveal(), time.Unix(0, 0), v); err != nil {
-		return fmt.Errorf("TOTP seed: not valid base32 (%s)", strings.TrimPrefix(err.Error(), "Decoding of secret as base32 failed."))
+	const accepted = "(accepted: letters A-Z in either case, digits 2-7, '=' padding at the end only; spaces around the seed are ignored)"
+	raw := seed.Reveal()
+	if strings.TrimSpace(raw) == "" {
+		return fmt.Errorf("the TOTP seed is empty or only spaces %s", accepted)
+	}
+	if why := base32Problem(raw); why != "" {
+		return fmt.Errorf("the TOTP seed is not base32: %s %s", why, accepted)
+	}
+	if _, err := totp.GenerateCodeCustom(raw, time.Unix(0, 0), v); err != nil {
+		return fmt.Errorf("the TOTP seed is not base32: %s %s", base32LengthProblem(raw), accepted)
 	}
 	return nil
+}
+
+// base32LengthProblem explains a seed of good characters that still does
+// not decode: base32 comes in groups of 8 characters, the last one filled
+// up with '=', and a group of 1, 3 or 6 characters is not whole bytes.
+func base32LengthProblem(s string) string {
+	if i := strings.IndexByte(s, '='); i >= 0 {
+		return fmt.Sprintf("the '=' padding at character %d does not fit: padding may only fill up the last group of 8 characters (or leave it out)", utf8.RuneCountInString(s[:i])+1)
+	}
+	return fmt.Sprintf("its %d characters are not a whole number of bytes (a length 1, 3 or 6 more than a multiple of 8 never is): is a character missing or extra?", utf8.RuneCountInString(strings.TrimSpace(s)))
+}
+
+// base32Problem names the first character of s that the generator refuses,
+// by its position (1-based, counting characters as given) and its kind.
+func base32Problem(s string) string {
+	trimmed := strings.TrimSpace(s)
+	lead := len(s) - len(strings.TrimLeftFunc(s, unicode.IsSpace))
+	body := s[lead : lead+len(trimmed)]
+	pos := utf8.RuneCountInString(s[:lead])
+	padding := false
+	for i, r := range body {
+		pos++
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(body[i:]); size == 1 {
+				return fmt.Sprintf("character %d is a byte that is not UTF-8 text", pos)
+			}
+		}
+		switch {
+		case r == '=':
+			padding = true
+			continue
+		case padding:
+			return fmt.Sprintf("character %d follows '=' padding, which may only end the seed", pos)
+		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '2' && r <= '7':
+			// Not unicode.ToUpper: the generator pads by byte length before
+			// upper-casing, so ı or ſ (which upper-case to I and S) shift
+			// its padding and decode to some other key, or none.
+			continue
+		}
+		return fmt.Sprintf("character %d is %s", pos, runeKind(r))
+	}
+	return ""
+}
+
+// runeKind says what kind of character r is, without saying which.
+func runeKind(r rune) string {
+	switch {
+	case r == '0' || r == '1' || r == '8' || r == '9':
+		return "a digit 0, 1, 8 or 9 (base32 has only 2-7; for 0 and 1 the letters O and I may be meant)"
+	case r == ' ' || r == '\t':
+		return "a space or tab inside the seed (remove the spaces between groups)"
+	case r == '\r' || r == '\n':
+		// The decoder skips line breaks, but the generator counts them
+		// when it pads, so a broken seed decodes to a shorter key.
+		return "a line break inside the seed (put the seed on one line)"
+	case r == '-':
+		return "a '-' (remove the dashes between groups)"
+	case r < 0x20 || r == 0x7f:
+		return "a control character"
+	case r < 0x80:
+		return "a punctuation mark or symbol"
+	case unicode.IsSpace(r):
+		return "a non-ASCII space"
+	case unicode.IsLetter(r) || unicode.IsDigit(r):
+		return "a non-ASCII letter or digit (look-alikes of A-Z and 2-7 are not accepted)"
+	}
+	return "a non-ASCII character"
 }
 
 // totpCode is the code for the step at t plus offset steps.
@@ -118,6 +199,9 @@ type totpLedger struct {
 	usedBy map[[32]byte]string        // case that used the step in used
 	turns  map[[32]byte]chan struct{} // a full channel: someone's turn
 	holder map[[32]byte]string        // case whose turn it is
+	// skipped is the TOTP time jumped over instead of waited for, summed
+	// over accounts: the run-end event reports it apart from wall time.
+	skipped time.Duration
 }
 
 func newTOTPLedger() *totpLedger {
@@ -215,6 +299,9 @@ func (r *runner) freshTOTP() (string, int64, error) {
 		}
 		if tc := r.e.TOTPClock; tc != nil {
 			tc.Advance(a.TOTPSecret.Reveal(), wait)
+			l.mu.Lock()
+			l.skipped += wait
+			l.mu.Unlock()
 			continue
 		}
 		whose := "case " + by

@@ -7,8 +7,15 @@ import (
 
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
+	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
 )
+
+// scenarioOptions tells the scenario loader what the embedded server can
+// do: the loader is a library and knows no server of its own.
+func scenarioOptions(getenv func(string) string) scenarios.Options {
+	return scenarios.Options{Getenv: getenv, Faults: refserver.ScenarioFaults()}
+}
 
 // embeddedServer is a reference server started in-process with the client
 // that reaches it: every host name is sent to its loopback port and its

@@ -53,6 +53,12 @@ func runMatrix(ctx context.Context, f *Factory, o *matrixOptions) error {
 	default:
 		return usageErr("--format %q: want text, markdown or html", o.Format)
 	}
+	for _, v := range o.Versions {
+		// Checked first, so a bad version is not blamed on the family.
+		if _, err := sim.ParseVersion(v); err != nil {
+			return usageErr("--versions: %v", err)
+		}
+	}
 	for _, fam := range o.Families {
 		for _, d := range matrixDevices(fam, o.Versions) {
 			o.Devices = append(o.Devices, d)

@@ -41,7 +41,7 @@ With no target flags it runs against its own embedded reference server.
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageHint(err, fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()))
+		return usageHint(flagError(c, err), fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()))
 	})
 	root.AddCommand(newRunCmd(f, nil), newServeCmd(f, nil), newListCmd(f), newReportCmd(f), newMatrixCmd(f), newStepCmd(f),
 		newValidateCmd(f), newNewCmd(f), newSchemaCmd(f))

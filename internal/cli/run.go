@@ -394,12 +394,8 @@ func accountFromFlags(o *runOptions, getenv func(string) string) (sim.Account, e
 	}
 	a := sim.Account{Identifier: o.Email, Username: o.Username, Password: pw, TOTPSecret: seed, ManagedAppleID: o.ManagedAppleID,
 		TOTP: sim.TOTPOptions{Digits: o.TOTPDigits, Period: o.TOTPPeriod, Algorithm: o.TOTPAlgorithm, Offset: o.TOTPOffset, Wrong: o.TOTPWrong}}
-	if !seed.IsZero() {
-		if err := sim.ValidateTOTP(seed, a.TOTP); err != nil {
-			return sim.Account{}, usageErr("--totp-*: %v", err)
-		}
-	} else if _, err := (sim.TOTPOptions{Digits: o.TOTPDigits, Period: o.TOTPPeriod, Algorithm: o.TOTPAlgorithm}).Check(); err != nil {
-		return sim.Account{}, usageErr("--totp-*: %v", err)
+	if err := checkTOTPFlags(o.Secrets, seed, a.TOTP); err != nil {
+		return sim.Account{}, err
 	}
 	return a, nil
 }

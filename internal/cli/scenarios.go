@@ -37,7 +37,7 @@ func scenarioPlan(args []string, o *runOptions, getenv func(string) string) (run
 	var specs []scenarios.CaseSpec
 	seen := map[string]string{}
 	for _, arg := range args {
-		suite, err := scenarios.Load(arg, getenv)
+		suite, err := scenarios.Load(arg, scenarioOptions(getenv))
 		if err != nil {
 			return runPlan{}, none, scenarioErr(err)
 		}
@@ -136,7 +136,7 @@ func newValidateCmd(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var all []scenarios.Problem
 			for _, arg := range args {
-				suite, err := scenarios.Load(arg, f.Getenv)
+				suite, err := scenarios.Load(arg, scenarioOptions(f.Getenv))
 				var se *scenarios.Error
 				switch {
 				case errors.As(err, &se):
@@ -215,7 +215,7 @@ func newSchemaCmd(f *Factory) *cobra.Command {
 func writeSuites(f *Factory) {
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SUITE\tSCENARIOS\tCASES\tWHAT IT PLAYS")
-	for _, s := range scenarios.BuiltIn() {
+	for _, s := range scenarios.BuiltIn(scenarioOptions(f.Getenv)) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Name, s.Scenarios, s.Cases, s.Description)
 	}
 	tw.Flush()

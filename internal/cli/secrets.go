@@ -63,3 +63,54 @@ func writeSecretFile(path, value string) error {
 func describeMissingSecret(id string) string {
 	return fmt.Sprintf("no password for %s: give --password-env NAME or --password-file FILE", id)
 }
+
+// totpSource names where the seed came from, for errors about it.
+func (s secretFlags) totpSource() string {
+	if s.TOTPFile != "" {
+		return "--totp-secret-file " + s.TOTPFile
+	}
+	return "--totp-secret-env " + s.TOTPEnv
+}
+
+// checkTOTPFlags checks each --totp-* option alone, so the error names the
+// flag that is wrong, and then the seed, naming where it came from.
+func checkTOTPFlags(s secretFlags, seed sim.Secret, o sim.TOTPOptions) error {
+	for _, opt := range []struct {
+		flag  string
+		value any
+		one   sim.TOTPOptions
+	}{
+		{"totp-digits", o.Digits, sim.TOTPOptions{Digits: o.Digits}},
+		{"totp-period", o.Period, sim.TOTPOptions{Period: o.Period}},
+		{"totp-algorithm", o.Algorithm, sim.TOTPOptions{Algorithm: o.Algorithm}},
+	} {
+		if _, err := opt.one.Check(); err != nil {
+			return usageErr("--%s %v: %s", opt.flag, opt.value, totpWant(err))
+		}
+	}
+	// Zero means "the default" to sim; given on the command line it is a
+	// mistake, not a wish for 6 digits or 30 s.
+	if o.Digits == 0 {
+		return usageErr("--totp-digits 0: want 6 or 8")
+	}
+	if o.Period <= 0 {
+		return usageErr("--totp-period %s: want whole seconds, e.g. 30s", o.Period)
+	}
+	if seed.IsZero() {
+		return nil
+	}
+	if err := sim.ValidateTOTP(seed, o); err != nil {
+		return usageErr("%s: %v", s.totpSource(), err)
+	}
+	return nil
+}
+
+// totpWant keeps what sim says is accepted ("want 6 or 8"), dropping its
+// restatement of the value the flag error already names.
+func totpWant(err error) string {
+	msg := err.Error()
+	if _, want, ok := strings.Cut(msg, ": "); ok {
+		return want
+	}
+	return msg
+}
