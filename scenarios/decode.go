@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/enrollsim/enrollsim/route"
 	"github.com/enrollsim/enrollsim/sim"
 )
 
@@ -667,7 +668,7 @@ func (d *decoder) server(n *yaml.Node, s *Scenario) {
 	if v := f.get("resolve"); v != nil {
 		items, _ := d.strList(v, "target.server.resolve")
 		for i, it := range items {
-			if err := CheckResolve(it.value); err != nil {
+			if err := checkRoute(route.ParseResolve, it.value); err != nil {
 				d.errf(it.node, "target.server.resolve[%d] %q: %v", i, it.value, err)
 				continue
 			}
@@ -677,7 +678,7 @@ func (d *decoder) server(n *yaml.Node, s *Scenario) {
 	if v := f.get("connect_to"); v != nil {
 		items, _ := d.strList(v, "target.server.connect_to")
 		for i, it := range items {
-			if err := CheckConnectTo(it.value); err != nil {
+			if err := checkRoute(route.ParseConnectTo, it.value); err != nil {
 				d.errf(it.node, "target.server.connect_to[%d] %q: %v", i, it.value, err)
 				continue
 			}
