@@ -336,9 +336,18 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	return runeCut(s, n) + "…"
+}
+
+// runeCut is the longest prefix of s of at most n bytes that does not split
+// a character.
+func runeCut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
 	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + "…"
+	return s[:cut]
 }

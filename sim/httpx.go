@@ -319,11 +319,8 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + fmt.Sprintf("… (%d more bytes)", len(s)-cut)
+	kept := runeCut(s, n)
+	return kept + fmt.Sprintf("… (%d more bytes)", len(s)-len(kept))
 }
 
 // printable replaces what a report cannot show as is: invalid UTF-8 and
