@@ -227,6 +227,9 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	defer stopRun()
 	failedFast := false
 	_, runErr := eng.Run(runCtx, plan.Plan, func(ev sim.Event) {
+		if ev.Kind == sim.EventRunEnd {
+			ev.Expectations = known.verdict(text.Summary(), plan.Cases, filter)
+		}
 		text.Handle(ev)
 		for _, s := range sinks {
 			s.Handle(ev)
@@ -253,7 +256,6 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		}
 		return incompleteErr(runErr, "")
 	}
-	known.report(f.IO.Out, text.Summary(), plan.Cases, filter)
 	code := text.Summary().ExitCode(o.Strict)
 	if code == report.ExitIncomplete {
 		fmt.Fprintln(f.IO.ErrOut, "enrollsim: the run could not complete; see the cases marked FAIL above")
