@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/report"
+	"github.com/enrollsim/enrollsim/sim"
 )
 
 // With every finding known, the gate passes, and the reports show the
@@ -48,9 +49,17 @@ func TestExpectationsPassTheGateAndMarkReports(t *testing.T) {
 	assert.True(t, doc.Cases[0].Passed)
 	assert.Equal(t, []string{"PROF-011", "ENR-*"}, doc.Cases[0].Info.KnownTrips)
 	assert.Equal(t, 2, doc.ExpectedTrips)
+	require.NotNil(t, doc.Expectations)
+	assert.Equal(t, known, doc.Expectations.File)
+	assert.Equal(t, []sim.KnownFinding{
+		{Check: "PROF-011", Case: "*", Reason: "TICKET-7", Line: 2, State: sim.KnownExpected, Occurrences: 1},
+		{Check: "ENR-*", Case: "iphone@18.2/*", Reason: "TICKET-9", Expires: "2026-11-24", Line: 4, State: sim.KnownExpected, Occurrences: 1},
+	}, doc.Expectations.Entries)
 	raw, err = os.ReadFile(junitPath)
 	require.NoError(t, err)
 	assert.NotContains(t, string(raw), "<failure", "expected findings are no junit failures")
+	assert.Contains(t, string(raw), `<testsuite name="expectations"`)
+	assert.Contains(t, string(raw), "ENR-* on iphone@18.2/* (line 4): expected: 1 finding(s); TICKET-9")
 }
 
 func TestExpectationsFileErrors(t *testing.T) {
