@@ -49,9 +49,9 @@ func (k *knownFindings) apply(cases []sim.Case) {
 // verdict says, at the run's end, what became of each entry: which
 // occurred, which no longer occur (so the file can shrink), which expired,
 // and which this run could not judge. Cases that did not finish
-// (interrupted, not played) judge nothing. The result goes on the run-end
+// (interrupted, never started) judge nothing. The result goes on the run-end
 // event, so every report lists it and re-renders it from the stream.
-func (k *knownFindings) verdict(sum *report.Summary, cases []sim.Case, checks sim.CheckFilter) *sim.KnownFindings {
+func (k *knownFindings) verdict(sum *report.Summary, checks sim.CheckFilter) *sim.KnownFindings {
 	if k == nil {
 		return nil
 	}
@@ -73,10 +73,8 @@ func (k *knownFindings) verdict(sum *report.Summary, cases []sim.Case, checks si
 	for i, e := range k.active {
 		kf := knownFinding(e, counts[i])
 		played := false
-		for _, c := range cases {
-			if e.MatchCase(c.Name) && finished[c.Name] {
-				played = true
-			}
+		for name := range finished {
+			played = played || e.MatchCase(name)
 		}
 		switch {
 		case counts[i] > 0:
@@ -97,6 +95,23 @@ func (k *knownFindings) verdict(sum *report.Summary, cases []sim.Case, checks si
 		out.Entries = append(out.Entries, kf)
 	}
 	return out
+}
+
+// onRunEnd puts the verdict on a recorded run's run-end event, for a run
+// whose events were gathered first (step's).
+func (k *knownFindings) onRunEnd(events []sim.Event, checks sim.CheckFilter) {
+	if k == nil {
+		return
+	}
+	var sum report.Summary
+	for _, ev := range events {
+		sum.Add(ev)
+	}
+	for i := range events {
+		if events[i].Kind == sim.EventRunEnd {
+			events[i].Expectations = k.verdict(&sum, checks)
+		}
+	}
 }
 
 func knownFinding(e scenarios.Expectation, n int) sim.KnownFinding {
