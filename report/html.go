@@ -31,6 +31,19 @@ type htmlView struct {
 	Totals                                   []htmlCount
 	Outcomes                                 []htmlCount
 	CaseList                                 []htmlCase
+	ExpectedBy                               string
+	// Known is the expectations file's entries (nil without one).
+	Known *htmlKnown
+}
+
+type htmlKnown struct {
+	File, Counts string
+	Entries      []htmlKnownEntry
+}
+
+type htmlKnownEntry struct {
+	Name, State, Class, Line string
+	Occurrences              int
 }
 
 type htmlCount struct {
@@ -96,8 +109,9 @@ func newHTMLView(events []sim.Event, opt Options) *htmlView {
 		Started: stamp(r.started), Finished: stamp(r.finished),
 		ExitCode: s.ExitCode(opt.Strict),
 		Cases:    len(s.Cases), Passed: len(s.Cases) - len(failed), Failed: len(failed),
-		ExpectedTrips: s.ExpectedTrips(),
-		Verdict:       "PASS", VerdictClass: "s-pass",
+		ExpectedTrips: s.ExpectedTrips(), ExpectedBy: expectedBy(s),
+		Verdict: "PASS", VerdictClass: "s-pass",
+		Known: newHTMLKnown(s),
 	}
 	if !r.started.IsZero() && !r.finished.IsZero() {
 		v.Duration = s.Timing().String()
@@ -122,6 +136,27 @@ func newHTMLView(events []sim.Event, opt Options) *htmlView {
 		v.CaseList = append(v.CaseList, newHTMLCase(i, c, opt.Strict))
 	}
 	return v
+}
+
+func newHTMLKnown(s *Summary) *htmlKnown {
+	k := s.Known
+	if k == nil {
+		return nil
+	}
+	occurred, states := s.KnownCounts()
+	h := &htmlKnown{File: k.File, Counts: fmt.Sprintf("%d entries; %d expected finding(s) occurred; stale %d, expired %d, unused %d",
+		len(k.Entries), occurred, states[sim.KnownStale], states[sim.KnownExpired], states[sim.KnownUnused])}
+	for _, e := range k.Entries {
+		class := "s-skip"
+		switch e.State {
+		case sim.KnownExpected:
+			class = "s-pass"
+		case sim.KnownStale, sim.KnownExpired:
+			class = "s-warn"
+		}
+		h.Entries = append(h.Entries, htmlKnownEntry{Name: e.String(), State: e.State, Class: class, Line: knownLine(e, k.File), Occurrences: e.Occurrences})
+	}
+	return h
 }
 
 func newHTMLCase(i int, c *caseRun, strict bool) htmlCase {

@@ -33,8 +33,12 @@ type JSONReport struct {
 	// Outcomes counts case outcomes.
 	Outcomes map[string]int `json:"outcomes"`
 	// ExpectedTrips counts failures and warnings that their case expected.
-	ExpectedTrips int        `json:"expected_trips"`
-	Cases         []JSONCase `json:"cases"`
+	ExpectedTrips int `json:"expected_trips"`
+	// Expectations is what became of each entry of the run's expectations
+	// file (--expectations): state expected, stale, expired or unused, with
+	// the findings it covered. Absent without a file.
+	Expectations *sim.KnownFindings `json:"expectations,omitempty"`
+	Cases        []JSONCase         `json:"cases"`
 }
 
 // JSONClock is a clock's readings at the run's start and end.
@@ -65,6 +69,7 @@ func NewJSONReport(events []sim.Event, opt Options) *JSONReport {
 		Totals:        map[sim.Status]int{},
 		Outcomes:      r.sum.Outcomes(),
 		ExpectedTrips: r.sum.ExpectedTrips(),
+		Expectations:  r.sum.Known,
 		Cases:         []JSONCase{},
 	}
 	if !r.started.IsZero() {

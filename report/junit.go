@@ -103,6 +103,11 @@ func WriteJUnit(w io.Writer, events []sim.Event, opt Options) error {
 		tests, failures, errs, skipped = tests+s.Tests, failures+s.Failures, errs+s.Errors, skipped+s.Skipped
 		doc.Suites = append(doc.Suites, s)
 	}
+	if r.sum.Known != nil {
+		s := junitKnownSuite(r.sum.Known, len(r.cases), r.started)
+		tests, skipped = tests+s.Tests, skipped+s.Skipped
+		doc.Suites = append(doc.Suites, s)
+	}
 	bw, flush := buffered(w)
 	fmt.Fprint(bw, xml.Header)
 	// A comment may not hold "--"; the tool name is the only free text.
@@ -198,6 +203,40 @@ func junitSuiteFor(c *caseRun, id int, strict bool) junitSuite {
 		case tc.Skipped != nil:
 			s.Skipped++
 		}
+	}
+	if len(out) > 0 {
+		s.SystemOut = junitText(strings.Join(out, "\n") + "\n")
+	}
+	return s
+}
+
+// junitKnownSuite is the testsuite "expectations": a testcase per entry of
+// the expectations file. An entry whose findings occurred passes, with its
+// count and reason in system-out; a stale, expired or unused one is
+// skipped with what to do about it, so CI shows it without failing the
+// gate (an expired entry's findings fail their own cases).
+func junitKnownSuite(k *sim.KnownFindings, id int, start time.Time) junitSuite {
+	if start.IsZero() {
+		start = time.Unix(0, 0)
+	}
+	s := junitSuite{
+		Name: "expectations", Package: "enrollsim", ID: id, Time: "0.000",
+		Timestamp: start.UTC().Format(junitTimestamp), Hostname: "enrollsim",
+		Properties: []junitProperty{{"file", k.File}},
+		Cases:      []junitCase{},
+	}
+	var out []string
+	for _, e := range k.Entries {
+		tc := junitCase{Name: e.String(), Classname: "expectations", Time: "0.000"}
+		line := e.State + ": " + knownLine(e, k.File)
+		if e.State == sim.KnownExpected {
+			out = append(out, tc.Name+": "+line)
+		} else {
+			tc.Skipped = &junitMessage{Message: line}
+			s.Skipped++
+		}
+		s.Cases = append(s.Cases, tc)
+		s.Tests++
 	}
 	if len(out) > 0 {
 		s.SystemOut = junitText(strings.Join(out, "\n") + "\n")

@@ -33,7 +33,7 @@ func WriteMarkdown(w io.Writer, events []sim.Event, opt Options) error {
 	fmt.Fprintf(&b, "## %s %s: %s\n\n", mark, mdText(r.title()), word)
 	fmt.Fprintf(&b, "**%d cases: %d passed, %d failed.** Checks: %s.", len(s.Cases), len(s.Cases)-len(failed), len(failed), formatCounts(s.Totals()))
 	if n := s.ExpectedTrips(); n > 0 {
-		fmt.Fprintf(&b, " %d of the failures and warnings were expected by negative cases.", n)
+		fmt.Fprintf(&b, " %d of the failures and warnings were expected by %s.", n, expectedBy(s))
 	}
 	mode := "warnings do not fail a case"
 	if strict {
@@ -73,6 +73,8 @@ func WriteMarkdown(w io.Writer, events []sim.Event, opt Options) error {
 		fmt.Fprintf(&b, "\n_Not listed, to keep this report under %d KB: %d passing and %d failing cases; the json, junit and html reports have every case._\n", MarkdownBudget/1000, leftPassing, leftFailing)
 	}
 
+	b.WriteString(mdKnown(s, MarkdownBudget-reserve/2-b.Len()))
+
 	var notable []*CaseSummary
 	for _, c := range s.Cases {
 		if !c.Passed(strict) || c.Counts[sim.Fail]+c.Counts[sim.Warn]+c.Counts[sim.Error] > 0 {
@@ -93,6 +95,49 @@ func WriteMarkdown(w io.Writer, events []sim.Event, opt Options) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// mdKnown is the table of the expectations file's entries, in at most
+// about budget bytes.
+func mdKnown(s *Summary, budget int) string {
+	k := s.Known
+	if k == nil {
+		return ""
+	}
+	var b strings.Builder
+	occurred, states := s.KnownCounts()
+	fmt.Fprintf(&b, "\n**Expectations** (%s): %d entries; %d expected finding(s) occurred; stale %d, expired %d, unused %d.\n\n",
+		mdText(k.File), len(k.Entries), occurred, states[sim.KnownStale], states[sim.KnownExpired], states[sim.KnownUnused])
+	b.WriteString("| Entry | State | Findings | Note |\n|---|---|---:|---|\n")
+	for i, e := range k.Entries {
+		row := fmt.Sprintf("| %s | %s | %d | %s |\n", mdCell(e.String()), mdKnownState(e.State), e.Occurrences, mdCell(knownLine(e, k.File)))
+		if b.Len()+len(row) > budget {
+			fmt.Fprintf(&b, "\n_%d more entries are not listed here; see the json report._\n", len(k.Entries)-i)
+			break
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+func mdKnownState(state string) string {
+	switch state {
+	case sim.KnownExpected:
+		return "✅ expected"
+	case sim.KnownStale, sim.KnownExpired:
+		return "⚠️ " + state
+	}
+	return state
+}
+
+// expectedBy says what expected the expected trips.
+func expectedBy(s *Summary) string {
+	for _, c := range s.Cases {
+		if len(c.Info.KnownTrips) > 0 {
+			return "negative cases or --expectations"
+		}
+	}
+	return "negative cases"
 }
 
 func mdVerdict(c *CaseSummary, strict bool) string {

@@ -123,9 +123,12 @@ func firstNonEmpty(s ...string) string {
 type Summary struct {
 	Cases       []*CaseSummary `json:"cases"`
 	Interrupted bool           `json:"interrupted,omitempty"`
-	byName      map[string]*CaseSummary
-	ended       bool
-	timing      Timing
+	// Known is what became of the run's expectations file (run-end), nil
+	// without one.
+	Known  *sim.KnownFindings `json:"expectations,omitempty"`
+	byName map[string]*CaseSummary
+	ended  bool
+	timing Timing
 }
 
 // Timing is how long a run took by the wall clock and, when the run's clock
@@ -194,6 +197,7 @@ func (s *Summary) Add(ev sim.Event) {
 	switch ev.Kind {
 	case sim.EventRunEnd:
 		s.ended = true
+		s.Known = ev.Expectations
 		return
 	case sim.EventCaseStart:
 		c := &CaseSummary{Name: ev.Case, Counts: map[sim.Status]int{}}
@@ -327,4 +331,35 @@ func formatOutcomes(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// KnownCounts counts the findings expected by the expectations file and
+// its entries by state.
+func (s *Summary) KnownCounts() (occurred int, states map[string]int) {
+	states = map[string]int{}
+	if s.Known == nil {
+		return 0, states
+	}
+	for _, e := range s.Known.Entries {
+		states[e.State]++
+		if e.State == sim.KnownExpected {
+			occurred += e.Occurrences
+		}
+	}
+	return occurred, states
+}
+
+// knownLine is what an entry's state means, in a sentence after its name.
+func knownLine(e sim.KnownFinding, file string) string {
+	switch e.State {
+	case sim.KnownExpected:
+		return fmt.Sprintf("%d finding(s); %s", e.Occurrences, e.Reason)
+	case sim.KnownStale:
+		return "no longer occurs: remove it from " + file
+	case sim.KnownExpired:
+		return fmt.Sprintf("expired on %s and no longer applies: its findings count again", e.Expires)
+	case sim.KnownUnused:
+		return firstNonEmpty(e.Note, "not played") + ": not judged"
+	}
+	return e.State
 }

@@ -174,14 +174,7 @@ func (t *Text) writeSummary() {
 	fmt.Fprintf(w, "  outcomes: %s\n", formatOutcomes(s.Outcomes()))
 	fmt.Fprintf(w, "  checks:   %s\n", formatCounts(s.Totals()))
 	if n := s.ExpectedTrips(); n > 0 {
-		by := "negative cases"
-		for _, c := range s.Cases {
-			if len(c.Info.KnownTrips) > 0 {
-				by = "negative cases or --expectations"
-				break
-			}
-		}
-		fmt.Fprintf(w, "            (%d of the failures and warnings were expected by %s)\n", n, by)
+		fmt.Fprintf(w, "            (%d of the failures and warnings were expected by %s)\n", n, expectedBy(s))
 	}
 	if tm := s.Timing(); !tm.Started.IsZero() {
 		fmt.Fprintf(w, "  took:     %s\n", tm)
@@ -191,6 +184,36 @@ func (t *Text) writeSummary() {
 		for _, p := range c.Problems(t.opt.Strict) {
 			fmt.Fprintf(w, "       %s\n", p)
 		}
+	}
+	t.writeKnown()
+}
+
+// writeKnown lists what became of each entry of the expectations file.
+func (t *Text) writeKnown() {
+	k := t.sum.Known
+	if k == nil {
+		return
+	}
+	occurred, states := t.sum.KnownCounts()
+	fmt.Fprintf(t.w, "\n%s (%s): %d entries; %d expected finding(s) occurred; stale %d, expired %d, unused %d\n", t.paint(ansiBold, "Expectations"),
+		k.File, len(k.Entries), occurred, states[sim.KnownStale], states[sim.KnownExpired], states[sim.KnownUnused])
+	for _, e := range k.Entries {
+		label := fmt.Sprintf("%-9s", e.State)
+		switch e.State {
+		case sim.KnownStale, sim.KnownExpired:
+			label = t.paint(ansiYellow, label)
+		case sim.KnownUnused:
+			label = t.paint(ansiDim, label)
+		}
+		name := "expectation " + e.String()
+		sep := " "
+		if e.State == sim.KnownExpected || e.State == sim.KnownUnused {
+			sep = ": "
+		}
+		if e.State == sim.KnownExpected {
+			name = e.String()
+		}
+		fmt.Fprintf(t.w, "  %s %s%s%s\n", label, name, sep, knownLine(e, k.File))
 	}
 }
 

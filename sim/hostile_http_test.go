@@ -353,3 +353,54 @@ func TestHugeRedirectHeaders(t *testing.T) {
 		})
 	}
 }
+
+// Repeated Content-Type headers on the profile: PROF-019 judges the first,
+// as WK-002 does in discovery; different values are noted, never failed,
+// and identical repeats are resolved silently.
+func TestRepeatedProfileContentType(t *testing.T) {
+	const aspen = "application/x-apple-aspen-config"
+	const note = "2 Content-Type headers with different values; the first is used"
+	tests := []struct {
+		name   string
+		values []string
+		status sim.Status // PROF-019's verdict
+		noted  bool
+	}{
+		{"the profile type first", []string{aspen, "text/plain"}, sim.Pass, true},
+		{"another type first", []string{"text/plain", aspen}, sim.Warn, true},
+		{"identical repeats", []string{aspen, aspen}, sim.Pass, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, _ := playRewritten(t, "alice@acme.test", func(req *http.Request, resp *http.Response) {
+				if resp.Header.Get("Content-Type") == aspen {
+					resp.Header["Content-Type"] = tt.values
+				}
+			})
+			assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+			var verdicts []sim.Status
+			noted := false
+			for _, r := range rep.Results {
+				if r.ID != "PROF-019" {
+					continue
+				}
+				assert.NotEqual(t, sim.Fail, r.Status)
+				if r.Status == sim.Noted {
+					noted = true
+					assert.Contains(t, r.Detail, note)
+					assert.Contains(t, r.Detail, fmt.Sprintf("%q", tt.values[0]))
+					continue
+				}
+				verdicts = append(verdicts, r.Status)
+			}
+			assert.Equal(t, []sim.Status{tt.status}, verdicts, describe(rep))
+			assert.Equal(t, tt.noted, noted, describe(rep))
+			if tt.status == sim.Warn {
+				assert.Equal(t, `"text/plain"`, result(rep, "PROF-019").Actual)
+				assert.Equal(t, []string{"PROF-019"}, tripped(rep), describe(rep))
+			} else {
+				assert.Empty(t, tripped(rep), describe(rep))
+			}
+		})
+	}
+}

@@ -38,8 +38,14 @@ func (r *runner) readProfile(resp *response) (p *profile.Profile, overLimit bool
 func (r *runner) profileStep() (*stop, StepStatus, string) {
 	es := r.enroll
 	resp := es.second
-	mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type"))
-	r.check("PROF-019", mt == "application/x-apple-aspen-config", "Content-Type application/x-apple-aspen-config", fmt.Sprintf("%q", resp.header.Get("Content-Type")))
+	// The first of repeated Content-Types is judged, as for WK-002;
+	// differing repeats are noted, never failed.
+	ct, repeated := singleHeader(resp.header, "Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	r.check("PROF-019", mt == "application/x-apple-aspen-config", "Content-Type application/x-apple-aspen-config", fmt.Sprintf("%q", ct))
+	if repeated != "" {
+		r.note("PROF-019", repeated)
+	}
 
 	p, overLimit, err := r.readProfile(resp)
 	if err != nil && r.ctx.Err() != nil {

@@ -334,12 +334,18 @@ func TestShardAndParallelFlagErrors(t *testing.T) {
 // saved event stream.
 func TestReportFromSavedRun(t *testing.T) {
 	dir := t.TempDir()
-	args := []string{"run", "--fault", "callback-303", "--email", "alice@acme.test", "--device", "iphone@26.1", "--device", "mac@15.2"}
+	// The expectations file's verdict travels in the stream too.
+	known := filepath.Join(dir, "known.yaml")
+	require.NoError(t, os.WriteFile(known, []byte("expectations:\n  - check: ENR-002\n    reason: TICKET-3\n  - check: WK-*\n    case: bob-*/*\n    reason: not in this run\n"), 0o600))
+	args := []string{"run", "--fault", "callback-303", "--email", "alice@acme.test", "--device", "iphone@26.1", "--device", "mac@15.2", "--expectations", known}
 	for _, format := range []string{"jsonl", "json", "junit", "markdown", "html", "har", "text"} {
 		args = append(args, "--report", format+"="+filepath.Join(dir, "live."+format))
 	}
 	r := execute(t, args...)
 	require.Equal(t, 0, r.code, r.errOut)
+	saved, err := os.ReadFile(filepath.Join(dir, "live.jsonl"))
+	require.NoError(t, err)
+	assert.Contains(t, string(saved), `"expectations":{"file":`)
 	for _, format := range []string{"json", "junit", "markdown", "html", "har", "text"} {
 		again := execute(t, "report", "--from", filepath.Join(dir, "live.jsonl"), "--format", format)
 		require.Equal(t, 0, again.code, again.errOut)

@@ -3,8 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/enrollsim/enrollsim/report"
@@ -48,12 +46,14 @@ func (k *knownFindings) apply(cases []sim.Case) {
 	}
 }
 
-// report says, after the run, what became of each entry: which occurred,
-// which no longer occur (so the file can shrink), which expired, and which
-// this run could not judge. An interrupted run says nothing of stale ones.
-func (k *knownFindings) report(w io.Writer, sum *report.Summary, cases []sim.Case, checks sim.CheckFilter) {
+// verdict says, at the run's end, what became of each entry: which
+// occurred, which no longer occur (so the file can shrink), which expired,
+// and which this run could not judge. Cases that did not finish
+// (interrupted, never started) judge nothing. The result goes on the run-end
+// event, so every report lists it and re-renders it from the stream.
+func (k *knownFindings) verdict(sum *report.Summary, checks sim.CheckFilter) *sim.KnownFindings {
 	if k == nil {
-		return
+		return nil
 	}
 	var findings []scenarios.Finding
 	finished := map[string]bool{}
@@ -68,37 +68,58 @@ func (k *knownFindings) report(w io.Writer, sum *report.Summary, cases []sim.Cas
 			}
 		}
 	}
+	out := &sim.KnownFindings{File: k.file, Entries: []sim.KnownFinding{}}
 	counts := scenarios.Occurrences(k.active, findings)
-	var lines []string
-	occurred, stale, unused := 0, 0, 0
 	for i, e := range k.active {
+		kf := knownFinding(e, counts[i])
 		played := false
-		for _, c := range cases {
-			if e.MatchCase(c.Name) && finished[c.Name] {
-				played = true
-			}
+		for name := range finished {
+			played = played || e.MatchCase(name)
 		}
 		switch {
 		case counts[i] > 0:
-			occurred += counts[i]
-			lines = append(lines, fmt.Sprintf("  expected  %s: %d finding(s); %s", e, counts[i], e.Reason))
+			kf.State = sim.KnownExpected
 		case !played:
-			unused++
-			lines = append(lines, fmt.Sprintf("  unused    expectation %s matches no case this run finished: not judged", e))
+			kf.State, kf.Note = sim.KnownUnused, "matches no case this run finished"
 		case !judged(e, checks):
-			unused++
-			lines = append(lines, fmt.Sprintf("  unused    expectation %s: --checks leaves its check out: not judged", e))
+			kf.State, kf.Note = sim.KnownUnused, "--checks leaves its check out"
 		default:
-			stale++
-			lines = append(lines, fmt.Sprintf("  stale     expectation %s no longer occurs: remove it from %s", e, k.file))
+			kf.State = sim.KnownStale
+		}
+		out.Entries = append(out.Entries, kf)
+	}
+	counts = scenarios.Occurrences(k.expired, findings)
+	for i, e := range k.expired {
+		kf := knownFinding(e, counts[i])
+		kf.State = sim.KnownExpired
+		out.Entries = append(out.Entries, kf)
+	}
+	return out
+}
+
+// onRunEnd puts the verdict on a recorded run's run-end event, for a run
+// whose events were gathered first (step's).
+func (k *knownFindings) onRunEnd(events []sim.Event, checks sim.CheckFilter) {
+	if k == nil {
+		return
+	}
+	var sum report.Summary
+	for _, ev := range events {
+		sum.Add(ev)
+	}
+	for i := range events {
+		if events[i].Kind == sim.EventRunEnd {
+			events[i].Expectations = k.verdict(&sum, checks)
 		}
 	}
-	for _, e := range k.expired {
-		lines = append(lines, fmt.Sprintf("  expired   expectation %s expired on %s and no longer applies: its findings count again", e, e.Expires.Format(time.DateOnly)))
+}
+
+func knownFinding(e scenarios.Expectation, n int) sim.KnownFinding {
+	kf := sim.KnownFinding{Check: e.Check, Case: e.Case, Reason: e.Reason, Line: e.Line, Occurrences: n}
+	if !e.Expires.IsZero() {
+		kf.Expires = e.Expires.Format(time.DateOnly)
 	}
-	fmt.Fprintf(w, "\nExpectations (%s): %d entries; %d expected finding(s) occurred; stale %d, expired %d, unused %d\n",
-		k.file, len(k.active)+len(k.expired), occurred, stale, len(k.expired), unused)
-	fmt.Fprintln(w, strings.Join(lines, "\n"))
+	return kf
 }
 
 // judged reports whether the run's --checks lets an entry's check be seen.

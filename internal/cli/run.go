@@ -65,7 +65,7 @@ type runOptions struct {
 	Parallel     int
 	Shard        string
 	FailFast     bool
-	Expectations string
+	Expectations string // run and step
 }
 
 func newRunCmd(f *Factory, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -111,7 +111,6 @@ embedded server with --embedded (and --fault).
 	cmd.Flags().IntVar(&o.Parallel, "parallel", 1, "play this many cases at once (output stays in plan order)")
 	cmd.Flags().StringVar(&o.Shard, "shard", "", "play only shard I of N (I/N, e.g. 2/3): case k goes to shard k mod N + 1, so the N shards together play every case once")
 	cmd.Flags().BoolVar(&o.FailFast, "fail-fast", false, "stop after the first case that fails")
-	cmd.Flags().StringVar(&o.Expectations, "expectations", "", "YAML file of the findings this deployment is known to have (check, case, reason, expires): they are shown as expected and fail nothing; the run lists entries that no longer occur")
 	return cmd
 }
 
@@ -132,6 +131,7 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.StringVar(&o.Checks, "checks", "", "report only these checks, e.g. 'WK-*,RD-002'")
 	fl.BoolVar(&o.Strict, "strict", false, "count warnings as failures")
 	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "show every check and every HTTP exchange")
+	fl.StringVar(&o.Expectations, "expectations", "", "YAML file of the findings this deployment is known to have (check, case, reason, expires): they are shown as expected and fail nothing; the run lists entries that no longer occur")
 	fl.StringArrayVar(&o.Reports, "report", nil, "write a report, FORMAT=PATH; FORMAT is text, jsonl (the event stream), json, junit, markdown, html or har (repeatable)")
 	fl.StringArrayVar(&o.ExpectFail, "expect-fail", nil, "check ID expected to fail or warn (a negative test; repeatable)")
 	fl.BoolVar(&o.NoEnroll, "expect-no-enroll", false, "the account is not expected to enroll (discovery failure is then not WK-001's failure)")
@@ -227,6 +227,9 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	defer stopRun()
 	failedFast := false
 	_, runErr := eng.Run(runCtx, plan.Plan, func(ev sim.Event) {
+		if ev.Kind == sim.EventRunEnd {
+			ev.Expectations = known.verdict(text.Summary(), filter)
+		}
 		text.Handle(ev)
 		for _, s := range sinks {
 			s.Handle(ev)
@@ -253,7 +256,6 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		}
 		return incompleteErr(runErr, "")
 	}
-	known.report(f.IO.Out, text.Summary(), plan.Cases, filter)
 	code := text.Summary().ExitCode(o.Strict)
 	if code == report.ExitIncomplete {
 		fmt.Fprintln(f.IO.ErrOut, "enrollsim: the run could not complete; see the cases marked FAIL above")

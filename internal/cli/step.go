@@ -46,7 +46,8 @@ scroll, ] and [ go to the next and previous exchange, e expands the marked (▸)
 exchange to its full headers and body, ? shows every key, q quits.
 
 --report FORMAT=PATH writes the last run's events when you leave, as 'run'
-does. step needs a terminal; in scripts, CI and pipes use 'enrollsim run'.
+does; --expectations FILE marks the deployment's known findings as expected
+and puts each entry's state (expected, stale, expired, unused) in them. step needs a terminal; in scripts, CI and pipes use 'enrollsim run'.
 
 ` + exitCodesHelp,
 		Example: `  enrollsim step
@@ -85,6 +86,12 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 			return usageErr("--replay steps through a recorded run; %s cannot be combined with it", strings.Join(other, ", "))
 		}
 	}
+	// The file is read once, before the screen changes; every restart
+	// marks its cases with it.
+	known, err := loadExpectations(o.Expectations, f.Now())
+	if err != nil {
+		return err
+	}
 	var events []sim.Event
 	if o.Replay != "" {
 		if events, err = readReplay(o.Replay); err != nil {
@@ -104,7 +111,7 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 	} else {
 		// The first plan is built now, so that flag errors show before the
 		// screen changes; every restart builds a fresh one.
-		first, err := o.plan(f, filter)
+		first, err := o.plan(f, filter, known)
 		if err != nil {
 			return err
 		}
@@ -113,7 +120,7 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 			if p := first.take(); p != nil {
 				return p.plan, p.eng, p.cleanup, nil
 			}
-			p, err := o.plan(f, filter)
+			p, err := o.plan(f, filter, known)
 			if err != nil {
 				return sim.Plan{}, nil, nil, err
 			}
@@ -131,6 +138,7 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 	defer closeSinks()
 
 	res, runErr := tui.Program(ctx, opts, f.IO.In, f.IO.Out)
+	known.onRunEnd(res.Events, filter)
 	var sum report.Summary
 	for _, ev := range res.Events {
 		sum.Add(ev)
@@ -210,7 +218,7 @@ func (p *stepPlan) release() {
 
 // plan builds the cases of one run: scenarios, the flags' (as run's), or
 // the built-in demo suite.
-func (o *stepOptions) plan(f *Factory, filter sim.CheckFilter) (*stepPlan, error) {
+func (o *stepOptions) plan(f *Factory, filter sim.CheckFilter, known *knownFindings) (*stepPlan, error) {
 	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter}
 	ro := o.runOptions
 	if ro.Email == "" && len(ro.Args) == 0 {
@@ -226,6 +234,7 @@ func (o *stepOptions) plan(f *Factory, filter sim.CheckFilter) (*stepPlan, error
 	if rp.clock != nil {
 		eng.Clock, eng.TOTPClock = rp.clock.Now, rp.clock
 	}
+	known.apply(rp.Cases)
 	return &stepPlan{plan: rp.Plan, eng: eng, cleanup: cleanup}, nil
 }
 

@@ -279,9 +279,12 @@ func (m *Model) result(d *doc, c *caseState, r sim.Result) {
 		ref += ", source " + clean(r.Source)
 	}
 	expected := ""
-	if c.info != nil && r.Tripped() {
+	if c.info != nil && r.Tripped() && c.info.Expects(r.ID) {
+		// The reports count both as expected; the person stepping through
+		// should still see which list said so.
+		expected = " · known finding (--expectations)"
 		for _, id := range c.info.ExpectTrips {
-			if strings.EqualFold(id, r.ID) {
+			if id == r.ID {
 				expected = " · expected by the scenario"
 			}
 		}

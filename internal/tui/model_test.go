@@ -353,3 +353,38 @@ func TestStepInProgress(t *testing.T) {
 	assert.Contains(t, v, "#1 well-known")
 	assert.Contains(t, v, "· axm-fallback     pending")
 }
+
+// TestExpectedFindingsMarked: a trip the scenario expects and a finding the
+// expectations file knows are both marked, each saying which list said so;
+// an unexpected one is not.
+func TestExpectedFindingsMarked(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		trips, known []string
+		want         string
+	}{
+		{"scenario", []string{"TOTP-002"}, nil, "WARN TOTP-002 (MUST*, spec §4.6, source [I]) · expected by the scenario"},
+		{"expectations file", nil, []string{"TOTP-*"}, "WARN TOTP-002 (MUST*, spec §4.6, source [I]) · known finding (--expectations)"},
+		{"both", []string{"TOTP-002"}, []string{"TOTP-*"}, "WARN TOTP-002 (MUST*, spec §4.6, source [I]) · expected by the scenario"},
+		{"neither", nil, []string{"WK-*"}, "WARN TOTP-002 (MUST*, spec §4.6, source [I])\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPlayer(t, "totp-failure.jsonl", 140, 30)
+			for i, ev := range p.evs {
+				if ev.Kind == sim.EventCaseStart {
+					info := *ev.Info
+					info.ExpectTrips, info.KnownTrips = tc.trips, tc.known
+					p.evs[i].Info = &info
+				}
+			}
+			p.toGate()
+			p.key("a")
+			v := p.m.View()
+			lines := strings.Split(v, "\n")
+			for i := range lines {
+				lines[i] = strings.TrimRight(lines[i], " │┃") + "\n"
+			}
+			assert.Contains(t, strings.Join(lines, ""), tc.want)
+		})
+	}
+}
