@@ -248,6 +248,7 @@ type tab struct {
 	callbacks []string          // custom-scheme URLs the page navigated or was redirected to
 	requests  []sentRequest     // every request the page sent (or tried to)
 	blocked   map[string]string // request ID → blocked reason
+	documents map[string]int    // document URL → status of its answer
 }
 
 type sentRequest struct {
@@ -263,7 +264,7 @@ func (r *chromeRig) newTab(t *testing.T, userAgent string) *tab {
 	ctx, cancel := chromedp.NewContext(r.browser, chromedp.WithNewBrowserContext())
 	stop := time.AfterFunc(tabDeadline, cancel)
 	t.Cleanup(func() { stop.Stop(); cancel() })
-	tb := &tab{ctx: ctx, blocked: map[string]string{}}
+	tb := &tab{ctx: ctx, blocked: map[string]string{}, documents: map[string]int{}}
 	require.NoError(t, chromedp.Do(ctx))
 	require.NoError(t, chromedp.Listen(ctx, tb.observe))
 	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
@@ -288,8 +289,28 @@ func (tb *tab) observe(ev any) {
 		if strings.HasPrefix(e.Request.URL, callbackScheme+":") {
 			tb.callbacks = append(tb.callbacks, e.Request.URL)
 		}
-		tb.requests = append(tb.requests, sentRequest{id: string(e.RequestID), method: e.Request.Method, url: e.Request.URL,
-			body: e.Request.HasPostData})
+		if !strings.HasPrefix(e.Request.URL, "data:") {
+			tb.requests = append(tb.requests, sentRequest{id: string(e.RequestID), method: e.Request.Method, url: e.Request.URL,
+				body: e.Request.HasPostData})
+		}
+	case *network.EventResponseReceivedExtraInfo:
+		// A server redirect to the callback (the Safari-only page's 308)
+		// is never requested, so only the raw answer shows it.
+		if e.StatusCode >= 300 && e.StatusCode < 400 {
+			for k, v := range e.Headers {
+				if loc, ok := v.(string); ok && strings.EqualFold(k, "location") && strings.HasPrefix(loc, callbackScheme+":") {
+					tb.callbacks = append(tb.callbacks, loc)
+				}
+			}
+		}
+	case *network.EventResponseReceived:
+		if e.Type == network.ResourceTypeDocument {
+			u := e.Response.URL
+			if i := strings.IndexByte(u, '?'); i >= 0 {
+				u = u[:i]
+			}
+			tb.documents[u] = int(e.Response.Status)
+		}
 	case *network.EventLoadingFailed:
 		if e.BlockedReason != "" {
 			tb.blocked[string(e.RequestID)] = string(e.BlockedReason)
@@ -313,6 +334,23 @@ func (tb *tab) callback(t *testing.T, within time.Duration) string {
 	}
 	t.Fatalf("no navigation to %s: within %s; requests: %v", callbackScheme, within, tb.sent())
 	return ""
+}
+
+func (tb *tab) callbacksSeen() []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return append([]string(nil), tb.callbacks...)
+}
+
+// documentStatus is the status of the document answer for u (without its
+// query).
+func (tb *tab) documentStatus(t *testing.T, u string) int {
+	t.Helper()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	status, ok := tb.documents[u]
+	require.True(t, ok, "no document answer for %s: %v", u, tb.documents)
+	return status
 }
 
 func (tb *tab) sent() []sentRequest {
