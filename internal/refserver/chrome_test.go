@@ -35,7 +35,7 @@ import (
 var chromeFaults = []string{"", FaultJSCallbackNoToken, FaultJSPasswordHTTP, FaultJSNoPrefill}
 
 type chromeRig struct {
-	cancel  func()          // stops the browser and removes its profile
+	cancel  func()          // stops the browser
 	browser context.Context // the browser's first tab; new contexts derive from it
 	servers map[string]*Server
 	totp    *totpClock
@@ -117,11 +117,8 @@ func startChrome() (*chromeRig, error) {
 	// Nothing else resolves: a page that reaches for another host (the
 	// http origin of js-password-http) goes nowhere.
 	rules = append(rules, "MAP * ~NOTFOUND")
-	dir, err := os.MkdirTemp("", "refserver-chrome-")
-	if err != nil {
-		r.close()
-		return nil, err
-	}
+	// No UserDataDir: the allocator makes a fresh one and, when the browser
+	// ends, kills any child process still using it and removes it.
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
@@ -134,7 +131,6 @@ func startChrome() (*chromeRig, error) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(dir),
 		chromedp.Flag("host-resolver-rules", strings.Join(rules, ", ")),
 		chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(spkis, ",")),
 	}
@@ -143,7 +139,6 @@ func startChrome() (*chromeRig, error) {
 	r.cancel = func() {
 		cancelBrowser()
 		cancelAlloc()
-		os.RemoveAll(dir)
 	}
 	// The first Do starts the browser and must run without a deadline of
 	// its own (that would stop the browser when it ends); a timer that
