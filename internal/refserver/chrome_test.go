@@ -360,8 +360,9 @@ func (tb *tab) blockedReason(id string) string {
 	return tb.blocked[id]
 }
 
-// run runs actions in the tab.
+// run runs actions in the tab. A page that stops moving fails at the tab's
+// deadline, with the requests the page made.
 func (tb *tab) run(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	require.NoError(t, chromedp.Do(tb.ctx, actions...))
+	require.NoError(t, chromedp.Do(tb.ctx, actions...), "requests so far: %v", tb.sent())
 }
