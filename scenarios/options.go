@@ -34,6 +34,9 @@ type FaultInfo struct {
 	// Outcome is the probe's expected outcome when no check explains the
 	// fault's effect ("" means any).
 	Outcome string
+	// Driver is the web-login driver the probe needs ("browser" for faults
+	// in pages that need JavaScript; "" for the form driver).
+	Driver string
 }
 
 func (o Options) getenv() func(string) string {

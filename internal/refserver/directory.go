@@ -16,6 +16,12 @@ const (
 	AuthWeb    = "web"     // apple-as-web; the forms live on the MDM host
 	AuthWebIdP = "web-idp" // apple-as-web; the MDM hands the login to idp.acme.test
 	AuthOAuth2 = "oauth2"  // apple-oauth2 against idp.acme.test
+
+	// apple-as-web on idp.acme.test, through pages that need JavaScript
+	// (jspages.go); the MDM routes these users there.
+	AuthWebSPA    = "web-spa"    // a single-page flow: user name, password, code, each posted by fetch()
+	AuthWebXHR    = "web-xhr"    // a script-built form sent by XMLHttpRequest with a CSRF header from a cookie
+	AuthWebSafari = "web-safari" // a script-built form that only Safari on an Apple device may open
 )
 
 // Account is one user of the built-in directory. These are test credentials
@@ -27,6 +33,10 @@ type Account struct {
 	ManagedAppleID string // what the server reports as AssignedManagedAppleID
 	Password       string
 	TOTPSecret     string // base32, for the web login's second factor
+	// NeedsJavaScript: the account's sign-in pages work only in a browser
+	// engine; a form reader stops at them with AUTH-017. Walks that play
+	// every account with the form driver leave these out.
+	NeedsJavaScript bool
 }
 
 // atIdP reports whether the account's password lives with the identity
@@ -38,7 +48,10 @@ func (a Account) atIdP() bool { return a.Auth == AuthWebIdP || a.Auth == AuthOAu
 // itself; his Managed Apple Account still lives in the organisation domain,
 // because the identifier need not equal the account (spec §2.1). carol's
 // web login is federated to the identity provider; erin and frank use
-// OAuth 2 against it.
+// OAuth 2 against it. grace, heidi and ivan sign in on the identity
+// provider's pages that need JavaScript: grace (user enrollment) a
+// single-page flow, heidi (device enrollment) a form sent by XHR, ivan
+// (user enrollment) a page only Safari may open.
 var builtinAccounts = []Account{
 	{Identifier: "alice@acme.test", Kind: KindBYOD, Auth: AuthWeb, ManagedAppleID: "alice@acme.test",
 		Password: "alice-Tr0ub4dor-7", TOTPSecret: "JBSWY3DPEHPK3PXPKQ4GC6LTMFZWK4TE"},
@@ -52,6 +65,12 @@ var builtinAccounts = []Account{
 		Password: "erin-Gl4ss-Harbor-5", TOTPSecret: "4TV7VIHK6PRW2POJSTYW364RZNHFDYLC"},
 	{Identifier: "frank@acme.test", Kind: KindADDE, Auth: AuthOAuth2, ManagedAppleID: "frank@acme.test",
 		Password: "frank-Cedar-L4ntern-8", TOTPSecret: "4HGFRUYWBQFDQWTOZFYRENXEUPDL7DVG"},
+	{Identifier: "grace@acme.test", Kind: KindBYOD, Auth: AuthWebSPA, ManagedAppleID: "grace@acme.test",
+		Password: "grace-Map1e-Orbit-3", TOTPSecret: "FJAK2KYG4O4PTPWBH6VBEVJ2UH7HECIX", NeedsJavaScript: true},
+	{Identifier: "heidi@acme.test", Kind: KindADDE, Auth: AuthWebXHR, ManagedAppleID: "heidi@acme.test",
+		Password: "heidi-Fj0rd-Lantern-6", TOTPSecret: "6LJDVYTC2TSNP5FBTLWWEX2UCPDLNRA7", NeedsJavaScript: true},
+	{Identifier: "ivan@acme.test", Kind: KindBYOD, Auth: AuthWebSafari, ManagedAppleID: "ivan@acme.test",
+		Password: "ivan-Qu4rtz-Meadow-1", TOTPSecret: "7X6FNMHNS4GXKTRM4QQBWUXDLQVORNF7", NeedsJavaScript: true},
 }
 
 // verifiedDomains are the domains the organisation has verified in AxM; the

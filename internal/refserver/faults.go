@@ -19,7 +19,15 @@ type Fault struct {
 	// Outcome is the probe's expected case outcome when the fault's effect
 	// is no check's business ("" means any).
 	Outcome string
+	// Driver is the web-login driver the probe needs: DriverBrowser when
+	// the fault lives in pages that need JavaScript (Account's sign-in),
+	// "" when the form driver can play it.
+	Driver string
 }
+
+// DriverBrowser names the web-login driver that runs a real browser engine
+// (issue 13); faults in pages that need JavaScript can only be shown with it.
+const DriverBrowser = "browser"
 
 // Fault names. Handlers test them with s.has so that every misbehaviour can
 // be found from its constant.
@@ -92,6 +100,11 @@ const (
 	FaultTokenPredictable      = "token-predictable"
 	FaultWrongPasswordAccepted = "wrong-password-accepted"
 
+	// Sign-in pages that need JavaScript (jspages.go).
+	FaultJSCallbackNoToken = "js-callback-no-token"
+	FaultJSNoPrefill       = "js-no-prefill"
+	FaultJSPasswordHTTP    = "js-password-http"
+
 	// Second factor (TOTP).
 	FaultOTPNeedsJavaScript = "otp-needs-javascript"
 	FaultTOTP5xx            = "totp-5xx"
@@ -141,6 +154,7 @@ const (
 	probeAlice    = "alice@acme.test" // apple-as-web on the MDM, BYOD
 	probeCarol    = "carol@acme.test" // apple-as-web through idp.acme.test, ADDE
 	probeErin     = "erin@acme.test"  // apple-oauth2, BYOD
+	probeGrace    = "grace@acme.test" // apple-as-web through a single-page flow that needs JavaScript, BYOD
 )
 
 // faultTable is the catalogue of faults. The "wellknown-" faults act on the
@@ -256,6 +270,15 @@ var faultTable = []Fault{
 		Trips: []string{"AUTH-007"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultWrongPasswordAccepted, Doc: "any password of a known user passes the first factor (the TOTP is still asked)",
 		Trips: []string{"AUTH-006"}, Probe: probeFallback, Account: probeAlice},
+
+	// The single-page flow's faults: the form driver cannot reach them
+	// (the page needs JavaScript), so the probe signs in with the browser.
+	{Name: FaultJSCallbackNoToken, Doc: "the single-page sign-in ends in window.location to the callback without an access-token query item",
+		Trips: []string{"AUTH-003"}, Probe: probeFallback, Account: probeGrace, Driver: DriverBrowser},
+	{Name: FaultJSPasswordHTTP, Doc: "the single-page sign-in posts the password with fetch() to http://sso.acme-login.test, another origin in clear text (browsers block it as mixed content)",
+		Trips: []string{"SEC-001"}, Probe: probeFallback, Account: probeGrace, Driver: DriverBrowser},
+	{Name: FaultJSNoPrefill, Doc: "the MDM sends single-page users to the identity provider without login_hint, whose user-name step starts empty",
+		Trips: []string{"AUTH-002"}, Probe: probeFallback, Account: probeGrace, Driver: DriverBrowser},
 
 	{Name: FaultTOTPNotEnforced, Doc: "the callback follows the password directly; the TOTP page is never shown",
 		Trips: []string{"TOTP-001"}, Probe: probeFallback, Account: probeAlice},

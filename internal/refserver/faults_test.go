@@ -162,6 +162,9 @@ var faultEffects = map[string]func(t *testing.T, s *Server){
 			`{"Servers":[{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll/other"}]}`)
 		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), byodDoc)
 	},
+	FaultJSCallbackNoToken: jsCallbackNoTokenEffect,
+	FaultJSPasswordHTTP:    jsPasswordHTTPEffect,
+	FaultJSNoPrefill:       jsNoPrefillEffect,
 	FaultDirectWellKnown: func(t *testing.T, s *Server) {
 		rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
 		assertDoc(t, rec, byodDoc)
@@ -298,6 +301,11 @@ var wantFaults = map[string]string{
 	"enroll-apple-signature-only": "iphone@18.2 alice",
 	"private-ca":                  "iphone@18.2 alice SEC-002",
 	"otp-needs-javascript":        "iphone@18.2 alice AUTH-017 TOTP-006",
+
+	// Played with the browser driver (Fault.Driver): their pages need JavaScript.
+	"js-callback-no-token": "iphone@18.2 grace AUTH-003",
+	"js-password-http":     "iphone@18.2 grace SEC-001",
+	"js-no-prefill":        "iphone@18.2 grace AUTH-002",
 }
 
 func TestFaultCatalogue(t *testing.T) {
@@ -319,8 +327,9 @@ func TestFaultCatalogue(t *testing.T) {
 		for _, id := range f.Trips {
 			assert.Regexp(t, checkID, id, f.Name)
 		}
-		_, known := s.dir.lookup(f.Account)
+		acct, known := s.dir.lookup(f.Account)
 		assert.True(t, known, "%s: probe account %s is in the directory", f.Name, f.Account)
+		assert.Equal(t, acct.NeedsJavaScript, f.Driver == DriverBrowser, "%s: the browser driver exactly when the probe account's sign-in needs JavaScript", f.Name)
 		got[f.Name] = strings.Join(append([]string{f.Probe, strings.TrimSuffix(f.Account, "@acme.test")}, f.Trips...), " ")
 	}
 	assert.Equal(t, wantFaults, got)

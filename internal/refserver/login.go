@@ -81,6 +81,7 @@ type loginSession struct {
 	csrf    string // the hidden form field must repeat it
 	action  string // the password form's action
 	user    string // Identifier, once the password was right
+	pending string // Identifier typed in a single-page flow's first step
 	finish  finish
 	oauth   oauthRequest // finishOAuth only
 	expires time.Time
@@ -127,9 +128,13 @@ func (s *Server) mdmLoginPage(w http.ResponseWriter, r *http.Request) {
 		action += "?" + tenantQuery
 	}
 	hint := q.Get("user-identifier")
-	if acct, ok := s.dir.lookup(hint); ok && acct.Auth == AuthWebIdP {
+	if acct, ok := s.dir.lookup(hint); ok && (acct.Auth == AuthWebIdP || acct.NeedsJavaScript) {
 		w.Header().Set("Cache-Control", "no-store")
-		redirect(w, http.StatusFound, idpLoginFor(hint))
+		target := idpLoginFor(hint)
+		if acct.NeedsJavaScript {
+			target = s.jsLoginFor(acct, hint)
+		}
+		redirect(w, http.StatusFound, target)
 		return
 	}
 	sess := s.newSession(w, loginSession{site: mdmSite, action: action, finish: finishCallback})
@@ -236,10 +241,14 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request, site *lo
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
 	acct, known := s.dir.lookup(username)
-	if known && site == mdmSite && acct.Auth == AuthWebIdP {
+	if known && site == mdmSite && (acct.Auth == AuthWebIdP || acct.NeedsJavaScript) {
 		s.endSession(w, id, site)
 		w.Header().Set("Cache-Control", "no-store")
-		redirect(w, http.StatusSeeOther, idpLoginFor(acct.Identifier))
+		target := idpLoginFor(acct.Identifier)
+		if acct.NeedsJavaScript {
+			target = s.jsLoginFor(acct, acct.Identifier)
+		}
+		redirect(w, http.StatusSeeOther, target)
 		return
 	}
 	right := known && acct.atIdP() == (site == idpSite) &&
@@ -324,18 +333,7 @@ func (s *Server) authComplete(w http.ResponseWriter, r *http.Request) {
 // apple-remotemanagement-user-login://authentication-results with the
 // access token, nothing else.
 func (s *Server) writeCallback(w http.ResponseWriter, acct Account) {
-	host := callbackHost
-	if s.has(FaultCallbackWrongHost) {
-		host = callbackWrongHost
-	}
-	location := callbackScheme + "://" + host
-	if !s.has(FaultCallbackNoToken) {
-		token := url.QueryEscape(s.issueAccess(acct))
-		if s.has(FaultCallbackDoubleEncoded) {
-			token = url.QueryEscape(token)
-		}
-		location += "?access-token=" + token
-	}
+	location := s.callbackLocation(acct, true)
 	status := http.StatusPermanentRedirect
 	switch {
 	case s.has(FaultCallback302):

@@ -17,7 +17,7 @@ func ScenarioFaults() []scenarios.FaultInfo {
 	for _, f := range Faults() {
 		out = append(out, scenarios.FaultInfo{
 			Name: f.Name, Doc: f.Doc, Trips: slices.Clone(f.Trips), Probe: f.Probe,
-			Account: f.Account, Type: accountType(f.Account), Outcome: f.Outcome,
+			Account: f.Account, Type: accountType(f.Account), Outcome: f.Outcome, Driver: f.Driver,
 		})
 	}
 	return out

@@ -195,6 +195,7 @@ func (s *Server) routes() map[string]http.Handler {
 
 	idp := http.NewServeMux()
 	s.idpRoutes(idp)
+	s.jsRoutes(idp)
 
 	axm := http.NewServeMux()
 	s.axmRoutes(axm)

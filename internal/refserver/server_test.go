@@ -181,7 +181,14 @@ func TestHostsAndAccounts(t *testing.T) {
 		"dave@mdm.acme.test": "byod web",
 		"erin@acme.test":     "byod oauth2",
 		"frank@acme.test":    "adde oauth2",
+		"grace@acme.test":    "byod web-spa",
+		"heidi@acme.test":    "adde web-xhr",
+		"ivan@acme.test":     "byod web-safari",
 	}, kinds)
+	for _, a := range accounts {
+		js := a.Auth == AuthWebSPA || a.Auth == AuthWebXHR || a.Auth == AuthWebSafari
+		assert.Equal(t, js, a.NeedsJavaScript, a.Identifier)
+	}
 
 	accounts[0].Password = "changed"
 	assert.NotEqual(t, "changed", s.Accounts()[0].Password, "Accounts returns a copy")
