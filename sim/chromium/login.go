@@ -767,7 +767,7 @@ func (l *login) typeInto(sel, v string) error {
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			// A field the page pre-filled is cleared first, as a person
 			// selects all and types over it.
-			_, err := chromedp.Evaluate[any](`(() => { const e = document.querySelector(` + jsString(sel) + `); if (e && e.value) { e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true})); } return null })()`)(ctx, t)
+			_, err := chromedp.Evaluate[any](`(() => { const e = document.querySelector(`+jsString(sel)+`); if (e && e.value) { e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true})); } return null })()`)(ctx, t)
 			return err
 		}),
 		chromedp.SendKeys(chromedp.CSS(sel), v),
