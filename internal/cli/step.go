@@ -132,7 +132,10 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 
 	res, runErr := tui.Program(ctx, opts, f.IO.In, f.IO.Out)
 	var sum report.Summary
+	arts := newArtifactWriter(o.Artifacts, o.Reports)
+	defer arts.finish(f.IO.ErrOut)
 	for _, ev := range res.Events {
+		arts.handle(&ev)
 		sum.Add(ev)
 		for _, s := range sinks {
 			s.Handle(ev)
@@ -226,7 +229,8 @@ func (o *stepOptions) plan(f *Factory, filter sim.CheckFilter) (*stepPlan, error
 	if rp.clock != nil {
 		eng.Clock, eng.TOTPClock = rp.clock.Now, rp.clock
 	}
-	return &stepPlan{plan: rp.Plan, eng: eng, cleanup: cleanup}, nil
+	closeBrowser := ro.attachBrowser(eng)
+	return &stepPlan{plan: rp.Plan, eng: eng, cleanup: func() { closeBrowser(); cleanup() }}, nil
 }
 
 // checkDemo refuses flags that only make sense with --email.
