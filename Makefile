@@ -12,10 +12,13 @@ run: build
 build:
 	$(GO) build -o $(BIN) ./cmd/enrollsim
 
-# deps installs what the tests need beyond Go: xmllint validates the junit report.
+# deps installs what the tests need beyond Go: xmllint validates the junit
+# report; Chromium (Debian's package, never a downloaded build) runs the
+# browser sign-in driver and its tests.
 .PHONY: deps
 deps:
 	@command -v xmllint >/dev/null || (apt-get update -qq && apt-get install -y -qq libxml2-utils)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 test: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
