@@ -25,8 +25,8 @@ import (
 // settled when no request is in flight, none ended for settleQuiet, and two
 // looks in a row saw the same DOM.
 const (
-	pollEvery   = 100 * time.Millisecond
-	settleQuiet = 250 * time.Millisecond
+	pollEvery   = 50 * time.Millisecond
+	settleQuiet = 150 * time.Millisecond
 	actionLimit = 5 * time.Second // one DevTools action (type, click, screenshot)
 	// maxSubmissions bounds the forms one login fills: a page that keeps
 	// drawing new forms is a loop.
@@ -597,10 +597,11 @@ func (l *login) snapshot() (*snapshot, error) {
 // submission is a form the driver filled and sent, waiting for the page
 // to move.
 type submission struct {
-	form *weblogin.LiveForm
-	url  string
-	html string
-	at   time.Time
+	form   *weblogin.LiveForm
+	url    string
+	html   string
+	errors string // the page's error text before the submission
+	at     time.Time
 }
 
 // drive polls the live page: it fills each login form that appears, and
@@ -650,7 +651,16 @@ func (l *login) drive() error {
 				}
 				continue
 			}
-			if f := live.Form; f != nil && f.Stage <= last.form.Stage && sameHost(snap.URL, last.url) && !filled(f) {
+			if f := live.Form; f != nil && f.Stage <= last.form.Stage && sameHost(snap.URL, last.url) {
+				newError := live.Errors != "" && live.Errors != last.errors
+				if filled(f) && !newError {
+					// Still what the driver typed, and no new message: the
+					// page's script is at work (a spinner, a disabled button).
+					if time.Since(last.at) > l.pageTimeout {
+						return l.fail(weblogin.KindNoCallback, "the page did not move within %s after submitting the %s on %s", l.pageTimeout, last.form.Asks, weblogin.PageName(last.url))
+					}
+					continue
+				}
 				return l.fail(weblogin.KindRejected, "%s", rejection(last.form, f, snap.URL, live.Errors))
 			}
 			l.learnCookies()
@@ -674,6 +684,7 @@ func (l *login) drive() error {
 		if err != nil {
 			return err
 		}
+		sub.errors = live.Errors
 		last = sub
 	}
 }

@@ -205,6 +205,29 @@ func TestWrongPasswordIsRejected(t *testing.T) {
 	}
 }
 
+// A refusal that leaves the typed password in its field is told from a
+// page still at work by the error text that appears.
+func TestRejectionWithThePasswordKept(t *testing.T) {
+	_, srv := newIDP(t)
+	var secrets []string
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req := request(srv.URL+"/xhr", &secrets)
+	req.OTP, req.Password = nil, "wrong-password-2"
+	start := time.Now()
+	res, err := shared.Login(ctx, (&recorder{}).fetch(noRedirects()), req)
+	var we *weblogin.Error
+	if !errors.As(err, &we) || we.Kind != weblogin.KindRejected {
+		t.Fatalf("err %v, want a rejection; trail:\n%s", err, strings.Join(res.Trail, "\n"))
+	}
+	if !strings.Contains(we.Msg, "Invalid user name or password.") {
+		t.Errorf("message %q", we.Msg)
+	}
+	if d := time.Since(start); d > req.PageTimeout {
+		t.Errorf("took %s: the refusal waited for the page timeout", d)
+	}
+}
+
 func TestPageThatStopsMoving(t *testing.T) {
 	_, srv := newIDP(t)
 	var secrets []string

@@ -74,7 +74,12 @@ f.addEventListener('submit', ev => {
   x.open('POST', '/xhr/login');
   x.setRequestHeader('X-CSRF-Token', csrf);
   x.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded');
-  x.onload = () => { const r = JSON.parse(x.responseText); if (r.next) location.href = r.next; };
+  x.onload = () => {
+    const r = JSON.parse(x.responseText);
+    if (r.next) { location.href = r.next; return; }
+    // The typed password stays in its field, as many pages leave it.
+    setTimeout(() => document.getElementById('root').insertAdjacentHTML('beforeend', '<p class="error">Invalid user name or password.</p>'), 200);
+  };
   x.send(new URLSearchParams(new FormData(f)).toString());
 });
 document.getElementById('root').appendChild(f);

@@ -41,7 +41,7 @@ func gone(s string) int {
 func TestNoProcessLeftBehind(t *testing.T) {
 	_, srv := newIDP(t)
 	for _, tc := range []struct {
-		name, path string
+		name, path  string
 		cancelAfter time.Duration
 	}{
 		{"a normal login", "/xhr", 0},

@@ -66,7 +66,7 @@ type refTarget struct {
 	spy    *spy
 }
 
-func startRef(t *testing.T, faults ...string) *refTarget {
+func startRef(t testing.TB, faults ...string) *refTarget {
 	t.Helper()
 	clock := &sim.VirtualClock{}
 	srv, err := refserver.Start(refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow})
