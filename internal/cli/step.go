@@ -99,6 +99,8 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 	}
 
 	opts := tui.Options{Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict, Output: f.IO.Out}
+	arts := newArtifactWriter(o.Artifacts, o.Reports)
+	defer arts.finish(f.IO.ErrOut)
 	if o.Replay != "" {
 		opts.Run, opts.Title = tui.Replay(events), "replay of "+filepath.Base(o.Replay)
 	} else {
@@ -119,6 +121,12 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 			}
 			return p.plan, p.eng, p.cleanup, nil
 		})
+		// Screenshots are written as they come, so the detail pane can
+		// give their paths.
+		run := opts.Run
+		opts.Run = func(ctx context.Context, gate sim.Gate, emit func(sim.Event)) error {
+			return run(ctx, gate, func(ev sim.Event) { arts.handle(&ev); emit(ev) })
+		}
 		opts.Title = "demo on the embedded reference server"
 		if o.Email != "" {
 			opts.Title = "playing " + o.Email
@@ -132,8 +140,6 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 
 	res, runErr := tui.Program(ctx, opts, f.IO.In, f.IO.Out)
 	var sum report.Summary
-	arts := newArtifactWriter(o.Artifacts, o.Reports)
-	defer arts.finish(f.IO.ErrOut)
 	for _, ev := range res.Events {
 		arts.handle(&ev)
 		sum.Add(ev)
