@@ -100,6 +100,7 @@ func request(start string, secrets *[]string) weblogin.Request {
 }
 
 func TestSinglePageFlow(t *testing.T) {
+	t.Parallel()
 	p, srv := newIDP(t)
 	var secrets []string
 	rec := &recorder{}
@@ -162,6 +163,7 @@ func contains(list []string, s string) bool {
 }
 
 func TestScriptFormWithCSRFHeader(t *testing.T) {
+	t.Parallel()
 	p, srv := newIDP(t)
 	var secrets []string
 	rec := &recorder{}
@@ -185,6 +187,7 @@ func TestScriptFormWithCSRFHeader(t *testing.T) {
 }
 
 func TestWrongPasswordIsRejected(t *testing.T) {
+	t.Parallel()
 	_, srv := newIDP(t)
 	var secrets []string
 	rec := &recorder{}
@@ -208,6 +211,7 @@ func TestWrongPasswordIsRejected(t *testing.T) {
 // A refusal that leaves the typed password in its field is told from a
 // page still at work by the error text that appears.
 func TestRejectionWithThePasswordKept(t *testing.T) {
+	t.Parallel()
 	_, srv := newIDP(t)
 	var secrets []string
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -229,6 +233,7 @@ func TestRejectionWithThePasswordKept(t *testing.T) {
 }
 
 func TestPageThatStopsMoving(t *testing.T) {
+	t.Parallel()
 	_, srv := newIDP(t)
 	var secrets []string
 	rec := &recorder{}
@@ -249,6 +254,7 @@ func TestPageThatStopsMoving(t *testing.T) {
 }
 
 func TestPageThatNeverAnswers(t *testing.T) {
+	t.Parallel()
 	_, srv := newIDP(t)
 	var secrets []string
 	rec := &recorder{}

@@ -194,6 +194,7 @@ func assertNoSecrets(t *testing.T, events []sim.Event, ref *refTarget) {
 // starts over in the browser from a fresh challenge; form alone ends in
 // error (the tester could not sign in), not in a failure of the server.
 func TestAutoStartsOverInTheBrowser(t *testing.T) {
+	t.Parallel()
 	d, err := sim.LookupDevice("iphone@26.1")
 	if err != nil {
 		t.Fatal(err)
