@@ -131,6 +131,7 @@ type stepRun struct {
 	end       time.Time
 	exchanges []exchangeAt
 	checks    []checkAt
+	artifacts []*sim.Artifact // screenshots of the sign-in pages
 }
 
 type exchangeAt struct {
@@ -184,6 +185,11 @@ func fold(events []sim.Event, opt Options) *run {
 			c.exchanges = append(c.exchanges, x)
 			s := c.stepFor(ev)
 			s.exchanges = append(s.exchanges, x)
+		case sim.EventArtifact:
+			if ev.Artifact != nil {
+				s := c.stepFor(ev)
+				s.artifacts = append(s.artifacts, ev.Artifact)
+			}
 		case sim.EventCheck:
 			if ev.Result == nil {
 				continue

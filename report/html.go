@@ -2,10 +2,12 @@ package report
 
 import (
 	_ "embed"
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -70,6 +72,31 @@ type htmlStep struct {
 	Name, Status, Class, Message, Duration string
 	Exchanges                              []htmlExchange
 	Notable, Quiet                         []htmlCheck
+	Shots                                  []htmlShot
+}
+
+// htmlShot is a screenshot in the timeline: embedded as a data: URI so the
+// report stays one file, or a link when the file cannot be read.
+type htmlShot struct {
+	Name, Path string
+	Src        template.URL
+}
+
+// maxEmbeddedShot bounds one embedded screenshot; a larger file is linked.
+const maxEmbeddedShot = 4 << 20
+
+func newHTMLShot(a *sim.Artifact) htmlShot {
+	s := htmlShot{Name: a.Name, Path: a.Path}
+	data := a.Data
+	if len(data) == 0 && a.Path != "" {
+		if fi, err := os.Stat(a.Path); err == nil && fi.Size() <= maxEmbeddedShot {
+			data, _ = os.ReadFile(a.Path)
+		}
+	}
+	if len(data) > 0 && len(data) <= maxEmbeddedShot && a.MediaType == "image/png" {
+		s.Src = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(data))
+	}
+	return s
 }
 
 type htmlExchange struct {
@@ -202,6 +229,9 @@ func newHTMLCase(i int, c *caseRun, strict bool) htmlCase {
 		}
 		for _, xa := range s.exchanges {
 			hs.Exchanges = append(hs.Exchanges, newHTMLExchange(xa.x))
+		}
+		for _, a := range s.artifacts {
+			hs.Shots = append(hs.Shots, newHTMLShot(a))
 		}
 		for _, ca := range s.checks {
 			res := ca.r

@@ -94,7 +94,8 @@ func embeddedSuite(name string, opt Options) (*Suite, error) {
 // they are noted, never failed. A fault whose every check is INFO
 // (otp-needs-javascript) stops the sign-in without a check to name, so its
 // scenario does not expect the account to enroll: the report would
-// otherwise count the unexplained failure against the case.
+// otherwise count the unexplained failure against the case. A fault that
+// trips AUTH-017 plays with the form driver.
 func negativeSuite(opt Options) (*Suite, error) {
 	if len(opt.Faults) == 0 {
 		return nil, problems{{File: "negative", Msg: "the negative suite is one scenario per fault of the embedded server, and no faults were given (scenarios.Options.Faults)"}}.err()
@@ -127,6 +128,13 @@ func negativeSuite(opt Options) (*Suite, error) {
 		if f.Outcome != "" {
 			outcome = f.Outcome
 		}
+		var login sim.LoginFields
+		if slices.Contains(f.Trips, "AUTH-017") {
+			// A fault that only a browser can sign in through is about the
+			// form driver's verdict: pin it, or a run with Chromium would
+			// enroll.
+			login.Driver = sim.DriverForm
+		}
 		s.Scenarios = append(s.Scenarios, Scenario{
 			Name:        f.Name,
 			Description: f.Doc,
@@ -136,6 +144,7 @@ func negativeSuite(opt Options) (*Suite, error) {
 			Account:     Account{Identifier: f.Account},
 			Target:      Target{Embedded: true, Faults: []string{f.Name}},
 			Probes:      true,
+			Login:       login,
 			Expect:      Expect{Outcome: outcome, Enroll: enroll, Fail: fail},
 			Suite:       s.Name,
 			File:        fmt.Sprintf("built-in negative suite (fault %s)", f.Name),

@@ -34,7 +34,7 @@ var (
 	embeddedKeys      = []string{"faults"}
 	serverKeys        = []string{"base_url", "resolve", "connect_to", "cacert", "stock_ca", "axm_url", "timeout"}
 	deviceOptionKeys  = []string{"exactly_one_at", "omit_model_family", "no_fallback_on_rejection", "form_encoded_body", "append_login_query"}
-	loginKeys         = []string{"form", "username", "password", "otp", "submit", "fields"}
+	loginKeys         = []string{"form", "username", "password", "otp", "submit", "fields", "driver"}
 	expectKeys        = []string{"outcome", "enroll", "fail", "steps"}
 	typeValues        = []string{"user", "device", "auto"}
 	familyValues      = []string{"iphone", "ipad", "mac", "vision", "all"}
@@ -749,6 +749,15 @@ func (d *decoder) login(n *yaml.Node, l *sim.LoginFields) {
 			continue
 		}
 		*sel.dst = css
+	}
+	if v := f.get("driver"); v != nil {
+		if s, ok := d.str(v, "login.driver"); ok {
+			if drv, err := sim.ParseLoginDriver(s); err != nil {
+				d.errf(deref(v), "login.driver: %q: want form, browser or auto", s)
+			} else {
+				l.Driver = drv
+			}
+		}
 	}
 	if v := f.get("fields"); v != nil {
 		ff, ok := d.mapping(v, "login.fields", "key", nil)

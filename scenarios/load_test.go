@@ -207,7 +207,7 @@ func TestLoadDir(t *testing.T) {
 	}
 	// Files in name order, scenarios in file order.
 	assert.Equal(t, []string{
-		"byod.yaml:byod-iphone", "matrix.yaml:matrix-explicit", "minimal.yaml:minimal",
+		"browser.yaml:browser", "byod.yaml:byod-iphone", "matrix.yaml:matrix-explicit", "minimal.yaml:minimal",
 		"secrets.yaml:deployed", "suite.yaml:byod-oauth", "suite.yaml:adde-mac", "suite.yaml:server-options",
 	}, files)
 }
@@ -276,4 +276,14 @@ func TestTemplateLoads(t *testing.T) {
 		"steps:", "redirects:", "process-document:", "enroll-challenge:", "enrollment_mode:"} {
 		assert.Contains(t, scenarios.NewTemplate(), key)
 	}
+}
+
+// login.driver picks the web login driver; the default is auto.
+func TestLoadFileLoginDriver(t *testing.T) {
+	suite, err := scenarios.LoadFile("testdata/valid/browser.yaml", opts(nil))
+	require.NoError(t, err)
+	assert.Equal(t, sim.DriverBrowser, suite.Scenarios[0].Login.Driver)
+	specs, err := suite.Scenarios[0].Cases(nil)
+	require.NoError(t, err)
+	assert.Equal(t, sim.DriverBrowser, specs[0].Case.Login.Driver)
 }

@@ -55,7 +55,7 @@ device_options:
   append_login_query: false
 
 # Sign-in form selectors when detection needs help (CSS), and fixed fields.
-# login: {form: "form#login", username: "#user", password: "#pass", otp: "#code", submit: "button[type=submit]", fields: {tenant: acme}}
+# login: {form: "form#login", username: "#user", password: "#pass", otp: "#code", submit: "button[type=submit]", fields: {tenant: acme}, driver: auto}
 
 # replay_body: captured/iphone.der   # a real device's enrollment body (DER, PEM or base64 CMS)
 probes: true                         # false: no extra tester requests (servers with lockout)

@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
 // Doer sends one HTTP request. It must not follow redirects: the engine
@@ -36,6 +38,7 @@ type Limits struct {
 	ProfileBody   int64         // bytes of an enrollment profile (SEC-003: 1 MiB)
 	ExcerptBody   int           // bytes of a body kept in an exchange event
 	StepTimeout   time.Duration // a whole sign-in, all its pages together
+	PageTimeout   time.Duration // one page in the browser: a field to appear, or the page to move after a submit
 }
 
 // DefaultLimits are the limits used when a field is zero. The 15 s timeout is
@@ -48,6 +51,7 @@ var DefaultLimits = Limits{
 	ProfileBody:   8 << 20, // a hard cap; SEC-003 warns above 1 MiB
 	ExcerptBody:   2048,
 	StepTimeout:   60 * time.Second,
+	PageTimeout:   10 * time.Second,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -72,6 +76,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.StepTimeout > 0 {
 		d.StepTimeout = l.StepTimeout
+	}
+	if l.PageTimeout > 0 {
+		d.PageTimeout = l.PageTimeout
 	}
 	return d
 }
@@ -222,6 +229,27 @@ type Case struct {
 type LoginFields struct {
 	Form, Username, Password, OTP, Submit string
 	Extra                                 map[string]string
+	// Driver chooses the web login driver: DriverAuto (""), DriverForm or
+	// DriverBrowser.
+	Driver string
+}
+
+// Web login drivers (--login-driver, login.driver).
+const (
+	DriverAuto    = "auto"    // the form driver, then the browser when a page needs JavaScript
+	DriverForm    = "form"    // HTML forms without JavaScript only
+	DriverBrowser = "browser" // a real browser engine from the start
+)
+
+// ParseLoginDriver reads a --login-driver value.
+func ParseLoginDriver(s string) (string, error) {
+	switch s {
+	case "", DriverAuto:
+		return DriverAuto, nil
+	case DriverForm, DriverBrowser:
+		return s, nil
+	}
+	return "", fmt.Errorf("login driver %q: want form (HTML forms, no JavaScript), browser (Chromium) or auto (form first, the browser when a page needs JavaScript)", s)
 }
 
 // Plan is what a run plays.
@@ -236,6 +264,10 @@ type Engine struct {
 	Clock  Clock
 	Limits Limits
 	Gate   Gate
+	// Browser is the web login driver that runs JavaScript (package
+	// sim/chromium); nil means none is available, and pages that need
+	// JavaScript end the case in error.
+	Browser weblogin.Driver
 	// Checks selects which checks are reported; nil reports all.
 	Checks CheckFilter
 	// Redactor receives the run's secrets; a fresh one is used when nil.
@@ -434,6 +466,11 @@ type runner struct {
 	oauth        *oauthState
 	deviceResps  []deviceResponse
 	limitIssues  []string // SEC-003 findings that are not one response's size or time
+	// driver plays the web logins of this case: the form driver, or the
+	// browser once a page needed JavaScript (probes then use it too).
+	driver weblogin.Driver
+	// artifacts counts the screenshots emitted, for their names.
+	artifacts int
 }
 
 // facts are what the case learned, for scenario expectations.

@@ -24,6 +24,10 @@ const (
 	// EventWait: the case waits for real (a fresh TOTP step, its account's
 	// turn to sign in); Message says for what, Wait how long if known.
 	EventWait EventKind = "wait"
+	// EventArtifact: a file-like result of a step, such as a screenshot of
+	// a sign-in page (Artifact). The engine carries the bytes; a consumer
+	// that writes them to a file replaces them with the path.
+	EventArtifact EventKind = "artifact"
 )
 
 // Step names a stage of the flow; each follows a section of the spec.
@@ -78,6 +82,7 @@ type Event struct {
 	Run      *RunInfo   `json:"run,omitempty"`      // run-start
 	Info     *CaseInfo  `json:"info,omitempty"`     // case-start
 	Exchange *Exchange  `json:"exchange,omitempty"` // exchange
+	Artifact *Artifact  `json:"artifact,omitempty"` // artifact
 	Result   *Result    `json:"result,omitempty"`   // check
 	Status   StepStatus `json:"status,omitempty"`   // step-end
 	Message  string     `json:"message,omitempty"`  // step-end, case-end, wait: what happened, for people
@@ -165,6 +170,17 @@ type CaseInfo struct {
 	Checks []string `json:"checks,omitempty"`
 	// Body says whether the enrollment body was self-signed or replayed.
 	Body string `json:"body,omitempty"`
+}
+
+// Artifact is a screenshot of what the device showed. Name never holds a
+// secret (pages are named without their query); Data is the PNG until a
+// consumer writes it to Path.
+type Artifact struct {
+	Name      string `json:"name"` // "screenshot 2: password on https://idp.test/login"
+	File      string `json:"file"` // a file name for it, unique in the case: "02-password.png"
+	MediaType string `json:"media_type"`
+	Data      []byte `json:"data,omitempty"`
+	Path      string `json:"path,omitempty"`
 }
 
 // Exchange is one HTTP request and its response (or the error instead).

@@ -30,6 +30,25 @@ type loginRun struct {
 	// retried: the first code was refused and the next step's code was
 	// used (see deviceLogin).
 	retried bool
+	// start is the URL this run began at; after a restart in the browser
+	// it comes from a fresh challenge.
+	start string
+	// browser: the run was played in the browser.
+	browser bool
+	// formJS is the form driver's run that found the page needs
+	// JavaScript, when the login started over in the browser (AUTH-017).
+	formJS *loginRun
+	// restartErr says why the login could not start over in the browser.
+	restartErr string
+	// noBrowser: the page needs JavaScript and no browser is configured.
+	noBrowser bool
+}
+
+// needsJavaScript: the run ended because no driver could run the page's
+// scripts (the form driver's verdict, or no browser to start).
+func (l *loginRun) untestable() bool {
+	k := l.kind()
+	return k == weblogin.KindJavaScript || k == weblogin.KindNoBrowser
 }
 
 func (l *loginRun) kind() weblogin.ErrKind {
@@ -85,7 +104,11 @@ type otpSource func() (string, error)
 
 // login plays the web view once, with a fresh cookie jar, from start.
 func (r *runner) login(start, purpose, password string, otp otpSource, probe bool) *loginRun {
-	lr := &loginRun{}
+	driver := r.driver
+	if driver == nil {
+		driver = weblogin.Form
+	}
+	lr := &loginRun{start: start, browser: driver != weblogin.Form}
 	ctx, cancel := context.WithTimeout(r.ctx, r.lim.StepTimeout)
 	defer cancel()
 	fetch := func(ctx context.Context, method, rawURL string, header http.Header, body []byte, what string) (*weblogin.Page, error) {
@@ -112,6 +135,9 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 		Password:       password,
 		CallbackScheme: CallbackScheme,
 		OnSecret:       r.red.Add,
+		Viewport:       r.c.Device.WebViewport(),
+		Language:       r.c.Device.WebLanguage(),
+		PageTimeout:    r.lim.PageTimeout,
 		Fields: weblogin.Fields{Form: r.c.Login.Form, Username: r.c.Login.Username, Password: r.c.Login.Password,
 			OTP: r.c.Login.OTP, Submit: r.c.Login.Submit, Extra: r.c.Login.Extra},
 	}
@@ -125,9 +151,12 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 			return code, err
 		}
 	}
-	lr.res, lr.err = weblogin.Login(ctx, fetch, req)
+	lr.res, lr.err = driver.Login(ctx, fetch, req)
 	if lr.res == nil {
 		lr.res = &weblogin.Result{}
+	}
+	if !probe {
+		r.emitScreenshots(lr.res.Screenshots)
 	}
 	if cb := lr.res.Callback; cb != nil {
 		// The token or code is a secret from the moment it arrives.
@@ -147,7 +176,83 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 // factor is tried once more with the next step's code, as a person would:
 // an earlier run may have used this step's code, and servers refuse
 // replays (TOTP-004).
-func (r *runner) deviceLogin(start, purpose string) *loginRun {
+//
+// With the auto driver, a page that needs JavaScript starts the login over
+// in the browser, from a fresh challenge (restart): the form driver's
+// session is half used (cookies, a consumed code), a device never resumes
+// one in another web view.
+func (r *runner) deviceLogin(start, purpose string, restart func() (string, error)) *loginRun {
+	mode := r.c.Login.Driver
+	r.driver = weblogin.Form
+	if mode == DriverBrowser {
+		r.driver = r.browser()
+	}
+	lr := r.deviceLoginWith(start, purpose)
+	if (mode != "" && mode != DriverAuto) || lr.kind() != weblogin.KindJavaScript {
+		return lr
+	}
+	if r.e.Browser == nil {
+		lr.noBrowser = true
+		return lr
+	}
+	again, err := restart()
+	if err != nil {
+		lr.restartErr = err.Error()
+		return lr
+	}
+	r.driver = r.browser()
+	next := r.deviceLoginWith(again, purpose+" in the browser")
+	next.formJS = lr
+	return next
+}
+
+// browser is the engine's browser driver, or one that says there is none.
+func (r *runner) browser() weblogin.Driver {
+	if r.e.Browser == nil {
+		return noBrowser{}
+	}
+	return r.e.Browser
+}
+
+type noBrowser struct{}
+
+func (noBrowser) Login(context.Context, weblogin.Fetch, weblogin.Request) (*weblogin.Result, error) {
+	return &weblogin.Result{}, &weblogin.Error{Kind: weblogin.KindNoBrowser, Msg: "no browser driver is configured\n" + weblogin.InstallHint}
+}
+
+// emitScreenshots hands the pictures of a login to the consumers.
+func (r *runner) emitScreenshots(shots []weblogin.Screenshot) {
+	for _, s := range shots {
+		r.artifacts++
+		role, _, _ := strings.Cut(s.Page, " on ")
+		file := fmt.Sprintf("%02d-%s.png", r.artifacts, strings.NewReplacer(",", "-", " ", "-", "/", "-").Replace(role))
+		r.emit(Event{Kind: EventArtifact, Time: r.clock(), Case: r.c.Name, Step: r.step, Artifact: &Artifact{
+			Name: fmt.Sprintf("screenshot %d: %s", r.artifacts, r.red.Redact(s.Page)), File: file, MediaType: "image/png", Data: s.PNG,
+		}})
+	}
+}
+
+// freshChallenge posts the enrollment body again without a token, for a
+// new 401 challenge to start a sign-in over.
+func (r *runner) freshChallenge() (*Challenge, error) {
+	es := r.enroll
+	resp, _ := r.postEnroll(r.discovery.baseURL, es.body, es.contentType, "", "enrollment request again: the page needs JavaScript, signing in again in the browser", false)
+	if resp.status != http.StatusUnauthorized {
+		if resp.err != nil {
+			return nil, fmt.Errorf("a fresh challenge: %w", resp.err)
+		}
+		return nil, fmt.Errorf("a fresh challenge: the enrollment request got %d, not 401", resp.status)
+	}
+	cs, _ := ParseChallenges(resp.header.Values("WWW-Authenticate"))
+	for _, c := range cs {
+		if c.isBearer() && c.Method() == es.method {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("a fresh challenge: the 401 has no Bearer challenge with method %s", es.method)
+}
+
+func (r *runner) deviceLoginWith(start, purpose string) *loginRun {
 	lr := r.login(start, purpose, r.c.Account.Password.Reveal(), r.deviceOTP(), false)
 	if !r.hasSecondFactor() || r.c.Account.TOTP.Wrong || lr.callback() != nil || lr.kind() != weblogin.KindRejected || !lr.res.SecondFactorSeen {
 		return lr
@@ -205,7 +310,16 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 		return &stop{OutcomeInterrupted, "interrupted while waiting to sign in"}, StepError, err.Error()
 	}
 	defer release()
-	lr := r.deviceLogin(start, "sign-in")
+	lr := r.deviceLogin(start, "sign-in", func() (string, error) {
+		c, err := r.freshChallenge()
+		if err != nil {
+			return "", err
+		}
+		if c.Params["url"] == "" {
+			return "", errors.New("a fresh challenge: no url")
+		}
+		return r.loginURL(c.Params["url"]), nil
+	})
 
 	r.judgeLoginQuery(raw, lr)
 	r.judgeLoginPages(lr, false)
@@ -229,10 +343,12 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 		if tok == "" {
 			problems = append(problems, "no access-token")
 		}
-		r.check("AUTH-003", len(problems) == 0 && isRedirect(lr.res.CallbackStatus),
+		// A script's navigation to the callback ends the web session as a
+		// redirect does (ASWebAuthenticationSession watches navigations).
+		r.check("AUTH-003", len(problems) == 0 && (isRedirect(lr.res.CallbackStatus) || lr.res.CallbackByScript),
 			CallbackScheme+"://authentication-results?access-token=… in a 3xx Location",
 			fmt.Sprintf("%d to %s", lr.res.CallbackStatus, redactedURL(cb, r.red)+" "+strings.Join(problems, "; ")))
-		r.check("AUTH-004", lr.res.CallbackStatus == http.StatusPermanentRedirect, "308 Permanent Redirect", fmt.Sprintf("%d", lr.res.CallbackStatus))
+		r.judgeCallbackStatus(lr)
 		r.check("AUTH-008", strings.Contains(strings.ToLower(lr.res.CallbackHeader.Get("Cache-Control")), "no-store"),
 			"Cache-Control: no-store on the response carrying the token", fmt.Sprintf("Cache-Control %q", lr.res.CallbackHeader.Get("Cache-Control")))
 		if tok != "" {
@@ -246,7 +362,7 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 	}
 	r.judgeSecondFactor(lr, cb != nil)
 	if !r.c.NoProbes {
-		r.authProbes(start, lr)
+		r.authProbes(lr.start, lr)
 	} else {
 		r.skipAll("probes are off (--no-probes)", "AUTH-006", "TOTP-003", "TOTP-004", "TOTP-005")
 	}
@@ -256,7 +372,7 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 	}
 	if es.token == "" {
 		why := loginFailure(lr)
-		if lr.atLimit() {
+		if lr.atLimit() || lr.untestable() {
 			// The driver's own bound: no verdict on the server.
 			return &stop{OutcomeError, why}, StepError, why
 		}
@@ -266,10 +382,32 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 	if lr.retried {
 		msg += "; the first one-time code was refused, the next one worked"
 	}
+	msg += lr.driverNote()
 	return nil, StepOK, msg
 }
 
 func isRedirect(status int) bool { return status >= 300 && status <= 399 }
+
+// judgeCallbackStatus is AUTH-004. A script navigation has no status to
+// judge: the device follows it all the same.
+func (r *runner) judgeCallbackStatus(lr *loginRun) {
+	if lr.res.CallbackByScript {
+		r.skip("AUTH-004", "the callback came from a script navigation (window.location), not a redirect")
+		return
+	}
+	r.check("AUTH-004", lr.res.CallbackStatus == http.StatusPermanentRedirect, "308 Permanent Redirect", fmt.Sprintf("%d", lr.res.CallbackStatus))
+}
+
+// driverNote tells people the login ran in the browser, and why.
+func (l *loginRun) driverNote() string {
+	switch {
+	case l.formJS != nil:
+		return "; the page needs JavaScript: signed in again in the browser"
+	case l.browser:
+		return " (in the browser)"
+	}
+	return ""
+}
 
 func redactedURL(u *url.URL, red *Redactor) string { return red.Redact(u.String()) }
 
@@ -345,7 +483,16 @@ func loginFailure(lr *loginRun) string {
 			case weblogin.KindSecondFactor:
 				return "the page asks for a one-time code but the scenario gives no TOTP seed (--totp-secret-env or --totp-secret-file)"
 			case weblogin.KindJavaScript:
-				return "the sign-in page needs JavaScript, which this driver does not run: " + we.Msg + "; map the form with --login-form and friends"
+				why := "the tester could not sign in: the page needs JavaScript (" + we.Msg + ")"
+				if lr.restartErr != "" {
+					return why + "; signing in again in the browser failed: " + lr.restartErr
+				}
+				if lr.noBrowser {
+					return why + "\n" + weblogin.InstallHint
+				}
+				return why + "\npass --login-driver auto or browser to run it in Chromium, or map a plain form with --login-form and friends"
+			case weblogin.KindNoBrowser:
+				return "the tester could not sign in: the page needs JavaScript, and no browser could be started: " + we.Msg
 			case weblogin.KindLimit:
 				return "the simulator could not read the sign-in page: " + we.Msg
 			}
@@ -384,6 +531,8 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 		r.skip("AUTH-001", "apple-oauth2: the authorization endpoint is judged by AUTH-009")
 	case first == nil && lr.transport != "":
 		r.cannotJudge("AUTH-001", "the sign-in page could not be read: "+lr.transport)
+	case first == nil && lr.untestable():
+		r.cannotJudge("AUTH-001", "the tester could not load the sign-in page: "+loginFailure(lr))
 	case first == nil && len(lr.pages) > 0 && lr.pages[len(lr.pages)-1].timeout:
 		r.cannotJudge("AUTH-001", fmt.Sprintf("the sign-in page did not answer within the simulator's %s timeout: raise --timeout to judge", r.lim.Timeout))
 	case first == nil && len(lr.pages) > 0 && lr.pages[len(lr.pages)-1].overLimit != "":
@@ -408,12 +557,16 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 	}
 	if first != nil && first.status == 200 && !used && lr.atLimit() {
 		r.cannotJudge("AUTH-002", "the sign-in stopped at the simulator's limit before the identifier could show: "+lr.err.Error())
+	} else if !used && lr.untestable() {
+		r.cannotJudge("AUTH-002", "the tester could not run the sign-in page (it needs JavaScript), so it cannot tell whether the page uses user-identifier")
 	} else if first != nil && first.status == 200 {
 		r.check("AUTH-002", used, "the sign-in pre-fills or routes by user-identifier", "the identifier appears in no page or redirect of the sign-in")
 	} else {
 		r.skip("AUTH-002", "no sign-in page")
 	}
-	if lr.kind() == weblogin.KindJavaScript {
+	if js := lr.formJS; js != nil {
+		r.note("AUTH-017", "the sign-in needs JavaScript: "+js.err.Error()+"; signing in again in the browser")
+	} else if lr.kind() == weblogin.KindJavaScript {
 		r.note("AUTH-017", "the sign-in needs JavaScript: "+lr.err.Error())
 	} else {
 		r.check("AUTH-017", true, "", "")

@@ -72,7 +72,15 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 		return &stop{OutcomeInterrupted, "interrupted while waiting to sign in"}, StepError, err.Error()
 	}
 	defer release()
-	lr := r.deviceLogin(start, "authorize")
+	lr := r.deviceLogin(start, "authorize", func() (string, error) {
+		c, err := r.freshChallenge()
+		if err != nil {
+			return "", err
+		}
+		es.challenge, os.state = c, newState()
+		return r.authorizeURL(os.state)
+	})
+	start = lr.start
 	r.judgeLoginPages(lr, true)
 
 	pkce := false
@@ -111,7 +119,7 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 			return &stop{OutcomeError, why}, StepError, why
 		}
 		why := loginFailure(lr)
-		if lr.atLimit() {
+		if lr.atLimit() || lr.untestable() {
 			return &stop{OutcomeError, why}, StepError, why
 		}
 		return &stop{OutcomeAuthFailed, why}, StepFailed, why
@@ -129,9 +137,9 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 	if got := q.Get("state"); got != os.state {
 		bad = append(bad, fmt.Sprintf("state %q instead of the %q sent", got, os.state))
 	}
-	r.check("AUTH-011", len(bad) == 0 && isRedirect(lr.res.CallbackStatus), "a 3xx to redirect-url with code and the unchanged state",
+	r.check("AUTH-011", len(bad) == 0 && (isRedirect(lr.res.CallbackStatus) || lr.res.CallbackByScript), "a 3xx to redirect-url with code and the unchanged state",
 		fmt.Sprintf("%d: %s", lr.res.CallbackStatus, strings.Join(bad, "; ")))
-	r.check("AUTH-004", lr.res.CallbackStatus == http.StatusPermanentRedirect, "308 Permanent Redirect", fmt.Sprintf("%d", lr.res.CallbackStatus))
+	r.judgeCallbackStatus(lr)
 	r.judgeSecondFactor(lr, true)
 	if len(bad) > 0 {
 		r.skipAll("the callback was refused", "AUTH-007", "AUTH-008", "AUTH-010", "AUTH-012", "AUTH-013", "AUTH-014", "AUTH-016")
@@ -189,7 +197,7 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 		msg := "the token request failed: " + firstNonEmpty(strings.Join(problems, "; "), fmt.Sprintf("status %d", tr.status))
 		return &stop{OutcomeAuthFailed, msg}, StepFailed, msg
 	}
-	return nil, StepOK, "authorized with a code; the token endpoint issued a Bearer access token"
+	return nil, StepOK, "authorized with a code; the token endpoint issued a Bearer access token" + lr.driverNote()
 }
 
 func firstNonEmpty(s ...string) string {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/url"
 	"sort"
 	"strings"
@@ -57,7 +58,8 @@ func (r *Redactor) Add(v string) {
 		base64.StdEncoding.EncodeToString([]byte(v)),
 		base64.RawStdEncoding.EncodeToString([]byte(v)),
 		base64.URLEncoding.EncodeToString([]byte(v)),
-		base64.RawURLEncoding.EncodeToString([]byte(v))}
+		base64.RawURLEncoding.EncodeToString([]byte(v)),
+		jsonString(v, false), jsonString(v, true)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	seen := map[string]bool{}
@@ -96,4 +98,18 @@ func (r *Redactor) Redact(s string) string {
 		return s
 	}
 	return repl.Replace(s)
+}
+
+// jsonString is v as JSON writes it inside quotes: a browser's fetch()
+// posts passwords and codes that way (JSON.stringify, html false), servers
+// echo them with <, > and & escaped too (html true).
+func jsonString(v string, html bool) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	if err := enc.Encode(v); err != nil {
+		return v
+	}
+	s := strings.TrimSpace(b.String())
+	return strings.TrimSuffix(strings.TrimPrefix(s, `"`), `"`)
 }

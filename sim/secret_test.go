@@ -50,3 +50,20 @@ func TestMaskCredential(t *testing.T) {
 	assert.Equal(t, "a=[redacted]; b=[redacted]", maskCredential("a=1; b=2"))
 	assert.Equal(t, "sid=[redacted]; Expires=Wed, 21 Oct 2026 07:28:00 GMT", maskCredential("sid=x; Expires=Wed, 21 Oct 2026 07:28:00 GMT"))
 }
+
+// A password posted by fetch() as JSON has its quotes and backslashes
+// escaped; the redactor knows that form too.
+func TestRedactorJSONForm(t *testing.T) {
+	r := &Redactor{}
+	pw := `pa"ss\wörd<1>`
+	r.Add(pw)
+	body, err := json.Marshal(map[string]string{"password": pw})
+	require.NoError(t, err)
+	// JSON.stringify does not escape <, > and &; Go's Marshal does.
+	stringify := `{"password":"pa\"ss\\wörd<1>"}`
+	for _, b := range []string{stringify, string(body)} {
+		out := r.Redact(b)
+		assert.NotContains(t, out, `ss\\w`, b)
+		assert.Contains(t, out, "[redacted]", b)
+	}
+}

@@ -73,6 +73,8 @@ func runMatrix(ctx context.Context, f *Factory, o *matrixOptions) error {
 	}
 	defer cleanup()
 	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Parallel: 2}
+	closeBrowser := o.attachBrowser(eng)
+	defer closeBrowser()
 	if plan.clock != nil {
 		eng.Clock, eng.TOTPClock = plan.clock.Now, plan.clock
 	}

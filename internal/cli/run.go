@@ -66,6 +66,10 @@ type runOptions struct {
 	Shard        string
 	FailFast     bool
 	Expectations string // run and step
+
+	LoginDriver string
+	BrowserPath string
+	Artifacts   string
 }
 
 func newRunCmd(f *Factory, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -160,6 +164,9 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.StringVar(&o.ReplayBody, "replay-body", "", "send this captured device enrollment body (DER, PEM or base64 CMS) instead of the self-signed one")
 	fl.BoolVar(&o.NoProbes, "no-probes", false, "skip the tester's extra requests (wrong passwords and codes, other content types, random tokens), e.g. for servers with lockout")
 	fl.BoolVar(&o.DiscoveryOnly, "discovery-only", false, "stop each case after discovery")
+	fl.StringVar(&o.LoginDriver, "login-driver", "", "web login driver: form (HTML forms, no JavaScript), browser (Chromium) or auto (form first, then the browser when a page needs JavaScript); default auto, or the scenario's login.driver")
+	fl.StringVar(&o.BrowserPath, "browser-path", "", "Chromium binary for the browser driver (default: chromium, chromium-browser or google-chrome from PATH)")
+	fl.StringVar(&o.Artifacts, "artifacts", "", "directory for the screenshots of browser sign-ins (default: next to the first --report file, else a temporary directory)")
 }
 
 // checkFlags validates the flags run and step share that need no plan.
@@ -218,6 +225,10 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 
 	text := report.NewText(f.IO.Out, report.TextOptions{Verbose: o.Verbose, Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict})
 	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter, Parallel: o.Parallel}
+	closeBrowser := o.attachBrowser(eng)
+	defer closeBrowser()
+	arts := newArtifactWriter(o.Artifacts, o.Reports)
+	defer arts.finish(f.IO.ErrOut)
 	if plan.clock != nil {
 		// The embedded servers and the engine share a clock whose
 		// per-account TOTP time jumps instead of waiting for fresh steps.
@@ -227,6 +238,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	defer stopRun()
 	failedFast := false
 	_, runErr := eng.Run(runCtx, plan.Plan, func(ev sim.Event) {
+		arts.handle(&ev)
 		if ev.Kind == sim.EventRunEnd {
 			ev.Expectations = known.verdict(text.Summary(), filter)
 		}
@@ -288,7 +300,26 @@ type runPlan struct {
 }
 
 // buildPlan turns flags into cases; cleanup stops any embedded servers.
+// --login-driver, when given, replaces each scenario's login.driver.
 func buildPlan(o *runOptions, getenv func(string) string) (runPlan, func(), error) {
+	driver := ""
+	if o.LoginDriver != "" {
+		d, err := sim.ParseLoginDriver(o.LoginDriver)
+		if err != nil {
+			return runPlan{}, func() {}, usageErr("--login-driver: %v", err)
+		}
+		driver = d
+	}
+	rp, cleanup, err := buildCases(o, getenv)
+	if err == nil && driver != "" {
+		for i := range rp.Cases {
+			rp.Cases[i].Login.Driver = driver
+		}
+	}
+	return rp, cleanup, err
+}
+
+func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), error) {
 	none := func() {}
 	if len(o.Args) > 0 {
 		return scenarioPlan(o.Args, o, getenv)

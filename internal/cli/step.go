@@ -106,6 +106,8 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 	}
 
 	opts := tui.Options{Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict, Output: f.IO.Out}
+	arts := newArtifactWriter(o.Artifacts, o.Reports)
+	defer arts.finish(f.IO.ErrOut)
 	if o.Replay != "" {
 		opts.Run, opts.Title = tui.Replay(events), "replay of "+filepath.Base(o.Replay)
 	} else {
@@ -126,6 +128,12 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 			}
 			return p.plan, p.eng, p.cleanup, nil
 		})
+		// Screenshots are written as they come, so the detail pane can
+		// give their paths.
+		run := opts.Run
+		opts.Run = func(ctx context.Context, gate sim.Gate, emit func(sim.Event)) error {
+			return run(ctx, gate, func(ev sim.Event) { arts.handle(&ev); emit(ev) })
+		}
 		opts.Title = "demo on the embedded reference server"
 		if o.Email != "" {
 			opts.Title = "playing " + o.Email
@@ -141,6 +149,7 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 	known.onRunEnd(res.Events, filter)
 	var sum report.Summary
 	for _, ev := range res.Events {
+		arts.handle(&ev)
 		sum.Add(ev)
 		for _, s := range sinks {
 			s.Handle(ev)
@@ -235,7 +244,8 @@ func (o *stepOptions) plan(f *Factory, filter sim.CheckFilter, known *knownFindi
 		eng.Clock, eng.TOTPClock = rp.clock.Now, rp.clock
 	}
 	known.apply(rp.Cases)
-	return &stepPlan{plan: rp.Plan, eng: eng, cleanup: cleanup}, nil
+	closeBrowser := ro.attachBrowser(eng)
+	return &stepPlan{plan: rp.Plan, eng: eng, cleanup: func() { closeBrowser(); cleanup() }}, nil
 }
 
 // checkDemo refuses flags that only make sense with --email.

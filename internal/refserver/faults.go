@@ -291,7 +291,7 @@ var faultTable = []Fault{
 	{Name: FaultTOTPRejectsValid, Doc: "TOTP codes are checked with SHA-256 instead of SHA-1, so correct codes are refused",
 		Trips: []string{"TOTP-002"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultOTPNeedsJavaScript, Doc: "the one-time-code page has no form, only a <noscript> notice and a script that builds one",
-		Trips: []string{"AUTH-017", "TOTP-006"}, Probe: probeFallback, Account: probeAlice},
+		Trips: []string{"AUTH-017", "TOTP-006"}, Probe: probeFallback, Account: probeAlice, Outcome: "error"},
 	{Name: FaultTOTP5xx, Doc: "a wrong TOTP code gets a 500 instead of the form again",
 		Trips: []string{"TOTP-003"}, Probe: probeFallback, Account: probeAlice},
 

@@ -170,6 +170,16 @@ func (m *Model) detail(w int) ([]string, []xline) {
 	}
 	d.section(st, "On the "+device)
 	d.wrap(m.st.plain, 2, onDevice)
+	if len(s.shots) > 0 {
+		d.section(st, fmt.Sprintf("Screenshots (%d)", len(s.shots)))
+		for _, a := range s.shots {
+			where := a.Path
+			if where == "" {
+				where = a.File + " (not written)"
+			}
+			d.wrap(m.st.plain, 2, clean(a.Name)+": "+where)
+		}
+	}
 
 	var sent, probes []sim.Exchange
 	for _, x := range s.exchanges {

@@ -81,7 +81,8 @@ type stepState struct {
 	exchanges []sim.Exchange
 	checks    []sim.Result
 	notRun    bool
-	waits     []string // what the step waited for (wait events)
+	waits     []string       // what the step waited for (wait events)
+	shots     []sim.Artifact // screenshots of sign-in pages (artifact events)
 }
 
 func (s *stepState) status() rowStatus {
@@ -356,6 +357,12 @@ func (m *Model) event(ev sim.Event) {
 	case sim.EventWait:
 		if s := c.last(ev.Step); s != nil {
 			s.waits = append(s.waits, ev.Message)
+		}
+	case sim.EventArtifact:
+		if s := c.last(ev.Step); s != nil && ev.Artifact != nil {
+			a := *ev.Artifact
+			a.Data = nil
+			s.shots = append(s.shots, a)
 		}
 	case sim.EventCheck:
 		if s := c.last(ev.Step); s != nil && ev.Result != nil {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // DefaultCallbackScheme is the custom scheme Apple devices register for the
@@ -63,6 +64,12 @@ type Request struct {
 	// OnSecret is called with every cookie value received, the moment it
 	// arrives, so the engine can redact it from its events.
 	OnSecret func(string)
+	// The web view's look, for a browser driver (the form driver sends
+	// only UserAgent): viewport, language ("en-US"), and how long one page
+	// may take to show a field or move on (DefaultPageTimeout when 0).
+	Viewport    Viewport
+	Language    string
+	PageTimeout time.Duration
 }
 
 // Result is how the login went. Login returns it with errors too, filled as
@@ -84,6 +91,12 @@ type Result struct {
 	// Trail has one line per request for people, secrets removed:
 	// "GET https://... → 200 form (username,password)".
 	Trail []string
+	// CallbackByScript: a script navigated to the callback (window.location),
+	// not a redirect; CallbackStatus is then the status of the page that ran
+	// it. ASWebAuthenticationSession completes either way.
+	CallbackByScript bool
+	// Screenshots of each sign-in page (browser driver only).
+	Screenshots []Screenshot
 }
 
 // Login plays the web view from req.StartURL to the callback.

@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/chromium"
+)
+
+// attachBrowser gives the engine the browser driver. Chromium starts on
+// the first sign-in that needs it, so a run of plain forms never pays for
+// it; the returned func ends it (and must run, or a process stays behind).
+func (o *runOptions) attachBrowser(eng *sim.Engine) func() {
+	b := chromium.New(o.BrowserPath)
+	eng.Browser = b
+	return func() { b.Close() }
+}
+
+// artifactWriter writes the screenshots of a run to files and replaces
+// their bytes in the event with the path, so jsonl stays small and the
+// reports can link or embed them.
+type artifactWriter struct {
+	mu      sync.Mutex
+	dir     string
+	temp    bool
+	written int
+	err     error
+}
+
+// newArtifactWriter picks the directory: --artifacts, else next to the
+// first --report file (report.html → report-artifacts/), else a temporary
+// directory made when the first screenshot arrives.
+func newArtifactWriter(flag string, reports []string) *artifactWriter {
+	if flag != "" {
+		return &artifactWriter{dir: flag}
+	}
+	for _, spec := range reports {
+		if _, path, ok := strings.Cut(spec, "="); ok && path != "" && path != "-" {
+			return &artifactWriter{dir: strings.TrimSuffix(path, filepath.Ext(path)) + "-artifacts"}
+		}
+	}
+	return &artifactWriter{temp: true}
+}
+
+func (a *artifactWriter) handle(ev *sim.Event) {
+	if ev.Kind != sim.EventArtifact || ev.Artifact == nil || len(ev.Artifact.Data) == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	png := ev.Artifact.Data
+	art := *ev.Artifact
+	art.Data = nil
+	ev.Artifact = &art
+	if a.err != nil {
+		return
+	}
+	if a.dir == "" {
+		dir, err := os.MkdirTemp("", "enrollsim-artifacts-")
+		if err != nil {
+			a.err = err
+			return
+		}
+		a.dir = dir
+	}
+	caseDir := filepath.Join(a.dir, safeName(ev.Case))
+	if err := os.MkdirAll(caseDir, 0o755); err != nil {
+		a.err = err
+		return
+	}
+	path := filepath.Join(caseDir, safeName(art.File))
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		a.err = err
+		return
+	}
+	ev.Artifact.Path = path
+	a.written++
+}
+
+func (a *artifactWriter) finish(errOut io.Writer) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.err != nil:
+		fmt.Fprintf(errOut, "enrollsim: writing screenshots: %v\n  pass --artifacts DIR to choose where they go\n", a.err)
+	case a.written > 0:
+		fmt.Fprintf(errOut, "enrollsim: %d screenshot(s) of browser sign-ins in %s\n", a.written, a.dir)
+	}
+}
+
+// safeName keeps a file name to letters, digits, dot, dash and underscore:
+// case names carry e-mail addresses and device names.
+func safeName(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == '_':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	name := strings.Trim(b.String(), ".-")
+	if name == "" {
+		return "case"
+	}
+	return name
+}

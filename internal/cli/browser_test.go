@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// chromiumProcesses counts the processes whose command line names dir:
+// the run's browser keeps its profile under the TMPDIR the test gives it.
+func chromiumProcesses(dir string) int {
+	n := 0
+	files, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil && strings.Contains(string(b), dir) && strings.Contains(string(b), "enrollsim-chromium-") {
+			n++
+		}
+	}
+	return n
+}
+
+func waitNoChromium(dir string) int {
+	deadline := time.Now().Add(5 * time.Second)
+	for chromiumProcesses(dir) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return chromiumProcesses(dir)
+}
+
+// A run in the browser writes the screenshots next to the report, names
+// them without secrets, and leaves no browser process behind; nor does a
+// run interrupted by SIGINT while the browser signs in.
+func TestBrowserRunLeavesNoProcess(t *testing.T) {
+	bin := enrollsimBinary(t)
+	tmp := t.TempDir()
+	out := t.TempDir()
+	args := []string{"run", "--embedded", "--email", "alice@acme.test", "--device", "iphone@26.1", "--login-driver", "browser", "--no-probes"}
+
+	cmd := exec.Command(bin, append(args, "--report", "html="+filepath.Join(out, "run.html"), "--report", "jsonl="+filepath.Join(out, "run.jsonl"))...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "NO_COLOR=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	assert.Contains(t, stdout.String(), "(in the browser)")
+	assert.Zero(t, waitNoChromium(tmp), "browser processes left after a normal run")
+
+	shots, _ := filepath.Glob(filepath.Join(out, "run-artifacts", "*", "*.png"))
+	assert.Len(t, shots, 2, "one screenshot per sign-in page (password, code); stderr:\n%s", stderr.String())
+	for _, s := range shots {
+		assert.NotContains(t, s, "?")
+		assert.NotContains(t, s, "=")
+	}
+	jsonl, err := os.ReadFile(filepath.Join(out, "run.jsonl"))
+	require.NoError(t, err)
+	assert.Contains(t, string(jsonl), `"kind":"artifact"`)
+	assert.NotContains(t, string(jsonl), `"data":`, "the bytes are replaced by the path")
+	html, err := os.ReadFile(filepath.Join(out, "run.html"))
+	require.NoError(t, err)
+	assert.True(t, strings.Contains(string(html), "data:image/png;base64,"), "the HTML report embeds the screenshots")
+
+	// Interrupted while the browser is up.
+	cmd = exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "NO_COLOR=1")
+	stdout.Reset()
+	stderr.Reset()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(20 * time.Second)
+	for chromiumProcesses(tmp) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NotZero(t, chromiumProcesses(tmp), "the browser never started: the count would prove nothing")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the run did not end after SIGINT")
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		assert.Contains(t, []int{130, 0}, ee.ExitCode(), stderr.String())
+	}
+	assert.Zero(t, waitNoChromium(tmp), "browser processes left after SIGINT")
+}

@@ -1,0 +1,187 @@
+// Package chromium is the web login driver that runs the sign-in pages in
+// a real browser engine: Chromium over the DevTools protocol (chromedp), for
+// identity providers whose pages build their forms in JavaScript, post them
+// with fetch/XHR and navigate by script.
+//
+// The browser never touches the network itself. Every request it makes
+// (documents, scripts, XHR, images, redirects) is paused with the DevTools
+// Fetch domain and answered with the weblogin.Fetch the engine passes in, so
+// each one is an exchange event with the engine's timeouts, size caps, TLS
+// checks, resolve overrides and redaction. The browser needs no certificate
+// flags: it never sees TLS.
+package chromium
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/enrollsim/enrollsim/sim/weblogin"
+)
+
+// Names looked up in PATH when no binary is given, Debian's first.
+var binaries = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
+
+// Find returns the browser binary to run: path when set, else the first of
+// chromium, chromium-browser, google-chrome in PATH.
+func Find(path string) (string, error) {
+	if path != "" {
+		p, err := exec.LookPath(path)
+		if err != nil {
+			return "", fmt.Errorf("browser %s: %w\n%s", path, err, weblogin.InstallHint)
+		}
+		return p, nil
+	}
+	for _, name := range binaries {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no browser found in PATH (looked for chromium, chromium-browser, google-chrome)\n%s", weblogin.InstallHint)
+}
+
+// Flags every browser of a run gets. The sandbox needs privileges a
+// container or CI runner rarely grants; the pages run against a test target.
+// Background services are off: they would dial out (this tool's runs often
+// have no internet, and the requests would not be the device's).
+func flags(dir, bin string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin),
+		chromedp.UserDataDir(dir),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-breakpad", true),
+		chromedp.Flag("disable-client-side-phishing-detection", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,InterestFeedContentSuggestions"),
+		chromedp.Flag("metrics-recording-only", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.Flag("use-mock-keychain", true),
+		chromedp.Flag("hide-scrollbars", true),
+	}
+}
+
+// Browser is one Chromium process, started on the first login that needs
+// it and shared by every case of a run; each login gets a fresh browser
+// context (its own cookies and storage). Close ends the process.
+type Browser struct {
+	path string
+
+	mu         sync.Mutex
+	started    bool
+	closed     bool
+	err        error
+	dir        string
+	browserCtx context.Context
+	cancel     func()
+}
+
+// New returns a browser that runs path (see Find) when first needed.
+func New(path string) *Browser { return &Browser{path: path} }
+
+// Available says whether a browser binary can be found, without starting it.
+func (b *Browser) Available() error {
+	_, err := Find(b.path)
+	return err
+}
+
+// UserDataDir is the profile directory of the running browser ("" before
+// the start): tests find the browser's processes by it.
+func (b *Browser) UserDataDir() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dir
+}
+
+func (b *Browser) start() (context.Context, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, errors.New("the browser was closed")
+	}
+	if b.started {
+		return b.browserCtx, b.err
+	}
+	b.started = true
+	bin, err := Find(b.path)
+	if err != nil {
+		b.err = err
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "enrollsim-chromium-")
+	if err != nil {
+		b.err = fmt.Errorf("browser profile directory: %w", err)
+		return nil, b.err
+	}
+	b.dir = dir
+	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), flags(dir, bin)...)
+	bctx, bcancel := chromedp.NewContext(allocCtx)
+	b.browserCtx = bctx
+	b.cancel = func() { bcancel(); allocCancel() }
+	if err := chromedp.Do(bctx); err != nil {
+		b.err = fmt.Errorf("starting %s: %w\n%s", bin, err, weblogin.InstallHint)
+		return nil, b.err
+	}
+	return bctx, nil
+}
+
+// Close ends the browser process and removes its profile. It is safe to
+// call more than once, and on a browser never started.
+func (b *Browser) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	if b.cancel != nil {
+		b.cancel() // waits for the process to exit
+		b.cancel = nil
+	}
+	if b.dir != "" {
+		removeAll(b.dir)
+	}
+	return nil
+}
+
+// removeAll retries: Chromium's helpers may write into the profile for a
+// moment after the browser exits.
+func removeAll(dir string) {
+	for range 20 {
+		if err := os.RemoveAll(dir); err == nil {
+			return
+		}
+		sleep(50)
+	}
+}
+
+// Login plays the web view from req.StartURL to the callback in a fresh
+// browser context.
+func (b *Browser) Login(ctx context.Context, fetch weblogin.Fetch, req weblogin.Request) (*weblogin.Result, error) {
+	if err := req.Fields.Validate(); err != nil {
+		return nil, err
+	}
+	bctx, err := b.start()
+	if err != nil {
+		return &weblogin.Result{}, &weblogin.Error{Kind: weblogin.KindNoBrowser, Msg: err.Error()}
+	}
+	tab, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	l := newLogin(ctx, tab, fetch, req)
+	err = l.run()
+	return l.result(), err
+}

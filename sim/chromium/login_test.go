@@ -1,0 +1,271 @@
+package chromium
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enrollsim/enrollsim/sim/weblogin"
+)
+
+// One browser for the whole test binary: starting Chromium costs about a
+// second, a fresh context per login almost nothing.
+var shared *Browser
+
+func TestMain(m *testing.M) {
+	shared = New("")
+	code := m.Run()
+	shared.Close()
+	os.Exit(code)
+}
+
+// exchange is one request as the engine would record it.
+type exchange struct {
+	method, url, purpose string
+	header               http.Header
+	body                 string
+	status               int
+}
+
+// recorder is a Fetch over a plain client, as the engine's, that keeps
+// every exchange.
+type recorder struct {
+	mu  sync.Mutex
+	exs []exchange
+}
+
+func (rec *recorder) fetch(client *http.Client) weblogin.Fetch {
+	return func(ctx context.Context, method, rawURL string, header http.Header, body []byte, purpose string) (*weblogin.Page, error) {
+		req, err := http.NewRequestWithContext(ctx, method, rawURL, strings.NewReader(string(body)))
+		if err != nil {
+			return nil, err
+		}
+		req.Header = header.Clone()
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		resp, err := client.Do(req.WithContext(ctx))
+		ex := exchange{method: method, url: rawURL, purpose: purpose, header: header, body: string(body)}
+		if err != nil {
+			rec.add(ex)
+			return nil, err
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		ex.status = resp.StatusCode
+		rec.add(ex)
+		if err != nil {
+			return nil, err
+		}
+		return &weblogin.Page{URL: req.URL, Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+	}
+}
+
+func (rec *recorder) add(ex exchange) {
+	rec.mu.Lock()
+	rec.exs = append(rec.exs, ex)
+	rec.mu.Unlock()
+}
+
+func noRedirects() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func newIDP(t *testing.T) (*idp, *httptest.Server) {
+	t.Helper()
+	p := &idp{hang: make(chan struct{})}
+	srv := httptest.NewServer(p)
+	t.Cleanup(func() { close(p.hang); srv.Close() })
+	return p, srv
+}
+
+func request(start string, secrets *[]string) weblogin.Request {
+	return weblogin.Request{
+		StartURL:    start,
+		UserAgent:   "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1",
+		Username:    testUser,
+		Password:    testPassword,
+		OTP:         func() (string, error) { return testCode, nil },
+		Viewport:    weblogin.Viewport{Width: 393, Height: 852, Scale: 3, Mobile: true, Touch: true},
+		Language:    "en-US",
+		PageTimeout: 3 * time.Second,
+		OnSecret:    func(s string) { *secrets = append(*secrets, s) },
+	}
+}
+
+func TestSinglePageFlow(t *testing.T) {
+	t.Parallel()
+	p, srv := newIDP(t)
+	var secrets []string
+	rec := &recorder{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := shared.Login(ctx, rec.fetch(noRedirects()), request(srv.URL+"/spa?user-identifier=alice%40acme.test", &secrets))
+	if err != nil {
+		t.Fatalf("login: %v\ntrail:\n%s\nserver saw:\n%s", err, strings.Join(res.Trail, "\n"), p.all())
+	}
+	if res.Callback == nil || res.Callback.Query().Get("access-token") != testToken {
+		t.Fatalf("callback %v", res.Callback)
+	}
+	if !res.CallbackByScript || res.CallbackStatus != 200 {
+		t.Errorf("CallbackByScript %v status %d, want a script navigation from a 200 page", res.CallbackByScript, res.CallbackStatus)
+	}
+	if !strings.Contains(res.CallbackHeader.Get("Cache-Control"), "no-store") {
+		t.Errorf("CallbackHeader %v: want the header of the fetch() answer carrying the token", res.CallbackHeader)
+	}
+	if !res.FirstFactorDone || !res.SecondFactorSeen || res.CallbackBeforeSecondFactor {
+		t.Errorf("factors: first %v second %v before %v", res.FirstFactorDone, res.SecondFactorSeen, res.CallbackBeforeSecondFactor)
+	}
+	if len(res.Screenshots) != 3 {
+		t.Errorf("%d screenshots, want one per page (user name, password, code)", len(res.Screenshots))
+	}
+	for _, s := range res.Screenshots {
+		if !strings.HasPrefix(string(s.PNG), "\x89PNG") || strings.Contains(s.Page, "?") {
+			t.Errorf("screenshot %q: not a PNG or named with a query", s.Page)
+		}
+	}
+	for _, want := range []string{testSession, "scriptset-9f8e7d6c"} {
+		if !contains(secrets, want) {
+			t.Errorf("cookie %q was not registered with OnSecret (got %d secrets)", want, len(secrets))
+		}
+	}
+	for _, ex := range rec.exs {
+		if ex.header.Get("User-Agent") != request("", nil).UserAgent {
+			t.Errorf("%s %s: User-Agent %q", ex.method, ex.url, ex.header.Get("User-Agent"))
+		}
+		for k := range ex.header {
+			if strings.HasPrefix(strings.ToLower(k), "sec-ch-") {
+				t.Errorf("%s %s sends %s, which Safari does not", ex.method, ex.url, k)
+			}
+		}
+	}
+	trail := strings.Join(res.Trail, "\n")
+	for _, secret := range []string{testPassword, testCode, testToken, testSession} {
+		if strings.Contains(trail, secret) {
+			t.Errorf("trail holds secret %q:\n%s", secret, trail)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestScriptFormWithCSRFHeader(t *testing.T) {
+	t.Parallel()
+	p, srv := newIDP(t)
+	var secrets []string
+	rec := &recorder{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req := request(srv.URL+"/xhr", &secrets)
+	req.OTP = nil
+	res, err := shared.Login(ctx, rec.fetch(noRedirects()), req)
+	if err != nil {
+		t.Fatalf("login: %v\ntrail:\n%s\nserver saw:\n%s", err, strings.Join(res.Trail, "\n"), p.all())
+	}
+	if res.CallbackByScript || res.CallbackStatus != http.StatusPermanentRedirect {
+		t.Errorf("callback by script %v status %d, want the server's 308", res.CallbackByScript, res.CallbackStatus)
+	}
+	if !contains(secrets, testCSRF) {
+		t.Errorf("the CSRF cookie was not registered")
+	}
+	if got := p.requests(); !contains(got, "POST /xhr/login") {
+		t.Errorf("server saw %v", got)
+	}
+}
+
+func TestWrongPasswordIsRejected(t *testing.T) {
+	t.Parallel()
+	_, srv := newIDP(t)
+	var secrets []string
+	rec := &recorder{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req := request(srv.URL+"/spa", &secrets)
+	req.Password = "wrong-password-1"
+	res, err := shared.Login(ctx, rec.fetch(noRedirects()), req)
+	var we *weblogin.Error
+	if !errors.As(err, &we) || we.Kind != weblogin.KindRejected {
+		t.Fatalf("err %v, want a rejection; trail:\n%s", err, strings.Join(res.Trail, "\n"))
+	}
+	if !strings.Contains(we.Msg, "credentials were rejected") || !strings.Contains(we.Msg, "Your password is incorrect") {
+		t.Errorf("message %q", we.Msg)
+	}
+	if strings.Contains(we.Msg, "wrong-password-1") {
+		t.Errorf("message holds the password")
+	}
+}
+
+// A refusal that leaves the typed password in its field is told from a
+// page still at work by the error text that appears.
+func TestRejectionWithThePasswordKept(t *testing.T) {
+	t.Parallel()
+	_, srv := newIDP(t)
+	var secrets []string
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req := request(srv.URL+"/xhr", &secrets)
+	req.OTP, req.Password = nil, "wrong-password-2"
+	start := time.Now()
+	res, err := shared.Login(ctx, (&recorder{}).fetch(noRedirects()), req)
+	var we *weblogin.Error
+	if !errors.As(err, &we) || we.Kind != weblogin.KindRejected {
+		t.Fatalf("err %v, want a rejection; trail:\n%s", err, strings.Join(res.Trail, "\n"))
+	}
+	if !strings.Contains(we.Msg, "Invalid user name or password.") {
+		t.Errorf("message %q", we.Msg)
+	}
+	if d := time.Since(start); d > req.PageTimeout {
+		t.Errorf("took %s: the refusal waited for the page timeout", d)
+	}
+}
+
+func TestPageThatStopsMoving(t *testing.T) {
+	t.Parallel()
+	_, srv := newIDP(t)
+	var secrets []string
+	rec := &recorder{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := shared.Login(ctx, rec.fetch(noRedirects()), request(srv.URL+"/empty", &secrets))
+	var we *weblogin.Error
+	if !errors.As(err, &we) || we.Kind != weblogin.KindNoForm {
+		t.Fatalf("err %v, want no form", err)
+	}
+	if want := "no user name or password field appeared on " + srv.URL + "/empty within 3s"; !strings.Contains(we.Msg, want) {
+		t.Errorf("message %q, want %q", we.Msg, want)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s", d)
+	}
+}
+
+func TestPageThatNeverAnswers(t *testing.T) {
+	t.Parallel()
+	_, srv := newIDP(t)
+	var secrets []string
+	rec := &recorder{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := shared.Login(ctx, rec.fetch(noRedirects()), request(srv.URL+"/hang", &secrets))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s: %v", d, err)
+	}
+}
