@@ -466,6 +466,7 @@ type runner struct {
 	oauth        *oauthState
 	deviceResps  []deviceResponse
 	limitIssues  []string // SEC-003 findings that are not one response's size or time
+	insecure     []string // SEC-001: sign-in requests a page made over plain http
 	// driver plays the web logins of this case: the form driver, or the
 	// browser once a page needed JavaScript (probes then use it too).
 	driver weblogin.Driver

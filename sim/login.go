@@ -157,6 +157,9 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 	}
 	if !probe {
 		r.emitScreenshots(lr.res.Screenshots)
+		for _, what := range lr.res.Insecure {
+			r.insecure = append(r.insecure, what+": the sign-in page sends it over plain http, without TLS (a device's web view blocks it as mixed content)")
+		}
 	}
 	if cb := lr.res.Callback; cb != nil {
 		// The token or code is a secret from the moment it arrives.

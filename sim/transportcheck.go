@@ -27,7 +27,8 @@ func (r *runner) judgeTransport() {
 	if len(r.deviceResps) == 0 {
 		return
 	}
-	var old, slow, big []string
+	old := append([]string(nil), r.insecure...)
+	var slow, big []string
 	var trust []string
 	checkedHosts := map[string]bool{}
 	for _, d := range r.deviceResps {

@@ -138,6 +138,7 @@ func (l *login) setup() error {
 	requested := chromedp.Events(l.tab, page.FrameRequestedNavigation)
 	started := chromedp.Events(l.tab, page.FrameStartedNavigating)
 	dialogs := chromedp.Events(l.tab, page.JavascriptDialogOpening)
+	sent := chromedp.Events(l.tab, network.RequestWillBeSent)
 	go func() {
 		for ev, err := range paused {
 			if err != nil {
@@ -163,6 +164,16 @@ func (l *login) setup() error {
 		}
 	}()
 	go func() {
+		// Requests the browser blocks as mixed content never reach the
+		// Fetch domain; the network domain still announces them.
+		for ev, err := range sent {
+			if err != nil {
+				return
+			}
+			l.insecure(ev)
+		}
+	}()
+	go func() {
 		// A dialog blocks the page's scripts until someone answers it.
 		for _, err := range dialogs {
 			if err != nil {
@@ -180,6 +191,9 @@ func (l *login) setup() error {
 	return chromedp.Do(ctx,
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			if _, err := chromedp.Call(ctx, page.Enable, page.EnableParams{}); err != nil {
+				return err
+			}
+			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 				return err
 			}
 			_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*", RequestStage: fetch.RequestStageRequest}}})
@@ -214,6 +228,31 @@ func acceptLanguage(lang string) string {
 		return lang
 	}
 	return lang + "," + base
+}
+
+// insecure records a request over plain http that carries the sign-in: a
+// document, a fetch/XHR, or anything with a body. A passive image over http
+// is no endpoint the device talks to, so it is left out.
+func (l *login) insecure(ev network.EventRequestWillBeSent) {
+	if ev.Request == nil {
+		return
+	}
+	u, err := url.Parse(ev.Request.URL)
+	if err != nil || strings.ToLower(u.Scheme) != "http" {
+		return
+	}
+	switch {
+	case ev.Type == network.ResourceTypeDocument, ev.Type == network.ResourceTypeXHR, ev.Type == network.ResourceTypeFetch:
+	case ev.Request.Method != http.MethodGet && ev.Request.Method != http.MethodHead:
+	default:
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	what := ev.Request.Method + " " + elideQuery(u)
+	if !slices.Contains(l.res.Insecure, what) {
+		l.res.Insecure = append(l.res.Insecure, what)
+	}
 }
 
 // navigation watches for the callback scheme: a script that sets

@@ -97,6 +97,10 @@ type Result struct {
 	CallbackByScript bool
 	// Screenshots of each sign-in page (browser driver only).
 	Screenshots []Screenshot
+	// Insecure lists the requests a page made, or tried and the browser
+	// blocked as mixed content, over plain http: documents, fetch/XHR and
+	// anything that sends a body (browser driver only; query left out).
+	Insecure []string
 }
 
 // Login plays the web view from req.StartURL to the callback.
