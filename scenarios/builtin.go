@@ -106,12 +106,6 @@ func negativeSuite(opt Options) (*Suite, error) {
 		BuiltIn:     true,
 	}
 	for _, f := range opt.Faults {
-		if f.Driver != "" {
-			// Integration point (issue 13): a scenario cannot choose its
-			// login driver yet; once it can (login.driver), play these
-			// with f.Driver instead of leaving them out.
-			continue
-		}
 		typ := f.Type
 		if typ == "" {
 			typ = sim.TypeUser
@@ -128,7 +122,8 @@ func negativeSuite(opt Options) (*Suite, error) {
 		if f.Outcome != "" {
 			outcome = f.Outcome
 		}
-		var login sim.LoginFields
+		// The JavaScript pages' faults need the browser.
+		login := sim.LoginFields{Driver: f.Driver}
 		if slices.Contains(f.Trips, "AUTH-017") {
 			// A fault that only a browser can sign in through is about the
 			// form driver's verdict: pin it, or a run with Chromium would

@@ -28,8 +28,8 @@ func TestBuiltInList(t *testing.T) {
 	assert.Equal(t, scenarios.SuiteInfo{Name: "conformance", Description: byName["conformance"].Description, Scenarios: 4, Cases: 4 * len(sim.Catalogue())}, byName["conformance"])
 	assert.Equal(t, 6, byName["demo"].Scenarios)
 	assert.Equal(t, 6, byName["demo"].Cases)
-	assert.Equal(t, len(formFaults()), byName["negative"].Scenarios)
-	assert.Equal(t, len(formFaults()), byName["negative"].Cases)
+	assert.Equal(t, len(refserver.Faults()), byName["negative"].Scenarios)
+	assert.Equal(t, len(refserver.Faults()), byName["negative"].Cases)
 	assert.Equal(t, 10, byName["thresholds"].Scenarios)
 }
 
@@ -109,22 +109,11 @@ func TestDemoSuite(t *testing.T) {
 
 // formFaults are the faults the form driver can play. Those that need the
 // browser driver wait for scenarios to choose their driver (issue 13).
-func formFaults() []refserver.Fault {
-	var out []refserver.Fault
-	for _, f := range refserver.Faults() {
-		if f.Driver == "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // The negative suite has one scenario per fault, built from the fault table.
 func TestNegativeSuite(t *testing.T) {
 	s, err := scenarios.BuiltInSuite("negative", opts(nil))
 	require.NoError(t, err)
-	faults := formFaults()
-	assert.Len(t, faults, len(refserver.Faults())-3, "the three js-* faults need the browser driver")
+	faults := refserver.Faults()
 	require.Len(t, s.Scenarios, len(faults))
 	for i, f := range faults {
 		sc := s.Scenarios[i]

@@ -60,7 +60,7 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 				}
 			}
 		}
-		eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: clock.Now, TOTPClock: clock}
+		eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: clock.Now, TOTPClock: clock, Browser: testBrowser}
 		_, err = eng.Run(context.Background(), sim.Plan{Cases: g.cases}, sum.Add)
 		client.CloseIdleConnections()
 		srv.Close()
