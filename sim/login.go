@@ -671,6 +671,10 @@ func (r *runner) judgeSecondFactor(lr *loginRun, gotCallback bool) {
 		r.skip("TOTP-002", "no one-time-code form was reached")
 	}
 	switch {
+	case lr.formJS != nil && lr.formJS.res != nil && lr.formJS.res.FirstFactorDone && !lr.formJS.res.SecondFactorSeen:
+		// The browser reached it, but a page without JavaScript would not
+		// have: what TOTP-006 is there to tell.
+		r.note("TOTP-006", "the second factor needs JavaScript: past the password, the form driver found no code form; the browser reached it")
 	case lr.res.SecondFactorSeen:
 		r.check("TOTP-006", true, "", "")
 	case lr.kind() == weblogin.KindJavaScript:
