@@ -26,8 +26,8 @@ func TestBuiltInList(t *testing.T) {
 	}
 	assert.Equal(t, []string{"conformance", "demo", "negative", "thresholds"}, names)
 	assert.Equal(t, scenarios.SuiteInfo{Name: "conformance", Description: byName["conformance"].Description, Scenarios: 4, Cases: 4 * len(sim.Catalogue())}, byName["conformance"])
-	assert.Equal(t, 6, byName["demo"].Scenarios)
-	assert.Equal(t, 6, byName["demo"].Cases)
+	assert.Equal(t, 7, byName["demo"].Scenarios)
+	assert.Equal(t, 7, byName["demo"].Cases)
 	assert.Equal(t, len(refserver.Faults()), byName["negative"].Scenarios)
 	assert.Equal(t, len(refserver.Faults()), byName["negative"].Cases)
 	assert.Equal(t, 10, byName["thresholds"].Scenarios)
@@ -83,6 +83,8 @@ func TestDemoSuite(t *testing.T) {
 	}{
 		{"byod-iphone/iphone@26.1", "iphone@26.1", "alice@acme.test", sim.OutcomeEnrolled, sim.TypeUser, nil, nil,
 			map[string]string{"redirects": "1", "server": "mdm-byod", "via": "well-known", "method": "apple-as-web", "enrollment_mode": "BYOD", "assigned": "alice@acme.test"}},
+		{"byod-iphone-javascript/iphone@26.1", "iphone@26.1", "grace@acme.test", sim.OutcomeEnrolled, sim.TypeUser, nil, nil,
+			map[string]string{"server": "mdm-byod", "via": "well-known", "enrollment_mode": "BYOD", "assigned": "grace@acme.test"}},
 		{"adde-mac-idp/mac@15.2", "mac@15.2", "carol@acme.test", sim.OutcomeEnrolled, sim.TypeDevice, nil, nil,
 			map[string]string{"server": "mdm-adde", "via": "well-known", "method": "apple-as-web", "enrollment_mode": "ADDE", "assigned": "carol@acme.test"}},
 		{"axm-fallback-iphone/iphone@18.2", "iphone@18.2", "alice@acme.test", sim.OutcomeEnrolled, sim.TypeUser, []string{"wellknown-404"}, nil,

@@ -841,7 +841,26 @@ func (l *login) press(submit, lastField string) error {
 func (l *login) screenshot(f *weblogin.LiveForm, at string) {
 	ctx, cancel := context.WithTimeout(l.tab, actionLimit)
 	defer cancel()
+	// A one-time code is a secret like the password, which the browser
+	// draws masked: mask the code fields the same way for the picture only.
+	var masked []string
+	for _, c := range f.Controls {
+		if c.Role == "otp" {
+			masked = append(masked, c.Selector)
+		}
+	}
+	mask := func(on bool) {
+		if len(masked) == 0 {
+			return
+		}
+		sels, _ := json.Marshal(masked)
+		style := map[bool]string{true: "disc", false: ""}[on]
+		js := fmt.Sprintf(`(() => { for (const s of %s) { const e = document.querySelector(s); if (e) e.style.webkitTextSecurity = %q; } return null })()`, sels, style)
+		_, _ = chromedp.Run(ctx, chromedp.Evaluate[any](js))
+	}
+	mask(true)
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	mask(false)
 	if err != nil || len(png) == 0 {
 		return
 	}
