@@ -249,7 +249,7 @@ func (l *login) insecure(ev network.EventRequestWillBeSent) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	what := ev.Request.Method + " " + elideQuery(u)
+	what := ev.Request.Method + " " + weblogin.ElideQuery(u)
 	if !slices.Contains(l.res.Insecure, what) {
 		l.res.Insecure = append(l.res.Insecure, what)
 	}
@@ -278,7 +278,7 @@ func (l *login) navigation(raw string) {
 		l.res.CallbackHeader = l.red.header(carrier.Header)
 	}
 	l.settleFactors()
-	l.noteLocked("script navigation → callback " + elideQuery(u))
+	l.noteLocked("script navigation → callback " + weblogin.ElideQuery(u))
 	l.closeLocked(nil)
 }
 
@@ -408,7 +408,7 @@ func (l *login) handle(ev fetch.EventRequestPaused) {
 			l.res.Callback, l.res.CallbackStatus = target, pg.Status
 			l.res.CallbackHeader = l.red.header(pg.Header)
 			l.settleFactors()
-			l.noteLocked(fmt.Sprintf("%s %s → %d callback %s", rq.Method, rq.URL, pg.Status, elideQuery(target)))
+			l.noteLocked(fmt.Sprintf("%s %s → %d callback %s", rq.Method, rq.URL, pg.Status, weblogin.ElideQuery(target)))
 			l.closeLocked(nil)
 			l.mu.Unlock()
 			l.failRequest(ev.RequestID)
@@ -970,26 +970,6 @@ func sameHost(a, b string) bool {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
-}
-
-// elideQuery shows a callback without its values.
-func elideQuery(u *url.URL) string {
-	c := *u
-	c.Fragment, c.RawFragment = "", ""
-	q := c.Query()
-	if len(q) == 0 {
-		return c.String()
-	}
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for i, k := range keys {
-		keys[i] = url.QueryEscape(k) + "=[redacted]"
-	}
-	c.RawQuery = strings.Join(keys, "&")
-	return c.String()
 }
 
 // transportError wraps an error from outside the driver with its text

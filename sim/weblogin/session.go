@@ -298,7 +298,7 @@ func (s *session) navigate(nav navigation, page *Page, next navigation, what str
 	switch scheme := strings.ToLower(next.url.Scheme); scheme {
 	case s.scheme:
 		s.finish(page, next.url)
-		s.note(nav, page, strings.TrimSpace(what+" callback "+elideQuery(next.url)))
+		s.note(nav, page, strings.TrimSpace(what+" callback "+ElideQuery(next.url)))
 		return nil, nil
 	case "http", "https":
 		if showTarget {
@@ -311,7 +311,7 @@ func (s *session) navigate(nav navigation, page *Page, next navigation, what str
 		return nil, s.fail(KindJavaScript, "%s %s leads to a javascript: URL", nav.method, nav.url)
 	default:
 		s.note(nav, page, strings.TrimSpace(what+" "+scheme+": URL"))
-		return nil, s.fail(KindBadRedirect, "%s %s leads to %q, neither http(s) nor the callback scheme %s", nav.method, nav.url, elideQuery(next.url), s.scheme)
+		return nil, s.fail(KindBadRedirect, "%s %s leads to %q, neither http(s) nor the callback scheme %s", nav.method, nav.url, ElideQuery(next.url), s.scheme)
 	}
 }
 
@@ -397,9 +397,9 @@ func headline(text string) string {
 	return ": " + quote(text)
 }
 
-// elideQuery shows a callback without its values: the access token or
+// ElideQuery shows a callback without its values: the access token or
 // authorization code is for the engine, not for the trail.
-func elideQuery(u *url.URL) string {
+func ElideQuery(u *url.URL) string {
 	c := *u
 	c.Fragment, c.RawFragment = "", ""
 	q := c.Query()
