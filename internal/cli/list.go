@@ -62,7 +62,11 @@ func newListCmd(f *Factory) *cobra.Command {
 				if trips == "" {
 					trips = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\n", ft.Name, trips, ft.Probe, ft.Account, ft.Doc)
+				probe := ft.Probe + " " + ft.Account
+				if ft.Driver != "" {
+					probe += " (" + ft.Driver + ")" // the sign-in needs that login driver
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ft.Name, trips, probe, ft.Doc)
 			}
 			return tw.Flush()
 		},
