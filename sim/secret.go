@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 const redacted = "[redacted]"
@@ -46,6 +47,12 @@ type Redactor struct {
 	// parent, for a case's redactor, is the run's: its forms are replaced
 	// after the case's own.
 	parent *Redactor
+	// covered is the parent's generation when every value it held was
+	// also this redactor's (a run of one account): while it stays so, the
+	// parent's pass is skipped, as it could find nothing left to replace.
+	covered int64
+	// gen counts the values added, for a child's covered.
+	gen atomic.Int64
 
 	mu sync.Mutex
 	// values are the registered secrets, known their forms: an Add of a
@@ -65,9 +72,17 @@ type Redactor struct {
 // case, a token that contains the password (or a password that contains a
 // token) is replaced whole, longest first.
 func (r *Redactor) ForCase(a Account) *Redactor {
-	c := &Redactor{parent: r}
+	c := &Redactor{parent: r, covered: -1}
 	c.AddSecret(a.Password)
 	c.AddSecret(a.TOTPSecret)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for v := range r.values {
+		if !c.values[v] {
+			return c
+		}
+	}
+	c.covered = r.gen.Load()
 	return c
 }
 
@@ -90,6 +105,7 @@ func (r *Redactor) Add(v string) {
 		r.values, r.known = map[string]bool{}, map[string]bool{}
 	}
 	r.values[v] = true
+	r.gen.Add(1)
 	for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v),
 		base64.StdEncoding.EncodeToString([]byte(v)),
 		base64.RawStdEncoding.EncodeToString([]byte(v)),
@@ -115,6 +131,9 @@ func (r *Redactor) Redact(s string) string {
 	}
 	if repl := r.replacer(); repl != nil {
 		s = repl.Replace(s)
+	}
+	if r.parent == nil || r.parent.gen.Load() == r.covered {
+		return s
 	}
 	return r.parent.Redact(s)
 }

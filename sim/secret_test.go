@@ -90,3 +90,15 @@ func TestRedactorForCase(t *testing.T) {
 	c.Add("late-token")
 	assert.Equal(t, "[redacted]", c.Redact("late-token"))
 }
+
+// A case's redactor skips the run's pass while the run holds only the
+// case's own account secrets, and resumes it when the run learns more.
+func TestRedactorForCaseCoveredRun(t *testing.T) {
+	run := &Redactor{}
+	pw := NewSecret("hunter2-password")
+	run.AddSecret(pw)
+	c := run.ForCase(Account{Password: pw})
+	assert.Equal(t, "[redacted]", c.Redact("hunter2-password"))
+	run.Add("late-plan-secret")
+	assert.Equal(t, "[redacted] [redacted]", c.Redact("hunter2-password late-plan-secret"))
+}
