@@ -270,7 +270,10 @@ type Engine struct {
 	Browser weblogin.Driver
 	// Checks selects which checks are reported; nil reports all.
 	Checks CheckFilter
-	// Redactor receives the run's secrets; a fresh one is used when nil.
+	// Redactor receives the plan's secrets (the accounts' passwords and
+	// seeds); a fresh one is used when nil. What a case learns (tokens,
+	// cookies, codes) goes to a redactor of its own (ForCase), dropped when
+	// the case ends.
 	Redactor *Redactor
 	// TOTPClock, when set, gives each account's second factor its own time
 	// and turns the wait for a fresh code into a jump of it; the embedded
@@ -331,7 +334,7 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 		if c.Target.Timeout > 0 {
 			lim.Timeout = c.Target.Timeout
 		}
-		return &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: lim, red: red, ledger: ledger}
+		return &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: lim, red: red.ForCase(c.Account), ledger: ledger}
 	}
 	var reports []CaseReport
 	if e.Parallel > 1 && e.Gate == nil {
@@ -435,6 +438,10 @@ func (e *Engine) runParallel(ctx context.Context, plan Plan, emit func(Event), n
 			for _, ev := range results[next].events {
 				emit(ev)
 			}
+			// Emitted events are the consumer's now: holding them
+			// until the run ends would make a run's heap grow with
+			// its cases.
+			results[next].events = nil
 			reports = append(reports, results[next].rep)
 			next++
 		}

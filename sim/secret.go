@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 const redacted = "[redacted]"
@@ -37,11 +38,52 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 // Redactor removes registered secrets, in every form they travel in, from
 // text before it leaves the engine. Values are registered the moment they are
 // learned (a token from a callback, a cookie from a header).
+//
+// A run has one Redactor for what the plan itself holds (the accounts'
+// passwords and seeds), and each case a child of it (ForCase) for what the
+// case learns; the child is dropped with the case, so redaction costs the
+// same at case 10,000 as at case 1.
 type Redactor struct {
-	mu    sync.RWMutex
-	forms []string
-	// repl replaces every form in one pass; rebuilt when forms change.
-	repl *strings.Replacer
+	// parent, for a case's redactor, is the run's: its forms are replaced
+	// after the case's own.
+	parent *Redactor
+	// covered is the parent's generation when every value it held was
+	// also this redactor's (a run of one account): while it stays so, the
+	// parent's pass is skipped, as it could find nothing left to replace.
+	covered int64
+	// gen counts the values added, for a child's covered.
+	gen atomic.Int64
+
+	mu sync.Mutex
+	// values are the registered secrets, known their forms: an Add of a
+	// known value costs a map look-up.
+	values, known map[string]bool
+	forms         []string
+	// repl replaces every form in one pass; built on the first Redact
+	// after an Add, so a burst of Adds (the cookies of one response)
+	// costs one build, not one each.
+	repl  *strings.Replacer
+	stale bool
+}
+
+// ForCase returns a redactor for one case: it knows the case's own account
+// secrets and what the case learns, and falls back on r for the rest of the
+// plan's. The case's account secrets are held here too so that, within the
+// case, a token that contains the password (or a password that contains a
+// token) is replaced whole, longest first.
+func (r *Redactor) ForCase(a Account) *Redactor {
+	c := &Redactor{parent: r, covered: -1}
+	c.AddSecret(a.Password)
+	c.AddSecret(a.TOTPSecret)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for v := range r.values {
+		if !c.values[v] {
+			return c
+		}
+	}
+	c.covered = r.gen.Load()
+	return c
 }
 
 // minSecretLen keeps one-character values (a "0" cookie) from shredding
@@ -54,50 +96,64 @@ func (r *Redactor) Add(v string) {
 	if len(v) < minSecretLen {
 		return
 	}
-	forms := []string{v, url.QueryEscape(v), url.PathEscape(v),
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.values[v] {
+		return
+	}
+	if r.values == nil {
+		r.values, r.known = map[string]bool{}, map[string]bool{}
+	}
+	r.values[v] = true
+	r.gen.Add(1)
+	for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v),
 		base64.StdEncoding.EncodeToString([]byte(v)),
 		base64.RawStdEncoding.EncodeToString([]byte(v)),
 		base64.URLEncoding.EncodeToString([]byte(v)),
 		base64.RawURLEncoding.EncodeToString([]byte(v)),
-		jsonString(v, false), jsonString(v, true)}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	seen := map[string]bool{}
-	for _, f := range r.forms {
-		seen[f] = true
-	}
-	for _, f := range forms {
-		if !seen[f] {
-			seen[f] = true
-			r.forms = append(r.forms, f)
+		jsonString(v, false), jsonString(v, true)} {
+		if r.known[f] {
+			continue
 		}
+		r.known[f] = true
+		r.forms = append(r.forms, f)
 	}
-	// Longest first, so a form that contains another is replaced whole
-	// (the Replacer tries its old strings in argument order at each
-	// position).
-	sort.SliceStable(r.forms, func(i, j int) bool { return len(r.forms[i]) > len(r.forms[j]) })
-	pairs := make([]string, 0, 2*len(r.forms))
-	for _, f := range r.forms {
-		pairs = append(pairs, f, redacted)
-	}
-	r.repl = strings.NewReplacer(pairs...)
+	r.stale = true
 }
 
 // AddSecret registers a Secret's value.
 func (r *Redactor) AddSecret(s Secret) { r.Add(s.v) }
 
-// Redact replaces every registered form in s.
+// Redact replaces every registered form in s: the case's, then the run's.
 func (r *Redactor) Redact(s string) string {
 	if r == nil {
 		return s
 	}
-	r.mu.RLock()
-	repl := r.repl
-	r.mu.RUnlock()
-	if repl == nil {
+	if repl := r.replacer(); repl != nil {
+		s = repl.Replace(s)
+	}
+	if r.parent == nil || r.parent.gen.Load() == r.covered {
 		return s
 	}
-	return repl.Replace(s)
+	return r.parent.Redact(s)
+}
+
+func (r *Redactor) replacer() *strings.Replacer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stale {
+		r.stale = false
+		// Longest first, so a form that contains another is replaced
+		// whole (the Replacer tries its old strings in argument order
+		// at each position).
+		sort.SliceStable(r.forms, func(i, j int) bool { return len(r.forms[i]) > len(r.forms[j]) })
+		pairs := make([]string, 0, 2*len(r.forms))
+		for _, f := range r.forms {
+			pairs = append(pairs, f, redacted)
+		}
+		r.repl = strings.NewReplacer(pairs...)
+	}
+	return r.repl
 }
 
 // jsonString is v as JSON writes it inside quotes: a browser's fetch()

@@ -67,3 +67,38 @@ func TestRedactorJSONForm(t *testing.T) {
 		assert.Contains(t, out, "[redacted]", b)
 	}
 }
+
+// A case's redactor replaces its own secrets and the run's, keeps what it
+// learns to itself (once per value), and replaces a token that contains the case's password
+// whole (both are its own, so longest first applies across them).
+func TestRedactorForCase(t *testing.T) {
+	run := &Redactor{}
+	pw := NewSecret("hunter2-password")
+	run.AddSecret(pw)
+	run.Add("other-account-seed")
+	c := run.ForCase(Account{Password: pw})
+	c.Add("tok-hunter2-password-tail")
+	c.Add("cookie-value")
+	forms := c.NumForms()
+	c.Add("cookie-value") // again: no new form
+	assert.Equal(t, forms, c.NumForms())
+	assert.Equal(t, "a [redacted] b [redacted] c [redacted] d [redacted]",
+		c.Redact("a tok-hunter2-password-tail b hunter2-password c cookie-value d other-account-seed"))
+	assert.Equal(t, "cookie-value [redacted]", run.Redact("cookie-value hunter2-password"),
+		"the run's redactor learned a case's secret")
+	// An Add after a Redact is seen by the next Redact.
+	c.Add("late-token")
+	assert.Equal(t, "[redacted]", c.Redact("late-token"))
+}
+
+// A case's redactor skips the run's pass while the run holds only the
+// case's own account secrets, and resumes it when the run learns more.
+func TestRedactorForCaseCoveredRun(t *testing.T) {
+	run := &Redactor{}
+	pw := NewSecret("hunter2-password")
+	run.AddSecret(pw)
+	c := run.ForCase(Account{Password: pw})
+	assert.Equal(t, "[redacted]", c.Redact("hunter2-password"))
+	run.Add("late-plan-secret")
+	assert.Equal(t, "[redacted] [redacted]", c.Redact("hunter2-password late-plan-secret"))
+}
