@@ -20,6 +20,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/enrollsim/enrollsim/sim/chromium"
 	"github.com/stretchr/testify/require"
 )
 
@@ -119,21 +121,10 @@ func startChrome() (*chromeRig, error) {
 	rules = append(rules, "MAP * ~NOTFOUND")
 	// No UserDataDir: the allocator makes a fresh one and, when the browser
 	// ends, kills any child process still using it and removes it.
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
+	opts := append(chromium.QuietFlags(path),
 		chromedp.Flag("host-resolver-rules", strings.Join(rules, ", ")),
 		chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(spkis, ",")),
-	}
+	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	r.cancel = func() {

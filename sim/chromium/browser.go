@@ -50,9 +50,15 @@ func Find(path string) (string, error) {
 // Background services are off: they would dial out (this tool's runs often
 // have no internet, and the requests would not be the device's).
 func flags(dir, bin string) []chromedp.ExecAllocatorOption {
+	return append(QuietFlags(bin), chromedp.UserDataDir(dir))
+}
+
+// QuietFlags start bin headless, unsandboxed and with every background
+// service off: the browser makes no request of its own. Tests that drive
+// Chromium without this package's driver use them too.
+func QuietFlags(bin string) []chromedp.ExecAllocatorOption {
 	return []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(dir),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
