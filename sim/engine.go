@@ -220,6 +220,8 @@ type Case struct {
 	NoProbes bool
 	// DiscoveryOnly ends the case after discovery.
 	DiscoveryOnly bool
+	// Until says how far the case goes after the profile; zero: commands.
+	Until Until
 	// Scenario, Suite, Description and Tags label the case in reports.
 	Scenario, Suite, Description string
 	Tags                         []string
@@ -479,6 +481,10 @@ type runner struct {
 	driver weblogin.Driver
 	// artifacts counts the screenshots emitted, for their names.
 	artifacts int
+
+	// After the profile (§2.13-2.14).
+	identity *identityState // the SCEP identity (identity.go)
+	mdm      *mdmState      // check-in, connect and commands (checkin.go)
 }
 
 // facts are what the case learned, for scenario expectations.
@@ -590,7 +596,26 @@ func (r *runner) flow() (string, string) {
 	p := r.enroll.profile
 	mode, _ := p.MDM()[0].String("EnrollmentMode")
 	who, _ := p.MDM()[0].String("AssignedManagedAppleID")
-	return OutcomeEnrolled, fmt.Sprintf("%s enrollment for %s via %s (%s body)", mode, who, d.via, r.enroll.bodyKind)
+	msg := fmt.Sprintf("%s enrollment for %s via %s (%s body)", mode, who, d.via, r.enroll.bodyKind)
+	for _, s := range []struct {
+		stage Until
+		stepFn
+	}{
+		{UntilIdentity, stepFn{StepIdentity, r.identityStep}},
+		{UntilCheckIn, stepFn{StepCheckIn, r.checkInStep}},
+		{UntilCommands, stepFn{StepCommands, r.commandsStep}},
+	} {
+		if !r.c.Until.Reaches(s.stage) {
+			break
+		}
+		if st := r.runStep(s.name, s.fn); st != nil {
+			return st.outcome, st.message
+		}
+	}
+	if after := r.afterProfileSummary(); after != "" {
+		msg += "; " + after
+	}
+	return OutcomeEnrolled, msg
 }
 
 // runStep wraps a step with its start/end events and the gate.

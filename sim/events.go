@@ -63,6 +63,9 @@ const (
 	OutcomeAuthFailed      = "auth-failed"
 	OutcomeEnrollFailed    = "enrollment-failed"
 	OutcomeProfileRejected = "profile-rejected"
+	OutcomeIdentityFailed  = "identity-failed" // no identity certificate (CHK-001)
+	OutcomeCheckInFailed   = "checkin-failed"  // Authenticate or TokenUpdate refused
+	OutcomeUnenrolled      = "unenrolled"      // the server asked the device to unenroll (TOK-007)
 	OutcomeError           = "error"
 	OutcomeInterrupted     = "interrupted"
 )

@@ -43,6 +43,8 @@ type authority struct {
 	privateCACert *x509.Certificate
 	privateCAPEM  []byte
 	privateLeaf   tls.Certificate // for MDMHost, issued by the private CA
+
+	identity *identityCA // devices' MDM identities, over SCEP (identityca.go)
 }
 
 func newAuthority(now time.Time) (*authority, error) {
@@ -98,7 +100,12 @@ func newAuthority(now time.Time) (*authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("refserver: parsing profile-signing certificate: %w", err)
 	}
+	identity, err := newIdentityCA(notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
 	return &authority{
+		identity:      identity,
 		caCert:        caCert,
 		caPEM:         pemCert(caCert),
 		leaf:          leaf,

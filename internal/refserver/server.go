@@ -192,6 +192,8 @@ func (s *Server) routes() map[string]http.Handler {
 	s.discoveryRoutes(mdm)
 	s.enrollRoutes(mdm)
 	s.loginRoutes(mdm)
+	s.scepRoutes(mdm)
+	s.mdmRoutes(mdm)
 
 	idp := http.NewServeMux()
 	s.idpRoutes(idp)

@@ -1,0 +1,43 @@
+package sim
+
+import "fmt"
+
+// Until says how far a case goes after the profile (--until, scenario key
+// until). A real device does not stop at the profile: it gets its identity,
+// checks in and answers the server's first commands, and many server bugs
+// live there. The zero value goes all the way.
+type Until string
+
+// How far a case goes, in flow order.
+const (
+	UntilProfile  Until = "profile"  // stop once the profile is judged
+	UntilIdentity Until = "identity" // and the identity certificate is obtained (§2.13.1)
+	UntilCheckIn  Until = "checkin"  // and Authenticate, TokenUpdate are sent (§2.13.2-3)
+	UntilCommands Until = "commands" // and the first connects answer the first commands (§2.13.4)
+)
+
+var untilOrder = map[Until]int{UntilProfile: 1, UntilIdentity: 2, UntilCheckIn: 3, UntilCommands: 4, "": 4}
+
+// ParseUntil reads an --until value.
+func ParseUntil(s string) (Until, error) {
+	switch u := Until(s); u {
+	case "":
+		return UntilCommands, nil
+	case UntilProfile, UntilIdentity, UntilCheckIn, UntilCommands:
+		return u, nil
+	case "check-in":
+		return UntilCheckIn, nil
+	}
+	return "", fmt.Errorf("until %q: want profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate) or commands (connect and the first commands, the default)", s)
+}
+
+// Reaches reports whether a case that goes until u plays stage v.
+func (u Until) Reaches(v Until) bool { return untilOrder[u] >= untilOrder[v] }
+
+// String is the stage's name, commands for the zero value.
+func (u Until) String() string {
+	if u == "" {
+		return string(UntilCommands)
+	}
+	return string(u)
+}
