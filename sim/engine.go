@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/enrollsim/enrollsim/sim/keys"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -288,6 +289,9 @@ type Engine struct {
 	// Sleep waits for a fresh TOTP step when TOTPClock is nil; nil sleeps
 	// for real.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Keys hands out the devices' identity keys; nil uses keys.Default. The
+	// load mode shares one warmed pool between its devices.
+	Keys *keys.Pool
 	// Wall, set when Clock is simulated, is the real clock: every event
 	// carries its reading too (Event.Wall), so reports give the run's wall
 	// time and its simulated time apart.

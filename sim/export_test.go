@@ -1,9 +1,39 @@
 package sim
 
+import (
+	"context"
+	"time"
+
+	"github.com/enrollsim/enrollsim/sim/profile"
+)
+
 // NumForms is how many secret forms r holds itself (not its parent's), for
 // the test that a finished case leaves none behind in the run's redactor.
 func (r *Redactor) NumForms() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.forms)
+}
+
+// IdentityStepForTest plays the identity step alone, for a profile whose
+// payloads are given (the MDM payload first), against doer: what the step
+// reported, its status, and the subject of the certificate it obtained.
+func IdentityStepForTest(ctx context.Context, doer Doer, lim Limits, payloads ...map[string]any) (results []Result, events []Event, status StepStatus, subject string) {
+	p := &profile.Profile{}
+	for i, d := range payloads {
+		pl := profile.Payload{Dict: profile.Dict(d), Index: i}
+		pl.Type, _ = pl.Dict.String("PayloadType")
+		pl.UUID, _ = pl.Dict.String("PayloadUUID")
+		p.Payloads = append(p.Payloads, pl)
+	}
+	dev, _ := LookupDevice("iphone@18.2")
+	e := &Engine{Doer: doer, Limits: lim}
+	r := &runner{e: e, c: Case{Name: "t", Device: dev, Until: UntilIdentity}, ctx: ctx, clock: time.Now, lim: lim.withDefaults(), red: &Redactor{},
+		emit: func(ev Event) { events = append(events, ev) }, enroll: &enrollState{profile: p}}
+	r.step = StepIdentity
+	_, status, _ = r.identityStep()
+	if r.identity != nil && r.identity.cert != nil {
+		subject = r.identity.cert.Subject.String()
+	}
+	return r.results, events, status, subject
 }

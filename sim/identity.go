@@ -2,7 +2,29 @@ package sim
 
 import (
 	"crypto"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/smallstep/pkcs7"
+	"github.com/smallstep/scep"
+	"github.com/smallstep/scep/x509util"
+
+	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
 // StepIdentity is §2.13.1: the device obtains the identity certificate
@@ -17,7 +39,451 @@ type identityState struct {
 	how   string              // "scep"; empty when none was obtained
 }
 
-// identityStep is filled in by the identity work (issue 14, item 1).
+func init() {
+	// SCEP clients encrypt the CSR with the strongest cipher the CA lists
+	// in GetCACaps; Apple's devices use AES when it is listed. The
+	// library's default is single DES, which no current CA should get.
+	pkcs7.ContentEncryptionAlgorithm = pkcs7.EncryptionAlgorithmAES128CBC
+}
+
+// Limits of the SCEP exchange: the answers are small (a capability list,
+// a certificate or two, a signed certificate); a CA that sends more is
+// hostile or broken.
+const (
+	scepCapsBody = 16 << 10
+	scepCertBody = 256 << 10
+)
+
+// blockedByIdentity are the checks that need the identity certificate:
+// when it cannot be obtained they cannot be judged (CHK-001's rule).
+var blockedByIdentity = []string{"CHK-002", "CHK-003", "CHK-004", "CHK-005", "CHK-006", "CHK-007", "CHK-008",
+	"CHK-009", "CHK-010", "CHK-011", "CHK-012", "TOK-004", "TOK-005", "TOK-006", "TOK-007", "TOK-009"}
+
+// identityStep obtains the identity the profile names: SCEP is played; an
+// embedded PKCS#12 or an attested ACME identity cannot be (CHK-001 skips),
+// and without an identity nothing after can be judged.
 func (r *runner) identityStep() (*stop, StepStatus, string) {
-	return nil, StepSkipped, "identity: not built yet"
+	r.identity = &identityState{}
+	p := r.enroll.profile
+	mdm := p.MDM()[0]
+	uuid, _ := mdm.String("IdentityCertificateUUID")
+	pl, ok := p.ByUUID(uuid)
+	if !ok {
+		// PROF-010 has failed already; the device would not install it.
+		return r.noIdentity(Error, "the profile names no identity payload (PROF-010)")
+	}
+	switch pl.Type {
+	case "com.apple.security.pkcs12":
+		return r.noIdentity(Skip, "the identity is an embedded PKCS#12 (nothing to request from a server)")
+	case "com.apple.security.acme":
+		if attest, _ := pl.Dict.Bool("Attest"); attest {
+			return r.noIdentity(Skip, "the identity is an ACME payload with Attest: device attestation cannot be simulated")
+		}
+		return r.noIdentity(Skip, "the identity is an ACME payload: enrollsim plays SCEP identities only")
+	case "com.apple.security.scep":
+	default:
+		return r.noIdentity(Error, fmt.Sprintf("the identity payload has type %q", pl.Type))
+	}
+	cfg, err := readSCEPPayload(pl.Dict)
+	if err != nil {
+		r.check("CHK-001", false, "a SCEP payload the device can use", err.Error())
+		return r.identityFailed(err.Error())
+	}
+	id, finding, blame := r.scepEnroll(cfg)
+	if finding != "" {
+		if blame {
+			r.check("CHK-001", false, "the SCEP endpoint issues a certificate for the device's CSR and challenge", finding)
+			return r.identityFailed(finding)
+		}
+		r.cannotJudge("CHK-001", finding)
+		r.blockAfterIdentity(finding)
+		return &stop{OutcomeError, "no identity certificate: " + finding}, StepError, finding
+	}
+	r.identity = id
+	r.report(resultWith("CHK-001", Pass, fmt.Sprintf("issued %q by %q, %s", id.cert.Subject.CommonName, id.cert.Issuer.CommonName, cfg.key)))
+	return nil, StepOK, fmt.Sprintf("identity %q from %s", id.cert.Subject.CommonName, cfg.url.Redacted())
+}
+
+// noIdentity ends the flow when the identity cannot be played: CHK-001
+// gets status why, every later check error.
+func (r *runner) noIdentity(status Status, why string) (*stop, StepStatus, string) {
+	r.report(resultWith("CHK-001", status, why))
+	r.blockAfterIdentity(why)
+	if status == Skip {
+		return &stop{OutcomeEnrolled, "enrolled; identity not simulated: " + why}, StepSkipped, why
+	}
+	return &stop{OutcomeError, "no identity certificate: " + why}, StepError, why
+}
+
+// identityFailed ends the flow after the server failed CHK-001.
+func (r *runner) identityFailed(finding string) (*stop, StepStatus, string) {
+	r.blockAfterIdentity("the SCEP endpoint issued no certificate (CHK-001)")
+	return &stop{OutcomeIdentityFailed, "no identity certificate: " + finding}, StepFailed, finding
+}
+
+func (r *runner) blockAfterIdentity(why string) {
+	if !r.c.Until.Reaches(UntilCheckIn) {
+		return
+	}
+	for _, id := range blockedByIdentity {
+		r.cannotJudge(id, "blocked: no identity certificate ("+why+")")
+	}
+}
+
+// scepConfig is what a com.apple.security.scep payload asks for.
+type scepConfig struct {
+	url         *url.URL
+	name        string // CA-IDENT, the message of GetCACert
+	challenge   string
+	subject     pkix.Name
+	key         keys.Spec
+	usage       x509.KeyUsage
+	fingerprint []byte // CAFingerprint: SHA-1 or MD5 of the CA certificate
+}
+
+// readSCEPPayload reads the payload with Apple's defaults (Keysize 1024,
+// Key Type RSA) and names what is unusable.
+func readSCEPPayload(d profile.Dict) (scepConfig, error) {
+	c, ok := d.Dict("PayloadContent")
+	if !ok {
+		return scepConfig{}, errors.New("the SCEP payload has no PayloadContent dictionary")
+	}
+	raw, _ := c.String("URL")
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return scepConfig{}, fmt.Errorf("the SCEP payload's URL %q is not an http(s) URL", raw)
+	}
+	cfg := scepConfig{url: u, key: keys.Spec{Type: "RSA", Bits: 1024}}
+	cfg.name, _ = c.String("Name")
+	cfg.challenge, _ = c.String("Challenge")
+	if n, ok := c.Int("Keysize"); ok {
+		cfg.key.Bits = int(n)
+	}
+	if t, ok := c.String("Key Type"); ok {
+		cfg.key.Type = t
+	}
+	if cfg.key.Type != "RSA" {
+		return scepConfig{}, fmt.Errorf("the SCEP payload's Key Type is %q: Apple's SCEP payload allows RSA only", cfg.key.Type)
+	}
+	if err := cfg.key.Validate(); err != nil {
+		return scepConfig{}, fmt.Errorf("the SCEP payload's key: %w", err)
+	}
+	if n, ok := c.Int("Key Usage"); ok {
+		// Apple's bits: 1 signing, 4 encryption.
+		if n&1 != 0 {
+			cfg.usage |= x509.KeyUsageDigitalSignature
+		}
+		if n&4 != 0 {
+			cfg.usage |= x509.KeyUsageKeyEncipherment
+		}
+	}
+	cfg.fingerprint, _ = c.Data("CAFingerprint")
+	if subj, ok := c["Subject"]; ok {
+		cfg.subject, err = scepSubject(subj)
+		if err != nil {
+			return scepConfig{}, fmt.Errorf("the SCEP payload's Subject: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+// scepSubject reads Apple's X.500 form: an array of RDNs, each an array of
+// [type, value] pairs, where type is an OID or one of the short names.
+func scepSubject(v any) (pkix.Name, error) {
+	rdns, ok := v.([]any)
+	if !ok {
+		return pkix.Name{}, fmt.Errorf("want an array of arrays of [type, value], got %s", kindOf(v))
+	}
+	short := map[string]asn1.ObjectIdentifier{
+		"C": {2, 5, 4, 6}, "O": {2, 5, 4, 10}, "OU": {2, 5, 4, 11}, "CN": {2, 5, 4, 3},
+		"L": {2, 5, 4, 7}, "ST": {2, 5, 4, 8}, "E": {1, 2, 840, 113549, 1, 9, 1},
+	}
+	var seq pkix.RDNSequence
+	for i, rdn := range rdns {
+		pairs, ok := rdn.([]any)
+		if !ok {
+			return pkix.Name{}, fmt.Errorf("RDN %d is %s, want an array of [type, value]", i, kindOf(rdn))
+		}
+		var set pkix.RelativeDistinguishedNameSET
+		for _, pair := range pairs {
+			tv, ok := pair.([]any)
+			if !ok || len(tv) != 2 {
+				return pkix.Name{}, fmt.Errorf("RDN %d: want [type, value] pairs", i)
+			}
+			typ, ok1 := tv[0].(string)
+			val, ok2 := tv[1].(string)
+			if !ok1 || !ok2 {
+				return pkix.Name{}, fmt.Errorf("RDN %d: type and value must be strings", i)
+			}
+			oid, ok := short[typ]
+			if !ok {
+				var err error
+				if oid, err = parseOID(typ); err != nil {
+					return pkix.Name{}, fmt.Errorf("RDN %d: attribute type %q is neither a short name (C, O, OU, CN, L, ST, E) nor an OID", i, typ)
+				}
+			}
+			set = append(set, pkix.AttributeTypeAndValue{Type: oid, Value: val})
+		}
+		seq = append(seq, set)
+	}
+	var name pkix.Name
+	name.FillFromRDNSequence(&seq)
+	name.ExtraNames = nil
+	// FillFromRDNSequence keeps unknown types in Names only; ExtraNames is
+	// what x509 encodes, so the subject goes out as the payload gave it.
+	for _, set := range seq {
+		name.ExtraNames = append(name.ExtraNames, set...)
+	}
+	return name, nil
+}
+
+func parseOID(s string) (asn1.ObjectIdentifier, error) {
+	var oid asn1.ObjectIdentifier
+	for _, part := range strings.Split(s, ".") {
+		var n int
+		if _, err := fmt.Sscanf(part, "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != part {
+			return nil, fmt.Errorf("bad OID %q", s)
+		}
+		oid = append(oid, n)
+	}
+	if len(oid) < 2 {
+		return nil, fmt.Errorf("bad OID %q", s)
+	}
+	return oid, nil
+}
+
+// scepEnroll plays GetCACaps, GetCACert and PKIOperation. A finding with
+// blame is the server's (CHK-001 fails); without, the tester could not
+// judge (its own timeout or limit).
+func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, blame bool) {
+	op := func(operation, message string) string {
+		u := *cfg.url
+		q := u.Query()
+		q.Set("operation", operation)
+		if message != "" || operation != "PKIOperation" {
+			q.Set("message", message)
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	header := http.Header{"User-Agent": {r.c.Device.UserAgent()}}
+	fail := func(resp *response, what string) (string, bool) {
+		if why := unjudgeable(resp, r.lim.Timeout, what); why != "" {
+			return what + ": " + why, false
+		}
+		if resp.status == 0 {
+			return fmt.Sprintf("%s: %v", what, resp.err), true
+		}
+		return fmt.Sprintf("%s: HTTP %d %s", what, resp.status, excerpt(resp.body, 200)), true
+	}
+
+	caps := r.do(request{method: http.MethodGet, url: op("GetCACaps", cfg.name), header: header, purpose: "SCEP GetCACaps", limit: scepCapsBody})
+	if caps.status != http.StatusOK || caps.err != nil || caps.tooLarge {
+		f, b := fail(caps, "GetCACaps")
+		return nil, f, b
+	}
+	capSet := map[string]bool{}
+	for _, c := range strings.Fields(string(caps.body)) {
+		capSet[strings.ToLower(c)] = true
+	}
+
+	cert := r.do(request{method: http.MethodGet, url: op("GetCACert", cfg.name), header: header, purpose: "SCEP GetCACert", limit: scepCertBody})
+	if cert.status != http.StatusOK || cert.err != nil || cert.tooLarge {
+		f, b := fail(cert, "GetCACert")
+		return nil, f, b
+	}
+	cas, err := r.scepCACerts(cert)
+	if err != nil {
+		return nil, "GetCACert: " + err.Error(), true
+	}
+	if len(cfg.fingerprint) > 0 && !fingerprintMatches(cfg.fingerprint, cas) {
+		return nil, fmt.Sprintf("GetCACert: no CA certificate matches the payload's CAFingerprint %x", cfg.fingerprint), true
+	}
+
+	key, err := r.e.keyPool().Get(r.ctx, cfg.key)
+	if err != nil {
+		return nil, "generating the device key: " + err.Error(), false
+	}
+	rsaKey, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, "the device key is not RSA", false
+	}
+	csrDER, err := x509util.CreateCertificateRequest(rand.Reader, &x509util.CertificateRequest{
+		CertificateRequest: x509.CertificateRequest{Subject: cfg.subject, ExtraExtensions: keyUsageExtension(cfg.usage)},
+		ChallengePassword:  cfg.challenge,
+	}, rsaKey)
+	if err != nil {
+		return nil, "building the CSR: " + err.Error(), false
+	}
+	csr, err := x509.ParseCertificateRequest(csrDER)
+	if err != nil {
+		return nil, "building the CSR: " + err.Error(), false
+	}
+	// A SCEP client signs its first request with a self-signed
+	// certificate for the key it asks a certificate for (RFC 8894 §2.3).
+	signer, err := selfSigned(rsaKey, cfg.subject, r.clock())
+	if err != nil {
+		return nil, "building the SCEP signer: " + err.Error(), false
+	}
+	sel := scep.EnciphermentCertsSelector()
+	if len(sel.SelectCerts(cas)) == 0 {
+		sel = scep.NopCertsSelector()
+	}
+	msg, err := scep.NewCSRRequest(csr, &scep.PKIMessage{MessageType: scep.PKCSReq, Recipients: cas, SignerKey: rsaKey, SignerCert: signer}, scep.WithCertsSelector(sel))
+	if err != nil {
+		return nil, "encrypting the CSR to the CA: " + err.Error(), true
+	}
+	var pki *response
+	if capSet["postpkioperation"] || capSet["scepstandard"] {
+		pki = r.do(request{method: http.MethodPost, url: op("PKIOperation", ""), body: msg.Raw, purpose: "SCEP PKIOperation (PKCSReq)", limit: scepCertBody,
+			header: http.Header{"User-Agent": {r.c.Device.UserAgent()}, "Content-Type": {"application/x-pki-message"}}})
+	} else {
+		pki = r.do(request{method: http.MethodGet, url: op("PKIOperation", base64.StdEncoding.EncodeToString(msg.Raw)), header: header, purpose: "SCEP PKIOperation (PKCSReq)", limit: scepCertBody})
+	}
+	if pki.status != http.StatusOK || pki.err != nil || pki.tooLarge {
+		f, b := fail(pki, "PKIOperation")
+		return nil, f, b
+	}
+	issued, finding := r.scepCertRep(pki.body, cas, signer, rsaKey)
+	if finding != "" {
+		return nil, "PKIOperation: " + finding, true
+	}
+	if !publicKeyEqual(issued.PublicKey, &rsaKey.PublicKey) {
+		return nil, "PKIOperation: the certificate issued is for another key than the CSR's", true
+	}
+	r.red.Add(cfg.challenge)
+	return &identityState{cert: issued, key: rsaKey, chain: cas, how: "scep"}, "", false
+}
+
+// scepCACerts reads GetCACert's answer: one DER certificate
+// (application/x-x509-ca-cert) or a degenerate PKCS#7 with the CA and RA
+// (application/x-x509-ca-ra-cert).
+func (r *runner) scepCACerts(resp *response) ([]*x509.Certificate, error) {
+	if c, err := x509.ParseCertificate(resp.body); err == nil {
+		return []*x509.Certificate{c}, nil
+	}
+	if err := profile.CheckCMS(r.ctx, resp.body, profile.Limits{MaxBytes: scepCertBody}); err != nil {
+		return nil, fmt.Errorf("neither a DER certificate nor a PKCS#7 certificate bag (%s): %w", resp.mediaType(), err)
+	}
+	certs, err := scep.CACerts(resp.body)
+	if err != nil {
+		return nil, fmt.Errorf("neither a DER certificate nor a PKCS#7 certificate bag (%s): %w", resp.mediaType(), err)
+	}
+	if len(certs) == 0 {
+		return nil, errors.New("the PKIOperation certificate bag is empty")
+	}
+	return certs, nil
+}
+
+// scepCertRep reads the CA's CertRep: SUCCESS with the certificate
+// encrypted to the signer, or FAILURE with its reason.
+func (r *runner) scepCertRep(body []byte, cas []*x509.Certificate, signer *x509.Certificate, key *rsa.PrivateKey) (*x509.Certificate, string) {
+	if err := profile.CheckCMS(r.ctx, body, profile.Limits{MaxBytes: scepCertBody}); err != nil {
+		return nil, "the CertRep is not a CMS message: " + err.Error()
+	}
+	var rep *scep.PKIMessage
+	var err error
+	bug, _ := r.recovered("parsing the SCEP CertRep", func() { rep, err = scep.ParsePKIMessage(body, scep.WithCACerts(cas)) })
+	if bug != "" {
+		return nil, "the CertRep could not be parsed (" + bug + ")"
+	}
+	if err != nil {
+		return nil, "the CertRep does not parse: " + err.Error()
+	}
+	if rep.MessageType != scep.CertRep || rep.CertRepMessage == nil {
+		return nil, fmt.Sprintf("the answer is a %s message, not a CertRep", rep.MessageType)
+	}
+	switch rep.PKIStatus {
+	case scep.SUCCESS:
+	case scep.FAILURE:
+		return nil, fmt.Sprintf("the CA refused the request: FAILURE (%s)", rep.FailInfo)
+	case scep.PENDING:
+		return nil, "the CA answered PENDING (manual approval); a device would poll, and the enrollment would wait on a person"
+	default:
+		return nil, fmt.Sprintf("the CertRep's pkiStatus %q is not one of SUCCESS, FAILURE, PENDING", rep.PKIStatus)
+	}
+	if err := rep.DecryptPKIEnvelope(signer, key); err != nil {
+		return nil, "the CertRep's envelope does not decrypt with the device's key: " + err.Error()
+	}
+	if rep.Certificate == nil {
+		return nil, "the CertRep carries no certificate"
+	}
+	return rep.Certificate, ""
+}
+
+func keyUsageExtension(u x509.KeyUsage) []pkix.Extension {
+	if u == 0 {
+		return nil
+	}
+	// KeyUsage is a BIT STRING whose bit 0 is digitalSignature.
+	var b byte
+	var n int
+	for bit := 0; bit < 8; bit++ {
+		if u&(1<<bit) != 0 {
+			b |= 0x80 >> bit
+			n = bit + 1
+		}
+	}
+	der, _ := asn1.Marshal(asn1.BitString{Bytes: []byte{b}, BitLength: n})
+	return []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 15}, Critical: true, Value: der}}
+}
+
+func selfSigned(key *rsa.PrivateKey, subject pkix.Name, now time.Time) (*x509.Certificate, error) {
+	if len(subject.ExtraNames) == 0 && subject.CommonName == "" {
+		subject = pkix.Name{CommonName: "enrollsim SCEP client"}
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()),
+		Subject:      subject,
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}
+
+func fingerprintMatches(fp []byte, cas []*x509.Certificate) bool {
+	for _, c := range cas {
+		s1 := sha1.Sum(c.Raw)
+		m5 := md5.Sum(c.Raw)
+		s2 := sha256.Sum256(c.Raw)
+		for _, h := range [][]byte{s1[:], m5[:], s2[:]} {
+			if string(h) == string(fp) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func publicKeyEqual(a crypto.PublicKey, b *rsa.PublicKey) bool {
+	k, ok := a.(*rsa.PublicKey)
+	return ok && k.Equal(b)
+}
+
+// keyPool is the engine's key pool, the process's when none is set.
+func (e *Engine) keyPool() *keys.Pool {
+	if e.Keys != nil {
+		return e.Keys
+	}
+	return keys.Default
+}
+
+// kindOf names a plist value's type for an error.
+func kindOf(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any, profile.Dict:
+		return "a dictionary"
+	case nil:
+		return "nothing"
+	}
+	return fmt.Sprintf("a %T", v)
 }

@@ -68,6 +68,15 @@ func (r *runner) profileStep() (*stop, StepStatus, string) {
 		return &stop{OutcomeProfileRejected, "the profile does not parse: " + err.Error()}, StepFailed, err.Error()
 	}
 	es.profile = p
+	// The SCEP challenge is a credential: whoever holds it gets an
+	// identity for this enrollment. Events from here on never show it.
+	for _, pl := range p.OfType("com.apple.security.scep") {
+		if c, ok := pl.Dict.Dict("PayloadContent"); ok {
+			if v, ok := c.String("Challenge"); ok {
+				r.red.Add(v)
+			}
+		}
+	}
 	var cancel []string
 	fail := func(id, expected, actual string) {
 		r.check(id, false, expected, actual)

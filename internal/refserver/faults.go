@@ -114,6 +114,9 @@ const (
 	FaultTOTPReplayAccepted = "totp-replay-accepted"
 	FaultTOTPWideSkew       = "totp-wide-skew"
 
+	// Identity (CHK-001).
+	FaultSCEPWrongChallenge = "scep-wrong-challenge"
+
 	// Token on the second POST (TOK).
 	FaultTokenCrossUser  = "token-cross-user"
 	FaultTokenIgnored    = "token-ignored"
@@ -320,6 +323,9 @@ var faultTable = []Fault{
 		Trips: []string{"TOK-003"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultTokenCrossUser, Doc: "every valid token gets alice's profile, whoever signed in",
 		Trips: []string{"TOK-008", "PROF-006"}, Probe: probeFallback, Account: probeErin},
+
+	{Name: FaultSCEPWrongChallenge, Doc: "the profile's SCEP challenge is one the CA does not know: PKIOperation answers FAILURE badRequest",
+		Trips: []string{"CHK-001"}, Probe: probeFallback, Account: probeAlice, Outcome: "identity-failed"},
 
 	{Name: FaultProfileEmpty, Doc: "the authorized POST gets 200 with an empty body",
 		Trips: []string{"PROF-001", "TOK-001"}, Probe: probeFallback, Account: probeAlice},

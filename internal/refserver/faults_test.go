@@ -226,6 +226,7 @@ var wantFaults = map[string]string{
 	"wellknown-byod-for-all":          "iphone@18.1 carol WK-017 ABM-009",
 	"redirect-loop":                   "iphone@18.1 alice WK-001 RD-004",
 	"redirect-to-http":                "iphone@18.1 alice WK-001 RD-003",
+	"scep-wrong-challenge":            "iphone@18.2 alice CHK-001",
 	"redirect-drops-query":            "iphone@18.2 alice RD-002",
 	"redirect-no-location":            "iphone@18.1 alice WK-001 RD-005",
 	"axm-unregistered":                "iphone@18.2 alice ABM-003",
@@ -317,7 +318,7 @@ func TestFaultCatalogue(t *testing.T) {
 	assert.True(t, slices.IsSorted(names), "Faults() is sorted by name")
 
 	got := map[string]string{}
-	checkID := regexp.MustCompile(`^(WK|RD|ABM|ENR|AUTH|TOTP|TOK|PROF|SEC)-\d{3}$`)
+	checkID := regexp.MustCompile(`^(WK|RD|ABM|ENR|AUTH|TOTP|TOK|PROF|CHK|SEC)-\d{3}$`)
 	s := start(t)
 	for _, f := range faults {
 		_, dup := got[f.Name]

@@ -61,6 +61,7 @@ type Server struct {
 	tokens  *tokenStore             // access tokens, codes, tickets, refresh tokens
 	totp    *totpLedger             // second-factor codes already used
 	logins  *sessionStore           // web login sessions, by cookie
+	scep    scepChallenges          // SCEP challenges handed out in profiles
 	topic   string                  // the MDM's push topic, com.apple.mgmt.External.<uuid>
 	sites   map[string]http.Handler // by lower-case host name without port
 	handler http.Handler

@@ -105,3 +105,11 @@ func checkBER(ctx context.Context, b []byte, lim Limits) error {
 	}
 	return nil
 }
+
+// CheckCMS refuses a CMS (or other ASN.1) message deeper, larger or with
+// more values than lim allows, before a parser that trusts its input sees
+// it: for what a server sends besides the profile (a SCEP reply, a CA
+// chain).
+func CheckCMS(ctx context.Context, b []byte, lim Limits) error {
+	return checkBER(ctx, b, lim.withDefaults())
+}
