@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -55,7 +56,8 @@ func deviceInformation(c Command, d Device, p platform) map[string]any {
 // knows, before the schema's platform, version and user-enrollment filters.
 // Keys a device would only know with state the simulator does not have
 // (OrganizationInfo and MDMOptions before a Settings command, a backup date,
-// the push token, carrier networks, attestation) are absent.
+// the push token, carrier networks, attestation, the board identifier behind
+// SoftwareUpdateDeviceID) are absent.
 func deviceValues(d Device, p platform) map[string]any {
 	v := map[string]any{
 		"UDID":                       d.UDID,
@@ -69,14 +71,13 @@ func deviceValues(d Device, p platform) map[string]any {
 		"Model":                      partNumber(d),
 		"ModelNumber":                partNumber(d),
 		"DeviceCapacity":             capacity(d),
-		"AvailableDeviceCapacity":    capacity(d) * 0.62,
+		"AvailableDeviceCapacity":    math.Round(capacity(d)*62) / 100,
 		"BatteryLevel":               0.86,
 		"IsSupervised":               false,
 		"AwaitingConfiguration":      false,
 		"iTunesStoreAccountIsActive": false,
 		"WiFiMAC":                    mac(d, "wifi"),
 		"BluetoothMAC":               mac(d, "bluetooth"),
-		"SoftwareUpdateDeviceID":     hexID(d, "software-update", 8),
 	}
 	if d.SerialNumber == "" {
 		delete(v, "SerialNumber") // user enrollment: the device gives the simulator none
@@ -104,7 +105,7 @@ func deviceValues(d Device, p platform) map[string]any {
 	if d.Family == "iPhone" {
 		v["CellularTechnology"] = 3 // GSM and CDMA (Apple's range: 0 none, 1 GSM, 2 CDMA, 3 both)
 		v["IMEI"] = imei(d)
-		v["MEID"] = strings.ToUpper(hexID(d, "meid", 7))
+		v["MEID"] = imei(d)[:14] // a phone with both reports the IMEI's first 14 digits
 		v["ModemFirmwareVersion"] = "1.50.04"
 		v["ICCID"] = iccid(d)
 		v["IsRoaming"] = false
@@ -117,6 +118,7 @@ func deviceValues(d Device, p platform) map[string]any {
 		v["HostName"] = host + ".local"
 		v["LocalHostName"] = host
 		v["EthernetMAC"] = mac(d, "ethernet")
+		v["Model"] = d.Product     // macOS reports the model identifier here
 		v["IsAppleSilicon"] = true // every Mac in the catalogue is
 		v["ProvisioningUDID"] = provisioningUDID(d)
 		v["HasBattery"] = strings.HasPrefix(modelName(d), "MacBook")

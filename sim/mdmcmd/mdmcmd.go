@@ -204,14 +204,14 @@ func withheldEverywhere(key string) bool {
 	if !ok {
 		return false
 	}
-	any := false
+	exists := false
 	for _, os := range k {
 		if os.Supported && !os.UEForbidden {
 			return false
 		}
-		any = any || os.Supported
+		exists = exists || os.Supported
 	}
-	return any
+	return exists
 }
 
 // queries are the string items of the command's Queries array.
