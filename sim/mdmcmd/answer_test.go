@@ -115,7 +115,7 @@ func TestAnswerGolden(t *testing.T) {
 	}
 }
 
-// ueWithheld is the list of DeviceInformation identifiers that
+// ueWithheldIOS is the list of DeviceInformation identifiers that
 // information.device.yaml marks userenrollment forbidden on iOS, written out
 // by hand from the yaml so that a regenerated table that loses one fails.
 var ueWithheldIOS = []string{

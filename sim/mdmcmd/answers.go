@@ -114,8 +114,7 @@ func appItem(a app, p platform, osVersion string, keys map[string]bool) map[stri
 		"Installing":   false,
 	}
 	if p == platformMacOS {
-		item["BundleSize"] = a.size
-		item["HasUpdateAvailable"] = false
+		item["BundleSize"] = a.size // HasUpdateAvailable: VPP apps only on macOS
 	} else {
 		item["DynamicSize"] = a.size / 50
 		item["IsValidated"] = true
@@ -127,9 +126,8 @@ func appItem(a app, p platform, osVersion string, keys map[string]bool) map[stri
 		if atLeast(osVersion, "16.0") || p == platformVisionOS {
 			item["IsAppClip"] = false
 		}
-		if p == platformIOS && atLeast(osVersion, "17.2") {
-			item["Source"] = "AppStore"
-		}
+		// Source is left out: Apple documents only its value for apps that
+		// Declarative Device Management manages, and none are.
 	}
 	if keys != nil && p != platformMacOS { // Items: introduced n/a on macOS
 		for k := range item {
