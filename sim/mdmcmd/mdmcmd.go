@@ -1,0 +1,241 @@
+// Package mdmcmd is how a simulated Apple device answers the MDM server's
+// first commands (issue 14 item 3): it reads a command from a connect answer
+// and builds the result a device of the enrollment type would send. It does
+// no HTTP: the caller wraps the answer with its identifiers (UDID or
+// EnrollmentID, CommandUUID) and sends it.
+//
+// The source is Apple's schema, github.com/apple/device-management at the
+// commit in appleschema.go (mdm/commands/*.yaml): which commands a user
+// enrollment refuses, which DeviceInformation queries and SecurityInfo keys
+// it withholds, which keys exist on which platform and since when.
+package mdmcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/enrollsim/enrollsim/sim/profile"
+)
+
+// Device is the simulated device as the commands see it. Every value in an
+// answer derives from these fields, so answers are deterministic.
+type Device struct {
+	// Family is one of "iPhone", "iPad", "Mac", "RealityDevice".
+	Family, Product, OSVersion, BuildVersion, DeviceName, SerialNumber, UDID string
+	UserEnrollment                                                           bool
+	// ProfileIdentifiers are the PayloadIdentifiers of the installed profiles
+	// (all installed by MDM, so all managed).
+	ProfileIdentifiers []string
+	// IdentityDER is the device identity certificate from SCEP (DER).
+	IdentityDER []byte
+}
+
+// Command is one command the server sent.
+type Command struct {
+	UUID, RequestType string
+	// Body is the Command dictionary, RequestType included.
+	Body map[string]any
+}
+
+// Limits on a command body. A real command is a few kilobytes; the largest
+// (InstallProfile, InstallApplication with a manifest) carry one data blob of
+// some hundred kilobytes, never thousands of objects or deep nesting.
+var limits = profile.Limits{MaxBytes: 4 << 20, MaxDepth: 32, MaxObjects: 50_000}
+
+// parseTimeout stops a decode that the limits somehow let run long.
+const parseTimeout = 5 * time.Second
+
+// Parse reads a connect answer, {CommandUUID, Command: {RequestType, ...}},
+// XML or binary, within fixed limits (4 MiB, 32 levels, 50 000 objects).
+func Parse(body []byte) (Command, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), parseTimeout)
+	defer cancel()
+	return ParseContext(ctx, body)
+}
+
+// ParseContext is Parse that also stops when ctx is done.
+func ParseContext(ctx context.Context, body []byte) (Command, error) {
+	v, err := profile.DecodePlist(ctx, body, limits)
+	if err != nil {
+		return Command{}, fmt.Errorf("reading the command: %w", err)
+	}
+	top, ok := v.(map[string]any)
+	if !ok {
+		return Command{}, fmt.Errorf("reading the command: the top level is %s, not a dictionary", typeName(v))
+	}
+	uuid, err := stringKey(top, "CommandUUID", "the command")
+	if err != nil {
+		return Command{}, err
+	}
+	cv, ok := top["Command"]
+	if !ok {
+		return Command{}, errors.New("reading the command: no Command dictionary")
+	}
+	cmd, ok := cv.(map[string]any)
+	if !ok {
+		return Command{}, fmt.Errorf("reading the command: Command is %s, not a dictionary", typeName(cv))
+	}
+	rt, err := stringKey(cmd, "RequestType", "the Command dictionary")
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{UUID: uuid, RequestType: rt, Body: cmd}, nil
+}
+
+func stringKey(m map[string]any, key, where string) (string, error) {
+	v, ok := m[key]
+	if !ok {
+		return "", fmt.Errorf("reading the command: %s has no %s", where, key)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("reading the command: %s in %s is %s, not a string", key, where, typeName(v))
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", fmt.Errorf("reading the command: %s in %s is empty", key, where)
+	}
+	return s, nil
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case uint64, int64:
+		return "an integer"
+	case float64:
+		return "a real"
+	case []byte:
+		return "data"
+	case map[string]any:
+		return "a dictionary"
+	case []any:
+		return "an array"
+	case time.Time:
+		return "a date"
+	default:
+		return fmt.Sprintf("a %T", v)
+	}
+}
+
+// Answer is the device's result for c: Status, the result keys, and
+// RequestType (real devices echo it: micromdm/nanomdm
+// mdm/testdata/DeviceInformation.1.plist). It holds no identifier keys: the
+// caller adds UDID or EnrollmentID and CommandUUID.
+//
+// NotNow is never answered. Apple documents it for states the simulator
+// does not have (a CertificateList before the first unlock after boot,
+// certificate.list.yaml; a locked device with Data Protection), and a device
+// that says NotNow is asked again, which would only lengthen every run.
+func Answer(c Command, d Device) map[string]any {
+	p := platformOf(d.Family)
+	if d.UserEnrollment && p != platformUnknown && commandModes[c.RequestType][p] == modeForbidden {
+		return withType(c, forbiddenInUE(c.RequestType))
+	}
+	var a map[string]any
+	switch c.RequestType {
+	case "DeviceInformation":
+		a = deviceInformation(c, d, p)
+	case "ProfileList":
+		a = profileList(c, d, p)
+	case "InstalledApplicationList":
+		a = installedApplicationList(c, d, p)
+	case "SecurityInfo":
+		a = securityInfo(d, p)
+	case "CertificateList":
+		a = certificateList(d)
+	default:
+		a = notSupported(c.RequestType)
+	}
+	return withType(c, a)
+}
+
+func withType(c Command, a map[string]any) map[string]any {
+	a["RequestType"] = c.RequestType
+	return a
+}
+
+// Withheld lists, sorted, the identifiers c asks for that a user enrollment
+// never returns (CHK-012): for DeviceInformation, the queried keys Apple's
+// schema marks userenrollment forbidden on every platform that has them
+// (information.device.yaml), so that no platform's legitimate query is
+// reported. A query that only some platforms withhold (PushToken: iOS, not
+// macOS) is left to WithheldOn. Nil for other commands and for device
+// enrollment.
+func Withheld(c Command, userEnrollment bool) []string {
+	if !userEnrollment || c.RequestType != "DeviceInformation" {
+		return nil
+	}
+	var out []string
+	for _, q := range queries(c) {
+		if withheldEverywhere(q) {
+			out = append(out, q)
+		}
+	}
+	return sortedUnique(out)
+}
+
+// WithheldOn is Withheld for one device: the queried keys its platform
+// withholds in a user enrollment.
+func WithheldOn(c Command, d Device) []string {
+	p := platformOf(d.Family)
+	if !d.UserEnrollment || c.RequestType != "DeviceInformation" || p == platformUnknown {
+		return nil
+	}
+	var out []string
+	for _, q := range queries(c) {
+		if k, ok := deviceInfoKeys[q]; ok && k[p].Supported && k[p].UEForbidden {
+			out = append(out, q)
+		}
+	}
+	return sortedUnique(out)
+}
+
+func withheldEverywhere(key string) bool {
+	k, ok := deviceInfoKeys[key]
+	if !ok {
+		return false
+	}
+	exists := false
+	for _, os := range k {
+		if os.Supported && !os.UEForbidden {
+			return false
+		}
+		exists = exists || os.Supported
+	}
+	return exists
+}
+
+// queries are the string items of the command's Queries array.
+func queries(c Command) []string {
+	arr, _ := c.Body["Queries"].([]any)
+	var out []string
+	for _, v := range arr {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sortedUnique(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	sort.Strings(s)
+	out := s[:1]
+	for _, v := range s[1:] {
+		if v != out[len(out)-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
