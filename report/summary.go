@@ -75,12 +75,21 @@ func (c *CaseSummary) Problems(strict bool) []string {
 			out = append(out, fmt.Sprintf("expected %s %s, got %s", k, want, got))
 		}
 	}
+	if missing := missingCommands(c.Info.ExpectCommandTypes, c.Facts["command_types"]); len(missing) > 0 {
+		got := c.Facts["command_types"]
+		if got == "" {
+			got = "none"
+		}
+		out = append(out, fmt.Sprintf("expected commands %s answered, missing %s (answered: %s)",
+			strings.Join(c.Info.ExpectCommandTypes, ", "), strings.Join(missing, ", "), strings.ReplaceAll(got, ",", ", ")))
+	}
 	switch c.Outcome {
 	case sim.OutcomeError:
 		if c.Info.ExpectOutcome != sim.OutcomeError {
 			out = append(out, "the case could not complete: "+c.Message)
 		}
-	case sim.OutcomeDiscoveryFailed, sim.OutcomeAuthFailed, sim.OutcomeEnrollFailed, sim.OutcomeProfileRejected:
+	case sim.OutcomeDiscoveryFailed, sim.OutcomeAuthFailed, sim.OutcomeEnrollFailed, sim.OutcomeProfileRejected,
+		sim.OutcomeIdentityFailed, sim.OutcomeCheckInFailed, sim.OutcomeUnenrolled:
 		if c.Info.ExpectOutcome != "" {
 			break
 		}
@@ -94,6 +103,22 @@ func (c *CaseSummary) Problems(strict bool) []string {
 	}
 	if !c.done {
 		out = append(out, "the case did not finish")
+	}
+	return out
+}
+
+// missingCommands are the RequestTypes of want that the comma-separated
+// answered list (the case-end fact command_types) lacks, in want's order.
+func missingCommands(want []string, answered string) []string {
+	got := map[string]bool{}
+	for _, t := range strings.Split(answered, ",") {
+		got[strings.TrimSpace(t)] = true
+	}
+	var out []string
+	for _, t := range want {
+		if !got[t] {
+			out = append(out, t)
+		}
 	}
 	return out
 }

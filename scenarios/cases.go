@@ -73,6 +73,7 @@ func (s Scenario) Cases(getenv func(string) string) ([]CaseSpec, error) {
 			ReplayBody:    replay,
 			NoProbes:      !s.Probes,
 			DiscoveryOnly: s.DiscoveryOnly,
+			Until:         s.Until,
 			Scenario:      s.Name,
 			Suite:         s.Suite,
 			Description:   s.Description,
@@ -185,12 +186,24 @@ func (m Matrix) expand() ([]namedDevice, error) {
 // expectFor is the scenario's expectation for one device, with `auto`
 // resolved and `any` left unchecked.
 func (s Scenario) expectFor(d sim.Device) sim.Expect {
-	e := sim.Expect{Enroll: s.Expect.Enroll, Trips: slices.Clone(s.Expect.Fail), Facts: s.Expect.Facts()}
+	e := sim.Expect{Enroll: s.Expect.Enroll, Trips: slices.Clone(s.Expect.Fail), Facts: s.Expect.Facts(),
+		CommandTypes: slices.Clone(s.Expect.CommandTypes)}
+	if s.Expect.Commands != nil {
+		if e.Facts == nil {
+			e.Facts = map[string]string{}
+		}
+		e.Facts["commands"] = fmt.Sprint(*s.Expect.Commands)
+	}
 	switch s.Expect.Outcome {
 	case OutcomeAny:
 	case OutcomeAuto, "":
 		outcome, last := s.autoOutcome(d)
 		e.Outcome = outcome
+		if outcome != sim.OutcomeEnrolled {
+			// A device that does not enroll answers no commands.
+			delete(e.Facts, "commands")
+			e.CommandTypes = nil
+		}
 		// Facts of steps the device never reaches cannot be observed.
 		for i, st := range stepFacts {
 			if i <= last {

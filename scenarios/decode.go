@@ -20,12 +20,14 @@ import (
 var (
 	namePattern    = regexp.MustCompile(`^[a-z0-9._-]+$`)
 	envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// requestTypePattern is the shape of an MDM command's RequestType.
+	requestTypePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9.]{0,63}$`)
 )
 
 var (
 	suiteKeys    = []string{"name", "description", "scenarios"}
 	scenarioKeys = []string{"name", "description", "tags", "device", "devices", "matrix", "type", "account", "target",
-		"device_options", "login", "replay_body", "probes", "discovery_only", "expect"}
+		"device_options", "login", "replay_body", "probes", "discovery_only", "until", "expect"}
 	matrixKeys  = []string{"families", "versions"}
 	accountKeys = []string{"identifier", "username", "password_env", "password_file", "totp_secret_env", "totp_secret_file",
 		"totp", "managed_apple_id"}
@@ -35,11 +37,19 @@ var (
 	serverKeys        = []string{"base_url", "resolve", "connect_to", "cacert", "stock_ca", "axm_url", "timeout"}
 	deviceOptionKeys  = []string{"exactly_one_at", "omit_model_family", "no_fallback_on_rejection", "form_encoded_body", "append_login_query"}
 	loginKeys         = []string{"form", "username", "password", "otp", "submit", "fields", "driver"}
-	expectKeys        = []string{"outcome", "enroll", "fail", "steps"}
+	expectKeys        = []string{"outcome", "enroll", "fail", "steps", "commands"}
 	typeValues        = []string{"user", "device", "auto"}
+	untilValues       = []string{string(sim.UntilProfile), string(sim.UntilIdentity), string(sim.UntilCheckIn), string(sim.UntilCommands)}
 	familyValues      = []string{"iphone", "ipad", "mac", "vision", "all"}
 	matrixAllFamilies = []sim.Family{sim.IPhone, sim.IPad, sim.Mac, sim.RealityDevice}
 )
+
+// requestTypes are the commands a server commonly sends first; the
+// simulator answers the first five as a device does, others with NotNow
+// or Error.
+var requestTypes = []string{"DeviceInformation", "ProfileList", "InstalledApplicationList", "SecurityInfo", "CertificateList",
+	"ProvisioningProfileList", "ManagedApplicationList", "DeclarativeManagement", "InstallProfile", "RemoveProfile",
+	"InstallApplication", "Settings", "RestrictionsList", "AvailableOSUpdates"}
 
 // Limits of one file. Aliases let a few bytes name a scenario or a value
 // many times over, so the limits count what the walker would visit, not
@@ -422,6 +432,9 @@ func (d *decoder) scenario(n *yaml.Node) Scenario {
 	if v := f.get("discovery_only"); v != nil {
 		s.DiscoveryOnly, _ = d.boolean(v, "discovery_only")
 	}
+	if v := f.get("until"); v != nil {
+		d.until(v, &s)
+	}
 	if v := f.get("expect"); v != nil {
 		d.expect(v, &s)
 	}
@@ -784,8 +797,10 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 	if v := f.get("outcome"); v != nil {
 		if o, ok := d.enum(v, "expect.outcome", outcomes); ok {
 			e.Outcome = o
-			if s.DiscoveryOnly && (o == sim.OutcomeEnrolled || o == sim.OutcomeAuthFailed || o == sim.OutcomeProfileRejected) {
+			if s.DiscoveryOnly && (o == sim.OutcomeEnrolled || o == sim.OutcomeAuthFailed || o == sim.OutcomeProfileRejected || OutcomeNeeds(o) != "") {
 				d.errf(deref(v), "expect.outcome %s cannot happen with discovery_only: true (the case ends after discovery)", o)
+			} else if need := OutcomeNeeds(o); need != "" && !s.Until.Reaches(need) {
+				d.errf(deref(v), "expect.outcome %s cannot happen with until: %s (it needs until: %s or later)", o, s.Until, need)
 			}
 		}
 	}
@@ -820,6 +835,84 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 	if v := f.get("steps"); v != nil {
 		d.steps(v, s)
 	}
+	if v := f.get("commands"); v != nil {
+		d.commands(f.keys["commands"], v, s)
+	}
+}
+
+// until reads how far the scenario's cases go after the profile.
+func (d *decoder) until(n *yaml.Node, s *Scenario) {
+	u, ok := d.enum(n, "until", untilValues)
+	if !ok {
+		return
+	}
+	s.Until = sim.Until(u)
+	if s.DiscoveryOnly {
+		d.errf(deref(n), "until: %s and discovery_only: true cannot go together (discovery_only ends the case before the profile): drop one", u)
+	}
+}
+
+// commands reads expect.commands: how many commands the device answers
+// (a number), or RequestTypes it must have answered in any order (a list).
+func (d *decoder) commands(key, n *yaml.Node, s *Scenario) {
+	switch {
+	case s.DiscoveryOnly:
+		d.errf(key, "expect.commands: never observed with discovery_only: true (the case ends after discovery)")
+	case !s.Until.Reaches(sim.UntilCommands):
+		d.errf(key, "expect.commands: never observed with until: %s (commands are answered with until: commands, the default)", s.Until)
+	case s.Expect.Outcome != "" && !contains([]string{OutcomeAuto, OutcomeAny, sim.OutcomeEnrolled, sim.OutcomeUnenrolled, sim.OutcomeError}, s.Expect.Outcome):
+		d.errf(key, "expect.commands: never observed with expect.outcome %s (the case ends before the first commands)", s.Expect.Outcome)
+	}
+	v := deref(n)
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!int" {
+		i, ok := d.integer(v, "expect.commands")
+		if !ok {
+			return
+		}
+		if i < 0 {
+			d.errf(v, "expect.commands: want 0 or more, got %d", i)
+			return
+		}
+		s.Expect.Commands = &i
+		return
+	}
+	if v.Kind != yaml.SequenceNode {
+		d.errf(v, "expect.commands: want a number of commands (commands: 3) or a list of RequestTypes (commands: [DeviceInformation, ProfileList]), got %s", describe(v))
+		return
+	}
+	items, _ := d.strList(v, "expect.commands")
+	seen := map[string]bool{}
+	for _, it := range items {
+		t := strings.TrimSpace(it.value)
+		switch known := knownRequestType(t); {
+		case !requestTypePattern.MatchString(t):
+			d.errf(it.node, "expect.commands: %q is not a RequestType (letters and digits, such as DeviceInformation)", it.value)
+			continue
+		case known != "" && known != t:
+			d.errf(it.node, "expect.commands: %q: RequestTypes are case-sensitive; did you mean %s?", it.value, known)
+			continue
+		case seen[t]:
+			d.errf(it.node, "expect.commands: %s listed twice", t)
+			continue
+		}
+		seen[t] = true
+		s.Expect.CommandTypes = append(s.Expect.CommandTypes, t)
+	}
+	if len(items) == 0 && len(v.Content) == 0 {
+		d.errf(v, "expect.commands: the list is empty (say commands: 0 for no commands)")
+	}
+}
+
+// knownRequestType is the spelling of a common RequestType that matches t
+// regardless of case, "" when none does. Servers may send others, so an
+// unknown name is accepted as written.
+func knownRequestType(t string) string {
+	for _, k := range requestTypes {
+		if strings.EqualFold(k, t) {
+			return k
+		}
+	}
+	return ""
 }
 
 func (d *decoder) steps(n *yaml.Node, s *Scenario) {

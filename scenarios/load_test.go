@@ -87,7 +87,7 @@ func TestProblemMessages(t *testing.T) {
 		{"unknown-key", []string{
 			`testdata/broken/unknown-key.yaml:2:1: unknown key "descripton" in scenario; did you mean "description"?`,
 			`testdata/broken/unknown-key.yaml:5:3: unknown key "identifer" in account; did you mean "identifier"?`,
-			`(accepted: outcome, enroll, fail, steps)`,
+			`(accepted: outcome, enroll, fail, steps, commands)`,
 		}},
 		{"embedded-and-server", []string{`:6:3: target: embedded and server both given: choose one (accepted: embedded, server)`}},
 		{"password-env-and-file", []string{
@@ -209,6 +209,7 @@ func TestLoadDir(t *testing.T) {
 	assert.Equal(t, []string{
 		"browser.yaml:browser", "byod.yaml:byod-iphone", "matrix.yaml:matrix-explicit", "minimal.yaml:minimal",
 		"secrets.yaml:deployed", "suite.yaml:byod-oauth", "suite.yaml:adde-mac", "suite.yaml:server-options",
+		"until.yaml:byod-commands", "until.yaml:adde-count", "until.yaml:profile-only", "until.yaml:checkin-refused",
 	}, files)
 }
 

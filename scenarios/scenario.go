@@ -52,7 +52,9 @@ type Scenario struct {
 	ReplayBody    string
 	Probes        bool
 	DiscoveryOnly bool
-	Expect        Expect
+	// Until says how far the cases go after the profile; zero: commands.
+	Until  sim.Until
+	Expect Expect
 
 	// Suite names the suite the scenario was loaded with.
 	Suite string
@@ -124,6 +126,12 @@ type Expect struct {
 	Fail []string
 	// Steps holds the expected facts by step, as written.
 	Steps map[string]map[string]string
+	// Commands is the number of commands the device answers (expect.commands
+	// as a number); nil for no expectation.
+	Commands *int
+	// CommandTypes are RequestTypes the device must have answered, in any
+	// order (expect.commands as a list).
+	CommandTypes []string
 }
 
 // Facts flattens Steps into sim.Expect.Facts keys.
@@ -191,5 +199,19 @@ type factSpec struct {
 var outcomes = []string{
 	OutcomeAuto, OutcomeAny,
 	sim.OutcomeEnrolled, sim.OutcomeDiscovered, sim.OutcomeRefused, sim.OutcomeDiscoveryFailed,
-	sim.OutcomeAuthFailed, sim.OutcomeEnrollFailed, sim.OutcomeProfileRejected, sim.OutcomeError,
+	sim.OutcomeAuthFailed, sim.OutcomeEnrollFailed, sim.OutcomeProfileRejected,
+	sim.OutcomeIdentityFailed, sim.OutcomeCheckInFailed, sim.OutcomeUnenrolled, sim.OutcomeError,
+}
+
+// OutcomeNeeds is the stage a case must reach for outcome o to happen
+// (identity-failed needs the identity step, checkin-failed and unenrolled
+// the check-in), "" for outcomes of the steps up to the profile.
+func OutcomeNeeds(o string) sim.Until {
+	switch o {
+	case sim.OutcomeIdentityFailed:
+		return sim.UntilIdentity
+	case sim.OutcomeCheckInFailed, sim.OutcomeUnenrolled:
+		return sim.UntilCheckIn
+	}
+	return ""
 }

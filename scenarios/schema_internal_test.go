@@ -55,6 +55,7 @@ func TestSchemaMatchesLoader(t *testing.T) {
 	assert.Equal(t, sorted(expectKeys), keys(expect))
 	assert.Equal(t, outcomes, enum(props(expect)["outcome"]))
 	assert.Equal(t, typeValues, enum(props(scenario)["type"]))
+	assert.Equal(t, untilValues, enum(props(scenario)["until"]))
 	families := props(scenario)["matrix"].(map[string]any)["properties"].(map[string]any)["families"].(map[string]any)["items"]
 	assert.Equal(t, familyValues, enum(families))
 

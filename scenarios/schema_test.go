@@ -72,7 +72,7 @@ func TestSchemaRejectsBrokenFiles(t *testing.T) {
 	for _, name := range []string{
 		"unknown-key", "wrong-type", "embedded-and-server", "password-env-and-file", "bad-outcome",
 		"unknown-step-fact", "many-problems", "no-device", "bad-matrix", "bad-duration", "bad-server",
-		"not-a-mapping", "bad-suite", "device-without-version", "bom",
+		"not-a-mapping", "bad-suite", "device-without-version", "bom", "bad-until", "bad-commands",
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, err := os.ReadFile("testdata/broken/" + name + ".yaml")

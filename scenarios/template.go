@@ -60,12 +60,15 @@ device_options:
 # replay_body: captured/iphone.der   # a real device's enrollment body (DER, PEM or base64 CMS)
 probes: true                         # false: no extra tester requests (servers with lockout)
 discovery_only: false                # true: stop after discovery
+until: commands                      # how far after the profile: profile, identity (SCEP),
+                                     # checkin (Authenticate, TokenUpdate) or commands (the default)
 
 expect:
   # auto (default): enrolled when the device can do the type (and the
   # expected sign-in method), refused-on-device or enrollment-failed when it
   # cannot. Or: enrolled, discovered, refused-on-device, discovery-failed,
-  # auth-failed, enrollment-failed, profile-rejected, error, any.
+  # auth-failed, enrollment-failed, profile-rejected, identity-failed,
+  # checkin-failed, unenrolled, error, any.
   outcome: enrolled
   enroll: true                       # the account should be able to enroll (WK-001)
   fail: []                           # checks expected to fail or warn, e.g. [WK-001]
@@ -74,6 +77,9 @@ expect:
     process-document: {server: mdm-byod, via: well-known}
     enroll-challenge: {method: apple-as-web}
     profile: {enrollment_mode: BYOD, assigned: alice@acme.test}
+  # commands the device answers after check-in: a number (commands: 5) or
+  # RequestTypes that must all be among them, in any order
+  commands: [DeviceInformation, ProfileList]
 `
 
 // NewTemplate returns a commented example scenario, for `enrollsim new

@@ -199,6 +199,10 @@ type Expect struct {
 	// Facts are expected facts of the case (Event.Facts), e.g.
 	// {"via": "axm-fallback", "server": "mdm-adde", "redirects": "1"}.
 	Facts map[string]string
+	// CommandTypes are RequestTypes the device must have answered, in any
+	// order (scenario expect.commands as a list); a count of commands is
+	// the fact "commands" in Facts.
+	CommandTypes []string
 }
 
 // Case is one device, one account, one target.
@@ -532,6 +536,7 @@ func (r *runner) play() CaseReport {
 		Device: c.Device, Identifier: c.Account.Identifier, Type: c.Type.label(), Target: c.Target.Name,
 		Expect:      map[bool]string{true: "enroll", false: "no enrollment"}[c.Expect.Enroll],
 		ExpectTrips: c.Expect.Trips, KnownTrips: c.Expect.Known, ExpectOutcome: c.Expect.Outcome, ExpectFacts: c.Expect.Facts,
+		ExpectCommandTypes: c.Expect.CommandTypes, Until: string(c.Until),
 		Scenario: c.Scenario, Suite: c.Suite, Description: c.Description, Tags: c.Tags, Checks: r.e.Checks,
 		Body: map[bool]string{true: "replayed capture", false: "self-signed"}[len(c.ReplayBody) > 0],
 	}})

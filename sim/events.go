@@ -163,6 +163,12 @@ type CaseInfo struct {
 	ExpectOutcome string `json:"expect_outcome,omitempty"`
 	// ExpectFacts are facts the scenario expects (see Event.Facts).
 	ExpectFacts map[string]string `json:"expect_facts,omitempty"`
+	// ExpectCommandTypes are RequestTypes the case must have answered, in
+	// any order (the case-end fact command_types lists those answered).
+	ExpectCommandTypes []string `json:"expect_command_types,omitempty"`
+	// Until is how far the case goes after the profile (sim.Until; empty:
+	// all the way).
+	Until string `json:"until,omitempty"`
 	// Scenario, Suite, Description and Tags come from the scenario file.
 	Scenario    string   `json:"scenario,omitempty"`
 	Suite       string   `json:"suite,omitempty"`

@@ -131,6 +131,7 @@ type grid struct {
 var cellSymbols = map[string]string{
 	sim.OutcomeEnrolled: "enrolled", sim.OutcomeRefused: "refused", sim.OutcomeDiscoveryFailed: "no-discovery",
 	sim.OutcomeAuthFailed: "auth-failed", sim.OutcomeEnrollFailed: "enroll-failed", sim.OutcomeProfileRejected: "profile-rejected",
+	sim.OutcomeIdentityFailed: "no-identity", sim.OutcomeCheckInFailed: "checkin-failed", sim.OutcomeUnenrolled: "unenrolled",
 	sim.OutcomeError: "error", sim.OutcomeDiscovered: "discovered",
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/report"
+	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
@@ -59,6 +60,7 @@ type runOptions struct {
 	ReplayBody     string
 	NoProbes       bool
 	DiscoveryOnly  bool
+	Until          string
 	TOTPOffset     int
 	TOTPWrong      bool
 
@@ -164,6 +166,7 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.StringVar(&o.ReplayBody, "replay-body", "", "send this captured device enrollment body (DER, PEM or base64 CMS) instead of the self-signed one")
 	fl.BoolVar(&o.NoProbes, "no-probes", false, "skip the tester's extra requests (wrong passwords and codes, other content types, random tokens), e.g. for servers with lockout")
 	fl.BoolVar(&o.DiscoveryOnly, "discovery-only", false, "stop each case after discovery")
+	fl.StringVar(&o.Until, "until", "", "how far each case goes after the profile: profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate) or commands (connect and the first commands); default commands, or the scenario's until")
 	fl.StringVar(&o.LoginDriver, "login-driver", "", "web login driver: form (HTML forms, no JavaScript), browser (Chromium) or auto (form first, then the browser when a page needs JavaScript); default auto, or the scenario's login.driver")
 	fl.StringVar(&o.BrowserPath, "browser-path", "", "Chromium binary for the browser driver (default: chromium, chromium-browser or google-chrome from PATH)")
 	fl.StringVar(&o.Artifacts, "artifacts", "", "directory for the screenshots of browser sign-ins (default: next to the first --report file, else a temporary directory)")
@@ -182,6 +185,9 @@ func (o *runOptions) checkFlags() (sim.CheckFilter, error) {
 		if _, ok := sim.LookupCheck(strings.ToUpper(id)); !ok {
 			return nil, usageErr("--expect-fail %q: no such check; see 'enrollsim list checks'", id)
 		}
+	}
+	if _, err := o.until(); err != nil {
+		return nil, err
 	}
 	return filter, nil
 }
@@ -300,7 +306,8 @@ type runPlan struct {
 }
 
 // buildPlan turns flags into cases; cleanup stops any embedded servers.
-// --login-driver, when given, replaces each scenario's login.driver.
+// --login-driver and --until, when given, replace each scenario's
+// login.driver and until.
 func buildPlan(o *runOptions, getenv func(string) string) (runPlan, func(), error) {
 	driver := ""
 	if o.LoginDriver != "" {
@@ -310,13 +317,58 @@ func buildPlan(o *runOptions, getenv func(string) string) (runPlan, func(), erro
 		}
 		driver = d
 	}
+	until, err := o.until()
+	if err != nil {
+		return runPlan{}, func() {}, err
+	}
 	rp, cleanup, err := buildCases(o, getenv)
-	if err == nil && driver != "" {
-		for i := range rp.Cases {
+	if err != nil {
+		return rp, cleanup, err
+	}
+	for i := range rp.Cases {
+		if driver != "" {
 			rp.Cases[i].Login.Driver = driver
 		}
+		if until != "" {
+			if err := applyUntil(&rp.Cases[i], until); err != nil {
+				cleanup()
+				return runPlan{}, func() {}, err
+			}
+		}
 	}
-	return rp, cleanup, err
+	return rp, cleanup, nil
+}
+
+// until reads --until; "" when not given.
+func (o *runOptions) until() (sim.Until, error) {
+	if o.Until == "" {
+		return "", nil
+	}
+	u, err := sim.ParseUntil(o.Until)
+	if err != nil {
+		return "", usageErr("--%v", err)
+	}
+	if o.DiscoveryOnly {
+		return "", usageErr("--until %s and --discovery-only cannot go together: --discovery-only ends each case before the profile; drop one", u)
+	}
+	return u, nil
+}
+
+// applyUntil sets how far case c goes (--until). A case that expects what
+// only a later stage shows cannot be cut short: its expectation would fail
+// for the tester's choice, not the server's doing.
+func applyUntil(c *sim.Case, u sim.Until) error {
+	const hint = "drop --until, or play that scenario separately"
+	switch need := scenarios.OutcomeNeeds(c.Expect.Outcome); {
+	case c.DiscoveryOnly:
+		return usageHint(fmt.Errorf("--until %s: case %s has discovery_only: true, which ends it before the profile", u, c.Name), hint)
+	case need != "" && !u.Reaches(need):
+		return usageHint(fmt.Errorf("--until %s: case %s expects outcome %s, which needs until %s or later", u, c.Name, c.Expect.Outcome, need), hint)
+	case !u.Reaches(sim.UntilCommands) && (c.Expect.Facts["commands"] != "" || len(c.Expect.CommandTypes) > 0):
+		return usageHint(fmt.Errorf("--until %s: case %s expects commands, which are answered only with until commands", u, c.Name), hint)
+	}
+	c.Until = u
+	return nil
 }
 
 func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), error) {

@@ -127,13 +127,61 @@ var explanations = map[sim.Step]explanation{
 			"whose EnrollmentMode (BYOD or ADDE) matches discovery, the Managed Apple Account to sign in to " +
 			"(AssignedManagedAppleID), an identity certificate payload, https server URLs and, for a user " +
 			"enrollment, no AccessRights. A real device then has the person sign in to that Managed Apple " +
-			"Account, installs the profile and checks in with the server; the simulator stops after the checks.",
+			"Account and installs the profile; the next steps get its identity and check in with the server.",
 		Expects: "A well-formed configuration profile; a wrong EnrollmentMode or AssignedManagedAppleID makes the " +
 			"device cancel.",
 		Mobile: "Signs in to the Managed Apple Account when asked; the management profile then shows under " +
 			"Settings > General > VPN & Device Management.",
 		Mac: "Signs in to the Managed Apple Account when asked; the profile then shows in System Settings > " +
 			"General > Device Management.",
+	},
+	sim.StepIdentity: {
+		Title:   "The identity certificate",
+		Section: "§2.13.1",
+		What: "Installing the profile, the device first gets the certificate that will identify it to the " +
+			"server: the com.apple.security.scep payload named by IdentityCertificateUUID gives a URL and a " +
+			"challenge. The device asks that URL for its capabilities (GetCACaps) and CA certificate (GetCACert), " +
+			"makes a key of the payload's type and size, and sends a signed certificate request with the " +
+			"challenge (PKIOperation); the answer is its certificate. An ACME payload that wants device " +
+			"attestation, or a certificate embedded in the profile, cannot be simulated and is skipped.",
+		Expects: "The SCEP endpoint issues a certificate for the request and challenge (CHK-001). Without an " +
+			"identity nothing after it can be judged: those checks say error (blocked), not fail.",
+		Mobile: "Nothing: the profile is installing.",
+		Mac:    "Nothing: the profile is installing.",
+	},
+	sim.StepCheckIn: {
+		Title:   "Check-in: Authenticate and TokenUpdate",
+		Section: "§2.13.2-3, §2.14",
+		What: "The device introduces itself at the CheckInURL: a PUT of an Authenticate plist, then a " +
+			"TokenUpdate with its push token, as application/x-apple-aspen-mdm-checkin, signed with the new " +
+			"identity (Mdm-Signature) and with Authorization: Bearer and the access token from enrollment. A " +
+			"user enrollment protects the person's privacy: it sends an EnrollmentID instead of the device's " +
+			"identifiers, never UDID, SerialNumber, IMEI or MEID; a device enrollment sends its UDID. A Mac has " +
+			"two channels: the device channel carries no token, the user channel (with EnrollmentUserID in a " +
+			"user enrollment) carries it. A 401 with a challenge means sign in again; a 403 " +
+			"com.apple.unrecognized.device means the server wants the device unenrolled.",
+		Expects: "200 to Authenticate and TokenUpdate in the form of the enrollment type without asking for the " +
+			"identifiers it withholds (CHK-002..006); the wrong Topic or another enrollment's token refused " +
+			"(CHK-007, CHK-009); GetToken and CheckOut as documented (CHK-010, CHK-011); the token accepted " +
+			"(TOK-004), and on a Mac's device channel not required (TOK-005); a revoked or expired token met " +
+			"with a 401 challenge and unenrollment with the 403 (TOK-006, TOK-007, TOK-009).",
+		Mobile: "Nothing: the device finishes enrollment in the background.",
+		Mac:    "Nothing: the Mac finishes enrollment in the background, once for the device and once for the user.",
+	},
+	sim.StepCommands: {
+		Title:   "The first commands",
+		Section: "§2.13.4",
+		What: "The device connects to the ServerURL: a PUT of {Status: Idle} with its EnrollmentID (user " +
+			"enrollment) or UDID, as application/x-apple-aspen-mdm, signed and with the token as in check-in. " +
+			"The server answers with a command or with nothing. The device answers each command and connects " +
+			"again: DeviceInformation, ProfileList, InstalledApplicationList, SecurityInfo, CertificateList; " +
+			"anything else gets NotNow or Error. A user enrollment answers only for what it manages: managed " +
+			"apps only, and no device identifiers in DeviceInformation.",
+		Expects: "200 with an empty body or a valid command (CHK-008), the token accepted as in check-in " +
+			"(TOK-004, TOK-005); in a user enrollment, no queries for identifiers the device withholds, such as " +
+			"SerialNumber or UDID (CHK-012: they are left out of the answer).",
+		Mobile: "Nothing: these are the first minutes of a managed device.",
+		Mac:    "Nothing: these are the first minutes of a managed Mac.",
 	},
 }
 

@@ -133,10 +133,26 @@ type caseState struct {
 var predicted = []sim.Step{sim.StepSignIn, sim.StepDiscovery, sim.StepFallback, sim.StepDocument,
 	sim.StepChallenge, sim.StepWebLogin, sim.StepEnroll, sim.StepProfile}
 
+// afterProfile are the steps after the profile, each with the stage of
+// --until that plays it.
+var afterProfile = []struct {
+	step  sim.Step
+	stage sim.Until
+}{{sim.StepIdentity, sim.UntilIdentity}, {sim.StepCheckIn, sim.UntilCheckIn}, {sim.StepCommands, sim.UntilCommands}}
+
 func newCase(ev sim.Event) *caseState {
 	c := &caseState{name: ev.Case, info: ev.Info}
 	for _, s := range predicted {
 		c.steps = append(c.steps, &stepState{step: s})
+	}
+	until := sim.UntilCommands
+	if ev.Info != nil && ev.Info.Until != "" {
+		until = sim.Until(ev.Info.Until)
+	}
+	for _, s := range afterProfile {
+		if until.Reaches(s.stage) {
+			c.steps = append(c.steps, &stepState{step: s.step})
+		}
 	}
 	return c
 }

@@ -78,13 +78,14 @@ func waitFor(t *testing.T, tm *teatest.TestModel, want ...string) {
 }
 
 // TestProgramSmoke drives the real program, with the engine in its goroutine
-// held by the gate, through key presses.
+// held by the gate, through key presses. The live engine plays all eleven
+// steps, identity, check-in and commands included.
 func TestProgramSmoke(t *testing.T) {
 	var builds atomic.Int32
 	m := tui.NewModel(tui.Options{Run: engineOnRefServer(t, &builds), Title: "smoke"})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
 
-	waitFor(t, tm, "Next: sign-in.", "Step 1 of 8: sign-in")
+	waitFor(t, tm, "Next: sign-in.", "Step 1 of 11: sign-in")
 	press(tm, "n")
 	waitFor(t, tm, "Next: discovery.")
 	press(tm, "enter")
@@ -92,7 +93,7 @@ func TestProgramSmoke(t *testing.T) {
 	press(tm, "e")
 	waitFor(t, tm, "(expanded; e folds it)")
 	press(tm, "r")
-	waitFor(t, tm, "Step 1 of 8: sign-in", "Next: sign-in.")
+	waitFor(t, tm, "Step 1 of 11: sign-in", "Next: sign-in.")
 	press(tm, "a")
 	waitFor(t, tm, "Run finished: 1 case, 1 as expected · enrolled 1")
 	press(tm, "tab")

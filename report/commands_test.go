@@ -1,0 +1,106 @@
+package report_test
+
+import (
+	"bytes"
+	"html"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/report"
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// commandsRun is one enrolled case that answered the commands answered,
+// against a scenario that expects want (expect.commands as a list) and
+// count (expect.commands as a number, "" for none).
+func commandsRun(t *testing.T, want []string, count, answered, n string) []sim.Event {
+	t.Helper()
+	d, err := sim.LookupDevice("iphone@26.1")
+	require.NoError(t, err)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	info := &sim.CaseInfo{Device: d, Identifier: "alice@acme.test", Type: "user", Expect: "enroll",
+		ExpectOutcome: sim.OutcomeEnrolled, ExpectCommandTypes: want}
+	if count != "" {
+		info.ExpectFacts = map[string]string{"commands": count}
+	}
+	facts := map[string]string{"commands": n}
+	if answered != "" {
+		facts["command_types"] = answered
+	}
+	const c = "byod/iphone@26.1"
+	return []sim.Event{
+		{Kind: sim.EventRunStart, Time: t0, Run: &sim.RunInfo{Cases: 1}},
+		{Kind: sim.EventCaseStart, Time: t0, Case: c, Info: info},
+		{Kind: sim.EventCaseEnd, Time: t0.Add(time.Second), Case: c, Outcome: sim.OutcomeEnrolled, Message: "BYOD enrollment", Facts: facts},
+		{Kind: sim.EventRunEnd, Time: t0.Add(time.Second)},
+	}
+}
+
+func TestExpectCommands(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		want            []string
+		count, answered string
+		n               string
+		problem         string // "" when the case passes
+	}{
+		{name: "all answered, any order", want: []string{"ProfileList", "DeviceInformation"},
+			answered: "DeviceInformation,ProfileList,SecurityInfo", n: "3"},
+		{name: "one missing", want: []string{"DeviceInformation", "CertificateList"},
+			answered: "DeviceInformation,ProfileList", n: "2",
+			problem: "expected commands DeviceInformation, CertificateList answered, missing CertificateList (answered: DeviceInformation, ProfileList)"},
+		{name: "none answered", want: []string{"DeviceInformation"}, n: "0",
+			problem: "expected commands DeviceInformation answered, missing DeviceInformation (answered: none)"},
+		{name: "count matches", count: "2", answered: "DeviceInformation,ProfileList", n: "2"},
+		{name: "count differs", count: "5", answered: "DeviceInformation,ProfileList", n: "2",
+			problem: "expected commands 5, got 2"},
+		{name: "a name is not a prefix of another", want: []string{"Device"}, answered: "DeviceInformation", n: "1",
+			problem: "missing Device"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			events := commandsRun(t, tc.want, tc.count, tc.answered, tc.n)
+			s := summaryOf(events)
+			require.Len(t, s.Cases, 1)
+			problems := s.Cases[0].Problems(false)
+			if tc.problem == "" {
+				assert.Empty(t, problems)
+				assert.Equal(t, report.ExitOK, s.ExitCode(false))
+				return
+			}
+			require.Len(t, problems, 1)
+			assert.Contains(t, problems[0], tc.problem)
+			assert.Equal(t, report.ExitFailed, s.ExitCode(false))
+			// Every final format shows the mismatch, as other expectation
+			// failures (har carries exchanges, not verdicts).
+			for _, format := range []string{"json", "junit", "markdown", "html", "text"} {
+				out := render(t, format, events, false)
+				assert.Contains(t, html.UnescapeString(string(bytes.ReplaceAll(out, []byte(`\u0026`), []byte("&")))), tc.problem, format)
+			}
+		})
+	}
+}
+
+// New outcomes after the profile fail a case that should enroll, as the
+// earlier failures do, unless the scenario names them.
+func TestOutcomesAfterTheProfile(t *testing.T) {
+	for _, o := range []string{sim.OutcomeIdentityFailed, sim.OutcomeCheckInFailed, sim.OutcomeUnenrolled} {
+		for _, expected := range []bool{false, true} {
+			events := commandsRun(t, nil, "", "", "0")
+			events[1].Info.ExpectOutcome = ""
+			if expected {
+				events[1].Info.ExpectOutcome = o
+			}
+			events[2].Outcome, events[2].Message = o, "stopped"
+			problems := summaryOf(events).Cases[0].Problems(false)
+			if expected {
+				assert.Empty(t, problems, o)
+			} else {
+				require.Len(t, problems, 1, o)
+				assert.Equal(t, "expected to enroll, but the outcome is "+o+": stopped", problems[0])
+			}
+		}
+	}
+}

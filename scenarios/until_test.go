@@ -1,0 +1,60 @@
+package scenarios_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/scenarios"
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// until and expect.commands reach the engine's cases: the stage, the count
+// as the fact "commands", the RequestTypes as Expect.CommandTypes.
+func TestUntilAndCommandsBecomeCases(t *testing.T) {
+	suite, err := scenarios.LoadFile("testdata/valid/until.yaml", opts(nil))
+	require.NoError(t, err)
+	byCase := map[string]sim.Case{}
+	for _, s := range suite.Scenarios {
+		specs, err := s.Cases(env(nil))
+		require.NoError(t, err, s.Name)
+		for _, spec := range specs {
+			byCase[spec.Case.Name] = spec.Case
+		}
+	}
+	require.Len(t, byCase, 5)
+
+	byod := byCase["byod-commands/iphone@26.1"]
+	assert.Equal(t, sim.Until(""), byod.Until, "no until: all the way")
+	assert.Equal(t, []string{"DeviceInformation", "ProfileList"}, byod.Expect.CommandTypes)
+	assert.NotContains(t, byod.Expect.Facts, "commands")
+
+	adde := byCase["adde-count/iphone@26.1"]
+	assert.Equal(t, sim.UntilCommands, adde.Until)
+	assert.Equal(t, "5", adde.Expect.Facts["commands"])
+	assert.Equal(t, sim.OutcomeEnrolled, adde.Expect.Outcome)
+
+	// auto on a device that cannot enroll: no commands to expect.
+	refused := byCase["adde-count/iphone@16.7"]
+	assert.Equal(t, sim.OutcomeRefused, refused.Expect.Outcome)
+	assert.NotContains(t, refused.Expect.Facts, "commands")
+	assert.Nil(t, refused.Expect.CommandTypes)
+
+	profile := byCase["profile-only/mac@26.1"]
+	assert.Equal(t, sim.UntilProfile, profile.Until)
+	assert.Equal(t, sim.OutcomeEnrolled, profile.Expect.Outcome, "a case that stops at the profile has enrolled")
+
+	refusedCheckIn := byCase["checkin-refused/ipad@26.1"]
+	assert.Equal(t, sim.UntilCheckIn, refusedCheckIn.Until)
+	assert.Equal(t, sim.OutcomeCheckInFailed, refusedCheckIn.Expect.Outcome)
+}
+
+func TestOutcomeNeeds(t *testing.T) {
+	for o, want := range map[string]sim.Until{
+		sim.OutcomeIdentityFailed: sim.UntilIdentity, sim.OutcomeCheckInFailed: sim.UntilCheckIn,
+		sim.OutcomeUnenrolled: sim.UntilCheckIn, sim.OutcomeEnrolled: "", sim.OutcomeProfileRejected: "",
+	} {
+		assert.Equal(t, want, scenarios.OutcomeNeeds(o), o)
+	}
+}
