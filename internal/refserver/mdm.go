@@ -78,6 +78,9 @@ type enrollment struct {
 	user       string // Account.Identifier of the bound token's grant; "" until a token is seen
 	token      string // the bound access token
 	tokenState string // tokenLive, tokenRevoked or tokenExpired
+	// challenged is when the server last answered this enrollment with
+	// the challenge: a token issued since is the sign-in it asked for.
+	challenged time.Time
 
 	tokenUpdate bool   // the device channel's TokenUpdate arrived
 	pushMagic   string // from the device channel's TokenUpdate
@@ -467,17 +470,24 @@ func (s *Server) known(req *mdmRequest) (*enrollment, mdmAnswer, bool) {
 }
 
 // admitToken applies the token rules of §2.13.5 and §2.14 to a request for
-// e, binding e to a fresh token of its user. The caller holds reg.mu.
+// e. The caller holds reg.mu.
 //
-// A token bound to another enrollment, or issued to another user, gets the
-// 401 challenge rather than a 403: it is refused all the same, and a device
-// that somehow holds the wrong token can only recover by signing in again,
-// which the challenge asks for (the BaseURL treats such tokens the same).
+// The enrollment's own token is accepted while it lives. Another token is
+// taken, and bound in its place, only when it is the sign-in the server
+// asked for: a live token of the same user and enrollment type, bound to
+// no other enrollment, presented when e has no token yet, or its own is
+// dead (revoked, expired), or the token was issued after the server last
+// challenged e. Anything else is a token of another enrollment or user.
+//
+// Refused tokens get the 401 challenge rather than a 403: the request is
+// refused all the same, and a device holding the wrong token can only
+// recover by signing in again, which the challenge asks for (the BaseURL
+// treats such tokens the same way).
 func (s *Server) admitToken(e *enrollment, req *mdmRequest) (mdmAnswer, bool) {
 	required := !e.mac || req.userChannel || s.has(FaultMacDeviceChannelRequiresToken)
 	if !req.hasToken {
 		if required {
-			return s.reauth(e.user, e.kind), false
+			return s.challengeFor(e), false
 		}
 		return mdmAnswer{}, true
 	}
@@ -485,33 +495,43 @@ func (s *Server) admitToken(e *enrollment, req *mdmRequest) (mdmAnswer, bool) {
 	if req.token == e.token {
 		switch {
 		case live:
+			// The device kept its token: no sign-in is pending.
+			e.challenged = time.Time{}
 			return mdmAnswer{}, true
 		case e.tokenState == tokenRevoked && s.has(FaultRevokedTokenBare401):
 			return answerBare401(), false
 		case e.tokenState != tokenRevoked && s.has(FaultExpiredTokenAccepted):
 			return mdmAnswer{}, true
 		}
-		return s.reauth(e.user, e.kind), false
+		return s.challengeFor(e), false
 	}
 	if !live {
-		return s.reauth(e.user, e.kind), false
+		return s.challengeFor(e), false
 	}
 	other, bound := s.mdm.bound[req.token]
-	foreign := (bound && other != e.id) || (e.user != "" && g.user != e.user) || g.kind != e.kind
+	_, ownLive := s.lookupAccess(e.token)
+	issued := g.expires.Add(-accessTokenTTL)
+	asked := e.token == "" || !ownLive || (!e.challenged.IsZero() && !issued.Before(e.challenged))
+	foreign := (bound && other != e.id) || (e.user != "" && g.user != e.user) || g.kind != e.kind || !asked
 	switch {
 	case foreign && s.has(FaultCheckinIgnoresToken):
 		return mdmAnswer{}, true
 	case foreign:
-		return s.reauth(e.user, e.kind), false
+		return s.challengeFor(e), false
 	}
-	// The enrollment's first token, or a fresh sign-in of its user after a
-	// challenge: the new token replaces the old.
 	if e.token != "" {
 		delete(s.mdm.bound, e.token)
 	}
-	e.user, e.token, e.tokenState = g.user, req.token, tokenLive
+	e.user, e.token, e.tokenState, e.challenged = g.user, req.token, tokenLive, time.Time{}
 	s.mdm.bound[e.token] = e.id
 	return mdmAnswer{}, true
+}
+
+// challengeFor is the challenge answer to a request for e, noted so that
+// the sign-in that follows is taken.
+func (s *Server) challengeFor(e *enrollment) mdmAnswer {
+	e.challenged = s.cfg.Now()
+	return s.reauth(e.user, e.kind)
 }
 
 // reauth is the 401 with the challenge of the BaseURL the user enrolled

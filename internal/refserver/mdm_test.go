@@ -339,11 +339,22 @@ func TestCheckinTokenBinding(t *testing.T) {
 	_, _, _ = command(t, first.connect("Idle", nil, send{}))
 	_, _, _ = command(t, second.connect("Idle", nil, send{}))
 
+	// Another sign-in of the same user, unasked while the enrollment's
+	// token lives, is refused too; the sign-in after the challenge is the
+	// one the server asked for, and takes the old token's place.
+	early := webToken(t, s, "alice@acme.test")
+	clockOf(t, s).advance(time.Second)
+	assertChallenge(t, first.connect("Idle", nil, send{token: early}), webChallenge)
+	assertChallenge(t, first.connect("Idle", nil, send{token: early}), webChallenge)
 	fresh := webToken(t, s, "alice@acme.test")
 	_, _, _ = command(t, first.connect("Idle", nil, send{token: fresh}))
 	assertChallenge(t, second.connect("Idle", nil, send{token: fresh}), webChallenge)
+	assertChallenge(t, first.connect("Idle", nil, send{token: first.token}), webChallenge)
 	first.token = fresh
 	_, _, _ = command(t, first.connect("Idle", nil, send{}))
+	e, ok := s.LookupEnrollment(first.id)
+	require.True(t, ok)
+	assert.Equal(t, "alice@acme.test", e.User)
 }
 
 func TestCommandQueue(t *testing.T) {
