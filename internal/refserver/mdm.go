@@ -43,6 +43,10 @@ const (
 	// first commands are a few KiB; a full InstalledApplicationList of a
 	// busy device stays well under this.
 	maxMDMBodyBytes = 1 << 20
+	// maxSignatureBytes caps the Mdm-Signature header (base64). A device's
+	// signature with its identity and the CA is a few KiB; the cap also
+	// bounds how deep hostile BER can nest for the CMS parser.
+	maxSignatureBytes = 32 << 10
 
 	unrecognizedDevice = `{"code":"com.apple.unrecognized.device"}`
 )
@@ -231,6 +235,9 @@ var farFuture = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 // validity on its own clock instead (identityCA.verify), so the check sees
 // copies of the certificates with their validity widened.
 func verifyMdmSignature(sig string, body []byte) (cert *x509.Certificate, err error) {
+	if len(sig) > maxSignatureBytes {
+		return nil, fmt.Errorf("the header is longer than %d KiB", maxSignatureBytes>>10)
+	}
 	der, err := base64.StdEncoding.DecodeString(strings.TrimSpace(sig))
 	if err != nil {
 		return nil, fmt.Errorf("not base64: %w", err)

@@ -239,6 +239,8 @@ func TestCheckinVerifiesIdentity(t *testing.T) {
 		{"no identity", send{sig: "-"}, 400, "no device identity"},
 		{"signature not base64", send{sig: "%%%"}, 403, "not base64"},
 		{"signature not CMS", send{sig: "aGVsbG8="}, 403, "not CMS SignedData"},
+		{"signature too long", send{sig: strings.Repeat("A", 40<<10)}, 403, "longer than 32 KiB"},
+		{"signature of nested BER", send{sig: base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x30, 0x80}, 12<<10))}, 403, "not CMS SignedData"},
 		{"signature over another body", send{sig: mdmSignature(t, d.cert, d.key, otherBody)}, 403, "not a valid signature"},
 		{"identity of another server", send{signer: foreign}, 403, "was not issued by this server"},
 		{"self-signed identity", send{signer: selfSigned}, 403, "does not chain"},
