@@ -46,7 +46,7 @@ type CommandResult struct {
 	RequestType string
 	Status      string         // Acknowledged, Error, CommandFormatError or NotNow
 	UserChannel bool           // answered on a Mac's user channel
-	Body        map[string]any // the whole connect body, as decoded
+	Body        map[string]any // the whole connect body, as decoded; a copy at the top level only: read, do not change
 }
 
 // Enrollment is a read-only view of one enrollment in the registry.
