@@ -25,6 +25,7 @@ type request struct {
 	purpose string
 	probe   bool
 	limit   int64 // response body cap
+	doer    Doer  // nil: the case's; set when the identity goes as a TLS client certificate
 }
 
 // response is what came back, body read (up to the cap) and closed.
@@ -94,6 +95,9 @@ func (r *runner) do(q request) *response {
 	doer := r.e.Doer
 	if r.c.Target.Doer != nil {
 		doer = r.c.Target.Doer
+	}
+	if q.doer != nil {
+		doer = q.doer
 	}
 	resp, err := doer.Do(req)
 	out := &response{url: u}
@@ -240,6 +244,10 @@ func (r *runner) learnSecrets(resp *response) {
 // sensitiveHeaders carry credentials; their values are masked whole.
 var sensitiveHeaders = map[string]bool{"Authorization": true, "Cookie": true, "Set-Cookie": true, "Proxy-Authorization": true}
 
+// opaqueHeaders are masked whole: an Mdm-Signature replays the request it
+// signs, and its base64 has no shape worth keeping.
+var opaqueHeaders = map[string]bool{"Mdm-Signature": true}
+
 func (r *runner) emitExchange(ex Exchange) {
 	ex.URL = r.red.Redact(ex.URL)
 	ex.RequestHeaders = r.redactHeaders(ex.RequestHeaders)
@@ -259,6 +267,9 @@ func (r *runner) redactHeaders(h http.Header) http.Header {
 		for _, v := range vs {
 			if sensitiveHeaders[http.CanonicalHeaderKey(k)] {
 				v = maskCredential(v)
+			}
+			if opaqueHeaders[http.CanonicalHeaderKey(k)] {
+				v = redacted
 			}
 			out[printable(k)] = append(out[printable(k)], clip(printable(r.red.Redact(v)), r.lim.ExcerptBody))
 		}

@@ -1,0 +1,412 @@
+package sim
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smallstep/pkcs7"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"howett.net/plist"
+
+	"github.com/enrollsim/enrollsim/sim/profile"
+)
+
+// fakeMDM is a check-in and connect server for one test: it records every
+// request and answers as the test's functions say (nil: as a conforming
+// server, with a DeviceInformation and a ProfileList queued).
+type fakeMDM struct {
+	mu       sync.Mutex
+	reqs     []seenMDM
+	connects int
+	checkin  func(msg map[string]any, q *http.Request) (int, string)
+	connect  func(n int, msg map[string]any, q *http.Request) (int, string)
+	queries  []any // DeviceInformation's Queries
+}
+
+type seenMDM struct {
+	method string
+	path   string
+	header http.Header
+	body   []byte
+	msg    map[string]any
+}
+
+const testTopic = "com.apple.mgmt.External.e0bd1eac-1f17-4c8e-8a63-dd17d3dd35d9"
+
+func (f *fakeMDM) ServeHTTP(w http.ResponseWriter, q *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(q.Body, 1<<20))
+	var msg map[string]any
+	_, _ = plist.Unmarshal(body, &msg)
+	f.mu.Lock()
+	f.reqs = append(f.reqs, seenMDM{q.Method, q.URL.Path, q.Header.Clone(), body, msg})
+	n := -1
+	if q.URL.Path == "/mdm/connect" && q.Header.Get("Content-Type") == ctConnect && q.Header.Get("Authorization") != "Bearer " {
+		n = f.connects
+		f.connects++
+	}
+	f.mu.Unlock()
+	status, answer := http.StatusOK, ""
+	switch {
+	case q.URL.Path == "/mdm/checkin" && f.checkin != nil:
+		status, answer = f.checkin(msg, q)
+	case q.URL.Path == "/mdm/connect" && f.connect != nil:
+		status, answer = f.connect(n, msg, q)
+	case q.URL.Path == "/mdm/connect":
+		status, answer = f.conforming(n)
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, answer)
+}
+
+func (f *fakeMDM) conforming(n int) (int, string) {
+	queries := f.queries
+	if queries == nil {
+		queries = []any{"OSVersion", "BuildVersion", "ProductName"}
+	}
+	switch n {
+	case 0:
+		return 200, commandPlist("C-1", map[string]any{"RequestType": "DeviceInformation", "Queries": queries})
+	case 1:
+		return 200, commandPlist("C-2", map[string]any{"RequestType": "ProfileList"})
+	}
+	return 200, ""
+}
+
+func commandPlist(uuid string, cmd map[string]any) string {
+	b, err := plist.Marshal(map[string]any{"CommandUUID": uuid, "Command": cmd}, plist.XMLFormat)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// requests are the recorded requests that are not probes: the device's.
+func (f *fakeMDM) requests() []seenMDM {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]seenMDM(nil), f.reqs...)
+}
+
+var (
+	testIdentOnce sync.Once
+	testIdent     *identityState
+)
+
+// testIdentity stands for the SCEP identity (RSA 2048, as the profile's
+// SCEP payload asks), made once per test binary.
+func testIdentity(t *testing.T) *identityState {
+	testIdentOnce.Do(func() {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "enrollsim test identity"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			panic(err)
+		}
+		cert, _ := x509.ParseCertificate(der)
+		testIdent = &identityState{cert: cert, key: key, how: "scep"}
+	})
+	return testIdent
+}
+
+// mdmSetupT is one test's device and profile.
+type mdmSetupT struct {
+	device      string // e.g. iphone@18.2
+	user        bool   // user enrollment (BYOD); else ADDE
+	noSign      bool   // SignMessage false
+	caps        []string
+	until       Until
+	noIdentity  bool
+	timeout     time.Duration
+	stepTimeout time.Duration
+	doer        Doer
+	noProbes    bool
+	url         string // the server's base URL; default the fake's
+}
+
+const testToken = "tok-3f9a1c77e2b94d0c"
+
+type mdmRun struct {
+	r      *runner
+	events []Event
+	stop   *stop
+}
+
+// playMDM plays check-in and commands against f under a deadline, so a
+// regression fails instead of hanging.
+func playMDM(t *testing.T, s mdmSetupT, f http.Handler) *mdmRun {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	base := srv.URL
+	if s.url != "" {
+		base = s.url
+	}
+	var doer Doer = srv.Client()
+	if s.doer != nil {
+		doer = s.doer
+	}
+	return playMDMAt(t, s, base, doer)
+}
+
+func playMDMAt(t *testing.T, s mdmSetupT, base string, doer Doer) *mdmRun {
+	t.Helper()
+	d, err := LookupDevice(s.device)
+	require.NoError(t, err)
+	caps := s.caps
+	if caps == nil {
+		caps = []string{capPerUser, "com.apple.mdm.bootstraptoken", capToken}
+	}
+	mode := "ADDE"
+	if s.user {
+		mode = "BYOD"
+	}
+	p := testProfile(t, map[string]any{
+		"PayloadType": profile.PayloadTypeMDM, "PayloadIdentifier": "com.acme.mdm.payload", "PayloadUUID": "5B1F4C8E-0000-4000-8000-000000000002", "PayloadVersion": 1,
+		"Topic": testTopic, "ServerURL": base + "/mdm/connect", "CheckInURL": base + "/mdm/checkin",
+		"SignMessage": !s.noSign, "ServerCapabilities": caps, "EnrollmentMode": mode, "IdentityCertificateUUID": "5B1F4C8E-0000-4000-8000-000000000003",
+	})
+	lim := Limits{Timeout: s.timeout, StepTimeout: s.stepTimeout}
+	if lim.Timeout == 0 {
+		lim.Timeout = 3 * time.Second
+	}
+	run := &mdmRun{}
+	var mu sync.Mutex
+	red := (&Redactor{}).ForCase(Account{})
+	r := &runner{e: &Engine{Doer: doer}, ctx: context.Background(), clock: time.Now, lim: lim.withDefaults(), red: red,
+		c: Case{Name: s.device + "/" + mode, Device: d, Account: Account{Identifier: "alice@acme.test"}, Until: s.until, NoProbes: s.noProbes},
+		emit: func(ev Event) { mu.Lock(); run.events = append(run.events, ev); mu.Unlock() }}
+	r.enroll = &enrollState{token: testToken, profile: p}
+	red.Add(testToken)
+	if !s.noIdentity {
+		r.identity = testIdentity(t)
+	}
+	run.r = r
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if run.stop = r.runStep(StepCheckIn, r.checkInStep); run.stop == nil && r.c.Until.Reaches(UntilCommands) {
+			run.stop = r.runStep(StepCommands, r.commandsStep)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("check-in and commands hung")
+	}
+	return run
+}
+
+func testProfile(t *testing.T, mdm map[string]any) *profile.Profile {
+	t.Helper()
+	b, err := plist.Marshal(map[string]any{
+		"PayloadType": "Configuration", "PayloadIdentifier": "com.acme.enrollment", "PayloadUUID": "5B1F4C8E-0000-4000-8000-000000000001",
+		"PayloadVersion": 1, "PayloadDisplayName": "Acme", "PayloadContent": []any{mdm},
+	}, plist.XMLFormat)
+	require.NoError(t, err)
+	p, err := profile.Parse(b)
+	require.NoError(t, err)
+	return p
+}
+
+func (m *mdmRun) status(id string) Status {
+	for _, res := range m.r.results {
+		if res.ID == id {
+			return res.Status
+		}
+	}
+	return ""
+}
+
+func (m *mdmRun) result(id string) Result {
+	for _, res := range m.r.results {
+		if res.ID == id {
+			return res
+		}
+	}
+	return Result{}
+}
+
+func (m *mdmRun) tripped() []string {
+	out := []string{}
+	for _, res := range m.r.results {
+		if res.Tripped() {
+			out = append(out, res.ID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (m *mdmRun) describe() string {
+	var b strings.Builder
+	for _, res := range m.r.results {
+		b.WriteString("\n  " + string(res.Status) + " " + res.ID + ": " + res.Actual + res.Detail)
+	}
+	return b.String()
+}
+
+// Every MDM check is reported exactly once per case.
+func (m *mdmRun) assertEachOnce(t *testing.T) {
+	t.Helper()
+	count := map[string]int{}
+	for _, res := range m.r.results {
+		count[res.ID]++
+	}
+	for _, id := range identityChecks {
+		assert.Equal(t, 1, count[id], "%s reported %d times:%s", id, count[id], m.describe())
+	}
+}
+
+// The device's requests have the shape of the device of the enrollment
+// type, family and channel: headers, body keys, a signature that verifies
+// over the exact body with the identity.
+func TestCheckInRequestShapes(t *testing.T) {
+	forbiddenInUE := []string{"UDID", "SerialNumber", "IMEI", "MEID", "UserID"}
+	tests := []struct {
+		device string
+		user   bool
+		// paths and message types in order: Authenticate, TokenUpdate, ...
+		want []string
+	}{
+		{"iphone@18.2", true, []string{"Authenticate", "TokenUpdate", "Idle", "Acknowledged", "Acknowledged"}},
+		{"iphone@18.2", false, []string{"Authenticate", "TokenUpdate", "Idle", "Acknowledged", "Acknowledged"}},
+		{"ipad@17.5", true, []string{"Authenticate", "TokenUpdate", "Idle", "Acknowledged", "Acknowledged"}},
+		{"vision@2.2", false, []string{"Authenticate", "TokenUpdate", "Idle", "Acknowledged", "Acknowledged"}},
+		{"mac@15.2", true, []string{"Authenticate", "TokenUpdate", "TokenUpdate/user", "Idle", "Acknowledged", "Acknowledged"}},
+		{"mac@15.2", false, []string{"Authenticate", "TokenUpdate", "TokenUpdate/user", "Idle", "Acknowledged", "Acknowledged"}},
+	}
+	for _, tt := range tests {
+		name := tt.device + map[bool]string{true: "/user", false: "/device"}[tt.user]
+		t.Run(name, func(t *testing.T) {
+			f := &fakeMDM{}
+			run := playMDM(t, mdmSetupT{device: tt.device, user: tt.user}, f)
+			require.Nil(t, run.stop, run.describe())
+			assert.Empty(t, run.tripped(), run.describe())
+			run.assertEachOnce(t)
+			mac := strings.HasPrefix(tt.device, "mac")
+			var got []string
+			for _, q := range f.requests() {
+				user := q.msg["UserShortName"] != nil
+				what, _ := q.msg["MessageType"].(string)
+				if q.path == "/mdm/connect" {
+					what, _ = q.msg["Status"].(string)
+					assert.Equal(t, ctConnect, q.header.Get("Content-Type"))
+				} else {
+					assert.Equal(t, ctCheckIn, q.header.Get("Content-Type"))
+					assert.Equal(t, testTopic, q.msg["Topic"])
+				}
+				if user {
+					what += "/user"
+				}
+				got = append(got, what)
+				assert.Equal(t, http.MethodPut, q.method)
+				assert.Equal(t, "MDM/1.0", q.header.Get("User-Agent"))
+				// The access token: every request on iOS, iPadOS and
+				// visionOS; on a Mac the user channel's only.
+				if !mac || user {
+					assert.Equal(t, "Bearer "+testToken, q.header.Get("Authorization"), what)
+				} else {
+					assert.Empty(t, q.header.Get("Authorization"), what)
+				}
+				verifySignature(t, q)
+				if tt.user {
+					assert.NotEmpty(t, q.msg["EnrollmentID"], what)
+					for _, k := range forbiddenInUE {
+						assert.False(t, hasKeyDeep(q.msg, k), "%s carries %s in user enrollment", what, k)
+					}
+					if user {
+						assert.NotEmpty(t, q.msg["EnrollmentUserID"], what)
+					}
+				} else {
+					assert.NotEmpty(t, q.msg["UDID"], what)
+					assert.Nil(t, q.msg["EnrollmentID"], what)
+					if user {
+						assert.NotEmpty(t, q.msg["UserID"], what)
+						assert.NotEmpty(t, q.msg["UserLongName"], what)
+					}
+				}
+				switch what {
+				case "Authenticate":
+					for _, k := range []string{"BuildVersion", "OSVersion", "ProductName"} {
+						assert.NotEmpty(t, q.msg[k], k)
+					}
+					if !tt.user {
+						assert.NotEmpty(t, q.msg["SerialNumber"])
+					}
+				case "TokenUpdate", "TokenUpdate/user":
+					assert.IsType(t, []byte{}, q.msg["Token"])
+					assert.NotEmpty(t, q.msg["PushMagic"])
+					assert.Equal(t, false, q.msg["AwaitingConfiguration"])
+				case "Acknowledged":
+					assert.NotEmpty(t, q.msg["CommandUUID"])
+				}
+			}
+			assert.Equal(t, tt.want, got)
+			facts := map[string]string{}
+			run.r.mdmFacts(facts)
+			assert.Equal(t, map[string]string{"checkin": "ok", "commands": "2", "command_types": "DeviceInformation,ProfileList"}, facts)
+			assert.Equal(t, "checked in, answered 2 commands: DeviceInformation, ProfileList", run.r.afterProfileSummary())
+			if mac && tt.user {
+				assert.Equal(t, Pass, run.status("CHK-005"))
+				assert.Equal(t, Pass, run.status("TOK-005"))
+			} else {
+				assert.Equal(t, Skip, run.status("CHK-005"))
+			}
+			assert.Equal(t, Pass, run.status("CHK-008"))
+			assert.Equal(t, Pass, run.status("TOK-004"))
+			assert.Equal(t, Pass, run.status("CHK-006"))
+		})
+	}
+}
+
+// verifySignature: Mdm-Signature is a detached CMS SignedData over the
+// exact body, by the identity, in standard base64.
+func verifySignature(t *testing.T, q seenMDM) {
+	t.Helper()
+	der, err := base64.StdEncoding.DecodeString(q.header.Get("Mdm-Signature"))
+	require.NoError(t, err)
+	p7, err := pkcs7.Parse(der)
+	require.NoError(t, err)
+	assert.Empty(t, p7.Content, "the signature is detached")
+	p7.Content = q.body
+	require.NoError(t, p7.Verify(), "the signature verifies over the body")
+	require.NotNil(t, p7.GetOnlySigner())
+	assert.True(t, p7.GetOnlySigner().Equal(testIdent.cert), "signed by the identity")
+}
+
+func hasKeyDeep(v any, key string) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if k == key || hasKeyDeep(val, key) {
+				return true
+			}
+		}
+	case []any:
+		for _, val := range x {
+			if hasKeyDeep(val, key) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,223 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"howett.net/plist"
+)
+
+// mdmVerdict is what one check-in or connect came to. A refusal is put
+// down to one check only: the request's own, or (when a probe shows it)
+// the token (TOK-004/005) or the content type or identity (CHK-006), so a
+// server with one bug trips one check.
+type mdmVerdict struct {
+	what      string
+	ok        bool
+	why       string // the tester could not judge (its timeout, its limit)
+	blame     string // the check the refusal is put down to, when not the request's own
+	blameWarn bool   // the blame is a reading of the answer's text, not a probe's proof
+	unenroll  bool   // 403 com.apple.unrecognized.device
+	status    int
+	actual    string
+	resp      *response
+}
+
+// sendMDM sends one check-in message of the device's own and judges it.
+func (r *runner) sendMDM(what string, msg map[string]any, o mdmOpts) mdmVerdict {
+	return r.exchangeMDM(r.mdm.cfg.checkInURL, ctCheckIn, what, msg, o)
+}
+
+// exchangeMDM sends msg, reads the answer, and when it is a refusal asks
+// the probes that tell its cause; the request is recorded for TOK-004/005
+// and CHK-006.
+func (r *runner) exchangeMDM(target, contentType, what string, msg map[string]any, o mdmOpts) mdmVerdict {
+	body, err := plist.MarshalIndent(msg, plist.XMLFormat, "\t")
+	var resp *response
+	if err != nil {
+		resp = &response{err: fmt.Errorf("enrollsim bug: encoding the %s plist: %w", what, err)}
+	} else {
+		resp = r.mdmSend(target, contentType, body, o)
+	}
+	v := r.verdictOf(what, resp)
+	if !v.ok && v.why == "" && !v.unenroll && !r.c.NoProbes {
+		r.diagnose(&v, target, contentType, body, o)
+	}
+	r.mdm.sent = append(r.mdm.sent, sentMDM{what: what, tokenSent: r.mdmToken(o) != "", user: o.userChannel, v: v})
+	return v
+}
+
+func (r *runner) verdictOf(what string, resp *response) mdmVerdict {
+	v := mdmVerdict{what: what, status: resp.status, resp: resp}
+	if resp.status == 0 && errors.Is(resp.err, errNoIdentity) {
+		v.why = resp.err.Error()
+		return v
+	}
+	if why := unjudgeable(resp, r.lim.Timeout, "answer"); why != "" {
+		v.why = why
+		return v
+	}
+	if resp.status == http.StatusOK {
+		v.ok = true
+		return v
+	}
+	v.actual = answerSummary(resp)
+	v.unenroll = resp.status == http.StatusForbidden && bytes.Contains(resp.body, []byte("com.apple.unrecognized.device"))
+	return v
+}
+
+// answerSummary says what came back, bounded: the status and the start of
+// the body, or the transport error.
+func answerSummary(resp *response) string {
+	if resp.status == 0 {
+		return fmt.Sprint(resp.err)
+	}
+	s := fmt.Sprintf("status %d", resp.status)
+	if len(resp.body) > 0 {
+		s += ": " + excerpt(resp.body, 200)
+	}
+	return s
+}
+
+// diagnose looks for the cause of a refusal with at most two probes: the
+// same request without (or, on the Mac device channel, with) the token, and
+// under Content-Type application/xml.
+func (r *runner) diagnose(v *mdmVerdict, target, contentType string, body []byte, o mdmOpts) {
+	tokenSent := r.mdmToken(o) != ""
+	switch {
+	case v.status == http.StatusUnsupportedMediaType:
+		v.blame, v.actual = "CHK-006", fmt.Sprintf("%s: 415 to Content-Type %s", v.what, contentType)
+		return
+	case tokenSent && v.status == http.StatusUnauthorized && hasChallenge(v.resp.header):
+		v.blame, v.actual = "TOK-004", v.what+": 401 with a challenge to the token the enrollment just issued (the device is asked to sign in again)"
+		return
+	}
+	probe := o
+	probe.probe = true
+	if tokenSent {
+		probe.noToken, probe.token = true, ""
+		probe.purpose = "probe: " + v.what + " without the token"
+		if p := r.mdmSend(target, contentType, body, probe); p.status == http.StatusOK {
+			v.blame, v.actual = "TOK-004", fmt.Sprintf("%s: refused with the token (%s), accepted without it", v.what, v.actual)
+			return
+		}
+	} else if r.c.Device.Family == Mac && !o.userChannel && r.enroll != nil && r.enroll.token != "" {
+		probe.token = r.enroll.token
+		probe.purpose = "probe: " + v.what + " with the token"
+		if p := r.mdmSend(target, contentType, body, probe); p.status == http.StatusOK {
+			v.blame, v.actual = "TOK-005", fmt.Sprintf("%s: the device channel refused without the token (%s), accepted it with the token", v.what, v.actual)
+			return
+		}
+	}
+	if v.status >= 400 && v.status < 500 && v.status != http.StatusUnauthorized {
+		probe := o
+		probe.probe, probe.purpose = true, "probe: "+v.what+" as Content-Type "+ctXML
+		if p := r.mdmSend(target, ctXML, body, probe); p.status == http.StatusOK {
+			v.blame, v.actual = "CHK-006", fmt.Sprintf("%s: refused as Content-Type %s (%s), accepted as %s", v.what, contentType, v.actual, ctXML)
+			return
+		}
+	}
+	if namesIdentity(v.resp.body) {
+		v.blame, v.blameWarn = "CHK-006", true
+		v.actual = v.what + ": the refusal names the signature or certificate: " + v.actual
+	}
+}
+
+// namesIdentity: the answer's text speaks of the identity, the likeliest
+// reading of which is that the signature or certificate was refused.
+func namesIdentity(body []byte) bool {
+	b := strings.ToLower(string(body[:min(len(body), 4096)]))
+	for _, w := range []string{"signature", "client certificate", "identity certificate"} {
+		if strings.Contains(b, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// judgeSent reports the request's own check and returns the stop a refusal
+// means to the device, or nil when it was accepted.
+func (r *runner) judgeSent(id string, v mdmVerdict, expected string) *stop {
+	switch {
+	case v.why != "":
+		r.cannotJudge(id, v.why)
+		return &stop{OutcomeError, v.what + " could not be judged: " + v.why}
+	case v.ok:
+		r.check(id, true, "", "")
+		return nil
+	case v.blame != "":
+		r.skip(id, fmt.Sprintf("the refusal is put down to %s: %s", v.blame, v.actual))
+	default:
+		r.check(id, false, expected, v.actual)
+	}
+	if v.unenroll {
+		return &stop{OutcomeUnenrolled, "the server asked the device to unenroll at " + v.what + ": " + v.actual}
+	}
+	return &stop{OutcomeCheckInFailed, "the server refused " + v.what + ": " + v.actual}
+}
+
+// judgeMDMRequests judges TOK-004, TOK-005 and CHK-006 over every request
+// the device itself sent in check-in and connect, once.
+func (r *runner) judgeMDMRequests() {
+	m := r.mdm
+	if m == nil || m.judged {
+		return
+	}
+	m.judged = true
+	var tok, bare []sentMDM
+	for _, s := range m.sent {
+		if s.tokenSent {
+			tok = append(tok, s)
+		} else {
+			bare = append(bare, s)
+		}
+	}
+	r.judgeGroup("TOK-004", tok, "200 to check-in and connect requests with the enrollment's token",
+		"no request carried the token (on a Mac only user-channel requests do)")
+	if r.c.Device.Family == Mac {
+		r.judgeGroup("TOK-005", bare, "200 to device-channel requests without a token", "no device-channel request was sent")
+	} else {
+		r.skip("TOK-005", "only a Mac sends device-channel requests without the token; this is "+r.c.Device.Family.Platform())
+	}
+	r.judgeGroup("CHK-006", m.sent, "check-in as "+ctCheckIn+" and connect as "+ctConnect+", the identity as the profile's SignMessage says", "no request was sent")
+}
+
+// judgeGroup: a refusal put down to id fails it (warns when only the
+// answer's text says so); one accepted request passes it.
+func (r *runner) judgeGroup(id string, group []sentMDM, expected, none string) {
+	var blamed, hinted, whys, others []string
+	ok := false
+	for _, s := range group {
+		switch {
+		case s.v.blame == id && s.v.blameWarn:
+			hinted = append(hinted, s.v.actual)
+		case s.v.blame == id:
+			blamed = append(blamed, s.v.actual)
+		case s.v.ok:
+			ok = true
+		case s.v.why != "":
+			whys = append(whys, s.what+": "+s.v.why)
+		default:
+			others = append(others, s.what+": "+firstNonEmpty(s.v.blame, "its own check"))
+		}
+	}
+	switch {
+	case len(blamed) > 0:
+		r.check(id, false, expected, strings.Join(blamed, "; "))
+	case len(hinted) > 0:
+		res := judge(id, true, "", "")
+		res.Status, res.Expected, res.Actual = Warn, expected, strings.Join(hinted, "; ")
+		r.report(res)
+	case ok:
+		r.check(id, true, "", "")
+	case len(group) == 0:
+		r.skip(id, none)
+	case len(whys) > 0:
+		r.cannotJudge(id, "not judged: "+strings.Join(whys, "; "))
+	default:
+		r.skip(id, "not judged: every such request was refused for another reason ("+strings.Join(others, "; ")+")")
+	}
+}
