@@ -68,6 +68,10 @@ func (f *fakeMDM) ServeHTTP(w http.ResponseWriter, q *http.Request) {
 	case q.URL.Path == "/mdm/connect":
 		status, answer = f.conforming(n)
 	}
+	if answer == challengeBody {
+		w.Header().Set("WWW-Authenticate", `Bearer method="apple-as-web",url="https://mdm.acme.test/login"`)
+		answer = ""
+	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, answer)
 }
@@ -409,4 +413,146 @@ func hasKeyDeep(v any, key string) bool {
 		}
 	}
 	return false
+}
+
+// challenge401 is a 401 with the Bearer challenge of enrollment: sign in again.
+func challenge401() (int, string) { return http.StatusUnauthorized, challengeBody }
+
+const challengeBody = "(challenge)"
+
+// Each check trips on its own server bug and on nothing else: a refusal is
+// put down to one check, by probes where the cause can be shown.
+func TestCheckInChecksTrip(t *testing.T) {
+	typ := func(msg map[string]any) string { s, _ := msg["MessageType"].(string); return s }
+	tests := []struct {
+		name    string
+		s       mdmSetupT
+		f       *fakeMDM
+		tripped []string
+		status  map[string]Status
+		outcome string // the stop's, "" for none
+	}{
+		{name: "byod authenticate refused without a UDID", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if msg["UDID"] == nil {
+					return 400, "UDID required"
+				}
+				return 200, ""
+			}},
+			tripped: []string{"CHK-002"}, status: map[string]Status{"CHK-004": Skip, "CHK-008": Skip, "TOK-004": Skip, "CHK-006": Skip}, outcome: OutcomeCheckInFailed},
+		{name: "adde authenticate refused", s: mdmSetupT{device: "iphone@18.2"},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if typ(msg) == "Authenticate" {
+					return 403, "no"
+				}
+				return 200, ""
+			}},
+			tripped: []string{"CHK-003"}, status: map[string]Status{"CHK-002": Skip}, outcome: OutcomeCheckInFailed},
+		{name: "tokenupdate refused", s: mdmSetupT{device: "ipad@18.2", user: true},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if typ(msg) == "TokenUpdate" {
+					return 500, ""
+				}
+				return 200, ""
+			}},
+			tripped: []string{"CHK-004"}, status: map[string]Status{"CHK-002": Pass, "TOK-004": Pass, "CHK-006": Pass}, outcome: OutcomeCheckInFailed},
+		{name: "mac user channel refused", s: mdmSetupT{device: "mac@15.2", user: true},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if msg["EnrollmentUserID"] != nil {
+					return 400, "no user channel"
+				}
+				return 200, ""
+			}},
+			tripped: []string{"CHK-005"}, status: map[string]Status{"CHK-004": Pass, "CHK-008": Pass, "TOK-005": Pass, "TOK-004": Skip}},
+		{name: "mac adde user channel refused", s: mdmSetupT{device: "mac@15.2"},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if msg["UserID"] != nil {
+					return 400, "no user channel"
+				}
+				return 200, ""
+			}},
+			tripped: []string{"CHK-004"}, status: map[string]Status{"CHK-005": Skip, "CHK-008": Pass}},
+		{name: "check-in content type refused with 415", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if q.Header.Get("Content-Type") != "application/xml" {
+					return 415, ""
+				}
+				return 200, ""
+			}},
+			tripped: []string{"CHK-006"}, status: map[string]Status{"CHK-002": Skip}, outcome: OutcomeCheckInFailed},
+		{name: "check-in content type refused with 400, xml accepted", s: mdmSetupT{device: "vision@2.2"},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if q.Header.Get("Content-Type") != "application/xml" {
+					return 400, "bad request"
+				}
+				return 200, ""
+			}},
+			tripped: []string{"CHK-006"}, status: map[string]Status{"CHK-003": Skip}, outcome: OutcomeCheckInFailed},
+		{name: "the signature refused, said in words", s: mdmSetupT{device: "iphone@18.2"},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				return 403, "Mdm-Signature does not verify"
+			}},
+			tripped: []string{"CHK-006"}, status: map[string]Status{"CHK-006": Warn, "CHK-003": Skip}, outcome: OutcomeCheckInFailed},
+		{name: "the bearer token refused", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if q.Header.Get("Authorization") != "" {
+					return 400, "unexpected Authorization"
+				}
+				return 200, ""
+			}},
+			tripped: []string{"TOK-004"}, status: map[string]Status{"CHK-002": Skip}, outcome: OutcomeCheckInFailed},
+		{name: "the fresh token challenged", s: mdmSetupT{device: "ipad@18.2"},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				return challenge401()
+			}},
+			tripped: []string{"TOK-004"}, outcome: OutcomeCheckInFailed},
+		{name: "mac device channel requires the token", s: mdmSetupT{device: "mac@15.2", user: true},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if q.Header.Get("Authorization") == "" {
+					return challenge401()
+				}
+				return 200, ""
+			}},
+			tripped: []string{"TOK-005"}, status: map[string]Status{"CHK-002": Skip, "TOK-004": Skip}, outcome: OutcomeCheckInFailed},
+		{name: "first connect answers garbage", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) { return 200, "<html>hello</html>" }},
+			tripped: []string{"CHK-008"}, status: map[string]Status{"CHK-012": Pass, "TOK-004": Pass}},
+		{name: "first connect fails", s: mdmSetupT{device: "mac@15.2", user: true},
+			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) { return 500, "" }},
+			tripped: []string{"CHK-008"}, status: map[string]Status{"TOK-005": Pass}},
+		{name: "connect unenrolls", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
+				return 403, `{"code":"com.apple.unrecognized.device"}`
+			}},
+			tripped: []string{"CHK-008"}, outcome: OutcomeUnenrolled},
+		{name: "serial number asked in user enrollment", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f:       &fakeMDM{queries: []any{"OSVersion", "SerialNumber", "UDID"}},
+			tripped: []string{}, status: map[string]Status{"CHK-012": Noted, "CHK-008": Pass}},
+		{name: "serial number asked in device enrollment", s: mdmSetupT{device: "iphone@18.2"},
+			f:       &fakeMDM{queries: []any{"OSVersion", "SerialNumber", "UDID"}},
+			tripped: []string{}, status: map[string]Status{"CHK-012": Skip}},
+		{name: "no probes: a refusal is the request's own", s: mdmSetupT{device: "iphone@18.2", user: true, noProbes: true},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if q.Header.Get("Authorization") != "" {
+					return 400, "unexpected Authorization"
+				}
+				return 200, ""
+			}},
+			tripped: []string{"CHK-002"}, outcome: OutcomeCheckInFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := playMDM(t, tt.s, tt.f)
+			assert.Equal(t, tt.tripped, run.tripped(), run.describe())
+			for id, st := range tt.status {
+				assert.Equal(t, st, run.status(id), "%s:%s", id, run.describe())
+			}
+			run.assertEachOnce(t)
+			if tt.outcome == "" {
+				assert.Nil(t, run.stop, run.describe())
+			} else if assert.NotNil(t, run.stop) {
+				assert.Equal(t, tt.outcome, run.stop.outcome, run.stop.message)
+			}
+		})
+	}
 }

@@ -201,7 +201,7 @@ func (r *runner) judgeGroup(id string, group []sentMDM, expected, none string) {
 		case s.v.why != "":
 			whys = append(whys, s.what+": "+s.v.why)
 		default:
-			others = append(others, s.what+": "+firstNonEmpty(s.v.blame, "its own check"))
+			others = append(others, s.what+" (put down to "+firstNonEmpty(s.v.blame, "its own check")+")")
 		}
 	}
 	switch {

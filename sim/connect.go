@@ -43,6 +43,7 @@ func (r *runner) commandsStep() (*stop, StepStatus, string) {
 		}
 		switch {
 		case v.unenroll:
+			r.judgeWithheld()
 			msg := "the server asked the device to unenroll at " + what + ": " + v.actual
 			return &stop{OutcomeUnenrolled, msg}, StepFailed, msg
 		case v.why != "":
