@@ -7,6 +7,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -554,5 +556,184 @@ func TestCheckInChecksTrip(t *testing.T) {
 				assert.Equal(t, tt.outcome, run.stop.outcome, run.stop.message)
 			}
 		})
+	}
+}
+
+// Without an identity nothing is sent and the checks that need one are
+// blocked: error, never fail.
+func TestCheckInBlockedWithoutIdentity(t *testing.T) {
+	for _, s := range []mdmSetupT{
+		{device: "iphone@18.2", user: true, noIdentity: true},
+		{device: "mac@15.2", noIdentity: true},
+		// SignMessage false and a client that cannot present a certificate.
+		{device: "iphone@18.2", user: true, noSign: true, doer: plainDoer{http.DefaultClient}},
+	} {
+		t.Run(s.device, func(t *testing.T) {
+			f := &fakeMDM{}
+			run := playMDM(t, s, f)
+			assert.Empty(t, f.requests(), "nothing is sent without an identity")
+			assert.Nil(t, run.stop, "the case still ends enrolled: the profile is installed")
+			run.assertEachOnce(t)
+			for _, id := range identityChecks {
+				assert.Equal(t, Error, run.status(id), id)
+			}
+			if s.noIdentity {
+				assert.Equal(t, "blocked: no identity certificate (CHK-001)", run.result("CHK-002").Detail)
+			} else {
+				assert.Contains(t, run.result("CHK-006").Detail, "TLS client certificate")
+			}
+			assert.Equal(t, "", run.r.afterProfileSummary())
+			assert.Empty(t, run.r.facts()["checkin"])
+		})
+	}
+}
+
+// plainDoer hides any optional interface of the client it wraps.
+type plainDoer struct{ d Doer }
+
+func (p plainDoer) Do(q *http.Request) (*http.Response, error) { return p.d.Do(q) }
+
+// The tester's own timeout and read limit are errors, never the server's
+// failure; hostile answers and endless command streams stay bounded.
+func TestCheckInHostileAnswers(t *testing.T) {
+	endless := func(n int, msg map[string]any, q *http.Request) (int, string) {
+		return 200, commandPlist(fmt.Sprintf("C-%d", n), map[string]any{"RequestType": "DeviceInformation", "Queries": []any{"OSVersion"}})
+	}
+	tests := []struct {
+		name     string
+		s        mdmSetupT
+		f        *fakeMDM
+		status   map[string]Status
+		commands int
+		outcome  string
+		step     StepStatus // of the commands step, "" when it does not run
+	}{
+		{name: "authenticate never answered", s: mdmSetupT{device: "iphone@18.2", user: true, timeout: 200 * time.Millisecond},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				<-q.Context().Done()
+				return 200, ""
+			}},
+			status: map[string]Status{"CHK-002": Error, "TOK-004": Error, "CHK-006": Error, "CHK-008": Skip}, outcome: OutcomeError},
+		{name: "first connect never answered", s: mdmSetupT{device: "iphone@18.2", user: true, timeout: 200 * time.Millisecond},
+			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
+				<-q.Context().Done()
+				return 200, ""
+			}},
+			status: map[string]Status{"CHK-002": Pass, "CHK-008": Error, "TOK-004": Pass}, step: StepError},
+		{name: "first connect over the read limit", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
+				return 200, strings.Repeat("x", 2<<20)
+			}},
+			status: map[string]Status{"CHK-008": Error}, step: StepError},
+		{name: "a refusal over the read limit is still a refusal", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
+				return 500, strings.Repeat("x", 2<<20)
+			}},
+			status: map[string]Status{"CHK-008": Warn}, step: StepFailed},
+		{name: "binary garbage as a command", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
+				return 200, "bplist00\xff\xff\xff\x00\x01garbage"
+			}},
+			status: map[string]Status{"CHK-008": Warn}, step: StepFailed},
+		{name: "a command without its UUID", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
+				return 200, commandPlist("", map[string]any{"RequestType": "DeviceInformation"})
+			}},
+			status: map[string]Status{"CHK-008": Warn}, step: StepFailed},
+		{name: "garbage after a good first command", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
+				if n == 0 {
+					return endless(n, msg, q)
+				}
+				return 200, "not a plist"
+			}},
+			status: map[string]Status{"CHK-008": Pass}, commands: 1, step: StepFailed},
+		{name: "an endless command stream", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f:        &fakeMDM{connect: endless},
+			status:   map[string]Status{"CHK-008": Pass, "CHK-012": Pass},
+			commands: maxCommands, step: StepOK},
+		{name: "an endless slow command stream", s: mdmSetupT{device: "iphone@18.2", stepTimeout: 300 * time.Millisecond},
+			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
+				time.Sleep(100 * time.Millisecond)
+				return endless(n, msg, q)
+			}},
+			status: map[string]Status{"CHK-008": Pass}, commands: -1, step: StepOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			run := playMDM(t, tt.s, tt.f)
+			assert.Less(t, time.Since(start), 10*time.Second)
+			for id, st := range tt.status {
+				assert.Equal(t, st, run.status(id), "%s:%s", id, run.describe())
+			}
+			for _, res := range run.r.results {
+				if res.Tripped() {
+					assert.Contains(t, []string{"CHK-008"}, res.ID, "only the connect's own check may trip:%s", run.describe())
+				}
+			}
+			run.assertEachOnce(t)
+			if tt.outcome == "" {
+				assert.Nil(t, run.stop, run.describe())
+			} else if assert.NotNil(t, run.stop) {
+				assert.Equal(t, tt.outcome, run.stop.outcome)
+			}
+			got := len(run.r.mdm.commands)
+			switch {
+			case tt.commands >= 0:
+				assert.Equal(t, tt.commands, got)
+			default: // bounded by the step's time, well before the count
+				assert.Greater(t, got, 0)
+				assert.Less(t, got, maxCommands)
+			}
+			if tt.step != "" {
+				assert.Equal(t, tt.step, stepEnd(run.events, StepCommands).Status, stepEnd(run.events, StepCommands).Message)
+			}
+		})
+	}
+}
+
+func stepEnd(evs []Event, s Step) Event {
+	for _, e := range evs {
+		if e.Kind == EventStepEnd && e.Step == s {
+			return e
+		}
+	}
+	return Event{}
+}
+
+// The access token and the Mdm-Signature never leave the engine: not in
+// exchange events, not in results, not in step messages.
+func TestCheckInSecretsRedacted(t *testing.T) {
+	for _, dev := range []string{"iphone@18.2", "mac@15.2"} {
+		f := &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+			if msg["EnrollmentUserID"] != nil {
+				// A server that echoes what it got must not leak it either.
+				return 400, "refused: " + q.Header.Get("Authorization") + " " + q.Header.Get("Mdm-Signature")
+			}
+			return 200, ""
+		}}
+		run := playMDM(t, mdmSetupT{device: dev, user: true}, f)
+		out, err := json.Marshal(run.events)
+		require.NoError(t, err)
+		assert.False(t, strings.Contains(string(out), testToken), "the token leaked")
+		var sigs, exchanges int
+		for _, q := range f.requests() {
+			sig := q.header.Get("Mdm-Signature")
+			require.NotEmpty(t, sig)
+			sigs++
+			assert.False(t, strings.Contains(string(out), sig[len(sig)-60:]), "an Mdm-Signature leaked")
+		}
+		for _, e := range run.events {
+			if e.Kind == EventExchange {
+				exchanges++
+				assert.Equal(t, redacted, e.Exchange.RequestHeaders.Get("Mdm-Signature"))
+				if h := e.Exchange.RequestHeaders.Get("Authorization"); h != "" {
+					assert.Equal(t, "Bearer "+redacted, h)
+				}
+			}
+		}
+		assert.Equal(t, sigs, exchanges, "every request is an exchange event")
+		assert.Greater(t, sigs, 3)
 	}
 }

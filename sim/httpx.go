@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -150,6 +151,12 @@ func (r *runner) do(q request) *response {
 			out.timeout = true
 			out.err = fmt.Errorf("body not complete within %s (the simulator's --timeout)", r.lim.Timeout)
 		}
+	}
+	if sig := q.header.Get("Mdm-Signature"); sig != "" {
+		// A server that echoes the signature must not have it shown:
+		// dropped here, per exchange, rather than registered with the
+		// redactor, which would grow by kilobytes with every request.
+		data = bytes.ReplaceAll(data, []byte(sig), []byte(redacted))
 	}
 	out.body = data
 	r.learnSecrets(out)
