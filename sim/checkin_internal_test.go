@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"howett.net/plist"
 
+	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
@@ -198,7 +201,7 @@ func playMDMAt(t *testing.T, s mdmSetupT, base string, doer Doer) *mdmRun {
 	var mu sync.Mutex
 	red := (&Redactor{}).ForCase(Account{})
 	r := &runner{e: &Engine{Doer: doer}, ctx: context.Background(), clock: time.Now, lim: lim.withDefaults(), red: red,
-		c: Case{Name: s.device + "/" + mode, Device: d, Account: Account{Identifier: "alice@acme.test"}, Until: s.until, NoProbes: s.noProbes},
+		c:    Case{Name: s.device + "/" + mode, Device: d, Account: Account{Identifier: "alice@acme.test"}, Until: s.until, NoProbes: s.noProbes},
 		emit: func(ev Event) { mu.Lock(); run.events = append(run.events, ev); mu.Unlock() }}
 	r.enroll = &enrollState{token: testToken, profile: p}
 	red.Add(testToken)
@@ -517,10 +520,10 @@ func TestCheckInChecksTrip(t *testing.T) {
 			}},
 			tripped: []string{"TOK-005"}, status: map[string]Status{"CHK-002": Skip, "TOK-004": Skip}, outcome: OutcomeCheckInFailed},
 		{name: "first connect answers garbage", s: mdmSetupT{device: "iphone@18.2", user: true},
-			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) { return 200, "<html>hello</html>" }},
+			f:       &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) { return 200, "<html>hello</html>" }},
 			tripped: []string{"CHK-008"}, status: map[string]Status{"CHK-012": Pass, "TOK-004": Pass}},
 		{name: "first connect fails", s: mdmSetupT{device: "mac@15.2", user: true},
-			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) { return 500, "" }},
+			f:       &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) { return 500, "" }},
 			tripped: []string{"CHK-008"}, status: map[string]Status{"TOK-005": Pass}},
 		{name: "connect unenrolls", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
@@ -693,6 +696,16 @@ func TestCheckInHostileAnswers(t *testing.T) {
 	}
 }
 
+// lastExchange is the exchange event emitted last.
+func lastExchange(evs []Event) Exchange {
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Kind == EventExchange {
+			return *evs[i].Exchange
+		}
+	}
+	return Exchange{}
+}
+
 func stepEnd(evs []Event, s Step) Event {
 	for _, e := range evs {
 		if e.Kind == EventStepEnd && e.Step == s {
@@ -736,4 +749,149 @@ func TestCheckInSecretsRedacted(t *testing.T) {
 		assert.Equal(t, sigs, exchanges, "every request is an exchange event")
 		assert.Greater(t, sigs, 3)
 	}
+}
+
+// With SignMessage false the identity is the TLS client certificate: no
+// Mdm-Signature, and the server sees the identity in the handshake.
+func TestCheckInClientCertificate(t *testing.T) {
+	f := &fakeMDM{}
+	var mu sync.Mutex
+	var peers []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		mu.Lock()
+		for _, c := range q.TLS.PeerCertificates {
+			peers = append(peers, c.Subject.CommonName)
+		}
+		mu.Unlock()
+		f.ServeHTTP(w, q)
+	}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	client, err := transport.New(transport.Options{RootCAs: pool, Timeout: 3 * time.Second})
+	require.NoError(t, err)
+	run := playMDMAt(t, mdmSetupT{device: "ipad@18.2", user: true, noSign: true}, srv.URL, client)
+	require.Nil(t, run.stop, run.describe())
+	assert.Empty(t, run.tripped(), run.describe())
+	assert.Equal(t, Pass, run.status("CHK-006"))
+	reqs := f.requests()
+	require.Len(t, reqs, 5)
+	for _, q := range reqs {
+		assert.Empty(t, q.header.Get("Mdm-Signature"))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, peers, len(reqs))
+	for _, p := range peers {
+		assert.Equal(t, "enrollsim test identity", p)
+	}
+}
+
+// A case that stops after check-in judges the token and content-type
+// checks there; one that goes on judges them over the connects too.
+func TestCheckInUntil(t *testing.T) {
+	f := &fakeMDM{}
+	run := playMDM(t, mdmSetupT{device: "iphone@18.2", user: true, until: UntilCheckIn}, f)
+	require.Nil(t, run.stop)
+	assert.Len(t, f.requests(), 2, "Authenticate and TokenUpdate only")
+	assert.Equal(t, Pass, run.status("TOK-004"))
+	assert.Equal(t, Pass, run.status("CHK-006"))
+	assert.Equal(t, "", string(run.status("CHK-008")), "no connect, no verdict on it")
+	assert.Equal(t, "checked in", run.r.afterProfileSummary())
+	facts := map[string]string{}
+	run.r.mdmFacts(facts)
+	assert.Equal(t, map[string]string{"checkin": "ok"}, facts)
+	assert.Equal(t, StepCheckIn, checkStep(run.events, "TOK-004"))
+
+	run = playMDM(t, mdmSetupT{device: "iphone@18.2", user: true}, &fakeMDM{})
+	assert.Equal(t, StepCommands, checkStep(run.events, "TOK-004"))
+}
+
+func checkStep(evs []Event, id string) Step {
+	for _, e := range evs {
+		if e.Kind == EventCheck && e.Result.ID == id {
+			return e.Step
+		}
+	}
+	return ""
+}
+
+// The primitives the token-life probes use: the zero options are the
+// device's own request; each option changes one thing, and probes are
+// marked as such.
+func TestCheckInPrimitives(t *testing.T) {
+	f := &fakeMDM{}
+	run := playMDM(t, mdmSetupT{device: "mac@15.2", user: true, until: UntilCheckIn}, f)
+	require.Nil(t, run.stop)
+	r := run.r
+	before := len(f.requests())
+	other := r.otherDeviceIDs(1)
+	msg := r.checkInMessage("Authenticate", other, false)
+	tests := []struct {
+		o       mdmOpts
+		bearer  string
+		probe   bool
+		connect bool
+		purpose string
+	}{
+		{o: mdmOpts{purpose: "p1"}, bearer: "", purpose: "p1"},
+		{o: mdmOpts{userChannel: true, purpose: "p2"}, bearer: "Bearer " + testToken, purpose: "p2"},
+		{o: mdmOpts{userChannel: true, noToken: true, probe: true, purpose: "p3"}, bearer: "", probe: true, purpose: "p3"},
+		{o: mdmOpts{token: "another-token-1234", probe: true, purpose: "p4"}, bearer: "Bearer another-token-1234", probe: true, purpose: "p4"},
+		{o: mdmOpts{userChannel: true, purpose: "p5"}, bearer: "Bearer " + testToken, connect: true, purpose: "p5"},
+	}
+	for i, tt := range tests {
+		var resp *response
+		if tt.connect {
+			resp = r.connect(r.connectMessage(other, true, "Idle"), tt.o)
+		} else {
+			resp = r.checkIn(msg, tt.o)
+		}
+		require.Equal(t, 200, resp.status, i)
+		reqs := f.requests()
+		require.Len(t, reqs, before+i+1)
+		q := reqs[len(reqs)-1]
+		assert.Equal(t, tt.bearer, q.header.Get("Authorization"), i)
+		verifySignature(t, q)
+		if tt.connect {
+			assert.Equal(t, "/mdm/connect", q.path)
+			assert.Equal(t, other.enrollmentUserID, q.msg["EnrollmentUserID"])
+		} else {
+			assert.Equal(t, other.enrollmentID, q.msg["EnrollmentID"])
+		}
+		ev := lastExchange(run.events)
+		assert.Equal(t, tt.probe, ev.Probe, i)
+		assert.Equal(t, tt.purpose, ev.Purpose, i)
+	}
+	// Another identity signs when given; none at all is refused unsent.
+	resp := r.checkIn(msg, mdmOpts{ident: &identityState{}})
+	assert.ErrorIs(t, resp.err, errNoIdentity)
+	assert.Len(t, f.requests(), before+len(tests))
+}
+
+// Device identifiers are stable per case, distinct across cases and
+// enrollments, and shaped like a real device's.
+func TestDeviceIDs(t *testing.T) {
+	iphone, _ := LookupDevice("iphone@18.2")
+	mac, _ := LookupDevice("mac@15.2")
+	a := deviceIDsFor("case-a", "", iphone, "alice@acme.test")
+	assert.Equal(t, a, deviceIDsFor("case-a", "", iphone, "alice@acme.test"), "stable across reruns")
+	b := deviceIDsFor("case-b", "", iphone, "alice@acme.test")
+	second := deviceIDsFor("case-a", "other-1", iphone, "alice@acme.test")
+	for _, o := range []deviceIDs{b, second} {
+		assert.NotEqual(t, a.enrollmentID, o.enrollmentID)
+		assert.NotEqual(t, a.udid, o.udid)
+		assert.NotEqual(t, a.enrollmentUserID, o.enrollmentUserID)
+		assert.NotEqual(t, a.serial, o.serial)
+	}
+	uuid := regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
+	assert.Regexp(t, uuid, a.enrollmentID)
+	assert.Regexp(t, uuid, a.enrollmentUserID)
+	assert.Regexp(t, `^00008120-[0-9A-F]{16}$`, a.udid)
+	assert.Regexp(t, uuid, deviceIDsFor("case-a", "", mac, "alice@acme.test").udid, "a Mac's UDID is its hardware UUID")
+	assert.Regexp(t, `^[0-9C-Y]{10}$`, a.serial)
+	assert.Equal(t, "alice", a.userShortName)
+	assert.Len(t, a.pushToken, 32)
 }
