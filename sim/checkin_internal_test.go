@@ -895,3 +895,26 @@ func TestDeviceIDs(t *testing.T) {
 	assert.Equal(t, "alice", a.userShortName)
 	assert.Len(t, a.pushToken, 32)
 }
+
+// What the answer itself says is read even with probes off.
+func TestCheckInNoProbesReadsTheAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		device string
+		status int
+		want   string
+	}{
+		{"mac@15.2", 401, "TOK-005"},
+		{"iphone@18.2", 401, "TOK-004"},
+		{"iphone@18.2", 415, "CHK-006"},
+	} {
+		f := &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+			if tt.status == 401 {
+				return challenge401()
+			}
+			return tt.status, ""
+		}}
+		run := playMDM(t, mdmSetupT{device: tt.device, user: true, noProbes: true}, f)
+		assert.Equal(t, []string{tt.want}, run.tripped(), run.describe())
+		assert.Len(t, f.requests(), 1, "no probe is sent")
+	}
+}

@@ -43,7 +43,7 @@ func (r *runner) exchangeMDM(target, contentType, what string, msg map[string]an
 		resp = r.mdmSend(target, contentType, body, o)
 	}
 	v := r.verdictOf(what, resp)
-	if !v.ok && v.why == "" && !v.unenroll && !r.c.NoProbes {
+	if !v.ok && v.why == "" && !v.unenroll {
 		r.diagnose(&v, target, contentType, body, o)
 	}
 	r.mdm.sent = append(r.mdm.sent, sentMDM{what: what, tokenSent: r.mdmToken(o) != "", user: o.userChannel, v: v})
@@ -82,9 +82,10 @@ func answerSummary(resp *response) string {
 	return s
 }
 
-// diagnose looks for the cause of a refusal with at most two probes: the
-// same request without (or, on the Mac device channel, with) the token, and
-// under Content-Type application/xml.
+// diagnose looks for the cause of a refusal: in the answer itself, then
+// (unless probes are off) with at most two probes: the same request
+// without (or, on the Mac device channel, with) the token, and under
+// Content-Type application/xml.
 func (r *runner) diagnose(v *mdmVerdict, target, contentType string, body []byte, o mdmOpts) {
 	tokenSent := r.mdmToken(o) != ""
 	switch {
@@ -94,7 +95,21 @@ func (r *runner) diagnose(v *mdmVerdict, target, contentType string, body []byte
 	case tokenSent && v.status == http.StatusUnauthorized && hasChallenge(v.resp.header):
 		v.blame, v.actual = "TOK-004", v.what+": 401 with a challenge to the token the enrollment just issued (the device is asked to sign in again)"
 		return
+	case !tokenSent && r.c.Device.Family == Mac && !o.userChannel && v.status == http.StatusUnauthorized && hasChallenge(v.resp.header):
+		v.blame, v.actual = "TOK-005", v.what+": 401 with a challenge to a device-channel request, which a Mac sends without the token"
+		return
+	case !r.c.NoProbes && r.probeCause(v, target, contentType, body, o, tokenSent):
+		return
 	}
+	if namesIdentity(v.resp.body) {
+		v.blame, v.blameWarn = "CHK-006", true
+		v.actual = v.what + ": the refusal names the signature or certificate: " + v.actual
+	}
+}
+
+// probeCause sends the probes of diagnose and reports whether one showed
+// the cause.
+func (r *runner) probeCause(v *mdmVerdict, target, contentType string, body []byte, o mdmOpts, tokenSent bool) bool {
 	probe := o
 	probe.probe = true
 	if tokenSent {
@@ -102,14 +117,14 @@ func (r *runner) diagnose(v *mdmVerdict, target, contentType string, body []byte
 		probe.purpose = "probe: " + v.what + " without the token"
 		if p := r.mdmSend(target, contentType, body, probe); p.status == http.StatusOK {
 			v.blame, v.actual = "TOK-004", fmt.Sprintf("%s: refused with the token (%s), accepted without it", v.what, v.actual)
-			return
+			return true
 		}
 	} else if r.c.Device.Family == Mac && !o.userChannel && r.enroll != nil && r.enroll.token != "" {
 		probe.token = r.enroll.token
 		probe.purpose = "probe: " + v.what + " with the token"
 		if p := r.mdmSend(target, contentType, body, probe); p.status == http.StatusOK {
 			v.blame, v.actual = "TOK-005", fmt.Sprintf("%s: the device channel refused without the token (%s), accepted it with the token", v.what, v.actual)
-			return
+			return true
 		}
 	}
 	if v.status >= 400 && v.status < 500 && v.status != http.StatusUnauthorized {
@@ -117,13 +132,10 @@ func (r *runner) diagnose(v *mdmVerdict, target, contentType string, body []byte
 		probe.probe, probe.purpose = true, "probe: "+v.what+" as Content-Type "+ctXML
 		if p := r.mdmSend(target, ctXML, body, probe); p.status == http.StatusOK {
 			v.blame, v.actual = "CHK-006", fmt.Sprintf("%s: refused as Content-Type %s (%s), accepted as %s", v.what, contentType, v.actual, ctXML)
-			return
+			return true
 		}
 	}
-	if namesIdentity(v.resp.body) {
-		v.blame, v.blameWarn = "CHK-006", true
-		v.actual = v.what + ": the refusal names the signature or certificate: " + v.actual
-	}
+	return false
 }
 
 // namesIdentity: the answer's text speaks of the identity, the likeliest
