@@ -70,10 +70,11 @@ type mdmState struct {
 	withheld       []string // CHK-012: what commands asked that user enrollment withholds
 	// sent are the device's own requests (no probes), for TOK-004/005 and
 	// CHK-006, judged once at the end of the last MDM step.
-	sent    []sentMDM
-	judged  bool
-	doers   map[*identityState]Doer // TLS client certificate clients
-	doerErr string                  // why no client certificate can be sent
+	sent   []sentMDM
+	judged bool
+	doers  map[*identityState]Doer // TLS client certificate clients
+	// signInAgain, when set, replaces signInAgainAfter (tests).
+	signInAgain func(resp *response, what string) (bool, string)
 }
 
 // sentMDM is one check-in or connect and what became of it.
@@ -124,7 +125,9 @@ func (r *runner) mdmSetup() (*mdmState, error) {
 }
 
 // hasIdentity reports whether check-in can be signed at all.
-func (r *runner) hasIdentity() bool { return r.identity != nil && r.identity.cert != nil && r.identity.key != nil }
+func (r *runner) hasIdentity() bool {
+	return r.identity != nil && r.identity.cert != nil && r.identity.key != nil
+}
 
 // checkInStep is §2.13.2-3: Authenticate, then TokenUpdate on the device
 // channel, then on a Mac with per-user connections the user channel's.

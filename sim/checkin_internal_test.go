@@ -149,6 +149,8 @@ type mdmSetupT struct {
 	doer        Doer
 	noProbes    bool
 	url         string // the server's base URL; default the fake's
+	// reauthToken, when set, is the token signing in again gives.
+	reauthToken string
 }
 
 const testToken = "tok-3f9a1c77e2b94d0c"
@@ -209,6 +211,15 @@ func playMDMAt(t *testing.T, s mdmSetupT, base string, doer Doer) *mdmRun {
 		r.identity = testIdentity(t)
 	}
 	run.r = r
+	if s.reauthToken != "" {
+		m, err := r.mdmSetup()
+		require.NoError(t, err)
+		m.signInAgain = func(*response, string) (bool, string) {
+			r.enroll.token = s.reauthToken
+			red.Add(s.reauthToken)
+			return true, ""
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -506,11 +517,40 @@ func TestCheckInChecksTrip(t *testing.T) {
 				return 200, ""
 			}},
 			tripped: []string{"TOK-004"}, status: map[string]Status{"CHK-002": Skip}, outcome: OutcomeCheckInFailed},
-		{name: "the fresh token challenged", s: mdmSetupT{device: "ipad@18.2"},
+		{name: "sign in again, not built", s: mdmSetupT{device: "ipad@18.2"},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				return challenge401()
 			}},
-			tripped: []string{"TOK-004"}, outcome: OutcomeCheckInFailed},
+			tripped: []string{}, status: map[string]Status{"CHK-003": Error, "TOK-004": Error}, outcome: OutcomeError},
+		{name: "sign in again, then accepted", s: mdmSetupT{device: "ipad@18.2", reauthToken: "tok-fresh-after-sign-in"},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if q.Header.Get("Authorization") == "Bearer "+testToken {
+					return challenge401()
+				}
+				return 200, ""
+			}},
+			tripped: []string{}, status: map[string]Status{"CHK-003": Pass, "TOK-004": Pass, "CHK-008": Pass}},
+		{name: "sign in again, challenged again", s: mdmSetupT{device: "ipad@18.2", reauthToken: "tok-fresh-after-sign-in"},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				return challenge401()
+			}},
+			tripped: []string{"TOK-004"}, status: map[string]Status{"CHK-003": Skip}, outcome: OutcomeCheckInFailed},
+		{name: "the bearer token refused in words", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if q.Header.Get("Authorization") != "" {
+					return 400, "check-in requests must not carry Authorization"
+				}
+				return challenge401()
+			}},
+			tripped: []string{"TOK-004"}, status: map[string]Status{"TOK-004": Warn, "CHK-002": Skip}, outcome: OutcomeCheckInFailed},
+		{name: "a refusal for another reason stays the request's own", s: mdmSetupT{device: "iphone@18.2", user: true},
+			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if q.Header.Get("Authorization") == "" {
+					return challenge401()
+				}
+				return 400, "a user enrollment (EnrollmentID) must not send UDID"
+			}},
+			tripped: []string{"CHK-002"}, outcome: OutcomeCheckInFailed},
 		{name: "mac device channel requires the token", s: mdmSetupT{device: "mac@15.2", user: true},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if q.Header.Get("Authorization") == "" {
@@ -539,7 +579,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 		{name: "no probes: a refusal is the request's own", s: mdmSetupT{device: "iphone@18.2", user: true, noProbes: true},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if q.Header.Get("Authorization") != "" {
-					return 400, "unexpected Authorization"
+					return 400, "bad request"
 				}
 				return 200, ""
 			}},
@@ -901,11 +941,11 @@ func TestCheckInNoProbesReadsTheAnswer(t *testing.T) {
 	for _, tt := range []struct {
 		device string
 		status int
-		want   string
+		want   []string
 	}{
-		{"mac@15.2", 401, "TOK-005"},
-		{"iphone@18.2", 401, "TOK-004"},
-		{"iphone@18.2", 415, "CHK-006"},
+		{"mac@15.2", 401, []string{"TOK-005"}},
+		{"iphone@18.2", 401, []string{}}, // sign in again: not a refusal of the token
+		{"iphone@18.2", 415, []string{"CHK-006"}},
 	} {
 		f := &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 			if tt.status == 401 {
@@ -914,7 +954,7 @@ func TestCheckInNoProbesReadsTheAnswer(t *testing.T) {
 			return tt.status, ""
 		}}
 		run := playMDM(t, mdmSetupT{device: tt.device, user: true, noProbes: true}, f)
-		assert.Equal(t, []string{tt.want}, run.tripped(), run.describe())
+		assert.Equal(t, tt.want, run.tripped(), run.describe())
 		assert.Len(t, f.requests(), 1, "no probe is sent")
 	}
 }

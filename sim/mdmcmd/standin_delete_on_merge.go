@@ -14,9 +14,9 @@ import (
 // Device is what a command's answer may tell about the device.
 type Device struct {
 	Family, Product, OSVersion, BuildVersion, DeviceName, SerialNumber, UDID string
-	UserEnrollment                                                          bool
-	ProfileIdentifiers                                                      []string
-	IdentityDER                                                             []byte
+	UserEnrollment                                                           bool
+	ProfileIdentifiers                                                       []string
+	IdentityDER                                                              []byte
 }
 
 // Command is one command the server sent on a connect.
