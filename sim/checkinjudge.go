@@ -50,7 +50,7 @@ func (r *runner) exchangeMDM(target, contentType, what string, msg map[string]an
 		ok, why := r.signInAgainAfter(resp, what)
 		if !ok {
 			v := mdmVerdict{what: what, status: resp.status, resp: resp,
-				why: "the server asked the device to sign in again (401 with a challenge) at " + what + ": " + why}
+				why: "the server asked the device to sign in again (401 with a challenge): " + why}
 			r.mdm.sent = append(r.mdm.sent, sentMDM{what: what, tokenSent: true, user: o.userChannel, v: v})
 			return v
 		}
