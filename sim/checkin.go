@@ -1,28 +1,408 @@
 package sim
 
+import (
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/smallstep/pkcs7"
+	"howett.net/plist"
+)
+
 // Steps after the identity (§2.13.2-4).
 const (
 	StepCheckIn  Step = "check-in" // Authenticate, TokenUpdate (§2.13.2-3)
 	StepCommands Step = "commands" // connect and the first commands (§2.13.4)
 )
 
+// Media types of the MDM protocol ([O] S27: observed, not stated by Apple).
+const (
+	ctCheckIn = "application/x-apple-aspen-mdm-checkin"
+	ctConnect = "application/x-apple-aspen-mdm"
+	mdmAgent  = "MDM/1.0"
+	// mdmBody bounds a check-in or connect answer: a command is a few KiB.
+	mdmBody = 1 << 20
+)
+
+// Capabilities the profile's ServerCapabilities may advertise.
+const (
+	capPerUser = "com.apple.mdm.per-user-connections"
+	capToken   = "com.apple.mdm.token"
+)
+
+// The checks an identity is needed for (CHK-001: blocked, never FAIL).
+var identityChecks = []string{"CHK-002", "CHK-003", "CHK-004", "CHK-005", "CHK-006", "TOK-004", "TOK-005", "CHK-008", "CHK-012"}
+
+var errNoIdentity = errors.New("blocked: no identity certificate (CHK-001)")
+
+// ClientCertDoer is a Doer that can present a TLS client certificate: the
+// identity travels that way when the profile's SignMessage is false.
+// internal/transport's Client is one. The return type is spelled out (not
+// Doer) so that the transport need not import this package.
+type ClientCertDoer interface {
+	WithClientCertificate(tls.Certificate) interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+}
+
+// mdmConfig is the profile's com.apple.mdm payload, as check-in uses it.
+type mdmConfig struct {
+	topic, checkInURL, serverURL string
+	signMessage                  bool
+	capabilities                 []string
+	mode                         string // EnrollmentMode: BYOD or ADDE
+}
+
+func (c mdmConfig) has(capability string) bool { return slices.Contains(c.capabilities, capability) }
+
 // mdmState is what check-in and connect have learned.
 type mdmState struct {
-	commands []string // RequestType of each command answered, in order
+	cfg            mdmConfig
+	ids            deviceIDs
+	userEnrollment bool
+	checkedIn      bool     // Authenticate and the device-channel TokenUpdate got 200
+	commands       []string // RequestType of each command answered, in order
+	played         bool     // the commands step ran its loop
+	withheld       []string // CHK-012: what commands asked that user enrollment withholds
+	// sent are the device's own requests (no probes), for TOK-004/005 and
+	// CHK-006, judged once at the end of the last MDM step.
+	sent   []sentMDM
+	judged bool
+	doers  map[*identityState]Doer // TLS client certificate clients
+	// signInAgain, when set, replaces signInAgainAfter (tests).
+	signInAgain func(resp *response, what string) (bool, string)
 }
 
-// checkInStep is filled in by the check-in work (issue 14, item 2).
+// sentMDM is one check-in or connect and what became of it.
+type sentMDM struct {
+	what      string
+	tokenSent bool
+	user      bool // user channel
+	v         mdmVerdict
+}
+
+// mdmOpts say how one check-in or connect goes. The zero value sends the
+// enrollment's own token (where the family and channel call for one) and
+// identity on the device channel.
+type mdmOpts struct {
+	userChannel bool
+	token       string // another token; sent whatever the family and channel
+	noToken     bool
+	ident       *identityState
+	purpose     string
+	probe       bool
+}
+
+// mdmSetup reads the MDM payload once; the token-life probes call it too.
+func (r *runner) mdmSetup() (*mdmState, error) {
+	if r.mdm != nil {
+		return r.mdm, nil
+	}
+	if r.enroll == nil || r.enroll.profile == nil || len(r.enroll.profile.MDM()) == 0 {
+		return nil, errors.New("the profile has no com.apple.mdm payload")
+	}
+	p := r.enroll.profile.MDM()[0]
+	cfg := mdmConfig{}
+	cfg.topic, _ = p.String("Topic")
+	cfg.serverURL, _ = p.String("ServerURL")
+	cfg.checkInURL, _ = p.String("CheckInURL")
+	cfg.signMessage, _ = p.Bool("SignMessage")
+	cfg.capabilities, _ = p.Strings("ServerCapabilities")
+	cfg.mode, _ = p.String("EnrollmentMode")
+	if cfg.checkInURL == "" {
+		cfg.checkInURL = cfg.serverURL // Apple: check-in goes to ServerURL when CheckInURL is absent
+	}
+	if cfg.serverURL == "" || cfg.topic == "" {
+		return nil, errors.New("the MDM payload has no ServerURL or no Topic (see PROF-*)")
+	}
+	user := cfg.mode == "BYOD" || (cfg.mode == "" && r.discovery != nil && r.discovery.version == TypeUser.ServerVersion())
+	r.mdm = &mdmState{cfg: cfg, ids: r.deviceIDs(), userEnrollment: user}
+	return r.mdm, nil
+}
+
+// hasIdentity reports whether check-in can be signed at all.
+func (r *runner) hasIdentity() bool {
+	return r.identity != nil && r.identity.cert != nil && r.identity.key != nil
+}
+
+// checkInStep is §2.13.2-3: Authenticate, then TokenUpdate on the device
+// channel, then on a Mac with per-user connections the user channel's.
 func (r *runner) checkInStep() (*stop, StepStatus, string) {
-	return nil, StepSkipped, "check-in: not built yet"
+	m, err := r.mdmSetup()
+	if err != nil {
+		why := "no check-in: " + err.Error()
+		r.skipAll(why, identityChecks...)
+		return &stop{OutcomeCheckInFailed, "the device cannot check in: " + err.Error()}, StepFailed, why
+	}
+	if !r.hasIdentity() {
+		for _, id := range identityChecks {
+			r.cannotJudge(id, errNoIdentity.Error())
+		}
+		m.judged = true
+		return nil, StepSkipped, errNoIdentity.Error()
+	}
+	if _, err := r.mdmDoer(r.identity); err != nil {
+		for _, id := range identityChecks {
+			r.cannotJudge(id, err.Error())
+		}
+		m.judged = true
+		return nil, StepError, err.Error()
+	}
+	st, status, msg := r.checkInFlow(m)
+	if st != nil || !r.c.Until.Reaches(UntilCommands) {
+		r.judgeMDMRequests()
+	}
+	if st != nil {
+		r.skipAll("no connect: "+st.message, "CHK-008", "CHK-012")
+	}
+	return st, status, msg
 }
 
-// commandsStep is filled in by the commands work (issue 14, item 3).
-func (r *runner) commandsStep() (*stop, StepStatus, string) {
-	return nil, StepSkipped, "commands: not built yet"
+func (r *runner) checkInFlow(m *mdmState) (*stop, StepStatus, string) {
+	ownID, otherID := "CHK-002", "CHK-003"
+	if !m.userEnrollment {
+		ownID, otherID = otherID, ownID
+	}
+	r.skip(otherID, "the enrollment is "+m.enrollmentKind()+": "+otherID+" is the other type's Authenticate")
+	auth := r.checkInMessage("Authenticate", m.ids, false)
+	v := r.sendMDM("Authenticate", auth, mdmOpts{purpose: "check-in: Authenticate"})
+	if st := r.judgeSent(ownID, v, "200 to Authenticate ("+m.enrollmentKind()+" keys)"); st != nil {
+		r.skipAll("Authenticate was not accepted", "CHK-004", "CHK-005")
+		return st, stepStatusOf(st), st.message
+	}
+	tu := r.checkInMessage("TokenUpdate", m.ids, false)
+	v = r.sendMDM("TokenUpdate", tu, mdmOpts{purpose: "check-in: TokenUpdate"})
+	perUser := r.c.Device.Family == Mac && m.cfg.has(capPerUser)
+	if !v.ok || !perUser {
+		if st := r.judgeSent("CHK-004", v, "200 to TokenUpdate"); st != nil {
+			r.skip("CHK-005", "the device-channel TokenUpdate was not accepted")
+			return st, stepStatusOf(st), st.message
+		}
+	}
+	m.checkedIn = true
+	msg := "Authenticate and TokenUpdate accepted"
+	if !perUser {
+		r.skip("CHK-005", r.noUserChannel())
+		return nil, StepOK, msg
+	}
+	utu := r.checkInMessage("TokenUpdate", m.ids, true)
+	uv := r.sendMDM("user-channel TokenUpdate", utu, mdmOpts{userChannel: true, purpose: "check-in: user-channel TokenUpdate"})
+	if m.userEnrollment {
+		r.check("CHK-004", true, "", "")
+		st := r.judgeSent("CHK-005", uv, "200 to the user-channel TokenUpdate with EnrollmentUserID")
+		if st != nil && st.outcome == OutcomeError {
+			return st, StepError, st.message
+		}
+	} else {
+		r.skip("CHK-005", "device enrollment: CHK-005 is the user enrollment's user channel (this one sends UserID)")
+		if st := r.judgeSent("CHK-004", uv, "200 to the user-channel TokenUpdate"); st != nil && st.outcome == OutcomeError {
+			return st, StepError, st.message
+		}
+	}
+	if !uv.ok {
+		// The device channel works: the Mac goes on to connect there.
+		return nil, StepFailed, msg + " on the device channel; the user channel's TokenUpdate got " + uv.actual
+	}
+	return nil, StepOK, msg + " on both channels"
 }
 
-// afterProfileSummary says how far the device got after the profile, for
-// the case's closing message.
-func (r *runner) afterProfileSummary() string {
-	return ""
+func (r *runner) noUserChannel() string {
+	switch {
+	case r.c.Device.Family != Mac:
+		return "only a Mac has a user channel; this is " + r.c.Device.Family.Platform()
+	case !r.mdm.userEnrollment:
+		return "device enrollment: CHK-005 is the user enrollment's user channel"
+	}
+	return "ServerCapabilities lacks " + capPerUser + ": the Mac opens no user channel"
+}
+
+func (m *mdmState) enrollmentKind() string {
+	if m.userEnrollment {
+		return "user enrollment"
+	}
+	return "device enrollment"
+}
+
+func stepStatusOf(st *stop) StepStatus {
+	if st.outcome == OutcomeError {
+		return StepError
+	}
+	return StepFailed
+}
+
+// checkInMessage builds a check-in message of the device of this
+// enrollment type. Key sets follow devices' captures: nanomdm's
+// mdm/testdata/Authenticate.1.plist (iPad: BuildVersion, OSVersion,
+// ProductName, SerialNumber, Topic, UDID), Authenticate.2.plist (Mac: also
+// DeviceName, Model, ModelName), TokenUpdate.1/.2.plist (AwaitingConfiguration,
+// PushMagic, Token, Topic, UDID; UnlockToken left out), and the iOS 18.2.1
+// user enrollment capture of the digest (§2.13, [O] S27): EnrollmentID in
+// place of UDID, and no SerialNumber, IMEI or MEID.
+func (r *runner) checkInMessage(messageType string, ids deviceIDs, userChannel bool) map[string]any {
+	m := r.mdm
+	d := r.c.Device
+	msg := map[string]any{"MessageType": messageType, "Topic": m.cfg.topic}
+	for k, v := range r.idKeys(ids, userChannel) {
+		msg[k] = v
+	}
+	switch messageType {
+	case "Authenticate":
+		msg["BuildVersion"], msg["OSVersion"], msg["ProductName"] = d.Build, d.OS.String(), d.Product
+		if !m.userEnrollment {
+			msg["SerialNumber"], msg["Model"], msg["ModelName"], msg["DeviceName"] = ids.serial, d.Product, modelName(d), d.Name
+		}
+	case "TokenUpdate":
+		msg["Token"], msg["PushMagic"], msg["AwaitingConfiguration"] = ids.pushToken, ids.pushMagic, false
+	}
+	return msg
+}
+
+// idKeys are the keys that say which enrollment (and user) a message is
+// from: EnrollmentID in user enrollment, UDID in device enrollment.
+func (r *runner) idKeys(ids deviceIDs, userChannel bool) map[string]any {
+	k := map[string]any{}
+	if r.mdm.userEnrollment {
+		k["EnrollmentID"] = ids.enrollmentID
+		if userChannel {
+			k["EnrollmentUserID"], k["UserShortName"], k["UserLongName"] = ids.enrollmentUserID, ids.userShortName, ids.userLongName
+		}
+		return k
+	}
+	k["UDID"] = ids.udid
+	if userChannel {
+		k["UserID"], k["UserShortName"], k["UserLongName"] = ids.userID, ids.userShortName, ids.userLongName
+	}
+	return k
+}
+
+func modelName(d Device) string {
+	switch d.Family {
+	case IPhone, IPad:
+		return string(d.Family)
+	case RealityDevice:
+		return "Apple Vision Pro"
+	}
+	name, _, _ := strings.Cut(d.Name, " (")
+	return name
+}
+
+// checkIn sends one check-in message to the CheckInURL.
+func (r *runner) checkIn(msg map[string]any, o mdmOpts) *response {
+	return r.mdmPlist(r.mdm.cfg.checkInURL, ctCheckIn, msg, o)
+}
+
+// connect sends one connect body to the ServerURL.
+func (r *runner) connect(body map[string]any, o mdmOpts) *response {
+	return r.mdmPlist(r.mdm.cfg.serverURL, ctConnect, body, o)
+}
+
+func (r *runner) mdmPlist(target, contentType string, msg map[string]any, o mdmOpts) *response {
+	body, err := plist.MarshalIndent(msg, plist.XMLFormat, "\t")
+	if err != nil {
+		return &response{err: fmt.Errorf("enrollsim bug: encoding the %s plist: %w", contentType, err)}
+	}
+	return r.mdmSend(target, contentType, body, o)
+}
+
+// mdmSend is one MDM request as the device sends it: PUT, the identity as
+// Mdm-Signature or TLS client certificate, the access token per family and
+// channel (§2.13.5).
+func (r *runner) mdmSend(target, contentType string, body []byte, o mdmOpts) *response {
+	ident := o.ident
+	if ident == nil {
+		ident = r.identity
+	}
+	if ident == nil || ident.cert == nil || ident.key == nil {
+		return &response{err: errNoIdentity}
+	}
+	h := http.Header{}
+	h.Set("Content-Type", contentType)
+	h.Set("User-Agent", mdmAgent)
+	if tok := r.mdmToken(o); tok != "" {
+		h.Set("Authorization", "Bearer "+tok)
+	}
+	var doer Doer
+	if r.mdm.cfg.signMessage {
+		sig, err := mdmSignature(body, ident)
+		if err != nil {
+			return &response{err: fmt.Errorf("signing the request: %w", err)}
+		}
+		h.Set("Mdm-Signature", sig)
+	} else {
+		d, err := r.mdmDoer(ident)
+		if err != nil {
+			return &response{err: err}
+		}
+		doer = d
+	}
+	return r.do(request{method: http.MethodPut, url: target, header: h, body: body, purpose: o.purpose, probe: o.probe, limit: mdmBody, doer: doer})
+}
+
+// mdmToken is the Bearer token a request carries: on iOS, iPadOS and
+// visionOS every request, on a Mac only the user channel's (§2.13.5).
+func (r *runner) mdmToken(o mdmOpts) string {
+	switch {
+	case o.noToken:
+		return ""
+	case o.token != "":
+		return o.token
+	case r.enroll == nil:
+		return ""
+	case r.c.Device.Family == Mac && !o.userChannel:
+		return ""
+	}
+	return r.enroll.token
+}
+
+// mdmSignature is the Mdm-Signature header: a detached CMS SignedData over
+// the exact body, signed by the identity, base64 (standard alphabet).
+func mdmSignature(body []byte, ident *identityState) (string, error) {
+	sd, err := pkcs7.NewSignedData(body)
+	if err != nil {
+		return "", err
+	}
+	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
+	if err := sd.AddSigner(ident.cert, ident.key, pkcs7.SignerInfoConfig{}); err != nil {
+		return "", err
+	}
+	sd.Detach()
+	der, err := sd.Finish()
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(der), nil
+}
+
+// mdmDoer is the client that presents ident as TLS client certificate,
+// when the profile says SignMessage false; nil when signing.
+func (r *runner) mdmDoer(ident *identityState) (Doer, error) {
+	m := r.mdm
+	if m.cfg.signMessage {
+		return nil, nil
+	}
+	if d, ok := m.doers[ident]; ok {
+		return d, nil
+	}
+	base := r.e.Doer
+	if r.c.Target.Doer != nil {
+		base = r.c.Target.Doer
+	}
+	cd, ok := base.(ClientCertDoer)
+	if !ok {
+		return nil, errors.New("not judged: the profile's SignMessage is false, so the identity must go as a TLS client certificate, and this HTTP client cannot present one\n(an enrollsim limit: use the built-in client)")
+	}
+	chain := [][]byte{ident.cert.Raw}
+	for _, c := range ident.chain {
+		chain = append(chain, c.Raw)
+	}
+	d := cd.WithClientCertificate(tls.Certificate{Certificate: chain, PrivateKey: ident.key, Leaf: ident.cert})
+	if m.doers == nil {
+		m.doers = map[*identityState]Doer{}
+	}
+	m.doers[ident] = d
+	return d, nil
 }

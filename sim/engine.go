@@ -155,6 +155,18 @@ type Target struct {
 	StockRoots *x509.CertPool
 	// Timeout, when set, replaces Limits.Timeout for this target's cases.
 	Timeout time.Duration
+	// Admin are the server's test triggers the token-life probes call;
+	// empty: not configured, and the checks that need them skip.
+	Admin AdminHooks
+}
+
+// AdminHooks are URL templates of a server's test triggers, POSTed with no
+// body; {id} stands for the enrollment's EnrollmentID (user enrollment) or
+// UDID (device enrollment).
+type AdminHooks struct {
+	RevokeToken string // the next request of the enrollment gets a 401 challenge
+	ExpireToken string // the token counts as past its expires_in
+	Unenroll    string // the next request gets 403 com.apple.unrecognized.device
 }
 
 // AppleAxMURL is the AxM endpoint real devices ask (spec §2.0).
@@ -518,6 +530,7 @@ func (r *runner) facts() map[string]string {
 			}
 		}
 	}
+	r.mdmFacts(f)
 	if len(f) == 0 {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -25,6 +26,7 @@ type request struct {
 	purpose string
 	probe   bool
 	limit   int64 // response body cap
+	doer    Doer  // nil: the case's; set when the identity goes as a TLS client certificate
 }
 
 // response is what came back, body read (up to the cap) and closed.
@@ -95,6 +97,9 @@ func (r *runner) do(q request) *response {
 	if r.c.Target.Doer != nil {
 		doer = r.c.Target.Doer
 	}
+	if q.doer != nil {
+		doer = q.doer
+	}
 	resp, err := doer.Do(req)
 	out := &response{url: u}
 	if err != nil {
@@ -146,6 +151,12 @@ func (r *runner) do(q request) *response {
 			out.timeout = true
 			out.err = fmt.Errorf("body not complete within %s (the simulator's --timeout)", r.lim.Timeout)
 		}
+	}
+	if sig := q.header.Get("Mdm-Signature"); sig != "" {
+		// A server that echoes the signature must not have it shown:
+		// dropped here, per exchange, rather than registered with the
+		// redactor, which would grow by kilobytes with every request.
+		data = bytes.ReplaceAll(data, []byte(sig), []byte(redacted))
 	}
 	out.body = data
 	r.learnSecrets(out)
@@ -240,6 +251,10 @@ func (r *runner) learnSecrets(resp *response) {
 // sensitiveHeaders carry credentials; their values are masked whole.
 var sensitiveHeaders = map[string]bool{"Authorization": true, "Cookie": true, "Set-Cookie": true, "Proxy-Authorization": true}
 
+// opaqueHeaders are masked whole: an Mdm-Signature replays the request it
+// signs, and its base64 has no shape worth keeping.
+var opaqueHeaders = map[string]bool{"Mdm-Signature": true}
+
 func (r *runner) emitExchange(ex Exchange) {
 	ex.URL = r.red.Redact(ex.URL)
 	ex.RequestHeaders = r.redactHeaders(ex.RequestHeaders)
@@ -259,6 +274,9 @@ func (r *runner) redactHeaders(h http.Header) http.Header {
 		for _, v := range vs {
 			if sensitiveHeaders[http.CanonicalHeaderKey(k)] {
 				v = maskCredential(v)
+			}
+			if opaqueHeaders[http.CanonicalHeaderKey(k)] {
+				v = redacted
 			}
 			out[printable(k)] = append(out[printable(k)], clip(printable(r.red.Redact(v)), r.lim.ExcerptBody))
 		}

@@ -148,6 +148,24 @@ const (
 	// Transport (SEC).
 	FaultPrivateCA = "private-ca"
 	FaultTLSLegacy = "tls-legacy"
+
+	// Check-in and connect (CHK, TOK), mdm.go.
+	FaultADDEAuthenticateRefused       = "adde-authenticate-refused"
+	FaultCheckinContentType            = "checkin-content-type"
+	FaultCheckinIgnoresToken           = "checkin-ignores-token"
+	FaultCheckinRejectsBearer          = "checkin-rejects-bearer"
+	FaultCheckinRequiresUDIDForBYOD    = "checkin-requires-udid-for-byod"
+	FaultCheckoutRequiresToken         = "checkout-requires-token"
+	FaultConnectBadCommand             = "connect-bad-command"
+	FaultExpiredTokenAccepted          = "expired-token-accepted"
+	FaultGetTokenUnknownType200        = "gettoken-unknown-type-200"
+	FaultMacDeviceChannelRequiresToken = "mac-device-channel-requires-token"
+	FaultQueriesSerialInBYOD           = "queries-serial-in-byod"
+	FaultRevokedTokenBare401           = "revoked-token-bare-401"
+	FaultTokenUpdateRefused            = "tokenupdate-refused"
+	FaultTopicNotChecked               = "topic-not-checked"
+	FaultUnenrollBare401               = "unenroll-bare-401"
+	FaultUserChannelRefused            = "user-channel-refused"
 )
 
 const (
@@ -374,6 +392,41 @@ var faultTable = []Fault{
 		Trips: []string{"WK-001", "SEC-001", "ABM-003", "ABM-004"}, Probe: probeOld, Account: probeAlice},
 	{Name: FaultPrivateCA, Doc: "mdm.acme.test's certificate is issued by a second, private CA that stock devices do not trust",
 		Trips: []string{"SEC-002"}, Probe: probeFallback, Account: probeAlice},
+
+	// Check-in and connect: each breaks one rule of mdm.go; identity,
+	// signature and the rest of the flow keep working.
+	{Name: FaultCheckinRequiresUDIDForBYOD, Doc: "an Authenticate without UDID answers 400 (UDID required), so user enrollments, which send EnrollmentID, cannot check in",
+		Trips: []string{"CHK-002"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultADDEAuthenticateRefused, Doc: "an Authenticate with UDID (a device enrollment) answers 400",
+		Trips: []string{"CHK-003"}, Probe: probeFallback, Account: probeCarol},
+	{Name: FaultTokenUpdateRefused, Doc: "the device-channel TokenUpdate answers 400 (the user channel's still works)",
+		Trips: []string{"CHK-004"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultUserChannelRefused, Doc: "Mac user-channel requests (with EnrollmentUserID or UserID) answer 400",
+		Trips: []string{"CHK-005"}, Probe: probeMac, Account: probeAlice},
+	{Name: FaultCheckinContentType, Doc: "check-in answers 415 to Content-Type application/x-apple-aspen-mdm-checkin and wants application/xml",
+		Trips: []string{"CHK-006"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTopicNotChecked, Doc: "a check-in whose Topic is not the profile's is accepted",
+		Trips: []string{"CHK-007"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultConnectBadCommand, Doc: "the first Idle connect answers 200 with a command plist that has no CommandUUID",
+		Trips: []string{"CHK-008"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultCheckinIgnoresToken, Doc: "check-in and connect accept any live access token, whichever enrollment or user it is bound to (missing, revoked and expired tokens are still refused)",
+		Trips: []string{"CHK-009", "TOK-008"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultGetTokenUnknownType200, Doc: "a GetToken with an unknown TokenServiceType answers 200 with TokenData instead of 400",
+		Trips: []string{"CHK-010"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultCheckoutRequiresToken, Doc: "a CheckOut without a live token of its enrollment gets the 401 challenge instead of 200",
+		Trips: []string{"CHK-011"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultQueriesSerialInBYOD, Doc: "the DeviceInformation of a user enrollment also queries SerialNumber, which user enrollment withholds",
+		Trips: []string{"CHK-012"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultCheckinRejectsBearer, Doc: "check-in and connect answer 400 to any request that carries Authorization",
+		Trips: []string{"TOK-004"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultMacDeviceChannelRequiresToken, Doc: "Mac device-channel requests without Authorization get the 401 challenge, as iOS ones do",
+		Trips: []string{"TOK-005"}, Probe: probeMac, Account: probeAlice},
+	{Name: FaultRevokedTokenBare401, Doc: "a revoked token gets a bare 401 (no WWW-Authenticate), which removes the profile, instead of the challenge",
+		Trips: []string{"TOK-006"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultUnenrollBare401, Doc: "an unenrolled device's next request gets a bare 401 instead of 403 com.apple.unrecognized.device",
+		Trips: []string{"TOK-007"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultExpiredTokenAccepted, Doc: "check-in and connect still accept an enrollment's access token past its expires_in",
+		Trips: []string{"TOK-009"}, Probe: probeFallback, Account: probeErin},
 }
 
 var faultIndex = func() map[string]bool {

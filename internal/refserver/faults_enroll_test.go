@@ -388,7 +388,7 @@ var enrollFaultEffects = map[string]func(t *testing.T, s *Server){
 	},
 	FaultProfileMacNoPerUser: func(t *testing.T, s *Server) {
 		_, p := aliceProfile(t, s)
-		assert.Equal(t, []any{"com.apple.mdm.bootstraptoken"}, p.mdm(t)["ServerCapabilities"])
+		assert.Equal(t, []any{"com.apple.mdm.bootstraptoken", "com.apple.mdm.token"}, p.mdm(t)["ServerCapabilities"])
 	},
 	FaultProfileRequiredAppIDString: func(t *testing.T, s *Server) {
 		_, p := aliceProfile(t, s)

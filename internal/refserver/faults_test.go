@@ -303,6 +303,23 @@ var wantFaults = map[string]string{
 	"private-ca":                  "iphone@18.2 alice SEC-002",
 	"otp-needs-javascript":        "iphone@18.2 alice AUTH-017 TOTP-006",
 
+	"checkin-requires-udid-for-byod":    "iphone@18.2 alice CHK-002",
+	"adde-authenticate-refused":         "iphone@18.2 carol CHK-003",
+	"tokenupdate-refused":               "iphone@18.2 alice CHK-004",
+	"user-channel-refused":              "mac@15.2 alice CHK-005",
+	"checkin-content-type":              "iphone@18.2 alice CHK-006",
+	"topic-not-checked":                 "iphone@18.2 alice CHK-007",
+	"connect-bad-command":               "iphone@18.2 alice CHK-008",
+	"checkin-ignores-token":             "iphone@18.2 alice CHK-009 TOK-008",
+	"gettoken-unknown-type-200":         "iphone@18.2 alice CHK-010",
+	"checkout-requires-token":           "iphone@18.2 alice CHK-011",
+	"queries-serial-in-byod":            "iphone@18.2 alice CHK-012",
+	"checkin-rejects-bearer":            "iphone@18.2 alice TOK-004",
+	"mac-device-channel-requires-token": "mac@15.2 alice TOK-005",
+	"revoked-token-bare-401":            "iphone@18.2 alice TOK-006",
+	"unenroll-bare-401":                 "iphone@18.2 alice TOK-007",
+	"expired-token-accepted":            "iphone@18.2 erin TOK-009",
+
 	// Played with the browser driver (Fault.Driver): their pages need JavaScript.
 	"js-callback-no-token": "iphone@18.2 grace AUTH-003",
 	"js-password-http":     "iphone@18.2 grace SEC-001",

@@ -25,6 +25,7 @@ const (
 
 	capPerUserConnections = "com.apple.mdm.per-user-connections"
 	capBootstrapToken     = "com.apple.mdm.bootstraptoken"
+	capMDMToken           = "com.apple.mdm.token" // GetToken check-ins (§2.13.6)
 
 	// addeAccessRights grants every right (1 through 4096).
 	addeAccessRights = 8191
@@ -124,9 +125,9 @@ func (s *Server) buildProfile(acct Account, kind string) map[string]any {
 		},
 	}
 
-	capabilities := []string{capPerUserConnections, capBootstrapToken}
+	capabilities := []string{capPerUserConnections, capBootstrapToken, capMDMToken}
 	if s.has(FaultProfileMacNoPerUser) {
-		capabilities = []string{capBootstrapToken}
+		capabilities = []string{capBootstrapToken, capMDMToken}
 	}
 	mdm := map[string]any{
 		"PayloadType":             "com.apple.mdm",
@@ -142,6 +143,9 @@ func (s *Server) buildProfile(acct Account, kind string) map[string]any {
 		"CheckInURL":              mdmCheckInURL,
 		"ServerCapabilities":      capabilities,
 		"SignMessage":             true,
+		// The device checks out when the profile is removed, so the
+		// registry forgets it (§2.13.7).
+		"CheckOutWhenRemoved": true,
 	}
 	switch {
 	case kind == KindADDE && s.has(FaultProfileBadAccessRights):

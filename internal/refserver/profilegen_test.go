@@ -61,8 +61,9 @@ func TestProfileContent(t *testing.T) {
 			assert.Equal(t, s.topic, mdm["Topic"])
 			assert.Equal(t, "https://mdm.acme.test/mdm/connect", mdm["ServerURL"])
 			assert.Equal(t, "https://mdm.acme.test/mdm/checkin", mdm["CheckInURL"])
-			assert.Equal(t, []any{"com.apple.mdm.per-user-connections", "com.apple.mdm.bootstraptoken"}, mdm["ServerCapabilities"])
+			assert.Equal(t, []any{"com.apple.mdm.per-user-connections", "com.apple.mdm.bootstraptoken", "com.apple.mdm.token"}, mdm["ServerCapabilities"])
 			assert.Equal(t, true, mdm["SignMessage"])
+			assert.Equal(t, true, mdm["CheckOutWhenRemoved"])
 			assert.NotContains(t, mdm, "ManagedAppleID")
 			assert.NotContains(t, mdm, "RequiredAppIDForMDM")
 			if tt.mode == "ADDE" {

@@ -63,6 +63,7 @@ type Server struct {
 	logins  *sessionStore           // web login sessions, by cookie
 	scep    scepChallenges          // SCEP challenges handed out in profiles
 	topic   string                  // the MDM's push topic, com.apple.mgmt.External.<uuid>
+	mdm     *mdmRegistry            // enrollments that checked in (mdm.go), made by mdmRoutes
 	sites   map[string]http.Handler // by lower-case host name without port
 	handler http.Handler
 
@@ -111,6 +112,10 @@ func (s *Server) tlsConfig() *tls.Config {
 	cfg := &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{s.ca.leaf},
+		// A device whose profile says SignMessage false presents its MDM
+		// identity as the TLS client certificate; check-in verifies it
+		// (mdm.go), every other endpoint ignores it.
+		ClientAuth: tls.RequestClientCert,
 	}
 	if s.has(FaultPrivateCA) {
 		cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
@@ -132,6 +137,7 @@ func (s *Server) tlsConfig() *tls.Config {
 				GetCertificate: cfg.GetCertificate,
 				// HTTP/2 needs TLS 1.2: offer HTTP/1.1 only.
 				NextProtos: []string{"http/1.1"},
+				ClientAuth: cfg.ClientAuth,
 			}, nil
 		}
 	}

@@ -150,6 +150,20 @@ func New(opts Options) (*Client, error) {
 // Timeout reports the per-exchange timeout in effect.
 func (c *Client) Timeout() time.Duration { return c.timeout }
 
+// WithClientCertificate returns a client like c that presents cert when a
+// server asks for a TLS client certificate: the MDM identity travels that
+// way when a profile's SignMessage is false. It has its own connections,
+// so none made without the certificate is reused for it.
+func (c *Client) WithClientCertificate(cert tls.Certificate) interface {
+	Do(*http.Request) (*http.Response, error)
+} {
+	tr := c.hc.Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
+	hc := *c.hc
+	hc.Transport = tr
+	return &Client{hc: &hc, timeout: c.timeout, dial: c.dial, minTLS: c.minTLS}
+}
+
 // CloseIdleConnections closes kept-alive connections that are not in use.
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 

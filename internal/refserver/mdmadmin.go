@@ -1,0 +1,76 @@
+package refserver
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Admin triggers (§2.14): what an MDM administrator does to an enrollment,
+// as HTTP endpoints that the simulator's token-life probes call. POST with
+// ?id=<EnrollmentID or UDID> and no body; 204 on success, 404 for an
+// unknown id. They are unauthenticated: the server listens on loopback
+// only and exists to be tested.
+const (
+	adminRevokePath   = "/admin/revoke-token"
+	adminExpirePath   = "/admin/expire-token"
+	adminUnenrollPath = "/admin/unenroll"
+)
+
+func (s *Server) adminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+adminRevokePath, s.admin(func(e *enrollment) { s.dropToken(e, tokenRevoked) }))
+	mux.HandleFunc("POST "+adminExpirePath, s.admin(func(e *enrollment) { s.dropToken(e, tokenExpired) }))
+	mux.HandleFunc("POST "+adminUnenrollPath, s.admin(func(e *enrollment) { e.unenrolled = true }))
+}
+
+// AdminURLs are the admin triggers as URL templates, {id} standing for the
+// enrollment's EnrollmentID or UDID: what sim.Target.Admin takes.
+func (s *Server) AdminURLs() (revoke, expire, unenroll string) {
+	const q = "?id={id}"
+	base := "https://" + MDMHost
+	return base + adminRevokePath + q, base + adminExpirePath + q, base + adminUnenrollPath + q
+}
+
+func (s *Server) admin(act func(e *enrollment)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := strings.TrimSpace(r.URL.Query().Get("id"))
+		if id == "" {
+			writeText(w, http.StatusBadRequest, "the query needs id=<EnrollmentID or UDID>\n")
+			return
+		}
+		reg := s.mdm
+		reg.mu.Lock()
+		e, ok := reg.byID[id]
+		if ok && !e.unenrolled {
+			act(e)
+		}
+		reg.mu.Unlock()
+		if !ok {
+			writeText(w, http.StatusNotFound, "no enrollment "+id+"\n")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// dropToken ends the enrollment's bound access token: revoked, it is gone
+// from the token store; expired, it stays but is past its expires_in (as
+// if the hour had passed), so an OAuth refresh still works for both. The
+// caller holds reg.mu.
+func (s *Server) dropToken(e *enrollment, state string) {
+	if e.token == "" {
+		return
+	}
+	e.tokenState = state
+	now := s.cfg.Now()
+	ts := s.tokens
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if state == tokenRevoked {
+		delete(ts.access, e.token)
+		return
+	}
+	if g, ok := ts.access[e.token]; ok && now.Before(g.expires) {
+		g.expires = now
+		ts.access[e.token] = g
+	}
+}

@@ -1,0 +1,186 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/enrollsim/enrollsim/sim/mdmcmd"
+)
+
+// maxCommands bounds the commands one case answers: a server may queue
+// many, and a hostile one may never stop.
+const maxCommands = 20
+
+// connectMessage is a connect body of this enrollment: Status and the keys
+// that say who sends it.
+func (r *runner) connectMessage(ids deviceIDs, userChannel bool, status string) map[string]any {
+	msg := r.idKeys(ids, userChannel)
+	msg["Status"] = status
+	return msg
+}
+
+// commandsStep is §2.13.4: connect with Status Idle, answer each command
+// the server sends, connect again, up to maxCommands and the step's time
+// bound. CHK-008 judges the first connect, CHK-012 what the commands ask.
+func (r *runner) commandsStep() (*stop, StepStatus, string) {
+	m := r.mdm
+	if m == nil || !m.checkedIn {
+		return nil, StepSkipped, "no connect: the device did not check in"
+	}
+	defer r.judgeMDMRequests()
+	m.played = true
+	deadline := time.Now().Add(r.lim.StepTimeout)
+	dev := r.commandDevice()
+	body := r.connectMessage(m.ids, false, "Idle")
+	what, purpose := "connect (Idle)", "connect: Idle"
+	status, msg := StepOK, ""
+	for i := 0; ; i++ {
+		v := r.exchangeMDM(m.cfg.serverURL, ctConnect, what, body, mdmOpts{purpose: purpose})
+		cmd, done, bad := r.readCommand(v)
+		if i == 0 {
+			r.judgeFirstConnect(v, bad)
+		}
+		switch {
+		case v.unenroll:
+			r.judgeWithheld()
+			msg := "the server asked the device to unenroll at " + what + ": " + v.actual
+			return &stop{OutcomeUnenrolled, msg}, StepFailed, msg
+		case v.why != "":
+			status, msg = StepError, what+" could not be judged: "+v.why
+		case !v.ok || bad != "":
+			status, msg = StepFailed, what+": "+firstNonEmpty(bad, v.actual)
+		case !done && (i == maxCommands || time.Now().After(deadline)):
+			msg = fmt.Sprintf("stopped with %s unanswered: the simulator answers at most %d commands within %s (its bounds)", cmd.RequestType, maxCommands, r.lim.StepTimeout)
+		case !done:
+			body = r.answerMessage(cmd, dev)
+			what, purpose = "connect (answer "+cmd.RequestType+")", "connect: answer "+cmd.RequestType
+			continue
+		}
+		break
+	}
+	r.judgeWithheld()
+	summary := fmt.Sprintf("answered %d commands", len(m.commands))
+	if len(m.commands) > 0 {
+		summary += ": " + strings.Join(m.commands, ", ")
+	}
+	if msg != "" {
+		summary += "; " + msg
+	}
+	return nil, status, summary
+}
+
+// answerMessage records cmd and builds the device's answer to it: the
+// answer's Status and result keys, the keys naming the enrollment (never
+// the answer's), and the CommandUUID.
+func (r *runner) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[string]any {
+	m := r.mdm
+	m.commands = append(m.commands, cmd.RequestType)
+	if w := mdmcmd.Withheld(cmd, m.userEnrollment); len(w) > 0 {
+		m.withheld = append(m.withheld, fmt.Sprintf("%s asks for %s", cmd.RequestType, strings.Join(w, ", ")))
+	}
+	body := map[string]any{}
+	for k, v := range mdmcmd.Answer(cmd, dev) {
+		body[k] = v
+	}
+	for k, v := range r.idKeys(m.ids, false) {
+		body[k] = v
+	}
+	if _, ok := body["Status"]; !ok {
+		body["Status"] = "Acknowledged"
+	}
+	body["CommandUUID"] = cmd.UUID
+	return body
+}
+
+// readCommand reads a connect's answer: done when the body is empty (no
+// command queued), bad says why a 200 is no command plist.
+func (r *runner) readCommand(v mdmVerdict) (cmd mdmcmd.Command, done bool, bad string) {
+	if !v.ok {
+		return cmd, false, ""
+	}
+	if len(strings.TrimSpace(string(v.resp.body))) == 0 {
+		return cmd, true, ""
+	}
+	cmd, err := mdmcmd.Parse(v.resp.body)
+	if err != nil {
+		return cmd, false, "200 with a body that is no command plist: " + truncate(err.Error(), 300)
+	}
+	return cmd, false, ""
+}
+
+// judgeFirstConnect is CHK-008: 200 with an empty body or a command plist.
+func (r *runner) judgeFirstConnect(v mdmVerdict, bad string) {
+	const expected = "200 with an empty body or a command plist {CommandUUID, Command: {RequestType}}"
+	switch {
+	case v.ok && bad != "":
+		r.check("CHK-008", false, expected, bad)
+	default:
+		_ = r.judgeSent("CHK-008", v, expected)
+	}
+}
+
+// judgeWithheld is CHK-012: in user enrollment the server should not ask
+// for what the device withholds; the device leaves it out of its answer.
+func (r *runner) judgeWithheld() {
+	m := r.mdm
+	switch {
+	case !m.userEnrollment:
+		r.skip("CHK-012", "device enrollment: the device may report its identifiers")
+	case len(m.withheld) > 0:
+		r.note("CHK-012", "commands asked for identifiers user enrollment withholds (the device left them out): "+strings.Join(m.withheld, "; "))
+	default:
+		r.check("CHK-012", true, "", "")
+	}
+}
+
+// commandDevice is what the command answers may tell about the device.
+func (r *runner) commandDevice() mdmcmd.Device {
+	m, d := r.mdm, r.c.Device
+	dev := mdmcmd.Device{
+		Family: string(d.Family), Product: d.Product, OSVersion: d.OS.String(), BuildVersion: d.Build,
+		DeviceName: d.Name, UserEnrollment: m.userEnrollment,
+	}
+	if !m.userEnrollment {
+		// Withheld in user enrollment: not even handed to the answers.
+		dev.SerialNumber, dev.UDID = m.ids.serial, m.ids.udid
+	}
+	if p := r.enroll.profile; p != nil {
+		if id, ok := p.Top.String("PayloadIdentifier"); ok {
+			dev.ProfileIdentifiers = []string{id}
+		}
+	}
+	if r.identity != nil && r.identity.cert != nil {
+		dev.IdentityDER = r.identity.cert.Raw
+	}
+	return dev
+}
+
+// afterProfileSummary says how far the device got after the profile, for
+// the case's closing message.
+func (r *runner) afterProfileSummary() string {
+	m := r.mdm
+	if m == nil || !m.checkedIn {
+		return ""
+	}
+	if !m.played {
+		return "checked in"
+	}
+	if len(m.commands) == 0 {
+		return "checked in, no commands queued"
+	}
+	return fmt.Sprintf("checked in, answered %d commands: %s", len(m.commands), strings.Join(m.commands, ", "))
+}
+
+// mdmFacts adds what check-in and connect learned to the case's facts.
+func (r *runner) mdmFacts(f map[string]string) {
+	m := r.mdm
+	if m == nil || !m.checkedIn {
+		return
+	}
+	f["checkin"] = "ok"
+	if m.played {
+		f["commands"] = fmt.Sprint(len(m.commands))
+		f["command_types"] = strings.Join(m.commands, ",")
+	}
+}
