@@ -32,8 +32,10 @@ func startRef(t *testing.T, timeout time.Duration, faults ...string) *ref {
 	t.Cleanup(func() { srv.Close() })
 	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 	require.NoError(t, err)
+	revoke, expire, unenroll := srv.AdminURLs()
 	return &ref{
-		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool()},
+		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(),
+			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}},
 		srv:    srv, clock: clock,
 	}
 }
