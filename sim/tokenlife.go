@@ -27,24 +27,54 @@ func (r *runner) tokenLifeStep() (*stop, StepStatus, string) {
 		return nil, StepSkipped, "the device did not check in"
 	}
 	var done []string
-	r.getToken()
+	user, noToken := r.tokenChannel()
+	if !m.connected && noToken == "" {
+		noToken = "blocked: the device could not connect (CHK-008)"
+	}
+	r.getToken(user)
+	var other *otherEnrollment
 	if r.c.NoProbes {
 		r.skipAll("probes are off (--no-probes)", "CHK-007", "CHK-009")
 	} else {
-		r.topicProbe()
-		r.otherEnrollmentProbe()
+		r.topicProbe(user)
+		if noToken != "" {
+			r.tokenBlocked(noToken, "CHK-009", "TOK-008")
+		} else {
+			other = r.otherEnrollmentProbe(user)
+		}
 	}
-	if r.reauthCheck("TOK-006", r.c.Target.Admin.RevokeToken, "revoke-token") {
+	switch {
+	case noToken != "":
+		r.tokenBlocked(noToken, "TOK-006")
+	case r.reauthCheck("TOK-006", r.c.Target.Admin.RevokeToken, "revoke-token", user):
 		done = append(done, "signed in again after the server revoked the token")
 	}
-	if r.oauth == nil {
+	switch {
+	case r.oauth == nil:
 		r.skip("TOK-009", "not an OAuth 2 enrollment: an apple-as-web token has no expires_in")
-	} else if r.reauthCheck("TOK-009", r.c.Target.Admin.ExpireToken, "expire-token") {
+	case noToken != "":
+		r.tokenBlocked(noToken, "TOK-009")
+	case r.reauthCheck("TOK-009", r.c.Target.Admin.ExpireToken, "expire-token", user):
 		done = append(done, "refreshed the expired token")
 	}
-	unenrolled := r.unenrollCheck()
-	if unenrolled {
-		done = append(done, "unenrolled by the server")
+	// The server unenrolls the probe's second device when there is one,
+	// so the case's own enrollment checks out while the server still
+	// knows it: CHK-011's harder case, since a server may take a CheckOut
+	// without a token only from a device it has already dropped.
+	unenrolled := false
+	switch {
+	case other != nil:
+		if r.unenrollCheck(other.ids, other.opts(r, "the second device"), "the probe's second device") {
+			done = append(done, "the server unenrolled the probe's second device")
+		}
+		r.checkOutOther(other)
+	case m.connected:
+		unenrolled = r.unenrollCheck(m.ids, mdmOpts{}, "this device")
+		if unenrolled {
+			done = append(done, "unenrolled by the server")
+		}
+	default:
+		r.cannotJudge("TOK-007", "blocked: the device could not connect (CHK-008)")
 	}
 	if r.checkOut(unenrolled) {
 		done = append(done, "checked out")
@@ -55,21 +85,43 @@ func (r *runner) tokenLifeStep() (*stop, StepStatus, string) {
 	return nil, StepOK, strings.Join(done, "; ")
 }
 
-// lifeOpts are the options of the device's own request in token life: on
-// a Mac the user channel, the only one that carries the token.
-func (r *runner) lifeOpts(purpose string) mdmOpts {
-	return mdmOpts{userChannel: r.c.Device.Family == Mac && r.mdm.cfg.has(capPerUser), purpose: purpose}
+// tokenChannel says which channel carries the token in token life: every
+// request on iOS, iPadOS and visionOS; on a Mac the user channel only, and
+// why not when the Mac has none that works.
+func (r *runner) tokenChannel() (user bool, why string) {
+	m := r.mdm
+	switch {
+	case r.c.Device.Family != Mac:
+		return false, ""
+	case !m.cfg.has(capPerUser):
+		return false, "the Mac has no user channel (the profile lacks com.apple.mdm.per-user-connections): no request carries the token"
+	case !m.userChannelOK:
+		return false, "blocked: the user channel's TokenUpdate was refused (CHK-004/CHK-005), and only the user channel carries the token"
+	}
+	return true, ""
+}
+
+// tokenBlocked reports checks that need a token-bearing request: skipped
+// where the device sends none, error where the server refused the channel.
+func (r *runner) tokenBlocked(why string, ids ...string) {
+	for _, id := range ids {
+		if strings.HasPrefix(why, "blocked") {
+			r.cannotJudge(id, why)
+		} else {
+			r.skip(id, why)
+		}
+	}
 }
 
 // getToken is CHK-010: GetToken only when com.apple.mdm.token is
 // advertised; com.apple.maid answered, an unknown service refused with 400.
-func (r *runner) getToken() {
+func (r *runner) getToken(user bool) {
 	m := r.mdm
 	if !m.cfg.has(capToken) {
 		r.skip("CHK-010", "the profile does not advertise com.apple.mdm.token: the device sends no GetToken")
 		return
 	}
-	o := r.lifeOpts("GetToken com.apple.maid")
+	o := mdmOpts{userChannel: user, purpose: "GetToken com.apple.maid"}
 	msg := r.checkInMessage("GetToken", m.ids, o.userChannel)
 	msg["TokenServiceType"] = "com.apple.maid"
 	resp := r.checkIn(msg, o)
@@ -87,8 +139,7 @@ func (r *runner) getToken() {
 		r.check("CHK-010", true, "", fmt.Sprintf("TokenData of %d bytes", len(data)))
 		return
 	}
-	o = r.lifeOpts("probe CHK-010: GetToken for an unknown TokenServiceType")
-	o.probe = true
+	o = mdmOpts{userChannel: user, probe: true, purpose: "probe CHK-010: GetToken for an unknown TokenServiceType"}
 	msg = r.checkInMessage("GetToken", m.ids, o.userChannel)
 	msg["TokenServiceType"] = unknownTokenService
 	bad := r.checkIn(msg, o)
@@ -120,10 +171,9 @@ func tokenData(r *runner, resp *response) ([]byte, string) {
 // topicProbe is CHK-007: a TokenUpdate whose Topic is not the profile's
 // must be refused; a server that takes it would push on a topic the device
 // never listens to.
-func (r *runner) topicProbe() {
+func (r *runner) topicProbe(user bool) {
 	m := r.mdm
-	o := r.lifeOpts("probe CHK-007: TokenUpdate with another Topic")
-	o.probe = true
+	o := mdmOpts{userChannel: user, probe: true, purpose: "probe CHK-007: TokenUpdate with another Topic"}
 	msg := r.checkInMessage("TokenUpdate", m.ids, o.userChannel)
 	other := m.cfg.topic + ".enrollsim-other"
 	msg["Topic"] = other
@@ -139,32 +189,47 @@ func (r *runner) topicProbe() {
 // bound to another enrollment must not serve this one. The other
 // enrollment is made as a second device of the same user would make it:
 // sign in, POST for a profile, SCEP, Authenticate; then this enrollment
-// connects with that token. The other enrollment checks out at the end.
-func (r *runner) otherEnrollmentProbe() {
+// connects with that token. The second device stays enrolled for TOK-007
+// (the caller checks it out).
+func (r *runner) otherEnrollmentProbe(user bool) *otherEnrollment {
 	tok, other, why := r.secondEnrollment()
 	if why != "" {
 		r.cannotJudge("CHK-009", "no second enrollment to take a token from: "+why)
 		r.cannotJudge("TOK-008", "no second enrollment to take a token from: "+why)
-		return
+		if other != nil {
+			r.checkOutOther(other)
+		}
+		return nil
 	}
-	defer r.checkOutOther(other, tok)
-	o := r.lifeOpts("probe CHK-009: connect with another enrollment's token")
-	o.probe, o.token = true, tok
+	o := mdmOpts{userChannel: user, probe: true, token: tok, purpose: "probe CHK-009: connect with another enrollment's token"}
 	resp := r.connect(r.connectMessage(r.mdm.ids, o.userChannel, "Idle"), o)
-	if why := unjudgeable(resp, r.lim.Timeout, "connect answer"); why != "" {
+	if why := unjudgeable(resp, r.lim.Timeout, "connect answer"); why != "" || resp.status == 0 {
+		why = firstNonEmpty(why, fmt.Sprintf("the connect failed: %v", resp.err))
 		r.cannotJudge("CHK-009", why)
 		r.cannotJudge("TOK-008", why)
-		return
+		return other
 	}
 	refused := resp.status < 200 || resp.status > 299
 	r.check("CHK-009", refused, "a refusal for this enrollment's request carrying another enrollment's token", answerSummary(resp))
 	r.check("TOK-008", refused, "a token bound to another enrollment is refused from this one", answerSummary(resp))
+	return other
 }
 
 // otherEnrollment is the probe's second device.
 type otherEnrollment struct {
 	ids   deviceIDs
 	ident *identityState
+	token string
+}
+
+// opts are the second device's own device-channel request options: its
+// identity, and its token where the family sends one there.
+func (o *otherEnrollment) opts(r *runner, purpose string) mdmOpts {
+	op := mdmOpts{ident: o.ident, token: o.token, probe: true, purpose: purpose}
+	if r.c.Device.Family == Mac {
+		op.token, op.noToken = "", true
+	}
+	return op
 }
 
 // secondEnrollment signs in again and enrolls a second device with the
@@ -233,7 +298,7 @@ func (r *runner) secondEnrollment() (string, *otherEnrollment, string) {
 	if ident == nil {
 		return "", nil, "the second profile has no SCEP identity"
 	}
-	other := &otherEnrollment{ids: r.otherDeviceIDs(1), ident: ident}
+	other := &otherEnrollment{ids: r.otherDeviceIDs(1), ident: ident, token: tok}
 	o := mdmOpts{ident: ident, token: tok, probe: true, purpose: "probe CHK-009: the second device's Authenticate"}
 	if r.c.Device.Family == Mac {
 		o.token = "" // the Mac's device channel carries no token
@@ -256,22 +321,15 @@ func (r *runner) secondEnrollment() (string, *otherEnrollment, string) {
 }
 
 // checkOutOther removes the probe's second device from the server.
-func (r *runner) checkOutOther(other *otherEnrollment, tok string) {
-	if other == nil {
-		return
-	}
-	o := mdmOpts{ident: other.ident, token: tok, probe: true, purpose: "probe CHK-009: the second device checks out"}
-	if r.c.Device.Family == Mac {
-		o.token = ""
-	}
-	r.checkIn(r.checkInMessage("CheckOut", other.ids, false), o)
+func (r *runner) checkOutOther(other *otherEnrollment) {
+	r.checkIn(r.checkInMessage("CheckOut", other.ids, false), other.opts(r, "the probe's second device checks out"))
 }
 
 // trigger asks the target to act on this enrollment through an admin hook.
-func (r *runner) trigger(tmpl, what string) string {
-	id := r.mdm.ids.udid
+func (r *runner) trigger(tmpl, what string, ids deviceIDs) string {
+	id := ids.udid
 	if r.mdm.userEnrollment {
-		id = r.mdm.ids.enrollmentID
+		id = ids.enrollmentID
 	}
 	target := strings.ReplaceAll(tmpl, "{id}", url.QueryEscape(id))
 	resp := r.do(request{method: http.MethodPost, url: target, purpose: "admin: " + what + " (the target's hook)", probe: true, limit: 64 << 10})
@@ -288,19 +346,19 @@ func (r *runner) trigger(tmpl, what string) string {
 // drops the token, the next MDM request gets a 401 with a challenge; the
 // device signs in again (a silent refresh first with OAuth 2) and the
 // request, retried once, is accepted.
-func (r *runner) reauthCheck(id, hook, what string) bool {
+func (r *runner) reauthCheck(id, hook, what string, user bool) bool {
 	if hook == "" {
 		r.skip(id, "the target has no "+what+" hook (target.admin."+strings.ReplaceAll(what, "-", "_")+")")
 		return false
 	}
-	if why := r.trigger(hook, what); why != "" {
+	if why := r.trigger(hook, what, r.mdm.ids); why != "" {
 		r.cannotJudge(id, why)
 		return false
 	}
-	o := r.lifeOpts("connect after the server's " + what)
+	o := mdmOpts{userChannel: user, purpose: "connect after the server's " + what}
 	resp := r.connect(r.connectMessage(r.mdm.ids, o.userChannel, "Idle"), o)
-	if why := unjudgeable(resp, r.lim.Timeout, "connect answer"); why != "" {
-		r.cannotJudge(id, why)
+	if why := unjudgeable(resp, r.lim.Timeout, "connect answer"); why != "" || resp.status == 0 {
+		r.cannotJudge(id, firstNonEmpty(why, fmt.Sprintf("the connect failed: %v (the connect itself is CHK-008's)", resp.err)))
 		return false
 	}
 	expected := "401 with a WWW-Authenticate Bearer challenge, then the request retried with the new token accepted"
@@ -343,20 +401,20 @@ func (r *runner) reauthCheck(id, hook, what string) bool {
 // unenrollCheck is TOK-007: when the server unenrolls the device, the next
 // request gets 403 {"code":"com.apple.unrecognized.device"}, not a bare
 // 401. It reports whether the server unenrolled the device.
-func (r *runner) unenrollCheck() bool {
+func (r *runner) unenrollCheck(ids deviceIDs, o mdmOpts, who string) bool {
 	hook := r.c.Target.Admin.Unenroll
 	if hook == "" {
 		r.skip("TOK-007", "the target has no unenroll hook (target.admin.unenroll)")
 		return false
 	}
-	if why := r.trigger(hook, "unenroll"); why != "" {
+	if why := r.trigger(hook, "unenroll "+who, ids); why != "" {
 		r.cannotJudge("TOK-007", why)
 		return false
 	}
-	o := r.lifeOpts("connect after the server's unenroll")
-	resp := r.connect(r.connectMessage(r.mdm.ids, o.userChannel, "Idle"), o)
-	if why := unjudgeable(resp, r.lim.Timeout, "connect answer"); why != "" {
-		r.cannotJudge("TOK-007", why)
+	o.purpose = "connect of " + who + " after the server's unenroll"
+	resp := r.connect(r.connectMessage(ids, false, "Idle"), o)
+	if why := unjudgeable(resp, r.lim.Timeout, "connect answer"); why != "" || resp.status == 0 {
+		r.cannotJudge("TOK-007", firstNonEmpty(why, fmt.Sprintf("the connect failed: %v (the connect itself is CHK-008's)", resp.err)))
 		return false
 	}
 	ok := unenrollAsked(resp)
