@@ -65,6 +65,8 @@ type mdmState struct {
 	ids            deviceIDs
 	userEnrollment bool
 	checkedIn      bool     // Authenticate and the device-channel TokenUpdate got 200
+	userChannelOK  bool     // the Mac's user-channel TokenUpdate got 200
+	connected      bool     // the first connect got 200
 	commands       []string // RequestType of each command answered, in order
 	played         bool     // the commands step ran its loop
 	withheld       []string // CHK-012: what commands asked that user enrollment withholds
@@ -203,6 +205,7 @@ func (r *runner) checkInFlow(m *mdmState) (*stop, StepStatus, string) {
 			return st, StepError, st.message
 		}
 	}
+	m.userChannelOK = uv.ok
 	if !uv.ok {
 		// The device channel works: the Mac goes on to connect there.
 		return nil, StepFailed, msg + " on the device channel; the user channel's TokenUpdate got " + uv.actual

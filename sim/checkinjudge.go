@@ -72,8 +72,12 @@ func (r *runner) signInAgainAfter(resp *response, what string) (ok bool, why str
 	if r.mdm.signInAgain != nil {
 		return r.mdm.signInAgain(resp, what)
 	}
-	// Re-authentication (§2.14) is the token-life work's: it plugs in here.
-	return false, "the simulator does not sign in again yet"
+	ch := challengeOf(resp)
+	if ch == nil {
+		return false, "the 401 has no Bearer challenge with a method"
+	}
+	out := r.reauthenticate(ch, "sign in again ("+what+")")
+	return out.ok, out.why
 }
 
 func (r *runner) verdictOf(what string, resp *response) mdmVerdict {

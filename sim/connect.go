@@ -40,6 +40,7 @@ func (r *runner) commandsStep() (*stop, StepStatus, string) {
 		cmd, done, bad := r.readCommand(v)
 		if i == 0 {
 			r.judgeFirstConnect(v, bad)
+			m.connected = v.ok && bad == ""
 		}
 		switch {
 		case v.unenroll:

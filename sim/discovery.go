@@ -2,13 +2,14 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
-	"howett.net/plist"
+	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
 // WellKnownPath is the discovery path of §2.2.
@@ -271,6 +272,14 @@ type rejection struct {
 	badTypes    []string // keys whose value is not a string
 }
 
+// rejectionLimits bound an error body: a few keys, never deep.
+var rejectionLimits = profile.Limits{MaxDepth: 16, MaxObjects: 1000}
+
+func asDict(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
 func parseRejection(resp *response) *rejection {
 	if resp == nil || len(bytes.TrimSpace(resp.body)) == 0 {
 		return nil
@@ -279,8 +288,9 @@ func parseRejection(resp *response) *rejection {
 	format := ""
 	if err := json.Unmarshal(resp.body, &m); err == nil {
 		format = "json"
-	} else if _, err := plist.Unmarshal(resp.body, &m); err == nil && m != nil {
-		format = "plist"
+	} else if v, err := profile.DecodePlist(context.Background(), resp.body, rejectionLimits); err == nil && asDict(v) != nil {
+		// Bounded: a 64 KiB binary plist can expand to gigabytes.
+		m, format = asDict(v), "plist"
 	} else {
 		return nil
 	}

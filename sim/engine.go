@@ -626,6 +626,7 @@ func (r *runner) flow() (string, string) {
 		{UntilIdentity, stepFn{StepIdentity, r.identityStep}},
 		{UntilCheckIn, stepFn{StepCheckIn, r.checkInStep}},
 		{UntilCommands, stepFn{StepCommands, r.commandsStep}},
+		{UntilCommands, stepFn{StepTokenLife, r.tokenLifeStep}},
 	} {
 		if !r.c.Until.Reaches(s.stage) {
 			break

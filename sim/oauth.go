@@ -329,4 +329,13 @@ func (r *runner) refreshProbe() {
 		actual += ": " + strings.Join(problems, "; ")
 	}
 	r.check("AUTH-015", ok, "200 with a new access token for grant_type=refresh_token", actual)
+	if ok {
+		// The device goes on with what the refresh gave: servers may
+		// rotate refresh tokens (RFC 6749 §10.4), and a later silent
+		// refresh (§2.14) must not present a spent one.
+		r.enroll.token = tok
+		if refresh != "" {
+			os.refreshToken = refresh
+		}
+	}
 }

@@ -32,9 +32,11 @@ func startRef(t *testing.T, timeout time.Duration, faults ...string) *ref {
 	t.Cleanup(func() { srv.Close() })
 	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 	require.NoError(t, err)
+	revoke, expire, unenroll := srv.AdminURLs()
 	return &ref{
-		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool()},
-		srv:    srv, clock: clock,
+		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(),
+			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}},
+		srv: srv, clock: clock,
 	}
 }
 
@@ -220,6 +222,7 @@ func TestInfoChecksFireAndStayQuiet(t *testing.T) {
 		{refserver.FaultDirectWellKnown, "iphone@18.1", "alice@acme.test"},
 		{"profile-unsigned", "iphone@18.2", "alice@acme.test"},
 		{"otp-needs-javascript", "iphone@18.2", "alice@acme.test"},
+		{refserver.FaultQueriesSerialInBYOD, "iphone@18.2", "alice@acme.test"},
 	}
 	seen := map[string]map[sim.Status]bool{}
 	for _, r := range runs {

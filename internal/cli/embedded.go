@@ -59,7 +59,9 @@ func (e *embeddedServer) target() sim.Target {
 	}
 	// The server's own CA stands in for the public PKI a stock device
 	// trusts (SEC-002).
-	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool(), Timeout: e.timeout}
+	revoke, expire, unenroll := e.srv.AdminURLs()
+	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool(), Timeout: e.timeout,
+		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}}
 }
 
 // fillAccount takes the password and TOTP seed of a directory account the

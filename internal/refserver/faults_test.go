@@ -285,7 +285,7 @@ var wantFaults = map[string]string{
 	"profile-requiredappid-string":    "iphone@18.2 alice PROF-014",
 	"profile-byod-disallowed-payload": "iphone@18.2 alice PROF-016",
 	"profile-unsigned":                "iphone@18.2 alice PROF-017",
-	"profile-other-tenant":            "iphone@18.2 alice PROF-018",
+	"profile-other-tenant":            "iphone@18.2 alice PROF-018 CHK-008 SEC-002",
 	"profile-content-type":            "iphone@18.2 alice PROF-019",
 	"profile-huge":                    "iphone@18.2 alice SEC-003",
 
