@@ -33,12 +33,21 @@ func challengeOf(resp *response) *Challenge {
 		return nil
 	}
 	cs, _ := ParseChallenges(resp.header.Values("WWW-Authenticate"))
+	var first *Challenge
 	for _, c := range cs {
-		if c.isBearer() && c.Method() != "" {
+		if !c.isBearer() || c.Method() == "" {
+			continue
+		}
+		// As at the first POST (ENR-006), the device takes the first
+		// challenge whose method it knows.
+		if m := c.Method(); m == "apple-as-web" || m == "apple-oauth2" {
 			return c
 		}
+		if first == nil {
+			first = c
+		}
 	}
-	return nil
+	return first
 }
 
 // unenrollAsked reports whether resp is Apple's explicit request to

@@ -513,6 +513,12 @@ func (s *Server) admitToken(e *enrollment, req *mdmRequest) (mdmAnswer, bool) {
 		return s.challengeFor(e), false
 	}
 	if !live {
+		if user, ok := s.revokedUser(req.token); ok && e.user == "" {
+			// A new enrollment whose token was revoked before it checked
+			// in: ask for the sign-in its user enrolled with.
+			e.challenged = s.cfg.Now()
+			return s.reauth(user, e.kind), false
+		}
 		return s.challengeFor(e), false
 	}
 	other, bound := s.mdm.bound[req.token]

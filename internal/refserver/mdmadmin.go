@@ -66,7 +66,7 @@ func (s *Server) dropToken(e *enrollment, state string) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if state == tokenRevoked {
-		delete(ts.access, e.token)
+		ts.revoke(e.token)
 		return
 	}
 	if g, ok := ts.access[e.token]; ok && now.Before(g.expires) {

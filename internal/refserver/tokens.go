@@ -54,6 +54,9 @@ type tokenStore struct {
 	refresh map[string]refreshGrant
 	codes   map[string]*authCode
 	tickets map[string]grant
+	// revoked remembers whose a revoked access token was, so a request
+	// that still carries it gets the challenge of that user's sign-in.
+	revoked map[string]grant
 }
 
 func newTokenStore() *tokenStore {
@@ -62,6 +65,7 @@ func newTokenStore() *tokenStore {
 		refresh: map[string]refreshGrant{},
 		codes:   map[string]*authCode{},
 		tickets: map[string]grant{},
+		revoked: map[string]grant{},
 	}
 }
 
@@ -201,7 +205,7 @@ func (s *Server) redeemCode(code, clientID, redirectURI string) (*authCode, stri
 		return nil, "invalid_grant"
 	case c.used && !s.has(FaultOAuthCodeReuse):
 		for _, t := range c.issued {
-			delete(ts.access, t)
+			ts.revoke(t)
 			delete(ts.refresh, t)
 		}
 		c.issued = nil
@@ -248,4 +252,22 @@ func (s *Server) redeemRefresh(token, clientID string) (refreshGrant, bool) {
 	}
 	delete(ts.refresh, token)
 	return g, true
+}
+
+// revoke drops an access token, remembering whose it was. The caller holds
+// ts.mu.
+func (ts *tokenStore) revoke(token string) {
+	if g, ok := ts.access[token]; ok {
+		ts.revoked[token] = g
+	}
+	delete(ts.access, token)
+}
+
+// revokedUser is the user a revoked access token was issued to.
+func (s *Server) revokedUser(token string) (string, bool) {
+	ts := s.tokens
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	g, ok := ts.revoked[token]
+	return g.user, ok
 }
