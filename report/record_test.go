@@ -75,7 +75,7 @@ func record(t *testing.T) []sim.Event {
 		require.False(t, acct.Password.IsZero(), "the reference server has no account %s", rc.account)
 		cases = append(cases, sim.Case{
 			Name: rc.name, Device: d, Account: acct, Type: sim.TypeUser, Expect: rc.expect,
-			Target:   sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool()},
+			Target:   sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv)},
 			NoProbes: rc.noProbes, Scenario: "report-fixture", Suite: "report",
 		})
 	}
@@ -179,4 +179,11 @@ func firstDiff(want, got string) string {
 		}
 	}
 	return "(same lines, different bytes)"
+}
+
+// adminHooks are the reference server's admin triggers, for the token-life
+// checks (TOK-006, TOK-007, TOK-009).
+func adminHooks(srv *refserver.Server) sim.AdminHooks {
+	revoke, expire, unenroll := srv.AdminURLs()
+	return sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}
 }

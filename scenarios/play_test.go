@@ -51,7 +51,7 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 		require.NoError(t, err)
 		client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 		require.NoError(t, err)
-		target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool()}
+		target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv)}
 		for i := range g.cases {
 			g.cases[i].Target = target
 			for _, a := range srv.Accounts() {
@@ -87,4 +87,11 @@ func TestBuiltInSuitesPassAgainstTheReferenceServer(t *testing.T) {
 			assert.NotZero(t, outcomes[sim.OutcomeEnrolled], "a suite where nothing enrolls proves little")
 		})
 	}
+}
+
+// adminHooks are the reference server's admin triggers, for the token-life
+// checks (TOK-006, TOK-007, TOK-009).
+func adminHooks(srv *refserver.Server) sim.AdminHooks {
+	revoke, expire, unenroll := srv.AdminURLs()
+	return sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}
 }

@@ -36,7 +36,7 @@ func benchTarget(b *testing.B) (*ref, func()) {
 		b.Fatal(err)
 	}
 	doer := &countingDoer{next: client}
-	r := &ref{target: sim.Target{Name: "bench", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: doer, StockRoots: srv.StockPool()}, srv: srv, clock: clock}
+	r := &ref{target: sim.Target{Name: "bench", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: doer, StockRoots: srv.StockPool(), Admin: adminHooks(srv)}, srv: srv, clock: clock}
 	return r, func() { srv.Close() }
 }
 
@@ -160,4 +160,11 @@ func benchText() string {
 		b = append(b, "GET https://mdm.acme.test/auth/login?user-identifier=alice@acme.test HTTP/1.1 200 text/html\n"...)
 	}
 	return string(b)
+}
+
+// adminHooks are the reference server's admin triggers, for the token-life
+// checks (TOK-006, TOK-007, TOK-009).
+func adminHooks(srv *refserver.Server) sim.AdminHooks {
+	revoke, expire, unenroll := srv.AdminURLs()
+	return sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}
 }

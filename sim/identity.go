@@ -432,11 +432,23 @@ func selfSigned(key *rsa.PrivateKey, subject pkix.Name, now time.Time) (*x509.Ce
 	if len(subject.ExtraNames) == 0 && subject.CommonName == "" {
 		subject = pkix.Name{CommonName: "enrollsim SCEP client"}
 	}
+	// The validity spans the run's clock and the wall clock: the CMS
+	// signing time that goes with it is the wall clock's (the library's),
+	// and a CA checks one against the other, so a simulated clock must not
+	// make the request look forged.
+	wall := time.Now()
+	from, to := now, now
+	if wall.Before(from) {
+		from = wall
+	}
+	if wall.After(to) {
+		to = wall
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(now.UnixNano()),
+		SerialNumber: big.NewInt(wall.UnixNano()),
 		Subject:      subject,
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
+		NotBefore:    from.Add(-time.Hour),
+		NotAfter:     to.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

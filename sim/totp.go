@@ -280,9 +280,15 @@ func (r *runner) freshTOTP() (string, int64, error) {
 	k := l.key(a.TOTPSecret)
 	v, _ := a.TOTP.validate()
 	period := time.Duration(v.Period) * time.Second
-	for {
+	for waits := 0; ; waits++ {
 		now := r.totpNow()
 		step := totpStep(a.TOTP, now)
+		if waits > 3 {
+			// Every wait is a period at most: a clock that has not
+			// reached the next step after several is stopped, and the
+			// case would wait for ever.
+			return "", 0, fmt.Errorf("the run's clock stays at %s: after %d waits no fresh TOTP step came (an injected clock that does not move?)", now.Format(time.RFC3339), waits)
+		}
 		l.mu.Lock()
 		last, seen := l.used[k]
 		if !seen || step > last {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ type runOptions struct {
 	CACerts    []string
 	StockCAs   []string
 	AxMURL     string
+	Admin      sim.AdminHooks // --admin-*: the target's triggers for token life
 	Timeout    time.Duration
 	Checks     string
 	Strict     bool
@@ -132,6 +134,9 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.StringArrayVar(&o.ConnectTo, "connect-to", nil, "HOST:PORT:CONNECT-HOST:CONNECT-PORT: connect there instead, as curl (repeatable)")
 	fl.StringArrayVar(&o.CACerts, "cacert", nil, "PEM file of a CA to trust besides the system roots (repeatable); SEC-002 still warns that devices would not trust it")
 	fl.StringArrayVar(&o.StockCAs, "stock-ca", nil, "PEM file of a CA to trust AND to count as a stock device root, for a lab CA that stands in for the public PKI, such as 'enrollsim serve's (repeatable)")
+	fl.StringVar(&o.Admin.RevokeToken, "admin-revoke-token", "", "URL the simulator POSTs to make the server revoke this enrollment's token ({id} is the EnrollmentID or UDID): judges TOK-006")
+	fl.StringVar(&o.Admin.ExpireToken, "admin-expire-token", "", "URL the simulator POSTs to make the server treat the token as expired ({id} as above): judges TOK-009 for OAuth 2")
+	fl.StringVar(&o.Admin.Unenroll, "admin-unenroll", "", "URL the simulator POSTs to make the server unenroll the device ({id} as above): judges TOK-007")
 	fl.StringVar(&o.AxMURL, "axm-url", "", "device-side AxM discovery endpoint (default Apple's "+sim.AppleAxMURL+"); setting it declares an AxM registration, so the registered URL is probed too")
 	fl.DurationVar(&o.Timeout, "timeout", sim.DefaultLimits.Timeout, "per-request timeout, body included (devices wait 90s)")
 	fl.StringVar(&o.Checks, "checks", "", "report only these checks, e.g. 'WK-*,RD-002'")
@@ -382,7 +387,7 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 			return runPlan{}, none, usageErr("--device, --fault, --type and the secret flags need --email (without --email, run plays the default suite)")
 		}
 		if targetFlags(o) {
-			return runPlan{}, none, usageErr("--resolve, --connect-to, --cacert and --axm-url need --email: they point a custom run at a deployed server")
+			return runPlan{}, none, usageErr("--resolve, --connect-to, --cacert, --axm-url and --admin-* need --email: they point a custom run at a deployed server")
 		}
 		return defaultPlan(o)
 	}
@@ -428,7 +433,7 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 	cleanup := none
 	if embedded {
 		if targetFlags(o) {
-			return runPlan{}, none, usageErr("--embedded/--fault cannot be combined with --resolve, --connect-to, --cacert or --axm-url")
+			return runPlan{}, none, usageErr("--embedded/--fault cannot be combined with --resolve, --connect-to, --cacert, --axm-url or --admin-* (the embedded server brings its own)")
 		}
 		clock = &sim.VirtualClock{}
 		es, err := startEmbedded(o.Faults, o.Timeout, clock)
@@ -451,6 +456,12 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 		if o.AxMURL != "" {
 			target.AxMURL, target.AxMDeclared = o.AxMURL, true
 		}
+		for flag, v := range map[string]string{"--admin-revoke-token": o.Admin.RevokeToken, "--admin-expire-token": o.Admin.ExpireToken, "--admin-unenroll": o.Admin.Unenroll} {
+			if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+				return runPlan{}, none, usageErr("%s %q: want an http(s) URL, with {id} where the enrollment's EnrollmentID or UDID goes", flag, v)
+			}
+		}
+		target.Admin = o.Admin
 	}
 	plan := runPlan{clock: clock}
 	for _, d := range devices {
@@ -530,7 +541,7 @@ func shardCases(cases []sim.Case, i, n int) []sim.Case {
 }
 
 func targetFlags(o *runOptions) bool {
-	return len(o.Resolve) > 0 || len(o.ConnectTo) > 0 || len(o.CACerts) > 0 || len(o.StockCAs) > 0 || o.AxMURL != ""
+	return len(o.Resolve) > 0 || len(o.ConnectTo) > 0 || len(o.CACerts) > 0 || len(o.StockCAs) > 0 || o.AxMURL != "" || o.Admin != (sim.AdminHooks{})
 }
 
 func typeLabel(t sim.EnrollmentType) string {

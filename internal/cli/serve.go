@@ -112,6 +112,8 @@ func pasteCommand(srv *refserver.Server, caPath, secretsDir, email, device, typ 
 		parts = append(parts, fmt.Sprintf("--connect-to %s:443:127.0.0.1:%d", h, srv.Port()))
 	}
 	parts = append(parts, "--stock-ca "+caPath, "--axm-url "+srv.AxMURL())
+	revoke, expire, unenroll := srv.AdminURLs()
+	parts = append(parts, "--admin-revoke-token '"+revoke+"'", "--admin-expire-token '"+expire+"'", "--admin-unenroll '"+unenroll+"'")
 	parts = append(parts, "--password-file "+filepath.Join(secretsDir, email+".password"))
 	for _, a := range srv.Accounts() {
 		if strings.EqualFold(a.Identifier, email) && a.TOTPSecret != "" {

@@ -117,7 +117,7 @@ func (s *Server) buildProfile(acct Account, kind string) map[string]any {
 		"PayloadContent": map[string]any{
 			"URL":       scepURL,
 			"Name":      "Acme MDM CA",
-			"Subject":   [][][]string{{{"O", "Acme"}}, {{"CN", "Acme MDM identity " + newUUID()}}},
+			"Subject":   [][][]string{{{"O", "Acme"}}, {{"CN", "Acme MDM identity " + acct.Identifier}}},
 			"Challenge": s.newSCEPChallenge(acct),
 			"Keysize":   2048,
 			"Key Type":  "RSA",

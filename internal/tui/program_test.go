@@ -44,7 +44,7 @@ func engineOnRefServer(t *testing.T, builds *atomic.Int32) tui.RunFunc {
 		builds.Add(1)
 		plan := sim.Plan{Cases: []sim.Case{{
 			Name: "iphone@26.1/user", Device: device, Account: account, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true},
-			Target: sim.Target{Name: "reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool()},
+			Target: sim.Target{Name: "reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv)},
 		}}}
 		return plan, &sim.Engine{Clock: clock.Now, TOTPClock: clock}, func() {}, nil
 	})
@@ -202,4 +202,11 @@ func TestStepHelp(t *testing.T) {
 	code, out, _ = execute(t, "--help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "step ")
+}
+
+// adminHooks are the reference server's admin triggers, for the token-life
+// checks (TOK-006, TOK-007, TOK-009).
+func adminHooks(srv *refserver.Server) sim.AdminHooks {
+	revoke, expire, unenroll := srv.AdminURLs()
+	return sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}
 }

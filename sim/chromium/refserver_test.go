@@ -80,7 +80,7 @@ func startRef(t testing.TB, faults ...string) *refTarget {
 	}
 	sp := &spy{next: client, secrets: map[string]bool{}}
 	return &refTarget{srv: srv, clock: clock, spy: sp,
-		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: sp, StockRoots: srv.StockPool()}}
+		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: sp, StockRoots: srv.StockPool(), Admin: adminHooks(srv)}}
 }
 
 func (r *refTarget) account(id string) sim.Account {
@@ -247,4 +247,11 @@ func TestAutoStartsOverInTheBrowser(t *testing.T) {
 			t.Errorf("%s: %d enrollment requests, want 3 (a fresh challenge before the browser)", name, challenges)
 		}
 	}
+}
+
+// adminHooks are the reference server's admin triggers, for the token-life
+// checks (TOK-006, TOK-007, TOK-009).
+func adminHooks(srv *refserver.Server) sim.AdminHooks {
+	revoke, expire, unenroll := srv.AdminURLs()
+	return sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}
 }
