@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -57,14 +58,14 @@ func deviceIDsFor(caseName, seed string, d Device, account string) deviceIDs {
 
 // deviceIDs are this case's own identifiers.
 func (r *runner) deviceIDs() deviceIDs {
-	return deviceIDsFor(r.c.Name, "", r.c.Device, r.c.Account.Identifier)
+	return deviceIDsFor(r.c.Name, r.seed(), r.c.Device, r.c.Account.Identifier)
 }
 
 // otherDeviceIDs are the identifiers of another enrollment of the same
 // case's device model (n >= 1), for probes that must come from a different
 // enrollment (CHK-009, TOK-008); stable across reruns like the case's own.
 func (r *runner) otherDeviceIDs(n int) deviceIDs {
-	return deviceIDsFor(r.c.Name, fmt.Sprintf("other-%d", n), r.c.Device, r.c.Account.Identifier)
+	return deviceIDsFor(r.c.Name, r.seed()+fmt.Sprintf("/other-%d", n), r.c.Device, r.c.Account.Identifier)
 }
 
 func uuidOf(b []byte) string {
@@ -82,4 +83,15 @@ func serialOf(b []byte) string {
 		out[i] = serialAlphabet[int(b[i])%len(serialAlphabet)]
 	}
 	return string(out)
+}
+
+// seed is drawn once per case: a simulated device is a new device every
+// time it plays, as a real one that enrolls again gets a new EnrollmentID.
+func (r *runner) seed() string {
+	if r.deviceSeed == "" {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b) // crypto/rand.Read never fails
+		r.deviceSeed = hex.EncodeToString(b)
+	}
+	return r.deviceSeed
 }

@@ -501,6 +501,13 @@ type runner struct {
 	driver weblogin.Driver
 	// artifacts counts the screenshots emitted, for their names.
 	artifacts int
+	// probing marks every request a probe while a probe plays a whole
+	// flow of its own (the second device of CHK-009).
+	probing bool
+	// deviceSeed makes this case's device one of its own: cases of the
+	// same name, in parallel or in two runs against one server, must not
+	// share an EnrollmentID or UDID.
+	deviceSeed string
 
 	// After the profile (§2.13-2.14).
 	identity *identityState // the SCEP identity (identity.go)

@@ -64,6 +64,9 @@ var ErrBodyTooLarge = errors.New("response body over the size limit")
 // the limit, and emits the exchange, redacted.
 func (r *runner) do(q request) *response {
 	r.seq++
+	if r.probing {
+		q.probe = true
+	}
 	u, err := url.Parse(q.url)
 	ex := Exchange{Seq: r.seq, Purpose: q.purpose, Probe: q.probe, Method: q.method, URL: q.url}
 	if err != nil {

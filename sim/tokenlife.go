@@ -27,6 +27,11 @@ func (r *runner) tokenLifeStep() (*stop, StepStatus, string) {
 		return nil, StepSkipped, "the device did not check in"
 	}
 	var done []string
+	if r.c.NoProbes {
+		// The admin hooks and the sign-ins again are the tester's doing,
+		// not the device's: off with the other probes.
+		r.skipAll("probes are off (--no-probes): the server is not asked to revoke, expire or unenroll", "TOK-006", "TOK-007", "TOK-009")
+	}
 	user, noToken := r.tokenChannel()
 	if !m.connected && noToken == "" {
 		noToken = "blocked: the device could not connect (CHK-008)"
@@ -43,6 +48,27 @@ func (r *runner) tokenLifeStep() (*stop, StepStatus, string) {
 			other = r.otherEnrollmentProbe(user)
 		}
 	}
+	unenrolled := false
+	if !r.c.NoProbes {
+		unenrolled, done = r.serverActs(user, noToken, other, done)
+	}
+	if r.checkOut(unenrolled) {
+		done = append(done, "checked out")
+	}
+	if len(done) == 0 {
+		return nil, StepOK, "token life: nothing the target could be asked to do"
+	}
+	return nil, StepOK, strings.Join(done, "; ")
+}
+
+// serverActs asks the server, through the target's admin hooks, to revoke
+// and expire the token (TOK-006, TOK-009) and to unenroll (TOK-007).
+func (r *runner) serverActs(user bool, noToken string, other *otherEnrollment, done []string) (bool, []string) {
+	// What follows a hook is the tester's doing (the server acts because
+	// it was asked), so every request is a probe's.
+	r.probing = true
+	defer func() { r.probing = false }()
+	m := r.mdm
 	switch {
 	case noToken != "":
 		r.tokenBlocked(noToken, "TOK-006")
@@ -76,13 +102,7 @@ func (r *runner) tokenLifeStep() (*stop, StepStatus, string) {
 	default:
 		r.cannotJudge("TOK-007", "blocked: the device could not connect (CHK-008)")
 	}
-	if r.checkOut(unenrolled) {
-		done = append(done, "checked out")
-	}
-	if len(done) == 0 {
-		return nil, StepOK, "token life: nothing the target could be asked to do"
-	}
-	return nil, StepOK, strings.Join(done, "; ")
+	return unenrolled, done
 }
 
 // tokenChannel says which channel carries the token in token life: every
@@ -235,6 +255,8 @@ func (o *otherEnrollment) opts(r *runner, purpose string) mdmOpts {
 // secondEnrollment signs in again and enrolls a second device with the
 // new token, leaving the case's own token and OAuth state as they were.
 func (r *runner) secondEnrollment() (string, *otherEnrollment, string) {
+	r.probing = true
+	defer func() { r.probing = false }()
 	es := r.enroll
 	ownToken, ownChallenge := es.token, es.challenge
 	var ownOAuth *oauthState
