@@ -18,6 +18,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
 // update rewrites the recorded run and every golden file from it:
@@ -75,7 +76,7 @@ func record(t *testing.T) []sim.Event {
 		require.False(t, acct.Password.IsZero(), "the reference server has no account %s", rc.account)
 		cases = append(cases, sim.Case{
 			Name: rc.name, Device: d, Account: acct, Type: sim.TypeUser, Expect: rc.expect,
-			Target:   sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv)},
+			Target:   sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused},
 			NoProbes: rc.noProbes, Scenario: "report-fixture", Suite: "report",
 		})
 	}

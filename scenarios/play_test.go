@@ -14,6 +14,7 @@ import (
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
 // playEmbedded plays every case of a suite against embedded reference
@@ -51,7 +52,7 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 		require.NoError(t, err)
 		client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 		require.NoError(t, err)
-		target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv)}
+		target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused}
 		for i := range g.cases {
 			g.cases[i].Target = target
 			for _, a := range srv.Accounts() {

@@ -10,6 +10,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
 // countingDoer counts the requests a benchmark sends, so it can report
@@ -36,7 +37,7 @@ func benchTarget(b *testing.B) (*ref, func()) {
 		b.Fatal(err)
 	}
 	doer := &countingDoer{next: client}
-	r := &ref{target: sim.Target{Name: "bench", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: doer, StockRoots: srv.StockPool(), Admin: adminHooks(srv)}, srv: srv, clock: clock}
+	r := &ref{target: sim.Target{Name: "bench", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: doer, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused}, srv: srv, clock: clock}
 	return r, func() { srv.Close() }
 }
 

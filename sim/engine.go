@@ -155,6 +155,9 @@ type Target struct {
 	StockRoots *x509.CertPool
 	// Timeout, when set, replaces Limits.Timeout for this target's cases.
 	Timeout time.Duration
+	// Keys, when set, hands out this target's device keys in place of the
+	// engine's pool: the embedded reference server takes keys.Reused.
+	Keys *keys.Pool
 	// Admin are the server's test triggers the token-life probes call;
 	// empty: not configured, and the checks that need them skip.
 	Admin AdminHooks

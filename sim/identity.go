@@ -300,7 +300,11 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 		return nil, fmt.Sprintf("GetCACert: no CA certificate matches the payload's CAFingerprint %x", cfg.fingerprint), true
 	}
 
-	key, err := r.e.keyPool().Get(r.ctx, cfg.key)
+	pool := r.e.keyPool()
+	if r.c.Target.Keys != nil {
+		pool = r.c.Target.Keys
+	}
+	key, err := pool.Get(r.ctx, cfg.key)
 	if err != nil {
 		return nil, "generating the device key: " + err.Error(), false
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
 // ref is a reference server with the target that reaches it over real
@@ -35,7 +36,7 @@ func startRef(t *testing.T, timeout time.Duration, faults ...string) *ref {
 	revoke, expire, unenroll := srv.AdminURLs()
 	return &ref{
 		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(),
-			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}},
+			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}, Keys: keys.Reused},
 		srv: srv, clock: clock,
 	}
 }

@@ -483,7 +483,7 @@ func TestBuiltInSuitesWithEveryReport(t *testing.T) {
 	}
 	r := execute(t, args...)
 	require.Equal(t, 0, r.code, "%s\n%s", r.errOut, failedCases(r.out))
-	assert.Contains(t, r.out, "264 cases, 264 passed, 0 failed")
+	assert.Contains(t, r.out, "281 cases, 281 passed, 0 failed")
 	for _, format := range formats {
 		st, err := os.Stat(filepath.Join(dir, "out."+format))
 		require.NoError(t, err)

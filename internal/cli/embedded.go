@@ -9,6 +9,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
 // scenarioOptions tells the scenario loader what the embedded server can
@@ -61,7 +62,9 @@ func (e *embeddedServer) target() sim.Target {
 	// trusts (SEC-002).
 	revoke, expire, unenroll := e.srv.AdminURLs()
 	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool(), Timeout: e.timeout,
-		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}}
+		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll},
+		// The reference server keys nothing on device keys (keys.Reused).
+		Keys: keys.Reused}
 }
 
 // fillAccount takes the password and TOTP seed of a directory account the

@@ -20,6 +20,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/internal/tui"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
 // engineOnRefServer plays alice@acme.test on an iPhone against an in-process
@@ -44,7 +45,7 @@ func engineOnRefServer(t *testing.T, builds *atomic.Int32) tui.RunFunc {
 		builds.Add(1)
 		plan := sim.Plan{Cases: []sim.Case{{
 			Name: "iphone@26.1/user", Device: device, Account: account, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true},
-			Target: sim.Target{Name: "reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv)},
+			Target: sim.Target{Name: "reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused},
 		}}}
 		return plan, &sim.Engine{Clock: clock.Now, TOTPClock: clock}, func() {}, nil
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/keys"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -80,7 +81,7 @@ func startRef(t testing.TB, faults ...string) *refTarget {
 	}
 	sp := &spy{next: client, secrets: map[string]bool{}}
 	return &refTarget{srv: srv, clock: clock, spy: sp,
-		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: sp, StockRoots: srv.StockPool(), Admin: adminHooks(srv)}}
+		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: sp, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused}}
 }
 
 func (r *refTarget) account(id string) sim.Account {

@@ -100,3 +100,18 @@ func BenchmarkGenerate(b *testing.B) {
 		})
 	}
 }
+
+func TestReusingPoolGeneratesOnlyItsShare(t *testing.T) {
+	p := &Pool{Reuse: 2}
+	s := Spec{"ECSECPrimeRandom", 256}
+	seen := map[string]int{}
+	for range 10 {
+		k, err := p.Get(context.Background(), s)
+		require.NoError(t, err)
+		seen[k.(*ecdsa.PrivateKey).D.String()]++
+	}
+	assert.Len(t, seen, 2)
+	made, served, _ := p.Stats()
+	assert.Equal(t, 2, made)
+	assert.Equal(t, 10, served)
+}
