@@ -101,6 +101,8 @@ func caseFor(t *testing.T, ref, identifier string, typ sim.EnrollmentType) sim.C
 // The conforming server trips no check on any catalogue device, for either
 // enrollment type.
 func TestConformingServerTripsNothing(t *testing.T) {
+	// Long: alongside the other long ones, once the short ones are done.
+	t.Parallel()
 	target := startRef(t, 5*time.Second)
 	var cases []sim.Case
 	for _, d := range sim.Catalogue() {
@@ -146,6 +148,8 @@ func TestConformingServerTripsNothing(t *testing.T) {
 // Each fault trips exactly the checks it lists on its probe device, and
 // together the faults trip every implemented MUST and SHOULD check.
 func TestEveryFaultTripsItsChecks(t *testing.T) {
+	// Long: alongside the other long ones, once the short ones are done.
+	t.Parallel()
 	covered := map[string]bool{}
 	for _, f := range refserver.Faults() {
 		t.Run(f.Name, func(t *testing.T) {
@@ -306,6 +310,8 @@ func TestParallelMatchesSerial(t *testing.T) {
 // nothing tripped, while the form driver alone says the page needs
 // JavaScript and ends in error, never in a verdict about the server.
 func TestJavaScriptAccountsEnrollInTheBrowser(t *testing.T) {
+	// Long: alongside the other long ones, once the short ones are done.
+	t.Parallel()
 	target := startRef(t, 10*time.Second)
 	accounts := []struct {
 		id  string

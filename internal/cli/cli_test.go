@@ -171,6 +171,8 @@ func TestUnreachableTargetExits3(t *testing.T) {
 // `serve` in one place and `run` with the printed flags in another give
 // the same transcript as the embedded run of the same case.
 func TestServeThenRunMatchesEmbedded(t *testing.T) {
+	// Long (a whole suite, or real TOTP waits): alongside the others.
+	t.Parallel()
 	f, out, _ := testFactory(nil)
 	// Server and run share the real clock, as on a lab machine: the run
 	// waits for fresh TOTP steps when it signs in again (token life).
@@ -385,6 +387,8 @@ func TestReportFromSavedRun(t *testing.T) {
 // The built-in suites and a scenario with canary secrets, with every report
 // format: no secret, nor its URL-encoded or base64 form, shows anywhere.
 func TestNoSecretInAnyOutputOrFormat(t *testing.T) {
+	// Long (a whole suite, or real TOTP waits): alongside the others.
+	t.Parallel()
 	const canaryPassword = "canary-PW-9f8e7d6c5b"
 	const canarySeed = "JBSWY3DPEHPK3PXPCANARY7Q"
 	env := map[string]string{"ENROLLSIM_CANARY_PASSWORD": canaryPassword, "ENROLLSIM_CANARY_TOTP": canarySeed}
@@ -473,6 +477,8 @@ func TestValidateAndNew(t *testing.T) {
 // every report format is written, and the JUnit file validates against the
 // JUnit XML schema.
 func TestBuiltInSuitesWithEveryReport(t *testing.T) {
+	// Long (a whole suite, or real TOTP waits): alongside the others.
+	t.Parallel()
 	xmllint, err := exec.LookPath("xmllint")
 	require.NoError(t, err, "xmllint is missing: run 'make deps' (Debian package libxml2-utils)")
 	dir := t.TempDir()
@@ -512,6 +518,8 @@ func failedCases(out string) string {
 // --checks narrows what is judged, so a negative case's expected failures
 // outside the selection are not held against it.
 func TestChecksFilterKeepsNegativeCasesPassing(t *testing.T) {
+	// Long (a whole suite, or real TOTP waits): alongside the others.
+	t.Parallel()
 	r := execute(t, "run", "negative", "--checks", "WK-*")
 	assert.Equal(t, 0, r.code, failedCases(r.out))
 	assert.NotRegexp(t, `(?m)^\s+(FAIL|WARN|INFO)\s+AUTH-`, r.out, "only WK checks are reported")
