@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -249,7 +250,22 @@ func (r *runner) learnSecrets(resp *response) {
 	for _, m := range jsonCredential.FindAllSubmatch(resp.body, -1) {
 		r.red.Add(string(m[2]))
 	}
+	// A profile's SCEP challenge (a signed profile carries its XML as is)
+	// and a GetToken answer's TokenData, as the excerpt shows them and as
+	// the step reads them.
+	for _, m := range plistCredential.FindAllSubmatch(resp.body, -1) {
+		r.red.Add(string(m[2]))
+		if string(m[1]) == "data" {
+			flat := strings.Join(strings.Fields(string(m[2])), "")
+			r.red.Add(flat)
+			if d, err := base64.StdEncoding.DecodeString(flat); err == nil {
+				r.red.Add(string(d))
+			}
+		}
+	}
 }
+
+var plistCredential = regexp.MustCompile(`<key>(?:Challenge|TokenData)</key>\s*<(string|data)>([^<]+)</(?:string|data)>`)
 
 // sensitiveHeaders carry credentials; their values are masked whole.
 var sensitiveHeaders = map[string]bool{"Authorization": true, "Cookie": true, "Set-Cookie": true, "Proxy-Authorization": true}

@@ -26,9 +26,19 @@ type wireSecrets struct {
 	next sim.Doer
 	mu   sync.Mutex
 	seen map[string]bool
+	// challenges and tokenData count what the server handed out after
+	// the profile, so the test knows it searched for them.
+	challenges, tokenData int
 }
 
 var jsonSecret = regexp.MustCompile(`"(access_token|refresh_token|id_token)"\s*:\s*"([^"]+)"`)
+
+// The SCEP challenge in a profile (signed profiles carry their XML as is)
+// and the TokenData of a GetToken answer are credentials too.
+var (
+	scepChallenge = regexp.MustCompile(`<key>Challenge</key>\s*<string>([^<]+)</string>`)
+	tokenDataB64  = regexp.MustCompile(`<key>TokenData</key>\s*<data>([^<]+)</data>`)
+)
 
 func (w *wireSecrets) add(v string) {
 	if len(v) >= 6 {
@@ -61,6 +71,20 @@ func (w *wireSecrets) Do(req *http.Request) (*http.Response, error) {
 	resp.Body.Close()
 	for _, m := range jsonSecret.FindAllStringSubmatch(string(body), -1) {
 		w.add(m[2])
+	}
+	for _, m := range scepChallenge.FindAllStringSubmatch(string(body), -1) {
+		w.add(m[1])
+		w.mu.Lock()
+		w.challenges++
+		w.mu.Unlock()
+	}
+	for _, m := range tokenDataB64.FindAllStringSubmatch(string(body), -1) {
+		if d, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(m[1]), "")); err == nil {
+			w.add(string(d))
+			w.mu.Lock()
+			w.tokenData++
+			w.mu.Unlock()
+		}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
@@ -101,6 +125,8 @@ func TestNoSecretInEventsOrReports(t *testing.T) {
 		secrets[a.TOTPSecret.Reveal()] = true
 	}
 	require.Greater(t, len(secrets), 10, "the traffic should have carried tokens, codes and cookies")
+	assert.Positive(t, watch.challenges, "the profiles should have carried SCEP challenges")
+	assert.Positive(t, watch.tokenData, "GetToken should have answered TokenData")
 	all := out.String()
 	for s := range secrets {
 		for _, form := range []string{s, url.QueryEscape(s), base64.StdEncoding.EncodeToString([]byte(s))} {
