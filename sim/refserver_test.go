@@ -345,3 +345,25 @@ func TestJavaScriptAccountsEnrollInTheBrowser(t *testing.T) {
 		assert.Empty(t, tripped(rep), "%s:%s", rep.Name, describe(rep))
 	}
 }
+
+// A target without admin hooks (a deployed server nobody can ask to act)
+// skips the checks that need the server to act, with the reason, and
+// still judges the rest of token life.
+func TestTokenLifeWithoutHooksSkips(t *testing.T) {
+	r := startRef(t, 5*time.Second)
+	r.target.Admin = sim.AdminHooks{}
+	reps, _ := play(t, r, 5*time.Second, caseFor(t, "iphone@18.2", "erin@acme.test", sim.TypeUser))
+	require.Equal(t, sim.OutcomeEnrolled, reps[0].Outcome, describe(reps[0]))
+	got := map[string]sim.Result{}
+	for _, res := range reps[0].Results {
+		got[res.ID] = res
+	}
+	for id, hook := range map[string]string{"TOK-006": "revoke-token", "TOK-009": "expire-token", "TOK-007": "unenroll"} {
+		assert.Equal(t, sim.Skip, got[id].Status, id)
+		assert.Contains(t, got[id].Detail+got[id].Actual, "the target has no "+hook+" hook", id)
+	}
+	for _, id := range []string{"CHK-007", "CHK-009", "CHK-010", "CHK-011"} {
+		assert.Equal(t, sim.Pass, got[id].Status, "%s: %s", id, got[id].Actual)
+	}
+	assert.Empty(t, tripped(reps[0]), describe(reps[0]))
+}
