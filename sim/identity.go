@@ -192,7 +192,7 @@ func readSCEPPayload(d profile.Dict) (scepConfig, error) {
 func scepSubject(v any) (pkix.Name, error) {
 	rdns, ok := v.([]any)
 	if !ok {
-		return pkix.Name{}, fmt.Errorf("want an array of arrays of [type, value], got %s", kindOf(v))
+		return pkix.Name{}, fmt.Errorf("want an array of arrays of [type, value], got %s", profile.TypeName(v))
 	}
 	short := map[string]asn1.ObjectIdentifier{
 		"C": {2, 5, 4, 6}, "O": {2, 5, 4, 10}, "OU": {2, 5, 4, 11}, "CN": {2, 5, 4, 3},
@@ -202,7 +202,7 @@ func scepSubject(v any) (pkix.Name, error) {
 	for i, rdn := range rdns {
 		pairs, ok := rdn.([]any)
 		if !ok {
-			return pkix.Name{}, fmt.Errorf("RDN %d is %s, want an array of [type, value]", i, kindOf(rdn))
+			return pkix.Name{}, fmt.Errorf("RDN %d is %s, want an array of [type, value]", i, profile.TypeName(rdn))
 		}
 		var set pkix.RelativeDistinguishedNameSET
 		for _, pair := range pairs {
@@ -487,19 +487,4 @@ func (e *Engine) keyPool() *keys.Pool {
 		return e.Keys
 	}
 	return keys.Default
-}
-
-// kindOf names a plist value's type for an error.
-func kindOf(v any) string {
-	switch v.(type) {
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	case map[string]any, profile.Dict:
-		return "a dictionary"
-	case nil:
-		return "nothing"
-	}
-	return fmt.Sprintf("a %T", v)
 }

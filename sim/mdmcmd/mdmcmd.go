@@ -101,31 +101,6 @@ func stringKey(m map[string]any, key, where string) (string, error) {
 	return s, nil
 }
 
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "nothing"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case uint64, int64:
-		return "an integer"
-	case float64:
-		return "a real"
-	case []byte:
-		return "data"
-	case map[string]any:
-		return "a dictionary"
-	case []any:
-		return "an array"
-	case time.Time:
-		return "a date"
-	default:
-		return fmt.Sprintf("a %T", v)
-	}
-}
-
 // Answer is the device's result for c: Status, the result keys, and
 // RequestType (real devices echo it: micromdm/nanomdm
 // mdm/testdata/DeviceInformation.1.plist). It holds no identifier keys: the
@@ -239,3 +214,6 @@ func sortedUnique(s []string) []string {
 	}
 	return out
 }
+
+// typeName names a plist value's type, as the profile reader does.
+func typeName(v any) string { return profile.TypeName(v) }

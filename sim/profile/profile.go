@@ -439,6 +439,10 @@ func describeCert(c *x509.Certificate) string {
 	return fmt.Sprintf("%s (issuer: %s)", sub, iss)
 }
 
+// TypeName names a decoded plist value's type in plist terms ("a string",
+// "an array", "a dictionary"...), for errors about untrusted plists.
+func TypeName(v any) string { return typeName(v) }
+
 // typeName names a decoded plist value's type in plist terms.
 func typeName(v any) string {
 	switch v.(type) {
