@@ -161,6 +161,10 @@ type Target struct {
 	// Admin are the server's test triggers the token-life probes call;
 	// empty: not configured, and the checks that need them skip.
 	Admin AdminHooks
+	// AxM, when set, is what the tester's Device Assignment API stand-in
+	// saw of the server's registration (ABM-001/002/006/007); nil: the
+	// registration is not under test.
+	AxM *AxMRegistration
 }
 
 // AdminHooks are URL templates of a server's test triggers, POSTed with no
