@@ -769,14 +769,11 @@ func CheckAxMListen(l string) error {
 	if err != nil {
 		return fmt.Errorf("want a loopback HOST:PORT, e.g. %s", DefaultAxMListen)
 	}
+	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%q is not a loopback address: the stand-in listens on 127.0.0.0/8 or ::1 only", host)
+	}
 	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
 		return fmt.Errorf("port %q: want a fixed port 1-65535 (the server under test is configured with it)", port)
-	}
-	if strings.EqualFold(host, "localhost") {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("%q is not a loopback address: the stand-in listens on 127.0.0.0/8 or ::1 only", host)
 	}
 	return nil
 }
