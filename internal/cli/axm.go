@@ -305,7 +305,12 @@ func startStandIn(st *axmState, o standInOptions) (*standIn, error) {
 	if err != nil {
 		return nil, usageErr("the AxM stand-in: %v", err)
 	}
-	if err := scenarios.CheckAxMListen(o.Listen); err != nil {
+	// Port 0 (a free one, printed) suits a stand-in started by hand; a
+	// scenario's needs the fixed port the server was configured with.
+	if err := scenarios.CheckAxMListen(strings.Replace(o.Listen, ":0", ":1", 1)); err != nil || strings.HasSuffix(o.Listen, ":") {
+		if err == nil {
+			err = errors.New("want a loopback HOST:PORT")
+		}
 		return nil, usageErr("--listen %q: %v", o.Listen, err)
 	}
 	host, _, _ := net.SplitHostPort(o.Listen)
