@@ -23,6 +23,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/enrollsim/enrollsim/internal/axm"
 )
 
 // Host names the server answers for. Clients reach them by dialling Addr for
@@ -49,23 +51,28 @@ type Config struct {
 	// target jumps one account's TOTP time instead of waiting for a fresh
 	// code, while sessions and tokens still age by Now (sim.VirtualClock).
 	TOTPNow func(seed string) time.Time
+	// AxMDefaults are AxM's default device assignments on the stand-in:
+	// model family (iPhone, iPad, Mac, RealityDevice) to AxMServerName or
+	// AxMOtherServer. Nil sends every family to the reference server.
+	AxMDefaults map[string]string
 }
 
 // Server is a running reference server.
 type Server struct {
-	cfg     Config
-	faults  map[string]bool
-	ca      *authority
-	dir     *directory
-	axm     *axmRegistry
-	tokens  *tokenStore             // access tokens, codes, tickets, refresh tokens
-	totp    *totpLedger             // second-factor codes already used
-	logins  *sessionStore           // web login sessions, by cookie
-	scep    scepChallenges          // SCEP challenges handed out in profiles
-	topic   string                  // the MDM's push topic, com.apple.mgmt.External.<uuid>
-	mdm     *mdmRegistry            // enrollments that checked in (mdm.go), made by mdmRoutes
-	sites   map[string]http.Handler // by lower-case host name without port
-	handler http.Handler
+	cfg       Config
+	faults    map[string]bool
+	ca        *authority
+	dir       *directory
+	stand     *axm.Stand              // the AxM stand-in on AxMHost (axm.go)
+	axmClient *axm.Client             // the server's own Device Assignment API client
+	tokens    *tokenStore             // access tokens, codes, tickets, refresh tokens
+	totp      *totpLedger             // second-factor codes already used
+	logins    *sessionStore           // web login sessions, by cookie
+	scep      scepChallenges          // SCEP challenges handed out in profiles
+	topic     string                  // the MDM's push topic, com.apple.mgmt.External.<uuid>
+	mdm       *mdmRegistry            // enrollments that checked in (mdm.go), made by mdmRoutes
+	sites     map[string]http.Handler // by lower-case host name without port
+	handler   http.Handler
 
 	ln   net.Listener
 	srv  *http.Server
@@ -101,6 +108,10 @@ func Start(cfg Config) (*Server, error) {
 			s.logf("refserver: serve: %v", err)
 		}
 	}()
+	if err := s.startAxM(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -170,21 +181,18 @@ func newServer(cfg Config) (*Server, error) {
 		faults: faults,
 		ca:     ca,
 		dir:    newDirectory(builtinAccounts),
-		axm:    &axmRegistry{},
 		tokens: newTokenStore(),
 		totp:   newTOTPLedger(),
 		logins: newSessionStore(),
 		topic:  "com.apple.mgmt.External." + newUUID(),
 	}
+	if err := s.newAxM(); err != nil {
+		return nil, err
+	}
 	s.sites = s.routes()
 	s.handler = http.HandlerFunc(s.serveHost)
 	if cfg.Logf != nil {
 		s.handler = s.logRequests(s.handler)
-	}
-	if !s.has(FaultAxMUnregistered) {
-		if err := s.registerWithAxM(); err != nil {
-			return nil, err
-		}
 	}
 	return s, nil
 }
@@ -201,6 +209,7 @@ func (s *Server) routes() map[string]http.Handler {
 	s.loginRoutes(mdm)
 	s.scepRoutes(mdm)
 	s.mdmRoutes(mdm)
+	s.axmAdminRoutes(mdm)
 
 	idp := http.NewServeMux()
 	s.idpRoutes(idp)
@@ -283,7 +292,7 @@ func (s *Server) Accounts() []Account { return slices.Clone(s.dir.accounts) }
 
 // AxMURL is the device-side AxM fallback endpoint of the stand-in, the
 // counterpart of https://axm-servicediscovery.apple.com/mdmBaseURL.
-func (s *Server) AxMURL() string { return "https://" + AxMHost + axmFallbackPath }
+func (s *Server) AxMURL() string { return "https://" + AxMHost + axm.FallbackPath }
 
 // Hosts returns the host names the server answers for, sorted.
 func (s *Server) Hosts() []string {
