@@ -41,7 +41,9 @@ type APIError struct {
 	Code   string
 }
 
-func (e *APIError) Error() string { return fmt.Sprintf("device assignment API: %d %s", e.Status, e.Code) }
+func (e *APIError) Error() string {
+	return fmt.Sprintf("device assignment API: %d %s", e.Status, e.Code)
+}
 
 // Account is the part of GET /account a registration needs.
 type Account struct {
