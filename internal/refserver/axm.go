@@ -115,7 +115,7 @@ func (s *Server) dialSelf() *http.Client {
 func (s *Server) registeredURL() string {
 	switch {
 	case s.has(FaultRegistersBaseURL):
-		return enrollADDEURL
+		return enrollBYODURL
 	case s.has(FaultRegistersHTTPURL):
 		return "http://" + MDMHost + serviceDiscoveryPath
 	}

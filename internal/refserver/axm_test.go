@@ -224,7 +224,7 @@ func TestAxMFaultsChangeTheRegistration(t *testing.T) {
 		return out
 	}
 	s := start(t, FaultRegistersBaseURL)
-	assert.Equal(t, []string{enrollADDEURL + " "}, posted(s))
+	assert.Equal(t, []string{enrollBYODURL + " "}, posted(s))
 
 	s = start(t, FaultRegistersHTTPURL)
 	assert.Equal(t, []string{"http://mdm.acme.test/mdm/service-discovery " + axm.CodeURLNotValid}, posted(s))

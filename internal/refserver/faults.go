@@ -197,7 +197,7 @@ var faultTable = []Fault{
 		Trips: []string{"ABM-004"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultAxMUnregistered, Doc: "the server never registers its discovery URL with the AxM stand-in, so /mdmBaseURL answers 404",
 		Trips: []string{"ABM-001", "ABM-003"}, Probe: probeFallback, Account: probeAlice},
-	{Name: FaultRegistersBaseURL, Doc: "the server registers its mdm-adde BaseURL with AxM instead of its service discovery URL",
+	{Name: FaultRegistersBaseURL, Doc: "the server registers its mdm-byod BaseURL with AxM instead of its service discovery URL",
 		Trips: []string{"ABM-003"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultRegistersHTTPURL, Doc: "the server registers http://mdm.acme.test/mdm/service-discovery, which AxM refuses as not valid",
 		Trips: []string{"ABM-002", "ABM-003"}, Probe: probeFallback, Account: probeAlice},

@@ -23,7 +23,7 @@ var faultEffects = map[string]func(t *testing.T, s *Server){
 	FaultRegistersBaseURL: func(t *testing.T, s *Server) {
 		u, _, ok := s.AxM().Registered(AxMServerName)
 		require.True(t, ok)
-		assert.Equal(t, enrollADDEURL, u)
+		assert.Equal(t, enrollBYODURL, u)
 	},
 	FaultRegistersHTTPURL: func(t *testing.T, s *Server) {
 		_, _, ok := s.AxM().Registered(AxMServerName)
