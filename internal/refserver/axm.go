@@ -82,16 +82,23 @@ func (s *Server) newAxM() error {
 	if err != nil {
 		return fmt.Errorf("refserver: DEP key pair: %w", err)
 	}
-	token, err := axm.EncryptToken(own, cert)
+	var token []byte
+	base := "https://" + AxMHost
+	if o := s.cfg.OutsideAxM; o != nil {
+		base = o.BaseURL
+		token, err = o.TokenFor(cert)
+	} else {
+		token, err = axm.EncryptToken(own, cert)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("refserver: its server token: %w", err)
 	}
 	creds, err := axm.DecryptToken(token, cert, key)
 	if err != nil {
 		return fmt.Errorf("refserver: reading its own server token: %w", err)
 	}
 	s.stand = stand
-	s.axmClient = &axm.Client{BaseURL: "https://" + AxMHost, Creds: creds, SkipProtocolHeader: s.has(FaultSkipsProtocolHeader)}
+	s.axmClient = &axm.Client{BaseURL: base, Creds: creds, SkipProtocolHeader: s.has(FaultSkipsProtocolHeader)}
 	return nil
 }
 
@@ -170,6 +177,13 @@ func (s *Server) startAxM() error {
 	if s.has(FaultAxMUnregistered) {
 		return nil
 	}
+	if o := s.cfg.OutsideAxM; o != nil {
+		s.axmClient.HTTP = &http.Client{Timeout: 10 * time.Second,
+			Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: o.Roots, MinVersion: tls.VersionTLS12}},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		go s.registerOutside()
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err := s.registerWithAxM(ctx)
@@ -226,4 +240,26 @@ func (s *Server) ObserveAxM(ctx context.Context, doer sim.Doer) sim.AxMRegistrat
 	withdraw, restore := s.AxMAdminURLs()
 	return s.stand.Observe(ctx, axm.ObserveOptions{Server: AxMServerName, StandIn: "https://" + AxMHost,
 		Wait: 5 * time.Second, ChangeWait: 2 * time.Second, Withdraw: withdraw, Restore: restore, Doer: doer})
+}
+
+// registerOutside keeps trying an outside API that is not up yet (it may
+// start after the server, as a scenario's stand-in does), backing off to
+// one try in 10 s, until it registers or the server closes.
+func (s *Server) registerOutside() {
+	delay := 200 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := s.registerWithAxM(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		s.logf("refserver: AxM registration with %s: %v (trying again in %s)", s.cfg.OutsideAxM.BaseURL, err, delay)
+		select {
+		case <-s.done:
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 10*time.Second)
+	}
 }

@@ -15,6 +15,7 @@ package refserver
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log"
@@ -55,6 +56,21 @@ type Config struct {
 	// model family (iPhone, iPad, Mac, RealityDevice) to AxMServerName or
 	// AxMOtherServer. Nil sends every family to the reference server.
 	AxMDefaults map[string]string
+	// OutsideAxM, when set, is a Device Assignment API elsewhere (enrollsim
+	// axm serve) that the server registers with instead of its own
+	// stand-in, as a vendor's server registers with Apple.
+	OutsideAxM *OutsideAxM
+}
+
+// OutsideAxM is where and how the server reaches another Device Assignment
+// API.
+type OutsideAxM struct {
+	BaseURL string
+	// TokenFor makes the server token for the server's DEP certificate, as
+	// an administrator downloads it from Apple Business Manager.
+	TokenFor func(cert *x509.Certificate) ([]byte, error)
+	// Roots are the CAs the server trusts for it; nil: the system's.
+	Roots *x509.CertPool
 }
 
 // Server is a running reference server.
