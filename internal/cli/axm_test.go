@@ -9,7 +9,9 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/internal/axm"
+	"github.com/enrollsim/enrollsim/internal/refserver"
 )
 
 // depCert is what an MDM server offers an administrator for its ABM token:
@@ -165,4 +168,68 @@ func TestAxMServeTakesARegistration(t *testing.T) {
 	raw, err := json.Marshal(creds)
 	require.NoError(t, err)
 	assert.NotContains(t, logged, string(raw))
+}
+
+// The whole loop against a "deployed" server: the reference server, told to
+// use a Device Assignment API elsewhere, registers with the stand-in that a
+// scenario's target.axm starts; the run waits for it, judges the
+// registration and its withdraw/restore, and an 18.2 iPhone whose domain
+// answers 404 enrolls through the URL the server registered.
+func TestScenarioAxMServeJudgesADeployedServersRegistration(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "axm-state")
+	st, err := openAxMState(state, true, time.Now())
+	require.NoError(t, err)
+	c, err := axm.NewCredentials(time.Now())
+	require.NoError(t, err)
+	require.NoError(t, st.put(axm.ServerConfig{Name: "acme-mdm", Creds: c}))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	axmAddr := ln.Addr().String()
+	ln.Close()
+
+	outside, err := outsideAxM(&serveOptions{AxMBaseURL: "https://" + axmAddr, AxMState: state, AxMServer: "acme-mdm"}, time.Now())
+	require.NoError(t, err)
+	srv, err := refserver.Start(refserver.Config{Faults: []string{refserver.FaultWellKnown404}, OutsideAxM: outside})
+	require.NoError(t, err)
+	defer srv.Close()
+	caPath := filepath.Join(dir, "ca.pem")
+	require.NoError(t, srv.WriteCA(caPath))
+	var alice refserver.Account
+	for _, a := range srv.Accounts() {
+		if a.Identifier == "alice@acme.test" {
+			alice = a
+		}
+	}
+	withdraw, restore := srv.AxMAdminURLs()
+	scenario := fmt.Sprintf(`name: axm-e2e
+device: iphone@18.2
+type: user
+until: profile
+account: {identifier: alice@acme.test, password_env: ALICE_PW, totp_secret_env: ALICE_TOTP}
+target:
+  server:
+    base_url: https://mdm.acme.test
+    connect_to: ["acme.test:443:%[1]s", "mdm.acme.test:443:%[1]s", "idp.acme.test:443:%[1]s"]
+    stock_ca: [ca.pem]
+  axm: {serve: true, listen: "%[2]s", state: axm-state, wait: 30s, withdraw: "%[3]s", restore: "%[4]s"}
+expect:
+  steps: {process-document: {via: axm-fallback}}
+`, srv.Addr(), axmAddr, withdraw, restore)
+	path := filepath.Join(dir, "axm.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(scenario), 0o644))
+
+	f, out, errOut := testFactory(map[string]string{"ALICE_PW": alice.Password, "ALICE_TOTP": alice.TOTPSecret})
+	f.Now = time.Now
+	code := Execute(context.Background(), f, []string{"run", path, "--verbose"})
+	assert.Equal(t, 0, code, "%s\n%s", out.String(), errOut.String())
+	assert.Contains(t, errOut.String(), "acme-mdm registered https://mdm.acme.test/mdm/service-discovery")
+	assert.Contains(t, out.String(), "axm-registration")
+	assert.Contains(t, out.String(), "via axm-fallback")
+	assert.Regexp(t, `PASS +ABM-001`, out.String())
+	for _, secret := range []string{c.ConsumerSecret, c.AccessSecret, c.AccessToken, alice.Password, alice.TOTPSecret} {
+		assert.NotContains(t, out.String()+errOut.String(), secret)
+	}
 }
