@@ -65,6 +65,7 @@ func record(t *testing.T) []sim.Event {
 		t.Cleanup(func() { srv.Close() })
 		client, err := transport.New(transport.Options{Timeout: 5 * time.Second, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 		require.NoError(t, err)
+		reg := srv.ObserveAxM(context.Background(), client)
 		d, err := sim.LookupDevice(rc.ref)
 		require.NoError(t, err)
 		acct := sim.Account{Identifier: rc.account}
@@ -76,7 +77,7 @@ func record(t *testing.T) []sim.Event {
 		require.False(t, acct.Password.IsZero(), "the reference server has no account %s", rc.account)
 		cases = append(cases, sim.Case{
 			Name: rc.name, Device: d, Account: acct, Type: sim.TypeUser, Expect: rc.expect,
-			Target:   sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused},
+			Target:   sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused, AxM: &reg},
 			NoProbes: rc.noProbes, Scenario: "report-fixture", Suite: "report",
 		})
 	}

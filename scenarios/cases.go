@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,6 +81,14 @@ func (s Scenario) Cases(getenv func(string) string) ([]CaseSpec, error) {
 			Tags:          slices.Clone(s.Tags),
 		}
 		spec := CaseSpec{Case: c, Embedded: s.Target.Embedded}
+		if a := s.Target.AxM; a != nil {
+			resolved := *a
+			if resolved.State != "" {
+				resolved.State = s.rel(resolved.State)
+			}
+			resolved.Defaults = maps.Clone(a.Defaults)
+			spec.AxM = &resolved
+		}
 		if s.Target.Embedded {
 			spec.Faults = slices.Sorted(slices.Values(s.Target.Faults))
 		} else {

@@ -335,3 +335,32 @@ func TestReplayBody(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, der, specs[0].Case.ReplayBody, "PEM normalised to DER")
 }
+
+// target.axm reaches the case specs: the stand-in's state resolved against
+// the file, defaults by family, the waits filled in; embedded targets keep
+// only their defaults.
+func TestAxMTargetReachesCaseSpecs(t *testing.T) {
+	suite, err := scenarios.LoadFile("testdata/valid/axm.yaml", opts(nil))
+	require.NoError(t, err)
+	require.Len(t, suite.Scenarios, 2)
+	specs, err := suite.Scenarios[0].Cases(func(string) string { return "" })
+	require.NoError(t, err)
+	require.Len(t, specs, 2)
+	a := specs[0].AxM
+	require.NotNil(t, a)
+	assert.True(t, a.Serve)
+	assert.Equal(t, filepath.Join("testdata", "valid", "axm-state"), a.State)
+	assert.Equal(t, scenarios.DefaultAxMListen, a.Listen)
+	assert.Equal(t, scenarios.DefaultAxMWait, a.Wait)
+	assert.Equal(t, map[sim.Family]string{sim.IPhone: "acme-mdm", sim.RealityDevice: "acme-mdm"}, a.Defaults)
+	assert.Equal(t, "https://mdm-staging.acme.com/test/adde-off", a.Withdraw)
+	assert.Equal(t, "ORG_NOT_SUPPORTED", a.RefuseFirst)
+	assert.NotSame(t, specs[0].AxM, specs[1].AxM, "each case gets its own copy")
+
+	emb, err := suite.Scenarios[1].Cases(func(string) string { return "" })
+	require.NoError(t, err)
+	require.NotNil(t, emb[0].AxM)
+	assert.False(t, emb[0].AxM.Serve)
+	assert.Equal(t, map[sim.Family]string{sim.IPhone: "acme-mdm", sim.Mac: "other-mdm"}, emb[0].AxM.Defaults)
+	assert.True(t, emb[0].Embedded)
+}

@@ -2,8 +2,11 @@ package scenarios
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,7 +35,8 @@ var (
 	accountKeys = []string{"identifier", "username", "password_env", "password_file", "totp_secret_env", "totp_secret_file",
 		"totp", "managed_apple_id"}
 	totpKeys          = []string{"digits", "period", "algorithm", "offset", "wrong"}
-	targetKeys        = []string{"embedded", "server"}
+	targetKeys        = []string{"embedded", "server", "axm"}
+	axmKeys           = []string{"serve", "listen", "state", "server", "wait", "default", "withdraw", "restore", "refuse_first"}
 	embeddedKeys      = []string{"faults"}
 	serverKeys        = []string{"base_url", "resolve", "connect_to", "cacert", "stock_ca", "axm_url", "timeout"}
 	deviceOptionKeys  = []string{"exactly_one_at", "omit_model_family", "no_fallback_on_rejection", "form_encoded_body", "append_login_query"}
@@ -661,6 +665,117 @@ func (d *decoder) target(n *yaml.Node, s *Scenario) {
 	if v := f.get("server"); v != nil {
 		d.server(v, s)
 	}
+	if v := f.get("axm"); v != nil {
+		d.axm(v, f.get("axm"), s)
+	}
+}
+
+// axm reads target.axm. It runs after embedded and server, so it knows
+// which kind of target it completes.
+func (d *decoder) axm(n, at *yaml.Node, s *Scenario) {
+	f, ok := d.mapping(n, "target.axm", "key", axmKeys)
+	if !ok {
+		return
+	}
+	a := &AxMTarget{}
+	if v := f.get("serve"); v != nil {
+		a.Serve, _ = d.boolean(v, "target.axm.serve")
+	}
+	if v := f.get("listen"); v != nil {
+		if l, ok := d.str(v, "target.axm.listen"); ok {
+			if err := CheckAxMListen(l); err != nil {
+				d.errf(deref(v), "target.axm.listen %q: %v", l, err)
+			}
+			a.Listen = l
+		}
+	}
+	if v := f.get("state"); v != nil {
+		a.State, _ = d.str(v, "target.axm.state")
+		s.at["target.axm.state"] = pos(deref(v))
+	}
+	if v := f.get("server"); v != nil {
+		a.Server, _ = d.str(v, "target.axm.server")
+	}
+	if v := f.get("wait"); v != nil {
+		a.Wait, _ = d.duration(v, "target.axm.wait")
+	}
+	if v := f.get("withdraw"); v != nil {
+		a.Withdraw, _ = d.httpsURL(v, "target.axm.withdraw")
+	}
+	if v := f.get("restore"); v != nil {
+		a.Restore, _ = d.httpsURL(v, "target.axm.restore")
+	}
+	if v := f.get("refuse_first"); v != nil {
+		a.RefuseFirst, _ = d.enum(v, "target.axm.refuse_first", AxMErrorCodes)
+	}
+	if v := f.get("default"); v != nil {
+		df, ok := d.mapping(v, "target.axm.default", "family", familyValues[:4])
+		if ok {
+			for _, k := range df.order {
+				name, ok := d.str(df.values[k], "target.axm.default."+k)
+				if !ok {
+					continue
+				}
+				if strings.TrimSpace(name) == "" {
+					d.errf(deref(df.values[k]), "target.axm.default.%s: name the AxM MDM server (a token's name), e.g. acme-mdm", k)
+					continue
+				}
+				fam := matrixAllFamilies[slices.Index(familyValues, k)]
+				if a.Defaults == nil {
+					a.Defaults = map[sim.Family]string{}
+				}
+				a.Defaults[fam] = name
+			}
+		}
+	}
+	if s.Target.Embedded {
+		for _, k := range []string{"serve", "listen", "state", "server", "wait", "withdraw", "restore", "refuse_first"} {
+			if f.get(k) != nil {
+				d.errf(f.keys[k], "target.axm.%s: only for a deployed server (target.server); the embedded server brings its own stand-in, where only target.axm.default applies", k)
+			}
+		}
+		s.Target.AxM = a
+		return
+	}
+	if !a.Serve {
+		d.errf(deref(at), "target.axm: set serve: true to start the Device Assignment API stand-in for this run (or drop target.axm)")
+	}
+	if f.get("state") == nil {
+		d.errf(deref(at), "target.axm: state is missing: the stand-in's directory, written by 'enrollsim axm token --cert SERVER.pem --state DIR'")
+	}
+	if (f.get("withdraw") != nil) != (f.get("restore") != nil) {
+		missing := "restore"
+		if f.get("withdraw") == nil {
+			missing = "withdraw"
+		}
+		d.errf(deref(at), "target.axm: withdraw and restore go together (the probe turns account-driven enrollment off, then on again); %s is missing", missing)
+	}
+	if s.Target.Server.AxMURL != "" {
+		d.errf(deref(at), "target.axm and target.server.axm_url both given: the stand-in is the devices' AxM endpoint; drop axm_url")
+	}
+	if a.Listen == "" {
+		a.Listen = DefaultAxMListen
+	}
+	if a.Wait == 0 {
+		a.Wait = DefaultAxMWait
+	}
+	s.Target.AxM = a
+}
+
+// CheckAxMListen accepts a loopback HOST:PORT with a fixed port: the server
+// under test is configured with it before the run.
+func CheckAxMListen(l string) error {
+	host, port, err := net.SplitHostPort(l)
+	if err != nil {
+		return fmt.Errorf("want a loopback HOST:PORT, e.g. %s", DefaultAxMListen)
+	}
+	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%q is not a loopback address: the stand-in listens on 127.0.0.0/8 or ::1 only", host)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+		return fmt.Errorf("port %q: want a fixed port 1-65535 (the server under test is configured with it)", port)
+	}
+	return nil
 }
 
 func (d *decoder) server(n *yaml.Node, s *Scenario) {

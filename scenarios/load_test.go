@@ -102,7 +102,7 @@ func TestProblemMessages(t *testing.T) {
 		{"bad-device", []string{`unknown family or product "pixel"`, `devices: "iphone@18.2" listed twice (first at line 2)`}},
 		{"unknown-check", []string{
 			`unknown check "WK-0001"; did you mean "WK-001"?`,
-			`check ABM-001 is in the catalogue but not judged yet`,
+			`check ESSO-001 is in the catalogue but not judged yet`,
 			`AUTH-017 is an INFO check`,
 		}},
 		{"unknown-fault", []string{`unknown fault "wellknown-4040"; did you mean "wellknown-404"?`}},
@@ -207,7 +207,7 @@ func TestLoadDir(t *testing.T) {
 	}
 	// Files in name order, scenarios in file order.
 	assert.Equal(t, []string{
-		"browser.yaml:browser", "byod.yaml:byod-iphone", "matrix.yaml:matrix-explicit", "minimal.yaml:minimal",
+		"axm.yaml:staging", "axm.yaml:embedded-defaults", "browser.yaml:browser", "byod.yaml:byod-iphone", "matrix.yaml:matrix-explicit", "minimal.yaml:minimal",
 		"secrets.yaml:deployed", "suite.yaml:byod-oauth", "suite.yaml:adde-mac", "suite.yaml:server-options",
 		"until.yaml:byod-commands", "until.yaml:adde-count", "until.yaml:profile-only", "until.yaml:checkin-refused",
 	}, files)

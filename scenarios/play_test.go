@@ -52,7 +52,8 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 		require.NoError(t, err)
 		client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 		require.NoError(t, err)
-		target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused}
+		reg := srv.ObserveAxM(context.Background(), client)
+		target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused, AxM: &reg}
 		for i := range g.cases {
 			g.cases[i].Target = target
 			for _, a := range srv.Accounts() {

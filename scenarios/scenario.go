@@ -99,7 +99,50 @@ type Target struct {
 	// Server is a deployed server; its file paths are as written, relative
 	// to the scenario's file (CaseSpec.Server has them resolved).
 	Server ServerTarget
+	// AxM is target.axm: the Device Assignment API stand-in the server
+	// registers with, or (embedded) its default assignments; nil: none.
+	AxM *AxMTarget
 }
+
+// AxMTarget is target.axm. For a deployed server the run starts a stand-in
+// for Apple's Device Assignment API (as `enrollsim axm serve` does), waits
+// for the server to register its discovery URL there, judges the
+// registration (ABM-001/002/006/007) and plays the devices' fallback
+// through the URL the server registered. For the embedded server only
+// Defaults applies: its stand-in is built in.
+type AxMTarget struct {
+	Serve bool
+	// Listen is the loopback HOST:PORT the server under test was told to
+	// use as its Device Assignment base URL; default DefaultAxMListen.
+	Listen string
+	// State is the stand-in's directory (its CA and the server tokens that
+	// 'enrollsim axm token' wrote), as written, relative to the file;
+	// CaseSpec.AxM has it resolved.
+	State string
+	// Server is the AxM MDM server (a token's name) whose registration is
+	// judged; empty: the state's first.
+	Server string
+	// Wait bounds the wait for the registration; zero: DefaultAxMWait.
+	Wait time.Duration
+	// Defaults are AxM's default device assignments: model family
+	// (sim.Family) to server name. Nil: every family to the judged server.
+	Defaults map[sim.Family]string
+	// Withdraw and Restore are the server's admin hooks for the
+	// configuration-change probe (https URLs, POSTed with no body).
+	Withdraw, Restore string
+	// RefuseFirst is a documented error code the stand-in answers to the
+	// server's first registration, so that ABM-006 can be judged.
+	RefuseFirst string
+}
+
+// Defaults of target.axm.
+const (
+	DefaultAxMListen = "127.0.0.1:8443"
+	DefaultAxMWait   = 60 * time.Second
+)
+
+// AxMErrorCodes are the documented registration errors refuse_first takes.
+var AxMErrorCodes = []string{"ORG_NOT_SUPPORTED", "MDM_SERVICE_DISCOVERY_URL_NOT_VALID", "MDM_SERVICE_DISCOVERY_URL_REQUIRED"}
 
 // ServerTarget is how to reach a deployed server.
 type ServerTarget struct {
@@ -168,6 +211,8 @@ type CaseSpec struct {
 	Embedded bool
 	Faults   []string // sorted; embedded targets only
 	Server   ServerTarget
+	// AxM is the scenario's target.axm with State resolved; nil: none.
+	AxM *AxMTarget
 }
 
 // stepFacts are the facts a scenario may expect, by step, in flow order.

@@ -45,6 +45,18 @@ target:
   #   stock_ca: []                              # CAs that also count as stock device roots
   #   axm_url: https://axm.example.com/mdmBaseURL
   #   timeout: 15s
+  # Test the server's Apple Business Manager registration: the run starts a
+  # stand-in for Apple's Device Assignment API on listen, waits for the server
+  # to register its discovery URL, judges it (ABM-001/002/006/007) and plays
+  # the devices' fallback through that URL. See 'enrollsim axm --help'.
+  # axm:
+  #   serve: true
+  #   listen: 127.0.0.1:8443          # the server's Device Assignment base URL
+  #   state: axm-state                # written by 'enrollsim axm token'
+  #   wait: 60s
+  #   default: {iphone: acme-mdm, ipad: acme-mdm}   # AxM's default assignments
+  #   withdraw: https://mdm.example.com/admin/adde-off   # optional admin hooks:
+  #   restore: https://mdm.example.com/admin/adde-on     # does the server keep it current?
 
 # Observed device behaviour where it differs from Apple's documentation.
 device_options:

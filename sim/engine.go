@@ -603,12 +603,15 @@ func (r *runner) flow() (string, string) {
 		name Step
 		fn   func() (*stop, StepStatus, string)
 	}
-	for _, s := range []stepFn{
-		{StepSignIn, r.signIn},
+	steps := []stepFn{{StepSignIn, r.signIn}}
+	if r.c.Target.AxM != nil {
+		steps = append(steps, stepFn{StepRegistration, r.registrationStep})
+	}
+	for _, s := range append(steps, []stepFn{
 		{StepDiscovery, r.discover},
 		{StepFallback, r.fallback},
 		{StepDocument, r.processDocument},
-	} {
+	}...) {
 		if st := r.runStep(s.name, s.fn); st != nil {
 			return st.outcome, st.message
 		}

@@ -127,8 +127,13 @@ func (r *runner) judgeAxM(c *chain) {
 	case !r.c.Expect.Enroll && c.final != nil && c.final.status >= 400 && c.final.status < 500:
 		r.note("ABM-003", fmt.Sprintf("the registered URL refuses this account (%d), as the scenario expects for an account that should not enroll", c.final.status))
 	default:
-		r.check("ABM-003", false, "the registered URL returns a 200 discovery document", c.failure)
+		actual := c.failure
+		if isBaseURL(ds, ds.registered) {
+			actual = "the registered URL is the enrollment BaseURL itself; register the service discovery URL (" + c.failure + ")"
+		}
+		r.check("ABM-003", false, "the registered URL returns a 200 discovery document", actual)
 	}
+	r.judgeABM005(c)
 
 	switch {
 	case ds.registered == "":
@@ -156,4 +161,82 @@ func (r *runner) judgeAxM(c *chain) {
 	} else {
 		r.skip("ABM-009", "not both documents are available")
 	}
+}
+
+// isBaseURL reports whether u (without its query) is a BaseURL of the
+// domain's discovery document: a server that registered its enrollment
+// endpoint instead of its discovery endpoint.
+func isBaseURL(ds *discoveryState, u string) bool {
+	if u == "" || ds.domain == nil || ds.domain.doc == nil {
+		return false
+	}
+	strip := func(s string) string {
+		p, err := url.Parse(s)
+		if err != nil {
+			return s
+		}
+		p.RawQuery, p.Fragment = "", ""
+		return strings.TrimSuffix(p.String(), "/")
+	}
+	want := strip(u)
+	if strip(ds.domain.doc.baseURL) == want {
+		return true
+	}
+	for _, s := range ds.domain.doc.servers {
+		if m, ok := s.(map[string]any); ok {
+			if b, _ := m["BaseURL"].(string); b != "" && strip(b) == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isCredentialName reports whether a query parameter or key name reads as
+// a secret: a whole name such as token or key, or a compound ending in one
+// (access_token, apiKey, X-Signature).
+func isCredentialName(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"token", "secret", "password", "passwd", "signature", "session", "apikey", "api_key"} {
+		if strings.HasSuffix(n, w) {
+			return true
+		}
+	}
+	for _, w := range []string{"key", "sig", "auth", "code"} {
+		if n == w || strings.HasSuffix(n, "_"+w) || strings.HasSuffix(n, "-"+w) {
+			return true
+		}
+	}
+	return false
+}
+
+// judgeABM005: the registered URL is public by design (Apple hands it to
+// anyone who asks), so its answer must not start a session and the URL
+// must not carry a secret.
+func (r *runner) judgeABM005(c *chain) {
+	ds := r.discovery
+	if ds.registered == "" || c.final == nil {
+		r.skip("ABM-005", "the registered URL was not reached")
+		return
+	}
+	var found []string
+	if v := c.final.header.Values("Set-Cookie"); len(v) > 0 {
+		name, _, _ := strings.Cut(v[0], "=")
+		found = append(found, fmt.Sprintf("its answer sets a cookie (%s): requesting a public URL creates session state", name))
+	}
+	if u, err := url.Parse(ds.registered); err == nil {
+		for k := range u.Query() {
+			if isCredentialName(k) {
+				found = append(found, fmt.Sprintf("the registered URL carries %q, which reads as a credential: AxM gives the URL to anyone", k))
+			}
+		}
+	}
+	if c.doc != nil {
+		for k := range c.doc.raw {
+			if isCredentialName(k) {
+				found = append(found, fmt.Sprintf("the document has a key %q beside Servers", k))
+			}
+		}
+	}
+	r.check("ABM-005", len(found) == 0, "the registered URL grants nothing: no cookie, no credential in the URL or the document", strings.Join(found, "; "))
 }

@@ -34,9 +34,10 @@ func startRef(t *testing.T, timeout time.Duration, faults ...string) *ref {
 	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 	require.NoError(t, err)
 	revoke, expire, unenroll := srv.AdminURLs()
+	reg := srv.ObserveAxM(context.Background(), client)
 	return &ref{
 		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(),
-			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}, Keys: keys.Reused},
+			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}, Keys: keys.Reused, AxM: &reg},
 		srv: srv, clock: clock,
 	}
 }
@@ -228,6 +229,7 @@ func TestInfoChecksFireAndStayQuiet(t *testing.T) {
 		{"profile-unsigned", "iphone@18.2", "alice@acme.test"},
 		{"otp-needs-javascript", "iphone@18.2", "alice@acme.test"},
 		{refserver.FaultQueriesSerialInBYOD, "iphone@18.2", "alice@acme.test"},
+		{refserver.FaultNeverRemovesURL, "iphone@18.2", "alice@acme.test"},
 	}
 	seen := map[string]map[sim.Status]bool{}
 	for _, r := range runs {

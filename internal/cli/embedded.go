@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -26,10 +27,20 @@ type embeddedServer struct {
 	client  *transport.Client
 	faults  []string
 	timeout time.Duration
+	axm     *sim.AxMRegistration // what its stand-in saw of its registration
 }
 
-func startEmbedded(faults []string, timeout time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
+// startEmbedded starts a reference server with faults and AxM default
+// assignments (nil: every family to the reference server), and judges its
+// registration with its own stand-in once, for all its cases.
+func startEmbedded(faults []string, defaults map[sim.Family]string, timeout time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
 	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow}
+	for fam, name := range defaults {
+		if cfg.AxMDefaults == nil {
+			cfg.AxMDefaults = map[string]string{}
+		}
+		cfg.AxMDefaults[string(fam)] = name
+	}
 	for _, f := range faults {
 		if f == refserver.FaultWellKnownSlow {
 			// The stall must outlast the timeout to be seen (WK-015); a
@@ -50,7 +61,10 @@ func startEmbedded(faults []string, timeout time.Duration, clock *sim.VirtualClo
 		srv.Close()
 		return nil, incompleteErr(fmt.Errorf("embedded server client: %w", err), "")
 	}
-	return &embeddedServer{srv: srv, client: client, faults: faults, timeout: timeout}, nil
+	// The triggers act before they answer, so a conforming server costs no
+	// waiting; ObserveAxM bounds the wait for a faulty one.
+	reg := srv.ObserveAxM(context.Background(), client)
+	return &embeddedServer{srv: srv, client: client, faults: faults, timeout: timeout, axm: &reg}, nil
 }
 
 func (e *embeddedServer) target() sim.Target {
@@ -62,7 +76,7 @@ func (e *embeddedServer) target() sim.Target {
 	// trusts (SEC-002).
 	revoke, expire, unenroll := e.srv.AdminURLs()
 	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool(), Timeout: e.timeout,
-		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll},
+		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}, AxM: e.axm,
 		// The reference server keys nothing on device keys (keys.Reused).
 		Keys: keys.Reused}
 }
@@ -150,7 +164,7 @@ func playGroups(groups []suiteGroup, timeout time.Duration) (runPlan, func(), er
 	}
 	plan := runPlan{clock: clock}
 	for _, g := range groups {
-		es, err := startEmbedded(g.faults, timeout, clock)
+		es, err := startEmbedded(g.faults, nil, timeout, clock)
 		if err != nil {
 			cleanup()
 			return runPlan{}, func() {}, err

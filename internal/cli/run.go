@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -21,6 +22,12 @@ import (
 
 // runOptions are the flags of `enrollsim run`.
 type runOptions struct {
+	// ctx bounds what the plan waits for before the run (an AxM
+	// registration); status hears what it waits for. Nil: Background and
+	// silence.
+	ctx    context.Context
+	status io.Writer
+
 	Args       []string // scenario files, directories or built-in suites
 	Email      string
 	Devices    []string
@@ -178,6 +185,20 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 }
 
 // checkFlags validates the flags run and step share that need no plan.
+// waitContext and say serve the plan's waits before the run.
+func (o *runOptions) waitContext() context.Context {
+	if o.ctx == nil {
+		return context.Background()
+	}
+	return o.ctx
+}
+
+func (o *runOptions) say(line string) {
+	if o.status != nil {
+		fmt.Fprintln(o.status, line)
+	}
+}
+
 func (o *runOptions) checkFlags() (sim.CheckFilter, error) {
 	filter, err := sim.ParseCheckFilter(o.Checks)
 	if err != nil {
@@ -220,6 +241,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	o.ctx, o.status = ctx, f.IO.ErrOut
 	plan, cleanup, err := buildPlan(o, f.Getenv)
 	if err != nil {
 		return err
@@ -436,7 +458,7 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 			return runPlan{}, none, usageErr("--embedded/--fault cannot be combined with --resolve, --connect-to, --cacert, --axm-url or --admin-* (the embedded server brings its own)")
 		}
 		clock = &sim.VirtualClock{}
-		es, err := startEmbedded(o.Faults, o.Timeout, clock)
+		es, err := startEmbedded(o.Faults, nil, o.Timeout, clock)
 		if err != nil {
 			return runPlan{}, none, err
 		}

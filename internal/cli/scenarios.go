@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -60,19 +62,27 @@ func scenarioPlan(args []string, o *runOptions, getenv func(string) string) (run
 	embedded := map[string]*embeddedServer{}
 	clients := map[string]sim.Target{}
 	var servers []*embeddedServer
+	standIns := map[string]*standInRun{}
 	cleanup := func() {
 		for _, s := range servers {
 			s.close()
+		}
+		for _, si := range standIns {
+			si.close()
 		}
 	}
 	for _, spec := range specs {
 		c := spec.Case
 		if spec.Embedded {
-			key := strings.Join(spec.Faults, ",")
+			var defaults map[sim.Family]string
+			if spec.AxM != nil {
+				defaults = spec.AxM.Defaults
+			}
+			key := strings.Join(spec.Faults, ",") + "|" + sortedDefaults(defaults)
 			es := embedded[key]
 			if es == nil {
 				var err error
-				if es, err = startEmbedded(spec.Faults, o.Timeout, clock); err != nil {
+				if es, err = startEmbedded(spec.Faults, defaults, o.Timeout, clock); err != nil {
 					cleanup()
 					return runPlan{}, none, err
 				}
@@ -83,14 +93,30 @@ func scenarioPlan(args []string, o *runOptions, getenv func(string) string) (run
 			c.Account = es.fillAccount(c.Account)
 		} else {
 			st := spec.Server
+			var si *standInRun
+			if spec.AxM != nil {
+				var err error
+				if si, err = standInFor(standIns, spec, o); err != nil {
+					cleanup()
+					return runPlan{}, none, err
+				}
+			}
 			key := fmt.Sprintf("%+v", st)
+			if si != nil {
+				key += "|axm " + si.Listen
+			}
 			t, ok := clients[key]
 			if !ok {
 				timeout := st.Timeout
 				if timeout == 0 {
 					timeout = o.Timeout
 				}
-				client, err := transport.New(transport.Options{Timeout: timeout, CACertFiles: append(append([]string(nil), st.CACerts...), st.StockCAs...), Resolve: st.Resolve, ConnectTo: st.ConnectTo})
+				cas := append(append([]string(nil), st.CACerts...), st.StockCAs...)
+				if si != nil {
+					// The devices reach the stand-in too (its /mdmBaseURL).
+					cas = append(cas, si.st.caPath())
+				}
+				client, err := transport.New(transport.Options{Timeout: timeout, CACertFiles: cas, Resolve: st.Resolve, ConnectTo: st.ConnectTo})
 				if err != nil {
 					cleanup()
 					return runPlan{}, none, usageErr("scenario %s: %v", c.Scenario, err)
@@ -105,6 +131,15 @@ func scenarioPlan(args []string, o *runOptions, getenv func(string) string) (run
 				clients[key] = t
 			}
 			t.AxMURL, t.AxMDeclared = c.Target.AxMURL, c.Target.AxMDeclared
+			if si != nil {
+				if si.reg == nil {
+					// Once per stand-in, before any device: every case then
+					// judges the same registration, whatever the schedule.
+					reg := si.observe(o.waitContext(), si.AxMTarget, t.Doer, o.say)
+					si.reg = &reg
+				}
+				t.AxMURL, t.AxMDeclared, t.AxM = si.deviceURL(), true, si.reg
+			}
 			c.Target = t
 			// Deployed servers are real: the clock is.
 			plan.clock = nil
@@ -220,4 +255,37 @@ func writeSuites(f *Factory) {
 	}
 	tw.Flush()
 	fmt.Fprintln(f.IO.Out, "\nPlay one with 'enrollsim run SUITE'; scenario files and directories work the same way.")
+}
+
+// standInRun is a stand-in started for a scenario's target.axm, shared by
+// every case that names the same listen address.
+type standInRun struct {
+	*standIn
+	*scenarios.AxMTarget
+	reg *sim.AxMRegistration
+}
+
+func standInFor(running map[string]*standInRun, spec scenarios.CaseSpec, o *runOptions) (*standInRun, error) {
+	a := spec.AxM
+	if si := running[a.Listen]; si != nil {
+		if fmt.Sprintf("%+v", *si.AxMTarget) != fmt.Sprintf("%+v", *a) {
+			return nil, usageErr("scenario %s: target.axm on %s differs from another scenario's on the same address: give the stand-ins one configuration or separate listen addresses", spec.Case.Scenario, a.Listen)
+		}
+		return si, nil
+	}
+	st, err := openAxMState(a.State, false, time.Now())
+	if err != nil {
+		return nil, usageHint(fmt.Errorf("scenario %s: target.axm.state: %w", spec.Case.Scenario, err), "")
+	}
+	if a.Server != "" && !slices.Contains(st.names(), a.Server) {
+		return nil, usageErr("scenario %s: target.axm.server %q: no such token in %s (servers: %s)", spec.Case.Scenario, a.Server, a.State, strings.Join(st.names(), ", "))
+	}
+	si, err := startStandIn(st, standInOptions{Listen: a.Listen, Defaults: a.Defaults, RefuseFirst: a.RefuseFirst, Now: time.Now,
+		Logf: func(format string, args ...any) { o.say("axm: " + fmt.Sprintf(format, args...)) }})
+	if err != nil {
+		return nil, err
+	}
+	run := &standInRun{standIn: si, AxMTarget: a}
+	running[a.Listen] = run
+	return run, nil
 }

@@ -2,13 +2,18 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/enrollsim/enrollsim/internal/axm"
 	"github.com/enrollsim/enrollsim/internal/refserver"
 )
 
@@ -17,6 +22,11 @@ type serveOptions struct {
 	Faults     []string
 	CAOut      string
 	SecretsDir string
+	// AxM*: register with an 'enrollsim axm serve' stand-in instead of the
+	// built-in one, as a vendor's server registers with Apple.
+	AxMBaseURL string
+	AxMState   string
+	AxMServer  string
 }
 
 func newServeCmd(f *Factory, ready func(*refserver.Server)) *cobra.Command {
@@ -39,11 +49,22 @@ plays against it from another terminal.`,
 	cmd.Flags().StringArrayVar(&o.Faults, "fault", nil, "switch on a fault (repeatable; see 'enrollsim list faults')")
 	cmd.Flags().StringVar(&o.CAOut, "ca-out", "", "where to write the CA certificate (default: a new temporary directory)")
 	cmd.Flags().StringVar(&o.SecretsDir, "secrets-dir", "", "where to write each test account's password and TOTP seed files, mode 0600 (default: beside the CA)")
+	cmd.Flags().StringVar(&o.AxMBaseURL, "axm-base-url", "", "register with this Device Assignment API ('enrollsim axm serve') instead of the built-in stand-in")
+	cmd.Flags().StringVar(&o.AxMState, "axm-state", "axm-state", "with --axm-base-url: the stand-in's directory, for its CA and the server's token")
+	cmd.Flags().StringVar(&o.AxMServer, "axm-server", "acme-mdm", "with --axm-base-url: the server's name in AxM (a token in --axm-state)")
 	return cmd
 }
 
 func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refserver.Server)) error {
-	srv, err := refserver.Start(refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now})
+	cfg := refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now}
+	if o.AxMBaseURL != "" {
+		outside, err := outsideAxM(o, f.Now())
+		if err != nil {
+			return err
+		}
+		cfg.OutsideAxM = outside
+	}
+	srv, err := refserver.Start(cfg)
 	if err != nil {
 		return usageHint(err, "see 'enrollsim list faults'; --addr must be a loopback address such as 127.0.0.1:8443")
 	}
@@ -89,6 +110,9 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 	fmt.Fprintf(w, "  CA:      %s\n", caPath)
 	fmt.Fprintf(w, "  secrets: %s (each account's .password and .totp file)\n", secretsDir)
 	fmt.Fprintf(w, "  AxM:     %s\n", srv.AxMURL())
+	if o.AxMBaseURL != "" {
+		fmt.Fprintf(w, "  registers with: %s as %s (devices: %s/mdmBaseURL)\n", o.AxMBaseURL, o.AxMServer, strings.TrimSuffix(o.AxMBaseURL, "/"))
+	}
 	fmt.Fprintln(w, "  accounts:")
 	for _, a := range srv.Accounts() {
 		fmt.Fprintf(w, "    %-22s %s\n", a.Identifier, a.Kind)
@@ -121,4 +145,26 @@ func pasteCommand(srv *refserver.Server, caPath, secretsDir, email, device, typ 
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// outsideAxM is the reference server's token for an 'enrollsim axm serve'
+// stand-in: the state's credentials for the server, encrypted to the
+// certificate the reference server hands over, as ABM would.
+func outsideAxM(o *serveOptions, now time.Time) (*refserver.OutsideAxM, error) {
+	if _, err := url.Parse(o.AxMBaseURL); err != nil || !strings.HasPrefix(o.AxMBaseURL, "https://") {
+		return nil, usageErr("--axm-base-url %q: want the stand-in's https base URL, e.g. https://127.0.0.1:8443", o.AxMBaseURL)
+	}
+	st, err := openAxMState(o.AxMState, false, now)
+	if err != nil {
+		return nil, usageHint(fmt.Errorf("--axm-state: %w", err), "")
+	}
+	i := slices.IndexFunc(st.servers, func(s axm.ServerConfig) bool { return s.Name == o.AxMServer })
+	if i < 0 {
+		return nil, usageErr("--axm-server %q: no such token in %s (servers: %s)", o.AxMServer, o.AxMState, strings.Join(st.names(), ", "))
+	}
+	creds := st.servers[i].Creds
+	roots := x509.NewCertPool()
+	roots.AddCert(st.ca)
+	return &refserver.OutsideAxM{BaseURL: o.AxMBaseURL, Roots: roots,
+		TokenFor: func(cert *x509.Certificate) ([]byte, error) { return axm.EncryptToken(creds, cert) }}, nil
 }

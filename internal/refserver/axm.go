@@ -1,187 +1,265 @@
 package refserver
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
 	"fmt"
-	"io"
+	"math/big"
+	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/enrollsim/enrollsim/internal/axm"
+	"github.com/enrollsim/enrollsim/sim"
 )
 
-// The AxM stand-in plays two Apple services on one host: the registration
-// API of mdmenrollment.apple.com (spec §2.3.1) and the device-side fallback
-// of axm-servicediscovery.apple.com (spec §2.3.2).
-//
-// Error bodies are plain text equal to the error code (for example
-// "MDM_SERVICE_DISCOVERY_URL_REQUIRED"), as Device Assignment Services
-// answers its other errors. That keeps them deterministic and easy to match;
-// nothing in the discovery checks reads more than the status and the code.
+// The AxM side (spec §2.3) is the axm package's stand-in, mounted on
+// axm.test: the reference server's own Device Assignment API and the
+// devices' /mdmBaseURL. The reference server does not write its URL into
+// it: like a vendor's server it holds a server token (made at start for its
+// own DEP key pair, and decrypted back), signs in with OAuth 1.0a and
+// registers through the API over its own HTTPS listener.
 const (
-	axmProfilePath  = "/account-driven-enrollment/profile"
-	axmFallbackPath = "/mdmBaseURL"
+	// AxMServerName is the reference server's name in AxM; AxMOtherServer
+	// is a second MDM server of the organisation that never registers, for
+	// default assignments that send a family elsewhere.
+	AxMServerName  = "acme-mdm"
+	AxMOtherServer = "other-mdm"
 
-	axmSessionHeader = "X-ADM-Auth-Session"
-	// selfSession is the session the server presents when it registers with
-	// its own stand-in; any non-empty value is accepted.
-	selfSession = "refserver-self-registration"
+	adminAxMWithdrawPath = "/admin/axm-withdraw"
+	adminAxMRestorePath  = "/admin/axm-restore"
 
-	errUnauthorized       = "UNAUTHORIZED"
-	errURLRequired        = "MDM_SERVICE_DISCOVERY_URL_REQUIRED"
-	errURLNotValid        = "MDM_SERVICE_DISCOVERY_URL_NOT_VALID"
-	errMalformedBody      = "MALFORMED_REQUEST_BODY"
-	errNotFound           = "NOT_FOUND"
-	maxRegistrationBodyKB = 64
+	axmRetryLoopGets = 10
 )
 
-// axmRegistry is the organisation's account-driven enrollment profile as
-// AxM stores it: at most one discovery URL.
-type axmRegistry struct {
-	mu      sync.Mutex
-	url     string
-	updated time.Time
+// depKey is the reference server's DEP key pair, one per process: RSA
+// generation costs tens of milliseconds and every test starts servers.
+var depKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+func depCertificate(now time.Time) (*x509.Certificate, *rsa.PrivateKey, error) {
+	key, err := depKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "Acme MDM DEP token certificate"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageKeyEncipherment | x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	return cert, key, err
 }
 
-func (a *axmRegistry) get() (string, time.Time, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.url, a.updated, a.url != ""
+// newAxM builds the stand-in and the server's token for it.
+func (s *Server) newAxM() error {
+	now := s.cfg.Now()
+	own, err := axm.NewCredentials(now)
+	if err != nil {
+		return err
+	}
+	other, err := axm.NewCredentials(now)
+	if err != nil {
+		return err
+	}
+	stand, err := axm.New(axm.Config{
+		Servers:         []axm.ServerConfig{{Name: AxMServerName, Creds: own}, {Name: AxMOtherServer, Creds: other}},
+		Defaults:        s.cfg.AxMDefaults,
+		VerifiedDomains: verifiedDomains,
+		Now:             s.cfg.Now,
+		// No Logf: the server's own request log already has each call.
+	})
+	if err != nil {
+		return fmt.Errorf("refserver: AxM defaults: %w", err)
+	}
+	cert, key, err := depCertificate(now)
+	if err != nil {
+		return fmt.Errorf("refserver: DEP key pair: %w", err)
+	}
+	var token []byte
+	base := "https://" + AxMHost
+	if o := s.cfg.OutsideAxM; o != nil {
+		base = o.BaseURL
+		token, err = o.TokenFor(cert)
+	} else {
+		token, err = axm.EncryptToken(own, cert)
+	}
+	if err != nil {
+		return fmt.Errorf("refserver: its server token: %w", err)
+	}
+	creds, err := axm.DecryptToken(token, cert, key)
+	if err != nil {
+		return fmt.Errorf("refserver: reading its own server token: %w", err)
+	}
+	s.stand = stand
+	s.axmClient = &axm.Client{BaseURL: base, Creds: creds, SkipProtocolHeader: s.has(FaultSkipsProtocolHeader)}
+	return nil
 }
 
-func (a *axmRegistry) set(u string, at time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.url, a.updated = u, at
+// dialSelf is a client that reaches every host name on the server's own
+// listener and trusts its CA: how the server calls its AxM stand-in.
+func (s *Server) dialSelf() *http.Client {
+	addr := s.ln.Addr().String()
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: s.CertPool(), MinVersion: tls.VersionTLS12},
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, network, addr)
+			},
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-type axmProfileRequest struct {
-	URL *string `json:"mdm_service_discovery_url"`
+// registeredURL is what the server registers: its discovery URL, unless a
+// fault makes it register something else.
+func (s *Server) registeredURL() string {
+	switch {
+	case s.has(FaultRegistersBaseURL):
+		return enrollBYODURL
+	case s.has(FaultRegistersHTTPURL):
+		return "http://" + MDMHost + serviceDiscoveryPath
+	}
+	return ServiceDiscoveryURL
 }
 
-type axmProfileResponse struct {
-	URL         string `json:"mdm_service_discovery_url"`
-	LastUpdated string `json:"last_updated_timestamp"`
+// registerWithAxM is the server's registration, as a careful DEP client
+// does it: the account must offer the resource; a GET shows what is
+// registered (404 NOT_FOUND at first); the POST registers; a GET confirms.
+func (s *Server) registerWithAxM(ctx context.Context) error {
+	c := s.axmClient
+	acct, err := c.Account(ctx)
+	if err != nil {
+		return err
+	}
+	if !acct.Offers(axm.ProfilePath, http.MethodPost) {
+		return fmt.Errorf("the account does not offer POST %s", axm.ProfilePath)
+	}
+	want := s.registeredURL()
+	// Registering again is idempotent: a restore always POSTs, so the
+	// stand-in sees the server act on the change.
+	_, _, err = c.FetchProfile(ctx)
+	var ae *axm.APIError
+	switch {
+	case errors.As(err, &ae) && ae.Code == axm.CodeNotFound:
+		if s.has(FaultAxMRetryLoop) {
+			for i := 0; i < axmRetryLoopGets; i++ {
+				_, _, _ = c.FetchProfile(ctx)
+			}
+		}
+	case err != nil:
+		return err
+	}
+	if err := c.AssignProfile(ctx, want); err != nil {
+		return err
+	}
+	got, _, err := c.FetchProfile(ctx)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("registered %s, but the API answers %s", want, got)
+	}
+	return nil
+}
+
+// startAxM registers once the listener is up. A fault that breaks the
+// registration leaves the server running, as a real server would be; the
+// conforming server fails to start instead, since that is a bug here.
+func (s *Server) startAxM() error {
+	s.axmClient.HTTP = s.dialSelf()
+	if s.has(FaultAxMUnregistered) {
+		return nil
+	}
+	if o := s.cfg.OutsideAxM; o != nil {
+		s.axmClient.HTTP = &http.Client{Timeout: 10 * time.Second,
+			Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: o.Roots, MinVersion: tls.VersionTLS12}},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		go s.registerOutside()
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := s.registerWithAxM(ctx)
+	if err != nil && !s.has(FaultRegistersHTTPURL) {
+		return fmt.Errorf("refserver: registering %s with the AxM stand-in: %w", s.registeredURL(), err)
+	}
+	if err != nil {
+		s.logf("refserver: AxM registration failed (fault): %v", err)
+	}
+	return nil
 }
 
 func (s *Server) axmRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST "+axmProfilePath, s.axmSession(s.axmAssign))
-	mux.HandleFunc("GET "+axmProfilePath, s.axmSession(s.axmFetch))
-	mux.HandleFunc("DELETE "+axmProfilePath, s.axmSession(s.axmRemove))
-	mux.HandleFunc("GET "+axmFallbackPath, s.axmFallback)
+	h := s.stand.Handler()
+	mux.Handle("/", h)
 }
 
-// axmSession demands the DEP session header on every registration call, as
-// Apple's API does: a server that forgets it must see the failure here
-// rather than in production.
-func (s *Server) axmSession(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if strings.TrimSpace(r.Header.Get(axmSessionHeader)) == "" {
-			writeText(w, http.StatusUnauthorized, errUnauthorized)
+// axmAdminRoutes are the triggers of the configuration-change probe: turn
+// account-driven enrollment off (the server removes its registration) and
+// on (it registers again), each done before the answer.
+func (s *Server) axmAdminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+adminAxMWithdrawPath, func(w http.ResponseWriter, r *http.Request) {
+		if s.has(FaultNeverRemovesURL) {
+			writeText(w, http.StatusOK, "account-driven enrollment is off\n")
 			return
 		}
-		next(w, r)
-	}
+		if err := s.axmClient.RemoveProfile(r.Context()); err != nil {
+			writeText(w, http.StatusBadGateway, "removing the AxM registration: "+err.Error()+"\n")
+			return
+		}
+		writeText(w, http.StatusOK, "account-driven enrollment is off; the AxM registration is removed\n")
+	})
+	mux.HandleFunc("POST "+adminAxMRestorePath, func(w http.ResponseWriter, r *http.Request) {
+		if err := s.registerWithAxM(r.Context()); err != nil {
+			writeText(w, http.StatusBadGateway, "registering with AxM: "+err.Error()+"\n")
+			return
+		}
+		writeText(w, http.StatusOK, "account-driven enrollment is on; the discovery URL is registered\n")
+	})
 }
 
-func (s *Server) axmAssign(w http.ResponseWriter, r *http.Request) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRegistrationBodyKB<<10))
-	if err != nil {
-		writeText(w, http.StatusBadRequest, errMalformedBody)
-		return
-	}
-	var req axmProfileRequest
-	if err := json.Unmarshal(raw, &req); err != nil {
-		writeText(w, http.StatusBadRequest, errMalformedBody)
-		return
-	}
-	if req.URL == nil || strings.TrimSpace(*req.URL) == "" {
-		writeText(w, http.StatusBadRequest, errURLRequired)
-		return
-	}
-	u, err := url.Parse(*req.URL)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.Opaque != "" {
-		writeText(w, http.StatusBadRequest, errURLNotValid)
-		return
-	}
-	s.axm.set(*req.URL, s.cfg.Now())
-	// Apple documents a bare 200; an empty JSON object keeps clients that
-	// decode every answer as JSON happy.
-	writeJSON(w, http.StatusOK, struct{}{})
+// AxMAdminURLs are the withdraw and restore triggers.
+func (s *Server) AxMAdminURLs() (withdraw, restore string) {
+	return "https://" + MDMHost + adminAxMWithdrawPath, "https://" + MDMHost + adminAxMRestorePath
 }
 
-func (s *Server) axmFetch(w http.ResponseWriter, r *http.Request) {
-	u, at, ok := s.axm.get()
-	if !ok {
-		writeText(w, http.StatusNotFound, errNotFound)
-		return
-	}
-	writeJSON(w, http.StatusOK, axmProfileResponse{URL: u, LastUpdated: at.UTC().Format(time.RFC3339)})
+// AxM is the server's Device Assignment API stand-in.
+func (s *Server) AxM() *axm.Stand { return s.stand }
+
+// ObserveAxM judges-ready data of the server's registration: its calls to
+// its stand-in, and what followed the withdraw and restore triggers. The
+// triggers act before they answer, so a conforming server costs no wait.
+func (s *Server) ObserveAxM(ctx context.Context, doer sim.Doer) sim.AxMRegistration {
+	withdraw, restore := s.AxMAdminURLs()
+	return s.stand.Observe(ctx, axm.ObserveOptions{Server: AxMServerName, StandIn: "https://" + AxMHost,
+		Wait: 5 * time.Second, ChangeWait: 2 * time.Second, Withdraw: withdraw, Restore: restore, Doer: doer})
 }
 
-func (s *Server) axmRemove(w http.ResponseWriter, r *http.Request) {
-	s.axm.set("", time.Time{})
-	w.WriteHeader(http.StatusOK)
-}
-
-// axmFallback is what an 18.2+ device asks after the organisation domain
-// failed: Apple redirects it to the registered URL when the identifier's
-// domain is verified for the organisation. Whether Apple appends the query
-// is undocumented (spec §5); the stand-in does, as sample servers expect,
-// and ABM-004 separately covers servers that would need it.
-func (s *Server) axmFallback(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	registered, _, ok := s.axm.get()
-	if !ok {
-		writeText(w, http.StatusNotFound, "no account-driven enrollment service discovery URL is registered\n")
-		return
+// registerOutside keeps trying an outside API that is not up yet (it may
+// start after the server, as a scenario's stand-in does), backing off to
+// one try in 10 s, until it registers or the server closes.
+func (s *Server) registerOutside() {
+	delay := 200 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := s.registerWithAxM(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		s.logf("refserver: AxM registration with %s: %v (trying again in %s)", s.cfg.OutsideAxM.BaseURL, err, delay)
+		select {
+		case <-s.done:
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 10*time.Second)
 	}
-	q := r.URL.Query()
-	id := q.Get("user-identifier")
-	if !isVerifiedDomain(domainOf(id)) {
-		writeText(w, http.StatusNotFound, fmt.Sprintf("the domain of %q is not verified for any organisation\n", id))
-		return
-	}
-	target, err := url.Parse(registered)
-	if err != nil {
-		// assign validated it; a broken URL here is a bug in the stand-in.
-		writeText(w, http.StatusInternalServerError, "registered URL does not parse\n")
-		return
-	}
-	// Appended by hand, in the device's order, so that the registered URL's
-	// own query stays exactly as registered (url.Values.Encode would sort
-	// and re-escape it).
-	add := "user-identifier=" + url.QueryEscape(id)
-	if family := q.Get("model-family"); family != "" {
-		add += "&model-family=" + url.QueryEscape(family)
-	}
-	if target.RawQuery == "" {
-		target.RawQuery = add
-	} else {
-		target.RawQuery += "&" + add
-	}
-	redirect(w, http.StatusFound, target.String())
-}
-
-// registerWithAxM sends the registration through the stand-in's own handler,
-// so the registration path is exercised exactly as an outside server's
-// would be.
-func (s *Server) registerWithAxM() error {
-	body, err := json.Marshal(axmProfileRequest{URL: new(ServiceDiscoveryURL)})
-	if err != nil {
-		return fmt.Errorf("refserver: encoding AxM registration: %w", err)
-	}
-	req := httptest.NewRequest(http.MethodPost, "https://"+AxMHost+axmProfilePath, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json;charset=UTF8")
-	req.Header.Set(axmSessionHeader, selfSession)
-	rec := httptest.NewRecorder()
-	s.handler.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		return fmt.Errorf("refserver: registering %s with the AxM stand-in: %d %s",
-			ServiceDiscoveryURL, rec.Code, strings.TrimSpace(rec.Body.String()))
-	}
-	return nil
 }

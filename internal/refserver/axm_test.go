@@ -1,22 +1,49 @@
 package refserver
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 
+	"github.com/gomodule/oauth1/oauth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/internal/axm"
+	"github.com/enrollsim/enrollsim/sim"
 )
 
-var session = withHeader("X-ADM-Auth-Session", "test-session")
+type axmProfileResponse struct {
+	URL         string `json:"mdm_service_discovery_url"`
+	LastUpdated string `json:"last_updated_timestamp"`
+}
+
+// axmSession signs in to the stand-in with the server's own token, as its
+// client does, and returns the session header for raw calls.
+func axmSession(t *testing.T, s *Server) reqOpt {
+	t.Helper()
+	c := s.axmClient.Creds
+	oc := oauth.Client{SignatureMethod: oauth.HMACSHA1, Credentials: oauth.Credentials{Token: c.ConsumerKey, Secret: c.ConsumerSecret}}
+	hdr := http.Header{}
+	u, _ := url.Parse("https://axm.test/session")
+	require.NoError(t, oc.SetAuthorizationHeader(hdr, &oauth.Credentials{Token: c.AccessToken, Secret: c.AccessSecret}, http.MethodGet, u, nil))
+	rec := serve(t, s, http.MethodGet, "https://axm.test/session", withHeader("Authorization", hdr.Get("Authorization")))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var out struct {
+		Token string `json:"auth_session_token"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+	return withHeader(axm.SessionHeader, out.Token)
+}
 
 func fetchProfile(t *testing.T, s *Server) (int, axmProfileResponse) {
 	t.Helper()
-	rec := serve(t, s, http.MethodGet, axmProf, session)
+	rec := serve(t, s, http.MethodGet, axmProf, axmSession(t, s))
 	var got axmProfileResponse
 	if rec.Code == http.StatusOK {
-		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+		assert.Equal(t, "application/json;charset=UTF8", rec.Header().Get("Content-Type"))
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
 	}
 	return rec.Code, got
@@ -35,6 +62,7 @@ func TestStartRegistersWithAxM(t *testing.T) {
 func TestAxMProfileLifecycle(t *testing.T) {
 	s := start(t, FaultAxMUnregistered)
 
+	session := axmSession(t, s)
 	rec := serve(t, s, http.MethodGet, axmProf, session)
 	assert.Equal(t, http.StatusNotFound, rec.Code)
 	assert.Equal(t, "NOT_FOUND", rec.Body.String())
@@ -60,6 +88,7 @@ func TestAxMProfileLifecycle(t *testing.T) {
 
 func TestAxMAssignValidation(t *testing.T) {
 	s := start(t)
+	session := axmSession(t, s)
 	tests := []struct {
 		name string
 		opts []reqOpt
@@ -87,7 +116,7 @@ func TestAxMAssignValidation(t *testing.T) {
 			rec := serve(t, s, http.MethodPost, axmProf, append(tt.opts, withBody(tt.body))...)
 			assert.Equal(t, tt.code, rec.Code)
 			assert.Equal(t, tt.want, rec.Body.String())
-			assert.Equal(t, "text/plain; charset=utf-8", rec.Header().Get("Content-Type"))
+			assert.Equal(t, "text/plain;charset=UTF8", rec.Header().Get("Content-Type"))
 
 			// A refused call leaves the registration alone.
 			code, got := fetchProfile(t, s)
@@ -135,7 +164,7 @@ func TestAxMFallbackLookup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := start(t)
 			if tt.registered != "" {
-				rec := serve(t, s, http.MethodPost, axmProf, session,
+				rec := serve(t, s, http.MethodPost, axmProf, axmSession(t, s),
 					withBody(`{"mdm_service_discovery_url":"`+tt.registered+`"}`))
 				require.Equal(t, http.StatusOK, rec.Code)
 			}
@@ -159,4 +188,95 @@ func TestAxMFallbackReachesDocument(t *testing.T) {
 		assertDoc(t, serve(t, s, http.MethodGet, rec.Header().Get("Location")), want)
 	}
 	assert.Equal(t, axmLookup, s.AxMURL())
+}
+
+// The server registers as a careful DEP client does, through its own
+// HTTPS listener: a signed session, the account, a GET (404 at first), the
+// POST with its discovery URL and a GET to confirm, every call with the
+// protocol header.
+func TestStartRegistersThroughTheAPI(t *testing.T) {
+	s := start(t)
+	calls := s.AxM().Calls(AxMServerName)
+	var seq []string
+	for _, c := range calls {
+		seq = append(seq, c.Method+" "+c.Path+" "+http.StatusText(c.Status))
+		assert.NotEmpty(t, c.Header.Get(axm.ProtocolHeader), "%s %s", c.Method, c.Path)
+		assert.True(t, c.SessionOK)
+	}
+	assert.Equal(t, []string{"GET /session OK", "GET /account OK", "GET /account-driven-enrollment/profile Not Found",
+		"POST /account-driven-enrollment/profile OK", "GET /account-driven-enrollment/profile OK"}, seq)
+	assert.JSONEq(t, `{"mdm_service_discovery_url":"`+ServiceDiscoveryURL+`"}`, string(calls[3].Body))
+	assert.Equal(t, "[redacted]", calls[0].Header.Get("Authorization"), "credentials never reach the log")
+	assert.Empty(t, s.AxM().Calls(AxMOtherServer))
+}
+
+// Each AxM fault changes what the server sends, and only that.
+func TestAxMFaultsChangeTheRegistration(t *testing.T) {
+	posted := func(s *Server) []string {
+		var out []string
+		for _, c := range s.AxM().Calls(AxMServerName) {
+			if c.Method == http.MethodPost {
+				var b map[string]string
+				_ = json.Unmarshal(c.Body, &b)
+				out = append(out, b["mdm_service_discovery_url"]+" "+c.Code)
+			}
+		}
+		return out
+	}
+	s := start(t, FaultRegistersBaseURL)
+	assert.Equal(t, []string{enrollBYODURL + " "}, posted(s))
+
+	s = start(t, FaultRegistersHTTPURL)
+	assert.Equal(t, []string{"http://mdm.acme.test/mdm/service-discovery " + axm.CodeURLNotValid}, posted(s))
+	_, _, ok := s.AxM().Registered(AxMServerName)
+	assert.False(t, ok)
+
+	s = start(t, FaultSkipsProtocolHeader)
+	for _, c := range s.AxM().Calls(AxMServerName) {
+		assert.Empty(t, c.Header.Get(axm.ProtocolHeader))
+	}
+
+	s = start(t, FaultAxMRetryLoop)
+	gets := 0
+	for _, c := range s.AxM().Calls(AxMServerName) {
+		if c.Method == http.MethodGet && c.Code == axm.CodeNotFound {
+			gets++
+		}
+	}
+	assert.Equal(t, 1+axmRetryLoopGets, gets)
+
+	s = start(t, FaultAxMUnregistered)
+	assert.Empty(t, s.AxM().Calls(AxMServerName))
+}
+
+// The withdraw trigger removes the registration (DELETE) and restore
+// registers again; under never-removes-url the withdraw does nothing, which
+// ObserveAxM reports as a withdrawal that nothing followed.
+func TestObserveAxMProbesTheConfigurationChange(t *testing.T) {
+	for _, tt := range []struct {
+		fault        string
+		withdrawSeen bool
+	}{{"", true}, {FaultNeverRemovesURL, false}} {
+		t.Run(tt.fault, func(t *testing.T) {
+			var faults []string
+			if tt.fault != "" {
+				faults = append(faults, tt.fault)
+			}
+			s := start(t, faults...)
+			reg := s.ObserveAxM(context.Background(), s.dialSelf())
+			assert.False(t, reg.TimedOut)
+			require.Len(t, reg.Changes, 2)
+			assert.Equal(t, sim.AxMWithdraw, reg.Changes[0].Kind)
+			assert.Empty(t, reg.Changes[0].HookErr)
+			assert.Equal(t, tt.withdrawSeen, reg.Changes[0].Followed != nil)
+			if tt.withdrawSeen {
+				assert.Equal(t, http.MethodDelete, reg.Changes[0].Followed.Method)
+			}
+			require.NotNil(t, reg.Changes[1].Followed, "restore registers again")
+			assert.Equal(t, http.MethodPost, reg.Changes[1].Followed.Method)
+			u, _, ok := s.AxM().Registered(AxMServerName)
+			assert.True(t, ok)
+			assert.Equal(t, ServiceDiscoveryURL, u)
+		})
+	}
 }

@@ -97,6 +97,9 @@ func (s *Server) discoveryRoutes(mux *http.ServeMux) {
 		s.discover(w, r, atWellKnown)
 	})
 	mux.HandleFunc("GET "+serviceDiscoveryPath, func(w http.ResponseWriter, r *http.Request) {
+		if s.has(FaultDiscoveryURLSetsCookie) {
+			http.SetCookie(w, &http.Cookie{Name: "mdm_session", Value: newUUID(), Path: "/", Secure: true, HttpOnly: true})
+		}
 		s.discover(w, r, atServiceDiscovery)
 	})
 }

@@ -35,6 +35,12 @@ const (
 	FaultAxMDisagrees                 = "axm-disagrees"
 	FaultAxMNeedsQuery                = "axm-needs-query"
 	FaultAxMUnregistered              = "axm-unregistered"
+	FaultAxMRetryLoop                 = "axm-retry-loop"
+	FaultDiscoveryURLSetsCookie       = "discovery-url-sets-cookie"
+	FaultNeverRemovesURL              = "never-removes-url"
+	FaultRegistersBaseURL             = "registers-baseurl"
+	FaultRegistersHTTPURL             = "registers-http-url"
+	FaultSkipsProtocolHeader          = "skips-protocol-header"
 	FaultDirectWellKnown              = "direct-wellknown"
 	FaultRedirectDropsQuery           = "redirect-drops-query"
 	FaultRedirectLoop                 = "redirect-loop"
@@ -190,7 +196,19 @@ var faultTable = []Fault{
 	{Name: FaultAxMNeedsQuery, Doc: "/mdm/service-discovery without user-identifier answers 500 instead of a clear 4xx",
 		Trips: []string{"ABM-004"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultAxMUnregistered, Doc: "the server never registers its discovery URL with the AxM stand-in, so /mdmBaseURL answers 404",
+		Trips: []string{"ABM-001", "ABM-003"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultRegistersBaseURL, Doc: "the server registers its mdm-byod BaseURL with AxM instead of its service discovery URL",
 		Trips: []string{"ABM-003"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultRegistersHTTPURL, Doc: "the server registers http://mdm.acme.test/mdm/service-discovery, which AxM refuses as not valid",
+		Trips: []string{"ABM-002", "ABM-003"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultNeverRemovesURL, Doc: "turning account-driven enrollment off (/admin/axm-withdraw) leaves the AxM registration in place",
+		Trips: []string{"ABM-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultSkipsProtocolHeader, Doc: "the server's Device Assignment API calls carry no X-Server-Protocol-Version",
+		Trips: []string{"ABM-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultAxMRetryLoop, Doc: "after AxM answers 404 NOT_FOUND to its GET, the server repeats the GET 10 more times at once",
+		Trips: []string{"ABM-006"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultDiscoveryURLSetsCookie, Doc: "the registered service discovery URL answers with a Set-Cookie session cookie",
+		Trips: []string{"ABM-005"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultDirectWellKnown, Doc: "acme.test serves the discovery document itself instead of redirecting to the MDM host",
 		Trips: []string{}, Probe: probeOld, Account: probeAlice},
 	{Name: FaultRedirectDropsQuery, Doc: "acme.test redirects to the MDM well-known without the original query",

@@ -12,12 +12,42 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"howett.net/plist"
+
+	"github.com/enrollsim/enrollsim/internal/axm"
 )
 
 // faultEffects holds one row per fault: the HTTP-level effect of the fault
 // on a server running only that fault. Whether the effect trips the listed
 // checks is tested with the engine; here it is the wire that counts.
 var faultEffects = map[string]func(t *testing.T, s *Server){
+	FaultRegistersBaseURL: func(t *testing.T, s *Server) {
+		u, _, ok := s.AxM().Registered(AxMServerName)
+		require.True(t, ok)
+		assert.Equal(t, enrollBYODURL, u)
+	},
+	FaultRegistersHTTPURL: func(t *testing.T, s *Server) {
+		_, _, ok := s.AxM().Registered(AxMServerName)
+		assert.False(t, ok, "the stand-in refused the http URL")
+	},
+	FaultNeverRemovesURL: func(t *testing.T, s *Server) {
+		withdraw, _ := s.AxMAdminURLs()
+		assert.Equal(t, http.StatusOK, serve(t, s, http.MethodPost, withdraw).Code)
+		_, _, ok := s.AxM().Registered(AxMServerName)
+		assert.True(t, ok, "still registered after the withdraw")
+	},
+	FaultSkipsProtocolHeader: func(t *testing.T, s *Server) {
+		for _, c := range s.AxM().Calls(AxMServerName) {
+			assert.Empty(t, c.Header.Get(axm.ProtocolHeader))
+		}
+	},
+	FaultAxMRetryLoop: func(t *testing.T, s *Server) {
+		assert.Len(t, s.AxM().Calls(AxMServerName), 5+axmRetryLoopGets)
+	},
+	FaultDiscoveryURLSetsCookie: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, mdmSD+aliceQ)
+		assertDoc(t, rec, byodDoc)
+		assert.Contains(t, rec.Header().Get("Set-Cookie"), "mdm_session=")
+	},
 	FaultWellKnown404: func(t *testing.T, s *Server) {
 		rec := serve(t, s, http.MethodGet, orgWK+aliceQ)
 		assert.Equal(t, http.StatusNotFound, rec.Code)
@@ -146,7 +176,7 @@ var faultEffects = map[string]func(t *testing.T, s *Server){
 		assert.NotContains(t, rec.Header(), "Location")
 	},
 	FaultAxMUnregistered: func(t *testing.T, s *Server) {
-		assert.Equal(t, http.StatusNotFound, serve(t, s, http.MethodGet, axmProf, session).Code)
+		assert.Equal(t, http.StatusNotFound, serve(t, s, http.MethodGet, axmProf, axmSession(t, s)).Code)
 		assert.Equal(t, http.StatusNotFound, serve(t, s, http.MethodGet, axmLookup+aliceQ).Code)
 		// The domain path still works: only the fallback is missing.
 		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), byodDoc)
@@ -229,7 +259,13 @@ var wantFaults = map[string]string{
 	"scep-wrong-challenge":            "iphone@18.2 alice CHK-001",
 	"redirect-drops-query":            "iphone@18.2 alice RD-002",
 	"redirect-no-location":            "iphone@18.1 alice WK-001 RD-005",
-	"axm-unregistered":                "iphone@18.2 alice ABM-003",
+	"axm-retry-loop":                  "iphone@18.2 alice ABM-006",
+	"discovery-url-sets-cookie":       "iphone@18.2 alice ABM-005",
+	"never-removes-url":               "iphone@18.2 alice ABM-001",
+	"registers-baseurl":               "iphone@18.2 alice ABM-003",
+	"registers-http-url":              "iphone@18.2 alice ABM-002 ABM-003",
+	"skips-protocol-header":           "iphone@18.2 alice ABM-001",
+	"axm-unregistered":                "iphone@18.2 alice ABM-001 ABM-003",
 	"axm-needs-query":                 "iphone@18.2 alice ABM-004",
 	"axm-disagrees":                   "iphone@18.2 alice ABM-009",
 	"direct-wellknown":                "iphone@18.1 alice",
@@ -375,12 +411,16 @@ func TestHasPanicsOnUndocumentedFault(t *testing.T) {
 	assert.False(t, s.has(FaultWellKnown404))
 }
 
+// axmRegistrationFaults break the registration itself, not the domain path.
+var axmRegistrationFaults = map[string]bool{FaultRegistersBaseURL: true, FaultRegistersHTTPURL: true,
+	FaultNeverRemovesURL: true, FaultSkipsProtocolHeader: true, FaultDiscoveryURLSetsCookie: true}
+
 // Faults of the domain path leave the URL registered with AxM conforming, so
 // that each fault trips only its own checks on devices that also walk the
 // fallback.
 func TestDomainFaultsLeaveRegisteredURLAlone(t *testing.T) {
 	for _, f := range Faults() {
-		if strings.HasPrefix(f.Name, "axm-") {
+		if strings.HasPrefix(f.Name, "axm-") || axmRegistrationFaults[f.Name] {
 			continue
 		}
 		t.Run(f.Name, func(t *testing.T) {

@@ -15,6 +15,7 @@ package refserver
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log"
@@ -23,6 +24,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/enrollsim/enrollsim/internal/axm"
 )
 
 // Host names the server answers for. Clients reach them by dialling Addr for
@@ -49,23 +52,43 @@ type Config struct {
 	// target jumps one account's TOTP time instead of waiting for a fresh
 	// code, while sessions and tokens still age by Now (sim.VirtualClock).
 	TOTPNow func(seed string) time.Time
+	// AxMDefaults are AxM's default device assignments on the stand-in:
+	// model family (iPhone, iPad, Mac, RealityDevice) to AxMServerName or
+	// AxMOtherServer. Nil sends every family to the reference server.
+	AxMDefaults map[string]string
+	// OutsideAxM, when set, is a Device Assignment API elsewhere (enrollsim
+	// axm serve) that the server registers with instead of its own
+	// stand-in, as a vendor's server registers with Apple.
+	OutsideAxM *OutsideAxM
+}
+
+// OutsideAxM is where and how the server reaches another Device Assignment
+// API.
+type OutsideAxM struct {
+	BaseURL string
+	// TokenFor makes the server token for the server's DEP certificate, as
+	// an administrator downloads it from Apple Business Manager.
+	TokenFor func(cert *x509.Certificate) ([]byte, error)
+	// Roots are the CAs the server trusts for it; nil: the system's.
+	Roots *x509.CertPool
 }
 
 // Server is a running reference server.
 type Server struct {
-	cfg     Config
-	faults  map[string]bool
-	ca      *authority
-	dir     *directory
-	axm     *axmRegistry
-	tokens  *tokenStore             // access tokens, codes, tickets, refresh tokens
-	totp    *totpLedger             // second-factor codes already used
-	logins  *sessionStore           // web login sessions, by cookie
-	scep    scepChallenges          // SCEP challenges handed out in profiles
-	topic   string                  // the MDM's push topic, com.apple.mgmt.External.<uuid>
-	mdm     *mdmRegistry            // enrollments that checked in (mdm.go), made by mdmRoutes
-	sites   map[string]http.Handler // by lower-case host name without port
-	handler http.Handler
+	cfg       Config
+	faults    map[string]bool
+	ca        *authority
+	dir       *directory
+	stand     *axm.Stand              // the AxM stand-in on AxMHost (axm.go)
+	axmClient *axm.Client             // the server's own Device Assignment API client
+	tokens    *tokenStore             // access tokens, codes, tickets, refresh tokens
+	totp      *totpLedger             // second-factor codes already used
+	logins    *sessionStore           // web login sessions, by cookie
+	scep      scepChallenges          // SCEP challenges handed out in profiles
+	topic     string                  // the MDM's push topic, com.apple.mgmt.External.<uuid>
+	mdm       *mdmRegistry            // enrollments that checked in (mdm.go), made by mdmRoutes
+	sites     map[string]http.Handler // by lower-case host name without port
+	handler   http.Handler
 
 	ln   net.Listener
 	srv  *http.Server
@@ -101,6 +124,10 @@ func Start(cfg Config) (*Server, error) {
 			s.logf("refserver: serve: %v", err)
 		}
 	}()
+	if err := s.startAxM(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -170,21 +197,18 @@ func newServer(cfg Config) (*Server, error) {
 		faults: faults,
 		ca:     ca,
 		dir:    newDirectory(builtinAccounts),
-		axm:    &axmRegistry{},
 		tokens: newTokenStore(),
 		totp:   newTOTPLedger(),
 		logins: newSessionStore(),
 		topic:  "com.apple.mgmt.External." + newUUID(),
 	}
+	if err := s.newAxM(); err != nil {
+		return nil, err
+	}
 	s.sites = s.routes()
 	s.handler = http.HandlerFunc(s.serveHost)
 	if cfg.Logf != nil {
 		s.handler = s.logRequests(s.handler)
-	}
-	if !s.has(FaultAxMUnregistered) {
-		if err := s.registerWithAxM(); err != nil {
-			return nil, err
-		}
 	}
 	return s, nil
 }
@@ -201,6 +225,7 @@ func (s *Server) routes() map[string]http.Handler {
 	s.loginRoutes(mdm)
 	s.scepRoutes(mdm)
 	s.mdmRoutes(mdm)
+	s.axmAdminRoutes(mdm)
 
 	idp := http.NewServeMux()
 	s.idpRoutes(idp)
@@ -283,7 +308,7 @@ func (s *Server) Accounts() []Account { return slices.Clone(s.dir.accounts) }
 
 // AxMURL is the device-side AxM fallback endpoint of the stand-in, the
 // counterpart of https://axm-servicediscovery.apple.com/mdmBaseURL.
-func (s *Server) AxMURL() string { return "https://" + AxMHost + axmFallbackPath }
+func (s *Server) AxMURL() string { return "https://" + AxMHost + axm.FallbackPath }
 
 // Hosts returns the host names the server answers for, sorted.
 func (s *Server) Hosts() []string {

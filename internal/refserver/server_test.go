@@ -205,10 +205,14 @@ func TestLogf(t *testing.T) {
 	serve(t, s, http.MethodGet, orgWK+aliceQ)
 	mu.Lock()
 	defer mu.Unlock()
-	// The first line is the registration with AxM at start.
-	require.Len(t, lines, 2)
-	assert.Contains(t, lines[0], "POST https://axm.test/account-driven-enrollment/profile -> 200")
-	assert.Contains(t, lines[1], "GET https://acme.test/.well-known/com.apple.remotemanagement?user-identifier=alice%40acme.test&model-family=iPhone -> 307")
+	// The first five lines are the registration with AxM at start.
+	require.Len(t, lines, 6)
+	assert.Contains(t, lines[0], "GET https://axm.test/session -> 200")
+	assert.Contains(t, lines[3], "POST https://axm.test/account-driven-enrollment/profile -> 200")
+	assert.Contains(t, lines[5], "GET https://acme.test/.well-known/com.apple.remotemanagement?user-identifier=alice%40acme.test&model-family=iPhone -> 307")
+	for _, l := range lines {
+		assert.NotContains(t, l, s.axmClient.Creds.AccessSecret)
+	}
 }
 
 func TestCloseStopsServing(t *testing.T) {

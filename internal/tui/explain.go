@@ -48,6 +48,19 @@ var explanations = map[sim.Step]explanation{
 		Mobile: "Nothing: a spinner shows while the device looks up the server.",
 		Mac:    "Nothing: a spinner shows while the Mac looks up the server.",
 	},
+	sim.StepRegistration: {
+		Title:   "The server's AxM registration",
+		Section: "§2.3.1",
+		What: "Before any device asks, the MDM server registers its discovery URL with Apple Business or School " +
+			"Manager: it signs in to the Device Assignment API with its server token (OAuth 1.0a, /session), " +
+			"then POSTs {\"mdm_service_discovery_url\": ...} to /account-driven-enrollment/profile. The simulator " +
+			"stands in for Apple's side and shows here what the server sent, and whether it removes or renews " +
+			"the registration when account-driven enrollment is turned off and on.",
+		Expects: "A POST with a JSON body and a session, carrying X-Server-Protocol-Version; a well-formed https " +
+			"URL; no retry loop after an error answer; the registration kept current.",
+		Mobile: "Nothing: this happens between the MDM server and Apple, before the user picks up the device.",
+		Mac:    "Nothing: this happens between the MDM server and Apple, before the user picks up the Mac.",
+	},
 	sim.StepFallback: {
 		Title:   "Apple's fallback (AxM)",
 		Section: "§2.3",
