@@ -108,7 +108,7 @@ func BenchmarkLoadThroughput(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: n, Concurrency: 200, Mix: mix,
 			Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: n * (b.N + 1), Master: sim.NewSecret(master)},
-			Target: tgt, Until: sim.UntilProfile}, nil)
+			Target:   tgt, Until: sim.UntilProfile}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -121,4 +121,3 @@ func BenchmarkLoadThroughput(b *testing.B) {
 	b.ReportMetric(float64(done)/took.Seconds(), "enrollments/s")
 	b.ReportMetric(10000/(float64(done)/took.Seconds()), "s/10k")
 }
-
