@@ -3,6 +3,7 @@ module github.com/enrollsim/enrollsim
 go 1.26
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/PuerkitoBio/goquery v1.13.0
 	github.com/andybalholm/cascadia v1.3.4
 	github.com/charmbracelet/bubbles v1.0.0

@@ -319,6 +319,9 @@ type Engine struct {
 	// carries its reading too (Event.Wall), so reports give the run's wall
 	// time and its simulated time apart.
 	Wall Clock
+	// Discard makes Run return each case's name and outcome only: a long
+	// run then holds no per-case results beyond what its emit keeps.
+	Discard bool
 }
 
 // CaseReport is what Run returns per case, for callers that do not want
@@ -374,6 +377,9 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 				break
 			}
 			rep := newRunner(c, emit).play()
+			if e.Discard {
+				rep.Results = nil
+			}
 			reports = append(reports, rep)
 			if rep.Outcome == OutcomeInterrupted {
 				break
@@ -439,6 +445,9 @@ func (e *Engine) runParallel(ctx context.Context, plan Plan, emit func(Event), n
 			for i := range work {
 				var buf []Event
 				rep := newRunner(plan.Cases[i], func(ev Event) { buf = append(buf, ev) }).play()
+				if e.Discard {
+					rep.Results = nil
+				}
 				results[i] = done{rep, buf, true}
 				finished <- i
 			}

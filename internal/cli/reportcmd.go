@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/enrollsim/enrollsim/load"
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
 )
@@ -36,6 +37,52 @@ func newReportCmd(f *Factory) *cobra.Command {
 	cmd.Flags().StringVar(&o.Format, "format", "text", "output format: "+strings.Join(report.FormatNames(), ", "))
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "write to this file instead of stdout")
 	cmd.Flags().BoolVar(&o.Strict, "strict", false, "count warnings as failures, as 'run --strict' did")
+	cmd.AddCommand(newReportMergeCmd(f))
+	return cmd
+}
+
+func newReportMergeCmd(f *Factory) *cobra.Command {
+	var reports []string
+	cmd := &cobra.Command{
+		Use:   "merge RESULT.json...",
+		Short: "Combine the json results of load shards, merging their histograms exactly",
+		Example: `  enrollsim load --devices 9000 --shard 1/3 --report json=s1.json   # on three machines
+  enrollsim report merge s1.json s2.json s3.json --report json=all.json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var results []*load.Result
+			for _, path := range args {
+				in, err := os.Open(path)
+				if err != nil {
+					return usageErr("%s: %v", path, unwrapPathErr(err))
+				}
+				r, err := load.ReadJSON(in)
+				in.Close()
+				if err != nil {
+					return usageErr("%s: %v", path, err)
+				}
+				results = append(results, r)
+			}
+			merged, err := load.Merge(results...)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if err := load.WriteText(f.IO.Out, merged); err != nil {
+				return incompleteErr(err, "")
+			}
+			for _, r := range reports {
+				format, path, ok := strings.Cut(r, "=")
+				if !ok || path == "" || (format != "text" && format != "json") {
+					return usageErr("--report %q: want text=PATH or json=PATH", r)
+				}
+				if err := writeLoadReport(format, path, merged); err != nil {
+					return incompleteErr(err, "")
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&reports, "report", nil, "also write the merged result as FORMAT=PATH (text, json)")
 	return cmd
 }
 

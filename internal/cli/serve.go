@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/internal/axm"
 	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/load"
 )
 
 type serveOptions struct {
@@ -27,6 +30,10 @@ type serveOptions struct {
 	AxMBaseURL string
 	AxMState   string
 	AxMServer  string
+	// Pattern accounts for 'enrollsim load'.
+	Accounts   int
+	Pattern    string
+	MasterFile string
 }
 
 func newServeCmd(f *Factory, ready func(*refserver.Server)) *cobra.Command {
@@ -49,6 +56,9 @@ plays against it from another terminal.`,
 	cmd.Flags().StringArrayVar(&o.Faults, "fault", nil, "switch on a fault (repeatable; see 'enrollsim list faults')")
 	cmd.Flags().StringVar(&o.CAOut, "ca-out", "", "where to write the CA certificate (default: a new temporary directory)")
 	cmd.Flags().StringVar(&o.SecretsDir, "secrets-dir", "", "where to write each test account's password and TOTP seed files, mode 0600 (default: beside the CA)")
+	cmd.Flags().IntVar(&o.Accounts, "accounts", 0, "also serve N pattern accounts for 'enrollsim load' (BYOD, web login with TOTP)")
+	cmd.Flags().StringVar(&o.Pattern, "account-pattern", load.DefaultPattern, "names of the pattern accounts; {n} counts from 1")
+	cmd.Flags().StringVar(&o.MasterFile, "master-secret-file", "", "the master secret their passwords and seeds derive from (made, mode 0600, when missing; default: beside the CA)")
 	cmd.Flags().StringVar(&o.AxMBaseURL, "axm-base-url", "", "register with this Device Assignment API ('enrollsim axm serve') instead of the built-in stand-in")
 	cmd.Flags().StringVar(&o.AxMState, "axm-state", "axm-state", "with --axm-base-url: the stand-in's directory, for its CA and the server's token")
 	cmd.Flags().StringVar(&o.AxMServer, "axm-server", "acme-mdm", "with --axm-base-url: the server's name in AxM (a token in --axm-state)")
@@ -63,6 +73,14 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 			return err
 		}
 		cfg.OutsideAxM = outside
+	}
+	if o.Accounts > 0 {
+		master, path, err := masterSecret(o)
+		if err != nil {
+			return err
+		}
+		o.MasterFile = path
+		cfg.Accounts = refserver.PatternAccounts{Pattern: o.Pattern, Count: o.Accounts, Master: master}
 	}
 	srv, err := refserver.Start(cfg)
 	if err != nil {
@@ -117,6 +135,11 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 	for _, a := range srv.Accounts() {
 		fmt.Fprintf(w, "    %-22s %s\n", a.Identifier, a.Kind)
 	}
+	if o.Accounts > 0 {
+		fmt.Fprintf(w, "  load:    %d pattern accounts %s; their master secret is in %s\n", o.Accounts, o.Pattern, o.MasterFile)
+		fmt.Fprintf(w, "           enrollsim load --devices %d --concurrency 50 --account-pattern '%s' --master-secret-file %s --connect-to acme.test:443:127.0.0.1:%d --connect-to mdm.acme.test:443:127.0.0.1:%d --connect-to idp.acme.test:443:127.0.0.1:%d --cacert %s\n",
+			o.Accounts, o.Pattern, o.MasterFile, srv.Port(), srv.Port(), srv.Port(), caPath)
+	}
 	fmt.Fprintln(w, "\nIn another terminal:")
 	fmt.Fprintf(w, "  %s\n\nPress Ctrl-C to stop.\n", pasteCommand(srv, caPath, secretsDir, "alice@acme.test", "iphone@18.2", "user"))
 	if ready != nil {
@@ -167,4 +190,32 @@ func outsideAxM(o *serveOptions, now time.Time) (*refserver.OutsideAxM, error) {
 	roots.AddCert(st.ca)
 	return &refserver.OutsideAxM{BaseURL: o.AxMBaseURL, Roots: roots,
 		TokenFor: func(cert *x509.Certificate) ([]byte, error) { return axm.EncryptToken(creds, cert) }}, nil
+}
+
+// masterSecret reads the pattern accounts' master secret, or makes one
+// (0600) when the file does not exist yet.
+func masterSecret(o *serveOptions) (string, string, error) {
+	path := o.MasterFile
+	if path == "" {
+		dir := filepath.Dir(o.CAOut)
+		if o.CAOut == "" {
+			dir = os.TempDir()
+		}
+		path = filepath.Join(dir, "enrollsim-load-master")
+	}
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		if v := strings.TrimSpace(string(raw)); v != "" {
+			return v, path, nil
+		}
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", incompleteErr(err, "")
+	}
+	v := hex.EncodeToString(b)
+	if err := writePrivate(path, []byte(v+"\n")); err != nil {
+		return "", "", usageHint(fmt.Errorf("--master-secret-file: %w", err), "pass a writable path")
+	}
+	return v, path, nil
 }

@@ -3,6 +3,8 @@ package refserver
 import (
 	"slices"
 	"strings"
+
+	"github.com/enrollsim/enrollsim/load"
 )
 
 // Account kinds: which enrollment the server offers the user.
@@ -82,10 +84,25 @@ type directory struct {
 	byID     map[string]Account
 }
 
-func newDirectory(accounts []Account) *directory {
-	d := &directory{accounts: slices.Clone(accounts), byID: make(map[string]Account, len(accounts))}
+func newDirectory(accounts []Account, pattern PatternAccounts) *directory {
+	d := &directory{accounts: slices.Clone(accounts), byID: make(map[string]Account, len(accounts)+pattern.Count)}
 	for _, a := range accounts {
 		d.byID[strings.ToLower(a.Identifier)] = a
+	}
+	p := pattern.Pattern
+	if p == "" {
+		p = load.DefaultPattern
+	}
+	kind := pattern.Kind
+	if kind == "" {
+		kind = KindBYOD
+	}
+	// Pattern accounts are in the map only: Accounts() lists the built-in
+	// directory, which stays readable with 10,000 load users beside it.
+	for n := 1; n <= pattern.Count; n++ {
+		id := load.Name(p, n)
+		pw, seed := load.Derive(pattern.Master, id)
+		d.byID[strings.ToLower(id)] = Account{Identifier: id, Kind: kind, Auth: AuthWeb, ManagedAppleID: id, Password: pw, TOTPSecret: seed}
 	}
 	return d
 }

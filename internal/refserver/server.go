@@ -60,6 +60,19 @@ type Config struct {
 	// axm serve) that the server registers with instead of its own
 	// stand-in, as a vendor's server registers with Apple.
 	OutsideAxM *OutsideAxM
+	// Accounts adds pattern accounts for load runs: Count users named by
+	// Pattern (load.DefaultPattern when empty), BYOD, signing in on the
+	// MDM's web login, their passwords and TOTP seeds derived from Master
+	// with load.Derive, as the load mode derives them.
+	Accounts PatternAccounts
+}
+
+// PatternAccounts are the reference server's accounts for load runs.
+type PatternAccounts struct {
+	Pattern string
+	Count   int
+	Master  string
+	Kind    string // KindBYOD (default) or KindADDE
 }
 
 // OutsideAxM is where and how the server reaches another Device Assignment
@@ -184,6 +197,16 @@ func newServer(cfg Config) (*Server, error) {
 	if err := checkLoopback(cfg.Addr); err != nil {
 		return nil, err
 	}
+	if pa := cfg.Accounts; pa.Count != 0 {
+		switch {
+		case pa.Count < 0 || pa.Count > 1_000_000:
+			return nil, fmt.Errorf("refserver: %d pattern accounts: want 1 to 1000000", pa.Count)
+		case pa.Pattern != "" && (!strings.Contains(pa.Pattern, "{n}") || !isVerifiedDomain(domainOf(pa.Pattern))):
+			return nil, fmt.Errorf("refserver: account pattern %q: want {n} and a domain of the organisation (%s), e.g. user{n}@acme.test", pa.Pattern, strings.Join(verifiedDomains, ", "))
+		case pa.Master == "":
+			return nil, errors.New("refserver: pattern accounts need a master secret")
+		}
+	}
 	faults, err := parseFaults(cfg.Faults)
 	if err != nil {
 		return nil, err
@@ -196,7 +219,7 @@ func newServer(cfg Config) (*Server, error) {
 		cfg:    cfg,
 		faults: faults,
 		ca:     ca,
-		dir:    newDirectory(builtinAccounts),
+		dir:    newDirectory(builtinAccounts, cfg.Accounts),
 		tokens: newTokenStore(),
 		totp:   newTOTPLedger(),
 		logins: newSessionStore(),

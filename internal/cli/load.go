@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/internal/transport"
+	"github.com/enrollsim/enrollsim/load"
+	"github.com/enrollsim/enrollsim/report"
+	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/keys"
+)
+
+type loadOptions struct {
+	Devices, Concurrency int
+	Rate                 float64
+	Duration             time.Duration
+	MaxInFlight          int
+	Mix                  string
+	Accounts             int
+	Pattern              string
+	MasterEnv            string
+	MasterFile           string
+	AccountsCSV          string
+	Until                string
+	Probes               bool
+	Shard                string
+	Reports              []string
+	Timeout              time.Duration
+	Faults               []string
+	ConnectTo, Resolve   []string
+	CACerts              []string
+	AxMURL               string
+}
+
+func newLoadCmd(f *Factory) *cobra.Command {
+	o := &loadOptions{}
+	cmd := &cobra.Command{
+		Use:   "load",
+		Short: "Enroll many simulated devices at once and measure the server, every enrollment checked",
+		Long: `Drive many enrollments at once against the embedded reference server (the
+default) or a deployed one, with every check on, and report latency percentiles
+per step (HDR histograms), throughput over time, outcomes, the checks that
+failed and a sample of failing cases.
+
+  closed model: --devices N --concurrency C   (N enrollments by C workers)
+  open model:   --rate R --duration D          (R arrivals a second, each on
+                schedule whatever the latency, so a slow server cannot hide)
+
+Accounts come from a pattern (--account-pattern, --accounts N) whose passwords
+and TOTP seeds derive from a master secret (--master-secret-env or
+--master-secret-file), the same derivation 'enrollsim serve --accounts N' uses,
+or from a CSV of references (--accounts-csv). Ctrl-C stops starting cases, lets
+the running ones end and still writes the results.
+
+Exit codes: 0 every enrollment ended enrolled; 1 some did not; 2 usage; 3 the
+run could not start; 130 interrupted (results written).`,
+		Example: `  enrollsim load --devices 10000 --concurrency 200
+  enrollsim load --rate 50 --duration 2m --mix 'iphone@18.2:60,mac@15.2:30,vision@2.2:10' --report json=load.json
+  enrollsim load --devices 3000 --shard 2/3 --report json=shard2.json    # then: enrollsim report merge shard*.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runLoad(cmd.Context(), f, o) },
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&o.Devices, "devices", 0, "closed model: how many enrollments")
+	fl.IntVar(&o.Concurrency, "concurrency", 50, "closed model: how many at once")
+	fl.Float64Var(&o.Rate, "rate", 0, "open model: arrivals per second")
+	fl.DurationVar(&o.Duration, "duration", 0, "open model: for how long")
+	fl.IntVar(&o.MaxInFlight, "max-in-flight", 10000, "open model: cases running at once before arrivals are dropped (and counted)")
+	fl.StringVar(&o.Mix, "mix", load.DefaultMix, "devices by weight: DEVICE[/user|/device]:WEIGHT,...")
+	fl.IntVar(&o.Accounts, "accounts", 0, "how many pattern accounts (default: --devices, or rate×duration)")
+	fl.StringVar(&o.Pattern, "account-pattern", load.DefaultPattern, "pattern account names; {n} counts from 1")
+	fl.StringVar(&o.MasterEnv, "master-secret-env", "", "environment variable holding the master secret of the pattern accounts")
+	fl.StringVar(&o.MasterFile, "master-secret-file", "", "file holding the master secret of the pattern accounts")
+	fl.StringVar(&o.AccountsCSV, "accounts-csv", "", "CSV of accounts: identifier,password_env|password_file,totp_secret_env|totp_secret_file")
+	fl.StringVar(&o.Until, "until", "profile", "how far each device goes: profile, identity, checkin, commands")
+	fl.BoolVar(&o.Probes, "probes", false, "also send the tester's probes (wrong passwords, second devices...)")
+	fl.StringVar(&o.Shard, "shard", "", "play shard I of N (I/N) of the arrivals; merge the json results with 'enrollsim report merge'")
+	fl.StringArrayVar(&o.Reports, "report", nil, "write results as FORMAT=PATH (text, json; repeatable); text goes to stdout anyway")
+	fl.DurationVar(&o.Timeout, "timeout", 15*time.Second, "per-request timeout")
+	fl.StringArrayVar(&o.Faults, "fault", nil, "embedded server: switch on a fault (repeatable)")
+	fl.StringArrayVar(&o.ConnectTo, "connect-to", nil, "deployed server: HOST:PORT:CONNECT-HOST:CONNECT-PORT (repeatable)")
+	fl.StringArrayVar(&o.Resolve, "resolve", nil, "deployed server: HOST:PORT:ADDR (repeatable)")
+	fl.StringArrayVar(&o.CACerts, "cacert", nil, "deployed server: extra CA (PEM; repeatable)")
+	fl.StringVar(&o.AxMURL, "axm-url", "", "deployed server: device-side AxM endpoint")
+	return cmd
+}
+
+func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
+	mix, err := load.ParseMix(o.Mix)
+	if err != nil {
+		return usageErr("--mix: %v", err)
+	}
+	until, err := sim.ParseUntil(o.Until)
+	if err != nil {
+		return usageErr("--until: %v", err)
+	}
+	shard, shards, err := parseShard(o.Shard)
+	if err != nil {
+		return err
+	}
+	type sink struct{ format, path string }
+	var sinks []sink
+	for _, r := range o.Reports {
+		format, path, ok := strings.Cut(r, "=")
+		if !ok || path == "" || (format != "text" && format != "json") {
+			return usageErr("--report %q: want text=PATH or json=PATH", r)
+		}
+		sinks = append(sinks, sink{format, path})
+	}
+	deployed := len(o.ConnectTo) > 0 || len(o.Resolve) > 0 || len(o.CACerts) > 0 || o.AxMURL != ""
+	if deployed && len(o.Faults) > 0 {
+		return usageErr("--fault is for the embedded server; drop it or the deployed-server flags")
+	}
+	count := o.Accounts
+	if count == 0 {
+		count = o.Devices
+		if o.Rate > 0 {
+			count = int(o.Rate*o.Duration.Seconds()) + 1
+		}
+	}
+	accts := load.Accounts{Pattern: o.Pattern, Count: count}
+	switch {
+	case o.AccountsCSV != "":
+		if accts.List, err = load.ReadCSV(o.AccountsCSV, f.Getenv); err != nil {
+			return usageErr("--accounts-csv: %v", err)
+		}
+	case o.MasterEnv != "":
+		v := f.Getenv(o.MasterEnv)
+		if v == "" {
+			return usageErr("--master-secret-env %s is not set", o.MasterEnv)
+		}
+		accts.Master = sim.NewSecret(v)
+	case o.MasterFile != "":
+		raw, err := os.ReadFile(o.MasterFile)
+		if err != nil {
+			return usageErr("--master-secret-file: %v", err)
+		}
+		accts.Master = sim.NewSecret(strings.TrimSpace(string(raw)))
+	case deployed:
+		return usageErr("a deployed server's accounts: give --master-secret-env or --master-secret-file (as 'enrollsim serve --accounts N' prints), or --accounts-csv")
+	default:
+		// The embedded server and the load agree on a master made now.
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		accts.Master = sim.NewSecret(hex.EncodeToString(b))
+	}
+
+	var target sim.Target
+	if deployed {
+		client, err := transport.New(transport.Options{Timeout: o.Timeout, CACertFiles: o.CACerts, Resolve: o.Resolve, ConnectTo: o.ConnectTo})
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		defer client.CloseIdleConnections()
+		target = sim.Target{Name: "deployed server", AxMURL: firstNonEmpty(o.AxMURL, sim.AppleAxMURL), AxMDeclared: o.AxMURL != "", Doer: client, Timeout: o.Timeout}
+	} else {
+		if accts.Size() > 1_000_000 {
+			return usageErr("--accounts %d: at most 1000000 for the embedded server", accts.Size())
+		}
+		srv, err := refserver.Start(refserver.Config{Faults: o.Faults, Accounts: refserver.PatternAccounts{Pattern: o.Pattern, Count: accts.Count, Master: accts.Master.Reveal()}})
+		if err != nil {
+			return usageHint(err, "see 'enrollsim list faults'")
+		}
+		defer srv.Close()
+		// One transport for every simulated device: connections are reused
+		// per host, cookies stay with each device's own jar.
+		client, err := transport.New(transport.Options{Timeout: o.Timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
+		if err != nil {
+			return incompleteErr(err, "")
+		}
+		defer client.CloseIdleConnections()
+		target = sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client,
+			StockRoots: srv.StockPool(), Timeout: o.Timeout, Keys: keys.Reused}
+	}
+	cfg := load.Config{Devices: o.Devices, Concurrency: o.Concurrency, Rate: o.Rate, Duration: o.Duration, MaxInFlight: o.MaxInFlight,
+		Mix: mix, Accounts: accts, Target: target, Until: until, Probes: o.Probes, Shard: shard, Shards: shards}
+	progress := loadProgress(f)
+	res, err := load.Run(ctx, &sim.Engine{Limits: sim.Limits{Timeout: o.Timeout}}, cfg, progress)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if f.IO.ErrTTY {
+		fmt.Fprintln(f.IO.ErrOut)
+	}
+	if err := load.WriteText(f.IO.Out, res); err != nil {
+		return incompleteErr(err, "")
+	}
+	for _, s := range sinks {
+		if err := writeLoadReport(s.format, s.path, res); err != nil {
+			return incompleteErr(fmt.Errorf("--report %s=%s: %w", s.format, s.path, err), "")
+		}
+	}
+	switch {
+	case res.Interrupted:
+		return silentExit{report.ExitInterrupted}
+	case res.Failed() > 0 || res.Dropped > 0:
+		return silentExit{report.ExitFailed}
+	}
+	return nil
+}
+
+func writeLoadReport(format, path string, res *load.Result) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	var w io.Writer = out
+	if format == "json" {
+		return load.WriteJSON(w, res)
+	}
+	return load.WriteText(w, res)
+}
+
+// loadProgress rewrites one line on a terminal, and prints a plain line
+// every five seconds otherwise (CI logs).
+func loadProgress(f *Factory) func(load.Snapshot) {
+	last := time.Time{}
+	return func(s load.Snapshot) {
+		line := fmt.Sprintf("load: %s  done %d (enrolled %d, failed %d)  in flight %d  %.1f/s  p50 %s p95 %s",
+			s.Elapsed.Round(time.Second), s.Done, s.Enrolled, s.Failed, s.InFlight, s.Rate, s.P50.Round(time.Millisecond), s.P95.Round(time.Millisecond))
+		if s.Dropped > 0 {
+			line += fmt.Sprintf("  dropped %d", s.Dropped)
+		}
+		if f.IO.ErrTTY {
+			fmt.Fprintf(f.IO.ErrOut, "\r\033[K%s", line)
+			return
+		}
+		if now := time.Now(); now.Sub(last) >= 5*time.Second {
+			last = now
+			fmt.Fprintln(f.IO.ErrOut, line)
+		}
+	}
+}

@@ -1,0 +1,181 @@
+// Package load drives many simulated devices through enrollment at once (a
+// closed model of N enrollments by C workers, or an open model of R arrivals
+// a second), checks every one, and keeps only aggregates: latency
+// histograms per step, throughput over time, outcomes, the checks that
+// failed and a bounded sample of failing cases. Results merge exactly, so
+// shards on several machines add up to one run.
+package load
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// DefaultPattern names pattern accounts: user1@acme.test, user2@acme.test...
+const DefaultPattern = "user{n}@acme.test"
+
+// Accounts are the load's users: Count accounts named by Pattern, whose
+// secrets derive from Master, or explicit ones (CSV). Case i signs in as
+// account i (wrapping around).
+type Accounts struct {
+	Pattern string
+	Count   int
+	Master  sim.Secret
+	List    []sim.Account
+}
+
+// Name is the identifier of pattern account n (1-based).
+func Name(pattern string, n int) string {
+	return strings.ReplaceAll(pattern, "{n}", strconv.Itoa(n))
+}
+
+// Derive gives a pattern account's password and base32 TOTP seed from the
+// master secret: HMAC-SHA256(master, "password\x00"+identifier) in
+// base64url (24 characters) and HMAC-SHA256(master, "totp\x00"+identifier)
+// in base32 without padding (32 characters). The reference server calls the
+// same function, so both sides agree without a 10,000-line file.
+func Derive(master, identifier string) (password, totpSeed string) {
+	mac := func(label string) []byte {
+		h := hmac.New(sha256.New, []byte(master))
+		h.Write([]byte(label + "\x00" + strings.ToLower(identifier)))
+		return h.Sum(nil)
+	}
+	password = base64.RawURLEncoding.EncodeToString(mac("password"))[:24]
+	totpSeed = base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(mac("totp"))[:32]
+	return password, totpSeed
+}
+
+// Validate says what is wrong with the accounts, if anything.
+func (a Accounts) Validate() error {
+	if len(a.List) > 0 {
+		return nil
+	}
+	switch {
+	case a.Count <= 0:
+		return errors.New("no accounts: give a count of pattern accounts or a CSV of accounts")
+	case !strings.Contains(a.Pattern, "{n}"):
+		return fmt.Errorf("account pattern %q has no {n}, e.g. %s", a.Pattern, DefaultPattern)
+	case strings.Count(a.Pattern, "@") != 1:
+		return fmt.Errorf("account pattern %q: want one @, e.g. %s", a.Pattern, DefaultPattern)
+	case a.Master.IsZero():
+		return errors.New("pattern accounts need the master secret their passwords and seeds derive from")
+	}
+	return nil
+}
+
+// At is the account of case i, with its secrets.
+func (a Accounts) At(i int) sim.Account {
+	if len(a.List) > 0 {
+		return a.List[i%len(a.List)]
+	}
+	id := Name(a.Pattern, i%a.Count+1)
+	pw, seed := Derive(a.Master.Reveal(), id)
+	return sim.Account{Identifier: id, Password: sim.NewSecret(pw), TOTPSecret: sim.NewSecret(seed)}
+}
+
+// Size is how many distinct accounts there are.
+func (a Accounts) Size() int {
+	if len(a.List) > 0 {
+		return len(a.List)
+	}
+	return a.Count
+}
+
+// ReadCSV reads accounts from a CSV with a header row: identifier, and for
+// each secret a reference, never a value: password_env or password_file,
+// totp_secret_env or totp_secret_file (files relative to the CSV's
+// directory).
+func ReadCSV(path string, getenv func(string) string) ([]sim.Account, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(io.LimitReader(f, 16<<20))
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: no header row (want identifier,password_env,totp_secret_env or the _file columns)", path)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.TrimSpace(strings.ToLower(h))] = i
+	}
+	if _, ok := col["identifier"]; !ok {
+		return nil, fmt.Errorf("%s: the header has no identifier column", path)
+	}
+	for k := range col {
+		switch k {
+		case "identifier", "password_env", "password_file", "totp_secret_env", "totp_secret_file":
+		default:
+			return nil, fmt.Errorf("%s: unknown column %q (want identifier, password_env|password_file, totp_secret_env|totp_secret_file; secrets are references, never values)", path, k)
+		}
+	}
+	get := func(rec []string, k string) string {
+		if i, ok := col[k]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	secret := func(line int, rec []string, name string) (sim.Secret, error) {
+		if env := get(rec, name+"_env"); env != "" {
+			v := getenv(env)
+			if v == "" {
+				return sim.Secret{}, fmt.Errorf("%s:%d: %s_env %s is not set", path, line, name, env)
+			}
+			return sim.NewSecret(v), nil
+		}
+		if file := get(rec, name+"_file"); file != "" {
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(filepath.Dir(path), file)
+			}
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				return sim.Secret{}, fmt.Errorf("%s:%d: %s_file: %v", path, line, name, err)
+			}
+			return sim.NewSecret(strings.TrimSpace(string(raw))), nil
+		}
+		return sim.Secret{}, nil
+	}
+	var out []sim.Account
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+		}
+		id := get(rec, "identifier")
+		if !strings.Contains(id, "@") {
+			return nil, fmt.Errorf("%s:%d: identifier %q: want user@domain", path, line, id)
+		}
+		a := sim.Account{Identifier: id}
+		if a.Password, err = secret(line, rec, "password"); err != nil {
+			return nil, err
+		}
+		if a.Password.IsZero() {
+			return nil, fmt.Errorf("%s:%d: no password_env or password_file for %s", path, line, id)
+		}
+		if a.TOTPSecret, err = secret(line, rec, "totp_secret"); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no accounts after the header", path)
+	}
+	return out, nil
+}
