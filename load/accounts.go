@@ -34,6 +34,10 @@ type Accounts struct {
 	Count   int
 	Master  sim.Secret
 	List    []sim.Account
+	// First shifts which account case 0 takes: repeated loads against one
+	// server start where the last one stopped, since a server refuses a
+	// TOTP code it has seen.
+	First int
 }
 
 // Name is the identifier of pattern account n (1-based).
@@ -77,6 +81,7 @@ func (a Accounts) Validate() error {
 
 // At is the account of case i, with its secrets.
 func (a Accounts) At(i int) sim.Account {
+	i += a.First
 	if len(a.List) > 0 {
 		return a.List[i%len(a.List)]
 	}

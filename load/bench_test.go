@@ -107,7 +107,7 @@ func BenchmarkLoadThroughput(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: n, Concurrency: 200, Mix: mix,
-			Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: n * (b.N + 1), Master: sim.NewSecret(master)},
+			Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: n * (b.N + 1), Master: sim.NewSecret(master), First: i * n},
 			Target:   tgt, Until: sim.UntilProfile}, nil)
 		if err != nil {
 			b.Fatal(err)
