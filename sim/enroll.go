@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/profile"
@@ -59,12 +60,58 @@ func (r *runner) deviceBody() ([]byte, string, error) {
 func (r *runner) signedBody(product string) ([]byte, string, error) {
 	d := r.c.Device
 	// CMS signing times are wall clock: the identity must be valid then.
-	id, err := profile.NewDeviceIdentity(product, "SIM"+strings.ReplaceAll(d.Build, " ", ""), time.Now())
+	serial := "SIM" + strings.ReplaceAll(d.Build, " ", "")
+	var id *profile.Identity
+	var err error
+	if p := r.c.Target.Keys; p != nil && p.Reuse > 0 {
+		id, err = bodyIdentities.get(product, serial, time.Now())
+	} else {
+		id, err = profile.NewDeviceIdentity(product, serial, time.Now())
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	b, err := profile.EnrollmentBody(id, "en-US", product, d.Build)
 	return b, "self-signed", err
+}
+
+// bodyIdentities keeps one self-issued body signer per model and build, for
+// targets whose key pool reuses keys: those key no state on a device's
+// keys (the embedded reference server), and making the identity was a
+// sixth of the engine's own cost per case in the load benchmark. Each is
+// used for an hour of its 25-hour validity, then replaced. Other targets
+// get a fresh identity per device, as a device has.
+var bodyIdentities = &identityCache{m: map[string]cachedIdentity{}}
+
+type cachedIdentity struct {
+	id   *profile.Identity
+	made time.Time
+}
+
+type identityCache struct {
+	mu sync.Mutex
+	m  map[string]cachedIdentity
+}
+
+func (c *identityCache) get(product, serial string, now time.Time) (*profile.Identity, error) {
+	k := product + "\x00" + serial
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	if ok && now.Sub(e.made) < time.Hour && !now.Before(e.made) {
+		return e.id, nil
+	}
+	id, err := profile.NewDeviceIdentity(product, serial, now)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= 256 {
+		clear(c.m)
+	}
+	c.m[k] = cachedIdentity{id, now}
+	c.mu.Unlock()
+	return id, nil
 }
 
 func (r *runner) enrollHeaders(contentType, bearer string) http.Header {

@@ -28,7 +28,9 @@ func (e *Engine) Player() *Player {
 // own emit, and fold the events into aggregates as they come. What the
 // case learns (tokens, cookies, codes) is redacted by a redactor of its
 // own, dropped when Play returns, so redaction costs the same for the
-// ten-thousandth case as for the first.
+// ten-thousandth case as for the first. Its exchange events carry the
+// request line, status, size, TLS version and error, without headers or
+// bodies.
 func (p *Player) Play(ctx context.Context, c Case, emit func(Event)) string {
 	e := p.e
 	if e.Doer == nil && c.Target.Doer == nil {
@@ -44,6 +46,6 @@ func (p *Player) Play(ctx context.Context, c Case, emit func(Event)) string {
 		lim.Timeout = c.Target.Timeout
 	}
 	r := &runner{e: e, c: c, ctx: ctx, emit: e.stamping(emit), clock: clock, lim: lim,
-		red: p.red.ForCase(c.Account), ledger: p.ledger}
+		red: p.red.ForCase(c.Account), ledger: p.ledger, noResults: true}
 	return r.play().Outcome
 }

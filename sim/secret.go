@@ -126,7 +126,7 @@ func (r *Redactor) AddSecret(s Secret) { r.Add(s.v) }
 
 // Redact replaces every registered form in s: the case's, then the run's.
 func (r *Redactor) Redact(s string) string {
-	if r == nil {
+	if r == nil || len(s) < minSecretLen {
 		return s
 	}
 	if repl := r.replacer(); repl != nil {

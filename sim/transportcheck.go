@@ -1,11 +1,14 @@
 package sim
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Sane bounds of SEC-003: what a device-facing answer should never exceed.
@@ -124,13 +127,73 @@ func (r *runner) verifyStock(cs *tls.ConnectionState, host string) error {
 		}
 		roots = sys
 	}
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
+	return stockVerified.verify(cs.PeerCertificates, host, roots, time.Now())
+}
+
+// stockVerified remembers chains that verified: building a chain costs two
+// ECDSA or RSA verifications, and a load sees the same server chain on
+// every case. Only successes are kept, each until its chain's first
+// NotAfter, so a failure is always found afresh and an expiry is never
+// missed. An entry holds its pool, so the pool's address cannot be reused
+// by another pool while the entry lives.
+var stockVerified = &chainCache{m: map[chainKey]chainEntry{}}
+
+type chainKey struct {
+	sum   [sha256.Size]byte
+	host  string
+	roots *x509.CertPool
+}
+
+type chainEntry struct {
+	from, until time.Time
+	roots       *x509.CertPool
+}
+
+type chainCache struct {
+	mu sync.Mutex
+	m  map[chainKey]chainEntry
+}
+
+const chainCacheSize = 256
+
+func (c *chainCache) verify(peers []*x509.Certificate, host string, roots *x509.CertPool, now time.Time) error {
+	h := sha256.New()
+	for _, p := range peers {
+		h.Write(p.Raw)
+		h.Write([]byte{0})
 	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: inter})
+	k := chainKey{host: host, roots: roots}
+	h.Sum(k.sum[:0])
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	if ok && !now.Before(e.from) && now.Before(e.until) {
+		return nil
+	}
+	inter := x509.NewCertPool()
+	for _, p := range peers[1:] {
+		inter.AddCert(p)
+	}
+	chains, err := peers[0].Verify(x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: inter, CurrentTime: now})
 	if err != nil {
 		return fmt.Errorf("not trusted by a stock trust store (a private CA?): %v", err)
 	}
+	e = chainEntry{from: peers[0].NotBefore, until: peers[0].NotAfter, roots: roots}
+	for _, ch := range chains {
+		for _, cert := range ch {
+			if cert.NotBefore.After(e.from) {
+				e.from = cert.NotBefore
+			}
+			if cert.NotAfter.Before(e.until) {
+				e.until = cert.NotAfter
+			}
+		}
+	}
+	c.mu.Lock()
+	if len(c.m) >= chainCacheSize {
+		clear(c.m)
+	}
+	c.m[k] = e
+	c.mu.Unlock()
 	return nil
 }
