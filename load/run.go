@@ -39,7 +39,28 @@ type Config struct {
 	SampleFailures int
 	// Now is the wall clock for latencies (default time.Now).
 	Now func() time.Time
+	// Observer, when set, sees every measurement as it is folded: the
+	// Prometheus exporter of --metrics-addr. Its methods are called from
+	// the workers, concurrently.
+	Observer Observer
 }
+
+// Observer sees a load's measurements live.
+type Observer interface {
+	CaseStarted()
+	StepDone(step sim.Step, status sim.StepStatus, d time.Duration)
+	CheckTripped(id string, status sim.Status)
+	CaseDone(outcome string, d time.Duration)
+	Dropped()
+}
+
+type nopObserver struct{}
+
+func (nopObserver) CaseStarted()                                     {}
+func (nopObserver) StepDone(sim.Step, sim.StepStatus, time.Duration) {}
+func (nopObserver) CheckTripped(string, sim.Status)                  {}
+func (nopObserver) CaseDone(string, time.Duration)                   {}
+func (nopObserver) Dropped()                                         {}
 
 // Snapshot is the progress so far.
 type Snapshot struct {
@@ -48,6 +69,15 @@ type Snapshot struct {
 	Dropped                                   int
 	Rate                                      float64 // enrollments done per second so far
 	P50, P95                                  time.Duration
+	// Steps are the per-step latencies so far, in flow order.
+	Steps []StepLatency
+}
+
+// StepLatency is one step's latency so far.
+type StepLatency struct {
+	Step     sim.Step
+	Count    int64
+	P50, P95 time.Duration
 }
 
 func (c *Config) validate() error {
@@ -88,6 +118,9 @@ func (c *Config) validate() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
 	return nil
 }
 
@@ -99,6 +132,7 @@ type agg struct {
 	started time.Time
 	now     func() time.Time
 	samples int
+	obs     Observer
 	// inFlight and done feed progress without the lock.
 	inFlight, done, enrolled, startedN atomic.Int64
 }
@@ -142,6 +176,7 @@ func (f *caseFold) emit(ev sim.Event) {
 			}
 			h.Record(now.Sub(t))
 			f.a.mu.Unlock()
+			f.a.obs.StepDone(ev.Step, ev.Status, now.Sub(t))
 		}
 		if ev.Status == sim.StepFailed || ev.Status == sim.StepError {
 			f.lastStep, f.lastBad = ev.Step, string(ev.Status)
@@ -165,6 +200,7 @@ func (f *caseFold) emit(ev sim.Event) {
 			}
 			f.a.res.Checks[r.ID] = c
 			f.a.mu.Unlock()
+			f.a.obs.CheckTripped(r.ID, r.Status)
 			if len(f.tripped) < 10 {
 				f.tripped = append(f.tripped, fmt.Sprintf("%s %s: %s", r.ID, strings.ToUpper(string(r.Status)), firstOf(r.Actual, r.Detail)))
 			}
@@ -186,6 +222,7 @@ func firstOf(s ...string) string {
 
 func (a *agg) end(f *caseFold, name, outcome, message string) {
 	now := a.now()
+	a.obs.CaseDone(outcome, now.Sub(f.start))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	r := a.res
@@ -221,7 +258,7 @@ func Run(ctx context.Context, eng *sim.Engine, cfg Config, progress func(Snapsho
 	}
 	player := eng.Player()
 	seq := cfg.Mix.sequence()
-	a := &agg{res: newResult(), now: cfg.Now, samples: cfg.SampleFailures}
+	a := &agg{res: newResult(), now: cfg.Now, samples: cfg.SampleFailures, obs: cfg.Observer}
 	a.started = cfg.Now()
 	a.res.Started = a.started
 	model := "closed"
@@ -241,6 +278,7 @@ func Run(ctx context.Context, eng *sim.Engine, cfg Config, progress func(Snapsho
 		f := &caseFold{a: a, stepStart: map[sim.Step]time.Time{}, start: cfg.Now()}
 		a.startedN.Add(1)
 		a.inFlight.Add(1)
+		a.obs.CaseStarted()
 		a.mu.Lock()
 		a.bucket(f.start).Started++
 		a.mu.Unlock()
@@ -317,6 +355,7 @@ func Run(ctx context.Context, eng *sim.Engine, cfg Config, progress func(Snapsho
 				a.mu.Lock()
 				a.res.Dropped++
 				a.mu.Unlock()
+				a.obs.Dropped()
 				continue
 			}
 			wg.Add(1)
@@ -343,6 +382,10 @@ func (a *agg) snapshot() Snapshot {
 	el := a.now().Sub(a.started)
 	s := Snapshot{Elapsed: el, Started: int(a.startedN.Load()), Done: int(a.done.Load()), Enrolled: int(a.enrolled.Load()),
 		InFlight: int(a.inFlight.Load()), Dropped: a.res.Dropped, P50: a.res.Total.Quantile(.5), P95: a.res.Total.Quantile(.95)}
+	for _, st := range a.res.orderedSteps() {
+		h := a.res.Steps[st]
+		s.Steps = append(s.Steps, StepLatency{Step: st, Count: h.Count(), P50: h.Quantile(.5), P95: h.Quantile(.95)})
+	}
 	s.Failed = s.Done - s.Enrolled
 	if el > 0 {
 		s.Rate = float64(s.Done) / el.Seconds()

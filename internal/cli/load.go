@@ -1,17 +1,20 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/enrollsim/enrollsim/internal/loadmetrics"
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/load"
@@ -40,6 +43,7 @@ type loadOptions struct {
 	ConnectTo, Resolve   []string
 	CACerts              []string
 	AxMURL               string
+	MetricsAddr          string
 }
 
 func newLoadCmd(f *Factory) *cobra.Command {
@@ -66,7 +70,8 @@ Exit codes: 0 every enrollment ended enrolled; 1 some did not; 2 usage; 3 the
 run could not start; 130 interrupted (results written).`,
 		Example: `  enrollsim load --devices 10000 --concurrency 200
   enrollsim load --rate 50 --duration 2m --mix 'iphone@18.2:60,mac@15.2:30,vision@2.2:10' --report json=load.json
-  enrollsim load --devices 3000 --shard 2/3 --report json=shard2.json    # then: enrollsim report merge shard*.json`,
+  enrollsim load --devices 3000 --shard 2/3 --report json=shard2.json    # then: enrollsim report merge shard*.json
+  enrollsim load --rate 20 --duration 10m --metrics-addr :9090          # Prometheus scrapes it while it runs`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runLoad(cmd.Context(), f, o) },
 	}
@@ -92,6 +97,7 @@ run could not start; 130 interrupted (results written).`,
 	fl.StringArrayVar(&o.Resolve, "resolve", nil, "deployed server: HOST:PORT:ADDR (repeatable)")
 	fl.StringArrayVar(&o.CACerts, "cacert", nil, "deployed server: extra CA (PEM; repeatable)")
 	fl.StringVar(&o.AxMURL, "axm-url", "", "deployed server: device-side AxM endpoint")
+	fl.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics while the load runs (e.g. :9090 or 127.0.0.1:9090)")
 	return cmd
 }
 
@@ -184,6 +190,16 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	}
 	cfg := load.Config{Devices: o.Devices, Concurrency: o.Concurrency, Rate: o.Rate, Duration: o.Duration, MaxInFlight: o.MaxInFlight,
 		Mix: mix, Accounts: accts, Target: target, Until: until, Probes: o.Probes, Shard: shard, Shards: shards}
+	if o.MetricsAddr != "" {
+		m := loadmetrics.New(map[string]string{"shard": fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1))})
+		ms, err := loadmetrics.Serve(o.MetricsAddr, m)
+		if err != nil {
+			return incompleteErr(err, "")
+		}
+		defer ms.Close()
+		cfg.Observer = m
+		fmt.Fprintf(f.IO.ErrOut, "load: metrics at %s (served until the load ends)\n", ms.URL())
+	}
 	progress := loadProgress(f)
 	res, err := load.Run(ctx, &sim.Engine{Limits: sim.Limits{Timeout: o.Timeout}}, cfg, progress)
 	if err != nil {
@@ -223,22 +239,54 @@ func writeLoadReport(format, path string, res *load.Result) error {
 }
 
 // loadProgress rewrites one line on a terminal, and prints a plain line
-// every five seconds otherwise (CI logs).
+// every five seconds otherwise (CI logs). The terminal line names the three
+// slowest steps by p95, to stay one line; the plain line names every step.
 func loadProgress(f *Factory) func(load.Snapshot) {
 	last := time.Time{}
 	return func(s load.Snapshot) {
-		line := fmt.Sprintf("load: %s  done %d (enrolled %d, failed %d)  in flight %d  %.1f/s  p50 %s p95 %s",
-			s.Elapsed.Round(time.Second), s.Done, s.Enrolled, s.Failed, s.InFlight, s.Rate, s.P50.Round(time.Millisecond), s.P95.Round(time.Millisecond))
-		if s.Dropped > 0 {
-			line += fmt.Sprintf("  dropped %d", s.Dropped)
+		tty := f.IO.ErrTTY
+		if !tty {
+			if now := time.Now(); now.Sub(last) < 5*time.Second && s.InFlight > 0 {
+				return
+			} else {
+				last = now
+			}
 		}
-		if f.IO.ErrTTY {
+		line := progressLine(s, tty)
+		if tty {
 			fmt.Fprintf(f.IO.ErrOut, "\r\033[K%s", line)
 			return
 		}
-		if now := time.Now(); now.Sub(last) >= 5*time.Second {
-			last = now
-			fmt.Fprintln(f.IO.ErrOut, line)
-		}
+		fmt.Fprintln(f.IO.ErrOut, line)
 	}
+}
+
+func progressLine(s load.Snapshot, short bool) string {
+	line := fmt.Sprintf("load: %s  done %d (enrolled %d, failed %d)  in flight %d  %.1f/s  p50 %s p95 %s",
+		s.Elapsed.Round(time.Second), s.Done, s.Enrolled, s.Failed, s.InFlight, s.Rate, roundMs(s.P50), roundMs(s.P95))
+	if s.Dropped > 0 {
+		line += fmt.Sprintf("  dropped %d", s.Dropped)
+	}
+	steps := s.Steps
+	if short && len(steps) > 3 {
+		steps = slices.Clone(steps)
+		slices.SortStableFunc(steps, func(a, b load.StepLatency) int { return cmp.Compare(b.P95, a.P95) })
+		steps = steps[:3]
+	}
+	if len(steps) > 0 {
+		parts := make([]string, 0, len(steps))
+		for _, st := range steps {
+			parts = append(parts, fmt.Sprintf("%s %s/%s", st.Step, roundMs(st.P50), roundMs(st.P95)))
+		}
+		line += "  |  p50/p95 " + strings.Join(parts, ", ")
+	}
+	return line
+}
+
+// roundMs shows a latency in whole milliseconds, or tenths below 10 ms.
+func roundMs(d time.Duration) string {
+	if d < 10*time.Millisecond {
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	}
+	return d.Round(time.Millisecond).String()
 }

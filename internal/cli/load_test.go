@@ -1,15 +1,18 @@
 package cli
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/load"
+	"github.com/enrollsim/enrollsim/sim"
 )
 
 // A small load against the embedded server: every enrollment checked, the
@@ -61,5 +64,49 @@ func TestLoadFailuresAndUsage(t *testing.T) {
 		r := execute(t, tt.args...)
 		assert.Equal(t, 2, r.code, "%v: %s", tt.args, r.errOut)
 		assert.Contains(t, r.errOut, tt.want, tt.args)
+	}
+}
+
+func TestLoadServesMetricsAndNamesATakenPort(t *testing.T) {
+	r := execute(t, "load", "--devices", "3", "--concurrency", "3", "--metrics-addr", "127.0.0.1:0")
+	require.Equal(t, 0, r.code, r.errOut)
+	assert.Regexp(t, `load: metrics at http://127\.0\.0\.1:\d+/metrics`, r.errOut)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	r = execute(t, "load", "--devices", "3", "--metrics-addr", ln.Addr().String())
+	assert.Equal(t, 3, r.code, "the load could not start")
+	assert.Contains(t, r.errOut, ln.Addr().String())
+	assert.Contains(t, r.errOut, "--metrics-addr")
+}
+
+// The terminal line keeps the three slowest steps by p95, so it stays one
+// line; the CI line names every step, in flow order.
+func TestProgressLineNamesStepLatencies(t *testing.T) {
+	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+	s := load.Snapshot{Elapsed: 3 * time.Second, Done: 90, Enrolled: 89, Failed: 1, InFlight: 10, Rate: 30, P50: ms(120), P95: ms(300),
+		Steps: []load.StepLatency{
+			{Step: sim.StepDiscovery, P50: ms(20), P95: ms(40)},
+			{Step: sim.StepChallenge, P50: ms(5), P95: ms(8.25)},
+			{Step: sim.StepWebLogin, P50: ms(60), P95: ms(150)},
+			{Step: sim.StepEnroll, P50: ms(30), P95: ms(90)},
+			{Step: sim.StepProfile, P50: ms(0.2), P95: ms(0.5)},
+		}}
+	for _, tt := range []struct {
+		short      bool
+		want, lack []string
+	}{
+		{true, []string{"done 90 (enrolled 89, failed 1)", "p50 120ms p95 300ms", "p50/p95 web-login 60ms/150ms, enroll 30ms/90ms, discovery 20ms/40ms"},
+			[]string{"profile", "enroll-challenge"}},
+		{false, []string{"discovery 20ms/40ms, enroll-challenge 5.0ms/8.2ms, web-login 60ms/150ms, enroll 30ms/90ms, profile 0.2ms/0.5ms"}, nil},
+	} {
+		line := progressLine(s, tt.short)
+		for _, w := range tt.want {
+			assert.Contains(t, line, w, "short=%v", tt.short)
+		}
+		for _, l := range tt.lack {
+			assert.NotContains(t, line, l, "short=%v", tt.short)
+		}
 	}
 }
