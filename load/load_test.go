@@ -3,6 +3,10 @@ package load_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -90,43 +94,118 @@ func TestFailuresAreCountedAndSampled(t *testing.T) {
 	assert.NotEmpty(t, res.Causes)
 }
 
-// Shards add up to one run: counts and histogram buckets, exactly. A clock
-// that moves one millisecond per reading makes each case's latencies depend
-// on its own events only, so the buckets can be compared.
-func TestShardsMergeToOneRun(t *testing.T) {
-	mix, _ := load.ParseMix("iphone@18.2:2,ipad@18.2/user:1")
-	run := func(shard, shards int) *load.Result {
-		// A fresh server per run: one that saw an account's code refuses
-		// it again, and the second sign-in would change the latencies.
-		tgt := target(t, 12)
-		var mu sync.Mutex
-		now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-		clock := func() time.Time {
-			mu.Lock()
-			defer mu.Unlock()
-			now = now.Add(time.Millisecond)
-			return now
-		}
-		res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: 12, Concurrency: 1, Mix: mix,
-			Accounts: accounts(12), Target: tgt, Until: sim.UntilProfile, Shard: shard, Shards: shards, Now: clock}, nil)
-		require.NoError(t, err)
-		var buf bytes.Buffer
-		require.NoError(t, load.WriteJSON(&buf, res))
-		back, err := load.ReadJSON(&buf)
-		require.NoError(t, err)
-		return back
+// playShard plays shard of shards of a 12-device load against a fresh
+// server of its own (one that saw an account's code refuses it again, and
+// the second sign-in would change the latencies), on a clock that moves one
+// millisecond per reading: each case's latencies then depend on its own
+// events only, so the histogram buckets of runs can be compared.
+func playShard(shard, shards int) (*load.Result, error) {
+	srv, err := refserver.Start(refserver.Config{Accounts: refserver.PatternAccounts{Count: 12, Master: master}})
+	if err != nil {
+		return nil, err
 	}
-	whole := run(1, 1)
-	merged, err := load.Merge(run(1, 3), run(2, 3), run(3, 3))
+	defer srv.Close()
+	client, err := transport.New(transport.Options{Timeout: 10 * time.Second, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
+	if err != nil {
+		return nil, err
+	}
+	defer client.CloseIdleConnections()
+	tgt := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Keys: keys.Reused}
+	mix, err := load.ParseMix("iphone@18.2:2,ipad@18.2/user:1")
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Millisecond)
+		return now
+	}
+	return load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: 12, Concurrency: 1, Mix: mix,
+		Accounts: accounts(12), Target: tgt, Until: sim.UntilProfile, Shard: shard, Shards: shards, Now: clock}, nil)
+}
+
+func roundTrip(t *testing.T, res *load.Result) *load.Result {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, load.WriteJSON(&buf, res))
+	back, err := load.ReadJSON(&buf)
 	require.NoError(t, err)
+	return back
+}
+
+func assertSameRun(t *testing.T, whole, merged *load.Result) {
+	t.Helper()
 	assert.Equal(t, whole.Cases, merged.Cases)
 	assert.Equal(t, whole.Outcomes, merged.Outcomes)
+	assert.Equal(t, whole.Requests, merged.Requests)
 	assert.Equal(t, []string{"1/3", "2/3", "3/3"}, merged.Config.Shards)
 	assert.Equal(t, whole.Total.Buckets(), merged.Total.Buckets())
+	assert.Len(t, merged.Steps, len(whole.Steps))
 	for step, h := range whole.Steps {
 		require.NotNil(t, merged.Steps[step], step)
 		assert.Equal(t, h.Buckets(), merged.Steps[step].Buckets(), step)
 	}
+}
+
+// Shards add up to one run: counts and histogram buckets, exactly.
+func TestShardsMergeToOneRun(t *testing.T) {
+	whole, err := playShard(1, 1)
+	require.NoError(t, err)
+	var parts []*load.Result
+	for i := 1; i <= 3; i++ {
+		res, err := playShard(i, 3)
+		require.NoError(t, err)
+		parts = append(parts, roundTrip(t, res))
+	}
+	merged, err := load.Merge(parts...)
+	require.NoError(t, err)
+	assertSameRun(t, roundTrip(t, whole), merged)
+}
+
+// The same with each shard in a process of its own, as on three machines:
+// this test binary, run again with shardChildEnv, plays one shard and
+// writes its json result; the merge of the three files equals one run.
+func TestThreeShardProcessesMergeToOneRun(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	outs := make([]string, 3)
+	errs := make([]error, 3)
+	for i := range 3 {
+		outs[i] = filepath.Join(dir, fmt.Sprintf("shard%d.json", i+1))
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d/3", shardChildEnv, i+1), shardOutEnv+"="+outs[i])
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := cmd.Run(); err != nil {
+				errs[i] = fmt.Errorf("shard %d/3: %v: %s", i+1, err, stderr.String())
+			}
+		}()
+	}
+	whole, err := playShard(1, 1)
+	require.NoError(t, err)
+	wg.Wait()
+	var parts []*load.Result
+	for i, out := range outs {
+		require.NoError(t, errs[i])
+		f, err := os.Open(out)
+		require.NoError(t, err)
+		res, err := load.ReadJSON(f)
+		f.Close()
+		require.NoError(t, err, out)
+		assert.Equal(t, 4, res.Cases, "shard %d plays a third", i+1)
+		parts = append(parts, res)
+	}
+	merged, err := load.Merge(parts...)
+	require.NoError(t, err)
+	assertSameRun(t, roundTrip(t, whole), merged)
 }
 
 func TestBadConfigAndInput(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/load"
 )
 
 // benchServerEnv, set to a number of accounts, makes this test binary the
@@ -24,9 +25,20 @@ type benchServerInfo struct {
 	AxMURL  string `json:"axm_url"`
 }
 
+// shardChildEnv, set to I/N, makes this test binary play shard I/N of
+// TestThreeShardProcessesMergeToOneRun and write its result to the file
+// shardOutEnv names.
+const (
+	shardChildEnv = "ENROLLSIM_TEST_SHARD"
+	shardOutEnv   = "ENROLLSIM_TEST_SHARD_OUT"
+)
+
 func TestMain(m *testing.M) {
 	if v := os.Getenv(benchServerEnv); v != "" {
 		os.Exit(serveForBench(v))
+	}
+	if v := os.Getenv(shardChildEnv); v != "" {
+		os.Exit(playShardChild(v, os.Getenv(shardOutEnv)))
 	}
 	os.Exit(m.Run())
 }
@@ -59,6 +71,30 @@ func serveForBench(accounts string) int {
 	select {
 	case <-done:
 	case <-time.After(time.Hour):
+	}
+	return 0
+}
+
+func playShardChild(spec, out string) int {
+	var shard, shards int
+	if _, err := fmt.Sscanf(spec, "%d/%d", &shard, &shards); err != nil || out == "" {
+		fmt.Fprintf(os.Stderr, "%s=%q, %s=%q: want I/N and a file\n", shardChildEnv, spec, shardOutEnv, out)
+		return 2
+	}
+	res, err := playShard(shard, shards)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer f.Close()
+	if err := load.WriteJSON(f, res); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	return 0
 }
