@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -236,4 +238,44 @@ func TestBadConfigAndInput(t *testing.T) {
 	assert.Equal(t, pw, pw2)
 	assert.Equal(t, seed, seed2)
 	assert.Len(t, seed, 32)
+}
+
+// cancelAfter ends a context once n requests have been sent.
+type cancelAfter struct {
+	next   sim.Doer
+	n      atomic.Int64
+	after  int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Do(req *http.Request) (*http.Response, error) {
+	if c.n.Add(1) == c.after {
+		c.cancel()
+	}
+	return c.next.Do(req)
+}
+
+// Ctrl-C: no case starts after the interruption, the running ones end, and
+// the result holds every case that ended, marked interrupted.
+func TestInterruptedLoadKeepsTheResultsSoFar(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tgt := target(t, 200)
+	tgt.Doer = &cancelAfter{next: tgt.Doer, after: 100, cancel: cancel}
+	mix, _ := load.ParseMix("iphone@18.2:1")
+	var last load.Snapshot
+	res, err := load.Run(ctx, &sim.Engine{}, load.Config{Devices: 200, Concurrency: 4, Mix: mix, Accounts: accounts(200),
+		Target: tgt, Until: sim.UntilProfile}, func(s load.Snapshot) { last = s })
+	require.NoError(t, err)
+	assert.True(t, res.Interrupted)
+	assert.Greater(t, res.Cases, 0)
+	assert.Less(t, res.Cases, 200, "cases started after the interruption")
+	assert.LessOrEqual(t, res.Cases, 100/8+4, "at most the cases running when it came")
+	assert.Equal(t, int64(res.Cases), res.Total.Count())
+	assert.Equal(t, res.Cases, res.Enrolled()+res.Failed())
+	assert.Equal(t, res.Cases, last.Done, "the last progress line counts every case")
+	assert.Zero(t, last.InFlight)
+	var text bytes.Buffer
+	require.NoError(t, load.WriteText(&text, res))
+	assert.Contains(t, text.String(), "interrupted: the results so far")
 }
