@@ -494,15 +494,15 @@ type runner struct {
 	// allocations, and exchanges carry their request line, status and
 	// error but no headers or bodies.
 	noResults bool
-	e      *Engine
-	c      Case
-	ctx    context.Context
-	emit   func(Event)
-	clock  Clock
-	lim    Limits
-	red    *Redactor
-	ledger *totpLedger
-	seq    int
+	e         *Engine
+	c         Case
+	ctx       context.Context
+	emit      func(Event)
+	clock     Clock
+	lim       Limits
+	red       *Redactor
+	ledger    *totpLedger
+	seq       int
 	// turnHeld: this case has its account's turn to sign in (takeTurn).
 	turnHeld bool
 
