@@ -226,12 +226,13 @@ func msScale(lo, hi, from, to float64) (scale, []tick) {
 		}
 		return s, ticks
 	}
-	return linearScale(hi, from, to)
+	return linearScale(hi, 0, from, to)
 }
 
 // linearScale is [0, hi] rounded up to a step of 1, 2 or 5 × 10^k, with
-// about five ticks; [0, 1] when there is nothing to show.
-func linearScale(hi, from, to float64) (scale, []tick) {
+// about five ticks, the step at least minStep (1 for counts and seconds);
+// [0, 1] when there is nothing to show.
+func linearScale(hi, minStep, from, to float64) (scale, []tick) {
 	if !(hi > 0) || math.IsInf(hi, 0) {
 		hi = 1
 	}
@@ -244,6 +245,7 @@ func linearScale(hi, from, to float64) (scale, []tick) {
 			break
 		}
 	}
+	step = max(step, minStep)
 	n := int(math.Ceil(hi/step - 1e-9))
 	s := scale{Lo: 0, Hi: float64(n) * step, From: from, To: to}
 	dec := max(0, -int(math.Floor(math.Log10(step))))
@@ -353,7 +355,7 @@ type throughputChart struct {
 	Label          string
 	XTicks, YTicks []tick
 	Bars           []throughputBar
-	Started        string // polyline points
+	Started        string // polyline points, a step per bin
 	Per            string // "per second", "per 5 s"
 	Empty          bool
 }
@@ -407,10 +409,10 @@ func newThroughputChart(buckets []Bucket) throughputChart {
 	c.Empty = nbins == 0
 	span := float64(max(nbins*bin, 1))
 	x := scale{Lo: 0, Hi: span, From: c.Left, To: c.Right}
-	y, yt := linearScale(float64(top), c.Bottom, c.Top)
+	y, yt := linearScale(float64(top), 1, c.Bottom, c.Top)
 	c.YTicks = yt
-	// Round ticks over the seconds, but none past the run's end.
-	xs, xt := linearScale(span, c.Left, c.Right)
+	// Ticks on round whole seconds, none past the run's end.
+	xs, xt := linearScale(span, 1, c.Left, c.Right)
 	for _, t := range xt {
 		if v := xs.value(t.Pos); v <= span+1e-9 {
 			c.XTicks = append(c.XTicks, tick{Pos: x.at(v), Label: t.Label})
@@ -429,7 +431,9 @@ func newThroughputChart(buckets []Bucket) throughputChart {
 		c.Bars = append(c.Bars, throughputBar{X: bx + gap/2, W: max(w-gap, 0.5),
 			EnrolledY: ey, EnrolledH: c.Bottom - ey, FailedY: fy, FailedH: ey - fy,
 			Tip: fmt.Sprintf("%d–%d s: %d done (%d enrolled, %d failed), %d started", i*bin, (i+1)*bin, s.enrolled+s.failed, s.enrolled, s.failed, s.started)})
-		pts = append(pts, svgNum(bx+w/2)+","+svgNum(y.at(float64(s.started))))
+		// A step line: the count holds over its whole bin.
+		sy := svgNum(y.at(float64(s.started)))
+		pts = append(pts, svgNum(bx)+","+sy, svgNum(bx+w)+","+sy)
 	}
 	c.Started = strings.Join(pts, " ")
 	c.Label = fmt.Sprintf("Throughput over %d s: enrollments done %s, enrolled and failed stacked, and cases started as a line", seconds, c.Per)
@@ -485,7 +489,7 @@ func newDistChart(total *Histogram) distChart {
 	for _, n := range counts {
 		top = max(top, n)
 	}
-	y, yt := linearScale(float64(top), c.Bottom, c.Top)
+	y, yt := linearScale(float64(top), 1, c.Bottom, c.Top)
 	c.YTicks = yt
 	for i, n := range counts {
 		if n == 0 {

@@ -204,6 +204,19 @@ func textOf(n *html.Node) string {
 	return b.String()
 }
 
+// texts are the contents of the <text> elements under n.
+func texts(n *html.Node) []string {
+	var out []string
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode && c.Data == "text" {
+			out = append(out, strings.TrimSpace(textOf(c)))
+			continue
+		}
+		out = append(out, texts(c)...)
+	}
+	return out
+}
+
 func attr(n *html.Node, key string) string {
 	for _, a := range n.Attr {
 		if a.Key == key {
@@ -283,6 +296,11 @@ func TestHTMLIsSelfContainedWithThreeCharts(t *testing.T) {
 				assert.Regexp(t, `^\d+(\.\d)?$`, attr(svg, "width"))
 				assert.Regexp(t, `^\d+(\.\d)?$`, attr(svg, "height"))
 				assert.Contains(t, attr(svg, "viewBox"), attr(svg, "width")+" "+attr(svg, "height"))
+			}
+			for _, l := range texts(p.svgs[1]) {
+				if regexp.MustCompile(`^[\d.]+$`).MatchString(l) {
+					assert.Regexp(t, `^\d+$`, l, "the throughput axes count whole seconds and cases")
+				}
 			}
 			for _, w := range tc.wants {
 				assert.Contains(t, p.text, w)
