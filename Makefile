@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/enrollsim
 
-.PHONY: run test build bench bench-all vet fmt cover clean screenshot
+.PHONY: run test build bench bench-all vet fmt cover clean screenshot load-screenshot
 
 run: build
 	./$(BIN) run
@@ -43,3 +43,7 @@ clean:
 # The HTML report of the demo suite as headless Chromium shows it.
 screenshot:
 	scripts/screenshot-report.sh bin/report.png
+
+# The HTML report of a 300-device load (its charts) as headless Chromium shows it.
+load-screenshot:
+	scripts/screenshot-load-report.sh bin/load-report.png

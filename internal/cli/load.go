@@ -90,7 +90,7 @@ run could not start; 130 interrupted (results written).`,
 	fl.StringVar(&o.Until, "until", "profile", "how far each device goes: profile, identity, checkin, commands")
 	fl.BoolVar(&o.Probes, "probes", false, "also send the tester's probes (wrong passwords, second devices...)")
 	fl.StringVar(&o.Shard, "shard", "", "play shard I of N (I/N) of the arrivals; merge the json results with 'enrollsim report merge'")
-	fl.StringArrayVar(&o.Reports, "report", nil, "write results as FORMAT=PATH (text, json; repeatable); text goes to stdout anyway")
+	fl.StringArrayVar(&o.Reports, "report", nil, "write results as FORMAT=PATH (text, json, html; repeatable); text goes to stdout anyway")
 	fl.DurationVar(&o.Timeout, "timeout", 15*time.Second, "per-request timeout")
 	fl.StringArrayVar(&o.Faults, "fault", nil, "embedded server: switch on a fault (repeatable)")
 	fl.StringArrayVar(&o.ConnectTo, "connect-to", nil, "deployed server: HOST:PORT:CONNECT-HOST:CONNECT-PORT (repeatable)")
@@ -118,8 +118,8 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	var sinks []sink
 	for _, r := range o.Reports {
 		format, path, ok := strings.Cut(r, "=")
-		if !ok || path == "" || (format != "text" && format != "json") {
-			return usageErr("--report %q: want text=PATH or json=PATH", r)
+		if !ok || path == "" || !loadReportFormat(format) {
+			return usageErr("--report %q: want text=PATH, json=PATH or html=PATH", r)
 		}
 		sinks = append(sinks, sink{format, path})
 	}
@@ -225,17 +225,29 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	return nil
 }
 
+// loadReportFormat tells the formats --report takes for a load result.
+func loadReportFormat(format string) bool {
+	return format == "text" || format == "json" || format == "html"
+}
+
 func writeLoadReport(format, path string, res *load.Result) error {
 	out, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	defer out.Close()
 	var w io.Writer = out
-	if format == "json" {
-		return load.WriteJSON(w, res)
+	switch format {
+	case "json":
+		err = load.WriteJSON(w, res)
+	case "html":
+		err = load.WriteHTML(w, res)
+	default:
+		err = load.WriteText(w, res)
 	}
-	return load.WriteText(w, res)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // loadProgress rewrites one line on a terminal, and prints a plain line

@@ -110,3 +110,34 @@ func TestProgressLineNamesStepLatencies(t *testing.T) {
 		}
 	}
 }
+
+// --report html=PATH writes the load's HTML report with its three charts,
+// for a load and for merged shards; a format it does not know is a usage
+// error that names the ones it does.
+func TestLoadHTMLReport(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "load.html")
+	shard := filepath.Join(dir, "s.json")
+	r := execute(t, "load", "--devices", "6", "--concurrency", "3", "--mix", "iphone@18.2:1", "--report", "html="+page, "--report", "json="+shard)
+	require.Equal(t, 0, r.code, r.out+r.errOut)
+	raw, err := os.ReadFile(page)
+	require.NoError(t, err)
+	out := string(raw)
+	assert.True(t, strings.HasPrefix(out, "<!DOCTYPE html>"))
+	assert.Contains(t, out, "Load: 6 enrollments")
+	assert.Equal(t, 3, strings.Count(out, "<svg "), "three charts")
+	assert.Contains(t, out, "<td>web-login</td>")
+
+	merged := filepath.Join(dir, "merged.html")
+	r = execute(t, "report", "merge", shard, "--report", "html="+merged)
+	require.Equal(t, 0, r.code, r.errOut)
+	raw, err = os.ReadFile(merged)
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), "Load: 6 enrollments")
+
+	r = execute(t, "load", "--devices", "1", "--report", "pdf=x")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.errOut, "want text=PATH, json=PATH or html=PATH")
+	r = execute(t, "load", "--help")
+	assert.Contains(t, r.out, "text, json, html")
+}

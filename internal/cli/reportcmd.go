@@ -72,8 +72,8 @@ func newReportMergeCmd(f *Factory) *cobra.Command {
 			}
 			for _, r := range reports {
 				format, path, ok := strings.Cut(r, "=")
-				if !ok || path == "" || (format != "text" && format != "json") {
-					return usageErr("--report %q: want text=PATH or json=PATH", r)
+				if !ok || path == "" || !loadReportFormat(format) {
+					return usageErr("--report %q: want text=PATH, json=PATH or html=PATH", r)
 				}
 				if err := writeLoadReport(format, path, merged); err != nil {
 					return incompleteErr(err, "")
@@ -82,7 +82,7 @@ func newReportMergeCmd(f *Factory) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringArrayVar(&reports, "report", nil, "also write the merged result as FORMAT=PATH (text, json)")
+	cmd.Flags().StringArrayVar(&reports, "report", nil, "also write the merged result as FORMAT=PATH (text, json, html)")
 	return cmd
 }
 
