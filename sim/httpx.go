@@ -92,9 +92,11 @@ func (r *runner) do(q request) *response {
 			req.Header.Add(k, v)
 		}
 	}
-	ex.RequestHeaders = req.Header.Clone()
-	if q.body != nil {
-		ex.RequestBody = excerpt(q.body, r.lim.ExcerptBody)
+	if !r.noResults {
+		ex.RequestHeaders = req.Header.Clone()
+		if q.body != nil {
+			ex.RequestBody = excerpt(q.body, r.lim.ExcerptBody)
+		}
 	}
 	start := time.Now()
 	doer := r.e.Doer
@@ -165,9 +167,11 @@ func (r *runner) do(q request) *response {
 	out.body = data
 	r.learnSecrets(out)
 	ex.Status = resp.StatusCode
-	ex.ResponseHeaders = resp.Header.Clone()
-	ex.ResponseBody = excerpt(data, r.lim.ExcerptBody)
-	if unread && resp.ContentLength != 0 {
+	if !r.noResults {
+		ex.ResponseHeaders = resp.Header.Clone()
+		ex.ResponseBody = excerpt(data, r.lim.ExcerptBody)
+	}
+	if unread && resp.ContentLength != 0 && !r.noResults {
 		ex.ResponseBody = "(not read: a redirect is followed on its headers)"
 	}
 	ex.BodySize = int64(len(data))
