@@ -25,7 +25,6 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/load"
 	"github.com/enrollsim/enrollsim/sim"
@@ -438,22 +437,16 @@ func BenchmarkHeapPerDevice(b *testing.B) {
 		// (tokens, devices, used codes) is not counted as the tool's.
 		retained := func(devices int) (int64, *load.Result) {
 			base := liveHeap()
-			srv, err := refserver.Start(refserver.Config{Accounts: refserver.PatternAccounts{Count: devices, Master: master}})
+			t, stop, err := startEmbedded(devices)
 			if err != nil {
 				b.Fatal(err)
 			}
-			client, err := transport.New(transport.Options{Timeout: 10 * time.Second, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			t := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Keys: keys.Reused}
 			res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: devices, Concurrency: 200, Mix: mix, Target: t,
 				Until: sim.UntilProfile, Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: devices, Master: sim.NewSecret(master)}}, nil)
 			if err != nil || res.Enrolled() != devices {
 				b.Fatalf("load of %d: %v %v", devices, err, res)
 			}
-			client.CloseIdleConnections()
-			srv.Close()
+			stop()
 			return liveHeap() - base, res
 		}
 		retained(200) // first-use caches (x509 roots, TLS, keys) fill here

@@ -28,12 +28,27 @@ const master = "load-test-master-secret"
 
 func target(t testing.TB, n int, faults ...string) sim.Target {
 	t.Helper()
+	tgt, stop, err := startEmbedded(n, faults...)
+	require.NoError(t, err)
+	t.Cleanup(stop)
+	return tgt
+}
+
+// startEmbedded starts a reference server with n pattern accounts and
+// returns a target for it and what stops it (the server and the client's
+// connections), for callers that must release it before the test ends.
+func startEmbedded(n int, faults ...string) (sim.Target, func(), error) {
 	srv, err := refserver.Start(refserver.Config{Faults: faults, Accounts: refserver.PatternAccounts{Count: n, Master: master}})
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Close() })
+	if err != nil {
+		return sim.Target{}, nil, err
+	}
 	client, err := transport.New(transport.Options{Timeout: 10 * time.Second, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
-	require.NoError(t, err)
-	return sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Keys: keys.Reused}
+	if err != nil {
+		srv.Close()
+		return sim.Target{}, nil, err
+	}
+	stop := func() { client.CloseIdleConnections(); srv.Close() }
+	return sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Keys: keys.Reused}, stop, nil
 }
 
 func accounts(n int) load.Accounts {
@@ -102,17 +117,11 @@ func TestFailuresAreCountedAndSampled(t *testing.T) {
 // millisecond per reading: each case's latencies then depend on its own
 // events only, so the histogram buckets of runs can be compared.
 func playShard(shard, shards int) (*load.Result, error) {
-	srv, err := refserver.Start(refserver.Config{Accounts: refserver.PatternAccounts{Count: 12, Master: master}})
+	tgt, stop, err := startEmbedded(12)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Close()
-	client, err := transport.New(transport.Options{Timeout: 10 * time.Second, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
-	if err != nil {
-		return nil, err
-	}
-	defer client.CloseIdleConnections()
-	tgt := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Keys: keys.Reused}
+	defer stop()
 	mix, err := load.ParseMix("iphone@18.2:2,ipad@18.2/user:1")
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -191,6 +192,9 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	cfg := load.Config{Devices: o.Devices, Concurrency: o.Concurrency, Rate: o.Rate, Duration: o.Duration, MaxInFlight: o.MaxInFlight,
 		Mix: mix, Accounts: accts, Target: target, Until: until, Probes: o.Probes, Shard: shard, Shards: shards}
 	if o.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(o.MetricsAddr); err != nil || port == "" {
+			return usageErr("--metrics-addr %q: want HOST:PORT or :PORT, such as :9090 or 127.0.0.1:9090", o.MetricsAddr)
+		}
 		m := loadmetrics.New(map[string]string{"shard": fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1))})
 		ms, err := loadmetrics.Serve(o.MetricsAddr, m)
 		if err != nil {

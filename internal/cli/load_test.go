@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,7 @@ func TestLoadFailuresAndUsage(t *testing.T) {
 		{[]string{"load", "--devices", "1", "--connect-to", "a:443:127.0.0.1:1"}, "master-secret"},
 		{[]string{"load", "--devices", "1", "--master-secret-env", "NOPE", "--connect-to", "a:443:127.0.0.1:1"}, "NOPE is not set"},
 		{[]string{"load", "--rate", "5"}, "needs a duration"},
+		{[]string{"load", "--devices", "1", "--metrics-addr", "9090"}, "want HOST:PORT or :PORT"},
 		{[]string{"report", "merge", "/nonexistent.json"}, "no such file"},
 	} {
 		r := execute(t, tt.args...)
@@ -140,4 +142,45 @@ func TestLoadHTMLReport(t *testing.T) {
 	assert.Contains(t, r.errOut, "want text=PATH, json=PATH or html=PATH")
 	r = execute(t, "load", "--help")
 	assert.Contains(t, r.out, "text, json, html")
+}
+
+// No secret of a load reaches its outputs: not the master secret, nor the
+// derived passwords and TOTP seeds, nor a token in a URL of the failure
+// samples' exchange lines (the fault makes every case fail after its
+// sign-in, so every output has samples with the whole flow's requests).
+func TestLoadOutputsHoldNoSecret(t *testing.T) {
+	dir := t.TempDir()
+	const master = "load-master-secret-never-printed"
+	masterFile := filepath.Join(dir, "master")
+	require.NoError(t, os.WriteFile(masterFile, []byte(master+"\n"), 0o600))
+	paths := map[string]string{}
+	args := []string{"load", "--devices", "4", "--concurrency", "2", "--mix", "iphone@18.2:1", "--master-secret-file", masterFile,
+		"--fault", "callback-double-encoded"}
+	for _, f := range []string{"text", "json", "html"} {
+		paths[f] = filepath.Join(dir, "load."+f)
+		args = append(args, "--report", f+"="+paths[f])
+	}
+	r := execute(t, args...)
+	require.Equal(t, 1, r.code, "the fault fails the enrollments: %s", r.errOut)
+	outputs := map[string]string{"stdout": r.out, "stderr": r.errOut}
+	for f, p := range paths {
+		raw, err := os.ReadFile(p)
+		require.NoError(t, err)
+		outputs[f] = string(raw)
+	}
+	assert.Contains(t, outputs["html"], "8 exchanges", "the samples hold the flow's requests, where a leak would show")
+	assert.Contains(t, outputs["text"], "web-login POST https://mdm.acme.test/auth/otp")
+	secrets := []string{master}
+	for n := 1; n <= 4; n++ {
+		pw, seed := load.Derive(master, load.Name(load.DefaultPattern, n))
+		secrets = append(secrets, pw, seed)
+	}
+	for name, out := range outputs {
+		for _, s := range secrets {
+			assert.NotContains(t, out, s, "%s holds a secret", name)
+		}
+		for _, m := range regexp.MustCompile(`access-token=([^&"'\s<]+)`).FindAllStringSubmatch(out, -1) {
+			assert.Contains(t, m[1], "REDACTED", "%s: a token in %q", name, m[0])
+		}
+	}
 }
