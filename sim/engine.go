@@ -44,14 +44,14 @@ type Limits struct {
 
 // DefaultLimits are the limits used when a field is zero. The 15 s timeout is
 // below the device's 90 s (WK-015) so a slow server is seen without waiting.
+// The body caps are hard caps, generous beside SEC-003's bounds: Apple
+// sets no bound on the discovery document, so under the cap a body is
+// judged on its content and SEC-003 reports its size. Past a cap a check
+// is error (the simulator could not judge), never the step's own FAIL.
 var DefaultLimits = Limits{
 	Timeout:       15 * time.Second,
 	MaxHops:       10,
-	// Apple sets no bound on the discovery document: under this generous
-	// cap it is judged on its content, and SEC-003 warns above 64 KiB.
-	// Past a cap a check is error (the simulator could not judge), never
-	// the step's own FAIL.
-	DiscoveryBody: 1 << 20,
+	DiscoveryBody: 1 << 20, // a hard cap; SEC-003 warns above 64 KiB
 	PageBody:      1 << 20,
 	ProfileBody:   8 << 20, // a hard cap; SEC-003 warns above 1 MiB
 	ExcerptBody:   2048,
