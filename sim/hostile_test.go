@@ -287,6 +287,20 @@ func TestHostileDiscoveryEncodingsAndSizes(t *testing.T) {
 	}
 }
 
+// A 403 rejection with a byte-order mark is still the documented
+// rejection: a device reads it and shows its message; WK-011 names the mark.
+func TestRejectionWithAByteOrderMark(t *testing.T) {
+	doer := mockDoer(t, func(m *httpmock.MockTransport) {
+		m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, "\xEF\xBB\xBF"+`{"code":"com.apple.well-known.failed","message":"Ask IT"}`))
+	})
+	rep, evs := runOne(t, doer, "iphone@18.1", sim.Limits{})
+	assert.Equal(t, sim.OutcomeDiscoveryFailed, rep.Outcome)
+	assert.Equal(t, sim.Pass, result(rep, "WK-010").Status, describe(rep))
+	assert.Equal(t, sim.Warn, result(rep, "WK-011").Status, describe(rep))
+	assert.Contains(t, result(rep, "WK-011").Actual, "the device's own request: the body starts with a UTF-8 byte-order mark")
+	assert.Contains(t, caseMessage(evs), `the device shows "Ask IT"`)
+}
+
 // A server that sends headers and then stalls the body must not hang the
 // run: the per-request timeout covers the body, and WK-015 reports it.
 func TestSlowBodyTimesOut(t *testing.T) {
