@@ -105,6 +105,7 @@ const (
 	FaultOAuthRejectsLoginHint = "oauth-rejects-login-hint"
 	FaultOAuthRequiresPKCE     = "oauth-requires-pkce"
 	FaultOAuthStateMangled     = "oauth-state-mangled"
+	FaultOAuthTokenBOM         = "oauth-token-bom"
 	FaultTokenPredictable      = "token-predictable"
 	FaultWrongPasswordAccepted = "wrong-password-accepted"
 
@@ -352,6 +353,8 @@ var faultTable = []Fault{
 		Trips: []string{"AUTH-015"}, Probe: probeFallback, Account: probeErin},
 	{Name: FaultOAuthError200, Doc: "token endpoint errors are answered with status 200 and the RFC 6749 error JSON",
 		Trips: []string{"AUTH-016"}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultOAuthTokenBOM, Doc: "legal: every token endpoint answer (tokens and errors) starts with a UTF-8 byte-order mark, which devices' JSON reader skips (AUTH-013 and AUTH-016 warn)",
+		Trips: []string{"AUTH-013", "AUTH-016"}, Probe: probeFallback, Account: probeErin, Outcome: "enrolled"},
 	{Name: FaultOAuthRejectsLoginHint, Doc: "the authorization endpoint answers a 400 error page when login_hint is present",
 		Trips: []string{"AUTH-009"}, Probe: probeFallback, Account: probeErin},
 	{Name: FaultOAuthKeepsQuery, Doc: "control: authorization-url carries ?realm=acme, which the endpoint requires; devices keep it",

@@ -315,6 +315,7 @@ var wantFaults = map[string]string{
 	"oauth-code-reuse":                "iphone@18.2 erin AUTH-014",
 	"oauth-no-refresh":                "iphone@18.2 erin AUTH-015",
 	"oauth-error-200":                 "iphone@18.2 erin AUTH-016",
+	"oauth-token-bom":                 "iphone@18.2 erin AUTH-013 AUTH-016",
 	"oauth-keeps-query":               "iphone@18.2 erin",
 	"oauth-client-auth":               "iphone@18.2 erin AUTH-012",
 	"token-ignored":                   "iphone@18.2 alice TOK-002",
