@@ -287,6 +287,44 @@ func TestHostileDiscoveryEncodingsAndSizes(t *testing.T) {
 	}
 }
 
+// The registered URL's document is device-facing even when only the
+// tester's probe fetched it (the domain worked): its size is SEC-003's, and
+// past the hard cap ABM-003 is error while the device, which used the
+// domain, still discovers.
+func TestRegisteredURLSizeWhenOnlyProbed(t *testing.T) {
+	const entry = `{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll"}`
+	good := `{"Servers":[` + entry + `]}`
+	for _, tt := range []struct {
+		name   string
+		size   int
+		abm003 sim.Status
+		sec003 string
+	}{
+		{"100 KiB", 100 << 10, sim.Pass, "https://reg.acme.test/wk?user-identifier=alice@acme.test&model-family=iPhone: 100 KiB (bound 64 KiB)"},
+		{"over the hard cap", 1<<20 + 1024, sim.Error, "over the 1 MiB read limit"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doer := mockDoer(t, func(m *httpmock.MockTransport) {
+				m.RegisterRegexpResponder("GET", mustRe(wk+"?user-identifier=alice"), jsonResp(200, good).HeaderAdd(http.Header{"Cache-Control": {"no-store"}}))
+				m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, `{"code":"com.apple.well-known.failed"}`))
+				m.RegisterRegexpResponder("GET", mustRe("https://axm.test/mdmBaseURL"), func(r *http.Request) (*http.Response, error) {
+					return redirectTo(302, "https://reg.acme.test/wk?"+r.URL.RawQuery)(r)
+				})
+				big := `{"Servers":[` + entry + `],"Vendor":"` + strings.Repeat("x", tt.size-len(good)-12) + `"}`
+				m.RegisterRegexpResponder("GET", mustRe("https://reg.acme.test/wk"), jsonResp(200, big).HeaderAdd(http.Header{"Cache-Control": {"no-store"}}))
+			})
+			rep, _ := runOnTarget(t, doer, "iphone@18.1", sim.Target{AxMURL: "https://axm.test/mdmBaseURL", AxMDeclared: true}, sim.Limits{})
+			assert.Equal(t, sim.OutcomeDiscovered, rep.Outcome, describe(rep))
+			assert.Equal(t, tt.abm003, result(rep, "ABM-003").Status, describe(rep))
+			assert.Equal(t, sim.Warn, result(rep, "SEC-003").Status, describe(rep))
+			assert.Contains(t, result(rep, "SEC-003").Actual, tt.sec003)
+			for _, r := range rep.Results {
+				assert.NotEqual(t, sim.Fail, r.Status, "%s: %s", r.ID, r.Actual)
+			}
+		})
+	}
+}
+
 // A 403 rejection with a byte-order mark is still the documented
 // rejection: a device reads it and shows its message; WK-011 names the mark.
 func TestRejectionWithAByteOrderMark(t *testing.T) {
