@@ -325,6 +325,38 @@ func TestRegisteredURLSizeWhenOnlyProbed(t *testing.T) {
 	}
 }
 
+// The probes that compare documents (RD-002, WK-013) cannot compare one
+// the simulator could not read: past the hard cap they are error, never the
+// server's FAIL or WARN.
+func TestDocumentProbesPastTheCap(t *testing.T) {
+	const entry = `{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll"}`
+	good := `{"Servers":[` + entry + `]}`
+	huge := `{"Servers":[` + entry + `],"Vendor":"` + strings.Repeat("x", 1<<20) + `"}`
+	noStore := http.Header{"Cache-Control": {"no-store"}}
+	t.Run("RD-002: the target without the query answers past the cap", func(t *testing.T) {
+		doer := mockDoer(t, func(m *httpmock.MockTransport) {
+			m.RegisterRegexpResponder("GET", mustRe(wk), redirectTo(302, "https://mdm.acme.test/wk"))
+			m.RegisterRegexpResponder("GET", mustRe("https://mdm.acme.test/wk?"), jsonResp(200, good).HeaderAdd(noStore))
+			m.RegisterResponder("GET", "https://mdm.acme.test/wk", jsonResp(200, huge).HeaderAdd(noStore))
+		})
+		rep, _ := runOne(t, doer, "iphone@18.1", sim.Limits{})
+		assert.Equal(t, sim.OutcomeError, rep.Outcome, describe(rep))
+		assert.Equal(t, sim.Error, result(rep, "RD-002").Status, describe(rep))
+		assert.Contains(t, result(rep, "RD-002").Detail+result(rep, "RD-002").Actual, "1 MiB read limit")
+	})
+	t.Run("WK-013: a variant answers past the cap", func(t *testing.T) {
+		doer := mockDoer(t, func(m *httpmock.MockTransport) {
+			m.RegisterRegexpResponder("GET", mustRe(wk+"?user-identifier=alice%40"), jsonResp(200, huge).HeaderAdd(noStore))
+			m.RegisterRegexpResponder("GET", mustRe(wk+"?user-identifier=alice"), jsonResp(200, good).HeaderAdd(noStore))
+			m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, `{"code":"com.apple.well-known.failed"}`))
+		})
+		rep, _ := runOne(t, doer, "iphone@18.1", sim.Limits{})
+		assert.Equal(t, sim.OutcomeDiscovered, rep.Outcome, describe(rep))
+		assert.Equal(t, sim.Error, result(rep, "WK-013").Status, describe(rep))
+		assert.Contains(t, result(rep, "WK-013").Detail+result(rep, "WK-013").Actual, "'@' percent-encoded")
+	})
+}
+
 // A 403 rejection with a byte-order mark is still the documented
 // rejection: a device reads it and shows its message; WK-011 names the mark.
 func TestRejectionWithAByteOrderMark(t *testing.T) {
