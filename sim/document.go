@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"unicode/utf8"
 )
@@ -30,15 +31,14 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 			_, no := d.Can(CapAxMFallback)
 			why += "; no fallback: " + no
 		}
-		overLimit := func(c *chain) string {
-			if c == nil || len(c.hops) == 0 || c.hops[len(c.hops)-1].overLimit == "" {
-				return ""
-			}
-			return c.urls[len(c.hops)-1] + ": " + c.hops[len(c.hops)-1].overLimit
+		axmLimit := ""
+		if ds.axm != nil && !ds.axmProbe {
+			axmLimit = chainLimit(ds.axm)
 		}
-		if l := overLimit(ds.domain); l != "" && (ds.axm == nil || ds.axmProbe || overLimit(ds.axm) != "") {
-			// The simulator's own bound, not proof that a device fails.
-			msg := l + " (the simulator's limit): discovery cannot be judged; SEC-003 reports it"
+		if l := firstNonEmpty(chainLimit(ds.domain), axmLimit); l != "" {
+			// The simulator's own bound, not proof that a device fails: a
+			// device may read that document.
+			msg := "a discovery document was not judged: " + l + ": discovery cannot be judged; SEC-003 reports the size"
 			r.cannotJudge("WK-001", msg)
 			r.skipAll("no document", "WK-008", "WK-017")
 			return &stop{OutcomeError, msg}, StepError, msg
@@ -60,14 +60,6 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 			// Devices wait 90 s; the simulator's limit is shorter, so a
 			// slow answer is WK-015's warning, not proof of a failure.
 			msg := fmt.Sprintf("no answer within the simulator's %s timeout (devices wait 90 s): raise --timeout to judge discovery", r.lim.Timeout)
-			r.cannotJudge("WK-001", msg)
-			r.skipAll("no document", "WK-008", "WK-017")
-			return &stop{OutcomeError, msg}, StepError, msg
-		}
-		if lim := docLimitOf(ds.domain); lim != "" {
-			// The simulator's bound, not the server's failure: a device
-			// may read the document.
-			msg := "the organisation domain's document was not judged: " + lim
 			r.cannotJudge("WK-001", msg)
 			r.skipAll("no document", "WK-008", "WK-017")
 			return &stop{OutcomeError, msg}, StepError, msg
@@ -108,12 +100,14 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 
 // Bounds on the discovery document beyond its byte cap (DiscoveryBody).
 // Apple's document is three levels deep with one entry; 64 levels leave
-// room for any vendor extension, and the value count matters only when the
-// byte cap is raised. Past either the simulator does not judge the document
-// (error naming the limit): a device may well read it.
+// room for any vendor extension. A value takes two bytes at the least
+// ("0,"), so the default 1 MiB cap admits at most 512 Ki values: the count
+// matters only when the byte cap is raised. Past either the simulator does
+// not judge an object document (error naming the limit): a device may well
+// read it.
 const (
 	maxDocDepth  = 64
-	maxDocValues = 50_000
+	maxDocValues = 1 << 19
 )
 
 // docLimitError is a document beyond the simulator's bounds.
@@ -128,24 +122,65 @@ func (e *docLimitError) Error() string { return e.msg }
 // the last too, but this is not documented), and bytes that are not UTF-8
 // (Go replaces them; NSJSONSerialization refuses the whole document). The
 // error is a syntax error or a *docLimitError.
+//
+// A byte-order mark or UTF-16/32 text is read as NSJSONSerialization reads
+// it (JSONText), with a warning that names it. The root's type is judged
+// before any bound: an array, string or number is not the object a device
+// needs however deep it goes, so only an object root can be beyond the
+// simulator's bounds.
 func decodeWellKnown(body []byte) (map[string]any, []string, error) {
-	dups, err := scanDocument(body)
+	text, note := JSONText(body)
+	_, what := jsonUTF8(body)
+	var warns []string
+	if note != "" {
+		warns = append(warns, note)
+	}
+	fail := func(err error) (map[string]any, []string, error) {
+		if what != "" && !isDocLimit(err) {
+			// The offsets in the parser's message count from the text
+			// the device reads, not from the body's first byte.
+			err = fmt.Errorf("%w (the body %s: read as a device reads it)", err, what)
+		}
+		return nil, warns, err
+	}
+	if kind := rootKind(text); kind != "" && kind != "an object" {
+		return fail(fmt.Errorf("the document is %s, not an object", kind))
+	}
+	dups, err := scanDocument(text)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	var raw map[string]any
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, nil, err
+	if err := json.Unmarshal(text, &raw); err != nil {
+		return fail(err)
 	}
 	if raw == nil {
-		return nil, nil, fmt.Errorf("the document is null")
+		return fail(fmt.Errorf("the document is null"))
 	}
-	var warns []string
 	warns = append(warns, dups...)
-	if !utf8.Valid(body) {
+	if !utf8.Valid(text) {
 		warns = append(warns, fmt.Sprintf("the body is not valid UTF-8 at byte %d: Go replaced the bytes, but NSJSONSerialization refuses such a document (JSON is UTF-8, RFC 8259 §8.1)", firstInvalidUTF8(body)))
 	}
 	return raw, warns, nil
+}
+
+// rootKind names the type of the document's first value as jsonKind does
+// ("null" for null), or "" when the first token does not read: the full
+// parse then words the syntax error.
+func rootKind(text []byte) string {
+	tok, err := json.NewDecoder(bytes.NewReader(text)).Token()
+	if err != nil {
+		return ""
+	}
+	switch tok {
+	case json.Delim('{'):
+		return "an object"
+	case json.Delim('['):
+		return "an array"
+	case nil:
+		return "null"
+	}
+	return jsonKind(tok)
 }
 
 // docFrame is one open object or array of the scan.
@@ -279,14 +314,39 @@ func docWarning(id, expected, actual string) Result {
 	return res
 }
 
-// docLimitOf says why a chain's 200 document went unread when the reason
-// was the simulator's bound, or "".
-func docLimitOf(c *chain) string {
-	if c == nil || c.final == nil || c.final.status != 200 || c.doc != nil {
+// chainLimit says why the simulator's own bound, not the server, ended a
+// chain: a transport limit (the headers), or, on a 200 JSON answer, the
+// read cap or the document bounds of an object root; "" otherwise. Past
+// any of them the step's checks are error and SEC-003 judges the size.
+func chainLimit(c *chain) string {
+	if c == nil || len(c.hops) == 0 {
 		return ""
 	}
-	if _, _, err := decodeWellKnown(c.final.body); isDocLimit(err) && c.failure == err.Error() {
-		return err.Error()
+	last, at := c.hops[len(c.hops)-1], c.urls[len(c.hops)-1]
+	if last.overLimit != "" {
+		return at + ": " + last.overLimit + " (the simulator's limit)"
+	}
+	f := c.final
+	if f == nil || f.status != http.StatusOK || c.doc != nil || (f.err != nil && !f.tooLarge) {
+		return ""
+	}
+	if _, _, err := readDocument(f); isDocLimit(err) && c.failure == docFailure(err) {
+		return at + ": " + err.Error()
 	}
 	return ""
+}
+
+// readDocument is decodeWellKnown on a 200 answer, which may have been cut
+// at the read cap. A cut document is judged by its root alone: an array or
+// a string is no object however long, while the end of an object is
+// missing by the simulator's doing (a *docLimitError).
+func readDocument(resp *response) (map[string]any, []string, error) {
+	if !resp.tooLarge {
+		return decodeWellKnown(resp.body)
+	}
+	text, _ := JSONText(resp.body)
+	if kind := rootKind(text); kind != "" && kind != "an object" {
+		return nil, nil, fmt.Errorf("the document is %s, not an object", kind)
+	}
+	return nil, nil, &docLimitError{fmt.Sprintf("the document is larger than the simulator's %s read limit, so it was not judged (SEC-003 reports the size)", byteSize(int64(len(resp.body))))}
 }

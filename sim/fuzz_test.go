@@ -216,5 +216,11 @@ func FuzzWellKnownDocument(f *testing.F) {
 		if _, _, err := decodeWellKnown(body); isDocLimit(err) && status["WK-003"] != Error {
 			t.Fatalf("over a limit (%v), but WK-003 is %s", err, status["WK-003"])
 		}
+		// A root that is no object fails, whatever its depth or length:
+		// only an object can be beyond the simulator's bounds.
+		text, _ := JSONText(body)
+		if kind := rootKind(text); kind != "" && kind != "an object" && status["WK-003"] != Fail {
+			t.Fatalf("the root is %s, but WK-003 is %s", kind, status["WK-003"])
+		}
 	})
 }

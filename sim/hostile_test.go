@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -40,9 +42,15 @@ func result(rep sim.CaseReport, id string) sim.Result {
 
 func runOne(t *testing.T, doer sim.Doer, ref string, lim sim.Limits) (sim.CaseReport, []sim.Event) {
 	t.Helper()
+	return runOnTarget(t, doer, ref, sim.Target{}, lim)
+}
+
+// runOnTarget is runOne against a target, e.g. one with an AxM endpoint.
+func runOnTarget(t *testing.T, doer sim.Doer, ref string, target sim.Target, lim sim.Limits) (sim.CaseReport, []sim.Event) {
+	t.Helper()
 	d, err := sim.LookupDevice(ref)
 	require.NoError(t, err)
-	c := sim.Case{Name: "c", Device: d, Account: sim.Account{Identifier: "alice@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}, DiscoveryOnly: true}
+	c := sim.Case{Name: "c", Device: d, Account: sim.Account{Identifier: "alice@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}, DiscoveryOnly: true, Target: target}
 	var evs []sim.Event
 	eng := &sim.Engine{Doer: doer, Limits: lim}
 	done := make(chan struct{})
@@ -75,12 +83,14 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 		passes   []string
 	}{
 		{
-			name: "oversize body",
+			// Under the hard cap a document is judged on its content, and
+			// its size is SEC-003's: here the content is wrong.
+			name: "100 KiB of whitespace around an empty Servers",
 			register: func(m *httpmock.MockTransport) {
 				m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(200, `{"Servers":[`+strings.Repeat(" ", 100<<10)+`]}`))
 			},
 			outcome: sim.OutcomeDiscoveryFailed,
-			fails:   map[string]string{"WK-001": "over the size limit: more than 64 KiB"},
+			fails:   map[string]string{"WK-001": "Servers is empty", "WK-003": "Servers is an empty array", "SEC-003": "(bound 64 KiB)"},
 		},
 		{
 			name: "broken JSON",
@@ -157,6 +167,208 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// utf16Text encodes s as UTF-16 in the given byte order, with a mark or not.
+func utf16Text(s string, order binary.AppendByteOrder, bom bool) string {
+	var b []byte
+	if bom {
+		b = order.AppendUint16(b, 0xFEFF)
+	}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = order.AppendUint16(b, u)
+	}
+	return string(b)
+}
+
+// wantCheck is a check's exact status and a text its Actual or Detail
+// holds ("" for any).
+type wantCheck struct {
+	status sim.Status
+	says   string
+}
+
+// Discovery documents odd in their encoding, size or shape, each served by
+// the organisation domain (an 18.1 device, no fallback) and by the
+// AxM-registered URL after the domain failed (an 18.2 device falls back):
+// every check that judges the document gets the same verdict both ways.
+// Legal-but-odd documents (a byte-order mark, UTF-16, a large document)
+// enroll with a WARN and no FAIL; beyond the simulator's bounds an object
+// is error, never FAIL; a root that is no object fails whatever its depth
+// or size.
+func TestHostileDiscoveryEncodingsAndSizes(t *testing.T) {
+	const entry = `{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll"}`
+	good := `{"Servers":[` + entry + `]}`
+	withVendor := func(n int) string { return `{"Servers":[` + entry + `],"Vendor":"` + strings.Repeat("x", n) + `"}` }
+	deep := strings.Repeat("[", 100) + strings.Repeat("]", 100)
+	const bom = "\xEF\xBB\xBF"
+	tests := []struct {
+		name    string
+		body    string
+		outcome string
+		domain  map[string]wantCheck // the organisation domain serves it
+		axm     map[string]wantCheck // the registered URL serves it
+		noFail  bool                 // legal or beyond the simulator's bounds: nothing may FAIL
+	}{
+		{name: "UTF-8 byte-order mark", body: bom + good, outcome: sim.OutcomeDiscovered, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {sim.Pass, ""}, "WK-002": {sim.Pass, ""}, "WK-003": {sim.Warn, "starts with a UTF-8 byte-order mark (EF BB BF)"},
+				"WK-004": {sim.Pass, ""}, "WK-005": {sim.Pass, ""}, "WK-007": {sim.Pass, ""}, "SEC-003": {sim.Pass, ""}},
+			axm: map[string]wantCheck{"WK-001": {sim.Noted, "the AxM fallback covered it"}, "ABM-003": {sim.Warn, "WK-003: the body starts with a UTF-8 byte-order mark"}, "SEC-003": {sim.Pass, ""}}},
+		{name: "UTF-16LE with a byte-order mark", body: utf16Text(good, binary.LittleEndian, true), outcome: sim.OutcomeDiscovered, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {sim.Pass, ""}, "WK-003": {sim.Warn, "is UTF-16LE text with a byte-order mark, not UTF-8"}, "WK-004": {sim.Pass, ""}},
+			axm:    map[string]wantCheck{"WK-001": {sim.Noted, ""}, "ABM-003": {sim.Warn, "UTF-16LE text with a byte-order mark"}}},
+		{name: "UTF-16BE without a mark", body: utf16Text(good, binary.BigEndian, false), outcome: sim.OutcomeDiscovered, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {sim.Pass, ""}, "WK-003": {sim.Warn, "is UTF-16BE text, not UTF-8"}},
+			axm:    map[string]wantCheck{"ABM-003": {sim.Warn, "UTF-16BE text"}}},
+		{name: "byte-order mark and broken JSON", body: bom + `{"Servers": [` + entry, outcome: sim.OutcomeDiscoveryFailed,
+			domain: map[string]wantCheck{"WK-001": {sim.Fail, "not a JSON object"}, "WK-003": {sim.Fail, "unexpected end of JSON input (the body starts with a UTF-8 byte-order mark"}},
+			axm:    map[string]wantCheck{"WK-001": {sim.Fail, "the AxM fallback failed"}, "ABM-003": {sim.Fail, "byte-order mark"}}},
+		{name: "100 KiB valid document", body: withVendor(100 << 10), outcome: sim.OutcomeDiscovered, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {sim.Pass, ""}, "WK-003": {sim.Pass, ""}, "WK-004": {sim.Pass, ""}, "SEC-003": {sim.Warn, "(bound 64 KiB)"}},
+			axm:    map[string]wantCheck{"WK-001": {sim.Noted, ""}, "ABM-003": {sim.Pass, ""}, "SEC-003": {sim.Warn, "(bound 64 KiB)"}}},
+		{name: "object over the hard cap", body: withVendor(1<<20 + 1024), outcome: sim.OutcomeError, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {sim.Error, "larger than the simulator's 1 MiB read limit"}, "WK-002": {sim.Pass, ""},
+				"WK-003": {sim.Error, "larger than the simulator's 1 MiB read limit"}, "WK-004": {sim.Skip, ""}, "SEC-003": {sim.Warn, "over the 1 MiB read limit"}},
+			axm: map[string]wantCheck{"WK-001": {sim.Error, "larger than the simulator's 1 MiB read limit"}, "ABM-003": {sim.Error, "read limit"}, "SEC-003": {sim.Warn, "over the 1 MiB read limit"}}},
+		{name: "array over the hard cap", body: "[" + strings.Repeat(`"x",`, 300_000) + `"x"]`, outcome: sim.OutcomeDiscoveryFailed,
+			domain: map[string]wantCheck{"WK-001": {sim.Fail, "the document is an array, not an object"}, "WK-003": {sim.Fail, "the document is an array, not an object"}, "SEC-003": {sim.Warn, "read limit"}},
+			axm:    map[string]wantCheck{"ABM-003": {sim.Fail, "the document is an array, not an object"}}},
+		{name: "deep array root", body: deep, outcome: sim.OutcomeDiscoveryFailed,
+			domain: map[string]wantCheck{"WK-001": {sim.Fail, "the document is an array, not an object"}, "WK-003": {sim.Fail, "the document is an array, not an object"}},
+			axm:    map[string]wantCheck{"WK-001": {sim.Fail, "the document is an array"}, "ABM-003": {sim.Fail, "the document is an array, not an object"}}},
+		{name: "shallow array root", body: "[" + good + "]", outcome: sim.OutcomeDiscoveryFailed,
+			domain: map[string]wantCheck{"WK-001": {sim.Fail, "the document is an array, not an object"}, "WK-003": {sim.Fail, "the document is an array, not an object"}},
+			axm:    map[string]wantCheck{"ABM-003": {sim.Fail, "the document is an array, not an object"}}},
+		{name: "number root", body: "42", outcome: sim.OutcomeDiscoveryFailed,
+			domain: map[string]wantCheck{"WK-003": {sim.Fail, "the document is a number, not an object"}},
+			axm:    map[string]wantCheck{"ABM-003": {sim.Fail, "the document is a number, not an object"}}},
+		{name: "deep object root", body: `{"Servers":[` + entry + `],"x":` + deep + `}`, outcome: sim.OutcomeError, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {sim.Error, "nested deeper than 64 levels"}, "WK-003": {sim.Error, "nested deeper than 64 levels (the simulator's limit)"}},
+			axm:    map[string]wantCheck{"WK-001": {sim.Error, "nested deeper than 64 levels"}, "ABM-003": {sim.Error, "nested deeper than 64 levels"}}},
+	}
+	serve := func(body string) httpmock.Responder {
+		return jsonResp(200, body).HeaderAdd(http.Header{"Cache-Control": {"no-store"}})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assertChecks := func(rep sim.CaseReport, want map[string]wantCheck, outcome string) {
+				t.Helper()
+				assert.Equal(t, outcome, rep.Outcome, describe(rep))
+				for id, w := range want {
+					r := result(rep, id)
+					assert.Equal(t, w.status, r.Status, "%s: %s%s", id, r.Actual, r.Detail)
+					assert.Contains(t, r.Actual+r.Detail, w.says, id)
+				}
+				if tt.noFail {
+					for _, r := range rep.Results {
+						assert.NotEqual(t, sim.Fail, r.Status, "%s: %s", r.ID, r.Actual)
+					}
+				}
+			}
+			t.Run("organisation domain", func(t *testing.T) {
+				doer := mockDoer(t, func(m *httpmock.MockTransport) {
+					m.RegisterRegexpResponder("GET", mustRe(wk), serve(tt.body))
+				})
+				rep, _ := runOne(t, doer, "iphone@18.1", sim.Limits{})
+				assertChecks(rep, tt.domain, tt.outcome)
+			})
+			t.Run("AxM fallback", func(t *testing.T) {
+				doer := mockDoer(t, func(m *httpmock.MockTransport) {
+					m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(404, `{}`))
+					m.RegisterRegexpResponder("GET", mustRe("https://axm.test/mdmBaseURL"), func(r *http.Request) (*http.Response, error) {
+						return redirectTo(302, "https://reg.acme.test/wk?"+r.URL.RawQuery)(r)
+					})
+					m.RegisterRegexpResponder("GET", mustRe("https://reg.acme.test/wk"), serve(tt.body))
+				})
+				rep, _ := runOnTarget(t, doer, "iphone@18.2", sim.Target{AxMURL: "https://axm.test/mdmBaseURL", AxMDeclared: true}, sim.Limits{})
+				assertChecks(rep, tt.axm, tt.outcome)
+			})
+		})
+	}
+}
+
+// The registered URL's document is device-facing even when only the
+// tester's probe fetched it (the domain worked): its size is SEC-003's, and
+// past the hard cap ABM-003 is error while the device, which used the
+// domain, still discovers.
+func TestRegisteredURLSizeWhenOnlyProbed(t *testing.T) {
+	const entry = `{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll"}`
+	good := `{"Servers":[` + entry + `]}`
+	for _, tt := range []struct {
+		name   string
+		size   int
+		abm003 sim.Status
+		sec003 string
+	}{
+		{"100 KiB", 100 << 10, sim.Pass, "https://reg.acme.test/wk?user-identifier=alice@acme.test&model-family=iPhone: 100 KiB (bound 64 KiB)"},
+		{"over the hard cap", 1<<20 + 1024, sim.Error, "over the 1 MiB read limit"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doer := mockDoer(t, func(m *httpmock.MockTransport) {
+				m.RegisterRegexpResponder("GET", mustRe(wk+"?user-identifier=alice"), jsonResp(200, good).HeaderAdd(http.Header{"Cache-Control": {"no-store"}}))
+				m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, `{"code":"com.apple.well-known.failed"}`))
+				m.RegisterRegexpResponder("GET", mustRe("https://axm.test/mdmBaseURL"), func(r *http.Request) (*http.Response, error) {
+					return redirectTo(302, "https://reg.acme.test/wk?"+r.URL.RawQuery)(r)
+				})
+				big := `{"Servers":[` + entry + `],"Vendor":"` + strings.Repeat("x", tt.size-len(good)-12) + `"}`
+				m.RegisterRegexpResponder("GET", mustRe("https://reg.acme.test/wk"), jsonResp(200, big).HeaderAdd(http.Header{"Cache-Control": {"no-store"}}))
+			})
+			rep, _ := runOnTarget(t, doer, "iphone@18.1", sim.Target{AxMURL: "https://axm.test/mdmBaseURL", AxMDeclared: true}, sim.Limits{})
+			assert.Equal(t, sim.OutcomeDiscovered, rep.Outcome, describe(rep))
+			assert.Equal(t, tt.abm003, result(rep, "ABM-003").Status, describe(rep))
+			assert.Equal(t, sim.Warn, result(rep, "SEC-003").Status, describe(rep))
+			assert.Contains(t, result(rep, "SEC-003").Actual, tt.sec003)
+			for _, r := range rep.Results {
+				assert.NotEqual(t, sim.Fail, r.Status, "%s: %s", r.ID, r.Actual)
+			}
+		})
+	}
+}
+
+// The probes that compare documents (RD-002, WK-013) cannot compare one
+// the simulator could not read: past the hard cap they are error, never the
+// server's FAIL or WARN.
+func TestDocumentProbesPastTheCap(t *testing.T) {
+	const entry = `{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll"}`
+	good := `{"Servers":[` + entry + `]}`
+	huge := `{"Servers":[` + entry + `],"Vendor":"` + strings.Repeat("x", 1<<20) + `"}`
+	noStore := http.Header{"Cache-Control": {"no-store"}}
+	t.Run("RD-002: the target without the query answers past the cap", func(t *testing.T) {
+		doer := mockDoer(t, func(m *httpmock.MockTransport) {
+			m.RegisterRegexpResponder("GET", mustRe(wk), redirectTo(302, "https://mdm.acme.test/wk"))
+			m.RegisterRegexpResponder("GET", mustRe("https://mdm.acme.test/wk?"), jsonResp(200, good).HeaderAdd(noStore))
+			m.RegisterResponder("GET", "https://mdm.acme.test/wk", jsonResp(200, huge).HeaderAdd(noStore))
+		})
+		rep, _ := runOne(t, doer, "iphone@18.1", sim.Limits{})
+		assert.Equal(t, sim.OutcomeError, rep.Outcome, describe(rep))
+		assert.Equal(t, sim.Error, result(rep, "RD-002").Status, describe(rep))
+		assert.Contains(t, result(rep, "RD-002").Detail+result(rep, "RD-002").Actual, "1 MiB read limit")
+	})
+	t.Run("WK-013: a variant answers past the cap", func(t *testing.T) {
+		doer := mockDoer(t, func(m *httpmock.MockTransport) {
+			m.RegisterRegexpResponder("GET", mustRe(wk+"?user-identifier=alice%40"), jsonResp(200, huge).HeaderAdd(noStore))
+			m.RegisterRegexpResponder("GET", mustRe(wk+"?user-identifier=alice"), jsonResp(200, good).HeaderAdd(noStore))
+			m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, `{"code":"com.apple.well-known.failed"}`))
+		})
+		rep, _ := runOne(t, doer, "iphone@18.1", sim.Limits{})
+		assert.Equal(t, sim.OutcomeDiscovered, rep.Outcome, describe(rep))
+		assert.Equal(t, sim.Error, result(rep, "WK-013").Status, describe(rep))
+		assert.Contains(t, result(rep, "WK-013").Detail+result(rep, "WK-013").Actual, "'@' percent-encoded")
+	})
+}
+
+// A 403 rejection with a byte-order mark is still the documented
+// rejection: a device reads it and shows its message; WK-011 names the mark.
+func TestRejectionWithAByteOrderMark(t *testing.T) {
+	doer := mockDoer(t, func(m *httpmock.MockTransport) {
+		m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, "\xEF\xBB\xBF"+`{"code":"com.apple.well-known.failed","message":"Ask IT"}`))
+	})
+	rep, evs := runOne(t, doer, "iphone@18.1", sim.Limits{})
+	assert.Equal(t, sim.OutcomeDiscoveryFailed, rep.Outcome)
+	assert.Equal(t, sim.Pass, result(rep, "WK-010").Status, describe(rep))
+	assert.Equal(t, sim.Warn, result(rep, "WK-011").Status, describe(rep))
+	assert.Contains(t, result(rep, "WK-011").Actual, "the device's own request: the body starts with a UTF-8 byte-order mark")
+	assert.Contains(t, caseMessage(evs), `the device shows "Ask IT"`)
 }
 
 // A server that sends headers and then stalls the body must not hang the

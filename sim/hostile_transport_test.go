@@ -584,7 +584,7 @@ func TestCorpusBodiesAtEveryStep(t *testing.T) {
 		stall bool
 		want  verdict
 	}{
-		{"1 GiB body", func(c *corpus) behaviour { return c.padded(gib, 32<<10, 0) }, false, verdict{trips: map[string]string{"SEC-003": "read limit"}}},
+		{"1 GiB body", func(c *corpus) behaviour { return c.padded(gib, 32<<10, 0) }, false, verdict{trips: map[string]string{"SEC-003": "read limit"}, testerLimit: true}},
 		{"endless chunked body", func(c *corpus) behaviour { return c.padded(-1, 64, time.Millisecond) }, true,
 			verdict{trips: map[string]string{"SEC-003": "no complete answer within " + corpusTimeout.String()}, testerLimit: true}},
 		{"reset mid-body", func(c *corpus) behaviour { return c.resetMidBody }, false, verdict{says: []string{"the connection ended (closed or reset) after", "bytes announced"}}},

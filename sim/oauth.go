@@ -2,7 +2,6 @@ package sim
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -176,8 +175,12 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 	if refresh != "" {
 		r.red.Add(refresh)
 	}
-	if tr.status == http.StatusOK {
-		r.check("AUTH-013", len(problems) == 0, `JSON with token_type "Bearer", a non-empty access_token, integer expires_in, string refresh_token`, strings.Join(problems, "; "))
+	const tokenJSON = `JSON with token_type "Bearer", a non-empty access_token, integer expires_in, string refresh_token`
+	if _, note := JSONText(tr.body); tr.status == http.StatusOK && len(problems) == 0 && note != "" {
+		// The device reads it (NSJSONSerialization), so the token works.
+		r.report(docWarning("AUTH-013", tokenJSON+", in UTF-8 without a byte-order mark", note))
+	} else if tr.status == http.StatusOK {
+		r.check("AUTH-013", len(problems) == 0, tokenJSON, strings.Join(problems, "; "))
 	} else {
 		r.skip("AUTH-013", "the token request failed")
 	}
@@ -233,7 +236,7 @@ func parseTokenResponse(tr *response) (access, refresh string, problems []string
 		return "", "", []string{fmt.Sprint(tr.err)}
 	}
 	var m map[string]any
-	if err := json.Unmarshal(tr.body, &m); err != nil {
+	if _, err := unmarshalServerJSON(tr.body, &m); err != nil {
 		return "", "", []string{"not a JSON object: " + err.Error()}
 	}
 	if tt, _ := m["token_type"].(string); !strings.EqualFold(tt, "Bearer") {
@@ -274,7 +277,8 @@ func (r *runner) codeReuseProbe(code string) {
 		return
 	}
 	var m map[string]any
-	isJSON := json.Unmarshal(tr.body, &m) == nil
+	note, jerr := unmarshalServerJSON(tr.body, &m)
+	isJSON := jerr == nil
 	errCode, _ := m["error"].(string)
 	issued, _ := m["access_token"].(string)
 	if issued != "" {
@@ -293,6 +297,8 @@ func (r *runner) codeReuseProbe(code string) {
 		r.check("AUTH-016", false, "a non-200 status with an RFC 6749 error body", fmt.Sprintf("200 with %s", excerpt(tr.body, 200)))
 	case !isJSON || errCode == "":
 		r.check("AUTH-016", false, `a JSON body {"error": "..."} (RFC 6749 §5.2)`, fmt.Sprintf("%d %s", tr.status, excerpt(tr.body, 200)))
+	case note != "":
+		r.report(docWarning("AUTH-016", `a JSON body {"error": "..."} (RFC 6749 §5.2) in UTF-8 without a byte-order mark`, note))
 	default:
 		r.check("AUTH-016", true, "", "")
 	}

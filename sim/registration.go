@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
@@ -55,7 +54,7 @@ func (reg *AxMRegistration) lastAccepted() *AxMCall {
 // postedURL is the body's mdm_service_discovery_url, "" when absent.
 func postedURL(c AxMCall) string {
 	var body map[string]any
-	if json.Unmarshal(c.Body, &body) != nil {
+	if _, err := unmarshalServerJSON(c.Body, &body); err != nil {
 		return ""
 	}
 	s, _ := body["mdm_service_discovery_url"].(string)
@@ -70,6 +69,7 @@ func (r *runner) judgeABM001(reg *AxMRegistration, posts []AxMCall) {
 		r.check("ABM-001", false, expected, noRegistrationWhy(reg))
 		return
 	}
+	var encodings []string
 	for _, p := range posts {
 		mt, _, err := mime.ParseMediaType(p.Header.Get("Content-Type"))
 		if err != nil || mt != "application/json" {
@@ -77,9 +77,12 @@ func (r *runner) judgeABM001(reg *AxMRegistration, posts []AxMCall) {
 			return
 		}
 		var obj map[string]any
-		if json.Unmarshal(p.Body, &obj) != nil {
+		if _, err := unmarshalServerJSON(p.Body, &obj); err != nil {
 			r.check("ABM-001", false, expected, fmt.Sprintf("the POST's body is not a JSON object: %s", excerpt(p.Body, 80)))
 			return
+		}
+		if _, what := jsonUTF8(p.Body); what != "" {
+			encodings = append(encodings, what)
 		}
 		if !p.SessionOK {
 			r.check("ABM-001", false, expected, "the POST carried no X-ADM-Auth-Session that /session had issued: Apple answers 401")
@@ -87,6 +90,11 @@ func (r *runner) judgeABM001(reg *AxMRegistration, posts []AxMCall) {
 		}
 	}
 	var warns, details []string
+	if len(encodings) > 0 {
+		// Whether Apple's service reads such a body is not documented:
+		// the stand-in reads it as a device's JSON reader would.
+		warns = append(warns, "the POST's body "+encodings[0]+", which JSON may not have (RFC 8259 §8.1): the stand-in reads it as NSJSONSerialization does, but whether Apple's service does is not documented")
+	}
 	for _, c := range reg.Calls {
 		if c.Header.Get("X-Server-Protocol-Version") == "" {
 			warns = append(warns, fmt.Sprintf("%s %s carried no X-Server-Protocol-Version (the account-driven enrollment resource needs protocol 5.1 or later)", c.Method, c.Path))

@@ -112,6 +112,11 @@ func TestRegistrationJudgement(t *testing.T) {
 			reg.Calls[2].SessionOK = false
 			return reg
 		}, map[string]Status{"ABM-001": Fail}, map[string]string{"ABM-001": "X-ADM-Auth-Session"}, StepOK},
+		{"a byte-order mark warns, names it, and the URL still counts", func() AxMRegistration {
+			reg := conforming()
+			reg.Calls[2] = call(0, "POST", axmProfilePath, 200, "", "\xEF\xBB\xBF"+goodBody)
+			return reg
+		}, map[string]Status{"ABM-001": Warn, "ABM-002": Pass}, map[string]string{"ABM-001": "starts with a UTF-8 byte-order mark"}, StepOK},
 		{"no protocol header warns", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls[2] = call(0, "POST", axmProfilePath, 200, "", goodBody, "X-Server-Protocol-Version", "")

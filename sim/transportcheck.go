@@ -62,7 +62,7 @@ func (r *runner) judgeTransport() {
 			big = append(big, fmt.Sprintf("%s: over the %s read limit", d.url, byteSize(int64(len(resp.body)))))
 		} else if d.purpose == "enrollment request with the access token" && len(resp.body) > secProfileBound {
 			big = append(big, fmt.Sprintf("%s: a %s profile (bound %s)", d.url, byteSize(int64(len(resp.body))), byteSize(secProfileBound)))
-		} else if strings.HasPrefix(d.purpose, "well-known") && len(resp.body) > secDiscoveryBound {
+		} else if (strings.HasPrefix(d.purpose, "well-known") || strings.HasPrefix(d.purpose, "AxM fallback")) && len(resp.body) > secDiscoveryBound {
 			big = append(big, fmt.Sprintf("%s: %s (bound %s)", d.url, byteSize(int64(len(resp.body))), byteSize(secDiscoveryBound)))
 		}
 		if resp.tls != nil && len(resp.tls.PeerCertificates) > 0 {

@@ -264,3 +264,26 @@ func TestAccountAnswerShape(t *testing.T) {
 	js, _ := json.Marshal(raw["urls"])
 	assert.Contains(t, string(js), `{"http_method":["POST","GET","DELETE"],"limit":{"default":1,"maximum":1},"uri":"/account-driven-enrollment/profile"}`)
 }
+
+// A registration body with a byte-order mark is read as a device's JSON
+// reader reads it: the stand-in takes the URL, and the simulator warns
+// (ABM-001) rather than lose the registration.
+func TestStandReadsARegistrationWithAByteOrderMark(t *testing.T) {
+	a := creds(t)
+	s, ts := standIn(t, Config{Servers: []ServerConfig{{Name: "acme-mdm", Creds: a}}})
+	c := &Client{BaseURL: ts.URL, HTTP: ts.Client(), Creds: a}
+	sess, err := c.newSession(context.Background())
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, c.url(ProfilePath), strings.NewReader("\xEF\xBB\xBF"+`{"mdm_service_discovery_url":"https://mdm.acme.com/sd"}`))
+	require.NoError(t, err)
+	req.Header.Set(SessionHeader, sess)
+	req.Header.Set("Content-Type", jsonType)
+	req.Header.Set(ProtocolHeader, "7")
+	resp, err := ts.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	u, _, ok := s.Registered("acme-mdm")
+	assert.True(t, ok)
+	assert.Equal(t, "https://mdm.acme.com/sd", u)
+}

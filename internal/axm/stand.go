@@ -342,7 +342,11 @@ func (s *Stand) account(srv *server, _ []byte, _ *http.Request) answer {
 
 func (s *Stand) assign(srv *server, body []byte, _ *http.Request) answer {
 	var req map[string]any
-	if err := json.Unmarshal(body, &req); err != nil {
+	// A byte-order mark or UTF-16 text is read as a device's JSON reader
+	// reads it: whether Apple's service does is not documented, and the
+	// simulator warns (ABM-001) rather than refuse the registration.
+	text, _ := sim.JSONText(body)
+	if err := json.Unmarshal(text, &req); err != nil {
 		return answer{status: http.StatusBadRequest, code: CodeMalformed}
 	}
 	s.mu.Lock()

@@ -244,6 +244,10 @@ func baseURLFor(version string, oauth bool) string {
 	}
 }
 
+// wellKnownLargeNotes is the length of FaultWellKnownLarge's Notes: past
+// SEC-003's 64 KiB bound, well under the simulator's 1 MiB read cap.
+const wellKnownLargeNotes = 100 << 10
+
 func (s *Server) writeDocument(w http.ResponseWriter, at endpoint, doc wellKnown) {
 	wk := at == atWellKnown
 	body, err := json.Marshal(doc)
@@ -252,6 +256,13 @@ func (s *Server) writeDocument(w http.ResponseWriter, at endpoint, doc wellKnown
 	}
 	if wk && s.has(FaultWellKnownBadJSON) {
 		body = []byte(`{"Servers": [`)
+	}
+	if wk && s.has(FaultWellKnownLarge) {
+		// A vendor's key beside Servers: legal, and devices ignore it.
+		body = append(body[:len(body)-1], `,"Notes":"`+strings.Repeat("n", wellKnownLargeNotes)+`"}`...)
+	}
+	if wk && s.has(FaultWellKnownBOM) {
+		body = append([]byte("\xEF\xBB\xBF"), body...)
 	}
 	contentType := "application/json"
 	if wk && s.has(FaultWellKnownContentType) {

@@ -52,11 +52,13 @@ const (
 	FaultWellKnownAnyFamily           = "wellknown-any-family"
 	FaultWellKnownBadJSON             = "wellknown-bad-json"
 	FaultWellKnownBadRejection        = "wellknown-bad-rejection"
+	FaultWellKnownBOM                 = "wellknown-bom"
 	FaultWellKnownBYODForAll          = "wellknown-byod-for-all"
 	FaultWellKnownCacheable           = "wellknown-cacheable"
 	FaultWellKnownContentType         = "wellknown-content-type"
 	FaultWellKnownEmptyServers        = "wellknown-empty-servers"
 	FaultWellKnownHTTPBaseURL         = "wellknown-http-baseurl"
+	FaultWellKnownLarge               = "wellknown-large"
 	FaultWellKnownMissingBaseURL      = "wellknown-missing-baseurl"
 	FaultWellKnownNeedsCookie         = "wellknown-needs-cookie"
 	FaultWellKnownPlistRejection      = "wellknown-plist-rejection"
@@ -103,6 +105,7 @@ const (
 	FaultOAuthRejectsLoginHint = "oauth-rejects-login-hint"
 	FaultOAuthRequiresPKCE     = "oauth-requires-pkce"
 	FaultOAuthStateMangled     = "oauth-state-mangled"
+	FaultOAuthTokenBOM         = "oauth-token-bom"
 	FaultTokenPredictable      = "token-predictable"
 	FaultWrongPasswordAccepted = "wrong-password-accepted"
 
@@ -231,6 +234,10 @@ var faultTable = []Fault{
 		Trips: []string{"WK-001", "WK-003"}, Probe: probeOld, Account: probeAlice},
 	{Name: FaultWellKnownBadRejection, Doc: "the 403 for unknown users carries {\"code\":\"com.apple.well-known.rejected\"}",
 		Trips: []string{"WK-010"}, Probe: probeOld, Account: probeAlice},
+	{Name: FaultWellKnownBOM, Doc: "legal: the well-known document starts with a UTF-8 byte-order mark, which devices' JSON reader skips (WK-003 warns)",
+		Trips: []string{"WK-003"}, Probe: probeOld, Account: probeAlice, Outcome: "enrolled"},
+	{Name: FaultWellKnownLarge, Doc: "legal: the well-known document carries a 100 KiB Notes string beside Servers, over SEC-003's 64 KiB bound (Apple sets none)",
+		Trips: []string{"SEC-003"}, Probe: probeOld, Account: probeAlice, Outcome: "enrolled"},
 	{Name: FaultWellKnownBYODForAll, Doc: "every known user gets the mdm-byod entry, even ADDE accounts",
 		Trips: []string{"WK-017", "ABM-009"}, Probe: probeOld, Account: "carol@acme.test"},
 	{Name: FaultWellKnownCacheable, Doc: "the well-known document has no Cache-Control header",
@@ -346,6 +353,8 @@ var faultTable = []Fault{
 		Trips: []string{"AUTH-015"}, Probe: probeFallback, Account: probeErin},
 	{Name: FaultOAuthError200, Doc: "token endpoint errors are answered with status 200 and the RFC 6749 error JSON",
 		Trips: []string{"AUTH-016"}, Probe: probeFallback, Account: probeErin},
+	{Name: FaultOAuthTokenBOM, Doc: "legal: every token endpoint answer (tokens and errors) starts with a UTF-8 byte-order mark, which devices' JSON reader skips (AUTH-013 and AUTH-016 warn)",
+		Trips: []string{"AUTH-013", "AUTH-016"}, Probe: probeFallback, Account: probeErin, Outcome: "enrolled"},
 	{Name: FaultOAuthRejectsLoginHint, Doc: "the authorization endpoint answers a 400 error page when login_hint is present",
 		Trips: []string{"AUTH-009"}, Probe: probeFallback, Account: probeErin},
 	{Name: FaultOAuthKeepsQuery, Doc: "control: authorization-url carries ?realm=acme, which the endpoint requires; devices keep it",

@@ -277,6 +277,15 @@ var enrollFaultEffects = map[string]func(t *testing.T, s *Server){
 		assert.NotContains(t, body, "access_token")
 		assert.Equal(t, "Bearer", oauthTokens(t, s, "erin@acme.test")["token_type"])
 	},
+	FaultOAuthTokenBOM: func(t *testing.T, s *Server) {
+		code, _ := codeOf(t, oauthLogin(t, s, authorizeURLFor("erin@acme.test", "s"), "erin@acme.test"))
+		for _, form := range []url.Values{codeGrant(code), codeGrant("no-such-code")} {
+			rec := serve(t, s, http.MethodPost, tokenEndpoint, withHeader("Content-Type", "application/x-www-form-urlencoded"), withBody(form.Encode()))
+			assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+			require.True(t, strings.HasPrefix(rec.Body.String(), "\xEF\xBB\xBF"), rec.Body.String())
+			assert.True(t, json.Valid(rec.Body.Bytes()[3:]))
+		}
+	},
 	FaultOAuthKeepsQuery: func(t *testing.T, s *Server) {
 		want := strings.Replace(oauthChallenge, "/oauth2/authorize", "/oauth2/authorize?realm=acme", 1)
 		assertChallenge(t, enrollPost(t, s, enrollOAuthBYOD), want)

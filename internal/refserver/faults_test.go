@@ -69,6 +69,19 @@ var faultEffects = map[string]func(t *testing.T, s *Server){
 		assert.Equal(t, `{"Servers": [`, rec.Body.String())
 		assert.False(t, json.Valid(rec.Body.Bytes()))
 	},
+	FaultWellKnownBOM: func(t *testing.T, s *Server) {
+		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), "\xEF\xBB\xBF"+byodDoc)
+		assertDoc(t, serve(t, s, http.MethodGet, mdmSD+aliceQ), byodDoc)
+	},
+	FaultWellKnownLarge: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, mdmWK+aliceQ)
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))
+		assert.Greater(t, rec.Body.Len(), 100<<10)
+		assert.Less(t, rec.Body.Len(), 1<<20)
+		assertDoc(t, rec, strings.TrimSuffix(byodDoc, "}")+`,"Notes":"`+strings.Repeat("n", 100<<10)+`"}`)
+		assertDoc(t, serve(t, s, http.MethodGet, mdmSD+aliceQ), byodDoc)
+	},
 	FaultWellKnownEmptyServers: func(t *testing.T, s *Server) {
 		assertDoc(t, serve(t, s, http.MethodGet, mdmWK+aliceQ), `{"Servers":[]}`)
 	},
@@ -253,6 +266,8 @@ var wantFaults = map[string]string{
 	"wellknown-any-family":            "iphone@18.1 alice WK-014",
 	"wellknown-slow":                  "iphone@18.2 alice WK-015 SEC-003",
 	"wellknown-cacheable":             "iphone@18.1 alice WK-016",
+	"wellknown-bom":                   "iphone@18.1 alice WK-003",
+	"wellknown-large":                 "iphone@18.1 alice SEC-003",
 	"wellknown-byod-for-all":          "iphone@18.1 carol WK-017 ABM-009",
 	"redirect-loop":                   "iphone@18.1 alice WK-001 RD-004",
 	"redirect-to-http":                "iphone@18.1 alice WK-001 RD-003",
@@ -300,6 +315,7 @@ var wantFaults = map[string]string{
 	"oauth-code-reuse":                "iphone@18.2 erin AUTH-014",
 	"oauth-no-refresh":                "iphone@18.2 erin AUTH-015",
 	"oauth-error-200":                 "iphone@18.2 erin AUTH-016",
+	"oauth-token-bom":                 "iphone@18.2 erin AUTH-013 AUTH-016",
 	"oauth-keeps-query":               "iphone@18.2 erin",
 	"oauth-client-auth":               "iphone@18.2 erin AUTH-012",
 	"token-ignored":                   "iphone@18.2 alice TOK-002",

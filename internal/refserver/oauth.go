@@ -1,6 +1,7 @@
 package refserver
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -207,7 +208,7 @@ func (s *Server) writeTokens(w http.ResponseWriter, access, refresh string) {
 	if s.has(FaultOAuthBadTokenType) {
 		tokenType = "mac"
 	}
-	writeJSON(w, http.StatusOK, tokenResponse{
+	s.writeTokenJSON(w, http.StatusOK, tokenResponse{
 		TokenType:    tokenType,
 		AccessToken:  access,
 		ExpiresIn:    int(accessTokenTTL.Seconds()),
@@ -216,11 +217,27 @@ func (s *Server) writeTokens(w http.ResponseWriter, access, refresh string) {
 	})
 }
 
+// writeTokenJSON is writeJSON for the token endpoint, where oauth-token-bom
+// puts a UTF-8 byte-order mark in front of every answer.
+func (s *Server) writeTokenJSON(w http.ResponseWriter, status int, v any) {
+	if !s.has(FaultOAuthTokenBOM) {
+		writeJSON(w, status, v)
+		return
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		panic("refserver: encoding JSON response: " + err.Error()) // fixed types: cannot happen
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append([]byte("\xEF\xBB\xBF"), body...))
+}
+
 // tokenError answers with an RFC 6749 §5.2 error body; oauth-error-200
 // sends it with status 200, as some providers wrongly do.
 func (s *Server) tokenError(w http.ResponseWriter, status int, code, description string) {
 	if s.has(FaultOAuthError200) {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, tokenErrorBody{Error: code, Description: description})
+	s.writeTokenJSON(w, status, tokenErrorBody{Error: code, Description: description})
 }
