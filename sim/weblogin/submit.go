@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/PuerkitoBio/goquery"
@@ -88,6 +89,11 @@ func (s *session) fill(f *form, button *goquery.Selection) ([]pair, error) {
 			if err != nil {
 				return nil, err
 			}
+			if f.roles[i] == roleOTP {
+				if v, err = fitCode(v, f.digit[i], f.digits, c.AttrOr("maxlength", "")); err != nil {
+					return nil, err
+				}
+			}
 			pairs = append(pairs, pair{name, v})
 		}
 	}
@@ -111,6 +117,88 @@ func (s *session) value(r role, c *goquery.Selection, code func() (string, error
 		return code()
 	}
 	return current, nil
+}
+
+// unfillableError: the page cannot be filled as a person would fill it.
+type unfillableError struct{ msg string }
+
+func (e *unfillableError) Error() string { return e.msg }
+
+// fitCode is what goes into one code field: the whole code, or one digit of
+// it in a box of a code split over digits boxes (digit is the position, -1
+// for a whole-code field). A code that fits no field leaves the page
+// unfillable: a person could not type it either.
+func fitCode(code string, digit, digits int, maxlength string) (string, error) {
+	if digit >= 0 {
+		if len(code) != digits {
+			return "", &unfillableError{fmt.Sprintf("the page splits the one-time code over %d one-character boxes, but the code has %d digits", digits, len(code))}
+		}
+		return code[digit : digit+1], nil
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(maxlength)); err == nil && n > 0 && len(code) > n {
+		return "", &unfillableError{fmt.Sprintf("the one-time-code field takes at most %d characters (maxlength), but the code has %d", n, len(code))}
+	}
+	return code, nil
+}
+
+// unfillable says why a login form cannot be filled as a person would,
+// or "": a required field that is none of user name, password or code, is
+// empty and is not given by Fields.Extra. A browser would not submit the
+// form; the driver would send it incomplete and blame the server's refusal.
+func (f *form) unfillable(extra map[string]string) string {
+	for i, c := range f.controls {
+		if f.roles[i] != roleOther {
+			continue
+		}
+		if _, required := c.Attr("required"); !required || hidden(c) {
+			continue
+		}
+		if _, ro := c.Attr("readonly"); ro {
+			continue // read-only fields are not validated
+		}
+		name := c.AttrOr("name", "")
+		if _, given := extra[name]; given && name != "" {
+			continue
+		}
+		kind := controlKind(c)
+		empty := false
+		switch {
+		case kind == "checkbox" || kind == "radio":
+			_, checked := c.Attr("checked")
+			empty = !checked && (kind == "checkbox" || !radioChecked(f, name))
+		case kind == "hidden", kind == "file", kind == "select", isButtonKind(kind):
+		case kind == "textarea":
+			empty = strings.TrimSpace(c.Text()) == ""
+		default:
+			empty = c.AttrOr("value", "") == ""
+		}
+		if empty {
+			return fmt.Sprintf("the form has a required %s field %s that is none of user name, password or one-time code, and the driver has nothing to put there (give it with --login-field NAME=VALUE, or the scenario's login.fields)", kind, quote(fieldLabel(c)))
+		}
+	}
+	return ""
+}
+
+// radioChecked: some radio button of the group is checked.
+func radioChecked(f *form, name string) bool {
+	for _, c := range f.controls {
+		if controlKind(c) == "radio" && c.AttrOr("name", "") == name {
+			if _, checked := c.Attr("checked"); checked {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fieldLabel names a control for people: its name, id or placeholder.
+func fieldLabel(c *goquery.Selection) string {
+	for _, a := range []string{"name", "id", "placeholder", "aria-label"} {
+		if v := strings.TrimSpace(c.AttrOr(a, "")); v != "" {
+			return v
+		}
+	}
+	return goquery.NodeName(c)
 }
 
 // codeOnce returns a function that asks the OTP source for a code the first
