@@ -59,9 +59,14 @@ func (l *loginRun) kind() weblogin.ErrKind {
 	return ""
 }
 
-// atLimit: the driver stopped at its own bound (forms, controls, nesting),
-// which is no verdict on the server.
-func (l *loginRun) atLimit() bool { return l.kind() == weblogin.KindLimit }
+// atLimit: the driver stopped at its own bound (forms, controls, nesting)
+// or found a page it cannot fill as a person would (no field fits the
+// code, a required field it has nothing for), which is no verdict on the
+// server.
+func (l *loginRun) atLimit() bool {
+	k := l.kind()
+	return k == weblogin.KindLimit || k == weblogin.KindUnfillable
+}
 
 // callback returns the callback URL when the run ended at one.
 func (l *loginRun) callback() *url.URL {
@@ -498,6 +503,9 @@ func loginFailure(lr *loginRun) string {
 				return "the tester could not sign in: the page needs JavaScript, and no browser could be started: " + we.Msg
 			case weblogin.KindLimit:
 				return "the simulator could not read the sign-in page: " + we.Msg
+			case weblogin.KindUnfillable:
+				return "the tester could not sign in: the simulator cannot fill the sign-in page: " + we.Msg +
+					"\nmap the page's fields with --login-otp, --login-field NAME=VALUE and friends"
 			}
 		}
 		return "the sign-in failed: " + lr.err.Error()
@@ -559,7 +567,7 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 		}
 	}
 	if first != nil && first.status == 200 && !used && lr.atLimit() {
-		r.cannotJudge("AUTH-002", "the sign-in stopped at the simulator's limit before the identifier could show: "+lr.err.Error())
+		r.cannotJudge("AUTH-002", "the sign-in stopped at a page the simulator could not read or fill, before the identifier could show: "+lr.err.Error())
 	} else if !used && lr.untestable() {
 		r.cannotJudge("AUTH-002", "the tester could not run the sign-in page (it needs JavaScript), so it cannot tell whether the page uses user-identifier")
 	} else if first != nil && first.status == 200 {
@@ -665,6 +673,10 @@ func (r *runner) judgeSecondFactor(lr *loginRun, gotCallback bool) {
 	switch {
 	case lr.res.SecondFactorSeen && gotCallback:
 		r.check("TOTP-002", true, "", "")
+	case lr.res.SecondFactorSeen && lr.atLimit():
+		// The code was never submitted as the page wants it: the server
+		// did not refuse it.
+		r.cannotJudge("TOTP-002", loginFailure(lr))
 	case lr.res.SecondFactorSeen:
 		r.check("TOTP-002", false, "a correct RFC 6238 code completes the sign-in", loginFailure(lr))
 	default:
@@ -696,6 +708,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 		r.check("AUTH-006", false, "no callback with a token after a wrong password", "the wrong password got a callback with a token")
 	} else if p.transport != "" {
 		r.cannotJudge("AUTH-006", "the probe could not be read: "+p.transport)
+	} else if p.atLimit() {
+		r.cannotJudge("AUTH-006", "the probe could not go through the sign-in: "+loginFailure(p))
 	} else {
 		r.check("AUTH-006", true, "", "")
 	}
@@ -719,6 +733,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 			r.check("TOTP-003", false, "no token for a wrong code; the form again or a lockout, never a 5xx", fmt.Sprintf("status %d", p.serverError().status))
 		case p.transport != "":
 			r.cannotJudge("TOTP-003", "the probe could not be read: "+p.transport)
+		case p.atLimit():
+			r.cannotJudge("TOTP-003", "the probe could not submit the code: "+loginFailure(p))
 		default:
 			r.check("TOTP-003", true, "", "")
 		}
@@ -735,6 +751,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 			r.check("TOTP-004", false, "a used code is refused in the same time step", "the replayed code got a second callback")
 		} else if p.transport != "" {
 			r.cannotJudge("TOTP-004", "the probe could not be read: "+p.transport)
+		} else if p.atLimit() {
+			r.cannotJudge("TOTP-004", "the probe could not submit the code: "+loginFailure(p))
 		} else {
 			r.check("TOTP-004", true, "", "")
 		}
@@ -752,6 +770,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 		r.check("TOTP-005", false, "a code outside ±1 step is refused", "a code two steps old got the callback")
 	} else if p.transport != "" {
 		r.cannotJudge("TOTP-005", "the probe could not be read: "+p.transport)
+	} else if p.atLimit() {
+		r.cannotJudge("TOTP-005", "the probe could not submit the code: "+loginFailure(p))
 	} else {
 		r.check("TOTP-005", true, "", "")
 	}

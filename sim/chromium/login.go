@@ -762,6 +762,9 @@ func (l *login) submit(f *weblogin.LiveForm, snap *snapshot) (*submission, error
 	if f.OTP && l.req.OTP == nil {
 		return nil, l.fail(weblogin.KindSecondFactor, "%s asks for a one-time code but no second factor is configured", weblogin.PageName(snap.URL))
 	}
+	if f.Unfillable != "" {
+		return nil, l.fail(weblogin.KindUnfillable, "%s: %s", weblogin.PageName(snap.URL), f.Unfillable)
+	}
 	var code string
 	lastField := ""
 	for _, c := range f.Controls {
@@ -786,7 +789,13 @@ func (l *login) submit(f *weblogin.LiveForm, snap *snapshot) (*submission, error
 				l.res.SecondFactorSeen = true
 				l.mu.Unlock()
 			}
-			v = code
+			fit, err := c.Code(code)
+			if err != nil {
+				// The page cannot take the code as a person types it:
+				// nothing is typed, nothing submitted.
+				return nil, l.fail(weblogin.KindUnfillable, "%s: %v", weblogin.PageName(snap.URL), err)
+			}
+			v = fit
 		}
 		if err := l.typeInto(c.Selector, v); err != nil {
 			return nil, l.actionFailed("typing into the "+c.Role+" field", snap.URL, err)
