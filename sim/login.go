@@ -550,6 +550,8 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 		r.cannotJudge("AUTH-001", "the sign-in page broke a limit of the simulator's: "+lr.pages[len(lr.pages)-1].overLimit)
 	case first == nil:
 		r.check("AUTH-001", false, "200 text/html", "no page: "+loginFailure(lr))
+	case first.rateLimited != "":
+		r.cannotJudge("AUTH-001", first.rateLimited)
 	default:
 		mt := first.mediaType()
 		r.check("AUTH-001", first.status == 200 && (mt == "text/html" || mt == "application/xhtml+xml"), "200 text/html (after any redirects)", fmt.Sprintf("%d %s", first.status, mt))
