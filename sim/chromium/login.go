@@ -802,6 +802,11 @@ func (l *login) submit(f *weblogin.LiveForm, snap *snapshot) (*submission, error
 		}
 		lastField = c.Selector
 	}
+	if code != "" {
+		if run := weblogin.SplitCodeBody(f.Controls, code); run != "" {
+			l.secret(run) // the body posts the code one digit per field
+		}
+	}
 	l.screenshot(f, snap.URL)
 	after, err := l.snapshot()
 	if err != nil {

@@ -15,6 +15,7 @@ const ControlAttr = "data-enrollsim-i"
 // LiveControl is one field to type into, by a CSS selector on the live DOM.
 type LiveControl struct {
 	Selector string
+	Name     string // the name attribute, as the form submits it
 	Role     string // "username", "password" or "otp"
 	Value    string // what the page holds now
 	ReadOnly bool
@@ -92,7 +93,7 @@ func ReadLivePage(snapshot string, f Fields) (*LivePage, error) {
 			continue
 		}
 		_, ro := c.Attr("readonly")
-		lf.Controls = append(lf.Controls, LiveControl{Selector: controlSelector(idx), Role: name, Value: c.AttrOr("value", ""), ReadOnly: ro,
+		lf.Controls = append(lf.Controls, LiveControl{Selector: controlSelector(idx), Name: c.AttrOr("name", ""), Role: name, Value: c.AttrOr("value", ""), ReadOnly: ro,
 			Digit: login.digit[i], Digits: login.digits, MaxLength: c.AttrOr("maxlength", "")})
 	}
 	if b := liveSubmitter(login, sels); b != nil {

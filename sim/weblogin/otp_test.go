@@ -57,12 +57,15 @@ func TestSplitCodeFilledOneDigitPerBox(t *testing.T) {
 	req := baseRequest("https://idp.test/login")
 	calls := 0
 	req.OTP = fixedOTP("493817", &calls)
+	var secrets []string
+	req.OnSecret = func(s string) { secrets = append(secrets, s) }
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
 	res, err := weblogin.Login(ctx, p.fetch(loginForm, splitOTPForm, "callback:tok-0123456789abcdef"), req)
 
 	require.NoError(t, err)
+	assert.Contains(t, secrets, "d1=4&d2=9&d3=3&d4=8&d5=1&d6=7", "the code as the body carries it is a secret")
 	require.NotNil(t, res.Callback)
 	require.Len(t, p.bodies, 2)
 	otp := p.bodies[1]

@@ -63,7 +63,7 @@ func (f *form) submitter(sels selectors) *goquery.Selection {
 // user's input in the fields detected as user name, password and code, and
 // the pressed button.
 func (s *session) fill(f *form, button *goquery.Selection) ([]pair, error) {
-	var pairs []pair
+	var pairs, digits []pair
 	code := s.codeOnce() // one code per submission, even when a form has several code fields
 	for i, c := range f.controls {
 		name, kind := c.AttrOr("name", ""), controlKind(c)
@@ -93,11 +93,41 @@ func (s *session) fill(f *form, button *goquery.Selection) ([]pair, error) {
 				if v, err = fitCode(v, f.digit[i], f.digits, c.AttrOr("maxlength", "")); err != nil {
 					return nil, err
 				}
+				if f.digit[i] >= 0 {
+					digits = append(digits, pair{name, v})
+				}
 			}
 			pairs = append(pairs, pair{name, v})
 		}
 	}
+	s.splitSecret(digits)
 	return pairs, nil
+}
+
+// splitSecret registers a split code as it goes over the wire, one digit
+// per field ("d1=4&d2=9&…"), before anything can print the body: each
+// digit alone is no secret, the run of them is the code.
+func (s *session) splitSecret(digits []pair) {
+	if len(digits) == 0 {
+		return
+	}
+	run := encodePairs(digits)
+	s.redact.add(run)
+	if s.req.OnSecret != nil {
+		s.req.OnSecret(run)
+	}
+}
+
+// SplitCodeBody is how a form body carries a code split over the given
+// boxes (tree order): "d1=4&d2=9&…". A driver registers it as a secret.
+func SplitCodeBody(boxes []LiveControl, code string) string {
+	var digits []pair
+	for _, b := range boxes {
+		if b.Digit >= 0 && b.Digit < len(code) && b.Name != "" {
+			digits = append(digits, pair{b.Name, code[b.Digit : b.Digit+1]})
+		}
+	}
+	return encodePairs(digits)
 }
 
 // value is what the user leaves in a text-like control.
