@@ -185,3 +185,31 @@ func TestLoginRateLimitedOnceFault(t *testing.T) {
 	assert.Equal(t, []time.Duration{time.Second}, slept)
 	assert.Len(t, waits(events), 1)
 }
+
+// A sign-in page the simulator cannot fill (here: a code split over six
+// boxes while the scenario's codes have eight digits) ends the case in
+// error, the tester's verdict, with no finding against the server: not
+// auth-failed, no TOTP-002.
+func TestUnfillableSignInIsNoFinding(t *testing.T) {
+	t.Parallel()
+	ref := startRef(t, 5*time.Second, refserver.FaultLoginSplitOTP)
+	c := caseFor(t, "iphone@18.2", "alice@acme.test", sim.TypeUser)
+	c.Account = ref.account("alice@acme.test")
+	c.Account.TOTP.Digits = 8
+	reps, events := play(t, ref, 5*time.Second, c)
+	rep := reps[0]
+
+	assert.Equal(t, sim.OutcomeError, rep.Outcome, describe(rep))
+	assert.Empty(t, tripped(rep), "no FAIL or WARN against the server:%s", describe(rep))
+	assert.Equal(t, sim.Error, resultOf(rep, "TOTP-002").Status, describe(rep))
+	msg := ""
+	for _, ev := range events {
+		if ev.Kind == sim.EventStepEnd && ev.Step == sim.StepWebLogin {
+			msg = ev.Message
+		}
+	}
+	assert.Contains(t, msg, "the simulator cannot fill the sign-in page")
+	assert.Contains(t, msg, "splits the one-time code over 6 one-character boxes, but the code has 8 digits")
+	assert.Equal(t, []int{303}, statuses(events, http.MethodPost, "/auth/login"), "the password was sent and accepted")
+	assert.Empty(t, statuses(events, http.MethodPost, "/auth/otp"), "the code form was never sent")
+}
