@@ -94,7 +94,7 @@ func (r *runner) do(q request) *response {
 			where, roundSeconds(wait), roundSeconds(maxRetryAfter))
 		return resp
 	}
-	r.wait(wait, fmt.Sprintf("waiting %s: %s answered 429 Too Many Requests with Retry-After %q; trying once more after it, as a device does",
+	r.wait(wait, fmt.Sprintf("waiting %s: %s answered 429 Too Many Requests with Retry-After %q; trying once more after it",
 		roundSeconds(wait), where, clipHeader(resp.header.Get("Retry-After"))))
 	if err := r.sleep(wait); err != nil {
 		return resp

@@ -504,8 +504,7 @@ func loginFailure(lr *loginRun) string {
 			case weblogin.KindLimit:
 				return "the simulator could not read the sign-in page: " + we.Msg
 			case weblogin.KindUnfillable:
-				return "the tester could not sign in: the simulator cannot fill the sign-in page: " + we.Msg +
-					"\nmap the page's fields with --login-otp, --login-field NAME=VALUE and friends"
+				return "the tester could not sign in: the simulator cannot fill the sign-in page: " + we.Msg
 			}
 		}
 		return "the sign-in failed: " + lr.err.Error()

@@ -161,12 +161,12 @@ func (e *unfillableError) Error() string { return e.msg }
 func fitCode(code string, digit, digits int, maxlength string) (string, error) {
 	if digit >= 0 {
 		if len(code) != digits {
-			return "", &unfillableError{fmt.Sprintf("the page splits the one-time code over %d one-character boxes, but the code has %d digits", digits, len(code))}
+			return "", &unfillableError{fmt.Sprintf("the page splits the one-time code over %d one-character boxes, but the code has %d digits (is the scenario's TOTP length, --totp-digits, the server's?)", digits, len(code))}
 		}
 		return code[digit : digit+1], nil
 	}
 	if n, err := strconv.Atoi(strings.TrimSpace(maxlength)); err == nil && n > 0 && len(code) > n {
-		return "", &unfillableError{fmt.Sprintf("the one-time-code field takes at most %d characters (maxlength), but the code has %d", n, len(code))}
+		return "", &unfillableError{fmt.Sprintf("the one-time-code field takes at most %d characters (maxlength), but the code has %d (is the scenario's TOTP length, --totp-digits, the server's?)", n, len(code))}
 	}
 	return code, nil
 }
