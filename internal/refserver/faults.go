@@ -303,7 +303,7 @@ var faultTable = []Fault{
 		Trips: []string{"AUTH-008"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultLoginPage404, Doc: "GET /auth/login, the apple-as-web challenge's url, answers a plain-text 404",
 		Trips: []string{"AUTH-001"}, Probe: probeFallback, Account: probeAlice},
-	{Name: FaultLoginRateLimitedOnce, Doc: "legal: the first GET of the sign-in page answers 429 Too Many Requests with Retry-After: 1; later ones work (devices wait and try again)",
+	{Name: FaultLoginRateLimitedOnce, Doc: "legal: the first GET of the sign-in page answers 429 Too Many Requests with Retry-After: 1; later ones work (the simulator waits it out once)",
 		Trips: []string{}, Probe: probeFallback, Account: probeAlice, Outcome: "enrolled"},
 	{Name: FaultLoginSplitOTP, Doc: `legal: the one-time-code page splits the code over six <input maxlength=1> boxes (digit1..digit6, a script moves the focus) and shows errors in <p class="err">`,
 		Trips: []string{}, Probe: probeFallback, Account: probeAlice, Outcome: "enrolled"},
