@@ -213,3 +213,15 @@ func TestUnfillableSignInIsNoFinding(t *testing.T) {
 	assert.Equal(t, []int{303}, statuses(events, http.MethodPost, "/auth/login"), "the password was sent and accepted")
 	assert.Empty(t, statuses(events, http.MethodPost, "/auth/otp"), "the code form was never sent")
 }
+
+// Discovery's 429 is waited out the same way: the same helper serves every
+// request the device makes.
+func TestRateLimitedDiscoveryIsWaitedOut(t *testing.T) {
+	t.Parallel()
+	rep, events, slept := rateLimitedRun(t, http.MethodGet, "/.well-known/com.apple.remotemanagement", "3", 1)
+
+	assert.Equal(t, []time.Duration{3 * time.Second}, slept)
+	assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+	assert.Empty(t, tripped(rep), describe(rep))
+	assert.Equal(t, 429, statuses(events, http.MethodGet, "/.well-known/com.apple.remotemanagement")[0])
+}
