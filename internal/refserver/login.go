@@ -297,10 +297,7 @@ func (s *Server) otpSubmit(w http.ResponseWriter, r *http.Request, site *loginSi
 	}
 	code := r.PostForm.Get("otp")
 	if s.has(FaultLoginSplitOTP) {
-		code = ""
-		for i := 1; i <= totpDigits; i++ {
-			code += r.PostForm.Get(fmt.Sprintf("digit%d", i))
-		}
+		code = splitCode(r.PostForm)
 	}
 	if !s.checkTOTP(acct, code) {
 		if s.has(FaultTOTP5xx) {
@@ -312,6 +309,20 @@ func (s *Server) otpSubmit(w http.ResponseWriter, r *http.Request, site *loginSi
 	}
 	s.endSession(w, id, site)
 	s.finishLogin(w, sess, acct)
+}
+
+// splitCode joins the boxes of login-split-otp, one digit each; anything
+// else in a box (the whole code in the first, an empty one) is no code.
+func splitCode(form url.Values) string {
+	code := ""
+	for i := 1; i <= totpDigits; i++ {
+		d := form.Get(fmt.Sprintf("digit%d", i))
+		if !isDigits(d, 1) {
+			return ""
+		}
+		code += d
+	}
+	return code
 }
 
 func (s *Server) finishLogin(w http.ResponseWriter, sess loginSession, acct Account) {
