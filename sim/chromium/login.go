@@ -769,14 +769,15 @@ func (l *login) submit(f *weblogin.LiveForm, snap *snapshot) (*submission, error
 	lastField := ""
 	for _, c := range f.Controls {
 		var v string
+		var err error
 		switch c.Role {
 		case "username":
 			if c.ReadOnly || l.req.Username == "" || c.Value == l.req.Username {
 				continue
 			}
-			v = l.req.Username
+			v, err = c.FitText(l.req.Username)
 		case "password":
-			v = l.req.Password
+			v, err = c.FitText(l.req.Password)
 		case "otp":
 			if code == "" {
 				got, err := l.req.OTP()
@@ -789,13 +790,12 @@ func (l *login) submit(f *weblogin.LiveForm, snap *snapshot) (*submission, error
 				l.res.SecondFactorSeen = true
 				l.mu.Unlock()
 			}
-			fit, err := c.Code(code)
-			if err != nil {
-				// The page cannot take the code as a person types it:
-				// nothing is typed, nothing submitted.
-				return nil, l.fail(weblogin.KindUnfillable, "%s: %v", weblogin.PageName(snap.URL), err)
-			}
-			v = fit
+			v, err = c.Code(code)
+		}
+		if err != nil {
+			// The page cannot take what a person would type: nothing
+			// more is typed, nothing is submitted.
+			return nil, l.fail(weblogin.KindUnfillable, "%s: %v", weblogin.PageName(snap.URL), err)
 		}
 		if err := l.typeInto(c.Selector, v); err != nil {
 			return nil, l.actionFailed("typing into the "+c.Role+" field", snap.URL, err)

@@ -107,6 +107,7 @@ func TestUnfillablePagesInTheBrowser(t *testing.T) {
 	}{
 		{"split code of another length", "", "12345678", "splits the one-time code over 6 one-character boxes, but the code has 8 digits"},
 		{"required field nobody can fill", `<input name="captcha" required>`, testCode, `required text field "captcha"`},
+		{"password longer than its field", `<input type="password" name="pw" maxlength="4">`, testCode, "the password field takes at most 4 characters (maxlength), but the password has 10"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

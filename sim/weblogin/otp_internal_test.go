@@ -94,6 +94,29 @@ func TestFitCode(t *testing.T) {
 	}
 }
 
+func TestFitText(t *testing.T) {
+	for _, tc := range []struct {
+		v, maxlength, err string
+	}{
+		{"correct horse", "", ""},
+		{"correct horse", "64", ""},
+		{"correct horse", "13", ""},
+		{"correct horse", "12", "the password field takes at most 12 characters (maxlength), but the password has 13"},
+		{"pässwörd", "8", ""}, // characters, not bytes
+		{"correct horse", "0", ""},
+		{"correct horse", "x", ""},
+	} {
+		got, err := fitText("password", tc.v, tc.maxlength)
+		if tc.err == "" {
+			require.NoError(t, err, "%+v", tc)
+			assert.Equal(t, tc.v, got)
+			continue
+		}
+		require.Error(t, err, "%+v", tc)
+		assert.Equal(t, tc.err, err.Error())
+	}
+}
+
 // A required field that is none of the login's fields leaves the form
 // unfillable, unless it is pre-filled, optional, read-only or given.
 func TestUnfillableForm(t *testing.T) {

@@ -125,3 +125,19 @@ func TestRejectedSplitCodeQuotesTheMessage(t *testing.T) {
 	assert.Contains(t, e.Msg, `"That code did not work. Wait for the next one."`)
 	assert.NotContains(t, e.Msg, "without error text")
 }
+
+// A password longer than its field's maxlength would be cut by a browser
+// and refused: the page cannot be filled, nothing is sent.
+func TestPasswordLongerThanItsField(t *testing.T) {
+	p := &posted{}
+	req := baseRequest("https://idp.test/login")
+	page := `<form method="post"><input name="username"><input type="password" name="pin" maxlength="8"><button>Go</button></form>`
+
+	_, err := weblogin.Login(context.Background(), p.fetch(page, "callback:tok-0123456789abcdef"), req)
+
+	e := asError(t, err)
+	assert.Equal(t, weblogin.KindUnfillable, e.Kind, e.Msg)
+	assert.Contains(t, e.Msg, "the password field takes at most 8 characters (maxlength), but the password has 28")
+	assert.NotContains(t, e.Msg, req.Password)
+	assert.Empty(t, p.bodies)
+}

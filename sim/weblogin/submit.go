@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
 )
@@ -140,9 +141,9 @@ func (s *session) value(r role, c *goquery.Selection, code func() (string, error
 		if _, ro := c.Attr("readonly"); ro || s.req.Username == "" {
 			return current, nil
 		}
-		return s.req.Username, nil
+		return fitText("user name", s.req.Username, c.AttrOr("maxlength", ""))
 	case rolePassword:
-		return s.req.Password, nil
+		return fitText("password", s.req.Password, c.AttrOr("maxlength", ""))
 	case roleOTP:
 		return code()
 	}
@@ -169,6 +170,30 @@ func fitCode(code string, digit, digits int, maxlength string) (string, error) {
 		return "", &unfillableError{fmt.Sprintf("the one-time-code field takes at most %d characters (maxlength), but the code has %d (is the scenario's TOTP length, --totp-digits, the server's?)", n, len(code))}
 	}
 	return code, nil
+}
+
+// fitText checks that the user name or password fits its field: a
+// browser cuts what is typed at maxlength, and the server would then refuse
+// a credential the tester never sent. The message names lengths only.
+func fitText(what, v, maxlength string) (string, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(maxlength))
+	if err != nil || n <= 0 {
+		return v, nil
+	}
+	if have := utf8.RuneCountInString(v); have > n {
+		return "", &unfillableError{fmt.Sprintf("the %s field takes at most %d characters (maxlength), but the %s has %d", what, n, what, have)}
+	}
+	return v, nil
+}
+
+// FitText is fitText for a browser driver: what to type into a user name
+// or password field (role "username" or "password"), or why it does not fit.
+func (c LiveControl) FitText(v string) (string, error) {
+	what := "password"
+	if c.Role == "username" {
+		what = "user name"
+	}
+	return fitText(what, v, c.MaxLength)
 }
 
 // unfillable says why a login form cannot be filled as a person would,
