@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
@@ -704,7 +705,7 @@ func (r *runner) authProbes(start string, real *loginRun) {
 	a := r.c.Account
 	// AUTH-006 gives a correct code if a code is asked for at all, so only
 	// the password can make it fail; the code is then spent.
-	p := r.login(start, "probe AUTH-006: wrong password", "enrollsim-wrong-"+fmt.Sprint(len(a.Password.Reveal())), r.deviceOTP(), true)
+	p := r.login(start, "probe AUTH-006: wrong password", wrongPassword(a.Password.Reveal()), r.deviceOTP(), true)
 	if cb := p.callback(); cb != nil && hasCredential(cb) {
 		r.check("AUTH-006", false, "no callback with a token after a wrong password", "the wrong password got a callback with a token")
 	} else if p.transport != "" {
@@ -776,6 +777,21 @@ func (r *runner) authProbes(start string, real *loginRun) {
 	} else {
 		r.check("TOTP-005", true, "", "")
 	}
+}
+
+// wrongPassword is AUTH-006's password: never the real one, and exactly as
+// long, so it fits whatever field the real one fits (a longer one would be
+// cut at maxlength and leave the probe unjudged, a shorter one may fail
+// minlength).
+func wrongPassword(real string) string {
+	const base = "enrollsim-wrong-"
+	n := utf8.RuneCountInString(real)
+	w := base + strings.Repeat("x", max(n-len(base), 0))
+	w = w[:max(n, 1)]
+	if w == real {
+		w = w[:len(w)-1] + "y"
+	}
+	return w
 }
 
 func hasCredential(cb *url.URL) bool {
