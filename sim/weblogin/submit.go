@@ -138,8 +138,8 @@ func (s *session) value(r role, c *goquery.Selection, code func() (string, error
 	case roleUsername:
 		// A read-only name was chosen by the server (often from
 		// user-identifier); the user cannot change it.
-		if _, ro := c.Attr("readonly"); ro || s.req.Username == "" {
-			return current, nil
+		if _, ro := c.Attr("readonly"); ro || s.req.Username == "" || current == s.req.Username {
+			return current, nil // pre-filled as it should be: nothing to type
 		}
 		return fitText("user name", s.req.Username, c.AttrOr("maxlength", ""))
 	case rolePassword:
