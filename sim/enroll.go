@@ -182,6 +182,9 @@ func (r *runner) enrollChallenge() (*stop, StepStatus, string) {
 	case resp.status == 0:
 		r.cannotJudge("ENR-001", "no answer: "+resp.err.Error())
 		return &stop{OutcomeError, "the enrollment request got no answer: " + resp.err.Error()}, StepError, resp.err.Error()
+	case resp.rateLimited != "":
+		r.cannotJudge("ENR-001", resp.rateLimited)
+		return &stop{OutcomeError, resp.rateLimited}, StepError, resp.rateLimited
 	case resp.status == http.StatusUnauthorized:
 		r.check("ENR-001", true, "", "")
 	case resp.status == http.StatusBadRequest || resp.status == http.StatusForbidden:

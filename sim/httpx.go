@@ -12,10 +12,13 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
 // request describes one exchange the engine makes.
@@ -45,6 +48,10 @@ type response struct {
 	// its body ("the response headers are over 256 KiB"); the body cap is
 	// tooLarge.
 	overLimit string
+	// rateLimited says why a 429 was not waited out: its Retry-After asks
+	// for longer than the simulator waits. The answer is then no verdict
+	// on the server (unjudgeable), which only asked for patience.
+	rateLimited string
 }
 
 func (r *response) mediaType() string {
@@ -61,9 +68,74 @@ func (r *response) mediaType() string {
 // ErrBodyTooLarge marks a response body over its limit.
 var ErrBodyTooLarge = errors.New("response body over the size limit")
 
-// do sends one request under the per-request timeout, reads the body up to
-// the limit, and emits the exchange, redacted.
+// maxRetryAfter caps the wait a 429's Retry-After buys. A device's web
+// view or client retries after a short pause; a run does not sit for
+// minutes, so a longer wait leaves the step unjudged instead.
+const maxRetryAfter = 30 * time.Second
+
+// do sends one request (doOnce). A 429 Too Many Requests with a Retry-After
+// within maxRetryAfter is waited out once, shown as a wait event, and the
+// request sent again: what comes after the wait is judged. A second 429 is
+// judged as any answer; a longer Retry-After marks the answer rateLimited.
+// Probes do not wait: a 429 to a wrong password or code is a refusal, which
+// is what they look for.
 func (r *runner) do(q request) *response {
+	resp := r.doOnce(q)
+	if resp.status != http.StatusTooManyRequests || q.probe || r.probing {
+		return resp
+	}
+	wait, ok := retryAfter(resp.header.Get("Retry-After"), r.clock())
+	if !ok {
+		return resp
+	}
+	where := q.method + " " + weblogin.PageName(q.url)
+	if wait > maxRetryAfter {
+		resp.rateLimited = fmt.Sprintf("%s answered 429 Too Many Requests with Retry-After %s, longer than the simulator waits (%s): run again later",
+			where, roundSeconds(wait), roundSeconds(maxRetryAfter))
+		return resp
+	}
+	r.wait(wait, fmt.Sprintf("waiting %s: %s answered 429 Too Many Requests with Retry-After %q; trying once more after it",
+		roundSeconds(wait), where, clipHeader(resp.header.Get("Retry-After"))))
+	if err := r.sleep(wait); err != nil {
+		return resp
+	}
+	return r.doOnce(q)
+}
+
+// retryAfter reads a Retry-After header (RFC 9110 §10.2.3): delay seconds
+// or an HTTP-date. A date in the past means now.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		if n > int64(24*time.Hour/time.Second) {
+			n = int64(24 * time.Hour / time.Second) // beyond any cap; no overflow
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+// clipHeader bounds a header value quoted in a message.
+func clipHeader(v string) string {
+	if len(v) > 64 {
+		return v[:64] + "…"
+	}
+	return v
+}
+
+// doOnce sends one request under the per-request timeout, reads the body up
+// to the limit, and emits the exchange, redacted.
+func (r *runner) doOnce(q request) *response {
 	r.seq++
 	if r.probing {
 		q.probe = true

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
@@ -59,9 +60,14 @@ func (l *loginRun) kind() weblogin.ErrKind {
 	return ""
 }
 
-// atLimit: the driver stopped at its own bound (forms, controls, nesting),
-// which is no verdict on the server.
-func (l *loginRun) atLimit() bool { return l.kind() == weblogin.KindLimit }
+// atLimit: the driver stopped at its own bound (forms, controls, nesting)
+// or found a page it cannot fill as a person would (no field fits the
+// code, a required field it has nothing for), which is no verdict on the
+// server.
+func (l *loginRun) atLimit() bool {
+	k := l.kind()
+	return k == weblogin.KindLimit || k == weblogin.KindUnfillable
+}
 
 // callback returns the callback URL when the run ended at one.
 func (l *loginRun) callback() *url.URL {
@@ -498,6 +504,8 @@ func loginFailure(lr *loginRun) string {
 				return "the tester could not sign in: the page needs JavaScript, and no browser could be started: " + we.Msg
 			case weblogin.KindLimit:
 				return "the simulator could not read the sign-in page: " + we.Msg
+			case weblogin.KindUnfillable:
+				return "the tester could not sign in: the simulator cannot fill the sign-in page: " + we.Msg
 			}
 		}
 		return "the sign-in failed: " + lr.err.Error()
@@ -542,6 +550,8 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 		r.cannotJudge("AUTH-001", "the sign-in page broke a limit of the simulator's: "+lr.pages[len(lr.pages)-1].overLimit)
 	case first == nil:
 		r.check("AUTH-001", false, "200 text/html", "no page: "+loginFailure(lr))
+	case first.rateLimited != "":
+		r.cannotJudge("AUTH-001", first.rateLimited)
 	default:
 		mt := first.mediaType()
 		r.check("AUTH-001", first.status == 200 && (mt == "text/html" || mt == "application/xhtml+xml"), "200 text/html (after any redirects)", fmt.Sprintf("%d %s", first.status, mt))
@@ -559,7 +569,7 @@ func (r *runner) judgeLoginPages(lr *loginRun, oauth bool) {
 		}
 	}
 	if first != nil && first.status == 200 && !used && lr.atLimit() {
-		r.cannotJudge("AUTH-002", "the sign-in stopped at the simulator's limit before the identifier could show: "+lr.err.Error())
+		r.cannotJudge("AUTH-002", "the sign-in stopped at a page the simulator could not read or fill, before the identifier could show: "+lr.err.Error())
 	} else if !used && lr.untestable() {
 		r.cannotJudge("AUTH-002", "the tester could not run the sign-in page (it needs JavaScript), so it cannot tell whether the page uses user-identifier")
 	} else if first != nil && first.status == 200 {
@@ -665,6 +675,10 @@ func (r *runner) judgeSecondFactor(lr *loginRun, gotCallback bool) {
 	switch {
 	case lr.res.SecondFactorSeen && gotCallback:
 		r.check("TOTP-002", true, "", "")
+	case lr.res.SecondFactorSeen && lr.atLimit():
+		// The code was never submitted as the page wants it: the server
+		// did not refuse it.
+		r.cannotJudge("TOTP-002", loginFailure(lr))
 	case lr.res.SecondFactorSeen:
 		r.check("TOTP-002", false, "a correct RFC 6238 code completes the sign-in", loginFailure(lr))
 	default:
@@ -691,11 +705,13 @@ func (r *runner) authProbes(start string, real *loginRun) {
 	a := r.c.Account
 	// AUTH-006 gives a correct code if a code is asked for at all, so only
 	// the password can make it fail; the code is then spent.
-	p := r.login(start, "probe AUTH-006: wrong password", "enrollsim-wrong-"+fmt.Sprint(len(a.Password.Reveal())), r.deviceOTP(), true)
+	p := r.login(start, "probe AUTH-006: wrong password", wrongPassword(a.Password.Reveal()), r.deviceOTP(), true)
 	if cb := p.callback(); cb != nil && hasCredential(cb) {
 		r.check("AUTH-006", false, "no callback with a token after a wrong password", "the wrong password got a callback with a token")
 	} else if p.transport != "" {
 		r.cannotJudge("AUTH-006", "the probe could not be read: "+p.transport)
+	} else if p.atLimit() {
+		r.cannotJudge("AUTH-006", "the probe could not go through the sign-in: "+loginFailure(p))
 	} else {
 		r.check("AUTH-006", true, "", "")
 	}
@@ -719,6 +735,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 			r.check("TOTP-003", false, "no token for a wrong code; the form again or a lockout, never a 5xx", fmt.Sprintf("status %d", p.serverError().status))
 		case p.transport != "":
 			r.cannotJudge("TOTP-003", "the probe could not be read: "+p.transport)
+		case p.atLimit():
+			r.cannotJudge("TOTP-003", "the probe could not submit the code: "+loginFailure(p))
 		default:
 			r.check("TOTP-003", true, "", "")
 		}
@@ -735,6 +753,8 @@ func (r *runner) authProbes(start string, real *loginRun) {
 			r.check("TOTP-004", false, "a used code is refused in the same time step", "the replayed code got a second callback")
 		} else if p.transport != "" {
 			r.cannotJudge("TOTP-004", "the probe could not be read: "+p.transport)
+		} else if p.atLimit() {
+			r.cannotJudge("TOTP-004", "the probe could not submit the code: "+loginFailure(p))
 		} else {
 			r.check("TOTP-004", true, "", "")
 		}
@@ -752,9 +772,26 @@ func (r *runner) authProbes(start string, real *loginRun) {
 		r.check("TOTP-005", false, "a code outside ±1 step is refused", "a code two steps old got the callback")
 	} else if p.transport != "" {
 		r.cannotJudge("TOTP-005", "the probe could not be read: "+p.transport)
+	} else if p.atLimit() {
+		r.cannotJudge("TOTP-005", "the probe could not submit the code: "+loginFailure(p))
 	} else {
 		r.check("TOTP-005", true, "", "")
 	}
+}
+
+// wrongPassword is AUTH-006's password: never the real one, and exactly as
+// long, so it fits whatever field the real one fits (a longer one would be
+// cut at maxlength and leave the probe unjudged, a shorter one may fail
+// minlength).
+func wrongPassword(real string) string {
+	const base = "enrollsim-wrong-"
+	n := utf8.RuneCountInString(real)
+	w := base + strings.Repeat("x", max(n-len(base), 0))
+	w = w[:max(n, 1)]
+	if w == real {
+		w = w[:len(w)-1] + "y"
+	}
+	return w
 }
 
 func hasCredential(cb *url.URL) bool {

@@ -80,6 +80,8 @@ func unjudgeable(resp *response, timeout time.Duration, body string) string {
 		return fmt.Sprintf("no answer within the simulator's %s timeout (raise --timeout to judge)", timeout)
 	case resp.status == 0:
 		return fmt.Sprintf("no answer: %v", resp.err)
+	case resp.rateLimited != "":
+		return resp.rateLimited
 	case resp.status != http.StatusOK:
 		return ""
 	case resp.tooLarge:

@@ -96,6 +96,8 @@ const (
 	FaultCallbackWrongHost     = "callback-wrong-host"
 	FaultLoginNoPrefill        = "login-no-prefill"
 	FaultLoginPage404          = "login-page-404"
+	FaultLoginRateLimitedOnce  = "login-rate-limited-once"
+	FaultLoginSplitOTP         = "login-split-otp"
 	FaultOAuthBadTokenType     = "oauth-bad-token-type"
 	FaultOAuthClientAuth       = "oauth-client-auth"
 	FaultOAuthCodeReuse        = "oauth-code-reuse"
@@ -308,6 +310,10 @@ var faultTable = []Fault{
 		Trips: []string{"AUTH-008"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultLoginPage404, Doc: "GET /auth/login, the apple-as-web challenge's url, answers a plain-text 404",
 		Trips: []string{"AUTH-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultLoginRateLimitedOnce, Doc: "legal: the first GET of the sign-in page answers 429 Too Many Requests with Retry-After: 1; later ones work (the simulator waits it out once)",
+		Trips: []string{}, Probe: probeFallback, Account: probeAlice, Outcome: "enrolled"},
+	{Name: FaultLoginSplitOTP, Doc: `legal: the one-time-code page splits the code over six <input maxlength=1> boxes (digit1..digit6, a script moves the focus) and shows errors in <p class="err">`,
+		Trips: []string{}, Probe: probeFallback, Account: probeAlice, Outcome: "enrolled"},
 	{Name: FaultLoginNoPrefill, Doc: "the sign-in pages ignore user-identifier: nothing pre-filled, the identifier appears nowhere",
 		Trips: []string{"AUTH-002"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultCallbackDoubleEncoded, Doc: "access tokens are std base64 (with / + =) and the callback percent-encodes them twice",

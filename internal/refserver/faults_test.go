@@ -345,6 +345,8 @@ var wantFaults = map[string]string{
 	"oauth-no-scope":              "iphone@18.2 erin ENR-005",
 	"login-page-404":              "iphone@18.2 alice AUTH-001",
 	"login-no-prefill":            "iphone@18.2 alice AUTH-002",
+	"login-rate-limited-once":     "iphone@18.2 alice",
+	"login-split-otp":             "iphone@18.2 alice",
 	"callback-double-encoded":     "iphone@18.2 alice AUTH-005 TOK-001 PROF-001",
 	"oauth-rejects-login-hint":    "iphone@18.2 erin AUTH-009",
 	"totp-rejects-valid":          "iphone@18.2 alice TOTP-002",

@@ -2,6 +2,7 @@ package refserver
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"html/template"
 	"maps"
 	"net/http"
@@ -116,6 +117,11 @@ func (s *Server) idpRoutes(mux *http.ServeMux) {
 func (s *Server) mdmLoginPage(w http.ResponseWriter, r *http.Request) {
 	if s.has(FaultLoginPage404) {
 		writeText(w, http.StatusNotFound, "404 page not found\n")
+		return
+	}
+	if s.has(FaultLoginRateLimitedOnce) && s.rateLimited.CompareAndSwap(false, true) {
+		w.Header().Set("Retry-After", "1")
+		writeText(w, http.StatusTooManyRequests, "too many sign-in attempts; try again in a second\n")
 		return
 	}
 	q := r.URL.Query()
@@ -289,7 +295,11 @@ func (s *Server) otpSubmit(w http.ResponseWriter, r *http.Request, site *loginSi
 		writeText(w, http.StatusBadRequest, "sign in with your password first\n")
 		return
 	}
-	if !s.checkTOTP(acct, r.PostForm.Get("otp")) {
+	code := r.PostForm.Get("otp")
+	if s.has(FaultLoginSplitOTP) {
+		code = splitCode(r.PostForm)
+	}
+	if !s.checkTOTP(acct, code) {
 		if s.has(FaultTOTP5xx) {
 			writeText(w, http.StatusInternalServerError, "internal server error\n")
 			return
@@ -299,6 +309,20 @@ func (s *Server) otpSubmit(w http.ResponseWriter, r *http.Request, site *loginSi
 	}
 	s.endSession(w, id, site)
 	s.finishLogin(w, sess, acct)
+}
+
+// splitCode joins the boxes of login-split-otp, one digit each; anything
+// else in a box (the whole code in the first, an empty one) is no code.
+func splitCode(form url.Values) string {
+	code := ""
+	for i := 1; i <= totpDigits; i++ {
+		d := form.Get(fmt.Sprintf("digit%d", i))
+		if !isDigits(d, 1) {
+			return ""
+		}
+		code += d
+	}
+	return code
 }
 
 func (s *Server) finishLogin(w http.ResponseWriter, sess loginSession, acct Account) {
@@ -395,6 +419,40 @@ var pageTemplate = template.Must(template.New("page").Parse(htmlHead + `<main>
 </html>
 `))
 
+// splitOTPTemplate is the one-time-code page of login-split-otp: one box
+// per digit, as many sign-in pages draw it, with a script that moves the
+// focus along (the form works without it).
+var splitOTPTemplate = template.Must(template.New("otp-split").Parse(htmlHead + `<main>
+<h1>{{.Title}}</h1>
+{{if .Error}}<p class="err">{{.Error}}</p>
+{{end}}<form method="post" action="{{.Action}}" id="otp-form">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<p>Enter the 6-digit code from your authenticator app{{if .User}} for {{.User}}{{end}}.</p>
+<div class="otp-boxes">
+<input name="digit1" type="text" maxlength="1" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]" aria-label="Digit 1" required autofocus>
+<input name="digit2" type="text" maxlength="1" inputmode="numeric" pattern="[0-9]" aria-label="Digit 2" required>
+<input name="digit3" type="text" maxlength="1" inputmode="numeric" pattern="[0-9]" aria-label="Digit 3" required>
+<input name="digit4" type="text" maxlength="1" inputmode="numeric" pattern="[0-9]" aria-label="Digit 4" required>
+<input name="digit5" type="text" maxlength="1" inputmode="numeric" pattern="[0-9]" aria-label="Digit 5" required>
+<input name="digit6" type="text" maxlength="1" inputmode="numeric" pattern="[0-9]" aria-label="Digit 6" required>
+</div>
+<button type="submit">Verify</button>
+</form>
+</main>
+<script>
+(function () {
+  var boxes = document.querySelectorAll(".otp-boxes input");
+  boxes.forEach(function (box, i) {
+    box.addEventListener("input", function () {
+      if (box.value.length === 1 && i + 1 < boxes.length) boxes[i + 1].focus();
+    });
+  });
+})();
+</script>
+</body>
+</html>
+`))
+
 // jsOTPTemplate is the one-time-code page of otp-needs-javascript: no
 // form in the markup, only a notice for browsers without JavaScript and a
 // script that builds the form (and sends the user back to the start).
@@ -467,6 +525,10 @@ func (s *Server) writeOTPPage(w http.ResponseWriter, sess loginSession, errMsg s
 	user := sess.user
 	if s.has(FaultLoginNoPrefill) {
 		user = ""
+	}
+	if s.has(FaultLoginSplitOTP) {
+		writeHTML(w, splitOTPTemplate, page{Title: sess.site.title, Error: errMsg, Action: sess.site.otpPath, CSRF: sess.csrf, User: user, OTP: true})
+		return
 	}
 	writeHTML(w, pageTemplate, page{Title: sess.site.title, Error: errMsg, Action: sess.site.otpPath, CSRF: sess.csrf, User: user, OTP: true})
 }

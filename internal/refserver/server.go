@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/enrollsim/enrollsim/internal/axm"
@@ -102,6 +103,8 @@ type Server struct {
 	mdm       *mdmRegistry            // enrollments that checked in (mdm.go), made by mdmRoutes
 	sites     map[string]http.Handler // by lower-case host name without port
 	handler   http.Handler
+	// rateLimited: login-rate-limited-once has answered its one 429.
+	rateLimited atomic.Bool
 
 	ln   net.Listener
 	srv  *http.Server

@@ -762,18 +762,22 @@ func (l *login) submit(f *weblogin.LiveForm, snap *snapshot) (*submission, error
 	if f.OTP && l.req.OTP == nil {
 		return nil, l.fail(weblogin.KindSecondFactor, "%s asks for a one-time code but no second factor is configured", weblogin.PageName(snap.URL))
 	}
+	if f.Unfillable != "" {
+		return nil, l.fail(weblogin.KindUnfillable, "%s: %s", weblogin.PageName(snap.URL), f.Unfillable)
+	}
 	var code string
 	lastField := ""
 	for _, c := range f.Controls {
 		var v string
+		var err error
 		switch c.Role {
 		case "username":
 			if c.ReadOnly || l.req.Username == "" || c.Value == l.req.Username {
 				continue
 			}
-			v = l.req.Username
+			v, err = c.FitText(l.req.Username)
 		case "password":
-			v = l.req.Password
+			v, err = c.FitText(l.req.Password)
 		case "otp":
 			if code == "" {
 				got, err := l.req.OTP()
@@ -786,12 +790,22 @@ func (l *login) submit(f *weblogin.LiveForm, snap *snapshot) (*submission, error
 				l.res.SecondFactorSeen = true
 				l.mu.Unlock()
 			}
-			v = code
+			v, err = c.Code(code)
+		}
+		if err != nil {
+			// The page cannot take what a person would type: nothing
+			// more is typed, nothing is submitted.
+			return nil, l.fail(weblogin.KindUnfillable, "%s: %v", weblogin.PageName(snap.URL), err)
 		}
 		if err := l.typeInto(c.Selector, v); err != nil {
 			return nil, l.actionFailed("typing into the "+c.Role+" field", snap.URL, err)
 		}
 		lastField = c.Selector
+	}
+	if code != "" {
+		if run := weblogin.SplitCodeBody(f.Controls, code); run != "" {
+			l.secret(run) // the body posts the code one digit per field
+		}
 	}
 	l.screenshot(f, snap.URL)
 	after, err := l.snapshot()

@@ -27,6 +27,11 @@ const (
 	// nesting). The driver could not judge it: this is no verdict on the
 	// server.
 	KindLimit ErrKind = "limit"
+	// KindUnfillable: the driver found the page but cannot fill it as a
+	// person would: no field fits the code (a box too short, a split code
+	// of another length), or a required field it has nothing to type into.
+	// The tester could not sign in: this is no verdict on the server.
+	KindUnfillable ErrKind = "unfillable"
 )
 
 // Error is a login failure with the trail of pages that led to it. Msg and

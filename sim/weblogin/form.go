@@ -81,6 +81,11 @@ type form struct {
 	// controlCount is how many controls the form has; past maxFormControls
 	// only the first are read.
 	controlCount int
+	// digit is parallel to controls: the position of the control in a code
+	// split over one-character boxes, or -1; digits is how many boxes the
+	// code is split over (0: no split code).
+	digit  []int
+	digits int
 }
 
 // formScan is what chooseForm looked at, for a verdict that names where it
@@ -143,7 +148,85 @@ func readForm(sel *goquery.Selection, sels selectors) *form {
 		}
 	})
 	f.relay = hidden > 0 && visible == 0
+	f.findSplitCode()
 	return f
+}
+
+// Bounds of a code split over one-character boxes: TOTP codes have 6 to 8
+// digits, some pages use 4-digit PINs; a longer run of such boxes is not a
+// code.
+const (
+	minSplitDigits = 4
+	maxSplitDigits = 10
+)
+
+// findSplitCode spots a one-time code split over one box per digit
+// (<input maxlength=1> repeated, a common OTP design whose script moves the
+// focus along): the first run of consecutive one-character text, tel,
+// number or password inputs that is long enough and looks like a code. Its
+// boxes become OTP fields, each taking one digit.
+func (f *form) findSplitCode() {
+	f.digit = make([]int, len(f.controls))
+	for i := range f.digit {
+		f.digit[i] = -1
+	}
+	for i := 0; i < len(f.controls); {
+		if !singleCharacter(f.controls[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(f.controls) && singleCharacter(f.controls[j]) {
+			j++
+		}
+		if n := j - i; n >= minSplitDigits && n <= maxSplitDigits && looksLikeCode(f.controls[i:j], f.roles[i:j]) {
+			for k := i; k < j; k++ {
+				f.roles[k], f.digit[k] = roleOTP, k-i
+			}
+			f.digits = n
+			f.asks.otp = true
+			if !slices.Contains(f.roles, roleUsername) {
+				f.asks.username = false
+			}
+			if !slices.Contains(f.roles, rolePassword) {
+				f.asks.password = false
+			}
+			return
+		}
+		i = j
+	}
+}
+
+// singleCharacter: a box for one typed character.
+func singleCharacter(c *goquery.Selection) bool {
+	if goquery.NodeName(c) != "input" {
+		return false
+	}
+	switch controlKind(c) {
+	case "text", "tel", "number", "password":
+	default:
+		return false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(c.AttrOr("maxlength", "")))
+	return err == nil && n == 1
+}
+
+// looksLikeCode: a run of one-character boxes is a code when one of them
+// says so (a code field's name, autocomplete=one-time-code, a numeric
+// keypad) or when it has a code's usual length.
+func looksLikeCode(run []*goquery.Selection, roles []role) bool {
+	if len(run) == 6 || len(run) == 8 {
+		return true
+	}
+	for i, c := range run {
+		if roles[i] == roleOTP || strings.EqualFold(c.AttrOr("inputmode", ""), "numeric") {
+			return true
+		}
+		if kind := controlKind(c); kind == "tel" || kind == "number" {
+			return true
+		}
+	}
+	return false
 }
 
 // chooseForm picks the form to fill: the Fields.Form match, else the first

@@ -15,9 +15,23 @@ const ControlAttr = "data-enrollsim-i"
 // LiveControl is one field to type into, by a CSS selector on the live DOM.
 type LiveControl struct {
 	Selector string
+	Name     string // the name attribute, as the form submits it
 	Role     string // "username", "password" or "otp"
 	Value    string // what the page holds now
 	ReadOnly bool
+	// Digit is the box's position in a code split over Digits
+	// one-character boxes, or -1 for a field that takes the whole code.
+	Digit, Digits int
+	// MaxLength is the field's maxlength attribute as written.
+	MaxLength string
+}
+
+// Code is what a person types into this code field: the whole code, or
+// its one digit for a box of a split code. The error (no secret in it)
+// says why the code fits no field: the page cannot be filled, and a
+// driver ends with KindUnfillable.
+func (c LiveControl) Code(code string) (string, error) {
+	return fitCode(code, c.Digit, c.Digits, c.MaxLength)
 }
 
 // LiveForm is the login form of a live DOM, read by the same detection and
@@ -29,6 +43,9 @@ type LiveForm struct {
 	Asks     string // "username,password" for people
 	OTP      bool
 	Password bool
+	// Unfillable says why the form cannot be filled as a person would (a
+	// required field that is none of the login's), or "".
+	Unfillable string
 }
 
 // LivePage is what a browser driver needs to know of the page it shows.
@@ -57,7 +74,8 @@ func ReadLivePage(snapshot string, f Fields) (*LivePage, error) {
 	if login == nil || login.asks.stage() == 0 {
 		return page, nil
 	}
-	lf := &LiveForm{Stage: login.asks.stage(), Asks: login.asks.String(), OTP: login.asks.otp, Password: login.asks.password}
+	lf := &LiveForm{Stage: login.asks.stage(), Asks: login.asks.String(), OTP: login.asks.otp, Password: login.asks.password,
+		Unfillable: login.unfillable(sels.extra)}
 	for i, c := range login.controls {
 		var name string
 		switch login.roles[i] {
@@ -75,7 +93,8 @@ func ReadLivePage(snapshot string, f Fields) (*LivePage, error) {
 			continue
 		}
 		_, ro := c.Attr("readonly")
-		lf.Controls = append(lf.Controls, LiveControl{Selector: controlSelector(idx), Role: name, Value: c.AttrOr("value", ""), ReadOnly: ro})
+		lf.Controls = append(lf.Controls, LiveControl{Selector: controlSelector(idx), Name: c.AttrOr("name", ""), Role: name, Value: c.AttrOr("value", ""), ReadOnly: ro,
+			Digit: login.digit[i], Digits: login.digits, MaxLength: c.AttrOr("maxlength", "")})
 	}
 	if b := liveSubmitter(login, sels); b != nil {
 		if idx, ok := b.Attr(ControlAttr); ok {

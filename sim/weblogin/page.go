@@ -105,10 +105,15 @@ func needsJavaScript(doc *goquery.Document) string {
 
 // errorSelector finds the messages login pages show after a failed
 // attempt: live regions and alerts (what a screen reader announces), and
-// the class and id names templates give them, in any letter case.
-const errorSelector = `[role=alert], [aria-live=assertive], [aria-live=polite], ` +
+// the class and id names templates give them, in any letter case. "err"
+// alone is common too (class="err", "form-err", "errmsg", "loginErr"), but
+// as a bare substring it is in "terrain" or "ferry": it counts as a class
+// word or a word's start or end.
+const errorSelector = `[role=alert i], [role=alertdialog i], [aria-live=assertive i], [aria-live=polite i], ` +
 	`[class*=error i], [class*=alert i], [class*=danger i], [class*=invalid i], [class*=warning i], ` +
-	`[id*=error i], [id*=alert i], [id*=invalid i]`
+	`[class~=err i], [class^=err- i], [class^=err_ i], [class*=" err-" i], [class*=" err_" i], ` +
+	`[class*=-err i], [class*=_err i], [class*=errmsg i], [class*=Err], ` +
+	`[id*=error i], [id*=alert i], [id*=invalid i], [id~=err i], [id*=-err i], [id*=_err i], [id^=err- i], [id^=err_ i], [id*=errmsg i]`
 
 // notErrorBoxes are containers whose class may mention errors ("has-errors")
 // without being the message: quoting them would quote the whole page.

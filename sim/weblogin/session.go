@@ -277,13 +277,25 @@ func (s *session) submitForm(nav navigation, page *Page, base *url.URL, f *form)
 		s.note(nav, page, what)
 		return nil, s.fail(KindSecondFactor, "%s %s asks for a one-time code but no second factor is configured", nav.method, nav.url)
 	}
+	if f.asks.stage() > 0 {
+		if why := f.unfillable(s.sels.extra); why != "" {
+			s.note(nav, page, what+": cannot be filled")
+			return nil, s.fail(KindUnfillable, "%s %s: %s", nav.method, nav.url, why)
+		}
+	}
 	next, err := s.submit(page, base, f)
 	if err != nil {
-		s.note(nav, page, what)
 		var r *redactedError
-		if errors.As(err, &r) {
+		var u *unfillableError
+		switch {
+		case errors.As(err, &r):
+			s.note(nav, page, what)
 			return nil, err
+		case errors.As(err, &u):
+			s.note(nav, page, what+": cannot be filled")
+			return nil, s.fail(KindUnfillable, "%s %s: %s", nav.method, nav.url, u.msg)
 		}
+		s.note(nav, page, what)
 		return nil, s.fail(KindBadRedirect, "%s %s: %v", nav.method, nav.url, err)
 	}
 	s.last = &submitted{asks: f.asks, host: page.URL.Host}

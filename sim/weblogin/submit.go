@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
 )
@@ -62,7 +64,7 @@ func (f *form) submitter(sels selectors) *goquery.Selection {
 // user's input in the fields detected as user name, password and code, and
 // the pressed button.
 func (s *session) fill(f *form, button *goquery.Selection) ([]pair, error) {
-	var pairs []pair
+	var pairs, digits []pair
 	code := s.codeOnce() // one code per submission, even when a form has several code fields
 	for i, c := range f.controls {
 		name, kind := c.AttrOr("name", ""), controlKind(c)
@@ -88,10 +90,45 @@ func (s *session) fill(f *form, button *goquery.Selection) ([]pair, error) {
 			if err != nil {
 				return nil, err
 			}
+			if f.roles[i] == roleOTP {
+				if v, err = fitCode(v, f.digit[i], f.digits, c.AttrOr("maxlength", "")); err != nil {
+					return nil, err
+				}
+				if f.digit[i] >= 0 {
+					digits = append(digits, pair{name, v})
+				}
+			}
 			pairs = append(pairs, pair{name, v})
 		}
 	}
+	s.splitSecret(digits)
 	return pairs, nil
+}
+
+// splitSecret registers a split code as it goes over the wire, one digit
+// per field ("d1=4&d2=9&…"), before anything can print the body: each
+// digit alone is no secret, the run of them is the code.
+func (s *session) splitSecret(digits []pair) {
+	if len(digits) == 0 {
+		return
+	}
+	run := encodePairs(digits)
+	s.redact.add(run)
+	if s.req.OnSecret != nil {
+		s.req.OnSecret(run)
+	}
+}
+
+// SplitCodeBody is how a form body carries a code split over the given
+// boxes (tree order): "d1=4&d2=9&…". A driver registers it as a secret.
+func SplitCodeBody(boxes []LiveControl, code string) string {
+	var digits []pair
+	for _, b := range boxes {
+		if b.Digit >= 0 && b.Digit < len(code) && b.Name != "" {
+			digits = append(digits, pair{b.Name, code[b.Digit : b.Digit+1]})
+		}
+	}
+	return encodePairs(digits)
 }
 
 // value is what the user leaves in a text-like control.
@@ -101,16 +138,122 @@ func (s *session) value(r role, c *goquery.Selection, code func() (string, error
 	case roleUsername:
 		// A read-only name was chosen by the server (often from
 		// user-identifier); the user cannot change it.
-		if _, ro := c.Attr("readonly"); ro || s.req.Username == "" {
-			return current, nil
+		if _, ro := c.Attr("readonly"); ro || s.req.Username == "" || current == s.req.Username {
+			return current, nil // pre-filled as it should be: nothing to type
 		}
-		return s.req.Username, nil
+		return fitText("user name", s.req.Username, c.AttrOr("maxlength", ""))
 	case rolePassword:
-		return s.req.Password, nil
+		return fitText("password", s.req.Password, c.AttrOr("maxlength", ""))
 	case roleOTP:
 		return code()
 	}
 	return current, nil
+}
+
+// unfillableError: the page cannot be filled as a person would fill it.
+type unfillableError struct{ msg string }
+
+func (e *unfillableError) Error() string { return e.msg }
+
+// fitCode is what goes into one code field: the whole code, or one digit of
+// it in a box of a code split over digits boxes (digit is the position, -1
+// for a whole-code field). A code that fits no field leaves the page
+// unfillable: a person could not type it either.
+func fitCode(code string, digit, digits int, maxlength string) (string, error) {
+	if digit >= 0 {
+		if len(code) != digits {
+			return "", &unfillableError{fmt.Sprintf("the page splits the one-time code over %d one-character boxes, but the code has %d digits (is the scenario's TOTP length, --totp-digits, the server's?)", digits, len(code))}
+		}
+		return code[digit : digit+1], nil
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(maxlength)); err == nil && n > 0 && len(code) > n {
+		return "", &unfillableError{fmt.Sprintf("the one-time-code field takes at most %d characters (maxlength), but the code has %d (is the scenario's TOTP length, --totp-digits, the server's?)", n, len(code))}
+	}
+	return code, nil
+}
+
+// fitText checks that the user name or password fits its field: a
+// browser cuts what is typed at maxlength, and the server would then refuse
+// a credential the tester never sent. The message names lengths only.
+func fitText(what, v, maxlength string) (string, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(maxlength))
+	if err != nil || n <= 0 {
+		return v, nil
+	}
+	if have := utf8.RuneCountInString(v); have > n {
+		return "", &unfillableError{fmt.Sprintf("the %s field takes at most %d characters (maxlength), but the %s has %d", what, n, what, have)}
+	}
+	return v, nil
+}
+
+// FitText is fitText for a browser driver: what to type into a user name
+// or password field (role "username" or "password"), or why it does not fit.
+func (c LiveControl) FitText(v string) (string, error) {
+	what := "password"
+	if c.Role == "username" {
+		what = "user name"
+	}
+	return fitText(what, v, c.MaxLength)
+}
+
+// unfillable says why a login form cannot be filled as a person would,
+// or "": a required field that is none of user name, password or code, is
+// empty and is not given by Fields.Extra. A browser would not submit the
+// form; the driver would send it incomplete and blame the server's refusal.
+func (f *form) unfillable(extra map[string]string) string {
+	for i, c := range f.controls {
+		if f.roles[i] != roleOther {
+			continue
+		}
+		if _, required := c.Attr("required"); !required || hidden(c) {
+			continue
+		}
+		if _, ro := c.Attr("readonly"); ro {
+			continue // read-only fields are not validated
+		}
+		name := c.AttrOr("name", "")
+		if _, given := extra[name]; given && name != "" {
+			continue
+		}
+		kind := controlKind(c)
+		empty := false
+		switch {
+		case kind == "checkbox" || kind == "radio":
+			_, checked := c.Attr("checked")
+			empty = !checked && (kind == "checkbox" || !radioChecked(f, name))
+		case kind == "hidden", kind == "file", kind == "select", isButtonKind(kind):
+		case kind == "textarea":
+			empty = strings.TrimSpace(c.Text()) == ""
+		default:
+			empty = c.AttrOr("value", "") == ""
+		}
+		if empty {
+			return fmt.Sprintf("the form has a required %s field %s that is none of user name, password or one-time code, and the driver has nothing to put there (give it with --login-field NAME=VALUE, or the scenario's login.fields)", kind, quote(fieldLabel(c)))
+		}
+	}
+	return ""
+}
+
+// radioChecked: some radio button of the group is checked.
+func radioChecked(f *form, name string) bool {
+	for _, c := range f.controls {
+		if controlKind(c) == "radio" && c.AttrOr("name", "") == name {
+			if _, checked := c.Attr("checked"); checked {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fieldLabel names a control for people: its name, id or placeholder.
+func fieldLabel(c *goquery.Selection) string {
+	for _, a := range []string{"name", "id", "placeholder", "aria-label"} {
+		if v := strings.TrimSpace(c.AttrOr(a, "")); v != "" {
+			return v
+		}
+	}
+	return goquery.NodeName(c)
 }
 
 // codeOnce returns a function that asks the OTP source for a code the first
