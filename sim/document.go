@@ -43,6 +43,24 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 			r.skipAll("no document", "WK-008", "WK-017")
 			return &stop{OutcomeError, msg}, StepError, msg
 		}
+		rateLimited := func(c *chain) string {
+			if c == nil || len(c.hops) == 0 {
+				return ""
+			}
+			return c.hops[len(c.hops)-1].rateLimited
+		}
+		axmRate := ""
+		if ds.axm != nil && !ds.axmProbe {
+			axmRate = rateLimited(ds.axm)
+		}
+		if l := firstNonEmpty(rateLimited(ds.domain), axmRate); l != "" {
+			// The server asked for patience longer than a run waits: no
+			// verdict either way (a device would retry later).
+			msg := "discovery was not judged: " + l
+			r.cannotJudge("WK-001", msg)
+			r.skipAll("no document", "WK-008", "WK-017")
+			return &stop{OutcomeError, msg}, StepError, msg
+		}
 		unreachable := func(c *chain) bool {
 			return c == nil || len(c.hops) == 0 || (c.hops[0].status == 0 && !c.hops[0].timeout)
 		}

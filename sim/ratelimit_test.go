@@ -49,9 +49,14 @@ func (l *rateLimiter) Do(req *http.Request) (*http.Response, error) {
 // rateLimiter, with a sleeper that records its waits and returns at once.
 func rateLimitedRun(t *testing.T, method, path, retryAfter string, times int) (sim.CaseReport, []sim.Event, []time.Duration) {
 	t.Helper()
+	return rateLimitedRunOn(t, "iphone@18.2", method, path, retryAfter, times)
+}
+
+func rateLimitedRunOn(t *testing.T, device, method, path, retryAfter string, times int) (sim.CaseReport, []sim.Event, []time.Duration) {
+	t.Helper()
 	ref := startRef(t, 5*time.Second)
 	ref.target.Doer = &rateLimiter{next: ref.target.Doer, method: method, path: path, retryAfter: retryAfter, times: times}
-	c := caseFor(t, "iphone@18.2", "alice@acme.test", sim.TypeUser)
+	c := caseFor(t, device, "alice@acme.test", sim.TypeUser)
 	c.Target, c.Account = ref.target, ref.account("alice@acme.test")
 	c.NoProbes = true
 	var slept []time.Duration
@@ -139,12 +144,15 @@ func TestRateLimitedTwiceIsJudged(t *testing.T) {
 // (error, exit 3), and no check fails the server for asking for patience.
 func TestRateLimitedBeyondTheCap(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ name, method, path, check string }{
-		{"sign-in page", http.MethodGet, "/auth/login", "AUTH-001"},
-		{"enrollment request", http.MethodPost, "/enroll/byod", "ENR-001"},
+	for _, tc := range []struct{ name, device, method, path, check string }{
+		{"sign-in page", "iphone@18.2", http.MethodGet, "/auth/login", "AUTH-001"},
+		{"enrollment request", "iphone@18.2", http.MethodPost, "/enroll/byod", "ENR-001"},
+		// A device before the AxM fallback has nowhere else to go; an
+		// 18.2 device falls back (TestRateLimitedDomainFallsBack).
+		{"discovery", "iphone@18.1", http.MethodGet, "/.well-known/com.apple.remotemanagement", "WK-001"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep, events, slept := rateLimitedRun(t, tc.method, tc.path, "3600", 1)
+			rep, events, slept := rateLimitedRunOn(t, tc.device, tc.method, tc.path, "3600", 1)
 
 			assert.Empty(t, slept)
 			assert.Empty(t, waits(events))
@@ -212,6 +220,18 @@ func TestUnfillableSignInIsNoFinding(t *testing.T) {
 	assert.Contains(t, msg, "splits the one-time code over 6 one-character boxes, but the code has 8 digits")
 	assert.Equal(t, []int{303}, statuses(events, http.MethodPost, "/auth/login"), "the password was sent and accepted")
 	assert.Empty(t, statuses(events, http.MethodPost, "/auth/otp"), "the code form was never sent")
+}
+
+// A domain that asks for a long wait is a failed domain to a device with
+// the AxM fallback: it enrolls through the registered URL.
+func TestRateLimitedDomainFallsBack(t *testing.T) {
+	t.Parallel()
+	rep, _, slept := rateLimitedRun(t, http.MethodGet, "/.well-known/com.apple.remotemanagement", "3600", 1)
+
+	assert.Empty(t, slept)
+	assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+	assert.Empty(t, tripped(rep), describe(rep))
+	assert.Equal(t, sim.Noted, resultOf(rep, "WK-001").Status)
 }
 
 // Discovery's 429 is waited out the same way: the same helper serves every
