@@ -311,7 +311,7 @@ func (r *runner) secondEnrollment() (string, *otherEnrollment, string) {
 				r.red.Add(v)
 			}
 		}
-		id, finding, _ := r.scepEnroll(cfg)
+		id, finding, _, _ := r.scepEnroll(cfg)
 		if finding != "" {
 			return "", nil, "the second device's identity: " + finding
 		}
