@@ -164,6 +164,7 @@ const (
 	FaultCheckoutRequiresToken         = "checkout-requires-token"
 	FaultConnectBadCommand             = "connect-bad-command"
 	FaultExpiredTokenAccepted          = "expired-token-accepted"
+	FaultGetTokenOpaqueTokenData       = "gettoken-opaque-tokendata"
 	FaultGetTokenUnknownType200        = "gettoken-unknown-type-200"
 	FaultMacDeviceChannelRequiresToken = "mac-device-channel-requires-token"
 	FaultQueriesSerialInBYOD           = "queries-serial-in-byod"
@@ -430,6 +431,8 @@ var faultTable = []Fault{
 	{Name: FaultCheckinIgnoresToken, Doc: "check-in and connect accept any live access token, whichever enrollment or user it is bound to (missing, revoked and expired tokens are still refused)",
 		Trips: []string{"CHK-009", "TOK-008"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultGetTokenUnknownType200, Doc: "a GetToken with an unknown TokenServiceType answers 200 with TokenData instead of 400",
+		Trips: []string{"CHK-010"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultGetTokenOpaqueTokenData, Doc: "GetToken for com.apple.maid answers a TokenData that is an opaque string, not the signed JWT Apple documents",
 		Trips: []string{"CHK-010"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultCheckoutRequiresToken, Doc: "a CheckOut without a live token of its enrollment gets the 401 challenge instead of 200",
 		Trips: []string{"CHK-011"}, Probe: probeFallback, Account: probeAlice},

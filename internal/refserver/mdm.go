@@ -2,8 +2,10 @@ package refserver
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -606,8 +608,22 @@ func (s *Server) getToken(req *mdmRequest) mdmAnswer {
 	if service != "com.apple.maid" && !s.has(FaultGetTokenUnknownType200) {
 		return answerText(http.StatusBadRequest, "unknown TokenServiceType %q (this server issues com.apple.maid tokens)", service)
 	}
-	// A stand-in: nothing downstream redeems it.
-	return answerPlist(map[string]any{"TokenData": []byte("acme-maid-token." + e.id + "." + newSecret())})
+	if s.has(FaultGetTokenOpaqueTokenData) {
+		return answerPlist(map[string]any{"TokenData": []byte("maid-" + newSecret())})
+	}
+	return answerPlist(map[string]any{"TokenData": []byte(s.maidJWT(e.id))})
+}
+
+// maidJWT is a com.apple.maid TokenData as Apple documents it, a signed
+// JWT. A stand-in all the same: nothing downstream redeems it, so the
+// signature is random bytes of an ES256 signature's length.
+func (s *Server) maidJWT(id string) string {
+	enc := base64.RawURLEncoding
+	header, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": "JWT"})
+	claims, _ := json.Marshal(map[string]any{"iss": "https://" + MDMHost, "sub": id, "aud": "com.apple.maid", "iat": s.cfg.Now().Unix(), "jti": newSecret()})
+	sig := make([]byte, 64)
+	_, _ = rand.Read(sig) // crypto/rand.Read never fails
+	return enc.EncodeToString(header) + "." + enc.EncodeToString(claims) + "." + enc.EncodeToString(sig)
 }
 
 // checkOut forgets the enrollment. The identity proves who checks out, so
