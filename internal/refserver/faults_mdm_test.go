@@ -99,6 +99,13 @@ var mdmFaultEffects = map[string]func(t *testing.T, s *Server){
 		require.NoError(t, err)
 		assert.IsType(t, []byte(nil), body["TokenData"])
 	},
+	FaultGetTokenOpaqueTokenData: func(t *testing.T, s *Server) {
+		d := aliceDevice(t, s)
+		data := maidTokenData(t, d)
+		assert.NotContains(t, string(data), ".", "an opaque string, no JWT: %q", data)
+		// The unknown service is still refused.
+		assertRefused(t, d.checkin(d.message("GetToken", false, map[string]any{"TokenServiceType": "com.example.unknown"}), send{}), 400, "unknown TokenServiceType")
+	},
 	FaultCheckoutRequiresToken: func(t *testing.T, s *Server) {
 		d := aliceDevice(t, s)
 		assertChallenge(t, d.checkin(d.message("CheckOut", false, nil), send{noToken: true}), webChallenge)

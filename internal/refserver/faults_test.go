@@ -347,6 +347,7 @@ var wantFaults = map[string]string{
 	"topic-not-checked":                 "iphone@18.2 alice CHK-007",
 	"connect-bad-command":               "iphone@18.2 alice CHK-008",
 	"checkin-ignores-token":             "iphone@18.2 alice CHK-009 TOK-008",
+	"gettoken-opaque-tokendata":         "iphone@18.2 alice CHK-010",
 	"gettoken-unknown-type-200":         "iphone@18.2 alice CHK-010",
 	"checkout-requires-token":           "iphone@18.2 alice CHK-011",
 	"queries-serial-in-byod":            "iphone@18.2 alice CHK-012",

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"math/big"
 	"net/http"
@@ -65,14 +66,7 @@ func TestCheckinCleanFlows(t *testing.T) {
 			d := newDevice(t, s, tt.product, tt.kind, webToken(t, s, tt.account))
 			d.enroll()
 
-			rec := d.checkin(d.message("GetToken", false, map[string]any{"TokenServiceType": "com.apple.maid"}), send{})
-			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-			var tok map[string]any
-			_, err := plist.Unmarshal(rec.Body.Bytes(), &tok)
-			require.NoError(t, err)
-			data, ok := tok["TokenData"].([]byte)
-			assert.True(t, ok, "TokenData is data: %v", tok)
-			assert.NotEmpty(t, data)
+			assertJWTShaped(t, maidTokenData(t, d))
 
 			types, cmds := d.drain(send{})
 			assert.Equal(t, wantCommands, types)
@@ -596,4 +590,34 @@ func TestTLSRequestsClientCertificate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
 	assert.True(t, asked, "the server asks for a client certificate")
+}
+
+// maidTokenData is the TokenData of d's GetToken for com.apple.maid.
+func maidTokenData(t *testing.T, d *mdmDevice) []byte {
+	t.Helper()
+	rec := d.checkin(d.message("GetToken", false, map[string]any{"TokenServiceType": "com.apple.maid"}), send{})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var tok map[string]any
+	_, err := plist.Unmarshal(rec.Body.Bytes(), &tok)
+	require.NoError(t, err)
+	data, ok := tok["TokenData"].([]byte)
+	require.True(t, ok, "TokenData is data: %v", tok)
+	return data
+}
+
+// assertJWTShaped: Apple documents the com.apple.maid TokenData as a signed
+// JWT, which the conforming server's stand-in must look like (CHK-010).
+func assertJWTShaped(t *testing.T, data []byte) {
+	t.Helper()
+	parts := strings.Split(string(data), ".")
+	require.Len(t, parts, 3, "a JWT has three dot-separated parts")
+	for _, p := range parts {
+		_, err := base64.RawURLEncoding.DecodeString(p)
+		assert.NoError(t, err, "base64url without padding")
+		assert.NotEmpty(t, p)
+	}
+	head, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	var header map[string]any
+	require.NoError(t, json.Unmarshal(head, &header))
+	assert.NotEmpty(t, header["alg"])
 }
