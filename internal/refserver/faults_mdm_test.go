@@ -66,6 +66,11 @@ var mdmFaultEffects = map[string]func(t *testing.T, s *Server){
 		tu := d.tokenUpdateMsg(false)
 		tu["Topic"] = badTopic
 		assertOK(t, d.checkin(tu, send{}))
+		// Stored as sent, as NanoMDM stores it: the wrong topic is what
+		// the server would now push on.
+		e, ok := s.LookupEnrollment(d.id)
+		require.True(t, ok)
+		assert.Equal(t, badTopic, e.Push.Topic)
 	},
 	FaultConnectBadCommand: func(t *testing.T, s *Server) {
 		d := aliceDevice(t, s)

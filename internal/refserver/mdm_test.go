@@ -621,3 +621,42 @@ func assertJWTShaped(t *testing.T, data []byte) {
 	require.NoError(t, json.Unmarshal(head, &header))
 	assert.NotEmpty(t, header["alg"])
 }
+
+// A TokenUpdate's push details are stored per enrollment and channel, as a
+// real server stores them, each channel's last one replacing its previous;
+// a CheckOut removes the enrollment but keeps its last record, marked.
+func TestTokenUpdateStoresPush(t *testing.T) {
+	s := start(t)
+	d := newDevice(t, s, "Mac16,1", KindBYOD, webToken(t, s, "alice@acme.test"))
+	d.enroll()
+	e, ok := s.LookupEnrollment(d.id)
+	require.True(t, ok)
+	want := Push{Topic: s.topic, PushMagic: "magic-" + d.id, Token: []byte("push-token-" + d.id)}
+	assert.Equal(t, want, e.Push)
+	assert.Equal(t, Push{}, e.UserPush, "no user-channel TokenUpdate yet")
+
+	tu := d.tokenUpdateMsg(true)
+	tu["Token"], tu["PushMagic"], tu["UnlockToken"], tu["AwaitingConfiguration"] = []byte("user-push"), "user-magic", []byte("unlock"), true
+	assertOK(t, d.checkin(tu, send{user: true}))
+	e, _ = s.LookupEnrollment(d.id)
+	assert.Equal(t, want, e.Push, "the user channel leaves the device channel's alone")
+	assert.Equal(t, Push{Topic: s.topic, PushMagic: "user-magic", Token: []byte("user-push"), UnlockToken: []byte("unlock"), AwaitingConfiguration: true}, e.UserPush)
+
+	again := d.tokenUpdateMsg(false)
+	again["PushMagic"] = "magic-2"
+	assertOK(t, d.checkin(again, send{}))
+	e, _ = s.LookupEnrollment(d.id)
+	assert.Equal(t, "magic-2", e.Push.PushMagic, "the last TokenUpdate wins")
+
+	_, ok = s.CheckedOutEnrollment(d.id)
+	assert.False(t, ok)
+	assertOK(t, d.checkin(d.message("CheckOut", false, nil), send{}))
+	_, ok = s.LookupEnrollment(d.id)
+	assert.False(t, ok)
+	left, ok := s.CheckedOutEnrollment(d.id)
+	require.True(t, ok)
+	assert.True(t, left.CheckedOut)
+	assert.Equal(t, "magic-2", left.Push.PushMagic)
+	assert.Equal(t, "user-push", string(left.UserPush.Token))
+	assert.Equal(t, []Enrollment{left}, s.CheckedOutEnrollments())
+}
