@@ -112,7 +112,7 @@ type enrollment struct {
 	// said, stored as sent, as NanoMDM stores it (a wrong Topic too, when
 	// topic-not-checked lets one through): what the server would push with.
 	push, userPush Push
-	unenrolled  bool   // the admin unenrolled it: every request gets the 403
+	unenrolled     bool // the admin unenrolled it: every request gets the 403
 
 	channels [2]commandChannel // device, user (mdmcommands.go)
 }
