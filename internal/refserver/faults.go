@@ -169,6 +169,7 @@ const (
 	FaultMacDeviceChannelRequiresToken = "mac-device-channel-requires-token"
 	FaultQueriesSerialInBYOD           = "queries-serial-in-byod"
 	FaultRevokedTokenBare401           = "revoked-token-bare-401"
+	FaultSecondEnrollmentOtherUser     = "second-enrollment-other-user"
 	FaultTokenUpdateRefused            = "tokenupdate-refused"
 	FaultTopicNotChecked               = "topic-not-checked"
 	FaultUnenrollBare401               = "unenroll-bare-401"
@@ -428,7 +429,13 @@ var faultTable = []Fault{
 		Trips: []string{"CHK-007"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultConnectBadCommand, Doc: "the first Idle connect answers 200 with a command plist that has no CommandUUID",
 		Trips: []string{"CHK-008"}, Probe: probeFallback, Account: probeAlice},
+	// The probe can only hold a token of the same user (a second device
+	// of its own account), which a server that tells devices apart by
+	// their identity may take: CHK-009 and TOK-008 are noted, not tripped
+	// (sim's TestSameUserTokenIsNoted); second-enrollment-other-user trips them.
 	{Name: FaultCheckinIgnoresToken, Doc: "check-in and connect accept any live access token, whichever enrollment or user it is bound to (missing, revoked and expired tokens are still refused)",
+		Trips: []string{}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultSecondEnrollmentOtherUser, Doc: "a user's second enrollment gets the profile of another directory user, its token rebound to them, and check-in and connect accept any live token, so one user's enrollment takes another user's token",
 		Trips: []string{"CHK-009", "TOK-008"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultGetTokenUnknownType200, Doc: "a GetToken with an unknown TokenServiceType answers 200 with TokenData instead of 400",
 		Trips: []string{"CHK-010"}, Probe: probeFallback, Account: probeAlice},

@@ -550,7 +550,7 @@ func (s *Server) admitToken(e *enrollment, req *mdmRequest) (mdmAnswer, bool) {
 	asked := e.token == "" || !ownLive || (!e.challenged.IsZero() && !issued.Before(e.challenged))
 	foreign := (bound && other != e.id) || (e.user != "" && g.user != e.user) || g.kind != e.kind || !asked
 	switch {
-	case foreign && s.has(FaultCheckinIgnoresToken):
+	case foreign && (s.has(FaultCheckinIgnoresToken) || s.has(FaultSecondEnrollmentOtherUser)):
 		return mdmAnswer{}, true
 	case foreign:
 		return s.challengeFor(e), false
@@ -699,4 +699,17 @@ func (reg *mdmRegistry) sortedIDs() []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// hasEnrollment reports whether user has an enrollment the server still
+// serves.
+func (reg *mdmRegistry) hasEnrollment(user string) bool {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	for _, e := range reg.byID {
+		if e.user == user && !e.unenrolled {
+			return true
+		}
+	}
+	return false
 }

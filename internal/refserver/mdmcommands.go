@@ -256,3 +256,6 @@ func (s *Server) CheckedOutEnrollments() []Enrollment {
 	slices.SortFunc(out, func(a, b Enrollment) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
+
+// Topic is the MDM's push topic, the profile's Topic.
+func (s *Server) Topic() string { return s.topic }
