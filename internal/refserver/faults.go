@@ -433,7 +433,7 @@ var faultTable = []Fault{
 	// of its own account), which a server that tells devices apart by
 	// their identity may take: CHK-009 and TOK-008 are noted, not tripped
 	// (sim's TestSameUserTokenIsNoted); second-enrollment-other-user trips them.
-	{Name: FaultCheckinIgnoresToken, Doc: "check-in and connect accept any live access token, whichever enrollment or user it is bound to (missing, revoked and expired tokens are still refused)",
+	{Name: FaultCheckinIgnoresToken, Doc: "check-in and connect accept any live access token, whichever enrollment or user it is bound to (missing, revoked and expired tokens are still refused); the probe's token is the same user's, so CHK-009 and TOK-008 are noted (INFO), not tripped",
 		Trips: []string{}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultSecondEnrollmentOtherUser, Doc: "a user's second enrollment gets the profile of another directory user, its token rebound to them, and check-in and connect accept any live token, so one user's enrollment takes another user's token",
 		Trips: []string{"CHK-009", "TOK-008"}, Probe: probeFallback, Account: probeAlice},
