@@ -69,8 +69,23 @@ func TestProbesLeaveNoTrace(t *testing.T) {
 				r := startRef(t, 5*time.Second, faults...)
 				c := caseFor(t, tc.device, tc.account, tc.typ)
 				c.NoProbes = noProbes
-				rep, _ := playSeeded(t, r, c)
+				rep, events := playSeeded(t, r, c)
 				require.Equal(t, sim.OutcomeEnrolled, rep.Outcome, "no-probes=%v:%s", noProbes, describe(rep))
+				restores := map[string]int{}
+				for _, ev := range events {
+					if ex := ev.Exchange; ex != nil && strings.HasPrefix(ex.Purpose, "restore after ") {
+						assert.True(t, ex.Probe, ex.Purpose)
+						restores[strings.TrimPrefix(ex.Purpose, "restore after ")] = ex.Status
+					}
+				}
+				if noProbes {
+					assert.Empty(t, restores, "nothing to restore without probes")
+				} else {
+					assert.Equal(t, map[string]int{
+						"probe CHK-007: the device's own TokenUpdate again": 200,
+						"probe CHK-009: the device's own TokenUpdate again": 200,
+					}, restores)
+				}
 				for _, res := range rep.Results {
 					if res.ID == "CHK-007" || res.ID == "CHK-009" {
 						assert.NotContains(t, res.Detail, "error:", "the restore was accepted: %s", res.Detail)

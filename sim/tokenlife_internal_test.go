@@ -96,3 +96,68 @@ func TestGetTokenUnknownServiceAndShape(t *testing.T) {
 	assert.Contains(t, res.Actual, "not a signed JWT (no dot: one part where a JWT has three)")
 	assert.Contains(t, res.Actual, unknownTokenService+": status 200")
 }
+
+// CHK-007's wrong Topic is followed by the device's own TokenUpdate on the
+// same channel, with the same identity and token; a refused restore is an
+// error note on the result, never a change of its verdict.
+func TestTopicProbeRestores(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		device        string
+		user          bool // the probe's channel
+		takesWrong    bool // the server accepts the wrong topic
+		refusesLater  bool // and every TokenUpdate after it
+		status        Status
+		restoreStatus string
+	}{
+		{"a conforming server", "iphone@18.2", false, false, false, Pass, ""},
+		{"a server that stores the wrong topic", "iphone@18.2", false, true, false, Warn, ""},
+		{"the Mac user channel", "mac@15.2", true, true, false, Warn, ""},
+		{"a restore the server refuses", "iphone@18.2", false, true, true, Warn, "error: after probe CHK-007 the device's own TokenUpdate, resent to restore what the server stores, was not accepted (status 400"},
+		{"a restore refused after a refused probe", "iphone@18.2", false, false, true, Pass, "was not accepted (status 400"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			probed := false
+			f := &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
+				if msg["MessageType"] != "TokenUpdate" {
+					return 200, ""
+				}
+				if msg["Topic"] != testTopic {
+					probed = true
+					if tc.takesWrong {
+						return 200, ""
+					}
+					return 400, "not this MDM's topic"
+				}
+				if probed && tc.refusesLater {
+					return 400, "no"
+				}
+				return 200, ""
+			}}
+			run := playMDM(t, mdmSetupT{device: tc.device, user: true}, f)
+			before := len(f.requests())
+			run.r.step = StepTokenLife
+			run.r.topicProbe(tc.user)
+			res := run.result("CHK-007")
+			assert.Equal(t, tc.status, res.Status, "%s %s", res.Actual, res.Detail)
+			if tc.restoreStatus == "" {
+				assert.Empty(t, res.Detail)
+			} else {
+				assert.Contains(t, res.Detail, tc.restoreStatus)
+			}
+			sent := f.requests()[before:]
+			require.Len(t, sent, 2, "the probe, then the restore")
+			probe, restore := sent[0], sent[1]
+			assert.Equal(t, testTopic+".enrollsim-other", probe.msg["Topic"])
+			assert.Equal(t, "TokenUpdate", restore.msg["MessageType"])
+			assert.Equal(t, testTopic, restore.msg["Topic"], "the device's own topic")
+			for _, k := range []string{"EnrollmentID", "EnrollmentUserID", "Token", "PushMagic"} {
+				assert.Equal(t, probe.msg[k], restore.msg[k], "%s: the same channel and device", k)
+			}
+			_, userKey := restore.msg["EnrollmentUserID"]
+			assert.Equal(t, tc.user, userKey, "the probe's channel")
+			assert.Equal(t, probe.header.Get("Authorization"), restore.header.Get("Authorization"))
+			assert.Equal(t, probe.header.Get("Mdm-Signature") != "", restore.header.Get("Mdm-Signature") != "", "signed with the identity")
+		})
+	}
+}
