@@ -96,7 +96,8 @@ func (r *runner) identityStep() (*stop, StepStatus, string) {
 		// host than the enrollment's, and the user must know which.
 		finding += " (the profile's SCEP URL is " + cfg.url.Redacted() + ")"
 		if absent {
-			finding += "\nhint: the server serves no SCEP here; to judge only the enrollment, try --until profile"
+			// One line: Actual goes into tables and one-line summaries.
+			finding += "; hint: the server serves no SCEP here; to judge only the enrollment, try --until profile"
 		}
 		if blame {
 			r.check("CHK-001", false, "the SCEP endpoint issues a certificate for the device's CSR and challenge", finding)

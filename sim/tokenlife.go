@@ -340,10 +340,11 @@ func (r *runner) otherEnrollmentProbe(user bool) *otherEnrollment {
 			// a token belongs to: one that knows the device by its
 			// identity certificate and the user by the token is within
 			// the rules. Another user's token stays a finding.
-			res.Status = Noted
-			res.Actual += "; Apple lets a server tell devices apart by their identity certificate, so this is noted, not warned (enrollsim holds no other user's token to try)"
+			res = resultWith(c.id, Noted, res.Actual+"; Apple lets a server tell devices apart by their identity certificate, so this is noted, not warned (enrollsim holds no other user's token to try)")
+			res.Detail = joinNote(res.Detail, restored)
+		} else {
+			res.Detail = restored
 		}
-		res.Detail = restored
 		r.report(res)
 	}
 	return other
