@@ -25,3 +25,16 @@ func TestCatalogueMatchesSpec(t *testing.T) {
 		assert.Equal(t, Level(m[3]), c.Level, c.ID)
 	}
 }
+
+// Sources the issue checked against Apple's text and found not to be
+// Apple's say [I], whatever the digest cites (issue 22: CHK-007).
+func TestInferredSourcesCiteNoApple(t *testing.T) {
+	for _, id := range []string{"CHK-007"} {
+		c, ok := LookupCheck(id)
+		require.True(t, ok, id)
+		assert.Regexp(t, `^\[I\]`, c.Source, id)
+		assert.NotContains(t, c.Source, "[A]", id)
+		res := judge(id, false, "x", "y")
+		assert.Equal(t, c.Source, res.Source, "%s: results carry the catalogue's source", id)
+	}
+}

@@ -143,7 +143,9 @@ func (r *runner) diagnose(v *mdmVerdict, target, contentType string, body []byte
 }
 
 // probeCause sends the probes of diagnose and reports whether one showed
-// the cause.
+// the cause. They need no restore (unlike CHK-007's and CHK-009's): each
+// resends the device's own message, so whatever one makes the server
+// store is what the device's own request would have.
 func (r *runner) probeCause(v *mdmVerdict, target, contentType string, body []byte, o mdmOpts, tokenSent bool) bool {
 	probe := o
 	probe.probe = true

@@ -88,6 +88,9 @@ func serialOf(b []byte) string {
 // seed is drawn once per case: a simulated device is a new device every
 // time it plays, as a real one that enrolls again gets a new EnrollmentID.
 func (r *runner) seed() string {
+	if r.deviceSeed == "" && r.e != nil && r.e.deviceSeed != "" {
+		r.deviceSeed = r.e.deviceSeed + "/" + r.c.Name
+	}
 	if r.deviceSeed == "" {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b) // crypto/rand.Read never fails

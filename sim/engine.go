@@ -326,6 +326,10 @@ type Engine struct {
 	// Discard makes Run return each case's name and outcome only: a long
 	// run then holds no per-case results beyond what its emit keeps.
 	Discard bool
+	// deviceSeed, set by tests only (SetDeviceSeed), makes every run's
+	// devices the same ones, so that two runs against two servers can be
+	// compared record by record.
+	deviceSeed string
 }
 
 // CaseReport is what Run returns per case, for callers that do not want

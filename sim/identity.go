@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/smallstep/pkcs7"
@@ -89,8 +90,15 @@ func (r *runner) identityStep() (*stop, StepStatus, string) {
 		r.check("CHK-001", false, "a SCEP payload the device can use", err.Error())
 		return r.identityFailed(err.Error())
 	}
-	id, finding, blame := r.scepEnroll(cfg)
+	id, finding, blame, absent := r.scepEnroll(cfg)
 	if finding != "" {
+		// Named, since a deployed profile's SCEP URL is often another
+		// host than the enrollment's, and the user must know which.
+		finding += " (the profile's SCEP URL is " + cfg.url.Redacted() + ")"
+		if absent {
+			// One line: Actual goes into tables and one-line summaries.
+			finding += "; hint: the server serves no SCEP here; to judge only the enrollment, try --until profile"
+		}
 		if blame {
 			r.check("CHK-001", false, "the SCEP endpoint issues a certificate for the device's CSR and challenge", finding)
 			return r.identityFailed(finding)
@@ -254,8 +262,9 @@ func parseOID(s string) (asn1.ObjectIdentifier, error) {
 
 // scepEnroll plays GetCACaps, GetCACert and PKIOperation. A finding with
 // blame is the server's (CHK-001 fails); without, the tester could not
-// judge (its own timeout or limit).
-func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, blame bool) {
+// judge (its own timeout or limit). absent says the URL serves no SCEP at
+// all (refused, 404, a web page), not a SCEP CA that went wrong.
+func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, blame, absent bool) {
 	op := func(operation, message string) string {
 		u := *cfg.url
 		q := u.Query()
@@ -280,7 +289,7 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 	caps := r.do(request{method: http.MethodGet, url: op("GetCACaps", cfg.name), header: header, purpose: "SCEP GetCACaps", limit: scepCapsBody})
 	if caps.status != http.StatusOK || caps.err != nil || caps.tooLarge {
 		f, b := fail(caps, "GetCACaps")
-		return nil, f, b
+		return nil, f, b, noSCEPServed(caps)
 	}
 	capSet := map[string]bool{}
 	for _, c := range strings.Fields(string(caps.body)) {
@@ -290,14 +299,14 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 	cert := r.do(request{method: http.MethodGet, url: op("GetCACert", cfg.name), header: header, purpose: "SCEP GetCACert", limit: scepCertBody})
 	if cert.status != http.StatusOK || cert.err != nil || cert.tooLarge {
 		f, b := fail(cert, "GetCACert")
-		return nil, f, b
+		return nil, f, b, noSCEPServed(cert)
 	}
 	cas, err := r.scepCACerts(cert)
 	if err != nil {
-		return nil, "GetCACert: " + err.Error(), true
+		return nil, "GetCACert: " + err.Error(), true, looksLikeWebPage(caps) || looksLikeWebPage(cert)
 	}
 	if len(cfg.fingerprint) > 0 && !fingerprintMatches(cfg.fingerprint, cas) {
-		return nil, fmt.Sprintf("GetCACert: no CA certificate matches the payload's CAFingerprint %x", cfg.fingerprint), true
+		return nil, fmt.Sprintf("GetCACert: no CA certificate matches the payload's CAFingerprint %x", cfg.fingerprint), true, false
 	}
 
 	pool := r.e.keyPool()
@@ -306,28 +315,28 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 	}
 	key, err := pool.Get(r.ctx, cfg.key)
 	if err != nil {
-		return nil, "generating the device key: " + err.Error(), false
+		return nil, "generating the device key: " + err.Error(), false, false
 	}
 	rsaKey, ok := key.(*rsa.PrivateKey)
 	if !ok {
-		return nil, "the device key is not RSA", false
+		return nil, "the device key is not RSA", false, false
 	}
 	csrDER, err := x509util.CreateCertificateRequest(rand.Reader, &x509util.CertificateRequest{
 		CertificateRequest: x509.CertificateRequest{Subject: cfg.subject, ExtraExtensions: keyUsageExtension(cfg.usage)},
 		ChallengePassword:  cfg.challenge,
 	}, rsaKey)
 	if err != nil {
-		return nil, "building the CSR: " + err.Error(), false
+		return nil, "building the CSR: " + err.Error(), false, false
 	}
 	csr, err := x509.ParseCertificateRequest(csrDER)
 	if err != nil {
-		return nil, "building the CSR: " + err.Error(), false
+		return nil, "building the CSR: " + err.Error(), false, false
 	}
 	// A SCEP client signs its first request with a self-signed
 	// certificate for the key it asks a certificate for (RFC 8894 §2.3).
 	signer, err := selfSigned(rsaKey, cfg.subject, r.clock())
 	if err != nil {
-		return nil, "building the SCEP signer: " + err.Error(), false
+		return nil, "building the SCEP signer: " + err.Error(), false, false
 	}
 	sel := scep.EnciphermentCertsSelector()
 	if len(sel.SelectCerts(cas)) == 0 {
@@ -335,7 +344,7 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 	}
 	msg, err := scep.NewCSRRequest(csr, &scep.PKIMessage{MessageType: scep.PKCSReq, Recipients: cas, SignerKey: rsaKey, SignerCert: signer}, scep.WithCertsSelector(sel))
 	if err != nil {
-		return nil, "encrypting the CSR to the CA: " + err.Error(), true
+		return nil, "encrypting the CSR to the CA: " + err.Error(), true, false
 	}
 	var pki *response
 	if capSet["postpkioperation"] || capSet["scepstandard"] {
@@ -346,17 +355,39 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 	}
 	if pki.status != http.StatusOK || pki.err != nil || pki.tooLarge {
 		f, b := fail(pki, "PKIOperation")
-		return nil, f, b
+		return nil, f, b, false
 	}
 	issued, finding := r.scepCertRep(pki.body, cas, signer, rsaKey)
 	if finding != "" {
-		return nil, "PKIOperation: " + finding, true
+		return nil, "PKIOperation: " + finding, true, false
 	}
 	if !publicKeyEqual(issued.PublicKey, &rsaKey.PublicKey) {
-		return nil, "PKIOperation: the certificate issued is for another key than the CSR's", true
+		return nil, "PKIOperation: the certificate issued is for another key than the CSR's", true, false
 	}
 	r.red.Add(cfg.challenge)
-	return &identityState{cert: issued, key: rsaKey, chain: cas, how: "scep"}, "", false
+	return &identityState{cert: issued, key: rsaKey, chain: cas, how: "scep"}, "", false, false
+}
+
+// noSCEPServed: resp says nothing at the URL speaks SCEP: the connection
+// was refused, the operation is not found, or a web page answered.
+func noSCEPServed(resp *response) bool {
+	switch {
+	case resp.status == 0:
+		return errors.Is(resp.err, syscall.ECONNREFUSED) || strings.Contains(fmt.Sprint(resp.err), "connection refused")
+	case resp.status == http.StatusNotFound || resp.status == http.StatusMethodNotAllowed || resp.status == http.StatusGone:
+		return true
+	}
+	return looksLikeWebPage(resp)
+}
+
+// looksLikeWebPage: an HTML answer (a sign-in page, a portal's 404) where a
+// SCEP CA answers a capability list or a certificate.
+func looksLikeWebPage(resp *response) bool {
+	if resp.mediaType() == "text/html" {
+		return true
+	}
+	head := strings.ToLower(strings.TrimSpace(string(resp.body[:min(len(resp.body), 512)])))
+	return strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html")
 }
 
 // scepCACerts reads GetCACert's answer: one DER certificate

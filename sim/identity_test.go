@@ -257,3 +257,64 @@ func TestIdentityPayloadDefaults(t *testing.T) {
 	assert.Equal(t, sim.Pass, r.Status, r.Actual)
 	assert.True(t, strings.HasSuffix(r.Actual+r.Detail, "RSA 1024"), r.Actual+r.Detail)
 }
+
+// A failed identity names the profile's SCEP URL, and when nothing there
+// speaks SCEP (refused, 404, a web page) hints at --until profile; a SCEP
+// CA that goes wrong gets no such hint.
+func TestIdentityFailureNamesTheSCEPURL(t *testing.T) {
+	const hint = "the server serves no SCEP here; to judge only the enrollment, try --until profile"
+	for _, tc := range []struct {
+		name   string
+		break_ func(ca *fakeCA)
+		closed bool // the listener is gone: connection refused
+		status sim.Status
+		hint   bool
+	}{
+		{name: "GetCACaps 500", break_: func(ca *fakeCA) {
+			ca.caps = func(w http.ResponseWriter, r *http.Request) bool { http.Error(w, "down", 500); return true }
+		}, status: sim.Fail},
+		{name: "the challenge refused", break_: func(ca *fakeCA) { ca.challenge = "other" }, status: sim.Fail},
+		{name: "GetCACaps 404", break_: func(ca *fakeCA) {
+			ca.caps = func(w http.ResponseWriter, r *http.Request) bool { http.NotFound(w, r); return true }
+		}, status: sim.Fail, hint: true},
+		{name: "GetCACert 404", break_: func(ca *fakeCA) {
+			ca.cacert = func(w http.ResponseWriter, r *http.Request) bool { http.NotFound(w, r); return true }
+		}, status: sim.Fail, hint: true},
+		{name: "a web page where the CA should be", break_: func(ca *fakeCA) {
+			page := func(w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				io.WriteString(w, "<!DOCTYPE html><html><body>Sign in</body></html>")
+				return true
+			}
+			ca.caps, ca.cacert = page, page
+		}, status: sim.Fail, hint: true},
+		{name: "connection refused", closed: true, status: sim.Error, hint: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ca := newFakeCA(t)
+			if tc.break_ != nil {
+				tc.break_(ca)
+			}
+			srv := httptest.NewTLSServer(ca)
+			client := srv.Client()
+			scepURL := srv.URL + "/scep"
+			if tc.closed {
+				srv.Close()
+			} else {
+				defer srv.Close()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			results, _, _, _ := sim.IdentityStepForTest(ctx, client, sim.Limits{Timeout: 2 * time.Second}, scepPayloads(scepURL, nil)...)
+			r := chk001(t, results)
+			said := r.Actual + r.Detail
+			assert.Equal(t, tc.status, r.Status, said)
+			assert.Contains(t, said, "the profile's SCEP URL is "+scepURL)
+			if tc.hint {
+				assert.Contains(t, said, hint)
+			} else {
+				assert.NotContains(t, said, "--until profile")
+			}
+		})
+	}
+}

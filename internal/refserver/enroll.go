@@ -158,6 +158,11 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request, e enrollEndpoint
 			acct = alice
 		}
 	}
+	if s.has(FaultSecondEnrollmentOtherUser) && s.mdm.hasEnrollment(acct.Identifier) {
+		other := s.someoneElse(acct)
+		s.tokens.rebind(token, other.Identifier)
+		acct = other
+	}
 	s.writeProfile(w, acct, e.kind)
 }
 

@@ -169,10 +169,12 @@ const (
 	FaultCheckoutRequiresToken         = "checkout-requires-token"
 	FaultConnectBadCommand             = "connect-bad-command"
 	FaultExpiredTokenAccepted          = "expired-token-accepted"
+	FaultGetTokenOpaqueTokenData       = "gettoken-opaque-tokendata"
 	FaultGetTokenUnknownType200        = "gettoken-unknown-type-200"
 	FaultMacDeviceChannelRequiresToken = "mac-device-channel-requires-token"
 	FaultQueriesSerialInBYOD           = "queries-serial-in-byod"
 	FaultRevokedTokenBare401           = "revoked-token-bare-401"
+	FaultSecondEnrollmentOtherUser     = "second-enrollment-other-user"
 	FaultTokenUpdateRefused            = "tokenupdate-refused"
 	FaultTopicNotChecked               = "topic-not-checked"
 	FaultUnenrollBare401               = "unenroll-bare-401"
@@ -442,9 +444,17 @@ var faultTable = []Fault{
 		Trips: []string{"CHK-007"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultConnectBadCommand, Doc: "the first Idle connect answers 200 with a command plist that has no CommandUUID",
 		Trips: []string{"CHK-008"}, Probe: probeFallback, Account: probeAlice},
-	{Name: FaultCheckinIgnoresToken, Doc: "check-in and connect accept any live access token, whichever enrollment or user it is bound to (missing, revoked and expired tokens are still refused)",
+	// The probe can only hold a token of the same user (a second device
+	// of its own account), which a server that tells devices apart by
+	// their identity may take: CHK-009 and TOK-008 are noted, not tripped
+	// (sim's TestSameUserTokenIsNoted); second-enrollment-other-user trips them.
+	{Name: FaultCheckinIgnoresToken, Doc: "check-in and connect accept any live access token, whichever enrollment or user it is bound to (missing, revoked and expired tokens are still refused); the probe's token is the same user's, so CHK-009 and TOK-008 are noted (INFO), not tripped",
+		Trips: []string{}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultSecondEnrollmentOtherUser, Doc: "a user's second enrollment gets the profile of another directory user, its token rebound to them, and check-in and connect accept any live token, so one user's enrollment takes another user's token",
 		Trips: []string{"CHK-009", "TOK-008"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultGetTokenUnknownType200, Doc: "a GetToken with an unknown TokenServiceType answers 200 with TokenData instead of 400",
+		Trips: []string{"CHK-010"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultGetTokenOpaqueTokenData, Doc: "GetToken for com.apple.maid answers a TokenData that is an opaque string, not the signed JWT Apple documents",
 		Trips: []string{"CHK-010"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultCheckoutRequiresToken, Doc: "a CheckOut without a live token of its enrollment gets the 401 challenge instead of 200",
 		Trips: []string{"CHK-011"}, Probe: probeFallback, Account: probeAlice},

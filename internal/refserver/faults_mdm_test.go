@@ -66,6 +66,11 @@ var mdmFaultEffects = map[string]func(t *testing.T, s *Server){
 		tu := d.tokenUpdateMsg(false)
 		tu["Topic"] = badTopic
 		assertOK(t, d.checkin(tu, send{}))
+		// Stored as sent, as NanoMDM stores it: the wrong topic is what
+		// the server would now push on.
+		e, ok := s.LookupEnrollment(d.id)
+		require.True(t, ok)
+		assert.Equal(t, badTopic, e.Push.Topic)
 	},
 	FaultConnectBadCommand: func(t *testing.T, s *Server) {
 		d := aliceDevice(t, s)
@@ -90,6 +95,22 @@ var mdmFaultEffects = map[string]func(t *testing.T, s *Server){
 		require.Equal(t, http.StatusNoContent, adminPost(t, s, revoke, first.id).Code)
 		assertChallenge(t, first.connect("Idle", nil, send{}), webChallenge)
 	},
+	FaultSecondEnrollmentOtherUser: func(t *testing.T, s *Server) {
+		// Alice's first enrollment is hers; a token from a second sign-in,
+		// once she has one, gets another user's profile and is theirs.
+		_, p := fetchProfileWith(t, s, enrollBYOD, webToken(t, s, "alice@acme.test"))
+		assert.Equal(t, "alice@acme.test", p.mdm(t)["AssignedManagedAppleID"], "no enrollment yet: her own profile")
+		first := aliceDevice(t, s)
+		second := webToken(t, s, "alice@acme.test")
+		_, p = fetchProfileWith(t, s, enrollBYOD, second)
+		other := p.mdm(t)["AssignedManagedAppleID"]
+		assert.NotEqual(t, "alice@acme.test", other)
+		g, ok := s.lookupAccess(second)
+		require.True(t, ok)
+		assert.NotEqual(t, "alice@acme.test", g.user, "the token is rebound to the other user")
+		// And the first enrollment takes that other user's token.
+		assertOK(t, first.connect("Idle", nil, send{token: second}))
+	},
 	FaultGetTokenUnknownType200: func(t *testing.T, s *Server) {
 		d := aliceDevice(t, s)
 		rec := d.checkin(d.message("GetToken", false, map[string]any{"TokenServiceType": "com.example.unknown"}), send{})
@@ -98,6 +119,13 @@ var mdmFaultEffects = map[string]func(t *testing.T, s *Server){
 		_, err := plist.Unmarshal(rec.Body.Bytes(), &body)
 		require.NoError(t, err)
 		assert.IsType(t, []byte(nil), body["TokenData"])
+	},
+	FaultGetTokenOpaqueTokenData: func(t *testing.T, s *Server) {
+		d := aliceDevice(t, s)
+		data := maidTokenData(t, d)
+		assert.NotContains(t, string(data), ".", "an opaque string, no JWT: %q", data)
+		// The unknown service is still refused.
+		assertRefused(t, d.checkin(d.message("GetToken", false, map[string]any{"TokenServiceType": "com.example.unknown"}), send{}), 400, "unknown TokenServiceType")
 	},
 	FaultCheckoutRequiresToken: func(t *testing.T, s *Server) {
 		d := aliceDevice(t, s)

@@ -364,7 +364,8 @@ var wantFaults = map[string]string{
 	"checkin-content-type":              "iphone@18.2 alice CHK-006",
 	"topic-not-checked":                 "iphone@18.2 alice CHK-007",
 	"connect-bad-command":               "iphone@18.2 alice CHK-008",
-	"checkin-ignores-token":             "iphone@18.2 alice CHK-009 TOK-008",
+	"checkin-ignores-token":             "iphone@18.2 alice",
+	"gettoken-opaque-tokendata":         "iphone@18.2 alice CHK-010",
 	"gettoken-unknown-type-200":         "iphone@18.2 alice CHK-010",
 	"checkout-requires-token":           "iphone@18.2 alice CHK-011",
 	"queries-serial-in-byod":            "iphone@18.2 alice CHK-012",
@@ -375,9 +376,10 @@ var wantFaults = map[string]string{
 	"expired-token-accepted":            "iphone@18.2 erin TOK-009",
 
 	// Played with the browser driver (Fault.Driver): their pages need JavaScript.
-	"js-callback-no-token": "iphone@18.2 grace AUTH-003",
-	"js-password-http":     "iphone@18.2 grace SEC-001",
-	"js-no-prefill":        "iphone@18.2 grace AUTH-002",
+	"js-callback-no-token":         "iphone@18.2 grace AUTH-003",
+	"js-password-http":             "iphone@18.2 grace SEC-001",
+	"js-no-prefill":                "iphone@18.2 grace AUTH-002",
+	"second-enrollment-other-user": "iphone@18.2 alice CHK-009 TOK-008",
 }
 
 func TestFaultCatalogue(t *testing.T) {

@@ -2,8 +2,10 @@ package refserver
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -69,6 +71,23 @@ type mdmRegistry struct {
 	mu    sync.Mutex
 	byID  map[string]*enrollment
 	bound map[string]string // access token → enrollment id
+	// gone keeps the last record of enrollments that checked out, as
+	// NanoMDM keeps a disabled enrollment, so tests can read what a run
+	// left behind; bounded, since the load mode enrolls without end.
+	gone map[string]Enrollment
+}
+
+// maxGone bounds the checked-out records kept.
+const maxGone = 1024
+
+// Push is what a TokenUpdate tells the server about one channel: where and
+// how to push to it.
+type Push struct {
+	Topic                 string
+	PushMagic             string
+	Token                 []byte
+	UnlockToken           []byte
+	AwaitingConfiguration bool
 }
 
 // enrollment is one device's enrollment as check-in has built it.
@@ -89,7 +108,11 @@ type enrollment struct {
 	tokenUpdate bool   // the device channel's TokenUpdate arrived
 	pushMagic   string // from the device channel's TokenUpdate
 	userChannel string // EnrollmentUserID or UserID of the user channel's TokenUpdate
-	unenrolled  bool   // the admin unenrolled it: every request gets the 403
+	// push and userPush are what the last TokenUpdate of each channel
+	// said, stored as sent, as NanoMDM stores it (a wrong Topic too, when
+	// topic-not-checked lets one through): what the server would push with.
+	push, userPush Push
+	unenrolled     bool // the admin unenrolled it: every request gets the 403
 
 	channels [2]commandChannel // device, user (mdmcommands.go)
 }
@@ -97,7 +120,7 @@ type enrollment struct {
 // mdmRoutes serves check-in (CheckInURL) and connect (ServerURL), and the
 // admin triggers the simulator's token-life probes call (mdmadmin.go).
 func (s *Server) mdmRoutes(mux *http.ServeMux) {
-	s.mdm = &mdmRegistry{byID: map[string]*enrollment{}, bound: map[string]string{}}
+	s.mdm = &mdmRegistry{byID: map[string]*enrollment{}, bound: map[string]string{}, gone: map[string]Enrollment{}}
 	mux.HandleFunc("PUT "+checkinPath, s.checkin)
 	mux.HandleFunc("PUT "+connectPath, s.connect)
 	s.adminRoutes(mux)
@@ -527,7 +550,7 @@ func (s *Server) admitToken(e *enrollment, req *mdmRequest) (mdmAnswer, bool) {
 	asked := e.token == "" || !ownLive || (!e.challenged.IsZero() && !issued.Before(e.challenged))
 	foreign := (bound && other != e.id) || (e.user != "" && g.user != e.user) || g.kind != e.kind || !asked
 	switch {
-	case foreign && s.has(FaultCheckinIgnoresToken):
+	case foreign && (s.has(FaultCheckinIgnoresToken) || s.has(FaultSecondEnrollmentOtherUser)):
 		return mdmAnswer{}, true
 	case foreign:
 		return s.challengeFor(e), false
@@ -568,13 +591,18 @@ func (s *Server) tokenUpdate(req *mdmRequest) mdmAnswer {
 	if !req.userChannel && s.has(FaultTokenUpdateRefused) {
 		return answerText(http.StatusBadRequest, "TokenUpdate is not supported")
 	}
-	if _, ok := req.msg["Token"].([]byte); !ok {
+	token, ok := req.msg["Token"].([]byte)
+	if !ok {
 		return answerText(http.StatusBadRequest, "TokenUpdate needs Token (data)")
 	}
 	magic, err := req.str("PushMagic")
 	if err != nil || magic == "" {
 		return answerText(http.StatusBadRequest, "TokenUpdate needs PushMagic (a string)")
 	}
+	topic, _ := req.str("Topic") // read (and checked) by checkinAnswer
+	unlock, _ := req.msg["UnlockToken"].([]byte)
+	awaiting, _ := req.msg["AwaitingConfiguration"].(bool)
+	push := Push{Topic: topic, PushMagic: magic, Token: bytes.Clone(token), UnlockToken: bytes.Clone(unlock), AwaitingConfiguration: awaiting}
 	reg := s.mdm
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
@@ -583,9 +611,9 @@ func (s *Server) tokenUpdate(req *mdmRequest) mdmAnswer {
 		return a
 	}
 	if req.userChannel {
-		e.userChannel = req.userID
+		e.userChannel, e.userPush = req.userID, push
 	} else {
-		e.tokenUpdate, e.pushMagic = true, magic
+		e.tokenUpdate, e.pushMagic, e.push = true, magic, push
 	}
 	return answerOK()
 }
@@ -606,8 +634,22 @@ func (s *Server) getToken(req *mdmRequest) mdmAnswer {
 	if service != "com.apple.maid" && !s.has(FaultGetTokenUnknownType200) {
 		return answerText(http.StatusBadRequest, "unknown TokenServiceType %q (this server issues com.apple.maid tokens)", service)
 	}
-	// A stand-in: nothing downstream redeems it.
-	return answerPlist(map[string]any{"TokenData": []byte("acme-maid-token." + e.id + "." + newSecret())})
+	if s.has(FaultGetTokenOpaqueTokenData) {
+		return answerPlist(map[string]any{"TokenData": []byte("maid-" + newSecret())})
+	}
+	return answerPlist(map[string]any{"TokenData": []byte(s.maidJWT(e.id))})
+}
+
+// maidJWT is a com.apple.maid TokenData as Apple documents it, a signed
+// JWT. A stand-in all the same: nothing downstream redeems it, so the
+// signature is random bytes of an ES256 signature's length.
+func (s *Server) maidJWT(id string) string {
+	enc := base64.RawURLEncoding
+	header, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": "JWT"})
+	claims, _ := json.Marshal(map[string]any{"iss": "https://" + MDMHost, "sub": id, "aud": "com.apple.maid", "iat": s.cfg.Now().Unix(), "jti": newSecret()})
+	sig := make([]byte, 64)
+	_, _ = rand.Read(sig) // crypto/rand.Read never fails
+	return enc.EncodeToString(header) + "." + enc.EncodeToString(claims) + "." + enc.EncodeToString(sig)
 }
 
 // checkOut forgets the enrollment. The identity proves who checks out, so
@@ -630,6 +672,17 @@ func (s *Server) checkOut(req *mdmRequest) mdmAnswer {
 		}
 	}
 	delete(reg.byID, e.id)
+	if len(reg.gone) >= maxGone {
+		for id := range reg.gone {
+			delete(reg.gone, id)
+			break
+		}
+	}
+	left := e.view()
+	// The answers' bodies are the bulk of a record and no test of what a
+	// run leaves behind reads them.
+	left.CheckedOut, left.Results = true, nil
+	reg.gone[e.id] = left
 	for tok, id := range reg.bound {
 		if id == e.id {
 			delete(reg.bound, tok)
@@ -646,4 +699,17 @@ func (reg *mdmRegistry) sortedIDs() []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// hasEnrollment reports whether user has an enrollment the server still
+// serves.
+func (reg *mdmRegistry) hasEnrollment(user string) bool {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	for _, e := range reg.byID {
+		if e.user == user && !e.unenrolled {
+			return true
+		}
+	}
+	return false
 }

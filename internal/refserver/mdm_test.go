@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"math/big"
 	"net/http"
@@ -65,14 +66,7 @@ func TestCheckinCleanFlows(t *testing.T) {
 			d := newDevice(t, s, tt.product, tt.kind, webToken(t, s, tt.account))
 			d.enroll()
 
-			rec := d.checkin(d.message("GetToken", false, map[string]any{"TokenServiceType": "com.apple.maid"}), send{})
-			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-			var tok map[string]any
-			_, err := plist.Unmarshal(rec.Body.Bytes(), &tok)
-			require.NoError(t, err)
-			data, ok := tok["TokenData"].([]byte)
-			assert.True(t, ok, "TokenData is data: %v", tok)
-			assert.NotEmpty(t, data)
+			assertJWTShaped(t, maidTokenData(t, d))
 
 			types, cmds := d.drain(send{})
 			assert.Equal(t, wantCommands, types)
@@ -596,4 +590,73 @@ func TestTLSRequestsClientCertificate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
 	assert.True(t, asked, "the server asks for a client certificate")
+}
+
+// maidTokenData is the TokenData of d's GetToken for com.apple.maid.
+func maidTokenData(t *testing.T, d *mdmDevice) []byte {
+	t.Helper()
+	rec := d.checkin(d.message("GetToken", false, map[string]any{"TokenServiceType": "com.apple.maid"}), send{})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var tok map[string]any
+	_, err := plist.Unmarshal(rec.Body.Bytes(), &tok)
+	require.NoError(t, err)
+	data, ok := tok["TokenData"].([]byte)
+	require.True(t, ok, "TokenData is data: %v", tok)
+	return data
+}
+
+// assertJWTShaped: Apple documents the com.apple.maid TokenData as a signed
+// JWT, which the conforming server's stand-in must look like (CHK-010).
+func assertJWTShaped(t *testing.T, data []byte) {
+	t.Helper()
+	parts := strings.Split(string(data), ".")
+	require.Len(t, parts, 3, "a JWT has three dot-separated parts")
+	for _, p := range parts {
+		_, err := base64.RawURLEncoding.DecodeString(p)
+		assert.NoError(t, err, "base64url without padding")
+		assert.NotEmpty(t, p)
+	}
+	head, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	var header map[string]any
+	require.NoError(t, json.Unmarshal(head, &header))
+	assert.NotEmpty(t, header["alg"])
+}
+
+// A TokenUpdate's push details are stored per enrollment and channel, as a
+// real server stores them, each channel's last one replacing its previous;
+// a CheckOut removes the enrollment but keeps its last record, marked.
+func TestTokenUpdateStoresPush(t *testing.T) {
+	s := start(t)
+	d := newDevice(t, s, "Mac16,1", KindBYOD, webToken(t, s, "alice@acme.test"))
+	d.enroll()
+	e, ok := s.LookupEnrollment(d.id)
+	require.True(t, ok)
+	want := Push{Topic: s.topic, PushMagic: "magic-" + d.id, Token: []byte("push-token-" + d.id)}
+	assert.Equal(t, want, e.Push)
+	assert.Equal(t, Push{}, e.UserPush, "no user-channel TokenUpdate yet")
+
+	tu := d.tokenUpdateMsg(true)
+	tu["Token"], tu["PushMagic"], tu["UnlockToken"], tu["AwaitingConfiguration"] = []byte("user-push"), "user-magic", []byte("unlock"), true
+	assertOK(t, d.checkin(tu, send{user: true}))
+	e, _ = s.LookupEnrollment(d.id)
+	assert.Equal(t, want, e.Push, "the user channel leaves the device channel's alone")
+	assert.Equal(t, Push{Topic: s.topic, PushMagic: "user-magic", Token: []byte("user-push"), UnlockToken: []byte("unlock"), AwaitingConfiguration: true}, e.UserPush)
+
+	again := d.tokenUpdateMsg(false)
+	again["PushMagic"] = "magic-2"
+	assertOK(t, d.checkin(again, send{}))
+	e, _ = s.LookupEnrollment(d.id)
+	assert.Equal(t, "magic-2", e.Push.PushMagic, "the last TokenUpdate wins")
+
+	_, ok = s.CheckedOutEnrollment(d.id)
+	assert.False(t, ok)
+	assertOK(t, d.checkin(d.message("CheckOut", false, nil), send{}))
+	_, ok = s.LookupEnrollment(d.id)
+	assert.False(t, ok)
+	left, ok := s.CheckedOutEnrollment(d.id)
+	require.True(t, ok)
+	assert.True(t, left.CheckedOut)
+	assert.Equal(t, "magic-2", left.Push.PushMagic)
+	assert.Equal(t, "user-push", string(left.UserPush.Token))
+	assert.Equal(t, []Enrollment{left}, s.CheckedOutEnrollments())
 }

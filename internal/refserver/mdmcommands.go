@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 )
 
 // The first commands (§2.13.4): on an enrollment's first Idle connect the
@@ -61,6 +62,12 @@ type Enrollment struct {
 	Unenrolled  bool     // unenrolled by the admin trigger, awaiting the device's next request
 	Commands    []string // RequestTypes handed to the device channel, in order
 	Results     []CommandResult
+	// Push and UserPush are what the last TokenUpdate of the device and
+	// the user channel told the server (zero when none came).
+	Push, UserPush Push
+	// CheckedOut marks the last record of an enrollment that checked out
+	// (CheckedOutEnrollment); the registry itself no longer has it.
+	CheckedOut bool
 }
 
 func (s *Server) firstCommands(e *enrollment) []*mdmCommand {
@@ -217,5 +224,38 @@ func (e *enrollment) view() Enrollment {
 		ID: e.id, Kind: e.kind, User: e.user, ProductName: e.product, Mac: e.mac,
 		TokenUpdate: e.tokenUpdate, UserChannel: e.userChannel, Unenrolled: e.unenrolled,
 		Commands: slices.Clone(dev.handed), Results: results,
+		Push: e.push.clone(), UserPush: e.userPush.clone(),
 	}
 }
+
+func (p Push) clone() Push {
+	p.Token, p.UnlockToken = slices.Clone(p.Token), slices.Clone(p.UnlockToken)
+	return p
+}
+
+// CheckedOutEnrollment returns the last record of the enrollment with this
+// id that checked out: what the server held for it when it left.
+func (s *Server) CheckedOutEnrollment(id string) (Enrollment, bool) {
+	reg := s.mdm
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	e, ok := reg.gone[id]
+	return e, ok
+}
+
+// CheckedOutEnrollments returns the last records of every enrollment that
+// checked out (up to a bound), by id.
+func (s *Server) CheckedOutEnrollments() []Enrollment {
+	reg := s.mdm
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	out := make([]Enrollment, 0, len(reg.gone))
+	for _, e := range reg.gone {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Enrollment) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Topic is the MDM's push topic, the profile's Topic.
+func (s *Server) Topic() string { return s.topic }

@@ -271,3 +271,13 @@ func (s *Server) revokedUser(token string) (string, bool) {
 	g, ok := ts.revoked[token]
 	return g.user, ok
 }
+
+// rebind gives a live access token to another user (second-enrollment-other-user).
+func (ts *tokenStore) rebind(token, user string) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if g, ok := ts.access[token]; ok {
+		g.user = user
+		ts.access[token] = g
+	}
+}
