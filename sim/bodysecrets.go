@@ -27,7 +27,7 @@ func (r *runner) learnHeaderCallbacks(h map[string][]string) {
 	for _, vs := range h {
 		for _, v := range vs {
 			if containsFold([]byte(v), CallbackScheme) {
-				for _, raw := range callbackURLsIn(v) {
+				for _, raw := range callbackURLsIn(v, maxBodyCallbacks) {
 					r.learnCallbackURL(raw)
 				}
 			}
@@ -35,10 +35,16 @@ func (r *runner) learnHeaderCallbacks(h map[string][]string) {
 	}
 }
 
+// maxBodyCallbacks bounds the callback URLs learnt from one response: a
+// real page names its callback once or twice, and a hostile one must not
+// grow the redactor by a value per kilobyte.
+const maxBodyCallbacks = 32
+
 // learnBodyCallbacks registers the credential items of every callback URL
-// in body, in each encoding a page may hold it in: as is, HTML-escaped
-// (&amp;), JavaScript- or JSON-escaped (\/, \u0026) and percent-encoded (a
-// URL inside another URL's query).
+// in body (up to maxBodyCallbacks in each encoding), in each encoding a
+// page may hold it in: as is, HTML-escaped (&amp;), JavaScript- or
+// JSON-escaped (\/, \u0026) and percent-encoded (a URL inside another
+// URL's query).
 func (r *runner) learnBodyCallbacks(body []byte) {
 	if !containsFold(body, CallbackScheme) {
 		return
@@ -50,19 +56,19 @@ func (r *runner) learnBodyCallbacks(body []byte) {
 			continue
 		}
 		seen[variant] = true
-		for _, raw := range callbackURLsIn(variant) {
+		for _, raw := range callbackURLsIn(variant, maxBodyCallbacks) {
 			r.learnCallbackURL(raw)
 		}
 	}
 }
 
-// callbackURLsIn returns each substring of s that starts with the callback
-// scheme (any letter case), up to the first character that cannot be part
+// callbackURLsIn returns the first max substrings of s that start with the
+// callback scheme (any letter case), each up to the first character that cannot be part
 // of a URL in markup or script (quotes, white space, angle brackets).
-func callbackURLsIn(s string) []string {
+func callbackURLsIn(s string, max int) []string {
 	var out []string
-	lower := strings.ToLower(s)
-	for from := 0; ; {
+	lower := asciiLower(s)
+	for from := 0; len(out) < max; {
 		i := strings.Index(lower[from:], callbackSchemePrefix)
 		if i < 0 {
 			return out
@@ -78,6 +84,19 @@ func callbackURLsIn(s string) []string {
 			return out
 		}
 	}
+	return out
+}
+
+// asciiLower lowers ASCII letters only, so indexes into the result are
+// indexes into s (strings.ToLower may change the length of other runes).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // learnCallbackURL registers the credential items of a callback URL, read

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -56,4 +57,15 @@ func TestLearnSecretsFromEveryCallbackRoute(t *testing.T) {
 			assert.Equal(t, body, r.red.Redact(body))
 		})
 	}
+	t.Run("hostile: 100000 callbacks and a rune that lowers longer", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("İİİ ")
+		for i := 0; i < 100000; i++ {
+			fmt.Fprintf(&b, `<a href="%stok%07d">x</a>`, cb, i)
+		}
+		r := &runner{red: &Redactor{}}
+		r.learnSecrets(&response{status: 200, header: http.Header{}, body: []byte(b.String())})
+		assert.LessOrEqual(t, len(r.red.values), 5*maxBodyCallbacks, "the redactor grows by a bounded amount")
+		assert.Equal(t, "[redacted]", r.red.Redact("tok0000000"), "the first callbacks are learnt, at the right place")
+	})
 }

@@ -153,22 +153,34 @@ func ScriptNavigation(script, scheme string) string {
 	prefix := strings.ToLower(scheme) + ":"
 	var code strings.Builder // the script so far, comments and literals left out
 	toks := jsTokens(script)
+	candidates := 0
 	for i, tok := range toks {
 		if !tok.literal {
 			code.WriteString(tok.text)
 			continue
 		}
-		before := code.String()
-		if len(before) > 200 {
-			before = before[len(before)-200:]
-		}
-		if strings.HasPrefix(strings.ToLower(tok.text), prefix) && navigationSink.MatchString(before) && literalEnds(toks[i+1:]) {
-			return tok.text
+		if len(tok.text) >= len(prefix) && strings.EqualFold(tok.text[:len(prefix)], prefix) {
+			before := code.String()
+			if len(before) > 200 {
+				before = before[len(before)-200:]
+			}
+			if strings.Contains(before, "location") {
+				if candidates++; candidates > maxSinkCandidates {
+					return "" // a hostile script: no verdict from reading it
+				}
+				if navigationSink.MatchString(before) && literalEnds(toks[i+1:]) {
+					return tok.text
+				}
+			}
 		}
 		code.WriteString(`""`)
 	}
 	return ""
 }
+
+// maxSinkCandidates bounds the literals of one script matched against
+// navigationSink: a real page has one or two.
+const maxSinkCandidates = 100
 
 // literalEnds: the code after a literal ends the expression (; ) } , or
 // a new statement on the next line), so the literal is the whole URL, not
