@@ -383,7 +383,7 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 		}
 		return &stop{OutcomeAuthFailed, why}, StepFailed, why
 	}
-	msg := fmt.Sprintf("signed in (%d pages): callback %d with an access token", lr.res.Pages, lr.res.CallbackStatus)
+	msg := fmt.Sprintf("signed in (%d pages): callback %s with an access token", lr.res.Pages, callbackHow(lr.res))
 	if lr.retried {
 		msg += "; the first one-time code was refused, the next one worked"
 	}
@@ -400,13 +400,13 @@ func callbackDelivered(res *weblogin.Result) bool {
 	return !res.CallbackRoute.IsRedirect() || isRedirect(res.CallbackStatus)
 }
 
-// callbackHow is the route for a result's actual: "308", or "a meta
-// refresh on a 200 page".
+// callbackHow is the route for people: "308", or "by a refresh (…) on a
+// 200 page".
 func callbackHow(res *weblogin.Result) string {
 	if res.CallbackRoute.IsRedirect() {
 		return fmt.Sprint(res.CallbackStatus)
 	}
-	return fmt.Sprintf("%s on a %d page", res.CallbackRoute.Describe(), res.CallbackStatus)
+	return fmt.Sprintf("by %s on a %d page", res.CallbackRoute.Describe(), res.CallbackStatus)
 }
 
 // judgeCallbackStatus is AUTH-004. A callback delivered by a refresh,

@@ -152,6 +152,11 @@ func (l *login) setup() error {
 			if err != nil {
 				return
 			}
+			if ev.Disposition != "" && ev.Disposition != page.ClientNavigationDispositionCurrentTab {
+				// window.open or a download: the web session watches its
+				// own page's navigations only.
+				continue
+			}
 			l.navigation(ev.URL, ev.Reason)
 		}
 	}()
