@@ -523,7 +523,7 @@ func TestBuiltInSuitesWithEveryReport(t *testing.T) {
 	}
 	r := execute(t, args...)
 	require.Equal(t, 0, r.code, "%s\n%s", r.errOut, failedCases(r.out))
-	assert.Contains(t, r.out, "287 cases, 287 passed, 0 failed")
+	assert.Contains(t, r.out, "290 cases, 290 passed, 0 failed")
 	for _, format := range formats {
 		st, err := os.Stat(filepath.Join(dir, "out."+format))
 		require.NoError(t, err)
