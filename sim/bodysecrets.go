@@ -62,6 +62,25 @@ func (r *runner) learnBodyCallbacks(body []byte) {
 	}
 }
 
+// urlCredential is a query item whose name says it is a credential, in an
+// http(s) URL a page names (a script sent on to /auth/complete?ticket=…).
+// "code" is left out here: outside a callback it names too much else.
+var urlCredential = regexp.MustCompile(`[?&](?:access[-_]token|refresh_token|id_token|ticket)=([^&"'<>\s\\#]{4,})`)
+
+// learnURLCredentials registers credential query items of any URL in body.
+func (r *runner) learnURLCredentials(body []byte) {
+	if !bytes.Contains(body, []byte("token=")) && !bytes.Contains(body, []byte("ticket=")) {
+		return
+	}
+	for _, m := range urlCredential.FindAllSubmatch(body, maxBodyCallbacks) {
+		v := string(m[1])
+		r.red.Add(v)
+		if dv, err := url.QueryUnescape(v); err == nil {
+			r.red.Add(dv)
+		}
+	}
+}
+
 // callbackURLsIn returns the first max substrings of s that start with the
 // callback scheme (any letter case), each up to the first character that cannot be part
 // of a URL in markup or script (quotes, white space, angle brackets).

@@ -33,6 +33,7 @@ func TestLearnSecretsFromEveryCallbackRoute(t *testing.T) {
 		{name: "nested in another URL's query", body: `<a href="https://mdm.test/open?to=apple-remotemanagement-user-login%3A%2F%2Fauthentication-results%3Faccess-token%3D` + strings.ReplaceAll(esc, "%", "%25") + `">open</a>`, shown: strings.ReplaceAll(esc, "%", "%25")},
 		{name: "access_token member", body: `{"access_token": "` + strings.ReplaceAll(tok, "/", `\/`) + `", "token_type": "Bearer"}`, shown: strings.ReplaceAll(tok, "/", `\/`)},
 		{name: "access-token member", body: `{"access-token":"` + tok + `"}`, shown: tok},
+		{name: "a ticket in the next URL of a JSON answer", body: `{"next":"https://mdm.test/auth/complete?ticket=` + esc + `"}`, shown: esc},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,8 +49,8 @@ func TestLearnSecretsFromEveryCallbackRoute(t *testing.T) {
 		})
 	}
 	for name, body := range map[string]string{
-		"another scheme":     `<meta http-equiv="refresh" content="0;url=msauth://x?access-token=notasecret1">`,
-		"no credential item": `<script>location.href = "` + CallbackScheme + `://authentication-results?lang=english-uk"</script>`,
+		"a code outside a callback": `<a href="https://mdm.test/help?code=E1234567">help</a> <meta http-equiv="refresh" content="0;url=msauth://x?code=notasecret1">`,
+		"no credential item":        `<script>location.href = "` + CallbackScheme + `://authentication-results?lang=english-uk"</script>`,
 	} {
 		t.Run("near miss: "+name, func(t *testing.T) {
 			r := &runner{red: &Redactor{}}

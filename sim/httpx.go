@@ -254,6 +254,7 @@ func (r *runner) learnSecrets(resp *response) {
 	r.learnHeaderCallbacks(resp.header)
 	r.learnJSONCredentials(resp.body)
 	r.learnBodyCallbacks(resp.body)
+	r.learnURLCredentials(resp.body)
 	// A profile's SCEP challenge (a signed profile carries its XML as is)
 	// and a GetToken answer's TokenData, as the excerpt shows them and as
 	// the step reads them.
