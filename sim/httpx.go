@@ -293,11 +293,11 @@ func isTimeout(ctx context.Context, err error) bool {
 // are credentials.
 var credentialFields = map[string]bool{"access-token": true, "code": true, "ticket": true, "access_token": true, "refresh_token": true, "id_token": true}
 
-var jsonCredential = regexp.MustCompile(`"(access_token|refresh_token|id_token)"\s*:\s*"([^"]+)"`)
-
 // learnSecrets registers credentials with the redactor the moment they
 // arrive, before the exchange that carries them is emitted: cookies,
-// tokens and codes in a Location, tokens in a JSON body.
+// tokens and codes in a Location or another header, tokens in a JSON body,
+// and callbacks anywhere in a body (a meta refresh, a script navigation, a
+// JSON field of a script's fetch; see bodysecrets.go).
 func (r *runner) learnSecrets(resp *response) {
 	for _, line := range resp.header.Values("Set-Cookie") {
 		if c, err := http.ParseSetCookie(line); err == nil {
@@ -323,9 +323,10 @@ func (r *runner) learnSecrets(resp *response) {
 			}
 		}
 	}
-	for _, m := range jsonCredential.FindAllSubmatch(resp.body, -1) {
-		r.red.Add(string(m[2]))
-	}
+	r.learnHeaderCallbacks(resp.header)
+	r.learnJSONCredentials(resp.body)
+	r.learnBodyCallbacks(resp.body)
+	r.learnURLCredentials(resp.body)
 	// A profile's SCEP challenge (a signed profile carries its XML as is)
 	// and a GetToken answer's TokenData, as the excerpt shows them and as
 	// the step reads them.

@@ -136,8 +136,8 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 	if got := q.Get("state"); got != os.state {
 		bad = append(bad, fmt.Sprintf("state %q instead of the %q sent", got, os.state))
 	}
-	r.check("AUTH-011", len(bad) == 0 && (isRedirect(lr.res.CallbackStatus) || lr.res.CallbackByScript), "a 3xx to redirect-url with code and the unchanged state",
-		fmt.Sprintf("%d: %s", lr.res.CallbackStatus, strings.Join(bad, "; ")))
+	r.check("AUTH-011", len(bad) == 0 && callbackDelivered(lr.res), "a 3xx to redirect-url with code and the unchanged state (or a navigation to it)",
+		fmt.Sprintf("%s: %s", callbackHow(lr.res), strings.Join(bad, "; ")))
 	r.judgeCallbackStatus(lr)
 	r.judgeSecondFactor(lr, true)
 	if len(bad) > 0 {

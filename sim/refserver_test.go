@@ -27,8 +27,16 @@ type ref struct {
 
 func startRef(t *testing.T, timeout time.Duration, faults ...string) *ref {
 	t.Helper()
+	return startRefWith(t, timeout, refserver.Config{Faults: faults})
+}
+
+// startRefWith starts a reference server with cfg, its clocks set to the
+// virtual one.
+func startRefWith(t *testing.T, timeout time.Duration, cfg refserver.Config) *ref {
+	t.Helper()
 	clock := &sim.VirtualClock{}
-	srv, err := refserver.Start(refserver.Config{Faults: faults, SlowDelay: 3 * time.Second, Now: clock.Now, TOTPNow: clock.TOTPNow})
+	cfg.SlowDelay, cfg.Now, cfg.TOTPNow = 3*time.Second, clock.Now, clock.TOTPNow
+	srv, err := refserver.Start(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
 	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})

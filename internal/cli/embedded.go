@@ -30,11 +30,16 @@ type embeddedServer struct {
 	axm     *sim.AxMRegistration // what its stand-in saw of its registration
 }
 
+// embeddedIssued, when set (by tests, before any run), sees every
+// credential an embedded server mints, so a test can prove none of them
+// reaches an output.
+var embeddedIssued func(credential string)
+
 // startEmbedded starts a reference server with faults and AxM default
 // assignments (nil: every family to the reference server), and judges its
 // registration with its own stand-in once, for all its cases.
 func startEmbedded(faults []string, defaults map[sim.Family]string, timeout time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
-	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow}
+	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow, OnIssue: embeddedIssued}
 	for fam, name := range defaults {
 		if cfg.AxMDefaults == nil {
 			cfg.AxMDefaults = map[string]string{}

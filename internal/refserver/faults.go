@@ -92,6 +92,9 @@ const (
 	FaultCallback303           = "callback-303"
 	FaultCallbackCacheable     = "callback-cacheable"
 	FaultCallbackDoubleEncoded = "callback-double-encoded"
+	FaultCallbackInJSONBody    = "callback-in-json-body"
+	FaultCallbackMetaRefresh   = "callback-meta-refresh"
+	FaultCallbackScriptNav     = "callback-script-navigation"
 	FaultCallbackNoToken       = "callback-no-token"
 	FaultCallbackWrongHost     = "callback-wrong-host"
 	FaultLoginNoPrefill        = "login-no-prefill"
@@ -310,6 +313,17 @@ var faultTable = []Fault{
 		Trips: []string{"AUTH-003"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultCallbackCacheable, Doc: "the 308 callback carrying the token has no Cache-Control header",
 		Trips: []string{"AUTH-008"}, Probe: probeFallback, Account: probeAlice},
+	// Legal but odd: the callback reaches the web view in a page, not in a
+	// 308. A device's web session completes on any navigation to the
+	// callback scheme, so these enroll and trip nothing (AUTH-004 notes
+	// the route); they also carry the token in a body, for the redaction
+	// tests.
+	{Name: FaultCallbackMetaRefresh, Doc: `the apple-as-web callback is a 200 page with <meta http-equiv="refresh" content="0;url=apple-remotemanagement-user-login://…">, not a 308 (devices enroll)`,
+		Trips: []string{}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultCallbackScriptNav, Doc: `the apple-as-web callback is a 200 page whose script runs window.location.replace("apple-remotemanagement-user-login://…"), not a 308 (devices enroll)`,
+		Trips: []string{}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultCallbackInJSONBody, Doc: `after the code, a 200 page's script fetches {"redirect":"apple-remotemanagement-user-login://…"} and navigates there (devices enroll; a reader without JavaScript cannot)`,
+		Trips: []string{}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultLoginPage404, Doc: "GET /auth/login, the apple-as-web challenge's url, answers a plain-text 404",
 		Trips: []string{"AUTH-001"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultLoginRateLimitedOnce, Doc: "legal: the first GET of the sign-in page answers 429 Too Many Requests with Retry-After: 1; later ones work (the simulator waits it out once)",

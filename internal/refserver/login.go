@@ -85,7 +85,10 @@ type loginSession struct {
 	pending string // Identifier typed in a single-page flow's first step
 	finish  finish
 	oauth   oauthRequest // finishOAuth only
-	expires time.Time
+	// signedIn: both factors passed and the callback waits for the
+	// page's script to fetch it (callback-in-json-body).
+	signedIn bool
+	expires  time.Time
 }
 
 type sessionStore struct {
@@ -101,6 +104,7 @@ func (s *Server) loginRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+otpPath, func(w http.ResponseWriter, r *http.Request) { s.otpPage(w, r, mdmSite) })
 	mux.HandleFunc("POST "+otpPath, func(w http.ResponseWriter, r *http.Request) { s.otpSubmit(w, r, mdmSite) })
 	mux.HandleFunc("GET "+completePath, s.authComplete)
+	mux.HandleFunc("POST "+resultPath, s.authResult)
 }
 
 func (s *Server) idpRoutes(mux *http.ServeMux) {
@@ -307,6 +311,12 @@ func (s *Server) otpSubmit(w http.ResponseWriter, r *http.Request, site *loginSi
 		s.writeOTPPage(w, sess, msgBadCode)
 		return
 	}
+	if sess.finish == finishCallback && site == mdmSite && s.has(FaultCallbackInJSONBody) {
+		sess.signedIn = true
+		s.saveSession(id, sess)
+		writeResultPage(w)
+		return
+	}
 	s.endSession(w, id, site)
 	s.finishLogin(w, sess, acct)
 }
@@ -367,6 +377,14 @@ func (s *Server) writeCallback(w http.ResponseWriter, acct Account) {
 	}
 	if !s.has(FaultCallbackCacheable) {
 		w.Header().Set("Cache-Control", "no-store")
+	}
+	switch {
+	case s.has(FaultCallbackMetaRefresh):
+		writeRefreshCallback(w, location)
+		return
+	case s.has(FaultCallbackScriptNav):
+		writeScriptCallback(w, location)
+		return
 	}
 	w.Header().Set("Content-Length", "0")
 	redirect(w, status, location)

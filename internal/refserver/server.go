@@ -61,6 +61,10 @@ type Config struct {
 	// axm serve) that the server registers with instead of its own
 	// stand-in, as a vendor's server registers with Apple.
 	OutsideAxM *OutsideAxM
+	// OnIssue, when set, sees every credential the server mints (access
+	// and refresh tokens, authorization codes, hand-over tickets) before
+	// it leaves the server: tests use it to prove none reaches an output.
+	OnIssue func(credential string)
 	// Accounts adds pattern accounts for load runs: Count users named by
 	// Pattern (load.DefaultPattern when empty), BYOD, signing in on the
 	// MDM's web login, their passwords and TOTP seeds derived from Master

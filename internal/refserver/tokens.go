@@ -90,6 +90,13 @@ func newStdSecret() string {
 	}
 }
 
+// issued tells Config.OnIssue of a credential the moment it is minted.
+func (s *Server) issued(credential string) {
+	if s.cfg.OnIssue != nil {
+		s.cfg.OnIssue(credential)
+	}
+}
+
 // purge drops what has expired; the maps stay small on a test server, so
 // a sweep on every issue is cheap enough.
 func (ts *tokenStore) purge(now time.Time) {
@@ -126,6 +133,7 @@ func (s *Server) issueAccess(acct Account) string {
 	case s.has(FaultCallbackDoubleEncoded):
 		token = newStdSecret()
 	}
+	s.issued(token)
 	ts := s.tokens
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -152,6 +160,7 @@ func (s *Server) lookupAccess(token string) (grant, bool) {
 func (s *Server) issueTicket(acct Account) string {
 	now := s.cfg.Now()
 	ticket := newSecret()
+	s.issued(ticket)
 	ts := s.tokens
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -178,6 +187,7 @@ func (s *Server) redeemTicket(ticket string) (grant, bool) {
 func (s *Server) issueCode(acct Account, clientID, redirectURI string) string {
 	now := s.cfg.Now()
 	code := newSecret()
+	s.issued(code)
 	ts := s.tokens
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -228,6 +238,7 @@ func (s *Server) noteIssued(c *authCode, tokens ...string) {
 func (s *Server) issueRefresh(acct Account, clientID string) string {
 	now := s.cfg.Now()
 	token := newSecret()
+	s.issued(token)
 	ts := s.tokens
 	ts.mu.Lock()
 	defer ts.mu.Unlock()

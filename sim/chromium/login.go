@@ -152,7 +152,12 @@ func (l *login) setup() error {
 			if err != nil {
 				return
 			}
-			l.navigation(ev.URL)
+			if ev.Disposition != "" && ev.Disposition != page.ClientNavigationDispositionCurrentTab {
+				// window.open or a download: the web session watches its
+				// own page's navigations only.
+				continue
+			}
+			l.navigation(ev.URL, ev.Reason)
 		}
 	}()
 	go func() {
@@ -160,7 +165,7 @@ func (l *login) setup() error {
 			if err != nil {
 				return
 			}
-			l.navigation(ev.URL)
+			l.navigation(ev.URL, "")
 		}
 	}()
 	go func() {
@@ -256,8 +261,9 @@ func (l *login) insecure(ev network.EventRequestWillBeSent) {
 }
 
 // navigation watches for the callback scheme: a script that sets
-// window.location to it makes no request the Fetch domain could pause.
-func (l *login) navigation(raw string) {
+// window.location to it, or a meta refresh, makes no request the Fetch
+// domain could pause. reason is Chromium's, when the event carries one.
+func (l *login) navigation(raw string, reason page.ClientNavigationReason) {
 	u, err := url.Parse(raw)
 	if err != nil || strings.ToLower(u.Scheme) != l.scheme {
 		return
@@ -270,7 +276,7 @@ func (l *login) navigation(raw string) {
 	last := l.lastDocument()
 	carrier := l.carrier(u)
 	l.res.Callback = u
-	l.res.CallbackByScript = true
+	l.res.CallbackRoute = l.route(reason, last, u)
 	if last != nil {
 		l.res.CallbackStatus = last.Status
 	}
@@ -278,8 +284,26 @@ func (l *login) navigation(raw string) {
 		l.res.CallbackHeader = l.red.header(carrier.Header)
 	}
 	l.settleFactors()
-	l.noteLocked("script navigation → callback " + weblogin.ElideQuery(u))
+	l.noteLocked(string(l.res.CallbackRoute) + " navigation → callback " + weblogin.ElideQuery(u))
 	l.closeLocked(nil)
+}
+
+// route names how the page reached the callback, as the form driver would:
+// Chromium's reason when the event gave one, else what the last document
+// says (the same reading as the form driver's), else a script.
+func (l *login) route(reason page.ClientNavigationReason, last *weblogin.Page, cb *url.URL) weblogin.Route {
+	switch reason {
+	case page.ClientNavigationReasonMetaTagRefresh, page.ClientNavigationReasonHTTPHeaderRefresh:
+		return weblogin.RouteRefresh
+	case page.ClientNavigationReasonFormSubmissionGet, page.ClientNavigationReasonFormSubmissionPost:
+		return weblogin.RouteForm
+	case page.ClientNavigationReasonScriptInitiated:
+		return weblogin.RouteScript
+	}
+	if found, route := weblogin.PageCallback(last, l.scheme); found != nil && found.String() == cb.String() {
+		return route
+	}
+	return weblogin.RouteScript
 }
 
 func (l *login) lastDocument() *weblogin.Page {
@@ -405,7 +429,7 @@ func (l *login) handle(ev fetch.EventRequestPaused) {
 	if pg.Status >= 300 && pg.Status < 400 {
 		if target, ok := l.location(u, pg); ok && strings.ToLower(target.Scheme) == l.scheme {
 			l.mu.Lock()
-			l.res.Callback, l.res.CallbackStatus = target, pg.Status
+			l.res.Callback, l.res.CallbackStatus, l.res.CallbackRoute = target, pg.Status, weblogin.RouteRedirect
 			l.res.CallbackHeader = l.red.header(pg.Header)
 			l.settleFactors()
 			l.noteLocked(fmt.Sprintf("%s %s → %d callback %s", rq.Method, rq.URL, pg.Status, weblogin.ElideQuery(target)))

@@ -113,8 +113,8 @@ func TestSinglePageFlow(t *testing.T) {
 	if res.Callback == nil || res.Callback.Query().Get("access-token") != testToken {
 		t.Fatalf("callback %v", res.Callback)
 	}
-	if !res.CallbackByScript || res.CallbackStatus != 200 {
-		t.Errorf("CallbackByScript %v status %d, want a script navigation from a 200 page", res.CallbackByScript, res.CallbackStatus)
+	if res.CallbackRoute != weblogin.RouteScript || res.CallbackStatus != 200 {
+		t.Errorf("callback route %q status %d, want a script navigation from a 200 page", res.CallbackRoute, res.CallbackStatus)
 	}
 	if !strings.Contains(res.CallbackHeader.Get("Cache-Control"), "no-store") {
 		t.Errorf("CallbackHeader %v: want the header of the fetch() answer carrying the token", res.CallbackHeader)
@@ -175,8 +175,8 @@ func TestScriptFormWithCSRFHeader(t *testing.T) {
 	if err != nil {
 		t.Fatalf("login: %v\ntrail:\n%s\nserver saw:\n%s", err, strings.Join(res.Trail, "\n"), p.all())
 	}
-	if res.CallbackByScript || res.CallbackStatus != http.StatusPermanentRedirect {
-		t.Errorf("callback by script %v status %d, want the server's 308", res.CallbackByScript, res.CallbackStatus)
+	if res.CallbackRoute != weblogin.RouteRedirect || res.CallbackStatus != http.StatusPermanentRedirect {
+		t.Errorf("callback route %q status %d, want the server's 308", res.CallbackRoute, res.CallbackStatus)
 	}
 	if !contains(secrets, testCSRF) {
 		t.Errorf("the CSRF cookie was not registered")

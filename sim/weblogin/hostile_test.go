@@ -105,6 +105,9 @@ func TestHostilePages(t *testing.T) {
 		{name: "no closing tags", first: strings.Repeat(`<p>some text<li>item`, 20000) + `<form><input name="q">`, kind: weblogin.KindNoForm, msg: "no form to fill"},
 		{name: "1 MiB of nested divs", first: strings.Repeat("<div>", 200000), kind: weblogin.KindLimit, msg: "nests elements deeper than the HTML parser's limit of 512"},
 		{name: "a form with 100000 inputs", first: `<form method="post">` + strings.Repeat(`<input name="x">`, 100000) + `<input type="password" name="p"></form>`, kind: weblogin.KindLimit, msg: "a form has 100001 controls; the driver reads the first 1000"},
+		{name: "a script of 200000 string literals", first: `<script>var a = [` + strings.Repeat(`"apple-remotemanagement-user-login://x", `, 200000) + `]; location.href = "/next"</script>`, kind: weblogin.KindJavaScript, msg: "a script changes the location"},
+		{name: "an unterminated callback literal", first: `<script>location.href = "apple-remotemanagement-user-login://authentication-results?access-token=` + strings.Repeat("x", 1<<20), kind: weblogin.KindJavaScript, msg: "a script changes the location"},
+		{name: "a comment that never ends", first: `<script>/* location.href = "apple-remotemanagement-user-login://authentication-results?access-token=t"` + strings.Repeat(" ", 1<<20) + `</script>`, kind: weblogin.KindJavaScript, msg: "a script changes the location"},
 		{name: "invalid UTF-8 and NUL bytes", first: "<html>\xff\xfe\x00<title>\x00bad\xc3</title><p>\x00</p>", kind: weblogin.KindNoForm, msg: "no form to fill"},
 	}
 	for _, tt := range tests {

@@ -163,6 +163,12 @@ func (s *session) follow(nav navigation, page *Page) (*navigation, error) {
 	if target := metaRefresh(doc); target != "" {
 		return s.refresh(nav, page, base, target)
 	}
+	if target := scriptCallback(doc, s.scheme); target != "" {
+		// A script the driver cannot run, but whose one effect is plain:
+		// it sends the web view to the callback, which ends the session
+		// on a device as a redirect does.
+		return s.scriptNavigation(nav, page, base, target)
+	}
 	if relay != nil {
 		return s.submitForm(nav, page, base, relay)
 	}
@@ -267,6 +273,18 @@ func (s *session) refresh(nav navigation, page *Page, base *url.URL, target stri
 	return s.navigate(nav, page, next, "refresh", true)
 }
 
+// scriptNavigation follows a script's assignment of the callback to the
+// location (scriptCallback decides what counts).
+func (s *session) scriptNavigation(nav navigation, page *Page, base *url.URL, target string) (*navigation, error) {
+	u, err := base.Parse(target)
+	if err != nil {
+		s.note(nav, page, "bad script navigation")
+		return nil, s.fail(KindBadRedirect, "%s %s: a script navigates to a URL that does not parse: %q", nav.method, nav.url, clip(target, maxErrorText))
+	}
+	next := navigation{method: http.MethodGet, url: u, referrer: page.URL, purpose: "script navigation"}
+	return s.navigate(nav, page, next, "script navigation", true)
+}
+
 // submitForm fills and sends a form.
 func (s *session) submitForm(nav navigation, page *Page, base *url.URL, f *form) (*navigation, error) {
 	what := "form (" + f.asks.String() + ")"
@@ -309,7 +327,7 @@ func (s *session) submitForm(nav navigation, page *Page, base *url.URL, f *form)
 func (s *session) navigate(nav navigation, page *Page, next navigation, what string, showTarget bool) (*navigation, error) {
 	switch scheme := strings.ToLower(next.url.Scheme); scheme {
 	case s.scheme:
-		s.finish(page, next.url)
+		s.finish(page, next.url, routeOf(page, what))
 		s.note(nav, page, strings.TrimSpace(what+" callback "+ElideQuery(next.url)))
 		return nil, nil
 	case "http", "https":
@@ -327,10 +345,26 @@ func (s *session) navigate(nav navigation, page *Page, next navigation, what str
 	}
 }
 
-// finish records the callback and what it says about the factors.
-func (s *session) finish(page *Page, callback *url.URL) {
+// routeOf names how navigate was reached, from the page's status and the
+// trail word its caller gave.
+func routeOf(page *Page, what string) Route {
+	switch {
+	case page.Status >= 300 && page.Status < 400:
+		return RouteRedirect
+	case what == "refresh":
+		return RouteRefresh
+	case what == "script navigation":
+		return RouteScript
+	}
+	return RouteForm
+}
+
+// finish records the callback, the route it came by, and what it says
+// about the factors.
+func (s *session) finish(page *Page, callback *url.URL, route Route) {
 	s.judge(page, nil)
 	s.res.Callback = callback
+	s.res.CallbackRoute = route
 	s.res.CallbackStatus = page.Status
 	s.res.CallbackHeader = s.redact.header(page.Header)
 	s.res.CallbackBeforeSecondFactor = s.req.OTP != nil && s.credentialsSent && !s.res.SecondFactorSeen

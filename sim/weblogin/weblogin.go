@@ -77,7 +77,7 @@ type Request struct {
 // rejected second one.
 type Result struct {
 	Callback       *url.URL    // the custom-scheme URL the flow ended at
-	CallbackStatus int         // the status of the response that led to the callback (308 expected; 200 for a meta refresh)
+	CallbackStatus int         // the status of the response that led to the callback (308 expected; 200 for a meta refresh or script)
 	CallbackHeader http.Header // that response's header, Set-Cookie values redacted
 	Pages          int         // requests made
 	// FirstFactorDone: credentials were submitted and accepted (the page
@@ -91,10 +91,11 @@ type Result struct {
 	// Trail has one line per request for people, secrets removed:
 	// "GET https://... → 200 form (username,password)".
 	Trail []string
-	// CallbackByScript: a script navigated to the callback (window.location),
-	// not a redirect; CallbackStatus is then the status of the page that ran
-	// it. ASWebAuthenticationSession completes either way.
-	CallbackByScript bool
+	// CallbackRoute says how the page handed over the callback: a 3xx
+	// (RouteRedirect), a refresh, a script navigation or a form. For the
+	// others CallbackStatus is the status of the page that did it.
+	// ASWebAuthenticationSession completes whichever it is.
+	CallbackRoute Route
 	// Screenshots of each sign-in page (browser driver only).
 	Screenshots []Screenshot
 	// Insecure lists the requests a page made, or tried and the browser
