@@ -383,7 +383,7 @@ func (l *login) handle(ev fetch.EventRequestPaused) {
 		l.noteLocked(rq.Method + " " + rq.URL + " → error")
 		if vital(ev.ResourceType) {
 			if l.ctx.Err() != nil {
-				l.closeLocked(l.failLocked(weblogin.KindNoCallback, "the deadline passed after %d requests, before the callback", l.res.Pages))
+				l.closeLocked(l.failLocked(weblogin.KindNoCallback, "the deadline passed after %d requests, before the callback%s", l.res.Pages, l.lastPageLocked()))
 			} else {
 				msg := fmt.Sprintf("%s %s: %v", rq.Method, rq.URL, err)
 				if strings.Contains(err.Error(), rq.URL) {
@@ -892,9 +892,18 @@ func (l *login) deadline() error {
 	if l.closed {
 		return l.fatal
 	}
-	err := l.failLocked(weblogin.KindNoCallback, "the deadline passed after %d requests, before the callback", l.res.Pages)
+	err := l.failLocked(weblogin.KindNoCallback, "the deadline passed after %d requests, before the callback%s", l.res.Pages, l.lastPageLocked())
 	l.closeLocked(err)
 	return err
+}
+
+// lastPageLocked names the document the browser was on, without its query
+// (which may carry a code), so a login that ran out of time says where.
+func (l *login) lastPageLocked() string {
+	if d := l.lastDocument(); d != nil && d.URL != nil {
+		return " (last page: " + weblogin.PageName(d.URL.String()) + ")"
+	}
+	return ""
 }
 
 func (l *login) fail(kind weblogin.ErrKind, format string, args ...any) error {
