@@ -62,10 +62,20 @@ func play(t *testing.T, r *ref, timeout time.Duration, cases ...sim.Case) ([]sim
 		}
 	}
 	var events []sim.Event
-	eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: r.clock.Now, TOTPClock: r.clock, Browser: testBrowser}
+	eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, Browser: testBrowser}
 	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return reps, events
+}
+
+// loadedLimits are the engine's limits for tests whose verdicts must not
+// depend on the machine's speed. The browser's page timeout (10 s) and the
+// sign-in's step timeout (60 s) are production bounds that a browser
+// sign-in on two cores loaded by other work can exceed: a test of what a
+// server does gets bounds no loaded machine reaches. A test of the bounds
+// themselves sets its own.
+func loadedLimits(timeout time.Duration) sim.Limits {
+	return sim.Limits{Timeout: timeout, PageTimeout: 2 * time.Minute, StepTimeout: 5 * time.Minute}
 }
 
 func tripped(rep sim.CaseReport) []string {
@@ -83,8 +93,12 @@ func tripped(rep sim.CaseReport) []string {
 	return out
 }
 
+// describe says why a case ended as it did: its outcome and the engine's
+// reason (the sign-in driver's failure, with the page it was on), then
+// every result that did not pass with what was seen.
 func describe(rep sim.CaseReport) string {
 	var b strings.Builder
+	b.WriteString("\n  outcome " + rep.Outcome + ": " + rep.Message)
 	for _, r := range rep.Results {
 		if r.Status != sim.Pass && r.Status != sim.Skip {
 			b.WriteString("\n  " + string(r.Status) + " " + r.ID + ": " + r.Actual + r.Detail)

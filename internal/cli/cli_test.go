@@ -40,8 +40,17 @@ func testFactory(env map[string]string) (*Factory, *bytes.Buffer, *bytes.Buffer)
 		Now:     func() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) },
 		Getenv:  func(k string) string { return env[k] },
 		Version: "test",
+		Limits:  loadedLimits,
 	}, &out, &errOut
 }
+
+// loadedLimits replace the browser's production page timeout (10 s) and a
+// sign-in's step timeout (60 s) in tests: a browser sign-in on two cores
+// that other work keeps busy can exceed them, and the page timeout expiring
+// ends a sign-in that would have reached its callback (a missing AUTH-003,
+// an auth-failed case). Tests of what a server does must not depend on the
+// machine's speed; tests of the bounds set their own.
+var loadedLimits = sim.Limits{PageTimeout: 2 * time.Minute, StepTimeout: 5 * time.Minute}
 
 func execute(t *testing.T, args ...string) result {
 	t.Helper()
