@@ -178,7 +178,7 @@ func TestIdentityOverSCEP(t *testing.T) {
 			ca.pki = func(w http.ResponseWriter, r *http.Request) bool {
 				select {
 				case <-r.Context().Done():
-				case <-time.After(2 * time.Second):
+				case <-time.After(3 * identityTimeout): // well after the client gave up; srv.Close waits for it
 				}
 				return true
 			}
