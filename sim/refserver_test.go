@@ -28,7 +28,8 @@ type ref struct {
 func startRef(t *testing.T, timeout time.Duration, faults ...string) *ref {
 	t.Helper()
 	clock := &sim.VirtualClock{}
-	srv, err := refserver.Start(refserver.Config{Faults: faults, SlowDelay: 3 * time.Second, Now: clock.Now, TOTPNow: clock.TOTPNow})
+	// The slow well-known stalls until the client gives up (WK-015).
+	srv, err := refserver.Start(refserver.Config{Faults: faults, SlowDelay: time.Minute, Now: clock.Now, TOTPNow: clock.TOTPNow})
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
 	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
@@ -170,7 +171,9 @@ func TestEveryFaultTripsItsChecks(t *testing.T) {
 		t.Run(f.Name, func(t *testing.T) {
 			timeout := 5 * time.Second
 			if f.Name == refserver.FaultWellKnownSlow {
-				timeout = time.Second
+				// The stall must outlast it; the case's other requests
+				// must meet it on a loaded machine (1 s left little room).
+				timeout = 3 * time.Second
 			}
 			target := startRef(t, timeout, f.Name)
 			typ := sim.TypeUser

@@ -199,7 +199,7 @@ func TestServeThenRunMatchesEmbedded(t *testing.T) {
 	case srv = <-ready:
 	case err := <-done:
 		t.Fatalf("serve stopped: %v", err)
-	case <-time.After(10 * time.Second):
+	case <-time.After(2 * time.Minute): // a wait: the server makes its keys first
 		t.Fatal("serve did not start")
 	}
 	printed := out.String()
