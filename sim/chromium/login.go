@@ -138,7 +138,6 @@ func (l *login) setup() error {
 	requested := chromedp.Events(l.tab, page.FrameRequestedNavigation)
 	started := chromedp.Events(l.tab, page.FrameStartedNavigating)
 	dialogs := chromedp.Events(l.tab, page.JavascriptDialogOpening)
-	sent := chromedp.Events(l.tab, network.RequestWillBeSent)
 	go func() {
 		for ev, err := range paused {
 			if err != nil {
@@ -163,16 +162,20 @@ func (l *login) setup() error {
 			l.navigation(ev.URL)
 		}
 	}()
-	go func() {
-		// Requests the browser blocks as mixed content never reach the
-		// Fetch domain; the network domain still announces them.
-		for ev, err := range sent {
-			if err != nil {
-				return
-			}
-			l.insecure(ev)
+	// Requests the browser blocks as mixed content never reach the Fetch
+	// domain; the network domain still announces them. Listen, not an
+	// Events iterator: its fn runs before any later reply returns, so a
+	// page that shows its error the moment the request is blocked cannot
+	// end the login before the request is recorded (on a busy machine the
+	// iterator's goroutine can lag behind the driver, and SEC-001 would go
+	// unseen).
+	if err := chromedp.Listen(l.tab, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			l.insecure(*e)
 		}
-	}()
+	}); err != nil {
+		return err
+	}
 	go func() {
 		// A dialog blocks the page's scripts until someone answers it.
 		for _, err := range dialogs {
