@@ -386,3 +386,24 @@ func TestTokenLifeWithoutHooksSkips(t *testing.T) {
 	}
 	assert.Empty(t, tripped(reps[0]), describe(reps[0]))
 }
+
+// A case that does not enroll says why in its report, as its case-end
+// event does: a failing test can print the sign-in's reason without the
+// event stream.
+func TestCaseReportSaysWhyASignInFailed(t *testing.T) {
+	r := startRef(t, 5*time.Second)
+	c := caseFor(t, "iphone@18.2", "alice@acme.test", sim.TypeUser)
+	c.Account = r.account(c.Account.Identifier)
+	c.Account.Password = sim.NewSecret("not-alices-password")
+	c.NoProbes = true
+	reps, events := play(t, r, 5*time.Second, c)
+	require.Len(t, reps, 1)
+	assert.Equal(t, sim.OutcomeAuthFailed, reps[0].Outcome, describe(reps[0]))
+	assert.Contains(t, reps[0].Message, "the sign-in was rejected", describe(reps[0]))
+	for _, ev := range events {
+		if ev.Kind == sim.EventCaseEnd {
+			assert.Equal(t, ev.Message, reps[0].Message, "the report's reason is the case-end event's")
+		}
+	}
+	assert.NotContains(t, reps[0].Message, "not-alices-password")
+}
