@@ -14,10 +14,11 @@ build:
 
 # deps installs what the tests need beyond Go: xmllint validates the junit
 # report; Chromium (Debian's package, never a downloaded build) runs the
-# browser sign-in driver and its tests. APT waits up to five minutes for the
-# dpkg lock (and apt's list lock) rather than failing at once when another
-# apt-get holds it, as on a shared machine.
-APT := apt-get -o DPkg::Lock::Timeout=300
+# browser sign-in driver and its tests. apt-get.sh waits up to five minutes
+# for a lock another apt-get holds (DPkg::Lock::Timeout=300 for dpkg's, and
+# a retry for the lists lock of update, which that option does not cover)
+# rather than failing at once, as on a shared machine.
+APT := scripts/apt-get.sh
 .PHONY: deps
 deps:
 	@command -v xmllint >/dev/null || ($(APT) update -qq && $(APT) install -y -qq libxml2-utils)
