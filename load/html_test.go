@@ -360,7 +360,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	require.NoError(t, os.WriteFile(page, renderHTML(t, sampleResult()), 0o644))
 	run := func(extra ...string) []byte {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a hang's bound
 		defer cancel()
 		profile, err := os.MkdirTemp(dir, "profile-")
 		require.NoError(t, err)

@@ -181,7 +181,7 @@ func TestShardsMergeToOneRun(t *testing.T) {
 // writes its json result; the merge of the three files equals one run.
 func TestThreeShardProcessesMergeToOneRun(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a hang's bound
 	defer cancel()
 	var wg sync.WaitGroup
 	outs := make([]string, 3)

@@ -45,10 +45,13 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 		g := groups[key]
 		timeout := 5 * time.Second
 		if key == refserver.FaultWellKnownSlow {
-			timeout = time.Second // shorter than the server's stall: WK-015
+			// Far shorter than the server's stall (WK-015), which ends
+			// when the client gives up; long enough for the case's other
+			// requests on a loaded machine.
+			timeout = 3 * time.Second
 		}
 		clock := &sim.VirtualClock{}
-		srv, err := refserver.Start(refserver.Config{Faults: g.faults, SlowDelay: 3 * time.Second, Now: clock.Now, TOTPNow: clock.TOTPNow})
+		srv, err := refserver.Start(refserver.Config{Faults: g.faults, SlowDelay: time.Minute, Now: clock.Now, TOTPNow: clock.TOTPNow})
 		require.NoError(t, err)
 		client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 		require.NoError(t, err)
@@ -62,7 +65,10 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 				}
 			}
 		}
-		eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout}, Clock: clock.Now, TOTPClock: clock, Browser: testBrowser}
+		// The browser's page and step timeouts get room no loaded machine
+		// needs: the production 10 s and 60 s can expire on busy cores and
+		// end a sign-in that would have worked.
+		eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout, PageTimeout: 2 * time.Minute, StepTimeout: 5 * time.Minute}, Clock: clock.Now, TOTPClock: clock, Browser: testBrowser}
 		_, err = eng.Run(context.Background(), sim.Plan{Cases: g.cases}, sum.Add)
 		client.CloseIdleConnections()
 		srv.Close()

@@ -337,6 +337,10 @@ type Engine struct {
 type CaseReport struct {
 	Name    string
 	Outcome string
+	// Message is the case-end event's message, redacted: why a case that
+	// did not enroll stopped (the sign-in driver's reason, the step that
+	// failed), so a caller can say why without the event stream.
+	Message string
 	Results []Result
 }
 
@@ -386,7 +390,7 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 			}
 			rep := newRunner(c, emit).play()
 			if e.Discard {
-				rep.Results = nil
+				rep.Results, rep.Message = nil, ""
 			}
 			reports = append(reports, rep)
 			if rep.Outcome == OutcomeInterrupted {
@@ -454,7 +458,7 @@ func (e *Engine) runParallel(ctx context.Context, plan Plan, emit func(Event), n
 				var buf []Event
 				rep := newRunner(plan.Cases[i], func(ev Event) { buf = append(buf, ev) }).play()
 				if e.Discard {
-					rep.Results = nil
+					rep.Results, rep.Message = nil, ""
 				}
 				results[i] = done{rep, buf, true}
 				finished <- i
@@ -597,8 +601,9 @@ func (r *runner) play() CaseReport {
 	if bug != "" {
 		outcome, msg, facts = OutcomeError, bug, nil
 	}
-	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: truncate(r.red.Redact(msg), maxResultText), Facts: facts, Stack: stack})
-	return CaseReport{Name: c.Name, Outcome: outcome, Results: r.results}
+	msg = truncate(r.red.Redact(msg), maxResultText)
+	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: msg, Facts: facts, Stack: stack})
+	return CaseReport{Name: c.Name, Outcome: outcome, Message: msg, Results: r.results}
 }
 
 // IssueTracker is where a panic's hint asks users to report it.

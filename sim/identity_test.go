@@ -137,6 +137,12 @@ func chk001(t *testing.T, results []sim.Result) sim.Result {
 	return sim.Result{}
 }
 
+// identityTimeout is the per-request timeout of the SCEP runs: the stalled
+// PKIOperation ends at it, and every other request (GetCACaps, GetCACert,
+// a PKIOperation the fake CA signs) must answer within it on a machine
+// other work keeps busy (500 ms left little room).
+const identityTimeout = 2 * time.Second
+
 func TestIdentityOverSCEP(t *testing.T) {
 	nested := bytes.Repeat([]byte{0x30, 0x80}, 10000)
 	for _, tc := range []struct {
@@ -172,11 +178,11 @@ func TestIdentityOverSCEP(t *testing.T) {
 			ca.pki = func(w http.ResponseWriter, r *http.Request) bool {
 				select {
 				case <-r.Context().Done():
-				case <-time.After(2 * time.Second):
+				case <-time.After(3 * identityTimeout): // well after the client gave up; srv.Close waits for it
 				}
 				return true
 			}
-		}, status: sim.Error, says: "no answer within the simulator's 500ms timeout", step: sim.StepError},
+		}, status: sim.Error, says: "no answer within the simulator's " + identityTimeout.String() + " timeout", step: sim.StepError},
 		{name: "a fingerprint that does not match", content: map[string]any{"CAFingerprint": []byte("0123456789abcdef0123")}, status: sim.Fail,
 			says: "no CA certificate matches the payload's CAFingerprint", step: sim.StepFailed},
 		{name: "a key size no device makes", content: map[string]any{"Keysize": int64(100000)}, status: sim.Fail,
@@ -195,9 +201,9 @@ func TestIdentityOverSCEP(t *testing.T) {
 			}
 			srv := httptest.NewTLSServer(ca)
 			defer srv.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			results, events, step, subject := sim.IdentityStepForTest(ctx, srv.Client(), sim.Limits{Timeout: 500 * time.Millisecond},
+			results, events, step, subject := sim.IdentityStepForTest(ctx, srv.Client(), sim.Limits{Timeout: identityTimeout},
 				scepPayloads(srv.URL+"/scep", tc.content)...)
 			r := chk001(t, results)
 			assert.Equal(t, tc.status, r.Status, "%s %s", r.Actual, r.Detail)

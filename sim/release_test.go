@@ -37,7 +37,7 @@ func TestFinishedCasesReleaseSecretsAndEvents(t *testing.T) {
 	}
 	runRed := &sim.Redactor{}
 	eng := &sim.Engine{Limits: sim.Limits{Timeout: 10 * time.Second}, Clock: r.clock.Now, TOTPClock: r.clock, Parallel: 2, Redactor: runRed}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a hang's bound
 	defer cancel()
 	// The events go to a file, not the heap, to be searched for secrets
 	// once the run is over.

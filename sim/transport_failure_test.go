@@ -97,6 +97,11 @@ func post(path string) func(*http.Request, string) bool {
 	return func(r *http.Request, _ string) bool { return r.Method == http.MethodPost && r.URL.Path == path }
 }
 
+// failureTimeout is the per-request timeout of the transport-failure runs:
+// a hung body ends at it. Every other request of the run must answer
+// within it too, on a machine other work keeps busy (1 s left little room).
+const failureTimeout = 3 * time.Second
+
 // Every step that can see a transport failure reports the real cause as
 // `error`: a reset, a cut or an endless body is never judged as the
 // server's refusal.
@@ -141,7 +146,7 @@ func TestTransportFailuresAreNotVerdicts(t *testing.T) {
 		{"token POST body cut", "iphone@26.1", "alice@acme.test", enrollPOST(bearer), 2, "cut",
 			sim.OutcomeError, map[string]string{"TOK-001": "the server answered 200, but the profile body broke off after 100 bytes", "PROF-001": "broke off"}, []string{"AUTH-005"}},
 		{"token POST body endless", "iphone@26.1", "alice@acme.test", enrollPOST(bearer), 2, "hang",
-			sim.OutcomeError, map[string]string{"TOK-001": "the profile body did not complete within 1s"}, nil},
+			sim.OutcomeError, map[string]string{"TOK-001": "the profile body did not complete within " + failureTimeout.String()}, nil},
 		{"OAuth token request reset", "iphone@26.1", "erin@acme.test", grant("authorization_code"), 1, "reset",
 			sim.OutcomeError, map[string]string{"AUTH-012": "connection reset", "AUTH-013": "connection reset", "AUTH-008": "connection reset"}, nil},
 		{"OAuth token response cut", "iphone@26.1", "erin@acme.test", grant("authorization_code"), 1, "cut",
@@ -160,7 +165,7 @@ func TestTransportFailuresAreNotVerdicts(t *testing.T) {
 			}, 1, "reset",
 			sim.OutcomeError, map[string]string{"AUTH-009": "connection reset"}, nil},
 	}
-	r := startRef(t, time.Second)
+	r := startRef(t, failureTimeout)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := caseFor(t, tc.device, tc.account, sim.TypeUser)
@@ -168,7 +173,7 @@ func TestTransportFailuresAreNotVerdicts(t *testing.T) {
 			f := &failing{inner: r.target.Doer, match: tc.match, nth: tc.nth, mode: tc.mode}
 			c.Target = r.target
 			c.Target.Doer = f
-			eng := &sim.Engine{Limits: sim.Limits{Timeout: time.Second}, Clock: r.clock.Now, TOTPClock: r.clock}
+			eng := &sim.Engine{Limits: sim.Limits{Timeout: failureTimeout}, Clock: r.clock.Now, TOTPClock: r.clock}
 			var reps []sim.CaseReport
 			var err error
 			done := make(chan struct{})
@@ -178,7 +183,7 @@ func TestTransportFailuresAreNotVerdicts(t *testing.T) {
 			}()
 			select {
 			case <-done:
-			case <-time.After(30 * time.Second):
+			case <-time.After(20 * failureTimeout):
 				t.Fatal("the run hung")
 			}
 			require.NoError(t, err)

@@ -135,7 +135,7 @@ func TestAxMServeTakesARegistration(t *testing.T) {
 	case base = <-ready:
 	case err := <-done:
 		t.Fatalf("axm serve stopped: %v", err)
-	case <-time.After(10 * time.Second):
+	case <-time.After(2 * time.Minute): // a wait: the server makes its keys first
 		t.Fatal("axm serve did not start")
 	}
 	assert.Contains(t, out.String(), st.caPath())

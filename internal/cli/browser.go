@@ -27,14 +27,15 @@ func (o *runOptions) attachBrowser(eng *sim.Engine) func() {
 type artifactWriter struct {
 	mu      sync.Mutex
 	dir     string
-	temp    bool
 	written int
+	dropped int
 	err     error
 }
 
 // newArtifactWriter picks the directory: --artifacts, else next to the
-// first --report file (report.html → report-artifacts/), else a temporary
-// directory made when the first screenshot arrives.
+// first --report file (report.html → report-artifacts/). Without either,
+// nobody asked for files: the screenshots are not written (a temporary
+// directory would outlive the run), and finish says how to keep them.
 func newArtifactWriter(flag string, reports []string) *artifactWriter {
 	if flag != "" {
 		return &artifactWriter{dir: flag}
@@ -44,7 +45,7 @@ func newArtifactWriter(flag string, reports []string) *artifactWriter {
 			return &artifactWriter{dir: strings.TrimSuffix(path, filepath.Ext(path)) + "-artifacts"}
 		}
 	}
-	return &artifactWriter{temp: true}
+	return &artifactWriter{}
 }
 
 func (a *artifactWriter) handle(ev *sim.Event) {
@@ -61,12 +62,8 @@ func (a *artifactWriter) handle(ev *sim.Event) {
 		return
 	}
 	if a.dir == "" {
-		dir, err := os.MkdirTemp("", "enrollsim-artifacts-")
-		if err != nil {
-			a.err = err
-			return
-		}
-		a.dir = dir
+		a.dropped++
+		return
 	}
 	caseDir := filepath.Join(a.dir, safeName(ev.Case))
 	if err := os.MkdirAll(caseDir, 0o755); err != nil {
@@ -90,6 +87,8 @@ func (a *artifactWriter) finish(errOut io.Writer) {
 		fmt.Fprintf(errOut, "enrollsim: writing screenshots: %v\n  pass --artifacts DIR to choose where they go\n", a.err)
 	case a.written > 0:
 		fmt.Fprintf(errOut, "enrollsim: %d screenshot(s) of browser sign-ins in %s\n", a.written, a.dir)
+	case a.dropped > 0:
+		fmt.Fprintf(errOut, "enrollsim: %d screenshot(s) of browser sign-ins not kept: pass --artifacts DIR, or --report FORMAT=FILE to keep them next to the report\n", a.dropped)
 	}
 }
 

@@ -40,8 +40,17 @@ func testFactory(env map[string]string) (*Factory, *bytes.Buffer, *bytes.Buffer)
 		Now:     func() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) },
 		Getenv:  func(k string) string { return env[k] },
 		Version: "test",
+		Limits:  loadedLimits,
 	}, &out, &errOut
 }
+
+// loadedLimits replace the browser's production page timeout (10 s) and a
+// sign-in's step timeout (60 s) in tests: a browser sign-in on two cores
+// that other work keeps busy can exceed them, and the page timeout expiring
+// ends a sign-in that would have reached its callback (a missing AUTH-003,
+// an auth-failed case). Tests of what a server does must not depend on the
+// machine's speed; tests of the bounds set their own.
+var loadedLimits = sim.Limits{PageTimeout: 2 * time.Minute, StepTimeout: 5 * time.Minute}
 
 func execute(t *testing.T, args ...string) result {
 	t.Helper()
@@ -141,6 +150,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad report", []string{"run", "--report", "pdf=x.pdf"}, []string{`unknown format "pdf"`}},
 		{"report without path", []string{"run", "--report", "jsonl"}, []string{"want FORMAT=PATH"}},
 		{"bad timeout", []string{"run", "--timeout", "0s"}, []string{"--timeout 0s: want a positive duration"}},
+		{"bad page timeout", []string{"run", "--page-timeout", "-1s"}, []string{"--page-timeout -1s: want a positive duration"}},
 		{"device without email", []string{"run", "--device", "iphone@18.2"}, []string{"need --email"}},
 		{"embedded with target", []string{"run", "--embedded", "--email", "a@acme.test", "--resolve", "a:443:127.0.0.1"}, []string{"cannot be combined"}},
 		{"unknown suite", []string{"run", "extra"}, []string{`extra: no such file or directory, and no built-in suite of that name (accepted: conformance, demo, negative, thresholds)`}},
@@ -190,7 +200,7 @@ func TestServeThenRunMatchesEmbedded(t *testing.T) {
 	case srv = <-ready:
 	case err := <-done:
 		t.Fatalf("serve stopped: %v", err)
-	case <-time.After(10 * time.Second):
+	case <-time.After(2 * time.Minute): // a wait: the server makes its keys first
 		t.Fatal("serve did not start")
 	}
 	printed := out.String()
@@ -561,4 +571,14 @@ func TestChecksFilterKeepsNegativeCasesPassing(t *testing.T) {
 	assert.Equal(t, 0, r.code, failedCases(r.out))
 	assert.NotRegexp(t, `(?m)^\s+(FAIL|WARN|INFO)\s+AUTH-`, r.out, "only WK checks are reported")
 	assert.Regexp(t, `(?m)^\s+FAIL\s+WK-001 \(expected\)`, r.out)
+}
+
+// --page-timeout sets the browser's page timeout; without it the
+// Factory's limits (the tests') or the defaults hold, and --timeout always
+// sets the per-request timeout.
+func TestPageTimeoutReachesTheEngine(t *testing.T) {
+	f := &Factory{Limits: sim.Limits{PageTimeout: time.Minute, Timeout: time.Hour}}
+	assert.Equal(t, sim.Limits{PageTimeout: time.Minute, Timeout: 15 * time.Second}, f.limits(15*time.Second, 0))
+	assert.Equal(t, sim.Limits{PageTimeout: 30 * time.Second, Timeout: 15 * time.Second}, f.limits(15*time.Second, 30*time.Second))
+	assert.Equal(t, sim.Limits{PageTimeout: 30 * time.Second, Timeout: time.Second}, (&Factory{}).limits(time.Second, 30*time.Second))
 }

@@ -49,8 +49,10 @@ func startEmbedded(faults []string, defaults map[sim.Family]string, timeout time
 	for _, f := range faults {
 		if f == refserver.FaultWellKnownSlow {
 			// The stall must outlast the timeout to be seen (WK-015); a
-			// short pair keeps a suite from waiting 15 s per probe.
-			cfg.SlowDelay, timeout = 4*time.Second, 2*time.Second
+			// short pair keeps a suite from waiting 15 s per probe. The
+			// timeout also bounds the case's other requests, so it leaves
+			// room for a busy machine, and the stall well beyond it.
+			cfg.SlowDelay, timeout = 10*time.Second, 3*time.Second
 		}
 	}
 	srv, err := refserver.Start(cfg)

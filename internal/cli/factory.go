@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/report"
+	"github.com/enrollsim/enrollsim/sim"
 )
 
 // IOStreams are the command's standard streams.
@@ -30,6 +31,22 @@ type Factory struct {
 	Getenv func(string) string
 	// Version is the build's version string.
 	Version string
+	// Limits bound what no flag sets (the browser's page timeout, a
+	// sign-in's step timeout); zero fields take sim.DefaultLimits. Tests
+	// give them room, so that no verdict depends on a loaded machine's
+	// speed; --timeout always sets the per-request timeout.
+	Limits sim.Limits
+}
+
+// limits are the engine's limits for a run with the given --timeout and
+// --page-timeout (0: the Factory's, else the default).
+func (f *Factory) limits(timeout, page time.Duration) sim.Limits {
+	l := f.Limits
+	l.Timeout = timeout
+	if page > 0 {
+		l.PageTimeout = page
+	}
+	return l
 }
 
 // NewFactory returns the real streams and environment.

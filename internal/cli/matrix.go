@@ -72,7 +72,7 @@ func runMatrix(ctx context.Context, f *Factory, o *matrixOptions) error {
 		return err
 	}
 	defer cleanup()
-	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Parallel: 2}
+	eng := &sim.Engine{Clock: f.Now, Limits: f.limits(o.Timeout, o.PageTimeout), Parallel: 2}
 	closeBrowser := o.attachBrowser(eng)
 	defer closeBrowser()
 	if plan.clock != nil {

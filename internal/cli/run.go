@@ -81,6 +81,7 @@ type runOptions struct {
 	LoginDriver string
 	BrowserPath string
 	Artifacts   string
+	PageTimeout time.Duration
 }
 
 func newRunCmd(f *Factory, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -180,8 +181,9 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.BoolVar(&o.DiscoveryOnly, "discovery-only", false, "stop each case after discovery")
 	fl.StringVar(&o.Until, "until", "", "how far each case goes after the profile: profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate) or commands (connect and the first commands); default commands, or the scenario's until")
 	fl.StringVar(&o.LoginDriver, "login-driver", "", "web login driver: form (HTML forms, no JavaScript), browser (Chromium) or auto (form first, then the browser when a page needs JavaScript); default auto, or the scenario's login.driver")
+	fl.DurationVar(&o.PageTimeout, "page-timeout", 0, "how long the browser driver waits for a field to appear, or for a page to move after a submit (default "+sim.DefaultLimits.PageTimeout.String()+"); raise it for a slow identity provider or a busy machine")
 	fl.StringVar(&o.BrowserPath, "browser-path", "", "Chromium binary for the browser driver (default: chromium, chromium-browser or google-chrome from PATH)")
-	fl.StringVar(&o.Artifacts, "artifacts", "", "directory for the screenshots of browser sign-ins (default: next to the first --report file, else a temporary directory)")
+	fl.StringVar(&o.Artifacts, "artifacts", "", "directory for the screenshots of browser sign-ins (default: next to the first --report file, else none are kept)")
 }
 
 // checkFlags validates the flags run and step share that need no plan.
@@ -206,6 +208,9 @@ func (o *runOptions) checkFlags() (sim.CheckFilter, error) {
 	}
 	if o.Timeout <= 0 {
 		return nil, usageErr("--timeout %s: want a positive duration such as 15s", o.Timeout)
+	}
+	if o.PageTimeout < 0 {
+		return nil, usageErr("--page-timeout %s: want a positive duration such as 30s", o.PageTimeout)
 	}
 	for _, id := range o.ExpectFail {
 		if _, ok := sim.LookupCheck(strings.ToUpper(id)); !ok {
@@ -257,7 +262,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	}
 
 	text := report.NewText(f.IO.Out, report.TextOptions{Verbose: o.Verbose, Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict})
-	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter, Parallel: o.Parallel}
+	eng := &sim.Engine{Clock: f.Now, Limits: f.limits(o.Timeout, o.PageTimeout), Checks: filter, Parallel: o.Parallel}
 	closeBrowser := o.attachBrowser(eng)
 	defer closeBrowser()
 	arts := newArtifactWriter(o.Artifacts, o.Reports)

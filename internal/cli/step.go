@@ -228,7 +228,7 @@ func (p *stepPlan) release() {
 // plan builds the cases of one run: scenarios, the flags' (as run's), or
 // the built-in demo suite.
 func (o *stepOptions) plan(f *Factory, filter sim.CheckFilter, known *knownFindings) (*stepPlan, error) {
-	eng := &sim.Engine{Clock: f.Now, Limits: sim.Limits{Timeout: o.Timeout}, Checks: filter}
+	eng := &sim.Engine{Clock: f.Now, Limits: f.limits(o.Timeout, o.PageTimeout), Checks: filter}
 	ro := o.runOptions
 	if ro.Email == "" && len(ro.Args) == 0 {
 		if err := o.checkDemo(); err != nil {

@@ -134,7 +134,7 @@ func startChrome() (*chromeRig, error) {
 	// The first Do starts the browser and must run without a deadline of
 	// its own (that would stop the browser when it ends); a timer that
 	// cancels the allocator bounds it instead.
-	stuck := time.AfterFunc(30*time.Second, cancelAlloc)
+	stuck := time.AfterFunc(2*time.Minute, cancelAlloc)
 	err = chromedp.Do(browser)
 	stuck.Stop()
 	if err != nil {
@@ -261,7 +261,13 @@ func (r *chromeRig) newTab(t *testing.T, userAgent string) *tab {
 	return tb
 }
 
-const tabDeadline = 20 * time.Second
+// Waits, not measures of speed: they end at once when the page is done,
+// and only a page that hangs pays them in full. A browser on two cores
+// other work keeps busy can take many seconds for what takes one alone.
+const (
+	tabDeadline  = 2 * time.Minute
+	callbackWait = time.Minute // for the page to head for the callback
+)
 
 func (tb *tab) observe(ev any) {
 	tb.mu.Lock()

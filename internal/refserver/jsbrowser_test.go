@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
@@ -126,7 +125,7 @@ func TestJavaScriptAccountsSignInInChromium(t *testing.T) {
 			} else {
 				signInForm(t, r, tb, acct)
 			}
-			enrollWith(t, s, acct, tb.callback(t, 5*time.Second))
+			enrollWith(t, s, acct, tb.callback(t, callbackWait))
 		})
 	}
 }
@@ -171,7 +170,7 @@ func TestJSCallbackNoTokenInChromium(t *testing.T) {
 	s := r.use(t, FaultJSCallbackNoToken)
 	tb := r.newTab(t, webUA(t, "iphone@18.2"))
 	signInSPA(t, r, tb, account(t, s, "grace@acme.test"), false)
-	assert.Equal(t, callbackScheme+"://"+callbackHost, tb.callback(t, 5*time.Second))
+	assert.Equal(t, callbackScheme+"://"+callbackHost, tb.callback(t, callbackWait))
 }
 
 // js-no-prefill: nothing carries the identifier to the identity
@@ -182,7 +181,7 @@ func TestJSNoPrefillInChromium(t *testing.T) {
 	grace := account(t, s, "grace@acme.test")
 	tb := r.newTab(t, webUA(t, "iphone@18.2"))
 	signInSPA(t, r, tb, grace, true)
-	enrollWith(t, s, grace, tb.callback(t, 5*time.Second))
+	enrollWith(t, s, grace, tb.callback(t, callbackWait))
 	for _, req := range tb.sent() {
 		if strings.Contains(req.url, IdPHost) {
 			assert.NotContains(t, req.url, "login_hint", "request %s %s", req.method, req.url)

@@ -32,10 +32,16 @@ import (
 )
 
 // hostileTimeout is the client's timeout in these tests; hostileDeadline is
-// how long a case may take before it counts as a hang.
+// how long a case may take before it counts as a hang, and slack what a
+// case may take beyond its timeout: both far beyond what a machine other
+// work keeps busy needs. Each case proves its cause by its error (a
+// timeout says "no response within 1s"), not by the clock. The timeout
+// itself must also cover a good TLS handshake and answer on a loaded
+// machine (400 ms left little room).
 const (
-	hostileTimeout  = 400 * time.Millisecond
-	hostileDeadline = 5 * time.Second
+	hostileTimeout  = time.Second
+	hostileDeadline = 30 * time.Second
+	slack           = 5 * time.Second
 )
 
 // within runs f and fails the test if it has not returned by the deadline,
@@ -221,7 +227,7 @@ func TestHostileStalls(t *testing.T) {
 				assert.Equal(t, KindTimeout, Classify(err), "%v", err)
 				assert.Contains(t, err.Error(), "no response within "+hostileTimeout.String())
 				assert.Contains(t, err.Error(), "raise --timeout")
-				assert.Less(t, time.Since(start), hostileTimeout+time.Second)
+				assert.Less(t, time.Since(start), hostileTimeout+slack)
 			})
 		})
 	}
@@ -298,7 +304,7 @@ func TestHostileBodies(t *testing.T) {
 				require.NoError(t, err)
 				body, err := readAll(resp, tt.limit)
 				tt.want(t, body, err)
-				assert.Less(t, time.Since(start), hostileTimeout+2*time.Second)
+				assert.Less(t, time.Since(start), hostileTimeout+slack)
 			})
 		})
 	}

@@ -33,7 +33,7 @@ func returned(t *testing.T, done <-chan error) error {
 	select {
 	case err := <-done:
 		return err
-	case <-time.After(2 * time.Second):
+	case <-time.After(30 * time.Second): // a wait that ends at once, unless it hangs
 		t.Fatal("Before did not return")
 		return nil
 	}
@@ -105,7 +105,7 @@ func TestRunHandleReplay(t *testing.T) {
 		select {
 		case msg := <-h.msgs:
 			return msg
-		case <-time.After(2 * time.Second):
+		case <-time.After(30 * time.Second): // a wait that ends at once, unless it hangs
 			t.Fatal("no message from the run")
 			return nil
 		}

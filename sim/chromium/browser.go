@@ -15,8 +15,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 
 	"github.com/chromedp/chromedp"
@@ -152,6 +154,8 @@ func (b *Browser) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
+	// Read while the browser still runs: the link goes with the profile.
+	sockets := socketDir(b.dir)
 	if b.cancel != nil {
 		b.cancel() // waits for the process to exit
 		b.cancel = nil
@@ -159,7 +163,42 @@ func (b *Browser) Close() error {
 	if b.dir != "" {
 		removeAll(b.dir)
 	}
+	removeSocketDir(sockets)
 	return nil
+}
+
+// socketDir is the folder Chromium made in $TMPDIR for its singleton
+// socket (org.chromium.Chromium.XXXXXX; the profile's SingletonSocket links
+// there), or "". Chromium keeps the socket out of the profile because a
+// socket's path is short (108 bytes), and leaves the folder behind when it
+// is ended: one per run, until Close removes it.
+func socketDir(profile string) string {
+	if profile == "" {
+		return ""
+	}
+	target, err := os.Readlink(filepath.Join(profile, "SingletonSocket"))
+	if err != nil || !filepath.IsAbs(target) {
+		return ""
+	}
+	return filepath.Dir(target)
+}
+
+// removeSocketDir removes Chromium's singleton files and then the folder,
+// only if nothing else is in it: it is outside the profile, so nothing
+// unknown is deleted.
+func removeSocketDir(dir string) {
+	if dir == "" {
+		return
+	}
+	for range 20 {
+		for _, name := range []string{"SingletonSocket", "SingletonCookie"} {
+			_ = os.Remove(filepath.Join(dir, name))
+		}
+		if err := os.Remove(dir); err == nil || errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		sleep(50)
+	}
 }
 
 // removeAll retries: Chromium's helpers may write into the profile for a

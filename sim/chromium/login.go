@@ -138,7 +138,6 @@ func (l *login) setup() error {
 	requested := chromedp.Events(l.tab, page.FrameRequestedNavigation)
 	started := chromedp.Events(l.tab, page.FrameStartedNavigating)
 	dialogs := chromedp.Events(l.tab, page.JavascriptDialogOpening)
-	sent := chromedp.Events(l.tab, network.RequestWillBeSent)
 	go func() {
 		for ev, err := range paused {
 			if err != nil {
@@ -168,16 +167,20 @@ func (l *login) setup() error {
 			l.navigation(ev.URL, "")
 		}
 	}()
-	go func() {
-		// Requests the browser blocks as mixed content never reach the
-		// Fetch domain; the network domain still announces them.
-		for ev, err := range sent {
-			if err != nil {
-				return
-			}
-			l.insecure(ev)
+	// Requests the browser blocks as mixed content never reach the Fetch
+	// domain; the network domain still announces them. Listen, not an
+	// Events iterator: its fn runs before any later reply returns, so a
+	// page that shows its error the moment the request is blocked cannot
+	// end the login before the request is recorded (on a busy machine the
+	// iterator's goroutine can lag behind the driver, and SEC-001 would go
+	// unseen).
+	if err := chromedp.Listen(l.tab, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			l.insecure(*e)
 		}
-	}()
+	}); err != nil {
+		return err
+	}
 	go func() {
 		// A dialog blocks the page's scripts until someone answers it.
 		for _, err := range dialogs {
@@ -407,7 +410,7 @@ func (l *login) handle(ev fetch.EventRequestPaused) {
 		l.noteLocked(rq.Method + " " + rq.URL + " → error")
 		if vital(ev.ResourceType) {
 			if l.ctx.Err() != nil {
-				l.closeLocked(l.failLocked(weblogin.KindNoCallback, "the deadline passed after %d requests, before the callback", l.res.Pages))
+				l.closeLocked(l.failLocked(weblogin.KindNoCallback, "the deadline passed after %d requests, before the callback%s", l.res.Pages, l.lastPageLocked()))
 			} else {
 				msg := fmt.Sprintf("%s %s: %v", rq.Method, rq.URL, err)
 				if strings.Contains(err.Error(), rq.URL) {
@@ -930,9 +933,18 @@ func (l *login) deadline() error {
 	if l.closed {
 		return l.fatal
 	}
-	err := l.failLocked(weblogin.KindNoCallback, "the deadline passed after %d requests, before the callback", l.res.Pages)
+	err := l.failLocked(weblogin.KindNoCallback, "the deadline passed after %d requests, before the callback%s", l.res.Pages, l.lastPageLocked())
 	l.closeLocked(err)
 	return err
+}
+
+// lastPageLocked names the document the browser was on, without its query
+// (which may carry a code), so a login that ran out of time says where.
+func (l *login) lastPageLocked() string {
+	if d := l.lastDocument(); d != nil && d.URL != nil {
+		return " (last page: " + weblogin.PageName(d.URL.String()) + ")"
+	}
+	return ""
 }
 
 func (l *login) fail(kind weblogin.ErrKind, format string, args ...any) error {

@@ -1,7 +1,6 @@
 package chromium
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,9 +22,9 @@ func processes(s string) int {
 }
 
 // gone waits for the processes to exit: the kernel reaps them a moment
-// after the browser's cancel returns.
+// after the browser's cancel returns, a longer moment on a loaded machine.
 func gone(s string) int {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if processes(s) == 0 {
 			return 0
@@ -39,31 +38,35 @@ func gone(s string) int {
 // directory: after a login, after a page that never answers, and after a
 // login cancelled halfway, none is left once Close returns.
 func TestNoProcessLeftBehind(t *testing.T) {
-	_, srv := newIDP(t)
+	p, srv := newIDP(t)
 	for _, tc := range []struct {
-		name, path  string
-		cancelAfter time.Duration
+		name, path string
+		// cancel: the login is cancelled once the server holds its
+		// request, halfway by what happened rather than by the clock;
+		// otherwise the hanging page ends at its request's timeout.
+		cancel  bool
+		timeout time.Duration
 	}{
-		{"a normal login", "/xhr", 0},
-		{"a page that never answers", "/hang", 0},
-		{"a login cancelled halfway", "/hang", 500 * time.Millisecond},
+		{"a normal login", "/xhr", false, 0},
+		{"a page that never answers", "/hang", false, 3 * time.Second},
+		{"a login cancelled halfway", "/hang", true, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := New("")
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			ctx, cancel := loginCtx()
 			defer cancel()
-			if tc.cancelAfter > 0 {
-				time.AfterFunc(tc.cancelAfter, cancel)
-			}
 			var secrets []string
 			req := request(srv.URL+tc.path, &secrets)
 			req.OTP = nil
+			held := len(p.requests())
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				_, _ = b.Login(ctx, (&recorder{}).fetch(noRedirects()), req)
+				_, _ = b.Login(ctx, (&recorder{timeout: tc.timeout}).fetch(noRedirects()), req)
 			}()
-			deadline := time.Now().Add(10 * time.Second)
+			// Waits, not assertions of speed: Chromium can take many seconds
+			// to start on a loaded machine.
+			deadline := time.Now().Add(time.Minute)
 			for b.UserDataDir() == "" && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
@@ -77,9 +80,18 @@ func TestNoProcessLeftBehind(t *testing.T) {
 			if processes(dir) == 0 {
 				t.Fatal("no browser process found by its profile directory: the count would prove nothing")
 			}
+			if tc.cancel {
+				for len(p.requests()) == held && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if len(p.requests()) == held {
+					t.Fatal("the page was never requested: the cancel would not be halfway")
+				}
+				cancel()
+			}
 			select {
 			case <-done:
-			case <-time.After(15 * time.Second):
+			case <-time.After(loginBound + time.Minute):
 				t.Fatal("the login did not end")
 			}
 			b.Close()
@@ -90,5 +102,35 @@ func TestNoProcessLeftBehind(t *testing.T) {
 				t.Errorf("the profile directory %s is still there", dir)
 			}
 		})
+	}
+}
+
+// A browser sign-in leaves nothing in $TMPDIR: neither its profile nor the
+// org.chromium.Chromium.* folders Chromium makes there for itself. Not
+// parallel: TMPDIR is the process's, and the browser inherits it.
+func TestNoTemporaryFolderLeftBehind(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	_, srv := newIDP(t)
+	b := New("")
+	ctx, cancel := loginCtx()
+	defer cancel()
+	var secrets []string
+	req := request(srv.URL+"/xhr", &secrets)
+	req.OTP = nil
+	res, err := b.Login(ctx, (&recorder{}).fetch(noRedirects()), req)
+	if err != nil || res.Callback == nil {
+		t.Fatalf("login: %v (callback %v); trail:\n%s", err, res.Callback, strings.Join(res.Trail, "\n"))
+	}
+	if dir := b.UserDataDir(); !strings.HasPrefix(dir, tmp+string(os.PathSeparator)) {
+		t.Fatalf("the profile %s is not in the test's TMPDIR %s: the test would prove nothing", dir, tmp)
+	}
+	b.Close()
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("left behind in TMPDIR: %s", e.Name())
 	}
 }

@@ -60,6 +60,11 @@ func (s *spy) Do(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// engineLimits give the browser's page timeout and a sign-in's step
+// timeout room no loaded machine needs (the production 10 s and 60 s can
+// expire on two busy cores and end a sign-in that would have worked).
+var engineLimits = sim.Limits{Timeout: 10 * time.Second, PageTimeout: pageBound, StepTimeout: 5 * time.Minute}
+
 type refTarget struct {
 	srv    *refserver.Server
 	target sim.Target
@@ -115,8 +120,8 @@ func TestReferenceAccountsInTheBrowser(t *testing.T) {
 	}
 	var events []sim.Event
 	var mu sync.Mutex
-	eng := &sim.Engine{Limits: sim.Limits{Timeout: 10 * time.Second}, Clock: ref.clock.Now, TOTPClock: ref.clock, Browser: shared, Parallel: 2}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	eng := &sim.Engine{Limits: engineLimits, Clock: ref.clock.Now, TOTPClock: ref.clock, Browser: shared, Parallel: 2}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	reps, err := eng.Run(ctx, sim.Plan{Cases: cases}, func(e sim.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
 	if err != nil {
@@ -130,7 +135,7 @@ func TestReferenceAccountsInTheBrowser(t *testing.T) {
 					why = append(why, string(ev.Step)+": "+ev.Message)
 				}
 			}
-			t.Errorf("%s: outcome %s\n%s", rep.Name, rep.Outcome, strings.Join(why, "\n"))
+			t.Errorf("%s: outcome %s: %s\n%s", rep.Name, rep.Outcome, rep.Message, strings.Join(why, "\n"))
 		}
 		for _, r := range rep.Results {
 			if r.Status == sim.Fail || r.Status == sim.Warn || r.Status == sim.Error {
@@ -212,9 +217,9 @@ func TestAutoStartsOverInTheBrowser(t *testing.T) {
 	} {
 		ref := startRef(t, refserver.FaultOTPNeedsJavaScript)
 		c := sim.Case{Name: "c", Device: d, Account: ref.account("alice@acme.test"), Target: ref.target, Login: sim.LoginFields{Driver: tc.driver}, NoProbes: true}
-		eng := &sim.Engine{Limits: sim.Limits{Timeout: 10 * time.Second}, Clock: ref.clock.Now, TOTPClock: ref.clock, Browser: tc.browser}
+		eng := &sim.Engine{Limits: engineLimits, Clock: ref.clock.Now, TOTPClock: ref.clock, Browser: tc.browser}
 		var events []sim.Event
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		reps, err := eng.Run(ctx, sim.Plan{Cases: []sim.Case{c}}, func(e sim.Event) { events = append(events, e) })
 		cancel()
 		if err != nil {
@@ -238,7 +243,7 @@ func TestAutoStartsOverInTheBrowser(t *testing.T) {
 			name += " without a browser"
 		}
 		if reps[0].Outcome != tc.outcome || !strings.Contains(msg, tc.message) {
-			t.Errorf("%s: outcome %s, web-login %q; want %s and %q", name, reps[0].Outcome, msg, tc.outcome, tc.message)
+			t.Errorf("%s: outcome %s (%s), web-login %q; want %s and %q", name, reps[0].Outcome, reps[0].Message, msg, tc.outcome, tc.message)
 		}
 		if results["AUTH-002"] == sim.Warn || results["AUTH-002"] == sim.Fail || results["AUTH-001"] == sim.Fail {
 			t.Errorf("%s: AUTH-001 %s, AUTH-002 %s: a page the tester could not read is no verdict on the server", name, results["AUTH-001"], results["AUTH-002"])

@@ -112,13 +112,16 @@ func TestHostilePages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// A hang's bounds, not a measure of speed: the worst page takes
+			// a fifth of a second alone, and many times that on a loaded
+			// machine; a parser gone quadratic would take minutes.
 			start := time.Now()
-			_, err := loginWithin(t, 10*time.Second, pages(tt.first, loginForm))
+			_, err := loginWithin(t, time.Minute, pages(tt.first, loginForm))
 			e := asError(t, err)
 			assert.Equal(t, tt.kind, e.Kind, e.Msg)
 			assert.Contains(t, e.Msg, tt.msg)
 			assert.Less(t, len(e.Msg), 2000)
-			assert.Less(t, time.Since(start), 5*time.Second)
+			assert.Less(t, time.Since(start), 30*time.Second)
 		})
 	}
 }
