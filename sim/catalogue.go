@@ -122,3 +122,12 @@ var specCatalogue = []CheckSpec{
 	{ID: "SEC-002", Level: Should, Starred: true, Group: "Transport (SEC)", Rule: "Those endpoints present certificate chains trusted by a stock OS trust store (account-driven enrollment has no anchor-certificate channel like ADE's `anchor_certs`); the simulator reports private CAs as WARN.", Source: "[I]"},
 	{ID: "SEC-003", Level: Should, Starred: true, Group: "Transport (SEC)", Rule: "No device-facing response body larger than a sane bound (discovery ≤ 64 KiB, profile ≤ 1 MiB by default) and no response slower than the simulator's step timeout.", Source: "[I]"},
 }
+
+// beyondDigest are checks the digest's catalogue does not have yet, from
+// Apple's texts published after it (issue 23). They follow the catalogue's
+// form; `enrollsim list checks` shows them with the rest.
+var beyondDigest = []CheckSpec{
+	{ID: "SEC-004", Level: Must, Starred: false, Group: "Transport (SEC)", Rule: "Every connection a device on the 27 releases makes for discovery, enrollment, sign-in and MDM (SCEP exempt) uses TLS 1.3, or TLS 1.2 with an ATS cipher suite: ECDHE key exchange, AES-GCM, SHA-256 or better. A 27 device refuses others (FAIL); an older device connects, and the finding WARNs of the 27 devices.", Source: "[A] support.apple.com/126655; ATS FCP_v2.1 (NSRequiresNIAPTLSPackageVersion)"},
+	{ID: "SEC-005", Level: Must, Starred: false, Group: "Transport (SEC)", Rule: "Those TLS 1.2 connections negotiate the Extended Master Secret extension (RFC 7627). FAIL on a 27 device, WARN on an older one.", Source: "[A] support.apple.com/126655; ATS FCP_v2.1 (NSRequiresNIAPTLSPackageVersion)"},
+	{ID: "SEC-006", Level: Must, Starred: false, Group: "Transport (SEC)", Rule: "The server certificate and its issuing CAs have RSA keys of 2048 bits or more or ECDSA keys of 256 or more, and are signed with SHA-256 or better. RSA under 2048 bits and SHA-1 fail on every device (iOS 13 and later); a small ECDSA key fails on 27 devices and WARNs on older ones.", Source: "[A] support.apple.com/103769, support.apple.com/126655; ATS"},
+}

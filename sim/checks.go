@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -77,7 +78,7 @@ func init() {
 		PROF-001 PROF-002 PROF-003 PROF-004 PROF-005 PROF-006 PROF-007 PROF-008 PROF-009
 		PROF-010 PROF-011 PROF-012 PROF-013 PROF-014 PROF-015 PROF-016 PROF-017 PROF-018 PROF-019
 		CHK-001
-		SEC-001 SEC-002 SEC-003`) {
+		SEC-001 SEC-002 SEC-003 SEC-004 SEC-005 SEC-006`) {
 		implemented[id] = true
 	}
 	for id := range implemented {
@@ -90,7 +91,7 @@ func init() {
 // Checks returns the catalogue entries the engine judges, in catalogue order.
 func Checks() []CheckSpec {
 	var out []CheckSpec
-	for _, c := range specCatalogue {
+	for _, c := range checkCatalogue() {
 		if implemented[c.ID] {
 			out = append(out, c)
 		}
@@ -99,13 +100,21 @@ func Checks() []CheckSpec {
 }
 
 // AllChecks returns the whole catalogue, including checks not judged yet.
-func AllChecks() []CheckSpec { return append([]CheckSpec(nil), specCatalogue...) }
+func AllChecks() []CheckSpec { return checkCatalogue() }
+
+// checkCatalogue is the digest's catalogue followed by the checks beyond it.
+func checkCatalogue() []CheckSpec { return slices.Concat(specCatalogue, beyondDigest) }
 
 // Implemented reports whether the engine judges a check.
 func Implemented(id string) bool { return implemented[id] }
 
 // LookupCheck finds a catalogue entry by ID.
 func LookupCheck(id string) (CheckSpec, bool) {
+	for _, c := range beyondDigest {
+		if c.ID == id {
+			return c, true
+		}
+	}
 	for _, c := range specCatalogue {
 		if c.ID == id {
 			return c, true
@@ -133,7 +142,7 @@ func ParseCheckFilter(s string) (CheckFilter, error) {
 			return nil, fmt.Errorf("check pattern %q: %v (want check IDs like WK-001 or patterns like WK-*, comma-separated)", p, err)
 		}
 		matched := false
-		for _, c := range specCatalogue {
+		for _, c := range checkCatalogue() {
 			if ok, _ := path.Match(p, c.ID); ok {
 				matched = true
 				break

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/enrollsim/enrollsim/sim/ats"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -202,6 +203,18 @@ func (d Device) Can(c Capability) (bool, string) {
 		return false, fmt.Sprintf("%s needs %s %s or later (this device runs %s)", r.what, d.Family.Platform(), min, d.OS)
 	}
 	return false, fmt.Sprintf("unknown capability %q", c)
+}
+
+// TLSPolicy is the set of TLS rules the device applies (package sim/ats).
+// The 27 releases of all four platforms add Apple's stricter rules
+// (support.apple.com/126655); Apple says they "might refuse" from then on,
+// and the simulated 27 device does refuse, which is what a vendor needs to
+// prepare for.
+func (d Device) TLSPolicy() ats.Policy {
+	if d.OS.Major >= 27 {
+		return ats.Strict27
+	}
+	return ats.Classic
 }
 
 // Has is Can without the reason.

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/enrollsim/enrollsim/sim/ats"
 )
 
 // processDocument is step 3 (§2.4): the device takes Servers[0] of the
@@ -62,7 +64,11 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 			return &stop{OutcomeError, msg}, StepError, msg
 		}
 		unreachable := func(c *chain) bool {
-			return c == nil || len(c.hops) == 0 || (c.hops[0].status == 0 && !c.hops[0].timeout)
+			if c == nil || len(c.hops) == 0 {
+				return true
+			}
+			_, refused := ats.Refused(c.hops[0].err)
+			return c.hops[0].status == 0 && !c.hops[0].timeout && !refused
 		}
 		if first := ds.domain.hops[0]; unreachable(ds.domain) && (ds.axm == nil || ds.axmProbe || unreachable(ds.axm)) {
 			// Nothing answered at all: that is the tester's setup (DNS,

@@ -18,8 +18,17 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/enrollsim/enrollsim/sim/ats"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
+
+// doer is the case's Doer: its target's, or the engine's.
+func (r *runner) doer() Doer {
+	if r.c.Target.Doer != nil {
+		return r.c.Target.Doer
+	}
+	return r.e.Doer
+}
 
 // request describes one exchange the engine makes.
 type request struct {
@@ -31,6 +40,9 @@ type request struct {
 	probe   bool
 	limit   int64 // response body cap
 	doer    Doer  // nil: the case's; set when the identity goes as a TLS client certificate
+	// classicTLS: not under the 27 releases' TLS rules (SCEP, which Apple
+	// exempts, and the tester's own admin hooks).
+	classicTLS bool
 }
 
 // response is what came back, body read (up to the cap) and closed.
@@ -149,6 +161,9 @@ func (r *runner) doOnce(q request) *response {
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, r.lim.Timeout)
 	defer cancel()
+	if p := r.c.Device.TLSPolicy(); p != ats.Classic && !q.classicTLS {
+		ctx = ats.WithPolicy(ctx, p)
+	}
 	var body io.Reader
 	if q.body != nil {
 		body = strings.NewReader(string(q.body))
@@ -171,10 +186,7 @@ func (r *runner) doOnce(q request) *response {
 		}
 	}
 	start := time.Now()
-	doer := r.e.Doer
-	if r.c.Target.Doer != nil {
-		doer = r.c.Target.Doer
-	}
+	doer := r.doer()
 	if q.doer != nil {
 		doer = q.doer
 	}
@@ -192,7 +204,7 @@ func (r *runner) doOnce(q request) *response {
 		ex.Error = out.err.Error()
 		r.emitExchange(ex)
 		if !q.probe {
-			r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out})
+			r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out, classicTLS: q.classicTLS})
 		}
 		return out
 	}
@@ -257,7 +269,7 @@ func (r *runner) doOnce(q request) *response {
 	}
 	r.emitExchange(ex)
 	if !q.probe {
-		r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out})
+		r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out, classicTLS: q.classicTLS})
 	}
 	return out
 }

@@ -286,7 +286,7 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 		return fmt.Sprintf("%s: HTTP %d %s", what, resp.status, excerpt(resp.body, 200)), true
 	}
 
-	caps := r.do(request{method: http.MethodGet, url: op("GetCACaps", cfg.name), header: header, purpose: "SCEP GetCACaps", limit: scepCapsBody})
+	caps := r.do(request{method: http.MethodGet, url: op("GetCACaps", cfg.name), header: header, purpose: "SCEP GetCACaps", limit: scepCapsBody, classicTLS: true})
 	if caps.status != http.StatusOK || caps.err != nil || caps.tooLarge {
 		f, b := fail(caps, "GetCACaps")
 		return nil, f, b, noSCEPServed(caps)
@@ -296,7 +296,7 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 		capSet[strings.ToLower(c)] = true
 	}
 
-	cert := r.do(request{method: http.MethodGet, url: op("GetCACert", cfg.name), header: header, purpose: "SCEP GetCACert", limit: scepCertBody})
+	cert := r.do(request{method: http.MethodGet, url: op("GetCACert", cfg.name), header: header, purpose: "SCEP GetCACert", limit: scepCertBody, classicTLS: true})
 	if cert.status != http.StatusOK || cert.err != nil || cert.tooLarge {
 		f, b := fail(cert, "GetCACert")
 		return nil, f, b, noSCEPServed(cert)
@@ -348,10 +348,10 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 	}
 	var pki *response
 	if capSet["postpkioperation"] || capSet["scepstandard"] {
-		pki = r.do(request{method: http.MethodPost, url: op("PKIOperation", ""), body: msg.Raw, purpose: "SCEP PKIOperation (PKCSReq)", limit: scepCertBody,
+		pki = r.do(request{method: http.MethodPost, url: op("PKIOperation", ""), body: msg.Raw, purpose: "SCEP PKIOperation (PKCSReq)", limit: scepCertBody, classicTLS: true,
 			header: http.Header{"User-Agent": {r.c.Device.UserAgent()}, "Content-Type": {"application/x-pki-message"}}})
 	} else {
-		pki = r.do(request{method: http.MethodGet, url: op("PKIOperation", base64.StdEncoding.EncodeToString(msg.Raw)), header: header, purpose: "SCEP PKIOperation (PKCSReq)", limit: scepCertBody})
+		pki = r.do(request{method: http.MethodGet, url: op("PKIOperation", base64.StdEncoding.EncodeToString(msg.Raw)), header: header, purpose: "SCEP PKIOperation (PKCSReq)", limit: scepCertBody, classicTLS: true})
 	}
 	if pki.status != http.StatusOK || pki.err != nil || pki.tooLarge {
 		f, b := fail(pki, "PKIOperation")

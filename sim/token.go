@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/enrollsim/enrollsim/sim/ats"
 )
 
 // enrollWithToken is step 12 (§2.10): the same POST with the token. Tokens
@@ -183,6 +185,9 @@ func tlsFailure(err error) bool {
 		invalid x509.CertificateInvalidError
 		record  tls.RecordHeaderError
 	)
+	if _, refused := ats.Refused(err); refused {
+		return true // a device refuses the server's TLS: the server's finding
+	}
 	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &unknown) || errors.As(err, &host) ||
 		errors.As(err, &invalid) || errors.As(err, &record) || strings.Contains(err.Error(), "tls: ")
 }

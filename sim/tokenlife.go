@@ -489,7 +489,7 @@ func (r *runner) trigger(tmpl, what string, ids deviceIDs) string {
 		id = ids.enrollmentID
 	}
 	target := strings.ReplaceAll(tmpl, "{id}", url.QueryEscape(id))
-	resp := r.do(request{method: http.MethodPost, url: target, purpose: "admin: " + what + " (the target's hook)", probe: true, limit: 64 << 10})
+	resp := r.do(request{method: http.MethodPost, url: target, purpose: "admin: " + what + " (the target's hook)", probe: true, limit: 64 << 10, classicTLS: true})
 	if resp.err != nil {
 		return fmt.Sprintf("the %s hook %s: %v", what, target, resp.err)
 	}

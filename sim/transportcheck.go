@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/enrollsim/enrollsim/sim/ats"
 )
 
 // Sane bounds of SEC-003: what a device-facing answer should never exceed.
@@ -19,9 +21,10 @@ const (
 
 // deviceResponse remembers what a device-side exchange negotiated.
 type deviceResponse struct {
-	url     string
-	purpose string
-	resp    *response
+	url        string
+	purpose    string
+	resp       *response
+	classicTLS bool // exempt from the 27 rules (SCEP)
 }
 
 // judgeTransport: SEC-001..003 over every exchange the device itself made
@@ -49,7 +52,7 @@ func (r *runner) judgeTransport() {
 		if resp.overLimit != "" {
 			big = append(big, fmt.Sprintf("%s: %s", d.url, resp.overLimit))
 		}
-		if why := certRefused(resp.err); why != "" && resp.url != nil && !checkedHosts[resp.url.Hostname()] {
+		if why := certRefused(resp.err); why != "" && resp.url != nil && !checkedHosts[resp.url.Hostname()] && !refusedCertificate(resp.err) {
 			// The handshake failed on the certificate: a device refuses it
 			// the same way, whatever the tester's own trust store holds.
 			checkedHosts[resp.url.Hostname()] = true
@@ -83,6 +86,7 @@ func (r *runner) judgeTransport() {
 	}
 	issues := append(append(slow, big...), r.limitIssues...)
 	r.check("SEC-003", len(issues) == 0, fmt.Sprintf("bodies within %s (discovery) / %s (profile), answers within %s", byteSize(secDiscoveryBound), byteSize(secProfileBound), r.lim.Timeout), strings.Join(issues, "; "))
+	r.judgeATS()
 }
 
 // offeredTLS is the version a server offered when the handshake failed for
@@ -196,4 +200,20 @@ func (c *chainCache) verify(peers []*x509.Certificate, host string, roots *x509.
 	c.m[k] = e
 	c.mu.Unlock()
 	return nil
+}
+
+// refusedCertificate: the handshake failed on a certificate rule of Apple's
+// devices (SEC-006), e.g. a SHA-1 signature that Go, unable to verify it,
+// reports as an unknown authority: not a matter of trust stores.
+func refusedCertificate(err error) bool {
+	r, ok := ats.Refused(err)
+	if !ok {
+		return false
+	}
+	for _, f := range r.Findings {
+		if f.Rule == ats.RuleCertificate {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -34,6 +35,7 @@ var leafIPs = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 // the server whatever faults are on.
 type authority struct {
 	caCert *x509.Certificate
+	caKey  *ecdsa.PrivateKey // issues the weak leaves of the TLS faults
 	caPEM  []byte
 	leaf   tls.Certificate
 
@@ -107,6 +109,7 @@ func newAuthority(now time.Time) (*authority, error) {
 	return &authority{
 		identity:      identity,
 		caCert:        caCert,
+		caKey:         caKey,
 		caPEM:         pemCert(caCert),
 		leaf:          leaf,
 		profileCert:   profileCert,
@@ -151,17 +154,43 @@ func issueLeaf(ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string, ip
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("refserver: generating server key: %w", err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: names[0], Organization: []string{"enrollsim"}},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     names,
-		IPAddresses:  ips,
+	return issueLeafWith(ca, caKey, names, ips, notBefore, notAfter, key, 0)
+}
+
+// weakLeaf is the leaf of tls-rsa-1024 or tls-sha1-cert for mdm.acme.test,
+// issued by the main CA so that only the rule it breaks is wrong with it.
+func (a *authority) weakLeaf(fault string) (tls.Certificate, error) {
+	var key crypto.Signer
+	var alg x509.SignatureAlgorithm
+	var err error
+	switch fault {
+	case FaultTLSRSA:
+		key, err = rsa.GenerateKey(rand.Reader, 1024)
+	case FaultTLSSHA1:
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		alg = x509.ECDSAWithSHA1
+	default:
+		return tls.Certificate{}, fmt.Errorf("refserver: no weak leaf for %s", fault)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("refserver: generating the %s key: %w", fault, err)
+	}
+	return issueLeafWith(a.caCert, a.caKey, []string{MDMHost}, nil, a.leaf.Leaf.NotBefore, a.leaf.Leaf.NotAfter, key, alg)
+}
+
+func issueLeafWith(ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string, ips []net.IP, notBefore, notAfter time.Time, key crypto.Signer, alg x509.SignatureAlgorithm) (tls.Certificate, error) {
+	tmpl := &x509.Certificate{
+		SignatureAlgorithm: alg,
+		SerialNumber:       serial(),
+		Subject:            pkix.Name{CommonName: names[0], Organization: []string{"enrollsim"}},
+		NotBefore:          notBefore,
+		NotAfter:           notAfter,
+		KeyUsage:           x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:        []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:           names,
+		IPAddresses:        ips,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("refserver: creating server certificate: %w", err)
 	}

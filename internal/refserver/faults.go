@@ -162,6 +162,9 @@ const (
 	// Transport (SEC).
 	FaultPrivateCA = "private-ca"
 	FaultTLSLegacy = "tls-legacy"
+	FaultTLSCBC    = "tls12-cbc-only"
+	FaultTLSRSA    = "tls-rsa-1024"
+	FaultTLSSHA1   = "tls-sha1-cert"
 
 	// Check-in and connect (CHK, TOK), mdm.go.
 	FaultADDEAuthenticateRefused       = "adde-authenticate-refused"
@@ -439,6 +442,15 @@ var faultTable = []Fault{
 
 	{Name: FaultTLSLegacy, Doc: "connections to mdm.acme.test (by SNI) negotiate TLS 1.0-1.1 only",
 		Trips: []string{"WK-001", "SEC-001", "ABM-003", "ABM-004"}, Probe: probeOld, Account: probeAlice},
+	// The TLS rules of Apple's devices (sim/ats): the 27 releases refuse
+	// CBC suites and TLS 1.2 without Extended Master Secret, older devices
+	// connect (a warning); every device refuses RSA-1024 and SHA-1.
+	{Name: FaultTLSCBC, Doc: "connections to mdm.acme.test (by SNI) negotiate TLS 1.2 with ECDHE-ECDSA AES-CBC-SHA suites only: 27 devices refuse them, older ones connect",
+		Trips: []string{"SEC-004"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTLSRSA, Doc: "mdm.acme.test's certificate has a 1024-bit RSA key, which every device since iOS 13 refuses",
+		Trips: []string{"WK-001", "SEC-006", "ABM-003", "ABM-004"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTLSSHA1, Doc: "mdm.acme.test's certificate is signed with ECDSA-SHA1, which every device since iOS 13 refuses",
+		Trips: []string{"WK-001", "SEC-006", "ABM-003", "ABM-004"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultPrivateCA, Doc: "mdm.acme.test's certificate is issued by a second, private CA that stock devices do not trust",
 		Trips: []string{"SEC-002"}, Probe: probeFallback, Account: probeAlice},
 

@@ -122,6 +122,10 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsCfg, err := s.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("refserver: listen on %s: %w", s.cfg.Addr, err)
@@ -129,7 +133,7 @@ func Start(cfg Config) (*Server, error) {
 	s.ln = ln
 	s.srv = &http.Server{
 		Handler:           s.handler,
-		TLSConfig:         s.tlsConfig(),
+		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		// net/http logs handshake failures to stderr by default; a test
 		// server that talks unasked pollutes the CLI's output.
@@ -153,9 +157,10 @@ func Start(cfg Config) (*Server, error) {
 
 // tlsConfig is TLS 1.2 or later with the main CA's leaf for every host,
 // except where a transport fault picks by SNI: private-ca serves
-// mdm.acme.test a leaf of the private CA, and tls-legacy caps
-// mdm.acme.test's connections at TLS 1.1.
-func (s *Server) tlsConfig() *tls.Config {
+// mdm.acme.test a leaf of the private CA, tls-rsa-1024 and tls-sha1-cert a
+// weak leaf of the main CA; tls-legacy caps mdm.acme.test's connections at
+// TLS 1.1, tls12-cbc-only at TLS 1.2 with CBC suites.
+func (s *Server) tlsConfig() (*tls.Config, error) {
 	cfg := &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{s.ca.leaf},
@@ -164,31 +169,57 @@ func (s *Server) tlsConfig() *tls.Config {
 		// (mdm.go), every other endpoint ignores it.
 		ClientAuth: tls.RequestClientCert,
 	}
-	if s.has(FaultPrivateCA) {
+	mdmLeaf := &s.ca.leaf
+	switch {
+	case s.has(FaultPrivateCA):
+		mdmLeaf = &s.ca.privateLeaf
+	case s.has(FaultTLSRSA), s.has(FaultTLSSHA1):
+		fault := FaultTLSRSA
+		if s.has(FaultTLSSHA1) {
+			fault = FaultTLSSHA1
+		}
+		weak, err := s.ca.weakLeaf(fault)
+		if err != nil {
+			return nil, err
+		}
+		mdmLeaf = &weak
+	}
+	if mdmLeaf != &s.ca.leaf {
 		cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			if canonicalHost(hello.ServerName) == MDMHost {
-				return &s.ca.privateLeaf, nil
+				return mdmLeaf, nil
 			}
 			return &s.ca.leaf, nil
 		}
 	}
-	if s.has(FaultTLSLegacy) {
+	var narrow func(*tls.Config)
+	switch {
+	case s.has(FaultTLSLegacy):
+		narrow = func(c *tls.Config) { c.MinVersion, c.MaxVersion = tls.VersionTLS10, tls.VersionTLS11 }
+	case s.has(FaultTLSCBC):
+		narrow = func(c *tls.Config) {
+			c.MaxVersion = tls.VersionTLS12
+			c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}
+		}
+	}
+	if narrow != nil {
 		cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			if canonicalHost(hello.ServerName) != MDMHost {
 				return nil, nil // the server's own config
 			}
-			return &tls.Config{
-				MinVersion:     tls.VersionTLS10,
-				MaxVersion:     tls.VersionTLS11,
+			c := &tls.Config{
+				MinVersion:     tls.VersionTLS12,
 				Certificates:   cfg.Certificates,
 				GetCertificate: cfg.GetCertificate,
-				// HTTP/2 needs TLS 1.2: offer HTTP/1.1 only.
+				// HTTP/2 needs TLS 1.2 with an AEAD suite: HTTP/1.1 only.
 				NextProtos: []string{"http/1.1"},
 				ClientAuth: cfg.ClientAuth,
-			}, nil
+			}
+			narrow(c)
+			return c, nil
 		}
 	}
-	return cfg
+	return cfg, nil
 }
 
 func newServer(cfg Config) (*Server, error) {

@@ -32,6 +32,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/enrollsim/enrollsim/sim/ats"
 )
 
 // DefaultTimeout bounds one exchange when Options.Timeout is zero.
@@ -71,7 +73,9 @@ type Options struct {
 // Client sends requests the way an enrolling device would. It is safe for
 // concurrent use.
 type Client struct {
-	hc      *http.Client
+	hc *http.Client
+	// strict carries the requests of devices on the 27 releases (ats.go).
+	strict  *http.Transport
 	timeout time.Duration
 	dial    *dialer
 	minTLS  uint16
@@ -125,6 +129,7 @@ func New(opts Options) (*Client, error) {
 			RootCAs:            roots,
 			MinVersion:         minTLS,
 			InsecureSkipVerify: opts.Insecure, //nolint:gosec // only when the user asks for it
+			VerifyConnection:   classicVerify,
 		},
 		// A custom DialContext and TLS config turn HTTP/2 off unless forced.
 		ForceAttemptHTTP2:      true,
@@ -137,6 +142,7 @@ func New(opts Options) (*Client, error) {
 	return &Client{
 		dial:   d,
 		minTLS: minTLS,
+		strict: newStrict27(tr, d, timeout),
 		hc: &http.Client{
 			Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -161,7 +167,7 @@ func (c *Client) WithClientCertificate(cert tls.Certificate) interface {
 	tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
 	hc := *c.hc
 	hc.Transport = tr
-	return &Client{hc: &hc, timeout: c.timeout, dial: c.dial, minTLS: c.minTLS}
+	return &Client{hc: &hc, strict: newStrict27(tr, c.dial, c.timeout), timeout: c.timeout, dial: c.dial, minTLS: c.minTLS}
 }
 
 // CloseIdleConnections closes kept-alive connections that are not in use.
@@ -182,9 +188,21 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	// The transport itself, not http.Client: the client parses Location
 	// before it asks CheckRedirect, and turns a redirect whose Location
 	// does not parse into an error, so the engine could not judge it.
-	resp, err := c.hc.Transport.RoundTrip(req)
+	rt := c.hc.Transport
+	policy := ats.PolicyOf(req.Context())
+	if policy == ats.Strict27 {
+		rt = c.strict
+	}
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		cancel()
+		if _, refused := ats.Refused(err); !refused && req.URL.Scheme == "https" && diagnosable(tlsProblemOf(err)) {
+			// Name the rule when the handshake failed on one: a server
+			// with no suite a 27 device offers, or a SHA-1 certificate.
+			if fs, _ := c.diagnose(req.Context(), req.URL, policy); len(fs) > 0 {
+				err = &ats.RefusedError{Host: req.URL.Hostname(), Policy: policy, Findings: fs, Err: err}
+			}
+		}
 		e := &Error{Method: req.Method, URL: req.URL.Redacted(), Kind: Classify(err), Err: err}
 		if e.Method == "" {
 			e.Method = http.MethodGet
@@ -386,6 +404,8 @@ func Classify(err error) Kind {
 	switch {
 	case err == nil:
 		return KindOther
+	case isRefused(err):
+		return KindTLS
 	// Before timeouts: a lookup that timed out is still a name problem.
 	case errors.As(err, &dnsErr):
 		return KindDNS
@@ -401,6 +421,11 @@ func Classify(err error) Kind {
 		return KindProtocol
 	}
 	return KindOther
+}
+
+func isRefused(err error) bool {
+	_, ok := ats.Refused(err)
+	return ok
 }
 
 // isTimeout looks at the whole chain because errors.As would stop at the
@@ -428,6 +453,12 @@ func Hint(err error) string {
 	case KindProtocol:
 		return "the status line is not HTTP, or a header carries a control character (NUL, ESC...) or a name that is not a token: fix the server's response"
 	case KindTLS:
+		if r, ok := ats.Refused(err); ok {
+			if r.Policy == ats.Strict27 {
+				return "devices on the 27 releases refuse this server's TLS (support.apple.com/126655): offer TLS 1.3, or on TLS 1.2 ECDHE AES-GCM suites with Extended Master Secret, and certificates with RSA 2048+ or ECDSA 256+ keys signed with SHA-256+"
+			}
+			return "Apple devices refuse certificates with RSA keys under 2048 bits or SHA-1 signatures, for the server and its issuing CAs (support.apple.com/103769): reissue the certificate"
+		}
 		switch tlsProblemOf(err) {
 		case tlsUnknownAuthority:
 			return "the server's certificate is not trusted: pass --cacert FILE with its CA"
@@ -446,6 +477,15 @@ func Hint(err error) string {
 }
 
 type tlsProblem int
+
+// diagnosable problems may come from a rule of Apple's devices (no suite in
+// common; a SHA-1 certificate, which Go reports as signed by an unknown
+// authority since it cannot verify it): Do looks once more to name it. A
+// version mismatch has offeredVersion; plain HTTP or another host's
+// certificate are no rule's.
+func diagnosable(p tlsProblem) bool {
+	return p == tlsHandshake || p == tlsBadCert || p == tlsUnknownAuthority
+}
 
 const (
 	tlsNone tlsProblem = iota

@@ -1,0 +1,76 @@
+package sim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/enrollsim/enrollsim/sim"
+)
+
+// Each TLS rule of Apple's devices, broken by one fault of the reference
+// server: a 27 device refuses the server there (its check fails and the
+// case does not enroll), an older device connects and the same finding
+// warns of the 27 devices, except for the certificate rules every device
+// has applied since iOS 13, which fail on both.
+func TestTLSRulesFollowTheOS(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		fault, check string
+		on27, on26   sim.Status
+		enroll26     bool
+		actual       string
+	}{
+		{"tls12-cbc-only", "SEC-004", sim.Fail, sim.Warn, true, "TLS 1.2 with TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: not an ATS suite (CBC, not AES-GCM)"},
+		{"tls-rsa-1024", "SEC-006", sim.Fail, sim.Fail, false, "the server certificate has a 1024-bit RSA key"},
+		{"tls-sha1-cert", "SEC-006", sim.Fail, sim.Fail, false, "the server certificate is signed with ECDSA-SHA1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fault, func(t *testing.T) {
+			t.Parallel()
+			r := startRef(t, 5*time.Second, tt.fault)
+			c27 := caseFor(t, "iphone@27.0", "alice@acme.test", sim.TypeUser)
+			c26 := caseFor(t, "iphone@26.1", "alice@acme.test", sim.TypeUser)
+			c27.Until, c26.Until = sim.UntilProfile, sim.UntilProfile
+			reps, _ := play(t, r, 5*time.Second, c27, c26)
+			rep27, rep26 := reps[0], reps[1]
+
+			res := resultOf(rep27, tt.check)
+			assert.Equal(t, tt.on27, res.Status, describe(rep27))
+			assert.Contains(t, res.Actual, "mdm.acme.test: "+tt.actual)
+			assert.NotEqual(t, sim.OutcomeEnrolled, rep27.Outcome, "a 27 device refuses the server")
+			assert.Contains(t, rep27.Message, "refuses mdm.acme.test", "the case names the refusal")
+
+			res = resultOf(rep26, tt.check)
+			assert.Equal(t, tt.on26, res.Status, describe(rep26))
+			assert.Contains(t, res.Actual, "mdm.acme.test: "+tt.actual)
+			if tt.enroll26 {
+				assert.Equal(t, sim.OutcomeEnrolled, rep26.Outcome, describe(rep26))
+				assert.Contains(t, res.Actual, "this iOS 26.1 device connects, but devices on the 27 releases")
+				assert.Equal(t, []string{tt.check}, tripped(rep26), "only the TLS rule warns")
+			} else {
+				assert.Contains(t, res.Actual, "since iOS 13")
+			}
+		})
+	}
+}
+
+// The conforming server passes every TLS rule on 27 devices of every
+// family, SCEP included (its exemption is not needed there).
+func TestConformingServerPassesTheTLSRulesOf27(t *testing.T) {
+	t.Parallel()
+	r := startRef(t, 5*time.Second)
+	var cases []sim.Case
+	for _, ref := range []string{"iphone@27.0", "ipad@27.0", "mac@27.0", "vision@27.0"} {
+		cases = append(cases, caseFor(t, ref, "alice@acme.test", sim.TypeUser), caseFor(t, ref, "carol@acme.test", sim.TypeDevice))
+	}
+	reps, _ := play(t, r, 5*time.Second, cases...)
+	for i, rep := range reps {
+		assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, cases[i].Name+describe(rep))
+		assert.Empty(t, tripped(rep), cases[i].Name+describe(rep))
+		for _, id := range []string{"SEC-004", "SEC-005", "SEC-006"} {
+			assert.Equal(t, sim.Pass, resultOf(rep, id).Status, cases[i].Name+" "+id)
+		}
+	}
+}
