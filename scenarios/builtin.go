@@ -22,6 +22,7 @@ var builtinSuites = map[string]func(Options) (*Suite, error){
 	"demo":        func(o Options) (*Suite, error) { return embeddedSuite("demo", o) },
 	"conformance": func(o Options) (*Suite, error) { return embeddedSuite("conformance", o) },
 	"thresholds":  func(o Options) (*Suite, error) { return embeddedSuite("thresholds", o) },
+	"tls27":       func(o Options) (*Suite, error) { return embeddedSuite("tls27", o) },
 	"negative":    negativeSuite,
 }
 

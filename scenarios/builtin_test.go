@@ -24,13 +24,15 @@ func TestBuiltInList(t *testing.T) {
 		assert.Positive(t, info.Scenarios, info.Name)
 		assert.GreaterOrEqual(t, info.Cases, info.Scenarios, info.Name)
 	}
-	assert.Equal(t, []string{"conformance", "demo", "negative", "thresholds"}, names)
+	assert.Equal(t, []string{"conformance", "demo", "negative", "thresholds", "tls27"}, names)
 	assert.Equal(t, scenarios.SuiteInfo{Name: "conformance", Description: byName["conformance"].Description, Scenarios: 4, Cases: 4 * len(sim.Catalogue())}, byName["conformance"])
 	assert.Equal(t, 7, byName["demo"].Scenarios)
 	assert.Equal(t, 7, byName["demo"].Cases)
 	assert.Equal(t, len(refserver.Faults()), byName["negative"].Scenarios)
 	assert.Equal(t, len(refserver.Faults()), byName["negative"].Cases)
 	assert.Equal(t, 10, byName["thresholds"].Scenarios)
+	assert.Equal(t, 3, byName["tls27"].Scenarios)
+	assert.Equal(t, 8, byName["tls27"].Cases)
 }
 
 // Every built-in suite loads, and each of its scenarios turns into cases
@@ -60,7 +62,7 @@ func TestBuiltInSuitesLoad(t *testing.T) {
 		})
 	}
 	_, err := scenarios.BuiltInSuite("nope", opts(nil))
-	assert.EqualError(t, err, "nope: no built-in suite of that name (accepted: conformance, demo, negative, thresholds)")
+	assert.EqualError(t, err, "nope: no built-in suite of that name (accepted: conformance, demo, negative, thresholds, tls27)")
 }
 
 func TestDemoSuite(t *testing.T) {
