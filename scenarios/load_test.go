@@ -241,7 +241,7 @@ func TestLoad(t *testing.T) {
 		})
 	}
 	_, err := scenarios.Load("no-such-suite", opts(nil))
-	require.EqualError(t, err, "no-such-suite: no such file or directory, and no built-in suite of that name (accepted: conformance, demo, negative, thresholds)")
+	require.EqualError(t, err, "no-such-suite: no such file or directory, and no built-in suite of that name (accepted: conformance, demo, negative, thresholds, tls27)")
 	var serr *scenarios.Error
 	assert.True(t, errors.As(err, &serr))
 }

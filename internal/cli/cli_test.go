@@ -153,7 +153,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad page timeout", []string{"run", "--page-timeout", "-1s"}, []string{"--page-timeout -1s: want a positive duration"}},
 		{"device without email", []string{"run", "--device", "iphone@18.2"}, []string{"need --email"}},
 		{"embedded with target", []string{"run", "--embedded", "--email", "a@acme.test", "--resolve", "a:443:127.0.0.1"}, []string{"cannot be combined"}},
-		{"unknown suite", []string{"run", "extra"}, []string{`extra: no such file or directory, and no built-in suite of that name (accepted: conformance, demo, negative, thresholds)`}},
+		{"unknown suite", []string{"run", "extra"}, []string{`extra: no such file or directory, and no built-in suite of that name (accepted: conformance, demo, negative, thresholds, tls27)`}},
 		{"bad expect-fail", []string{"run", "--email", "a@acme.test", "--expect-fail", "XX-1"}, []string{`--expect-fail "XX-1": no such check`}},
 		{"list what", []string{"list"}, []string{"list what?"}},
 		{"serve non-loopback", []string{"serve", "--addr", "0.0.0.0:0"}, []string{"loopback"}},
