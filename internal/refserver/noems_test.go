@@ -129,3 +129,15 @@ func TestTLS12NoEMSNeedsSocat(t *testing.T) {
 	require.Error(t, err)
 	assert.EqualError(t, err, "refserver: fault tls12-no-ems needs socat: apt-get install socat (make deps installs it)")
 }
+
+// With private-ca as well, socat serves mdm.acme.test the private CA's leaf.
+func TestTLS12NoEMSWithPrivateCA(t *testing.T) {
+	s := start(t, FaultTLS12NoEMS, FaultPrivateCA)
+	c := dialTLS(t, s, MDMHost, tls.VersionTLS12)
+	assert.False(t, hasEMS(c))
+	leaf := c.ConnectionState().PeerCertificates[0]
+	assert.Equal(t, s.ca.privateCACert.Subject.CommonName, leaf.Issuer.CommonName)
+	c = dialTLS(t, s, OrgDomain, tls.VersionTLS12)
+	assert.True(t, hasEMS(c))
+	assert.Equal(t, s.ca.caCert.Subject.CommonName, c.ConnectionState().PeerCertificates[0].Issuer.CommonName)
+}
