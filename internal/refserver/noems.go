@@ -281,6 +281,7 @@ type sniListener struct {
 	divertHost func(sni string) bool
 	divert     string // address the diverted connections are spliced to
 	logf       func(string, ...any)
+	peekFor    time.Duration // how long a ClientHello may take (sniPeekTimeout)
 
 	accepted chan net.Conn
 	closed   chan struct{}
@@ -291,12 +292,13 @@ type sniListener struct {
 	err      error // the inner Accept's, once it failed
 }
 
-func newSNIListener(inner net.Listener, divertHost func(string) bool, divert string, logf func(string, ...any)) *sniListener {
+func newSNIListener(inner net.Listener, divertHost func(string) bool, divert string, peekFor time.Duration, logf func(string, ...any)) *sniListener {
 	l := &sniListener{
 		Listener:   inner,
 		divertHost: divertHost,
 		divert:     divert,
 		logf:       logf,
+		peekFor:    peekFor,
 		accepted:   make(chan net.Conn),
 		closed:     make(chan struct{}),
 		conns:      map[net.Conn]struct{}{},
@@ -365,11 +367,11 @@ func (l *sniListener) untrack(c net.Conn) {
 
 func (l *sniListener) route(c net.Conn) {
 	defer l.wg.Done()
-	sni, peeked, err := peekServerName(c)
+	sni, peeked, err := peekServerName(c, l.peekFor)
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			l.logf("refserver: %s: no ClientHello within %s", c.RemoteAddr(), sniPeekTimeout)
+			l.logf("refserver: %s: no ClientHello within %s", c.RemoteAddr(), l.peekFor)
 			l.untrack(c)
 			c.Close()
 			return
@@ -464,11 +466,11 @@ func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 var errHelloSeen = errors.New("refserver: ClientHello seen")
 
 // peekServerName reads c's ClientHello, up to maxClientHello bytes and
-// sniPeekTimeout, and returns its server name and every byte it read. The
+// timeout, and returns its server name and every byte it read. The
 // parsing is crypto/tls's own: a handshake over a read-only view of c that
 // stops in GetConfigForClient, before anything is written.
-func peekServerName(c net.Conn) (string, []byte, error) {
-	if err := c.SetReadDeadline(time.Now().Add(sniPeekTimeout)); err != nil {
+func peekServerName(c net.Conn, timeout time.Duration) (string, []byte, error) {
+	if err := c.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 		return "", nil, err
 	}
 	defer c.SetReadDeadline(time.Time{})

@@ -3,10 +3,13 @@ package refserver
 import (
 	"bufio"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"io"
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -140,4 +143,100 @@ func TestTLS12NoEMSWithPrivateCA(t *testing.T) {
 	c = dialTLS(t, s, OrgDomain, tls.VersionTLS12)
 	assert.True(t, hasEMS(c))
 	assert.Equal(t, s.ca.caCert.Subject.CommonName, c.ConnectionState().PeerCertificates[0].Issuer.CommonName)
+}
+
+// sniTestRig is an sniListener that diverts example.com to one Go TLS
+// server and hands everything else to another, both with httptest's
+// certificate (example.com and 127.0.0.1).
+type sniTestRig struct {
+	l    *sniListener
+	pool *x509.CertPool
+}
+
+func newSNITestRig(t *testing.T, peekFor time.Duration) *sniTestRig {
+	t.Helper()
+	divert := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "diverted")
+	}))
+	t.Cleanup(divert.Close)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	l := newSNIListener(inner, func(sni string) bool { return sni == "example.com" }, divert.Listener.Addr().String(), peekFor, t.Logf)
+	main := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, "main")
+		}),
+		TLSConfig: &tls.Config{Certificates: divert.TLS.Certificates},
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = main.ServeTLS(l, "", "")
+	}()
+	t.Cleanup(func() {
+		main.Close()
+		<-served
+		l.wait()
+	})
+	pool := x509.NewCertPool()
+	pool.AddCert(divert.Certificate())
+	return &sniTestRig{l: l, pool: pool}
+}
+
+// get fetches / over a connection whose ClientHello names serverName (an
+// IP address sends no SNI) and returns the connection, still open, and
+// the body.
+func (r *sniTestRig) get(t *testing.T, serverName string) (*tls.Conn, string) {
+	t.Helper()
+	raw, err := net.DialTimeout("tcp", r.l.Addr().String(), 5*time.Second)
+	require.NoError(t, err)
+	c := tls.Client(raw, &tls.Config{RootCAs: r.pool, ServerName: serverName})
+	t.Cleanup(func() { c.Close() })
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	require.NoError(t, c.Handshake())
+	_, body := getOver(t, c, "https://"+serverName+"/")
+	return c, body
+}
+
+// A client that never sends its ClientHello holds up no other connection,
+// and Close ends it, as it ends the spliced ones.
+func TestSNIListenerRoutesWhilePeeking(t *testing.T) {
+	r := newSNITestRig(t, time.Hour)
+	silent, err := net.DialTimeout("tcp", r.l.Addr().String(), 5*time.Second)
+	require.NoError(t, err)
+	defer silent.Close()
+
+	spliced, body := r.get(t, "example.com")
+	assert.Equal(t, "diverted", body)
+	_, body = r.get(t, "127.0.0.1")
+	assert.Equal(t, "main", body)
+
+	// The silent connection is still being peeked: open, nothing to read.
+	require.NoError(t, silent.SetReadDeadline(time.Now().Add(10*time.Millisecond)))
+	_, err = silent.Read(make([]byte, 1))
+	var ne net.Error
+	require.True(t, errors.As(err, &ne) && ne.Timeout(), "the silent connection was answered: %v", err)
+
+	require.NoError(t, r.l.Close())
+	r.l.wait()
+	require.NoError(t, silent.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err = silent.Read(make([]byte, 1))
+	assert.False(t, errors.As(err, &ne) && ne.Timeout(), "Close left the peeked connection open")
+	require.NoError(t, spliced.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err = spliced.Read(make([]byte, 1))
+	assert.Error(t, err)
+	assert.False(t, errors.As(err, &ne) && ne.Timeout(), "Close left the spliced connection open")
+}
+
+// A connection that sends no ClientHello within the peek time is closed.
+func TestSNIListenerDropsSilentClient(t *testing.T) {
+	r := newSNITestRig(t, 50*time.Millisecond)
+	silent, err := net.DialTimeout("tcp", r.l.Addr().String(), 5*time.Second)
+	require.NoError(t, err)
+	defer silent.Close()
+	require.NoError(t, silent.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err = silent.Read(make([]byte, 1))
+	require.Error(t, err)
+	var ne net.Error
+	assert.False(t, errors.As(err, &ne) && ne.Timeout(), "the silent connection was not dropped: %v", err)
 }

@@ -141,7 +141,7 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.ems = ems
-		s.sniLn = newSNIListener(ln, func(sni string) bool { return canonicalHost(sni) == MDMHost }, ems.addr, s.logf)
+		s.sniLn = newSNIListener(ln, func(sni string) bool { return canonicalHost(sni) == MDMHost }, ems.addr, sniPeekTimeout, s.logf)
 		ln = s.sniLn
 	}
 	s.ln = ln
