@@ -130,8 +130,11 @@ func startEMSTerminator(leaf tls.Certificate, handler http.Handler, logf func(st
 	// process take it before socat binds.
 	for attempt := 0; ; attempt++ {
 		err = t.startSocat(socat)
-		if err == nil || attempt == 2 || !strings.Contains(err.Error(), "Address already in use") {
-			return t, err
+		if err == nil {
+			return t, nil
+		}
+		if attempt == 2 || !strings.Contains(err.Error(), "Address already in use") {
+			return nil, err
 		}
 		t.stopSocat()
 	}

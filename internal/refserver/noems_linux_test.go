@@ -77,3 +77,19 @@ func liveGroupMembers(t *testing.T, pgid int) []int {
 	}
 	return pids
 }
+
+// A socat that fails says why in Start's error, and leaves no files.
+func TestTLS12NoEMSSocatFails(t *testing.T) {
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "socat"), []byte("#!/bin/sh\necho 'E cannot open the certificate' >&2\nexit 1\n"), 0o700))
+	t.Setenv("PATH", bin)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	_, err := Start(Config{Faults: []string{FaultTLS12NoEMS}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "socat exited before listening")
+	assert.Contains(t, err.Error(), "E cannot open the certificate")
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, left, "temporary files outlive the failed start")
+}
