@@ -14,15 +14,18 @@ build:
 
 # deps installs what the tests need beyond Go: xmllint validates the junit
 # report; Chromium (Debian's package, never a downloaded build) runs the
-# browser sign-in driver and its tests. apt-get.sh waits up to five minutes
-# for a lock another apt-get holds (DPkg::Lock::Timeout=300 for dpkg's, and
-# a retry for the lists lock of update, which that option does not cover)
-# rather than failing at once, as on a shared machine.
+# browser sign-in driver and its tests; socat terminates TLS with OpenSSL
+# for the reference server's tls12-no-ems fault (Go's TLS always does EMS).
+# apt-get.sh waits up to five minutes for a lock another apt-get holds
+# (DPkg::Lock::Timeout=300 for dpkg's, and a retry for the lists lock of
+# update, which that option does not cover) rather than failing at once, as
+# on a shared machine.
 APT := scripts/apt-get.sh
 .PHONY: deps
 deps:
 	@command -v xmllint >/dev/null || ($(APT) update -qq && $(APT) install -y -qq libxml2-utils)
 	@command -v chromium >/dev/null || ($(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium)
+	@command -v socat >/dev/null || ($(APT) update -qq && $(APT) install -y -qq socat)
 
 test: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -165,6 +165,8 @@ const (
 	FaultTLSCBC    = "tls12-cbc-only"
 	FaultTLSRSA    = "tls-rsa-1024"
 	FaultTLSSHA1   = "tls-sha1-cert"
+	// FaultTLS12NoEMS needs socat (noems.go).
+	FaultTLS12NoEMS = "tls12-no-ems"
 
 	// Check-in and connect (CHK, TOK), mdm.go.
 	FaultADDEAuthenticateRefused       = "adde-authenticate-refused"
@@ -453,6 +455,8 @@ var faultTable = []Fault{
 		Trips: []string{"WK-001", "SEC-006", "ABM-003", "ABM-004"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultPrivateCA, Doc: "mdm.acme.test's certificate is issued by a second, private CA that stock devices do not trust",
 		Trips: []string{"SEC-002"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTLS12NoEMS, Doc: "connections to mdm.acme.test (by SNI) negotiate TLS 1.2 without Extended Master Secret (through OpenSSL, via socat, which must be installed); TLS client certificates do not pass socat, so there only check-ins signed with Mdm-Signature prove an identity",
+		Trips: []string{"SEC-005"}, Probe: probeFallback, Account: probeAlice},
 
 	// Check-in and connect: each breaks one rule of mdm.go; identity,
 	// signature and the rest of the flow keep working.

@@ -361,6 +361,7 @@ var wantFaults = map[string]string{
 	"profile-acme-hardware-rsa":   "iphone@18.2 alice PROF-015",
 	"enroll-apple-signature-only": "iphone@18.2 alice",
 	"private-ca":                  "iphone@18.2 alice SEC-002",
+	"tls12-no-ems":                "iphone@18.2 alice SEC-005",
 	"otp-needs-javascript":        "iphone@18.2 alice AUTH-017 TOTP-006",
 
 	"checkin-requires-udid-for-byod":    "iphone@18.2 alice CHK-002",

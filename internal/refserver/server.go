@@ -113,6 +113,10 @@ type Server struct {
 	ln   net.Listener
 	srv  *http.Server
 	done chan struct{}
+	// Under tls12-no-ems (noems.go): the listener that reads each
+	// ClientHello's SNI, and socat terminating mdm.acme.test's TLS.
+	sniLn *sniListener
+	ems   *emsTerminator
 }
 
 // Start builds the server, registers its discovery URL with its own AxM
@@ -129,6 +133,20 @@ func Start(cfg Config) (*Server, error) {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("refserver: listen on %s: %w", s.cfg.Addr, err)
+	}
+	if s.has(FaultTLS12NoEMS) {
+		leaf := s.ca.leaf
+		if s.has(FaultPrivateCA) { // combined: socat serves mdm.acme.test too
+			leaf = s.ca.privateLeaf
+		}
+		ems, err := startEMSTerminator(leaf, s.handler, s.logf)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		s.ems = ems
+		s.sniLn = newSNIListener(ln, func(sni string) bool { return canonicalHost(sni) == MDMHost }, ems.addr, sniPeekTimeout, s.logf)
+		ln = s.sniLn
 	}
 	s.ln = ln
 	s.srv = &http.Server{
@@ -159,7 +177,8 @@ func Start(cfg Config) (*Server, error) {
 // except where a transport fault picks by SNI: private-ca serves
 // mdm.acme.test a leaf of the private CA, tls-rsa-1024 and tls-sha1-cert a
 // weak leaf of the main CA; tls-legacy caps mdm.acme.test's connections at
-// TLS 1.1, tls12-cbc-only at TLS 1.2 with CBC suites.
+// TLS 1.1, tls12-cbc-only at TLS 1.2 with CBC suites. (tls12-no-ems picks
+// by SNI before this config is reached: noems.go.)
 func (s *Server) tlsConfig() (*tls.Config, error) {
 	cfg := &tls.Config{
 		MinVersion:   tls.VersionTLS12,
@@ -357,6 +376,13 @@ func (s *Server) Port() int {
 func (s *Server) Close() error {
 	err := s.srv.Close()
 	<-s.done
+	if s.sniLn != nil {
+		s.sniLn.Close()
+		s.sniLn.wait()
+	}
+	if s.ems != nil {
+		s.ems.close()
+	}
 	return err
 }
 
