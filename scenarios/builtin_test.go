@@ -31,8 +31,8 @@ func TestBuiltInList(t *testing.T) {
 	assert.Equal(t, len(refserver.Faults()), byName["negative"].Scenarios)
 	assert.Equal(t, len(refserver.Faults()), byName["negative"].Cases)
 	assert.Equal(t, 10, byName["thresholds"].Scenarios)
-	assert.Equal(t, 3, byName["tls27"].Scenarios)
-	assert.Equal(t, 8, byName["tls27"].Cases)
+	assert.Equal(t, 5, byName["tls27"].Scenarios)
+	assert.Equal(t, 10, byName["tls27"].Cases)
 }
 
 // Every built-in suite loads, and each of its scenarios turns into cases

@@ -23,6 +23,7 @@ func TestTLSRulesFollowTheOS(t *testing.T) {
 		actual       string
 	}{
 		{"tls12-cbc-only", "SEC-004", sim.Fail, sim.Warn, true, "TLS 1.2 with TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: not an ATS suite (CBC, not AES-GCM)"},
+		{"tls12-no-ems", "SEC-005", sim.Fail, sim.Warn, true, "TLS 1.2 with TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 without the Extended Master Secret extension (RFC 7627)"},
 		{"tls-rsa-1024", "SEC-006", sim.Fail, sim.Fail, false, "the server certificate has a 1024-bit RSA key"},
 		{"tls-sha1-cert", "SEC-006", sim.Fail, sim.Fail, false, "the server certificate is signed with ECDSA-SHA1"},
 	}
