@@ -48,7 +48,7 @@ func TestSchemaAcceptsBuiltInSuitesTemplateAndValidFiles(t *testing.T) {
 	sch := compileSchema(t)
 	suites, err := filepath.Glob("suites/*.yaml")
 	require.NoError(t, err)
-	require.Len(t, suites, 3)
+	require.Len(t, suites, 4)
 	valid, err := filepath.Glob("testdata/valid/*.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, valid)
