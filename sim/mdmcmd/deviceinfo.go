@@ -17,8 +17,9 @@ import (
 // and SoftwareUpdateDeviceID in 27.0; the carrier keys such as IMEI in iOS
 // 26.0): the answer stays Acknowledged. Apple does not document what a
 // device answers to a removed or unknown query; leaving the key out is
-// the commonly reported behaviour, not verified against a capture. Without Queries (Apple marks it required; older
-// devices answer everything) the device answers every key it knows.
+// the commonly reported behaviour, not verified against a capture.
+// Without Queries (Apple marks it required; older devices answer
+// everything) the device answers every key it knows.
 func deviceInformation(c Command, d Device, p platform) map[string]any {
 	raw, present := c.Body["Queries"]
 	var asked []string

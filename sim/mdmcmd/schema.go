@@ -161,10 +161,10 @@ const (
 	// CodeRemoved is the code of a command removed in the device's OS
 	// version. Apple does not document what a device answers to a
 	// RequestType it no longer has; the answer follows third-party
-	// observations (an Apple Developer Forums thread, 717027, quotes
-	// `MCMDMErrorDomain 12021 "DeclarativeManagement" is not a valid
-	// request type for the target OS/device` from a device without that
-	// command), not a capture of a 27 device.
+	// observations (a public code comment citing Apple Developer Forums
+	// thread 717027 quotes `MCMDMErrorDomain 12021 "DeclarativeManagement"
+	// is not a valid request type for the target OS/device` from a device
+	// without that command), not a capture of a 27 device.
 	CodeRemoved = 12021
 )
 
