@@ -1,21 +1,63 @@
 # Generates sim/mdmcmd/appleschema.go from apple/device-management (mdm/commands/*.yaml).
 # Run with the repository fetched by the workplace tool (fetch github:apple/device-management); needs PyYAML. Not part of the build: appleschema.go is checked in.
+# The fetched snapshot stops at b6202ca (iOS 18.1). The 27.0 schema (commit LIFE_COMMIT) was read file by
+# file from the code index; its deprecated/removed fields are copied by hand into LIFE_* below and
+# overlay the snapshot's. Everything else comes from the snapshot.
 import yaml, subprocess, sys
 repo = '/work/.mirror/apple+device-management/repo'
 def show(p): return subprocess.check_output(['git','-C',repo,'show','HEAD:'+p])
 commit = subprocess.check_output(['git','-C',repo,'rev-parse','HEAD']).decode().strip()
 plats = ['iOS','macOS','visionOS']
+
+# apple/device-management at 9468f879 (README: iOS, macOS, tvOS, visionOS, watchOS 27.0).
+LIFE_COMMIT = '9468f879c31663a83ff7734d3ebf4cf4422e7c6b'
+# (deprecated, removed) per platform, from mdm/commands/system.update.{schedule,scan,status,available}.yaml
+# (payload.supportedOS). These are the commands CHANGES.md lists as removed in 27.0.
+LIFE_COMMANDS = {
+    'ScheduleOSUpdate':     {'iOS': ('26.0', '27.0'), 'macOS': ('26.0', '27.0')},
+    'ScheduleOSUpdateScan': {'macOS': ('26.0', '27.0')},
+    'OSUpdateStatus':       {'iOS': ('26.0', '27.0'), 'macOS': ('26.0', '27.0')},
+    'AvailableOSUpdates':   {'iOS': ('26.0', '27.0'), 'macOS': ('26.0', '27.0')},
+}
+# (deprecated, removed) per platform of every Queries key of mdm/commands/information.device.yaml that
+# has either field at LIFE_COMMIT (the whole file was read); these replace the snapshot's values for
+# DeviceInformation queries.
+_carrier = {'iOS': ('16.0', '26.0')}
+LIFE_QUERIES = {
+    'IMEI': _carrier, 'MEID': _carrier, 'ICCID': _carrier, 'CurrentCarrierNetwork': _carrier,
+    'SubscriberCarrierNetwork': _carrier, 'CarrierSettingsVersion': _carrier, 'PhoneNumber': _carrier,
+    'VoiceRoamingEnabled': _carrier, 'IsRoaming': _carrier, 'SubscriberMCC': _carrier,
+    'SubscriberMNC': _carrier, 'CurrentMCC': _carrier, 'CurrentMNC': _carrier,
+    'SIMCarrierNetwork': {'iOS': ('', '5.0')},
+    'IsActivationLockEnabled': {'iOS': ('16.0', ''), 'macOS': ('13.0', '')},
+    'OSUpdateSettings': {'macOS': ('26.0', '27.0')},
+    'SoftwareUpdateDeviceID': {'iOS': ('26.0', '27.0'), 'macOS': ('26.0', '27.0'), 'visionOS': ('26.0', '27.0')},
+    'SoftwareUpdateSettings': {'iOS': ('26.0', '27.0')},
+}
+
+def life(s):
+    return (str(s.get('deprecated', '') or ''), str(s.get('removed', '') or ''))
+def lifelit(dep, rem):
+    parts = []
+    if dep: parts.append('Deprecated: "%s"' % dep)
+    if rem: parts.append('Removed: "%s"' % rem)
+    return '{' + ', '.join(parts) + '}'
+
 files = subprocess.check_output(['git','-C',repo,'ls-tree','--name-only','HEAD','mdm/commands/']).decode().split()
 cmds = {}
 for f in files:
     d = yaml.safe_load(show(f)); p = d.get('payload', {}); so = p.get('supportedOS', {})
-    row = []
+    row, lrow = [], []
     for pl in plats:
         s = so.get(pl)
         if s is None or s.get('introduced') == 'n/a': row.append('modeUnsupported')
         else: row.append({'allowed':'modeAllowed','forbidden':'modeForbidden'}.get((s.get('userenrollment') or {}).get('mode'),'modeNone'))
-    cmds[p['requesttype']] = (row, f)
-def keyrow(k):
+        lrow.append(life(s or {}))
+    rt = p['requesttype']
+    if rt in LIFE_COMMANDS:
+        lrow = [LIFE_COMMANDS[rt].get(pl, ('', '')) for pl in plats]
+    cmds[rt] = (row, lrow, f)
+def keyrow(k, override=None):
     so = k.get('supportedOS') or {}
     out = []
     for pl in plats:
@@ -23,7 +65,11 @@ def keyrow(k):
         intro = str(s.get('introduced','') or '')
         sup = intro != 'n/a'
         ue = (s.get('userenrollment') or {}).get('mode') == 'forbidden'
-        out.append('{Supported: %s, Since: %s, UEForbidden: %s}' % ('true' if sup else 'false', '"%s"' % (intro if sup else ''), 'true' if ue else 'false'))
+        dep, rem = life(s) if override is None else override.get(pl, ('', ''))
+        extra = ''
+        if dep: extra += ', Deprecated: "%s"' % dep
+        if rem: extra += ', Removed: "%s"' % rem
+        out.append('{Supported: %s, Since: %s, UEForbidden: %s%s}' % ('true' if sup else 'false', '"%s"' % (intro if sup else ''), 'true' if ue else 'false', extra))
     return out
 di = yaml.safe_load(show('mdm/commands/information.device.yaml'))
 queries = di['payloadkeys'][0]['subkeys'][0]['subkeys']
@@ -31,18 +77,25 @@ resp = {k['key']: k for k in di['responsekeys'][0]['subkeys']}
 si = yaml.safe_load(show('mdm/commands/information.security.yaml'))
 sec = si['responsekeys'][0]['subkeys']
 w = []
-w.append('// Code generated from github.com/apple/device-management (mdm/commands/*.yaml) at commit %s. DO NOT EDIT.' % commit)
-w.append('//\n// Data only: each command\'s payload-level supportedOS.<platform>.userenrollment.mode,\n// and the per-key supportedOS (introduced, userenrollment) of the DeviceInformation\n// queries (information.device.yaml, payloadkeys Queries; a key whose response key\n// alone is marked is marked too) and of the SecurityInfo response keys\n// (information.security.yaml). "n/a" in Apple\'s introduced field is Supported false.\n// The generator is a small program kept outside this repository.\n\npackage mdmcmd\n')
+w.append('// Code generated by scripts/gen-mdmcmd-schema.py from github.com/apple/device-management (mdm/commands/*.yaml) at commit %s,\n// with the deprecated and removed fields of commit %s (27.0) laid over it. DO NOT EDIT.' % (commit, LIFE_COMMIT))
+w.append('//\n// Data only: each command\'s payload-level supportedOS.<platform>.userenrollment.mode,\n// and the per-key supportedOS (introduced, userenrollment) of the DeviceInformation\n// queries (information.device.yaml, payloadkeys Queries; a key whose response key\n// alone is marked is marked too) and of the SecurityInfo response keys\n// (information.security.yaml). "n/a" in Apple\'s introduced field is Supported false.\n//\n// Deprecated and Removed (Apple\'s supportedOS.<platform>.deprecated and .removed:\n// "OS version where feature was deprecated/removed", docs/schema.md) come from the\n// 27.0 commit for the four software-update commands it removes\n// (system.update.schedule, .scan, .status, .available) and for every DeviceInformation\n// query (information.device.yaml, read whole at that commit); for every other\n// command and the SecurityInfo keys they are the older commit\'s. Nothing else\n// was taken from the 27.0 commit: keys and commands it adds are not in these tables.\n\npackage mdmcmd\n')
 w.append('// schemaCommit is the apple/device-management commit the tables were generated from.\nconst schemaCommit = "%s"\n' % commit)
+w.append('// lifecycleCommit is the commit (27.0) the Deprecated and Removed fields come from.\nconst lifecycleCommit = "%s"\n' % LIFE_COMMIT)
 w.append('// commandModes maps RequestType -> user-enrollment mode on iOS, macOS, visionOS.\nvar commandModes = map[string][3]ueMode{')
 for rt in sorted(cmds):
-    row, f = cmds[rt]
+    row, lrow, f = cmds[rt]
     w.append('\t%-36s {%s}, // %s' % ('"%s":' % rt, ', '.join(row), f))
 w.append('}\n')
-def emit(name, doc, keys, extra=lambda k: k):
+w.append('// commandLifecycle maps RequestType -> deprecation and removal on iOS, macOS, visionOS,\n// for the commands that have either.\nvar commandLifecycle = map[string][3]lifecycle{')
+for rt in sorted(cmds):
+    row, lrow, f = cmds[rt]
+    if any(a or b for a, b in lrow):
+        w.append('\t"%s": {%s}, // %s' % (rt, ', '.join(lifelit(a, b) for a, b in lrow), f))
+w.append('}\n')
+def emit(name, doc, keys, extra=lambda k: k, override=None):
     w.append(doc); w.append('var %s = map[string]keySupport{' % name)
     for k in keys:
-        row = keyrow(extra(k))
+        row = keyrow(extra(k), None if override is None else override.get(k['key'], {}))
         w.append('\t"%s": {%s},' % (k['key'], ', '.join(row)))
     w.append('}\n')
 def merge(q):
@@ -53,6 +106,8 @@ def merge(q):
         rs = (r['supportedOS'] or {}).get(p) or {}
         if (rs.get('userenrollment') or {}).get('mode') == 'forbidden': so[p]['userenrollment'] = {'mode': 'forbidden'}
     q['supportedOS'] = so; return q
-emit('deviceInfoKeys', '// deviceInfoKeys maps each DeviceInformation query key to its support on iOS, macOS, visionOS.', queries, merge)
+emit('deviceInfoKeys', '// deviceInfoKeys maps each DeviceInformation query key to its support on iOS, macOS, visionOS.', queries, merge, LIFE_QUERIES)
 emit('securityInfoKeys', '// securityInfoKeys maps each top-level SecurityInfo response key to its support on iOS, macOS, visionOS.', sec)
+missing = [k for k in LIFE_QUERIES if k not in {q['key'] for q in queries}]
+if missing: sys.exit('LIFE_QUERIES names keys the snapshot lacks: %s' % ', '.join(missing))
 print('\n'.join(w))

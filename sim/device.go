@@ -95,6 +95,10 @@ type Device struct {
 	Name    string  `json:"name"`    // marketing name, for people
 	OS      Version `json:"os"`
 	Build   string  `json:"build"` // sent as VERSION in the enrollment body
+	// Note says where the build or product comes from when it is not
+	// Apple's own published data (a third-party report, a beta); "" when
+	// it is.
+	Note string `json:"note,omitempty"`
 }
 
 // Ref is the short reference a user types: iphone@18.2.
@@ -221,42 +225,59 @@ func (d Device) TLSPolicy() ats.Policy {
 func (d Device) Has(c Capability) bool { ok, _ := d.Can(c); return ok }
 
 // catalogue holds realistic products and builds at and around every
-// threshold of the version matrix. Builds are Apple's public build numbers.
+// threshold of the version matrix. Builds are Apple's public build numbers,
+// except where a device's Note says otherwise.
+//
+// The 27.0 devices (the 27 releases, September 2026) are products sold
+// before the release that run it, one a family; their identifiers agree
+// across SOFA's and other public device lists. Apple publishes no 27.0
+// build in what the project could read: the iOS/iPadOS and macOS builds
+// are third-party reports, the visionOS one is the last beta (beta 6,
+// 2026-08-17, Apple's developer releases as collected by SOFA). 27.0 adds
+// no capability of the version matrix: a 27 device has all of 26.1's.
 var catalogue = []Device{
-	{IPhone, "iPhone12,1", "iPhone 11", Version{14, 8, 0}, "18H17"},
-	{IPhone, "iPhone13,2", "iPhone 12", Version{15, 0, 0}, "19A346"},
-	{IPhone, "iPhone14,2", "iPhone 13 Pro", Version{16, 0, 0}, "20A362"},
-	{IPhone, "iPhone14,5", "iPhone 13", Version{16, 7, 0}, "20H19"},
-	{IPhone, "iPhone15,2", "iPhone 14 Pro", Version{17, 0, 0}, "21A329"},
-	{IPhone, "iPhone15,4", "iPhone 15", Version{17, 4, 0}, "21E219"},
-	{IPhone, "iPhone15,5", "iPhone 15 Plus", Version{17, 5, 0}, "21F79"},
-	{IPhone, "iPhone16,1", "iPhone 15 Pro", Version{18, 1, 0}, "22B83"},
-	{IPhone, "iPhone17,3", "iPhone 16", Version{18, 2, 0}, "22C152"},
-	{IPhone, "iPhone17,2", "iPhone 16 Pro Max", Version{26, 1, 0}, "23B85"},
-	{IPad, "iPad13,18", "iPad (10th generation)", Version{14, 8, 0}, "18H17"},
-	{IPad, "iPad13,18", "iPad (10th generation)", Version{15, 0, 0}, "19A346"},
-	{IPad, "iPad14,1", "iPad mini (6th generation)", Version{16, 0, 0}, "20A362"},
-	{IPad, "iPad14,1", "iPad mini (6th generation)", Version{16, 7, 0}, "20H19"},
-	{IPad, "iPad14,3", "iPad Pro 11-inch (4th generation)", Version{17, 0, 0}, "21A329"},
-	{IPad, "iPad14,8", "iPad Air 11-inch (M2)", Version{17, 5, 0}, "21F79"},
-	{IPad, "iPad16,3", "iPad Pro 11-inch (M4)", Version{18, 1, 0}, "22B83"},
-	{IPad, "iPad16,3", "iPad Pro 11-inch (M4)", Version{18, 2, 0}, "22C152"},
-	{IPad, "iPad16,1", "iPad mini (A17 Pro)", Version{26, 1, 0}, "23B85"},
-	{Mac, "Mac14,2", "MacBook Air (M2, 2022)", Version{13, 6, 0}, "22G120"},
-	{Mac, "Mac15,3", "MacBook Pro (14-inch, M3, 2023)", Version{14, 0, 0}, "23A344"},
-	{Mac, "Mac15,3", "MacBook Pro (14-inch, M3, 2023)", Version{14, 4, 0}, "23E214"},
-	{Mac, "Mac15,12", "MacBook Air (13-inch, M3, 2024)", Version{14, 5, 0}, "23F79"},
-	{Mac, "Mac16,1", "MacBook Pro (14-inch, M4, 2024)", Version{15, 1, 0}, "24B83"},
-	{Mac, "Mac16,1", "MacBook Pro (14-inch, M4, 2024)", Version{15, 2, 0}, "24C101"},
-	{Mac, "Mac16,12", "MacBook Air (13-inch, M4, 2025)", Version{26, 1, 0}, "25B78"},
-	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{1, 0, 0}, "21N305"},
-	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{1, 1, 0}, "21O211"},
-	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{1, 2, 0}, "21O589"},
-	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{2, 0, 0}, "22N320"},
-	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{2, 1, 0}, "22N580"},
-	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{2, 2, 0}, "22N842"},
-	{RealityDevice, "RealityDevice17,1", "Apple Vision Pro (M5)", Version{26, 1, 0}, "23N49"},
+	{IPhone, "iPhone12,1", "iPhone 11", Version{14, 8, 0}, "18H17", ""},
+	{IPhone, "iPhone13,2", "iPhone 12", Version{15, 0, 0}, "19A346", ""},
+	{IPhone, "iPhone14,2", "iPhone 13 Pro", Version{16, 0, 0}, "20A362", ""},
+	{IPhone, "iPhone14,5", "iPhone 13", Version{16, 7, 0}, "20H19", ""},
+	{IPhone, "iPhone15,2", "iPhone 14 Pro", Version{17, 0, 0}, "21A329", ""},
+	{IPhone, "iPhone15,4", "iPhone 15", Version{17, 4, 0}, "21E219", ""},
+	{IPhone, "iPhone15,5", "iPhone 15 Plus", Version{17, 5, 0}, "21F79", ""},
+	{IPhone, "iPhone16,1", "iPhone 15 Pro", Version{18, 1, 0}, "22B83", ""},
+	{IPhone, "iPhone17,3", "iPhone 16", Version{18, 2, 0}, "22C152", ""},
+	{IPhone, "iPhone17,2", "iPhone 16 Pro Max", Version{26, 1, 0}, "23B85", ""},
+	{IPhone, "iPhone18,1", "iPhone 17 Pro", Version{27, 0, 0}, "24A437", noteBuild27iOS},
+	{IPad, "iPad13,18", "iPad (10th generation)", Version{14, 8, 0}, "18H17", ""},
+	{IPad, "iPad13,18", "iPad (10th generation)", Version{15, 0, 0}, "19A346", ""},
+	{IPad, "iPad14,1", "iPad mini (6th generation)", Version{16, 0, 0}, "20A362", ""},
+	{IPad, "iPad14,1", "iPad mini (6th generation)", Version{16, 7, 0}, "20H19", ""},
+	{IPad, "iPad14,3", "iPad Pro 11-inch (4th generation)", Version{17, 0, 0}, "21A329", ""},
+	{IPad, "iPad14,8", "iPad Air 11-inch (M2)", Version{17, 5, 0}, "21F79", ""},
+	{IPad, "iPad16,3", "iPad Pro 11-inch (M4)", Version{18, 1, 0}, "22B83", ""},
+	{IPad, "iPad16,3", "iPad Pro 11-inch (M4)", Version{18, 2, 0}, "22C152", ""},
+	{IPad, "iPad16,1", "iPad mini (A17 Pro)", Version{26, 1, 0}, "23B85", ""},
+	{IPad, "iPad17,1", "iPad Pro 11-inch (M5)", Version{27, 0, 0}, "24A437", noteBuild27iOS},
+	{Mac, "Mac14,2", "MacBook Air (M2, 2022)", Version{13, 6, 0}, "22G120", ""},
+	{Mac, "Mac15,3", "MacBook Pro (14-inch, M3, 2023)", Version{14, 0, 0}, "23A344", ""},
+	{Mac, "Mac15,3", "MacBook Pro (14-inch, M3, 2023)", Version{14, 4, 0}, "23E214", ""},
+	{Mac, "Mac15,12", "MacBook Air (13-inch, M3, 2024)", Version{14, 5, 0}, "23F79", ""},
+	{Mac, "Mac16,1", "MacBook Pro (14-inch, M4, 2024)", Version{15, 1, 0}, "24B83", ""},
+	{Mac, "Mac16,1", "MacBook Pro (14-inch, M4, 2024)", Version{15, 2, 0}, "24C101", ""},
+	{Mac, "Mac16,12", "MacBook Air (13-inch, M4, 2025)", Version{26, 1, 0}, "25B78", ""},
+	{Mac, "Mac17,2", "MacBook Pro (14-inch, M5)", Version{27, 0, 0}, "26A425", "build reported by third parties, not by Apple"},
+	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{1, 0, 0}, "21N305", ""},
+	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{1, 1, 0}, "21O211", ""},
+	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{1, 2, 0}, "21O589", ""},
+	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{2, 0, 0}, "22N320", ""},
+	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{2, 1, 0}, "22N580", ""},
+	{RealityDevice, "RealityDevice14,1", "Apple Vision Pro", Version{2, 2, 0}, "22N842", ""},
+	{RealityDevice, "RealityDevice17,1", "Apple Vision Pro (M5)", Version{26, 1, 0}, "23N49", ""},
+	{RealityDevice, "RealityDevice17,1", "Apple Vision Pro (M5)", Version{27, 0, 0}, "24M5355a", "beta 6 build: the release build is not published"},
 }
+
+// noteBuild27iOS: third parties report 24A434, 24A435 and 24A437 for iOS
+// and iPadOS 27.0; 24A437 is the latest of them.
+const noteBuild27iOS = "build reported by third parties (24A434, 24A435 and 24A437 are reported), not by Apple"
 
 // Catalogue returns every catalogue device, ordered by family then version.
 func Catalogue() []Device {

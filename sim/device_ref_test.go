@@ -12,7 +12,7 @@ func TestLookupDeviceErrorsNameTheValueAndTheForms(t *testing.T) {
 		ref  string
 		want []string
 	}{
-		{"iphone", []string{`device "iphone": no OS version; say which, e.g. iphone@26.1`, "catalogue versions of iOS: ", "18.2", "iPhone17,2@26.1"}},
+		{"iphone", []string{`device "iphone": no OS version; say which, e.g. iphone@27.0`, "catalogue versions of iOS: ", "18.2", "iPhone17,2@26.1"}},
 		{"iPhone17,2", []string{`device "iPhone17,2": no OS version`, "catalogue versions of iPhone17,2: "}},
 		{"iphone@", []string{`device "iphone@": no OS version after the '@'`, "catalogue versions of iOS", "iphone@18.2"}},
 		{"iphone@abc", []string{`device "iphone@abc": version "abc": want MAJOR[.MINOR[.PATCH]], e.g. 18.2`, "catalogue versions of iOS"}},

@@ -63,8 +63,17 @@ func TestLookupDevice(t *testing.T) {
 		{ref: "visionos@26.1", product: "RealityDevice17,1", os: "26.1", build: "23N49"},
 		{ref: "ipad@26.1", product: "iPad16,1", os: "26.1", build: "23B85"},
 		// A bare family is not "the newest": that would change with the build.
-		{ref: "ipad", err: "no OS version; say which, e.g. ipad@26.1"},
+		{ref: "ipad", err: "no OS version; say which, e.g. ipad@27.0"},
+		// The 27 devices are catalogue entries, no longer 26.1 ones.
+		{ref: "iphone@27.0", product: "iPhone18,1", os: "27.0", build: "24A437"},
+		{ref: "ipad@27.0", product: "iPad17,1", os: "27.0", build: "24A437"},
+		{ref: "mac@27.0", product: "Mac17,2", os: "27.0", build: "26A425"},
+		{ref: "vision@27.0", product: "RealityDevice17,1", os: "27.0", build: "24M5355a"},
+		{ref: "iPhone18,1@27.0", product: "iPhone18,1", os: "27.0", build: "24A437"},
 		// Not in the catalogue: the nearest lower product plays the version.
+		{ref: "iphone@27.1", product: "iPhone18,1", os: "27.1", build: "24A437"},
+		{ref: "mac@27.0.1", product: "Mac17,2", os: "27.0.1", build: "26A425"},
+		{ref: "iphone@26.9", product: "iPhone17,2", os: "26.9", build: "23B85"},
 		{ref: "iphone@18.3.1", product: "iPhone17,3", os: "18.3.1", build: "22C152"},
 		{ref: "iphone@12.0", product: "iPhone12,1", os: "12.0", build: "18H17"},
 		{ref: "watch@10.0", err: `unknown family or product "watch"`},
@@ -117,6 +126,38 @@ func TestCatalogueCoversThresholds(t *testing.T) {
 	for _, d := range Catalogue() {
 		assert.False(t, refs[d.Ref()], "duplicate reference %s", d.Ref())
 		refs[d.Ref()] = true
+	}
+}
+
+// The 27.0 devices: one a family, with every capability of the family's
+// 26.1 device, and a note on every build Apple has not published (none of
+// the four is Apple's). A device played from a 27.0 entry keeps its note.
+func TestCatalogue27(t *testing.T) {
+	n := 0
+	for _, d := range Catalogue() {
+		if d.OS.Major != 27 {
+			continue
+		}
+		n++
+		old, err := LookupDevice(d.Family.Short() + "@26.1")
+		require.NoError(t, err)
+		for _, c := range AllCapabilities() {
+			assert.Equal(t, old.Has(c), d.Has(c), "%s %s", d.Ref(), c)
+		}
+		assert.NotEmpty(t, d.Note, "%s: its build is not Apple's published data", d.Ref())
+		assert.Equal(t, "27.0", d.OS.String())
+	}
+	assert.Equal(t, 4, n, "one 27.0 device per family")
+	d, err := LookupDevice("vision@27.0")
+	require.NoError(t, err)
+	assert.Contains(t, d.Note, "beta 6")
+	d, err = LookupDevice("ipad@27.2")
+	require.NoError(t, err)
+	assert.Contains(t, d.Note, "third parties")
+	for _, d := range Catalogue() {
+		if d.OS.Major < 27 {
+			assert.Empty(t, d.Note, "%s: Apple's published build needs no note", d.Ref())
+		}
 	}
 }
 

@@ -122,6 +122,50 @@ func caseFor(t *testing.T, ref, identifier string, typ sim.EnrollmentType) sim.C
 	return sim.Case{Name: ref + "/" + identifier, Device: d, Account: sim.Account{Identifier: identifier}, Type: typ, Expect: sim.Expect{Enroll: true}}
 }
 
+// The reference server's first DeviceInformation of a device enrollment
+// asks for IMEI and MEID, which Apple's schema removes in iOS 26.0. Devices
+// answer by their OS version: the iOS 18.2 iPhone reports them, the 26.1
+// and 27.0 ones leave them out of an Acknowledged answer, and the judge
+// finds nothing to say about it on any of them.
+func TestFirstCommandsAnsweredByOSVersion(t *testing.T) {
+	target := startRef(t, 5*time.Second)
+	refs := []string{"iphone@18.2", "iphone@26.1", "iphone@27.0"}
+	var cases []sim.Case
+	for _, ref := range refs {
+		c := caseFor(t, ref, "carol@acme.test", sim.TypeDevice)
+		c.Target, c.Account = target.target, target.account(c.Account.Identifier)
+		cases = append(cases, c)
+	}
+	var events []sim.Event
+	lim := loadedLimits(5 * time.Second)
+	lim.ExcerptBody = 1 << 16 // the whole answer, not its first 2 KiB
+	eng := &sim.Engine{Limits: lim, Clock: target.clock.Now, TOTPClock: target.clock, Browser: testBrowser}
+	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
+	require.NoError(t, err)
+	require.Len(t, reps, len(cases))
+	answers := map[string]string{}
+	for _, ev := range events {
+		if ev.Kind == sim.EventExchange && ev.Exchange.Purpose == "connect: answer DeviceInformation" {
+			answers[ev.Case] = ev.Exchange.RequestBody
+		}
+	}
+	for i, rep := range reps {
+		assert.Empty(t, tripped(rep), "%s tripped checks:%s", rep.Name, describe(rep))
+		assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, rep.Name)
+		body := answers[cases[i].Name]
+		require.Contains(t, body, "<key>QueryResponses</key>", rep.Name)
+		assert.Contains(t, body, "<string>Acknowledged</string>", rep.Name)
+		assert.Contains(t, body, "<key>SerialNumber</key>", rep.Name)
+		if refs[i] == "iphone@18.2" {
+			assert.Contains(t, body, "<key>IMEI</key>", rep.Name)
+			assert.Contains(t, body, "<key>MEID</key>", rep.Name)
+		} else {
+			assert.NotContains(t, body, "<key>IMEI</key>", rep.Name)
+			assert.NotContains(t, body, "<key>MEID</key>", rep.Name)
+		}
+	}
+}
+
 // The conforming server trips no check on any catalogue device, for either
 // enrollment type.
 func TestConformingServerTripsNothing(t *testing.T) {

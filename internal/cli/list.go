@@ -123,7 +123,11 @@ func writeDevices(w io.Writer) {
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, d := range sim.Catalogue() {
-		row := []string{d.Ref(), d.Product, d.Name, d.Family.Platform() + " " + d.OS.String(), d.Build}
+		build := d.Build
+		if d.Note != "" {
+			build += "*"
+		}
+		row := []string{d.Ref(), d.Product, d.Name, d.Family.Platform() + " " + d.OS.String(), build}
 		for _, c := range caps {
 			if d.Has(c) {
 				row = append(row, "yes")
@@ -134,5 +138,18 @@ func writeDevices(w io.Writer) {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
+	// Builds and products that are not Apple's published data are marked
+	// and explained, so nobody takes a beta or reported build for Apple's.
+	first := true
+	for _, d := range sim.Catalogue() {
+		if d.Note == "" {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w)
+			first = false
+		}
+		fmt.Fprintf(w, "* %s %s: %s\n", d.Ref(), d.Build, d.Note)
+	}
 	fmt.Fprintln(w, "\nA device refers as FAMILY@VERSION (iphone, ipad, mac, vision) or PRODUCT@VERSION; other versions of a family are simulated on the nearest catalogue product.")
 }

@@ -82,36 +82,84 @@ func TestAnswerGolden(t *testing.T) {
 		for _, base := range devices {
 			for _, ue := range []bool{false, true} {
 				name := c.name + "-" + base.Family + "-" + enrollment(ue)
-				t.Run(name, func(t *testing.T) {
-					d := device(t, base, ue)
-					got, err := plist.MarshalIndent(Answer(c.cmd, d), plist.XMLFormat, "\t")
-					if err != nil {
-						t.Fatal(err)
-					}
-					again, _ := plist.MarshalIndent(Answer(c.cmd, d), plist.XMLFormat, "\t")
-					if !bytes.Equal(got, again) {
-						t.Fatal("two answers to the same command differ: answers must be deterministic")
-					}
-					path := filepath.Join("testdata", "answers", name+".plist")
-					if *update {
-						if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-							t.Fatal(err)
-						}
-						if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
-							t.Fatal(err)
-						}
-						return
-					}
-					want, err := os.ReadFile(path)
-					if err != nil {
-						t.Fatalf("%v\n(run go test ./sim/mdmcmd -run TestAnswerGolden -update to write it)", err)
-					}
-					if !bytes.Equal(append(got, '\n'), want) {
-						t.Errorf("answer differs from %s:\n%s", path, got)
-					}
-				})
+				t.Run(name, func(t *testing.T) { checkGolden(t, name, c.cmd, device(t, base, ue)) })
 			}
 		}
+	}
+}
+
+// devices27 are the 27.0 catalogue devices (sim/device.go).
+var devices27 = []Device{
+	{Family: "iPhone", Product: "iPhone18,1", OSVersion: "27.0", BuildVersion: "24A437", DeviceName: "Ana’s iPhone"},
+	{Family: "iPad", Product: "iPad17,1", OSVersion: "27.0", BuildVersion: "24A437", DeviceName: "Ana’s iPad"},
+	{Family: "Mac", Product: "Mac17,2", OSVersion: "27.0", BuildVersion: "26A425", DeviceName: "Ana’s MacBook Pro"},
+	{Family: "RealityDevice", Product: "RealityDevice17,1", OSVersion: "27.0", BuildVersion: "24M5355a", DeviceName: "Ana’s Apple Vision Pro"},
+}
+
+// devices26 are the 26.1 catalogue devices, the last before the removals.
+var devices26 = []Device{
+	{Family: "iPhone", Product: "iPhone17,2", OSVersion: "26.1", BuildVersion: "23B85", DeviceName: "Ana’s iPhone"},
+	{Family: "iPad", Product: "iPad16,1", OSVersion: "26.1", BuildVersion: "23B85", DeviceName: "Ana’s iPad"},
+	{Family: "Mac", Product: "Mac16,12", OSVersion: "26.1", BuildVersion: "25B78", DeviceName: "Ana’s MacBook Air"},
+	{Family: "RealityDevice", Product: "RealityDevice17,1", OSVersion: "26.1", BuildVersion: "23N49", DeviceName: "Ana’s Apple Vision Pro"},
+}
+
+// removedIn27 are the commands and queries the 27.0 schema removes
+// (CHANGES.md at the lifecycle commit), and a query that mixes removed
+// keys with kept ones.
+var removedIn27 = []struct {
+	name string
+	cmd  Command
+}{
+	{"ScheduleOSUpdate", Command{UUID: "r1", RequestType: "ScheduleOSUpdate", Body: map[string]any{"RequestType": "ScheduleOSUpdate"}}},
+	{"ScheduleOSUpdateScan", Command{UUID: "r2", RequestType: "ScheduleOSUpdateScan", Body: map[string]any{"RequestType": "ScheduleOSUpdateScan"}}},
+	{"OSUpdateStatus", Command{UUID: "r3", RequestType: "OSUpdateStatus", Body: map[string]any{"RequestType": "OSUpdateStatus"}}},
+	{"AvailableOSUpdates", Command{UUID: "r4", RequestType: "AvailableOSUpdates", Body: map[string]any{"RequestType": "AvailableOSUpdates"}}},
+	{"DeviceInformation-removed", Command{UUID: "r5", RequestType: "DeviceInformation", Body: map[string]any{"RequestType": "DeviceInformation", "Queries": []any{
+		"DeviceName", "OSVersion", "BuildVersion", "ProductName", "OSUpdateSettings", "SoftwareUpdateDeviceID", "SoftwareUpdateSettings"}}}},
+}
+
+// TestAnswerGolden27 pins the answers of the 27.0 devices to what the 27.0
+// schema removes, command × family × enrollment type.
+func TestAnswerGolden27(t *testing.T) {
+	for _, c := range removedIn27 {
+		for _, base := range devices27 {
+			for _, ue := range []bool{false, true} {
+				name := c.name + "-" + base.Family + "-27.0-" + enrollment(ue)
+				t.Run(name, func(t *testing.T) { checkGolden(t, name, c.cmd, device(t, base, ue)) })
+			}
+		}
+	}
+}
+
+// checkGolden compares the answer of d to cmd, as an XML plist, with
+// testdata/answers/<name>.plist (written with -update).
+func checkGolden(t *testing.T, name string, cmd Command, d Device) {
+	t.Helper()
+	got, err := plist.MarshalIndent(Answer(cmd, d), plist.XMLFormat, "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := plist.MarshalIndent(Answer(cmd, d), plist.XMLFormat, "\t")
+	if !bytes.Equal(got, again) {
+		t.Fatal("two answers to the same command differ: answers must be deterministic")
+	}
+	path := filepath.Join("testdata", "answers", name+".plist")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v\n(run go test ./sim/mdmcmd -run 'TestAnswerGolden' -update to write it)", err)
+	}
+	if !bytes.Equal(append(got, '\n'), want) {
+		t.Errorf("answer differs from %s:\n%s", path, got)
 	}
 }
 
@@ -317,6 +365,159 @@ func errorIn(domain string) func(*testing.T, map[string]any) {
 		}
 		if !strings.Contains(e["USEnglishDescription"].(string), a["RequestType"].(string)) {
 			t.Errorf("the description %q does not name the command", e["USEnglishDescription"])
+		}
+	}
+}
+
+// TestRemovedCommands: a command the 27.0 schema removes on a platform is
+// answered by a 27 device as one it no longer knows (MCMDMErrorDomain
+// 12021), while a 26.1 device answers as before: not simulated in a device
+// enrollment, refused in a user enrollment. A command the platform never
+// had stays "not simulated" on both.
+func TestRemovedCommands(t *testing.T) {
+	cmd := func(name string) Command {
+		for _, c := range removedIn27 {
+			if c.name == name {
+				return c.cmd
+			}
+		}
+		t.Fatalf("no command %s", name)
+		return Command{}
+	}
+	removed := func(t *testing.T, a map[string]any) {
+		errorIn(DeviceErrorDomain)(t, a)
+		e := a["ErrorChain"].([]any)[0].(map[string]any)
+		if e["ErrorCode"] != CodeRemoved || !strings.Contains(e["USEnglishDescription"].(string), "is not a valid request type for the target OS/device") {
+			t.Errorf("ErrorChain = %v, want the removed-command error", e)
+		}
+	}
+	forbidden := func(t *testing.T, a map[string]any) {
+		errorIn(DeviceErrorDomain)(t, a)
+		e := a["ErrorChain"].([]any)[0].(map[string]any)
+		if !strings.Contains(e["USEnglishDescription"].(string), "not allowed for a user enrollment") {
+			t.Errorf("ErrorChain = %v, want the user-enrollment refusal", e)
+		}
+	}
+	type want func(*testing.T, map[string]any)
+	iphone26, ipad26, mac26, vision26 := devices26[0], devices26[1], devices26[2], devices26[3]
+	iphone27, ipad27, mac27, vision27 := devices27[0], devices27[1], devices27[2], devices27[3]
+	iphone271 := iphone27
+	iphone271.OSVersion = "27.1"
+	mac2701 := mac27
+	mac2701.OSVersion = "27.0.1"
+	iphone2699 := iphone26
+	iphone2699.OSVersion = "26.9.9"
+	tests := []struct {
+		name string
+		cmd  string
+		d    Device
+		ue   bool
+		want want
+	}{
+		{"ScheduleOSUpdate iOS 27", "ScheduleOSUpdate", iphone27, false, removed},
+		{"ScheduleOSUpdate iOS 27 user enrollment", "ScheduleOSUpdate", iphone27, true, removed},
+		{"ScheduleOSUpdate iOS 26.1", "ScheduleOSUpdate", iphone26, false, errorIn(SimulatorErrorDomain)},
+		{"ScheduleOSUpdate iOS 26.1 user enrollment", "ScheduleOSUpdate", iphone26, true, forbidden},
+		{"ScheduleOSUpdate iOS 26.9.9", "ScheduleOSUpdate", iphone2699, false, errorIn(SimulatorErrorDomain)},
+		{"ScheduleOSUpdate iOS 27.1", "ScheduleOSUpdate", iphone271, false, removed},
+		{"ScheduleOSUpdate iPadOS 27", "ScheduleOSUpdate", ipad27, false, removed},
+		{"ScheduleOSUpdate iPadOS 26.1", "ScheduleOSUpdate", ipad26, false, errorIn(SimulatorErrorDomain)},
+		{"ScheduleOSUpdate macOS 27", "ScheduleOSUpdate", mac27, false, removed},
+		{"ScheduleOSUpdate macOS 27.0.1", "ScheduleOSUpdate", mac2701, false, removed},
+		{"ScheduleOSUpdate macOS 26.1", "ScheduleOSUpdate", mac26, false, errorIn(SimulatorErrorDomain)},
+		{"ScheduleOSUpdate visionOS 27: never had it", "ScheduleOSUpdate", vision27, false, errorIn(SimulatorErrorDomain)},
+		{"ScheduleOSUpdateScan macOS 27", "ScheduleOSUpdateScan", mac27, false, removed},
+		{"ScheduleOSUpdateScan macOS 26.1 user enrollment", "ScheduleOSUpdateScan", mac26, true, forbidden},
+		{"ScheduleOSUpdateScan iOS 27: never had it", "ScheduleOSUpdateScan", iphone27, false, errorIn(SimulatorErrorDomain)},
+		{"OSUpdateStatus iOS 27", "OSUpdateStatus", iphone27, false, removed},
+		{"OSUpdateStatus iOS 26.1", "OSUpdateStatus", iphone26, false, errorIn(SimulatorErrorDomain)},
+		{"OSUpdateStatus macOS 27 user enrollment", "OSUpdateStatus", mac27, true, removed},
+		{"OSUpdateStatus macOS 26.1", "OSUpdateStatus", mac26, false, errorIn(SimulatorErrorDomain)},
+		{"OSUpdateStatus visionOS 26.1: never had it", "OSUpdateStatus", vision26, false, errorIn(SimulatorErrorDomain)},
+		{"AvailableOSUpdates iPadOS 27", "AvailableOSUpdates", ipad27, false, removed},
+		{"AvailableOSUpdates iPadOS 26.1 user enrollment", "AvailableOSUpdates", ipad26, true, forbidden},
+		{"AvailableOSUpdates macOS 27", "AvailableOSUpdates", mac27, false, removed},
+		{"AvailableOSUpdates macOS 26.1", "AvailableOSUpdates", mac26, false, errorIn(SimulatorErrorDomain)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := Answer(cmd(tc.cmd), device(t, tc.d, tc.ue))
+			if a["Status"] != "Error" || a["RequestType"] != tc.cmd {
+				t.Fatalf("Status = %v, RequestType = %v, want Error for %s", a["Status"], a["RequestType"], tc.cmd)
+			}
+			tc.want(t, a)
+		})
+	}
+}
+
+// TestRemovedQueries: a DeviceInformation query key removed in the
+// device's version is left out of QueryResponses and the answer stays
+// Acknowledged; a device before the removal answers it.
+func TestRemovedQueries(t *testing.T) {
+	di := Command{RequestType: "DeviceInformation", Body: map[string]any{"Queries": []any{
+		"DeviceName", "OSVersion", "IMEI", "MEID", "OSUpdateSettings", "SoftwareUpdateDeviceID", "SoftwareUpdateSettings"}}}
+	iphone18 := devices[0]
+	tests := []struct {
+		name        string
+		d           Device
+		has, hasNot []string
+	}{
+		{"iOS 18.2 answers the carrier keys and the update settings", iphone18, []string{"IMEI", "MEID", "SoftwareUpdateSettings"}, []string{"OSUpdateSettings"}},
+		{"iOS 26.1 answers the update settings, not the carrier keys removed in 26.0", devices26[0], []string{"SoftwareUpdateSettings"}, []string{"IMEI", "MEID", "OSUpdateSettings"}},
+		{"iOS 27 drops the update settings", devices27[0], nil, []string{"IMEI", "MEID", "SoftwareUpdateSettings", "OSUpdateSettings"}},
+		{"iPadOS 26.1 answers the update settings", devices26[1], []string{"SoftwareUpdateSettings"}, []string{"IMEI"}},
+		{"iPadOS 27 drops them", devices27[1], nil, []string{"SoftwareUpdateSettings"}},
+		{"macOS 26.1 answers OSUpdateSettings", devices26[2], []string{"OSUpdateSettings"}, []string{"SoftwareUpdateSettings"}},
+		{"macOS 27 drops it", devices27[2], nil, []string{"OSUpdateSettings"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := Answer(di, device(t, tc.d, false))
+			if a["Status"] != "Acknowledged" {
+				t.Fatalf("Status = %v, want Acknowledged", a["Status"])
+			}
+			q := a["QueryResponses"].(map[string]any)
+			for _, k := range append([]string{"DeviceName", "OSVersion"}, tc.has...) {
+				if _, ok := q[k]; !ok {
+					t.Errorf("%s %s did not answer %s", tc.d.Family, tc.d.OSVersion, k)
+				}
+			}
+			for _, k := range tc.hasNot {
+				if _, ok := q[k]; ok {
+					t.Errorf("%s %s answered %s", tc.d.Family, tc.d.OSVersion, k)
+				}
+			}
+		})
+	}
+	// SoftwareUpdateDeviceID has no value in the simulator (the board
+	// identifier); its removal is checked in the table, on every platform.
+	for _, p := range []platform{platformIOS, platformMacOS, platformVisionOS} {
+		k := deviceInfoKeys["SoftwareUpdateDeviceID"]
+		if !k.has(p, "26.1") || k.has(p, "27.0") || k.has(p, "27.1") {
+			t.Errorf("SoftwareUpdateDeviceID on platform %d: has(26.1) = %v, has(27.0) = %v, has(27.1) = %v; want true, false, false",
+				p, k.has(p, "26.1"), k.has(p, "27.0"), k.has(p, "27.1"))
+		}
+	}
+}
+
+func TestRemovedBy(t *testing.T) {
+	tests := []struct {
+		os, removed string
+		want        bool
+	}{
+		{"27.0", "27.0", true},
+		{"27", "27.0", true},
+		{"27.0.1", "27.0", true},
+		{"28.0", "27.0", true},
+		{"26.9.9", "27.0", false},
+		{"26.1", "27.0", false},
+		{"27.0", "", false},
+		{"", "27.0", false},
+		{"beta", "27.0", false},
+	}
+	for _, tc := range tests {
+		if got := removedBy(tc.os, tc.removed); got != tc.want {
+			t.Errorf("removedBy(%q, %q) = %v, want %v", tc.os, tc.removed, got, tc.want)
 		}
 	}
 }

@@ -10,10 +10,16 @@ import (
 
 // deviceInformation answers DeviceInformation (information.device.yaml):
 // QueryResponses holds the queried keys the device knows, exist on its
-// platform and OS version, and (in a user enrollment) that Apple does not
-// mark userenrollment forbidden for it. Unknown keys are left out, as a
-// device leaves them out. Without Queries (Apple marks it required; older
-// devices answer everything) the device answers every key it knows.
+// platform and OS version (introduced, not yet removed), and (in a user
+// enrollment) that Apple does not mark userenrollment forbidden for it.
+// Unknown keys are left out, as a device leaves them out, and so are keys
+// removed in the device's version (SoftwareUpdateSettings, OSUpdateSettings
+// and SoftwareUpdateDeviceID in 27.0; the carrier keys such as IMEI in iOS
+// 26.0): the answer stays Acknowledged. Apple does not document what a
+// device answers to a removed or unknown query; leaving the key out is
+// the commonly reported behaviour, not verified against a capture.
+// Without Queries (Apple marks it required; older devices answer
+// everything) the device answers every key it knows.
 func deviceInformation(c Command, d Device, p platform) map[string]any {
 	raw, present := c.Body["Queries"]
 	var asked []string
@@ -57,7 +63,8 @@ func deviceInformation(c Command, d Device, p platform) map[string]any {
 // Keys a device would only know with state the simulator does not have
 // (OrganizationInfo and MDMOptions before a Settings command, a backup date,
 // the push token, carrier networks, attestation, the board identifier behind
-// SoftwareUpdateDeviceID) are absent.
+// SoftwareUpdateDeviceID) are absent. The software-update settings are the
+// defaults of a device nobody has configured.
 func deviceValues(d Device, p platform) map[string]any {
 	v := map[string]any{
 		"UDID":                       d.UDID,
@@ -101,6 +108,8 @@ func deviceValues(d Device, p platform) map[string]any {
 		v["IsMDMLostModeEnabled"] = false
 		v["IsNetworkTethered"] = false
 		v["CellularTechnology"] = 0
+		// RecommendationCadence 0: all updates, Apple's default value.
+		v["SoftwareUpdateSettings"] = map[string]any{"RecommendationCadence": 0}
 	}
 	if d.Family == "iPhone" {
 		v["CellularTechnology"] = 3 // GSM and CDMA (Apple's range: 0 none, 1 GSM, 2 CDMA, 3 both)
@@ -129,6 +138,20 @@ func deviceValues(d Device, p platform) map[string]any {
 		v["SupportsiOSAppInstalls"] = true
 		v["PINRequiredForEraseDevice"] = false
 		v["PINRequiredForDeviceLock"] = false
+		// Apple's default catalog and plausible Software Update switches of
+		// a Mac nobody has configured (check, download, install security
+		// responses and app updates; macOS updates left to the user), not
+		// checked against a capture. No CatalogURL (optional) and no
+		// PreviousScanDate: the simulator has run no scan.
+		v["OSUpdateSettings"] = map[string]any{
+			"IsDefaultCatalog":                true,
+			"PerformPeriodicCheck":            true,
+			"AutoCheckEnabled":                true,
+			"BackgroundDownloadEnabled":       true,
+			"AutomaticAppInstallationEnabled": true,
+			"AutomaticOSInstallationEnabled":  false,
+			"AutomaticSecurityUpdatesEnabled": true,
+		}
 	}
 	return v
 }

@@ -110,8 +110,16 @@ func stringKey(m map[string]any, key, where string) (string, error) {
 // does not have (a CertificateList before the first unlock after boot,
 // certificate.list.yaml; a locked device with Data Protection), and a device
 // that says NotNow is asked again, which would only lengthen every run.
+//
+// A command Apple's schema removes in the device's OS version (the
+// software-update commands in 27.0) is answered as a device that no longer
+// knows it (removedCommand), before any other rule: the command no longer
+// exists there, whatever the enrollment type.
 func Answer(c Command, d Device) map[string]any {
 	p := platformOf(d.Family)
+	if commandRemoved(c.RequestType, p, d.OSVersion) {
+		return withType(c, removedCommand(c.RequestType))
+	}
 	if d.UserEnrollment && p != platformUnknown && commandModes[c.RequestType][p] == modeForbidden {
 		return withType(c, forbiddenInUE(c.RequestType))
 	}

@@ -21,6 +21,15 @@ type keyOS struct {
 	Supported   bool   // false where Apple's introduced is "n/a"
 	Since       string // the OS version that introduced it; "" = as old as the command
 	UEForbidden bool   // userenrollment mode forbidden: a user enrollment withholds it
+	Deprecated  string // the OS version that deprecated it (still answered); "" = never
+	Removed     string // the OS version that removed it (no longer answered); "" = never
+}
+
+// lifecycle is a command's deprecation and removal on one platform
+// (Apple's supportedOS.<platform>.deprecated and .removed).
+type lifecycle struct {
+	Deprecated string // still run, Apple advises against it
+	Removed    string // the device no longer knows the command
 }
 
 // keySupport is one key's support on iOS, macOS and visionOS.
@@ -52,12 +61,40 @@ func platformOf(family string) platform {
 // for reports.
 func SchemaCommit() string { return schemaCommit }
 
-// has says whether the device's platform and OS version have the key.
+// LifecycleCommit is the apple/device-management commit (27.0) of the
+// tables' deprecated and removed fields.
+func LifecycleCommit() string { return lifecycleCommit }
+
+// has says whether the device's platform and OS version have the key:
+// introduced by then and not yet removed.
 func (k keySupport) has(p platform, osVersion string) bool {
 	if p == platformUnknown || !k[p].Supported {
 		return false
 	}
-	return atLeast(osVersion, k[p].Since)
+	return atLeast(osVersion, k[p].Since) && !removedBy(osVersion, k[p].Removed)
+}
+
+// removedBy says whether a device on osVersion no longer has what Apple
+// removed in removed. Unlike atLeast, an empty or unreadable version counts
+// as never removed: a device answers rather than drops on a typo.
+func removedBy(osVersion, removed string) bool {
+	if _, ok := versionParts(removed); !ok {
+		return false
+	}
+	if _, ok := versionParts(osVersion); !ok {
+		return false
+	}
+	return atLeast(osVersion, removed)
+}
+
+// commandRemoved says whether the device's platform and OS version no
+// longer have the command.
+func commandRemoved(requestType string, p platform, osVersion string) bool {
+	l, ok := commandLifecycle[requestType]
+	if !ok || p == platformUnknown {
+		return false
+	}
+	return removedBy(osVersion, l[p].Removed)
 }
 
 // atLeast compares dotted versions numerically; an empty or unreadable
@@ -121,6 +158,14 @@ const (
 	// 12021 is MCMDMErrorDomain's code for a request the device does not
 	// accept, as far as we know it, unverified against a capture.
 	CodeForbiddenInUE = 12021
+	// CodeRemoved is the code of a command removed in the device's OS
+	// version. Apple does not document what a device answers to a
+	// RequestType it no longer has; the answer follows third-party
+	// observations (a public code comment citing Apple Developer Forums
+	// thread 717027 quotes `MCMDMErrorDomain 12021 "DeclarativeManagement"
+	// is not a valid request type for the target OS/device` from a device
+	// without that command), not a capture of a 27 device.
+	CodeRemoved = 12021
 )
 
 func errorAnswer(domain string, code int, msg string) map[string]any {
@@ -138,6 +183,14 @@ func errorAnswer(domain string, code int, msg string) map[string]any {
 func notSupported(requestType string) map[string]any {
 	return errorAnswer(SimulatorErrorDomain, CodeNotSupported,
 		fmt.Sprintf("The command “%s” is not supported by the enrollsim device simulator.", requestType))
+}
+
+// removedCommand is the answer of a device whose OS no longer has the
+// command (see CodeRemoved): Status Error, not NotNow, which would tell
+// the server to send it again.
+func removedCommand(requestType string) map[string]any {
+	return errorAnswer(DeviceErrorDomain, CodeRemoved,
+		fmt.Sprintf("\"%s\" is not a valid request type for the target OS/device", requestType))
 }
 
 func forbiddenInUE(requestType string) map[string]any {
