@@ -31,7 +31,7 @@ func TestFlagErrorsNameFlagValueAndAccepted(t *testing.T) {
 		{"connect-to", with("--connect-to", "acme.test:https:h:1"), nil, []string{`--connect-to "acme.test:https:h:1": port "https" is not a number from 1 to 65535`}},
 		{"checks no match", []string{"run", "--checks", "XYZ-*"}, nil, []string{`--checks: check pattern "XYZ-*" matches no check`, "IDs look like WK-001, patterns like WK-*"}},
 		{"type", with("--type", "kiosk"), nil, []string{`--type: enrollment type "kiosk": want user`}},
-		{"device without version", with("--device", "iphone"), nil, []string{`--device: device "iphone": no OS version; say which, e.g. iphone@26.1`, "catalogue versions of iOS", "iPhone17,2@26.1"}},
+		{"device without version", with("--device", "iphone"), nil, []string{`--device: device "iphone": no OS version; say which, e.g. iphone@27.0`, "catalogue versions of iOS", "iPhone17,2@26.1"}},
 		{"device empty version", with("--device", "iphone@"), nil, []string{`device "iphone@": no OS version after the '@'`}},
 		{"device bad version", with("--device", "iphone@abc"), nil, []string{`device "iphone@abc": version "abc": want MAJOR[.MINOR[.PATCH]]`}},
 		{"device no family", with("--device", "@18.2"), nil, []string{`device "@18.2": no family or product before the '@'`}},
