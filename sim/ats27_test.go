@@ -26,6 +26,7 @@ func TestTLSRulesFollowTheOS(t *testing.T) {
 		{"tls12-no-ems", "SEC-005", sim.Fail, sim.Warn, true, "TLS 1.2 with TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 without the Extended Master Secret extension (RFC 7627)"},
 		{"tls-rsa-1024", "SEC-006", sim.Fail, sim.Fail, false, "the server certificate has a 1024-bit RSA key"},
 		{"tls-sha1-cert", "SEC-006", sim.Fail, sim.Fail, false, "the server certificate is signed with ECDSA-SHA1"},
+		{"tls-ecdsa-224-ca", "SEC-006", sim.Fail, sim.Warn, true, `issuing CA "Acme P-224 issuing CA (enrollsim)" has a 224-bit ECDSA key (27 devices need 256 bits or more)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {

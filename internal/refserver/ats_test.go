@@ -1,6 +1,7 @@
 package refserver
 
 import (
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -44,6 +45,24 @@ var atsFaultEffects = map[string]func(t *testing.T, s *Server){
 		assert.Equal(t, 1024, key.N.BitLen())
 		assert.Equal(t, x509.ECDSAWithSHA256, leaf.SignatureAlgorithm, "only the key is weak")
 		assert.Equal(t, s.ca.caCert.Subject.CommonName, leaf.Issuer.CommonName)
+	},
+	FaultTLSSmallCA: func(t *testing.T, s *Server) {
+		c := client(s, &tls.Config{RootCAs: s.CertPool()})
+		defer c.CloseIdleConnections()
+		resp, body, err := get(t, c, mdmWK+aliceQ)
+		require.NoError(t, err, "the chain verifies: only its key size is wrong")
+		assert.Equal(t, byodDoc, body)
+		chain := resp.TLS.PeerCertificates
+		require.Len(t, chain, 2)
+		leafKey, ok := chain[0].PublicKey.(*ecdsa.PublicKey)
+		require.True(t, ok)
+		assert.Equal(t, 256, leafKey.Curve.Params().BitSize, "the handshake key is P-256")
+		caKey, ok := chain[1].PublicKey.(*ecdsa.PublicKey)
+		require.True(t, ok)
+		assert.Equal(t, 224, caKey.Curve.Params().BitSize)
+		assert.True(t, chain[1].IsCA)
+		assert.Equal(t, s.ca.caCert.Subject.CommonName, chain[1].Issuer.CommonName)
+		mdmLeaf(t, s) // acme.test keeps the main leaf
 	},
 	FaultTLSSHA1: func(t *testing.T, s *Server) {
 		leaf := mdmLeaf(t, s)

@@ -120,7 +120,8 @@ func newAuthority(now time.Time) (*authority, error) {
 	}, nil
 }
 
-// newCA makes a self-signed ECDSA P-256 CA that may only issue leaves.
+// newCA makes a self-signed ECDSA P-256 CA that may issue one level of
+// intermediate CAs (tls-ecdsa-224-ca issues one) and leaves.
 func newCA(name string, notBefore, notAfter time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -134,7 +135,7 @@ func newCA(name string, notBefore, notAfter time.Time) (*x509.Certificate, *ecds
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-		MaxPathLenZero:        true,
+		MaxPathLen:            1,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -169,6 +170,8 @@ func (a *authority) weakLeaf(fault string) (tls.Certificate, error) {
 	case FaultTLSSHA1:
 		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		alg = x509.ECDSAWithSHA1
+	case FaultTLSSmallCA:
+		return a.leafUnderSmallCA()
 	default:
 		return tls.Certificate{}, fmt.Errorf("refserver: no weak leaf for %s", fault)
 	}
@@ -176,6 +179,47 @@ func (a *authority) weakLeaf(fault string) (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("refserver: generating the %s key: %w", fault, err)
 	}
 	return issueLeafWith(a.caCert, a.caKey, []string{MDMHost}, nil, a.leaf.Leaf.NotBefore, a.leaf.Leaf.NotAfter, key, alg)
+}
+
+// leafUnderSmallCA is tls-ecdsa-224-ca's chain for mdm.acme.test: a P-256
+// leaf issued by an intermediate CA whose key is ECDSA P-224, below ATS's
+// 256 bits, itself issued by the main CA. The server's own handshake key
+// stays P-256: only an issuing CA breaks the rule.
+func (a *authority) leafUnderSmallCA() (tls.Certificate, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("refserver: generating the P-224 CA key: %w", err)
+	}
+	notBefore, notAfter := a.leaf.Leaf.NotBefore, a.leaf.Leaf.NotAfter
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "Acme P-224 issuing CA (enrollsim)", Organization: []string{"enrollsim"}},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.caCert, &caKey.PublicKey, a.caKey)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("refserver: creating the P-224 issuing CA: %w", err)
+	}
+	inter, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("refserver: parsing the P-224 issuing CA: %w", err)
+	}
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("refserver: generating server key: %w", err)
+	}
+	leaf, err := issueLeafWith(inter, caKey, []string{MDMHost}, nil, notBefore, notAfter, leafKey, 0)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	// Certificate holds the leaf and its issuer (issueLeafWith); the main CA
+	// is the client's root.
+	return leaf, nil
 }
 
 func issueLeafWith(ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string, ips []net.IP, notBefore, notAfter time.Time, key crypto.Signer, alg x509.SignatureAlgorithm) (tls.Certificate, error) {

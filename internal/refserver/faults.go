@@ -165,6 +165,8 @@ const (
 	FaultTLSCBC    = "tls12-cbc-only"
 	FaultTLSRSA    = "tls-rsa-1024"
 	FaultTLSSHA1   = "tls-sha1-cert"
+	// FaultTLSSmallCA: an issuing CA with a P-224 key.
+	FaultTLSSmallCA = "tls-ecdsa-224-ca"
 	// FaultTLS12NoEMS needs socat (noems.go).
 	FaultTLS12NoEMS = "tls12-no-ems"
 
@@ -453,6 +455,8 @@ var faultTable = []Fault{
 		Trips: []string{"WK-001", "SEC-006", "ABM-003", "ABM-004"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultTLSSHA1, Doc: "mdm.acme.test's certificate is signed with ECDSA-SHA1, which every device since iOS 13 refuses",
 		Trips: []string{"WK-001", "SEC-006", "ABM-003", "ABM-004"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultTLSSmallCA, Doc: "mdm.acme.test's certificate is issued by an intermediate CA with a 224-bit ECDSA key: 27 devices refuse it (ATS wants 256 bits), older ones connect",
+		Trips: []string{"SEC-006"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultPrivateCA, Doc: "mdm.acme.test's certificate is issued by a second, private CA that stock devices do not trust",
 		Trips: []string{"SEC-002"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultTLS12NoEMS, Doc: "connections to mdm.acme.test (by SNI) negotiate TLS 1.2 without Extended Master Secret (through OpenSSL, via socat, which must be installed); TLS client certificates do not pass socat, so there only check-ins signed with Mdm-Signature prove an identity",

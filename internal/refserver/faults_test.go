@@ -358,6 +358,7 @@ var wantFaults = map[string]string{
 	"tls-rsa-1024":                "iphone@18.2 alice WK-001 SEC-006 ABM-003 ABM-004",
 	"tls-sha1-cert":               "iphone@18.2 alice WK-001 SEC-006 ABM-003 ABM-004",
 	"tls12-cbc-only":              "iphone@18.2 alice SEC-004",
+	"tls-ecdsa-224-ca":            "iphone@18.2 alice SEC-006",
 	"profile-acme-hardware-rsa":   "iphone@18.2 alice PROF-015",
 	"enroll-apple-signature-only": "iphone@18.2 alice",
 	"private-ca":                  "iphone@18.2 alice SEC-002",

@@ -176,7 +176,7 @@ func Start(cfg Config) (*Server, error) {
 // tlsConfig is TLS 1.2 or later with the main CA's leaf for every host,
 // except where a transport fault picks by SNI: private-ca serves
 // mdm.acme.test a leaf of the private CA, tls-rsa-1024 and tls-sha1-cert a
-// weak leaf of the main CA; tls-legacy caps mdm.acme.test's connections at
+// weak leaf of the main CA, tls-ecdsa-224-ca a leaf under a weak issuing CA; tls-legacy caps mdm.acme.test's connections at
 // TLS 1.1, tls12-cbc-only at TLS 1.2 with CBC suites. (tls12-no-ems picks
 // by SNI before this config is reached: noems.go.)
 func (s *Server) tlsConfig() (*tls.Config, error) {
@@ -192,10 +192,12 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 	switch {
 	case s.has(FaultPrivateCA):
 		mdmLeaf = &s.ca.privateLeaf
-	case s.has(FaultTLSRSA), s.has(FaultTLSSHA1):
+	case s.has(FaultTLSRSA), s.has(FaultTLSSHA1), s.has(FaultTLSSmallCA):
 		fault := FaultTLSRSA
 		if s.has(FaultTLSSHA1) {
 			fault = FaultTLSSHA1
+		} else if s.has(FaultTLSSmallCA) {
+			fault = FaultTLSSmallCA
 		}
 		weak, err := s.ca.weakLeaf(fault)
 		if err != nil {
