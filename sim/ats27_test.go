@@ -43,6 +43,9 @@ func TestTLSRulesFollowTheOS(t *testing.T) {
 			assert.Contains(t, res.Actual, "mdm.acme.test: "+tt.actual)
 			assert.NotEqual(t, sim.OutcomeEnrolled, rep27.Outcome, "a 27 device refuses the server")
 			assert.Contains(t, rep27.Message, "refuses mdm.acme.test", "the case names the refusal")
+			for _, r := range rep27.Results {
+				assert.NotEqual(t, sim.Error, r.Status, "%s: a refusal by the device is no reason the tester could not judge: %s", r.ID, r.Detail)
+			}
 
 			res = resultOf(rep26, tt.check)
 			assert.Equal(t, tt.on26, res.Status, describe(rep26))

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/enrollsim/enrollsim/sim/profile"
+
+	"github.com/enrollsim/enrollsim/sim/ats"
 )
 
 // WellKnownPath is the discovery path of §2.2.
@@ -624,6 +626,10 @@ func (r *runner) judgeProbes(c *chain, start string) {
 		r.check("WK-009", true, "", "")
 	case p.final != nil && p.final.status == http.StatusOK:
 		r.check("WK-009", false, "a 4xx for an unknown user, never a 200", fmt.Sprintf("200 with %s", p.failure))
+	case refusedTLS(p):
+		// The device itself refuses the host's TLS, so it never learns
+		// how the server treats an unknown user: SEC-004..006 say why.
+		r.skip("WK-009", "the device refuses the server's TLS (see SEC-004..006): "+p.failure)
 	default:
 		r.cannotJudge("WK-009", "the unknown-user probe got no final answer: "+p.failure)
 	}
@@ -675,4 +681,14 @@ func (r *runner) judgeProbes(c *chain, start string) {
 	default:
 		r.cannotJudge("WK-014", "the probe got no final answer: "+p.failure)
 	}
+}
+
+// refusedTLS: the chain stopped because the device refused a host's TLS
+// under Apple's rules (package sim/ats).
+func refusedTLS(c *chain) bool {
+	if c == nil || len(c.hops) == 0 {
+		return false
+	}
+	_, refused := ats.Refused(c.hops[len(c.hops)-1].err)
+	return refused
 }
