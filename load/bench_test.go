@@ -28,6 +28,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/load"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
@@ -169,7 +170,7 @@ func benchEngine(b *testing.B, probes bool) {
 		return sim.Case{Name: "bench", Device: mix[0].Device, Type: sim.TypeUser, Account: accts.At(i), Target: t,
 			Expect: sim.Expect{Enroll: true}, NoProbes: !probes, Until: sim.UntilProfile}
 	}
-	if out := player.Play(context.Background(), c(0, recTarget, false), func(sim.Event) {}); out != sim.OutcomeEnrolled {
+	if out := player.Play(context.Background(), c(0, recTarget, false), func(event.Event) {}); out != event.OutcomeEnrolled {
 		b.Fatalf("recording case: %s", out)
 	}
 	bare := tgt.Doer
@@ -179,7 +180,7 @@ func benchEngine(b *testing.B, probes bool) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		if out := player.Play(context.Background(), c(i+1, engTarget, probes), func(sim.Event) {}); out != sim.OutcomeEnrolled {
+		if out := player.Play(context.Background(), c(i+1, engTarget, probes), func(event.Event) {}); out != event.OutcomeEnrolled {
 			b.Fatalf("case %d: %s", i, out)
 		}
 		engine += time.Since(start)

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/enrollsim/enrollsim/load"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -38,14 +38,14 @@ func sampleResult() *load.Result {
 	r.Started = time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	r.Ended = r.Started.Add(12*time.Second + 345*time.Millisecond)
 	steps := []struct {
-		step      sim.Step
+		step      event.Step
 		base, per time.Duration
 	}{
-		{sim.StepDiscovery, 800 * time.Microsecond, 7 * time.Microsecond},
-		{sim.StepSignIn, 12 * time.Millisecond, 90 * time.Microsecond},
-		{sim.StepWebLogin, 140 * time.Millisecond, 2 * time.Millisecond},
-		{sim.StepEnroll, 30 * time.Millisecond, 400 * time.Microsecond},
-		{sim.StepProfile, 9 * time.Millisecond, 60 * time.Microsecond},
+		{event.StepDiscovery, 800 * time.Microsecond, 7 * time.Microsecond},
+		{event.StepSignIn, 12 * time.Millisecond, 90 * time.Microsecond},
+		{event.StepWebLogin, 140 * time.Millisecond, 2 * time.Millisecond},
+		{event.StepEnroll, 30 * time.Millisecond, 400 * time.Microsecond},
+		{event.StepProfile, 9 * time.Millisecond, 60 * time.Microsecond},
 	}
 	for _, s := range steps {
 		r.Steps[s.step] = load.NewHistogramForTest()
@@ -63,9 +63,9 @@ func sampleResult() *load.Result {
 		r.Total.Record(total)
 	}
 	r.Cases = 200
-	r.Outcomes[sim.OutcomeEnrolled] = 194
-	r.Outcomes[sim.OutcomeDiscoveryFailed] = 4
-	r.Outcomes[sim.OutcomeEnrollFailed] = 2
+	r.Outcomes[event.OutcomeEnrolled] = 194
+	r.Outcomes[event.OutcomeDiscoveryFailed] = 4
+	r.Outcomes[event.OutcomeEnrollFailed] = 2
 	for s := range 12 {
 		b := load.Bucket{Second: s, Started: 20, Done: 16 + s%3, Failed: 0}
 		if s == 3 || s == 8 {
@@ -77,10 +77,10 @@ func sampleResult() *load.Result {
 	r.Checks = map[string]load.CheckCount{"WK-001": {Fail: 4}, "ENR-004": {Fail: 2, Warn: 1}, "PRF-010": {Error: 1}}
 	r.Causes = map[string]int{"discovery: WK-001 (discovery-failed)": 4, "enroll: ENR-004 (enrollment-failed)": 2}
 	r.Failures = []load.FailureSample{
-		{Case: "iphone@18.2 #17", Outcome: sim.OutcomeDiscoveryFailed, Message: "the server said " + xss,
+		{Case: "iphone@18.2 #17", Outcome: event.OutcomeDiscoveryFailed, Message: "the server said " + xss,
 			Checks:    []string{"WK-001 fail: /.well-known/com.apple.remotemanagement answered 404"},
 			Exchanges: []string{"GET https://acme.test/.well-known/com.apple.remotemanagement → 404", "<html><img src=\"http://evil.test/x.png\"></html>"}},
-		{Case: "mac@15.2 #88", Outcome: sim.OutcomeEnrollFailed, Message: "enrollment refused: 500", Checks: []string{"ENR-004 fail: 500"}},
+		{Case: "mac@15.2 #88", Outcome: event.OutcomeEnrollFailed, Message: "enrollment refused: 500", Checks: []string{"ENR-004 fail: 500"}},
 	}
 	r.Requests = 2600
 	return r
@@ -254,10 +254,10 @@ func TestHTMLIsSelfContainedWithThreeCharts(t *testing.T) {
 	empty.Started, empty.Ended = t0, t0
 	zero := &load.Result{Total: load.NewHistogramForTest()} // nothing but a histogram, as a decoder might leave it
 	oneCase := load.NewResultForTest()
-	oneCase.Cases, oneCase.Outcomes[sim.OutcomeEnrolled] = 1, 1
+	oneCase.Cases, oneCase.Outcomes[event.OutcomeEnrolled] = 1, 1
 	oneCase.Started, oneCase.Ended = t0, t0.Add(300*time.Millisecond)
-	oneCase.Steps[sim.StepProfile] = load.NewHistogramForTest()
-	oneCase.Steps[sim.StepProfile].Record(40 * time.Millisecond)
+	oneCase.Steps[event.StepProfile] = load.NewHistogramForTest()
+	oneCase.Steps[event.StepProfile].Record(40 * time.Millisecond)
 	oneCase.Total.Record(300 * time.Millisecond)
 	oneCase.Throughput = []load.Bucket{{Second: 0, Started: 1, Done: 1, Enrolled: 1}}
 	long := sampleResult()

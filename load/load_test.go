@@ -21,6 +21,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/load"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
@@ -70,7 +71,7 @@ func TestClosedModelEnrollsEveryDeviceAndKeepsAggregates(t *testing.T) {
 	assert.Equal(t, 30, res.Cases)
 	assert.Equal(t, 30, res.Enrolled(), "%v %v", res.Outcomes, res.Causes)
 	assert.Equal(t, int64(30), res.Total.Count())
-	assert.Equal(t, int64(30), res.Steps[sim.StepProfile].Count())
+	assert.Equal(t, int64(30), res.Steps[event.StepProfile].Count())
 	assert.Empty(t, res.Checks, "a conforming server trips nothing under load")
 	assert.NotEmpty(t, snaps)
 	assert.Equal(t, 30, snaps[len(snaps)-1].Done)
@@ -105,7 +106,7 @@ func TestFailuresAreCountedAndSampled(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 8, res.Failed())
 	assert.Equal(t, 8, res.Checks["WK-001"].Fail)
-	assert.Equal(t, 8, res.Outcomes[sim.OutcomeDiscoveryFailed])
+	assert.Equal(t, 8, res.Outcomes[event.OutcomeDiscoveryFailed])
 	assert.Len(t, res.Failures, 2)
 	assert.NotEmpty(t, res.Failures[0].Exchanges)
 	assert.NotEmpty(t, res.Causes)

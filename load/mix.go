@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
 )
 
 // DefaultMix is a company's fleet on Monday morning.
@@ -13,7 +14,7 @@ const DefaultMix = "iphone@18.2:60,mac@15.2:30,vision@2.2:10"
 
 // MixEntry is one kind of device and its share of the arrivals.
 type MixEntry struct {
-	Device sim.Device
+	Device device.Device
 	Type   sim.EnrollmentType
 	Weight int
 }
@@ -47,7 +48,7 @@ func ParseMix(s string) (Mix, error) {
 			}
 			ref, typ = dev, parsed
 		}
-		d, err := sim.LookupDevice(strings.TrimSpace(ref))
+		d, err := device.LookupDevice(strings.TrimSpace(ref))
 		if err != nil {
 			return nil, fmt.Errorf("mix entry %q: %v", part, err)
 		}

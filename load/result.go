@@ -14,7 +14,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Histograms record microseconds from 1 µs to 10 minutes with 3
@@ -118,31 +118,31 @@ type ResultConfig struct {
 
 // Result is everything a load keeps: aggregates only.
 type Result struct {
-	Config      ResultConfig            `json:"config"`
-	Started     time.Time               `json:"started"`
-	Ended       time.Time               `json:"ended"`
-	Interrupted bool                    `json:"interrupted,omitempty"`
-	Cases       int                     `json:"cases"`
-	Outcomes    map[string]int          `json:"outcomes"`
-	Steps       map[sim.Step]*Histogram `json:"steps"`
-	Total       *Histogram              `json:"total"`
-	Throughput  []Bucket                `json:"throughput"`
-	Checks      map[string]CheckCount   `json:"checks"`
-	Causes      map[string]int          `json:"causes"`
-	Failures    []FailureSample         `json:"failures,omitempty"`
-	Dropped     int                     `json:"dropped,omitempty"`
-	Requests    int64                   `json:"requests"`
+	Config      ResultConfig              `json:"config"`
+	Started     time.Time                 `json:"started"`
+	Ended       time.Time                 `json:"ended"`
+	Interrupted bool                      `json:"interrupted,omitempty"`
+	Cases       int                       `json:"cases"`
+	Outcomes    map[string]int            `json:"outcomes"`
+	Steps       map[event.Step]*Histogram `json:"steps"`
+	Total       *Histogram                `json:"total"`
+	Throughput  []Bucket                  `json:"throughput"`
+	Checks      map[string]CheckCount     `json:"checks"`
+	Causes      map[string]int            `json:"causes"`
+	Failures    []FailureSample           `json:"failures,omitempty"`
+	Dropped     int                       `json:"dropped,omitempty"`
+	Requests    int64                     `json:"requests"`
 }
 
 func newResult() *Result {
-	return &Result{Outcomes: map[string]int{}, Steps: map[sim.Step]*Histogram{}, Total: newHistogram(),
+	return &Result{Outcomes: map[string]int{}, Steps: map[event.Step]*Histogram{}, Total: newHistogram(),
 		Checks: map[string]CheckCount{}, Causes: map[string]int{}}
 }
 
 // Enrolled counts the cases that ended as expected for a load: enrolled,
 // or discovered when the load stops at discovery.
 func (r *Result) Enrolled() int {
-	return r.Outcomes[sim.OutcomeEnrolled] + r.Outcomes[sim.OutcomeDiscovered]
+	return r.Outcomes[event.OutcomeEnrolled] + r.Outcomes[event.OutcomeDiscovered]
 }
 
 // Failed counts the rest.
@@ -248,14 +248,9 @@ func ReadJSON(rd io.Reader) (*Result, error) {
 	return r, nil
 }
 
-// stepOrder lists steps in flow order for tables.
-var stepOrder = []sim.Step{sim.StepSignIn, sim.StepRegistration, sim.StepDiscovery, sim.StepFallback, sim.StepDocument,
-	sim.StepChallenge, sim.StepWebLogin, sim.StepOAuth2, sim.StepEnroll, sim.StepProfile,
-	sim.StepIdentity, sim.StepCheckIn, sim.StepCommands, sim.StepTokenLife}
-
-func (r *Result) orderedSteps() []sim.Step {
-	var out []sim.Step
-	for _, s := range stepOrder {
+func (r *Result) orderedSteps() []event.Step {
+	var out []event.Step
+	for _, s := range event.Flow {
 		if r.Steps[s] != nil {
 			out = append(out, s)
 		}

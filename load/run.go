@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Config is what a load plays.
@@ -48,19 +50,19 @@ type Config struct {
 // Observer sees a load's measurements live.
 type Observer interface {
 	CaseStarted()
-	StepDone(step sim.Step, status sim.StepStatus, d time.Duration)
-	CheckTripped(id string, status sim.Status)
+	StepDone(step event.Step, status event.StepStatus, d time.Duration)
+	CheckTripped(id string, status check.Status)
 	CaseDone(outcome string, d time.Duration)
 	Dropped()
 }
 
 type nopObserver struct{}
 
-func (nopObserver) CaseStarted()                                     {}
-func (nopObserver) StepDone(sim.Step, sim.StepStatus, time.Duration) {}
-func (nopObserver) CheckTripped(string, sim.Status)                  {}
-func (nopObserver) CaseDone(string, time.Duration)                   {}
-func (nopObserver) Dropped()                                         {}
+func (nopObserver) CaseStarted()                                         {}
+func (nopObserver) StepDone(event.Step, event.StepStatus, time.Duration) {}
+func (nopObserver) CheckTripped(string, check.Status)                    {}
+func (nopObserver) CaseDone(string, time.Duration)                       {}
+func (nopObserver) Dropped()                                             {}
 
 // Snapshot is the progress so far.
 type Snapshot struct {
@@ -75,7 +77,7 @@ type Snapshot struct {
 
 // StepLatency is one step's latency so far.
 type StepLatency struct {
-	Step     sim.Step
+	Step     event.Step
 	Count    int64
 	P50, P95 time.Duration
 }
@@ -152,21 +154,21 @@ func (a *agg) bucket(t time.Time) *Bucket {
 // a possible failure sample a bounded list of exchange lines.
 type caseFold struct {
 	a         *agg
-	stepStart map[sim.Step]time.Time
+	stepStart map[event.Step]time.Time
 	start     time.Time
 	exchanges []string
 	tripped   []string
-	lastStep  sim.Step
+	lastStep  event.Step
 	lastBad   string
 	requests  int64
 }
 
-func (f *caseFold) emit(ev sim.Event) {
+func (f *caseFold) emit(ev event.Event) {
 	now := f.a.now()
 	switch ev.Kind {
-	case sim.EventStepStart:
+	case event.EventStepStart:
 		f.stepStart[ev.Step] = now
-	case sim.EventStepEnd:
+	case event.EventStepEnd:
 		if t, ok := f.stepStart[ev.Step]; ok {
 			f.a.mu.Lock()
 			h := f.a.res.Steps[ev.Step]
@@ -178,22 +180,22 @@ func (f *caseFold) emit(ev sim.Event) {
 			f.a.mu.Unlock()
 			f.a.obs.StepDone(ev.Step, ev.Status, now.Sub(t))
 		}
-		if ev.Status == sim.StepFailed || ev.Status == sim.StepError {
+		if ev.Status == event.StepFailed || ev.Status == event.StepError {
 			f.lastStep, f.lastBad = ev.Step, string(ev.Status)
 		}
-	case sim.EventExchange:
+	case event.EventExchange:
 		f.requests++
 		if x := ev.Exchange; x != nil && len(f.exchanges) < 40 {
 			f.exchanges = append(f.exchanges, fmt.Sprintf("%s %s %s → %d", ev.Step, x.Method, x.URL, x.Status))
 		}
-	case sim.EventCheck:
-		if r := ev.Result; r != nil && (r.Tripped() || r.Status == sim.Error) {
+	case event.EventCheck:
+		if r := ev.Result; r != nil && (r.Tripped() || r.Status == check.Error) {
 			f.a.mu.Lock()
 			c := f.a.res.Checks[r.ID]
 			switch r.Status {
-			case sim.Fail:
+			case check.Fail:
 				c.Fail++
-			case sim.Warn:
+			case check.Warn:
 				c.Warn++
 			default:
 				c.Error++
@@ -232,7 +234,7 @@ func (a *agg) end(f *caseFold, name, outcome, message string) {
 	r.Total.Record(now.Sub(f.start))
 	b := a.bucket(now)
 	b.Done++
-	ok := outcome == sim.OutcomeEnrolled || outcome == sim.OutcomeDiscovered
+	ok := outcome == event.OutcomeEnrolled || outcome == event.OutcomeDiscovered
 	if ok {
 		b.Enrolled++
 		a.enrolled.Add(1)
@@ -275,7 +277,7 @@ func Run(ctx context.Context, eng *sim.Engine, cfg Config, progress func(Snapsho
 		c := sim.Case{Name: fmt.Sprintf("load-%d/%s", i+1, e.Device.Ref()), Device: e.Device, Type: e.Type,
 			Account: acct, Target: cfg.Target, Expect: sim.Expect{Enroll: true}, NoProbes: !cfg.Probes, Until: cfg.Until,
 			Scenario: "load", Suite: "load"}
-		f := &caseFold{a: a, stepStart: map[sim.Step]time.Time{}, start: cfg.Now()}
+		f := &caseFold{a: a, stepStart: map[event.Step]time.Time{}, start: cfg.Now()}
 		a.startedN.Add(1)
 		a.inFlight.Add(1)
 		a.obs.CaseStarted()
@@ -283,8 +285,8 @@ func Run(ctx context.Context, eng *sim.Engine, cfg Config, progress func(Snapsho
 		a.bucket(f.start).Started++
 		a.mu.Unlock()
 		var msg string
-		outcome := player.Play(ctx, c, func(ev sim.Event) {
-			if ev.Kind == sim.EventCaseEnd {
+		outcome := player.Play(ctx, c, func(ev event.Event) {
+			if ev.Kind == event.EventCaseEnd {
 				msg = ev.Message
 			}
 			f.emit(ev)

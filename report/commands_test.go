@@ -10,19 +10,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // commandsRun is one enrolled case that answered the commands answered,
 // against a scenario that expects want (expect.commands as a list) and
 // count (expect.commands as a number, "" for none).
-func commandsRun(t *testing.T, want []string, count, answered, n string) []sim.Event {
+func commandsRun(t *testing.T, want []string, count, answered, n string) []event.Event {
 	t.Helper()
-	d, err := sim.LookupDevice("iphone@26.1")
+	d, err := device.LookupDevice("iphone@26.1")
 	require.NoError(t, err)
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	info := &sim.CaseInfo{Device: d, Identifier: "alice@acme.test", Type: "user", Expect: "enroll",
-		ExpectOutcome: sim.OutcomeEnrolled, ExpectCommandTypes: want}
+	info := &event.CaseInfo{Device: d, Identifier: "alice@acme.test", Type: "user", Expect: "enroll",
+		ExpectOutcome: event.OutcomeEnrolled, ExpectCommandTypes: want}
 	if count != "" {
 		info.ExpectFacts = map[string]string{"commands": count}
 	}
@@ -31,11 +32,11 @@ func commandsRun(t *testing.T, want []string, count, answered, n string) []sim.E
 		facts["command_types"] = answered
 	}
 	const c = "byod/iphone@26.1"
-	return []sim.Event{
-		{Kind: sim.EventRunStart, Time: t0, Run: &sim.RunInfo{Cases: 1}},
-		{Kind: sim.EventCaseStart, Time: t0, Case: c, Info: info},
-		{Kind: sim.EventCaseEnd, Time: t0.Add(time.Second), Case: c, Outcome: sim.OutcomeEnrolled, Message: "BYOD enrollment", Facts: facts},
-		{Kind: sim.EventRunEnd, Time: t0.Add(time.Second)},
+	return []event.Event{
+		{Kind: event.EventRunStart, Time: t0, Run: &event.RunInfo{Cases: 1}},
+		{Kind: event.EventCaseStart, Time: t0, Case: c, Info: info},
+		{Kind: event.EventCaseEnd, Time: t0.Add(time.Second), Case: c, Outcome: event.OutcomeEnrolled, Message: "BYOD enrollment", Facts: facts},
+		{Kind: event.EventRunEnd, Time: t0.Add(time.Second)},
 	}
 }
 
@@ -86,7 +87,7 @@ func TestExpectCommands(t *testing.T) {
 // New outcomes after the profile fail a case that should enroll, as the
 // earlier failures do, unless the scenario names them.
 func TestOutcomesAfterTheProfile(t *testing.T) {
-	for _, o := range []string{sim.OutcomeIdentityFailed, sim.OutcomeCheckInFailed, sim.OutcomeUnenrolled} {
+	for _, o := range []string{event.OutcomeIdentityFailed, event.OutcomeCheckInFailed, event.OutcomeUnenrolled} {
 		for _, expected := range []bool{false, true} {
 			events := commandsRun(t, nil, "", "", "0")
 			events[1].Info.ExpectOutcome = ""

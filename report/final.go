@@ -10,7 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Options shape the final report formats.
@@ -23,7 +24,7 @@ type Options struct {
 // Writer renders a whole recorded run (every event of it, in order) in one
 // format. The events are already redacted; writers add nothing to them but
 // layout and the verdicts folded from them.
-type Writer func(w io.Writer, events []sim.Event, opt Options) error
+type Writer func(w io.Writer, events []event.Event, opt Options) error
 
 // Formats are the final report formats by name.
 var Formats = map[string]Writer{
@@ -47,7 +48,7 @@ func FormatNames() []string {
 }
 
 // Write renders events in the named format.
-func Write(format string, w io.Writer, events []sim.Event, opt Options) error {
+func Write(format string, w io.Writer, events []event.Event, opt Options) error {
 	fn, ok := Formats[format]
 	if !ok {
 		return fmt.Errorf("unknown report format %q (formats: %s)", format, strings.Join(FormatNames(), ", "))
@@ -56,7 +57,7 @@ func Write(format string, w io.Writer, events []sim.Event, opt Options) error {
 }
 
 // WriteText is the verbose live text writer fed the whole run.
-func WriteText(w io.Writer, events []sim.Event, opt Options) error {
+func WriteText(w io.Writer, events []event.Event, opt Options) error {
 	ew := &errWriter{w: w}
 	t := NewText(ew, TextOptions{Verbose: true, Strict: opt.Strict})
 	for _, ev := range events {
@@ -66,7 +67,7 @@ func WriteText(w io.Writer, events []sim.Event, opt Options) error {
 }
 
 // WriteJSONL writes each event as a JSON line: the stream itself.
-func WriteJSONL(w io.Writer, events []sim.Event, _ Options) error {
+func WriteJSONL(w io.Writer, events []event.Event, _ Options) error {
 	j := NewJSONL(w)
 	for _, ev := range events {
 		j.Handle(ev)
@@ -124,46 +125,46 @@ type caseRun struct {
 }
 
 type stepRun struct {
-	step      sim.Step
-	status    sim.StepStatus // "" while the step has not ended
+	step      event.Step
+	status    event.StepStatus // "" while the step has not ended
 	message   string
 	start     time.Time
 	end       time.Time
 	exchanges []exchangeAt
 	checks    []checkAt
-	artifacts []*sim.Artifact // screenshots of the sign-in pages
+	artifacts []*event.Artifact // screenshots of the sign-in pages
 }
 
 type exchangeAt struct {
 	time time.Time
-	step sim.Step
-	x    *sim.Exchange
+	step event.Step
+	x    *event.Exchange
 }
 
 type checkAt struct {
 	time    time.Time
 	elapsed time.Duration
-	r       *sim.Result
+	r       *check.Result
 }
 
 // fold reads a recorded run.
-func fold(events []sim.Event, opt Options) *run {
+func fold(events []event.Event, opt Options) *run {
 	r := &run{opt: opt}
 	byName := map[string]*caseRun{}
 	for _, ev := range events {
 		r.sum.Add(ev)
 		at := wallTime(ev)
 		switch ev.Kind {
-		case sim.EventRunStart:
+		case event.EventRunStart:
 			r.started = at
 			if ev.Run != nil {
 				r.version = ev.Run.Version
 			}
 			continue
-		case sim.EventRunEnd:
+		case event.EventRunEnd:
 			r.finished = at
 			continue
-		case sim.EventCaseStart:
+		case event.EventCaseStart:
 			c := &caseRun{sum: r.sum.byName[ev.Case], start: at, last: at}
 			r.cases = append(r.cases, c)
 			byName[ev.Case] = c
@@ -174,10 +175,10 @@ func fold(events []sim.Event, opt Options) *run {
 			continue
 		}
 		switch ev.Kind {
-		case sim.EventStepStart:
+		case event.EventStepStart:
 			c.steps = append(c.steps, &stepRun{step: ev.Step, start: at})
 			c.last = at
-		case sim.EventExchange:
+		case event.EventExchange:
 			if ev.Exchange == nil {
 				continue
 			}
@@ -185,22 +186,22 @@ func fold(events []sim.Event, opt Options) *run {
 			c.exchanges = append(c.exchanges, x)
 			s := c.stepFor(ev)
 			s.exchanges = append(s.exchanges, x)
-		case sim.EventArtifact:
+		case event.EventArtifact:
 			if ev.Artifact != nil {
 				s := c.stepFor(ev)
 				s.artifacts = append(s.artifacts, ev.Artifact)
 			}
-		case sim.EventCheck:
+		case event.EventCheck:
 			if ev.Result == nil {
 				continue
 			}
 			s := c.stepFor(ev)
 			s.checks = append(s.checks, checkAt{time: at, elapsed: nonNegative(at.Sub(c.last)), r: ev.Result})
 			c.last = at
-		case sim.EventStepEnd:
+		case event.EventStepEnd:
 			s := c.stepFor(ev)
 			s.status, s.message, s.end = ev.Status, ev.Message, at
-		case sim.EventCaseEnd:
+		case event.EventCaseEnd:
 			c.end = at
 		}
 	}
@@ -212,7 +213,7 @@ func fold(events []sim.Event, opt Options) *run {
 
 // stepFor finds the step an event belongs to: the latest of that name, or
 // a new one when the stream never started it.
-func (c *caseRun) stepFor(ev sim.Event) *stepRun {
+func (c *caseRun) stepFor(ev event.Event) *stepRun {
 	for i := len(c.steps) - 1; i >= 0; i-- {
 		if c.steps[i].step == ev.Step {
 			return c.steps[i]
@@ -268,14 +269,14 @@ func (r *run) title() string {
 }
 
 // expectedTrip reports whether a tripped result was expected by its case.
-func expectedTrip(c *CaseSummary, res *sim.Result) bool {
+func expectedTrip(c *CaseSummary, res *check.Result) bool {
 	return res.Tripped() && c.Info.Expects(res.ID)
 }
 
 // countsAgainst reports whether a result fails the case under opt: a fail,
 // or a warn when strict, that the case did not expect.
-func countsAgainst(c *CaseSummary, res *sim.Result, strict bool) bool {
-	if res.Status != sim.Fail && !(strict && res.Status == sim.Warn) {
+func countsAgainst(c *CaseSummary, res *check.Result, strict bool) bool {
+	if res.Status != check.Fail && !(strict && res.Status == check.Warn) {
 		return false
 	}
 	return !expectedTrip(c, res)

@@ -20,12 +20,14 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 var testOptions = report.Options{Tool: "enrollsim v0.0.0-test"}
 
-func render(t *testing.T, format string, events []sim.Event, strict bool) []byte {
+func render(t *testing.T, format string, events []event.Event, strict bool) []byte {
 	t.Helper()
 	opt := testOptions
 	opt.Strict = strict
@@ -34,7 +36,7 @@ func render(t *testing.T, format string, events []sim.Event, strict bool) []byte
 	return buf.Bytes()
 }
 
-func summaryOf(events []sim.Event) *report.Summary {
+func summaryOf(events []event.Event) *report.Summary {
 	s := &report.Summary{}
 	for _, ev := range events {
 		s.Add(ev)
@@ -42,10 +44,10 @@ func summaryOf(events []sim.Event) *report.Summary {
 	return s
 }
 
-func caseNames(events []sim.Event) []string {
+func caseNames(events []event.Event) []string {
 	var names []string
 	for _, ev := range events {
-		if ev.Kind == sim.EventCaseStart {
+		if ev.Kind == event.EventCaseStart {
 			names = append(names, ev.Case)
 		}
 	}
@@ -69,10 +71,10 @@ func TestRecordedRunCoversTheVerdicts(t *testing.T) {
 	require.Len(t, s.Cases, 4)
 	assert.Equal(t, report.ExitOK, s.ExitCode(false))
 	assert.Equal(t, report.ExitFailed, s.ExitCode(true))
-	assert.Equal(t, 1, s.Totals()[sim.Warn])
-	assert.Equal(t, 1, s.Totals()[sim.Fail])
+	assert.Equal(t, 1, s.Totals()[check.Warn])
+	assert.Equal(t, 1, s.Totals()[check.Fail])
 	assert.Equal(t, 1, s.ExpectedTrips())
-	assert.Equal(t, 1, s.Outcomes()[sim.OutcomeRefused])
+	assert.Equal(t, 1, s.Outcomes()[event.OutcomeRefused])
 	assert.Contains(t, string(render(t, "jsonl", events, false)), "[redacted]")
 }
 
@@ -124,7 +126,7 @@ func xmllint(t *testing.T, doc []byte) error {
 }
 
 func TestJUnitValidatesAgainstTheSchema(t *testing.T) {
-	runs := map[string][]sim.Event{"recorded": loadRun(t), "synthetic": syntheticRun(t)}
+	runs := map[string][]event.Event{"recorded": loadRun(t), "synthetic": syntheticRun(t)}
 	for name, events := range runs {
 		for _, strict := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/strict=%t", name, strict), func(t *testing.T) {
@@ -207,12 +209,12 @@ func TestJUnitVerdicts(t *testing.T) {
 	starts := map[string]time.Time{}
 	for _, ev := range events {
 		switch ev.Kind {
-		case sim.EventCheck:
+		case event.EventCheck:
 			checks[ev.Case]++
-			if ev.Result.Status == sim.Skip {
+			if ev.Result.Status == check.Skip {
 				skips[ev.Case]++
 			}
-		case sim.EventCaseStart:
+		case event.EventCaseStart:
 			starts[ev.Case] = wallOf(ev)
 		}
 	}
@@ -320,7 +322,7 @@ func TestJUnitOtherStatuses(t *testing.T) {
 }
 
 func TestJSONRoundTripsAndExitCode(t *testing.T) {
-	for name, events := range map[string][]sim.Event{"recorded": loadRun(t), "synthetic": syntheticRun(t)} {
+	for name, events := range map[string][]event.Event{"recorded": loadRun(t), "synthetic": syntheticRun(t)} {
 		for _, strict := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/strict=%t", name, strict), func(t *testing.T) {
 				out := render(t, "json", events, strict)
@@ -395,7 +397,7 @@ func TestJSONRoundTripsAndExitCode(t *testing.T) {
 var harStamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$`)
 
 func TestHAR(t *testing.T) {
-	for name, events := range map[string][]sim.Event{"recorded": loadRun(t), "synthetic": syntheticRun(t)} {
+	for name, events := range map[string][]event.Event{"recorded": loadRun(t), "synthetic": syntheticRun(t)} {
 		t.Run(name, func(t *testing.T) {
 			out := render(t, "har", events, false)
 			assert.Equal(t, string(out), string(render(t, "har", events, true)), "strict changes no exchange")
@@ -420,9 +422,9 @@ func TestHAR(t *testing.T) {
 				ids[page["id"].(string)] = true
 			}
 
-			var exchanges []sim.Event
+			var exchanges []event.Event
 			for _, ev := range events {
-				if ev.Kind == sim.EventExchange {
+				if ev.Kind == event.EventExchange {
 					exchanges = append(exchanges, ev)
 				}
 			}
@@ -473,7 +475,7 @@ func TestHAR(t *testing.T) {
 }
 
 func TestHTML(t *testing.T) {
-	for name, events := range map[string][]sim.Event{"recorded": loadRun(t), "synthetic": syntheticRun(t)} {
+	for name, events := range map[string][]event.Event{"recorded": loadRun(t), "synthetic": syntheticRun(t)} {
 		for _, strict := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/strict=%t", name, strict), func(t *testing.T) {
 				out := render(t, "html", events, strict)
@@ -572,7 +574,7 @@ func TestMarkdown(t *testing.T) {
 // and says what it left out.
 func TestMarkdownStaysUnderBudget(t *testing.T) {
 	base := loadRun(t)
-	events := []sim.Event{base[0]}
+	events := []event.Event{base[0]}
 	const copies = 400
 	for i := range copies {
 		for _, ev := range base[1 : len(base)-1] {
@@ -610,7 +612,7 @@ func leaks(out string, cookieNames []string) []string {
 }
 
 // cookieNames are the cookies the run's exchanges set or send.
-func cookieNames(events []sim.Event) []string {
+func cookieNames(events []event.Event) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, ev := range events {
@@ -658,7 +660,7 @@ func TestFormatsAddNoSecrets(t *testing.T) {
 	}
 
 	// The check sees a cookie value that slipped through.
-	tampered := append([]sim.Event(nil), events...)
+	tampered := append([]event.Event(nil), events...)
 	done := false
 	for i, ev := range tampered {
 		if ev.Exchange != nil && len(ev.Exchange.ResponseHeaders.Values("Set-Cookie")) > 0 && !done {
@@ -695,40 +697,40 @@ const syntheticCase = `odd <b>"case"</b> & co`
 // syntheticRun is a small hand-made stream with what the recorded run
 // lacks: a transport error, an unexpected MUST failure, an error and a
 // case name that needs escaping.
-func syntheticRun(t *testing.T) []sim.Event {
+func syntheticRun(t *testing.T) []event.Event {
 	t.Helper()
-	d, err := sim.LookupDevice("iphone@18.2")
+	d, err := device.LookupDevice("iphone@18.2")
 	require.NoError(t, err)
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	result := func(id string, st sim.Status, expected, actual, detail string) *sim.Result {
-		spec, ok := sim.LookupCheck(id)
+	result := func(id string, st check.Status, expected, actual, detail string) *check.Result {
+		spec, ok := check.Lookup(id)
 		require.True(t, ok, id)
-		return &sim.Result{ID: id, Level: spec.Level, Status: st, Rule: spec.Rule, Source: spec.Source, Expected: expected, Actual: actual, Detail: detail}
+		return &check.Result{ID: id, Level: spec.Level, Status: st, Rule: spec.Rule, Source: spec.Source, Expected: expected, Actual: actual, Detail: detail}
 	}
 	c := syntheticCase
 	url := "https://example.test/.well-known/com.apple.remotemanagement?user-identifier=bob%40example.test&model-family=iPhone"
-	return []sim.Event{
-		{Kind: sim.EventRunStart, Time: at(0), Run: &sim.RunInfo{Cases: 1}},
-		{Kind: sim.EventCaseStart, Time: at(1), Case: c, Info: &sim.CaseInfo{Device: d, Identifier: "bob@example.test", Type: "user", Expect: "enroll"}},
-		{Kind: sim.EventStepStart, Time: at(2), Case: c, Step: sim.StepDiscovery},
-		{Kind: sim.EventExchange, Time: at(1002), Case: c, Step: sim.StepDiscovery, Exchange: &sim.Exchange{
+	return []event.Event{
+		{Kind: event.EventRunStart, Time: at(0), Run: &event.RunInfo{Cases: 1}},
+		{Kind: event.EventCaseStart, Time: at(1), Case: c, Info: &event.CaseInfo{Device: d, Identifier: "bob@example.test", Type: "user", Expect: "enroll"}},
+		{Kind: event.EventStepStart, Time: at(2), Case: c, Step: event.StepDiscovery},
+		{Kind: event.EventExchange, Time: at(1002), Case: c, Step: event.StepDiscovery, Exchange: &event.Exchange{
 			Seq: 1, Purpose: "well-known", Method: "GET", URL: url,
 			RequestHeaders: http.Header{"Accept": {"*/*"}, "User-Agent": {"DeviceManagementClient/1.0"}},
 			Duration:       time.Second, Error: "dial tcp 192.0.2.1:443: connect: connection refused",
 		}},
-		{Kind: sim.EventCheck, Time: at(1003), Case: c, Step: sim.StepDiscovery, Result: result("WK-001", sim.Fail, "a 200 discovery document", "GET failed: connection refused", "")},
-		{Kind: sim.EventCheck, Time: at(1003), Case: c, Step: sim.StepDiscovery, Result: result("WK-002", sim.Error, "", "", "no response to judge")},
-		{Kind: sim.EventCheck, Time: at(1004), Case: c, Step: sim.StepDiscovery, Result: result("WK-003", sim.Skip, "", "", "no document")},
-		{Kind: sim.EventCheck, Time: at(1004), Case: c, Step: sim.StepDiscovery, Result: result("RD-001", sim.Noted, "", "", "followed 0 redirect(s) <none>")},
-		{Kind: sim.EventStepEnd, Time: at(1005), Case: c, Step: sim.StepDiscovery, Status: sim.StepFailed, Message: "GET " + url + ": connection refused"},
-		{Kind: sim.EventCaseEnd, Time: at(1006), Case: c, Outcome: sim.OutcomeDiscoveryFailed, Message: "discovery failed: connection refused"},
-		{Kind: sim.EventRunEnd, Time: at(1007)},
+		{Kind: event.EventCheck, Time: at(1003), Case: c, Step: event.StepDiscovery, Result: result("WK-001", check.Fail, "a 200 discovery document", "GET failed: connection refused", "")},
+		{Kind: event.EventCheck, Time: at(1003), Case: c, Step: event.StepDiscovery, Result: result("WK-002", check.Error, "", "", "no response to judge")},
+		{Kind: event.EventCheck, Time: at(1004), Case: c, Step: event.StepDiscovery, Result: result("WK-003", check.Skip, "", "", "no document")},
+		{Kind: event.EventCheck, Time: at(1004), Case: c, Step: event.StepDiscovery, Result: result("RD-001", check.Noted, "", "", "followed 0 redirect(s) <none>")},
+		{Kind: event.EventStepEnd, Time: at(1005), Case: c, Step: event.StepDiscovery, Status: event.StepFailed, Message: "GET " + url + ": connection refused"},
+		{Kind: event.EventCaseEnd, Time: at(1006), Case: c, Outcome: event.OutcomeDiscoveryFailed, Message: "discovery failed: connection refused"},
+		{Kind: event.EventRunEnd, Time: at(1007)},
 	}
 }
 
 // wallOf is an event's wall-clock time as the reports read it.
-func wallOf(ev sim.Event) time.Time {
+func wallOf(ev event.Event) time.Time {
 	if !ev.Wall.IsZero() {
 		return ev.Wall
 	}

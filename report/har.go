@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // The har format is HTTP Archive 1.2
@@ -130,7 +130,7 @@ type HARNameValue struct {
 const harTime = "2006-01-02T15:04:05.000Z07:00"
 
 // NewHAR folds a recorded run into an HTTP Archive.
-func NewHAR(events []sim.Event, opt Options) *HAR {
+func NewHAR(events []event.Event, opt Options) *HAR {
 	r := fold(events, opt)
 	version := r.toolVersion()
 	if version == "" {
@@ -294,7 +294,7 @@ func cutQuery(kv string) (string, string, bool) {
 }
 
 // WriteHAR writes the har format, indented.
-func WriteHAR(w io.Writer, events []sim.Event, opt Options) error {
+func WriteHAR(w io.Writer, events []event.Event, opt Options) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

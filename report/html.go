@@ -12,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // The html format is one self-contained file: inline CSS, no scripts, no
@@ -85,7 +86,7 @@ type htmlShot struct {
 // maxEmbeddedShot bounds one embedded screenshot; a larger file is linked.
 const maxEmbeddedShot = 4 << 20
 
-func newHTMLShot(a *sim.Artifact) htmlShot {
+func newHTMLShot(a *event.Artifact) htmlShot {
 	s := htmlShot{Name: a.Name, Path: a.Path}
 	data := a.Data
 	if len(data) == 0 && a.Path != "" {
@@ -123,11 +124,11 @@ type htmlCheck struct {
 }
 
 // WriteHTML writes the html format.
-func WriteHTML(w io.Writer, events []sim.Event, opt Options) error {
+func WriteHTML(w io.Writer, events []event.Event, opt Options) error {
 	return htmlTemplate.Execute(w, newHTMLView(events, opt))
 }
 
-func newHTMLView(events []sim.Event, opt Options) *htmlView {
+func newHTMLView(events []event.Event, opt Options) *htmlView {
 	r := fold(events, opt)
 	s := &r.sum
 	failed := s.Failed(opt.Strict)
@@ -172,13 +173,13 @@ func newHTMLKnown(s *Summary) *htmlKnown {
 	}
 	occurred, states := s.KnownCounts()
 	h := &htmlKnown{File: k.File, Counts: fmt.Sprintf("%d entries; %d expected finding(s) occurred; stale %d, expired %d, unused %d",
-		len(k.Entries), occurred, states[sim.KnownStale], states[sim.KnownExpired], states[sim.KnownUnused])}
+		len(k.Entries), occurred, states[check.KnownStale], states[check.KnownExpired], states[check.KnownUnused])}
 	for _, e := range k.Entries {
 		class := "s-skip"
 		switch e.State {
-		case sim.KnownExpected:
+		case check.KnownExpected:
 			class = "s-pass"
-		case sim.KnownStale, sim.KnownExpired:
+		case check.KnownStale, check.KnownExpired:
 			class = "s-warn"
 		}
 		h.Entries = append(h.Entries, htmlKnownEntry{Name: e.String(), State: e.State, Class: class, Line: knownLine(e, k.File), Occurrences: e.Occurrences})
@@ -194,7 +195,7 @@ func newHTMLCase(i int, c *caseRun, strict bool) htmlCase {
 		Verdict: verdict(cs, strict), VerdictClass: "s-pass",
 		Outcome: cs.Outcome, Message: cs.Message, Duration: human(c.duration()),
 		Problems: cs.Problems(strict),
-		Pass:     cs.Counts[sim.Pass], Fail: cs.Counts[sim.Fail], Warn: cs.Counts[sim.Warn],
+		Pass:     cs.Counts[check.Pass], Fail: cs.Counts[check.Fail], Warn: cs.Counts[check.Warn],
 		DeviceLabel: info.Device.Name + " · " + info.Device.Family.Platform() + " " + info.Device.OS.String(),
 		Type:        info.Type, StartedAt: stamp(c.start),
 	}
@@ -241,7 +242,7 @@ func newHTMLCase(i int, c *caseRun, strict bool) htmlCase {
 				Expected: res.Expected, Actual: res.Actual, Detail: res.Detail,
 				ExpectedTrip: expectedTrip(cs, res), Against: countsAgainst(cs, res, strict),
 			}
-			if res.Status == sim.Pass || res.Status == sim.Skip {
+			if res.Status == check.Pass || res.Status == check.Skip {
 				hs.Quiet = append(hs.Quiet, hk)
 			} else {
 				hs.Notable = append(hs.Notable, hk)
@@ -252,7 +253,7 @@ func newHTMLCase(i int, c *caseRun, strict bool) htmlCase {
 	return hc
 }
 
-func newHTMLExchange(x *sim.Exchange) htmlExchange {
+func newHTMLExchange(x *event.Exchange) htmlExchange {
 	he := htmlExchange{
 		Seq: x.Seq, Purpose: x.Purpose, Probe: x.Probe, Method: x.Method, URL: x.URL,
 		Duration: human(x.Duration), TLS: x.TLSVersion,
@@ -289,31 +290,31 @@ func headerList(h http.Header) []htmlKV {
 	return out
 }
 
-func statusClass(st sim.Status) string {
+func statusClass(st check.Status) string {
 	switch st {
-	case sim.Pass:
+	case check.Pass:
 		return "s-pass"
-	case sim.Fail:
+	case check.Fail:
 		return "s-fail"
-	case sim.Warn:
+	case check.Warn:
 		return "s-warn"
-	case sim.Noted:
+	case check.Noted:
 		return "s-info"
-	case sim.Error:
+	case check.Error:
 		return "s-error"
 	}
 	return "s-skip"
 }
 
-func stepClass(st sim.StepStatus) string {
+func stepClass(st event.StepStatus) string {
 	switch st {
-	case sim.StepOK:
+	case event.StepOK:
 		return "s-pass"
-	case sim.StepFailed:
+	case event.StepFailed:
 		return "s-fail"
-	case sim.StepRefused:
+	case event.StepRefused:
 		return "s-warn"
-	case sim.StepError:
+	case event.StepError:
 		return "s-error"
 	}
 	return "s-skip"

@@ -5,7 +5,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // JSONReport is the json format: the whole run as one document. Fields
@@ -29,7 +30,7 @@ type JSONReport struct {
 	ExitCode    int  `json:"exit_code"`
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Totals counts check statuses over all cases, every status present.
-	Totals map[sim.Status]int `json:"totals"`
+	Totals map[check.Status]int `json:"totals"`
 	// Outcomes counts case outcomes.
 	Outcomes map[string]int `json:"outcomes"`
 	// ExpectedTrips counts failures and warnings that their case expected.
@@ -37,8 +38,8 @@ type JSONReport struct {
 	// Expectations is what became of each entry of the run's expectations
 	// file (--expectations): state expected, stale, expired or unused, with
 	// the findings it covered. Absent without a file.
-	Expectations *sim.KnownFindings `json:"expectations,omitempty"`
-	Cases        []JSONCase         `json:"cases"`
+	Expectations *check.KnownFindings `json:"expectations,omitempty"`
+	Cases        []JSONCase           `json:"cases"`
 }
 
 // JSONClock is a clock's readings at the run's start and end.
@@ -58,7 +59,7 @@ type JSONCase struct {
 }
 
 // NewJSONReport folds a recorded run into the json document.
-func NewJSONReport(events []sim.Event, opt Options) *JSONReport {
+func NewJSONReport(events []event.Event, opt Options) *JSONReport {
 	r := fold(events, opt)
 	doc := &JSONReport{
 		Tool:          r.toolName(),
@@ -66,7 +67,7 @@ func NewJSONReport(events []sim.Event, opt Options) *JSONReport {
 		Strict:        opt.Strict,
 		ExitCode:      r.sum.ExitCode(opt.Strict),
 		Interrupted:   r.sum.Interrupted,
-		Totals:        map[sim.Status]int{},
+		Totals:        map[check.Status]int{},
 		Outcomes:      r.sum.Outcomes(),
 		ExpectedTrips: r.sum.ExpectedTrips(),
 		Expectations:  r.sum.Known,
@@ -103,7 +104,7 @@ func NewJSONReport(events []sim.Event, opt Options) *JSONReport {
 			jc.Steps = []StepSummary{}
 		}
 		if jc.Results == nil {
-			jc.Results = []sim.Result{}
+			jc.Results = []check.Result{}
 		}
 		doc.Cases = append(doc.Cases, jc)
 	}
@@ -111,7 +112,7 @@ func NewJSONReport(events []sim.Event, opt Options) *JSONReport {
 }
 
 // WriteJSON writes the json format, indented.
-func WriteJSON(w io.Writer, events []sim.Event, opt Options) error {
+func WriteJSON(w io.Writer, events []event.Event, opt Options) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

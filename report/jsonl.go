@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // JSONL writes the event stream itself, one JSON object a line, so any run
@@ -20,7 +20,7 @@ type JSONL struct {
 func NewJSONL(w io.Writer) *JSONL { return &JSONL{enc: json.NewEncoder(w)} }
 
 // Handle writes one event; the first write error is kept and reported by Err.
-func (j *JSONL) Handle(ev sim.Event) {
+func (j *JSONL) Handle(ev event.Event) {
 	if j.err == nil {
 		j.err = j.enc.Encode(ev)
 	}
@@ -30,7 +30,7 @@ func (j *JSONL) Handle(ev sim.Event) {
 func (j *JSONL) Err() error { return j.err }
 
 // ReadJSONL reads a saved event stream, naming the line of any bad record.
-func ReadJSONL(r io.Reader, fn func(sim.Event)) error {
+func ReadJSONL(r io.Reader, fn func(event.Event)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	line := 0
@@ -39,7 +39,7 @@ func ReadJSONL(r io.Reader, fn func(sim.Event)) error {
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
-		var ev sim.Event
+		var ev event.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return fmt.Errorf("line %d: not an enrollsim event: %v", line, err)
 		}

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // The junit format follows the Windy Road JUnit.xsd (Apache Ant's schema,
@@ -94,7 +95,7 @@ const junitTimestamp = "2006-01-02T15:04:05"
 // WriteJUnit writes the junit format: a testsuite per case, a testcase per
 // check result, and a testcase "outcome" per case that fails when the case
 // did not meet its expectations.
-func WriteJUnit(w io.Writer, events []sim.Event, opt Options) error {
+func WriteJUnit(w io.Writer, events []event.Event, opt Options) error {
 	r := fold(events, opt)
 	doc := junitSuites{Suites: []junitSuite{}}
 	var tests, failures, errs, skipped int
@@ -173,13 +174,13 @@ func junitSuiteFor(c *caseRun, id int, strict bool) junitSuite {
 				note(tc.Name, fmt.Sprintf("expected failure (%s): %s", strings.ToUpper(string(res.Status)), junitMessageText(res)))
 			case countsAgainst(cs, res, strict):
 				tc.Failure = &junitMessage{Message: junitMessageText(res), Type: levelLabel(res), Body: junitBody(res)}
-			case res.Status == sim.Warn:
+			case res.Status == check.Warn:
 				note(tc.Name, "WARN "+junitMessageText(res))
-			case res.Status == sim.Skip:
+			case res.Status == check.Skip:
 				tc.Skipped = &junitMessage{Message: firstNonEmpty(res.Detail, "not applicable")}
-			case res.Status == sim.Error:
+			case res.Status == check.Error:
 				tc.Error = &junitMessage{Message: firstNonEmpty(res.Detail, "the tester could not judge this check"), Type: "error", Body: junitBody(res)}
-			case res.Status == sim.Noted:
+			case res.Status == check.Noted:
 				note(tc.Name, "INFO "+firstNonEmpty(res.Detail, junitMessageText(res)))
 			}
 			s.Cases = append(s.Cases, tc)
@@ -215,7 +216,7 @@ func junitSuiteFor(c *caseRun, id int, strict bool) junitSuite {
 // count and reason in system-out; a stale, expired or unused one is
 // skipped with what to do about it, so CI shows it without failing the
 // gate (an expired entry's findings fail their own cases).
-func junitKnownSuite(k *sim.KnownFindings, id int, start time.Time) junitSuite {
+func junitKnownSuite(k *check.KnownFindings, id int, start time.Time) junitSuite {
 	if start.IsZero() {
 		start = time.Unix(0, 0)
 	}
@@ -229,7 +230,7 @@ func junitKnownSuite(k *sim.KnownFindings, id int, start time.Time) junitSuite {
 	for _, e := range k.Entries {
 		tc := junitCase{Name: e.String(), Classname: "expectations", Time: "0.000"}
 		line := e.State + ": " + knownLine(e, k.File)
-		if e.State == sim.KnownExpected {
+		if e.State == check.KnownExpected {
 			out = append(out, tc.Name+": "+line)
 		} else {
 			tc.Skipped = &junitMessage{Message: line}
@@ -245,7 +246,7 @@ func junitKnownSuite(k *sim.KnownFindings, id int, start time.Time) junitSuite {
 }
 
 // junitMessageText is a result's one-line message.
-func junitMessageText(r *sim.Result) string {
+func junitMessageText(r *check.Result) string {
 	if r.Expected == "" && r.Actual == "" {
 		return r.ID + ": " + firstNonEmpty(r.Detail, shortRule(r.Rule, 200))
 	}
@@ -254,7 +255,7 @@ func junitMessageText(r *sim.Result) string {
 
 // junitBody is a failure's text: what was expected, what happened, the rule
 // and where the spec says so.
-func junitBody(r *sim.Result) string {
+func junitBody(r *check.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Check:    %s %s\n", r.ID, strings.ToUpper(string(r.Status)))
 	if r.Expected != "" || r.Actual != "" {

@@ -10,23 +10,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 const knownFile = "qa/known <&>.yaml"
 
 // knownRun is the synthetic run with an expectations file's verdict on its
 // run-end event, an entry in each state.
-func knownRun(t *testing.T) []sim.Event {
+func knownRun(t *testing.T) []event.Event {
 	t.Helper()
 	events := syntheticRun(t)
 	end := &events[len(events)-1]
-	require.Equal(t, sim.EventRunEnd, end.Kind)
-	end.Expectations = &sim.KnownFindings{File: knownFile, Entries: []sim.KnownFinding{
-		{Check: "WK-001", Case: "odd*", Reason: "TICKET-1: the <b>DNS</b> & co", Line: 2, State: sim.KnownExpected, Occurrences: 1},
-		{Check: "ENR-002", Case: "*", Reason: "TICKET-3", Line: 5, State: sim.KnownStale},
-		{Check: "WK-*", Case: "bob-*/*", Reason: "another tenant", Line: 7, State: sim.KnownUnused, Note: "matches no case this run finished"},
-		{Check: "PROF-011", Case: "*", Reason: "TICKET-7", Expires: "2026-01-01", Line: 10, State: sim.KnownExpired},
+	require.Equal(t, event.EventRunEnd, end.Kind)
+	end.Expectations = &check.KnownFindings{File: knownFile, Entries: []check.KnownFinding{
+		{Check: "WK-001", Case: "odd*", Reason: "TICKET-1: the <b>DNS</b> & co", Line: 2, State: check.KnownExpected, Occurrences: 1},
+		{Check: "ENR-002", Case: "*", Reason: "TICKET-3", Line: 5, State: check.KnownStale},
+		{Check: "WK-*", Case: "bob-*/*", Reason: "another tenant", Line: 7, State: check.KnownUnused, Note: "matches no case this run finished"},
+		{Check: "PROF-011", Case: "*", Reason: "TICKET-7", Expires: "2026-01-01", Line: 10, State: check.KnownExpired},
 	}}
 	return events
 }
@@ -101,8 +102,8 @@ func TestExpectationsInTextMarkdownHTML(t *testing.T) {
 // saved jsonl is the same.
 func TestExpectationsSurviveTheStream(t *testing.T) {
 	events := knownRun(t)
-	var saved []sim.Event
-	require.NoError(t, report.ReadJSONL(bytes.NewReader(render(t, "jsonl", events, false)), func(ev sim.Event) { saved = append(saved, ev) }))
+	var saved []event.Event
+	require.NoError(t, report.ReadJSONL(bytes.NewReader(render(t, "jsonl", events, false)), func(ev event.Event) { saved = append(saved, ev) }))
 	for _, format := range report.FormatNames() {
 		assert.Equal(t, string(render(t, format, events, false)), string(render(t, format, saved, false)), format)
 	}

@@ -5,7 +5,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // MarkdownBudget is about how large the markdown report may grow: GitHub
@@ -19,7 +20,7 @@ const mdChecksPerCase = 25
 // WriteMarkdown writes the markdown format, for a GitHub step summary or a
 // PR comment: a verdict heading, a table of cases, then a <details> block
 // per case with failed or warned checks.
-func WriteMarkdown(w io.Writer, events []sim.Event, opt Options) error {
+func WriteMarkdown(w io.Writer, events []event.Event, opt Options) error {
 	r := fold(events, opt)
 	s := &r.sum
 	strict := opt.Strict
@@ -53,7 +54,7 @@ func WriteMarkdown(w io.Writer, events []sim.Event, opt Options) error {
 	for i, c := range s.Cases {
 		rows[i] = fmt.Sprintf("| %s | %s | %s | %d | %d | %d | %s |\n",
 			mdCell(c.Name), mdCell(c.Info.Device.Name+" "+c.Info.Device.Family.Platform()+" "+c.Info.Device.OS.String()),
-			mdCell(c.Outcome), c.Counts[sim.Pass], c.Counts[sim.Fail], c.Counts[sim.Warn], mdVerdict(c, strict))
+			mdCell(c.Outcome), c.Counts[check.Pass], c.Counts[check.Fail], c.Counts[check.Warn], mdVerdict(c, strict))
 		size += len(rows[i])
 	}
 	// A big run lists its failing cases only, as many as fit.
@@ -77,7 +78,7 @@ func WriteMarkdown(w io.Writer, events []sim.Event, opt Options) error {
 
 	var notable []*CaseSummary
 	for _, c := range s.Cases {
-		if !c.Passed(strict) || c.Counts[sim.Fail]+c.Counts[sim.Warn]+c.Counts[sim.Error] > 0 {
+		if !c.Passed(strict) || c.Counts[check.Fail]+c.Counts[check.Warn]+c.Counts[check.Error] > 0 {
 			notable = append(notable, c)
 		}
 	}
@@ -107,7 +108,7 @@ func mdKnown(s *Summary, budget int) string {
 	var b strings.Builder
 	occurred, states := s.KnownCounts()
 	fmt.Fprintf(&b, "\n**Expectations** (%s): %d entries; %d expected finding(s) occurred; stale %d, expired %d, unused %d.\n\n",
-		mdText(k.File), len(k.Entries), occurred, states[sim.KnownStale], states[sim.KnownExpired], states[sim.KnownUnused])
+		mdText(k.File), len(k.Entries), occurred, states[check.KnownStale], states[check.KnownExpired], states[check.KnownUnused])
 	b.WriteString("| Entry | State | Findings | Note |\n|---|---|---:|---|\n")
 	for i, e := range k.Entries {
 		row := fmt.Sprintf("| %s | %s | %d | %s |\n", mdCell(e.String()), mdKnownState(e.State), e.Occurrences, mdCell(knownLine(e, k.File)))
@@ -122,9 +123,9 @@ func mdKnown(s *Summary, budget int) string {
 
 func mdKnownState(state string) string {
 	switch state {
-	case sim.KnownExpected:
+	case check.KnownExpected:
 		return "✅ expected"
-	case sim.KnownStale, sim.KnownExpired:
+	case check.KnownStale, check.KnownExpired:
 		return "⚠️ " + state
 	}
 	return state
@@ -150,7 +151,7 @@ func mdVerdict(c *CaseSummary, strict bool) string {
 		switch {
 		case expectedTrip(c, res):
 			expected = true
-		case res.Status == sim.Warn:
+		case res.Status == check.Warn:
 			warned = true
 		}
 	}
@@ -188,7 +189,7 @@ func mdDetails(c *CaseSummary, strict bool) string {
 	listed, more := 0, 0
 	for i := range c.Results {
 		res := &c.Results[i]
-		if res.Status != sim.Fail && res.Status != sim.Warn && res.Status != sim.Error {
+		if res.Status != check.Fail && res.Status != check.Warn && res.Status != check.Error {
 			continue
 		}
 		if listed == mdChecksPerCase {

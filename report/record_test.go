@@ -18,6 +18,8 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
@@ -48,14 +50,14 @@ func recordCases() []struct {
 		{ref: "iphone@26.1", account: "alice@acme.test", name: "iphone@26.1/user", expect: sim.Expect{Enroll: true}},
 		{ref: "iphone@18.2", account: "alice@acme.test", name: "iphone@18.2/callback-303", faults: []string{refserver.FaultCallback303}, noProbes: true, expect: sim.Expect{Enroll: true}},
 		{ref: "iphone@18.2", account: "alice@acme.test", name: "iphone@18.2/callback-no-token", faults: []string{refserver.FaultCallbackNoToken}, noProbes: true,
-			expect: sim.Expect{Enroll: true, Trips: []string{"AUTH-003"}, Outcome: sim.OutcomeAuthFailed}},
+			expect: sim.Expect{Enroll: true, Trips: []string{"AUTH-003"}, Outcome: event.OutcomeAuthFailed}},
 		{ref: "iphone@14.8", account: "alice@acme.test", name: "iphone@14.8/user", expect: sim.Expect{Enroll: true}},
 	}
 }
 
 // record plays the recorded run's cases with the real engine against the
 // embedded reference server (one server per fault set, one virtual clock).
-func record(t *testing.T) []sim.Event {
+func record(t *testing.T) []event.Event {
 	t.Helper()
 	clock := &sim.VirtualClock{}
 	var cases []sim.Case
@@ -66,7 +68,7 @@ func record(t *testing.T) []sim.Event {
 		client, err := transport.New(transport.Options{Timeout: 5 * time.Second, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 		require.NoError(t, err)
 		reg := srv.ObserveAxM(context.Background(), client)
-		d, err := sim.LookupDevice(rc.ref)
+		d, err := device.LookupDevice(rc.ref)
 		require.NoError(t, err)
 		acct := sim.Account{Identifier: rc.account}
 		for _, a := range srv.Accounts() {
@@ -81,23 +83,23 @@ func record(t *testing.T) []sim.Event {
 			NoProbes: rc.noProbes, Scenario: "report-fixture", Suite: "report",
 		})
 	}
-	var events []sim.Event
+	var events []event.Event
 	// As the CLI sets it for embedded runs: wall-clock event times, and
 	// per-account TOTP time that jumps (reported apart at run end).
 	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: clock.Now, TOTPClock: clock}
-	_, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
+	_, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return events
 }
 
 var (
 	recordOnce sync.Once
-	recorded   []sim.Event
+	recorded   []event.Event
 )
 
 // loadRun returns the recorded run: read from testdata/run.jsonl, or with
 // -update played afresh and written there first (once per test binary).
-func loadRun(t *testing.T) []sim.Event {
+func loadRun(t *testing.T) []event.Event {
 	t.Helper()
 	if *update {
 		recordOnce.Do(func() {
@@ -114,8 +116,8 @@ func loadRun(t *testing.T) []sim.Event {
 	f, err := os.Open(recordedRun)
 	require.NoError(t, err, "the recorded run is missing: go test ./report/ -update")
 	defer f.Close()
-	var events []sim.Event
-	require.NoError(t, report.ReadJSONL(f, func(ev sim.Event) { events = append(events, ev) }))
+	var events []event.Event
+	require.NoError(t, report.ReadJSONL(f, func(ev event.Event) { events = append(events, ev) }))
 	require.NotEmpty(t, events)
 	return events
 }
@@ -123,7 +125,7 @@ func loadRun(t *testing.T) []sim.Event {
 // skeleton is what must not drift between the engine and the recorded run:
 // the order of events, cases, steps, exchanges and check verdicts, without
 // times, durations or bodies.
-func skeleton(events []sim.Event) string {
+func skeleton(events []event.Event) string {
 	var b strings.Builder
 	for _, ev := range events {
 		fmt.Fprintf(&b, "%s %s %s", ev.Kind, ev.Case, ev.Step)
@@ -132,9 +134,9 @@ func skeleton(events []sim.Event) string {
 			fmt.Fprintf(&b, " %s %s %d", ev.Exchange.Purpose, ev.Exchange.Method, ev.Exchange.Status)
 		case ev.Result != nil:
 			fmt.Fprintf(&b, " %s %s", ev.Result.ID, ev.Result.Status)
-		case ev.Kind == sim.EventStepEnd:
+		case ev.Kind == event.EventStepEnd:
 			fmt.Fprintf(&b, " %s", ev.Status)
-		case ev.Kind == sim.EventCaseEnd:
+		case ev.Kind == event.EventCaseEnd:
 			fmt.Fprintf(&b, " %s", ev.Outcome)
 		}
 		b.WriteByte('\n')

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Screenshots of browser sign-ins show in the timeline: embedded from the
@@ -22,15 +22,15 @@ func TestHTMLShowsScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	events := []sim.Event{
-		{Kind: sim.EventRunStart, Time: now, Run: &sim.RunInfo{Cases: 1}},
-		{Kind: sim.EventCaseStart, Time: now, Case: "c", Info: &sim.CaseInfo{Identifier: "alice@acme.test"}},
-		{Kind: sim.EventStepStart, Time: now, Case: "c", Step: "web-login"},
-		{Kind: sim.EventArtifact, Time: now, Case: "c", Step: "web-login", Artifact: &sim.Artifact{Name: "screenshot 1: password on https://idp.test/login", File: "01-password.png", MediaType: "image/png", Path: written}},
-		{Kind: sim.EventArtifact, Time: now, Case: "c", Step: "web-login", Artifact: &sim.Artifact{Name: "screenshot 2: otp on https://idp.test/otp", File: "02-otp.png", MediaType: "image/png", Path: filepath.Join(dir, "gone.png")}},
-		{Kind: sim.EventStepEnd, Time: now, Case: "c", Step: "web-login", Status: sim.StepOK},
-		{Kind: sim.EventCaseEnd, Time: now, Case: "c", Outcome: sim.OutcomeEnrolled},
-		{Kind: sim.EventRunEnd, Time: now},
+	events := []event.Event{
+		{Kind: event.EventRunStart, Time: now, Run: &event.RunInfo{Cases: 1}},
+		{Kind: event.EventCaseStart, Time: now, Case: "c", Info: &event.CaseInfo{Identifier: "alice@acme.test"}},
+		{Kind: event.EventStepStart, Time: now, Case: "c", Step: "web-login"},
+		{Kind: event.EventArtifact, Time: now, Case: "c", Step: "web-login", Artifact: &event.Artifact{Name: "screenshot 1: password on https://idp.test/login", File: "01-password.png", MediaType: "image/png", Path: written}},
+		{Kind: event.EventArtifact, Time: now, Case: "c", Step: "web-login", Artifact: &event.Artifact{Name: "screenshot 2: otp on https://idp.test/otp", File: "02-otp.png", MediaType: "image/png", Path: filepath.Join(dir, "gone.png")}},
+		{Kind: event.EventStepEnd, Time: now, Case: "c", Step: "web-login", Status: event.StepOK},
+		{Kind: event.EventCaseEnd, Time: now, Case: "c", Outcome: event.OutcomeEnrolled},
+		{Kind: event.EventRunEnd, Time: now},
 	}
 	var b bytes.Buffer
 	if err := report.WriteHTML(&b, events, report.Options{}); err != nil {

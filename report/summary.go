@@ -8,7 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Exit codes of a run (DESIGN.md).
@@ -22,21 +23,21 @@ const (
 
 // StepSummary is how one step of a case ended.
 type StepSummary struct {
-	Step    sim.Step       `json:"step"`
-	Status  sim.StepStatus `json:"status"`
-	Message string         `json:"message,omitempty"`
+	Step    event.Step       `json:"step"`
+	Status  event.StepStatus `json:"status"`
+	Message string           `json:"message,omitempty"`
 }
 
 // CaseSummary is one case folded from its events.
 type CaseSummary struct {
-	Name    string             `json:"name"`
-	Info    sim.CaseInfo       `json:"info"`
-	Outcome string             `json:"outcome"`
-	Message string             `json:"message,omitempty"`
-	Steps   []StepSummary      `json:"steps"`
-	Results []sim.Result       `json:"results"`
-	Counts  map[sim.Status]int `json:"counts"`
-	Facts   map[string]string  `json:"facts,omitempty"`
+	Name    string               `json:"name"`
+	Info    event.CaseInfo       `json:"info"`
+	Outcome string               `json:"outcome"`
+	Message string               `json:"message,omitempty"`
+	Steps   []StepSummary        `json:"steps"`
+	Results []check.Result       `json:"results"`
+	Counts  map[check.Status]int `json:"counts"`
+	Facts   map[string]string    `json:"facts,omitempty"`
 	done    bool
 }
 
@@ -50,17 +51,17 @@ func (c *CaseSummary) Problems(strict bool) []string {
 		if r.Tripped() && !contains(c.Info.ExpectTrips, r.ID) && c.Info.Expects(r.ID) {
 			known = true
 		}
-		if r.Status == sim.Fail || (strict && r.Status == sim.Warn) {
+		if r.Status == check.Fail || (strict && r.Status == check.Warn) {
 			tripped[r.ID] = true
 			if !c.Info.Expects(r.ID) {
 				out = append(out, fmt.Sprintf("%s %s: %s", r.ID, strings.ToUpper(string(r.Status)), firstNonEmpty(r.Actual, r.Detail)))
 			}
-		} else if r.Status == sim.Warn {
+		} else if r.Status == check.Warn {
 			tripped[r.ID] = true
 		}
 	}
 	for _, id := range c.Info.ExpectTrips {
-		if !tripped[id] && sim.CheckFilter(c.Info.Checks).Match(id) {
+		if !tripped[id] && check.Filter(c.Info.Checks).Match(id) {
 			out = append(out, fmt.Sprintf("%s was expected to fail or warn, but did not", id))
 		}
 	}
@@ -84,12 +85,12 @@ func (c *CaseSummary) Problems(strict bool) []string {
 			strings.Join(c.Info.ExpectCommandTypes, ", "), strings.Join(missing, ", "), strings.ReplaceAll(got, ",", ", ")))
 	}
 	switch c.Outcome {
-	case sim.OutcomeError:
-		if c.Info.ExpectOutcome != sim.OutcomeError {
+	case event.OutcomeError:
+		if c.Info.ExpectOutcome != event.OutcomeError {
 			out = append(out, "the case could not complete: "+c.Message)
 		}
-	case sim.OutcomeDiscoveryFailed, sim.OutcomeAuthFailed, sim.OutcomeEnrollFailed, sim.OutcomeProfileRejected,
-		sim.OutcomeIdentityFailed, sim.OutcomeCheckInFailed, sim.OutcomeUnenrolled:
+	case event.OutcomeDiscoveryFailed, event.OutcomeAuthFailed, event.OutcomeEnrollFailed, event.OutcomeProfileRejected,
+		event.OutcomeIdentityFailed, event.OutcomeCheckInFailed, event.OutcomeUnenrolled:
 		if c.Info.ExpectOutcome != "" {
 			break
 		}
@@ -150,7 +151,7 @@ type Summary struct {
 	Interrupted bool           `json:"interrupted,omitempty"`
 	// Known is what became of the run's expectations file (run-end), nil
 	// without one.
-	Known  *sim.KnownFindings `json:"expectations,omitempty"`
+	Known  *check.KnownFindings `json:"expectations,omitempty"`
 	byName map[string]*CaseSummary
 	ended  bool
 	timing Timing
@@ -167,7 +168,7 @@ type Timing struct {
 	Simulated               bool
 	SimStarted, SimFinished time.Time
 	// TOTPSkipped is the TOTP time the embedded target jumped over instead
-	// of waiting for fresh codes (sim.Event.TOTPSkipped).
+	// of waiting for fresh codes (event.Event.TOTPSkipped).
 	TOTPSkipped time.Duration
 }
 
@@ -203,7 +204,7 @@ func (t Timing) String() string {
 // wallTime is when an event happened by the wall clock. Monotonic clock
 // readings are dropped: a live report and one re-rendered from the saved
 // stream must compute the same durations.
-func wallTime(ev sim.Event) time.Time {
+func wallTime(ev event.Event) time.Time {
 	if !ev.Wall.IsZero() {
 		return ev.Wall.Round(0)
 	}
@@ -214,18 +215,18 @@ func wallTime(ev sim.Event) time.Time {
 func (s *Summary) Timing() Timing { return s.timing }
 
 // Add folds one event in.
-func (s *Summary) Add(ev sim.Event) {
+func (s *Summary) Add(ev event.Event) {
 	if s.byName == nil {
 		s.byName = map[string]*CaseSummary{}
 	}
 	s.time(ev)
 	switch ev.Kind {
-	case sim.EventRunEnd:
+	case event.EventRunEnd:
 		s.ended = true
 		s.Known = ev.Expectations
 		return
-	case sim.EventCaseStart:
-		c := &CaseSummary{Name: ev.Case, Counts: map[sim.Status]int{}}
+	case event.EventCaseStart:
+		c := &CaseSummary{Name: ev.Case, Counts: map[check.Status]int{}}
 		if ev.Info != nil {
 			c.Info = *ev.Info
 		}
@@ -238,16 +239,16 @@ func (s *Summary) Add(ev sim.Event) {
 		return
 	}
 	switch ev.Kind {
-	case sim.EventStepEnd:
+	case event.EventStepEnd:
 		c.Steps = append(c.Steps, StepSummary{Step: ev.Step, Status: ev.Status, Message: ev.Message})
-	case sim.EventCheck:
+	case event.EventCheck:
 		if ev.Result != nil {
 			c.Results = append(c.Results, *ev.Result)
 			c.Counts[ev.Result.Status]++
 		}
-	case sim.EventCaseEnd:
+	case event.EventCaseEnd:
 		c.Outcome, c.Message, c.Facts, c.done = ev.Outcome, ev.Message, ev.Facts, true
-		if ev.Outcome == sim.OutcomeInterrupted {
+		if ev.Outcome == event.OutcomeInterrupted {
 			s.Interrupted = true
 		}
 	}
@@ -255,7 +256,7 @@ func (s *Summary) Add(ev sim.Event) {
 
 // time keeps the run's first and latest readings of both clocks; a stream
 // cut short (interrupted, crashed) still has a duration up to its last event.
-func (s *Summary) time(ev sim.Event) {
+func (s *Summary) time(ev event.Event) {
 	t := &s.timing
 	if t.Started.IsZero() {
 		t.Started, t.SimStarted = wallTime(ev), ev.Time.Round(0)
@@ -264,7 +265,7 @@ func (s *Summary) time(ev sim.Event) {
 	if !ev.Wall.IsZero() {
 		t.Simulated = true
 	}
-	if ev.Kind == sim.EventRunEnd {
+	if ev.Kind == event.EventRunEnd {
 		t.TOTPSkipped = ev.TOTPSkipped
 	}
 }
@@ -273,8 +274,8 @@ func (s *Summary) time(ev sim.Event) {
 func (s *Summary) Case(name string) *CaseSummary { return s.byName[name] }
 
 // Totals counts check statuses over all cases.
-func (s *Summary) Totals() map[sim.Status]int {
-	t := map[sim.Status]int{}
+func (s *Summary) Totals() map[check.Status]int {
+	t := map[check.Status]int{}
 	for _, c := range s.Cases {
 		for k, v := range c.Counts {
 			t[k] += v
@@ -313,7 +314,7 @@ func (s *Summary) ExitCode(strict bool) int {
 	}
 	code := ExitOK
 	for _, c := range s.Cases {
-		if (c.Outcome == sim.OutcomeError && c.Info.ExpectOutcome != sim.OutcomeError) || !c.done {
+		if (c.Outcome == event.OutcomeError && c.Info.ExpectOutcome != event.OutcomeError) || !c.done {
 			return ExitIncomplete
 		}
 		if !c.Passed(strict) {
@@ -335,9 +336,9 @@ func (s *Summary) Failed(strict bool) []*CaseSummary {
 }
 
 // statusOrder is how counts are listed.
-var statusOrder = []sim.Status{sim.Pass, sim.Fail, sim.Warn, sim.Noted, sim.Skip, sim.Error}
+var statusOrder = []check.Status{check.Pass, check.Fail, check.Warn, check.Noted, check.Skip, check.Error}
 
-func formatCounts(m map[sim.Status]int) string {
+func formatCounts(m map[check.Status]int) string {
 	var parts []string
 	for _, st := range statusOrder {
 		parts = append(parts, fmt.Sprintf("%d %s", m[st], st))
@@ -367,7 +368,7 @@ func (s *Summary) KnownCounts() (occurred int, states map[string]int) {
 	}
 	for _, e := range s.Known.Entries {
 		states[e.State]++
-		if e.State == sim.KnownExpected {
+		if e.State == check.KnownExpected {
 			occurred += e.Occurrences
 		}
 	}
@@ -375,15 +376,15 @@ func (s *Summary) KnownCounts() (occurred int, states map[string]int) {
 }
 
 // knownLine is what an entry's state means, in a sentence after its name.
-func knownLine(e sim.KnownFinding, file string) string {
+func knownLine(e check.KnownFinding, file string) string {
 	switch e.State {
-	case sim.KnownExpected:
+	case check.KnownExpected:
 		return fmt.Sprintf("%d finding(s); %s", e.Occurrences, e.Reason)
-	case sim.KnownStale:
+	case check.KnownStale:
 		return "no longer occurs: remove it from " + file
-	case sim.KnownExpired:
+	case check.KnownExpired:
 		return fmt.Sprintf("expired on %s and no longer applies: its findings count again", e.Expires)
-	case sim.KnownUnused:
+	case check.KnownUnused:
 		return firstNonEmpty(e.Note, "not played") + ": not judged"
 	}
 	return e.State

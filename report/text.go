@@ -6,7 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // TextOptions shape the live text output.
@@ -22,7 +23,7 @@ type Text struct {
 	w    io.Writer
 	opt  TextOptions
 	sum  Summary
-	info map[string]*sim.CaseInfo
+	info map[string]*event.CaseInfo
 	// pending holds a step's lines until its end, so they print under
 	// the step's own line.
 	pending []string
@@ -30,7 +31,7 @@ type Text struct {
 
 // NewText returns a live text writer.
 func NewText(w io.Writer, opt TextOptions) *Text {
-	return &Text{w: w, opt: opt, info: map[string]*sim.CaseInfo{}}
+	return &Text{w: w, opt: opt, info: map[string]*event.CaseInfo{}}
 }
 
 // Summary is what the writer has folded so far.
@@ -53,41 +54,41 @@ func (t *Text) paint(code, s string) string {
 	return code + s + ansiReset
 }
 
-func (t *Text) statusLabel(st sim.Status) string {
+func (t *Text) statusLabel(st check.Status) string {
 	label := fmt.Sprintf("%-5s", strings.ToUpper(string(st)))
 	switch st {
-	case sim.Pass:
+	case check.Pass:
 		return t.paint(ansiGreen, label)
-	case sim.Fail, sim.Error:
+	case check.Fail, check.Error:
 		return t.paint(ansiRed, label)
-	case sim.Warn:
+	case check.Warn:
 		return t.paint(ansiYellow, label)
-	case sim.Noted:
+	case check.Noted:
 		return t.paint(ansiBlue, label)
 	}
 	return t.paint(ansiDim, label)
 }
 
-func (t *Text) stepLabel(st sim.StepStatus) string {
+func (t *Text) stepLabel(st event.StepStatus) string {
 	label := fmt.Sprintf("%-8s", st)
 	switch st {
-	case sim.StepOK:
+	case event.StepOK:
 		return t.paint(ansiGreen, label)
-	case sim.StepFailed, sim.StepError:
+	case event.StepFailed, event.StepError:
 		return t.paint(ansiRed, label)
-	case sim.StepRefused:
+	case event.StepRefused:
 		return t.paint(ansiYellow, label)
 	}
 	return t.paint(ansiDim, label)
 }
 
 // Handle writes one event.
-func (t *Text) Handle(ev sim.Event) {
+func (t *Text) Handle(ev event.Event) {
 	t.sum.Add(ev)
 	w := t.w
 	hold := func(format string, args ...any) { t.pending = append(t.pending, fmt.Sprintf(format, args...)) }
 	switch ev.Kind {
-	case sim.EventCaseStart:
+	case event.EventCaseStart:
 		t.info[ev.Case] = ev.Info
 		i := ev.Info
 		fmt.Fprintf(w, "%s %s\n", t.paint(ansiBold, "=== "+ev.Case+":"), fmt.Sprintf("%s as %s, type %s", i.Device, i.Identifier, i.Type))
@@ -97,7 +98,7 @@ func (t *Text) Handle(ev sim.Event) {
 		if len(i.KnownTrips) > 0 {
 			fmt.Fprintf(w, "    known findings (--expectations): %s\n", strings.Join(i.KnownTrips, ", "))
 		}
-	case sim.EventExchange:
+	case event.EventExchange:
 		if !t.opt.Verbose {
 			return
 		}
@@ -115,13 +116,13 @@ func (t *Text) Handle(ev sim.Event) {
 			loc = " → " + l
 		}
 		hold("      → %s %s%s\n      ← %d %s%s (%s)\n", x.Method, x.URL, probe, x.Status, x.ResponseHeaders.Get("Content-Type"), loc, x.Duration.Round(time.Millisecond))
-	case sim.EventWait:
+	case event.EventWait:
 		// Printed at once, not held for the step's end: the run is
 		// visibly waiting, not stuck.
 		fmt.Fprintf(w, "  %s %s\n", t.paint(ansiDim, "…"), ev.Message)
-	case sim.EventCheck:
+	case event.EventCheck:
 		r := ev.Result
-		notable := r.Status == sim.Fail || r.Status == sim.Warn || r.Status == sim.Error || r.Status == sim.Noted
+		notable := r.Status == check.Fail || r.Status == check.Warn || r.Status == check.Error || r.Status == check.Noted
 		if !notable && !t.opt.Verbose {
 			return
 		}
@@ -133,22 +134,22 @@ func (t *Text) Handle(ev sim.Event) {
 		switch {
 		case r.Tripped():
 			line += fmt.Sprintf(": %s\n            expected: %s\n            actual:   %s\n            rule:     %s (source: %s)", oneLine(r.Rule, 100), r.Expected, r.Actual, levelLabel(r), r.Source)
-		case r.Detail != "" && r.Status == sim.Noted:
+		case r.Detail != "" && r.Status == check.Noted:
 			line += ": " + r.Detail
-		case r.Detail != "" && r.Status != sim.Skip:
+		case r.Detail != "" && r.Status != check.Skip:
 			line += ": " + r.Detail
 		case r.Detail != "" && t.opt.Verbose:
 			line += ": " + r.Detail
 		}
 		hold("%s\n", line)
-	case sim.EventStepEnd:
+	case event.EventStepEnd:
 		fmt.Fprintf(w, "  %-17s %s %s\n", ev.Step, t.stepLabel(ev.Status), ev.Message)
 		t.writeStack(ev.Stack)
 		for _, l := range t.pending {
 			io.WriteString(w, l)
 		}
 		t.pending = t.pending[:0]
-	case sim.EventCaseEnd:
+	case event.EventCaseEnd:
 		c := t.sum.byName[ev.Case]
 		for _, l := range t.pending {
 			io.WriteString(w, l)
@@ -161,7 +162,7 @@ func (t *Text) Handle(ev sim.Event) {
 		t.writeStack(ev.Stack)
 		fmt.Fprintf(w, "      checks: %s\n\n", formatCounts(c.Counts))
 		t.pending = t.pending[:0]
-	case sim.EventRunEnd:
+	case event.EventRunEnd:
 		t.writeSummary()
 	}
 }
@@ -196,21 +197,21 @@ func (t *Text) writeKnown() {
 	}
 	occurred, states := t.sum.KnownCounts()
 	fmt.Fprintf(t.w, "\n%s (%s): %d entries; %d expected finding(s) occurred; stale %d, expired %d, unused %d\n", t.paint(ansiBold, "Expectations"),
-		k.File, len(k.Entries), occurred, states[sim.KnownStale], states[sim.KnownExpired], states[sim.KnownUnused])
+		k.File, len(k.Entries), occurred, states[check.KnownStale], states[check.KnownExpired], states[check.KnownUnused])
 	for _, e := range k.Entries {
 		label := fmt.Sprintf("%-9s", e.State)
 		switch e.State {
-		case sim.KnownStale, sim.KnownExpired:
+		case check.KnownStale, check.KnownExpired:
 			label = t.paint(ansiYellow, label)
-		case sim.KnownUnused:
+		case check.KnownUnused:
 			label = t.paint(ansiDim, label)
 		}
 		name := "expectation " + e.String()
 		sep := " "
-		if e.State == sim.KnownExpected || e.State == sim.KnownUnused {
+		if e.State == check.KnownExpected || e.State == check.KnownUnused {
 			sep = ": "
 		}
-		if e.State == sim.KnownExpected {
+		if e.State == check.KnownExpected {
 			name = e.String()
 		}
 		fmt.Fprintf(t.w, "  %s %s%s%s\n", label, name, sep, knownLine(e, k.File))
@@ -238,8 +239,8 @@ func contains(list []string, s string) bool {
 }
 
 // levelLabel shows a starred check's level as the catalogue does (MUST*).
-func levelLabel(r *sim.Result) string {
-	if spec, ok := sim.LookupCheck(r.ID); ok && spec.Starred {
+func levelLabel(r *check.Result) string {
+	if spec, ok := check.Lookup(r.ID); ok && spec.Starred {
 		return string(r.Level) + "*"
 	}
 	return string(r.Level)

@@ -10,12 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // simulatedRun is the synthetic run as an embedded run records it: the
 // run's clock jumps 18 minutes over TOTP waits while 1.2 s pass for real.
-func simulatedRun(t *testing.T) []sim.Event {
+func simulatedRun(t *testing.T) []event.Event {
 	events := syntheticRun(t)
 	w0 := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 	t0 := events[0].Time
@@ -74,8 +74,8 @@ func TestWallTimeSurvivesJSONL(t *testing.T) {
 	var buf strings.Builder
 	require.NoError(t, report.WriteJSONL(&buf, events, report.Options{}))
 	assert.Contains(t, buf.String(), `"wall":"2026-05-06T07:08:09Z"`)
-	var again []sim.Event
-	require.NoError(t, report.ReadJSONL(strings.NewReader(buf.String()), func(ev sim.Event) { again = append(again, ev) }))
+	var again []event.Event
+	require.NoError(t, report.ReadJSONL(strings.NewReader(buf.String()), func(ev event.Event) { again = append(again, ev) }))
 	for _, format := range []string{"text", "json", "junit", "markdown", "html", "har"} {
 		assert.Equal(t, string(render(t, format, events, false)), string(render(t, format, again, false)), format)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 //go:embed suites/*.yaml
@@ -113,7 +114,7 @@ func negativeSuite(opt Options) (*Suite, error) {
 		}
 		var fail []string
 		for _, id := range f.Trips {
-			if spec, ok := sim.LookupCheck(id); ok && spec.Level == sim.Info {
+			if spec, ok := check.Lookup(id); ok && spec.Level == check.Info {
 				continue
 			}
 			fail = append(fail, id)

@@ -11,6 +11,9 @@ import (
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 func TestBuiltInList(t *testing.T) {
@@ -25,7 +28,7 @@ func TestBuiltInList(t *testing.T) {
 		assert.GreaterOrEqual(t, info.Cases, info.Scenarios, info.Name)
 	}
 	assert.Equal(t, []string{"conformance", "demo", "negative", "thresholds", "tls27"}, names)
-	assert.Equal(t, scenarios.SuiteInfo{Name: "conformance", Description: byName["conformance"].Description, Scenarios: 4, Cases: 4 * len(sim.Catalogue())}, byName["conformance"])
+	assert.Equal(t, scenarios.SuiteInfo{Name: "conformance", Description: byName["conformance"].Description, Scenarios: 4, Cases: 4 * len(device.Catalogue())}, byName["conformance"])
 	assert.Equal(t, 7, byName["demo"].Scenarios)
 	assert.Equal(t, 7, byName["demo"].Cases)
 	assert.Equal(t, len(refserver.Faults()), byName["negative"].Scenarios)
@@ -83,17 +86,17 @@ func TestDemoSuite(t *testing.T) {
 		faults, trips                  []string
 		facts                          map[string]string
 	}{
-		{"byod-iphone/iphone@26.1", "iphone@26.1", "alice@acme.test", sim.OutcomeEnrolled, sim.TypeUser, nil, nil,
+		{"byod-iphone/iphone@26.1", "iphone@26.1", "alice@acme.test", event.OutcomeEnrolled, sim.TypeUser, nil, nil,
 			map[string]string{"redirects": "1", "server": "mdm-byod", "via": "well-known", "method": "apple-as-web", "enrollment_mode": "BYOD", "assigned": "alice@acme.test"}},
-		{"byod-iphone-javascript/iphone@26.1", "iphone@26.1", "grace@acme.test", sim.OutcomeEnrolled, sim.TypeUser, nil, nil,
+		{"byod-iphone-javascript/iphone@26.1", "iphone@26.1", "grace@acme.test", event.OutcomeEnrolled, sim.TypeUser, nil, nil,
 			map[string]string{"server": "mdm-byod", "via": "well-known", "enrollment_mode": "BYOD", "assigned": "grace@acme.test"}},
-		{"adde-mac-idp/mac@15.2", "mac@15.2", "carol@acme.test", sim.OutcomeEnrolled, sim.TypeDevice, nil, nil,
+		{"adde-mac-idp/mac@15.2", "mac@15.2", "carol@acme.test", event.OutcomeEnrolled, sim.TypeDevice, nil, nil,
 			map[string]string{"server": "mdm-adde", "via": "well-known", "method": "apple-as-web", "enrollment_mode": "ADDE", "assigned": "carol@acme.test"}},
-		{"axm-fallback-iphone/iphone@18.2", "iphone@18.2", "alice@acme.test", sim.OutcomeEnrolled, sim.TypeUser, []string{"wellknown-404"}, nil,
+		{"axm-fallback-iphone/iphone@18.2", "iphone@18.2", "alice@acme.test", event.OutcomeEnrolled, sim.TypeUser, []string{"wellknown-404"}, nil,
 			map[string]string{"via": "axm-fallback"}},
-		{"no-fallback-iphone/iphone@18.1", "iphone@18.1", "alice@acme.test", sim.OutcomeDiscoveryFailed, sim.TypeUser, []string{"wellknown-404"}, []string{"WK-001"}, nil},
-		{"adde-refused-ipad/ipad@16.7", "ipad@16.7", "carol@acme.test", sim.OutcomeRefused, sim.TypeDevice, nil, nil, nil},
-		{"oauth-vision/vision@2.2", "vision@2.2", "erin@acme.test", sim.OutcomeEnrolled, sim.TypeUser, nil, nil,
+		{"no-fallback-iphone/iphone@18.1", "iphone@18.1", "alice@acme.test", event.OutcomeDiscoveryFailed, sim.TypeUser, []string{"wellknown-404"}, []string{"WK-001"}, nil},
+		{"adde-refused-ipad/ipad@16.7", "ipad@16.7", "carol@acme.test", event.OutcomeRefused, sim.TypeDevice, nil, nil, nil},
+		{"oauth-vision/vision@2.2", "vision@2.2", "erin@acme.test", event.OutcomeEnrolled, sim.TypeUser, nil, nil,
 			map[string]string{"method": "apple-oauth2", "enrollment_mode": "BYOD", "assigned": "erin@acme.test"}},
 	}
 	require.Len(t, got, len(tests))
@@ -138,9 +141,9 @@ func TestNegativeSuite(t *testing.T) {
 		assert.Equal(t, wantType, sc.Type, f.Name)
 		var want []string
 		for _, id := range f.Trips {
-			spec, ok := sim.LookupCheck(id)
+			spec, ok := check.Lookup(id)
 			require.True(t, ok, id)
-			if spec.Level != sim.Info {
+			if spec.Level != check.Info {
 				want = append(want, id)
 			}
 		}
@@ -165,7 +168,7 @@ func TestNegativeSuite(t *testing.T) {
 	info := false
 	for _, f := range faults {
 		for _, id := range f.Trips {
-			if spec, _ := sim.LookupCheck(id); spec.Level == sim.Info {
+			if spec, _ := check.Lookup(id); spec.Level == check.Info {
 				info = true
 			}
 		}
@@ -178,12 +181,12 @@ func TestNegativeSuite(t *testing.T) {
 func TestThresholdsSuite(t *testing.T) {
 	s, err := scenarios.BuiltInSuite("thresholds", opts(nil))
 	require.NoError(t, err)
-	pairs := map[string]sim.Capability{
-		"adue":             sim.CapUserEnrollment,
-		"adde":             sim.CapDeviceEnrollment,
-		"axm-fallback":     sim.CapAxMFallback,
-		"wellknown-failed": sim.CapWellKnownFailed,
-		"oauth2":           sim.CapOAuth2,
+	pairs := map[string]device.Capability{
+		"adue":             device.CapUserEnrollment,
+		"adde":             device.CapDeviceEnrollment,
+		"axm-fallback":     device.CapAxMFallback,
+		"wellknown-failed": device.CapWellKnownFailed,
+		"oauth2":           device.CapOAuth2,
 	}
 	byName := map[string]scenarios.Scenario{}
 	for _, sc := range s.Scenarios {
@@ -195,9 +198,9 @@ func TestThresholdsSuite(t *testing.T) {
 		require.NotEmpty(t, at.Name, prefix)
 		require.Equal(t, len(below.Devices), len(at.Devices), prefix)
 		for i := range below.Devices {
-			b, err := sim.LookupDevice(below.Devices[i])
+			b, err := device.LookupDevice(below.Devices[i])
 			require.NoError(t, err)
-			a, err := sim.LookupDevice(at.Devices[i])
+			a, err := device.LookupDevice(at.Devices[i])
 			require.NoError(t, err)
 			assert.Equal(t, b.Family, a.Family, prefix)
 			assert.False(t, b.Has(capability), "%s: %s should lack %s", prefix, b.Ref(), capability)

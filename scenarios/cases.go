@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
@@ -106,13 +108,13 @@ func (s Scenario) Cases(getenv func(string) string) ([]CaseSpec, error) {
 // namedDevice is a device with the reference its case is named after.
 type namedDevice struct {
 	ref    string
-	device sim.Device
+	device device.Device
 }
 
 // Expand lists the devices the scenario plays, in case order.
-func (s Scenario) Expand() ([]sim.Device, error) {
+func (s Scenario) Expand() ([]device.Device, error) {
 	nds, err := s.expand()
-	out := make([]sim.Device, len(nds))
+	out := make([]device.Device, len(nds))
 	for i, nd := range nds {
 		out[i] = nd.device
 	}
@@ -133,7 +135,7 @@ func (s Scenario) expand() ([]namedDevice, error) {
 	}
 	var out []namedDevice
 	for _, ref := range refs {
-		d, err := sim.LookupDevice(ref)
+		d, err := device.LookupDevice(ref)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +147,7 @@ func (s Scenario) expand() ([]namedDevice, error) {
 // expand lists each family's devices at each version; "catalogue" stands
 // for the family's catalogue versions. A device reached twice is kept once.
 func (m Matrix) expand() ([]namedDevice, error) {
-	var fams []sim.Family
+	var fams []device.Family
 	for _, name := range m.Families {
 		if name == "all" {
 			fams = append(fams, matrixAllFamilies...)
@@ -163,7 +165,7 @@ func (m Matrix) expand() ([]namedDevice, error) {
 	}
 	seen := map[string]bool{}
 	var out []namedDevice
-	add := func(d sim.Device) {
+	add := func(d device.Device) {
 		if !seen[d.Ref()] {
 			seen[d.Ref()] = true
 			out = append(out, namedDevice{d.Ref(), d})
@@ -172,14 +174,14 @@ func (m Matrix) expand() ([]namedDevice, error) {
 	for _, f := range fams {
 		for _, v := range m.Versions {
 			if v == VersionsCatalogue {
-				for _, d := range sim.Catalogue() {
+				for _, d := range device.Catalogue() {
 					if d.Family == f {
 						add(d)
 					}
 				}
 				continue
 			}
-			d, err := sim.LookupDevice(f.Short() + "@" + v)
+			d, err := device.LookupDevice(f.Short() + "@" + v)
 			if err != nil {
 				return nil, err
 			}
@@ -194,7 +196,7 @@ func (m Matrix) expand() ([]namedDevice, error) {
 
 // expectFor is the scenario's expectation for one device, with `auto`
 // resolved and `any` left unchecked.
-func (s Scenario) expectFor(d sim.Device) sim.Expect {
+func (s Scenario) expectFor(d device.Device) sim.Expect {
 	e := sim.Expect{Enroll: s.Expect.Enroll, Trips: slices.Clone(s.Expect.Fail), Facts: s.Expect.Facts(),
 		CommandTypes: slices.Clone(s.Expect.CommandTypes)}
 	if s.Expect.Commands != nil {
@@ -208,7 +210,7 @@ func (s Scenario) expectFor(d sim.Device) sim.Expect {
 	case OutcomeAuto, "":
 		outcome, last := s.autoOutcome(d)
 		e.Outcome = outcome
-		if outcome != sim.OutcomeEnrolled {
+		if outcome != event.OutcomeEnrolled {
 			// A device that does not enroll answers no commands.
 			delete(e.Facts, "commands")
 			e.CommandTypes = nil
@@ -233,25 +235,25 @@ func (s Scenario) expectFor(d sim.Device) sim.Expect {
 
 // autoOutcome is what the device can do with this scenario: the outcome and
 // the index (in stepFacts) of the last step whose facts it can show.
-func (s Scenario) autoOutcome(d sim.Device) (string, int) {
+func (s Scenario) autoOutcome(d device.Device) (string, int) {
 	const (
 		none     = -1
 		document = 1
 		endOf    = 3
 	)
-	adue, adde := d.Has(sim.CapUserEnrollment), d.Has(sim.CapDeviceEnrollment)
+	adue, adde := d.Has(device.CapUserEnrollment), d.Has(device.CapDeviceEnrollment)
 	switch s.Type {
 	case sim.TypeUser:
 		if !adue {
-			return sim.OutcomeRefused, none
+			return event.OutcomeRefused, none
 		}
 	case sim.TypeDevice:
 		if !adde {
-			return sim.OutcomeRefused, none
+			return event.OutcomeRefused, none
 		}
 	default:
 		if !adue && !adde {
-			return sim.OutcomeRefused, none
+			return event.OutcomeRefused, none
 		}
 		// The server chooses; the expectations may say what it chooses.
 		kind := s.Expect.Steps["process-document"]["server"]
@@ -262,23 +264,23 @@ func (s Scenario) autoOutcome(d sim.Device) (string, int) {
 			kind = "mdm-adde"
 		}
 		if kind == "mdm-byod" && !adue || kind == "mdm-adde" && !adde {
-			return sim.OutcomeEnrollFailed, document
+			return event.OutcomeEnrollFailed, document
 		}
 	}
 	if s.DiscoveryOnly {
-		return sim.OutcomeDiscovered, document
+		return event.OutcomeDiscovered, document
 	}
 	switch s.Expect.Steps["enroll-challenge"]["method"] {
 	case "apple-oauth2":
-		if !d.Has(sim.CapOAuth2) {
-			return sim.OutcomeEnrollFailed, document + 1
+		if !d.Has(device.CapOAuth2) {
+			return event.OutcomeEnrollFailed, document + 1
 		}
 	case "apple-as-web":
-		if !d.Has(sim.CapAsWeb) {
-			return sim.OutcomeEnrollFailed, document + 1
+		if !d.Has(device.CapAsWeb) {
+			return event.OutcomeEnrollFailed, document + 1
 		}
 	}
-	return sim.OutcomeEnrolled, endOf
+	return event.OutcomeEnrolled, endOf
 }
 
 // secret reads one secret from its environment variable or file.

@@ -14,6 +14,8 @@ import (
 
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
@@ -49,12 +51,12 @@ func writeScenario(t *testing.T, body string, files map[string]string) scenarios
 
 func TestMatrixExpansion(t *testing.T) {
 	var catalogueRefs []string
-	for _, d := range sim.Catalogue() {
+	for _, d := range device.Catalogue() {
 		catalogueRefs = append(catalogueRefs, "m/"+d.Ref())
 	}
 	var macs []string
-	for _, d := range sim.Catalogue() {
-		if d.Family == sim.Mac {
+	for _, d := range device.Catalogue() {
+		if d.Family == device.Mac {
 			macs = append(macs, "m/"+d.Ref())
 		}
 	}
@@ -108,7 +110,7 @@ func TestDeviceRefsNameCases(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"refs/iphone@18.2", "refs/iPhone17,2@26.1", "refs/ipad@17.5"}, caseNames(specs))
 	assert.Equal(t, "iPhone17,2", specs[1].Case.Device.Product)
-	assert.Equal(t, sim.IPad, specs[2].Case.Device.Family)
+	assert.Equal(t, device.IPad, specs[2].Case.Device.Family)
 	assert.Equal(t, "", specs[0].Case.Expect.Outcome, "any: unchecked")
 }
 
@@ -144,28 +146,28 @@ func TestAutoOutcome(t *testing.T) {
 		want          string
 		wantFacts     map[string]string
 	}{
-		{"iphone@14.8", sim.TypeUser, "", all, false, sim.OutcomeRefused, nil},
-		{"iphone@15.0", sim.TypeUser, scenarios.OutcomeAuto, nil, false, sim.OutcomeEnrolled, nil},
-		{"iphone@16.7", sim.TypeDevice, scenarios.OutcomeAuto, nil, false, sim.OutcomeRefused, nil},
-		{"iphone@17.0", sim.TypeDevice, scenarios.OutcomeAuto, nil, false, sim.OutcomeEnrolled, nil},
-		{"mac@13.6", sim.TypeAuto, scenarios.OutcomeAuto, nil, false, sim.OutcomeRefused, nil},
-		{"vision@1.0", sim.TypeUser, scenarios.OutcomeAuto, nil, false, sim.OutcomeRefused, nil},
-		{"vision@1.1", sim.TypeDevice, scenarios.OutcomeAuto, nil, false, sim.OutcomeEnrolled, nil},
+		{"iphone@14.8", sim.TypeUser, "", all, false, event.OutcomeRefused, nil},
+		{"iphone@15.0", sim.TypeUser, scenarios.OutcomeAuto, nil, false, event.OutcomeEnrolled, nil},
+		{"iphone@16.7", sim.TypeDevice, scenarios.OutcomeAuto, nil, false, event.OutcomeRefused, nil},
+		{"iphone@17.0", sim.TypeDevice, scenarios.OutcomeAuto, nil, false, event.OutcomeEnrolled, nil},
+		{"mac@13.6", sim.TypeAuto, scenarios.OutcomeAuto, nil, false, event.OutcomeRefused, nil},
+		{"vision@1.0", sim.TypeUser, scenarios.OutcomeAuto, nil, false, event.OutcomeRefused, nil},
+		{"vision@1.1", sim.TypeDevice, scenarios.OutcomeAuto, nil, false, event.OutcomeEnrolled, nil},
 		// OAuth 2 arrived a version after user enrollment on iOS.
-		{"iphone@15.0", sim.TypeUser, scenarios.OutcomeAuto, all, false, sim.OutcomeEnrollFailed, upTo("redirects", "server", "via", "method")},
-		{"ipad@15.0", sim.TypeUser, scenarios.OutcomeAuto, withMethod("apple-oauth2"), false, sim.OutcomeEnrollFailed, upTo("method")},
-		{"iphone@16.0", sim.TypeUser, scenarios.OutcomeAuto, all, false, sim.OutcomeEnrolled, upTo("redirects", "server", "via", "method", "enrollment_mode", "assigned")},
-		{"mac@14.0", sim.TypeUser, scenarios.OutcomeAuto, withMethod("apple-oauth2"), false, sim.OutcomeEnrolled, upTo("method")},
+		{"iphone@15.0", sim.TypeUser, scenarios.OutcomeAuto, all, false, event.OutcomeEnrollFailed, upTo("redirects", "server", "via", "method")},
+		{"ipad@15.0", sim.TypeUser, scenarios.OutcomeAuto, withMethod("apple-oauth2"), false, event.OutcomeEnrollFailed, upTo("method")},
+		{"iphone@16.0", sim.TypeUser, scenarios.OutcomeAuto, all, false, event.OutcomeEnrolled, upTo("redirects", "server", "via", "method", "enrollment_mode", "assigned")},
+		{"mac@14.0", sim.TypeUser, scenarios.OutcomeAuto, withMethod("apple-oauth2"), false, event.OutcomeEnrolled, upTo("method")},
 		// Type auto: the server's expected choice decides.
-		{"iphone@16.7", sim.TypeAuto, scenarios.OutcomeAuto, adde, false, sim.OutcomeEnrollFailed, map[string]string{"server": "mdm-adde"}},
-		{"iphone@17.0", sim.TypeAuto, scenarios.OutcomeAuto, adde, false, sim.OutcomeEnrolled, map[string]string{"server": "mdm-adde", "enrollment_mode": "ADDE"}},
-		{"iphone@16.7", sim.TypeAuto, scenarios.OutcomeAuto, nil, false, sim.OutcomeEnrolled, nil},
+		{"iphone@16.7", sim.TypeAuto, scenarios.OutcomeAuto, adde, false, event.OutcomeEnrollFailed, map[string]string{"server": "mdm-adde"}},
+		{"iphone@17.0", sim.TypeAuto, scenarios.OutcomeAuto, adde, false, event.OutcomeEnrolled, map[string]string{"server": "mdm-adde", "enrollment_mode": "ADDE"}},
+		{"iphone@16.7", sim.TypeAuto, scenarios.OutcomeAuto, nil, false, event.OutcomeEnrolled, nil},
 		// discovery_only ends after the document.
 		{"iphone@18.2", sim.TypeUser, scenarios.OutcomeAuto, map[string]map[string]string{"discovery": {"redirects": "1"}, "process-document": {"via": "well-known"}},
-			true, sim.OutcomeDiscovered, map[string]string{"redirects": "1", "via": "well-known"}},
-		{"iphone@14.8", sim.TypeUser, scenarios.OutcomeAuto, nil, true, sim.OutcomeRefused, nil},
+			true, event.OutcomeDiscovered, map[string]string{"redirects": "1", "via": "well-known"}},
+		{"iphone@14.8", sim.TypeUser, scenarios.OutcomeAuto, nil, true, event.OutcomeRefused, nil},
 		// Explicit outcomes and any keep every fact as written.
-		{"iphone@14.8", sim.TypeUser, sim.OutcomeError, all, false, sim.OutcomeError, upTo("redirects", "server", "via", "method", "enrollment_mode", "assigned")},
+		{"iphone@14.8", sim.TypeUser, event.OutcomeError, all, false, event.OutcomeError, upTo("redirects", "server", "via", "method", "enrollment_mode", "assigned")},
 		{"iphone@14.8", sim.TypeUser, scenarios.OutcomeAny, withMethod("apple-oauth2"), false, "", upTo("method")},
 	}
 	for _, tt := range tests {
@@ -198,20 +200,20 @@ func TestConformanceExpectations(t *testing.T) {
 	for _, sc := range suite.Scenarios {
 		specs, err := sc.Cases(nil)
 		require.NoError(t, err)
-		require.Len(t, specs, len(sim.Catalogue()), sc.Name)
+		require.Len(t, specs, len(device.Catalogue()), sc.Name)
 		for _, sp := range specs {
 			c := sp.Case
-			need := sim.CapUserEnrollment
+			need := device.CapUserEnrollment
 			if c.Type == sim.TypeDevice {
-				need = sim.CapDeviceEnrollment
+				need = device.CapDeviceEnrollment
 			}
 			oauth := c.Account.Identifier == "erin@acme.test" || c.Account.Identifier == "frank@acme.test"
-			want := sim.OutcomeEnrolled
+			want := event.OutcomeEnrolled
 			switch {
 			case !c.Device.Has(need):
-				want = sim.OutcomeRefused
-			case oauth && !c.Device.Has(sim.CapOAuth2):
-				want = sim.OutcomeEnrollFailed
+				want = event.OutcomeRefused
+			case oauth && !c.Device.Has(device.CapOAuth2):
+				want = event.OutcomeEnrollFailed
 			}
 			assert.Equal(t, want, c.Expect.Outcome, c.Name)
 			assert.True(t, sp.Embedded)
@@ -219,7 +221,7 @@ func TestConformanceExpectations(t *testing.T) {
 			n++
 		}
 	}
-	assert.Equal(t, 4*len(sim.Catalogue()), n)
+	assert.Equal(t, 4*len(device.Catalogue()), n)
 }
 
 func TestSecretsFromEnvAndFiles(t *testing.T) {
@@ -243,7 +245,7 @@ func TestSecretsFromEnvAndFiles(t *testing.T) {
 			CACerts: []string{"testdata/valid/certs/lab-ca.pem"}, StockCAs: []string{"testdata/valid/certs/lab-ca.pem"},
 		}, sp.Server)
 		assert.Equal(t, sim.Target{AxMURL: sim.AppleAxMURL}, sp.Case.Target)
-		assert.Equal(t, sim.Expect{Outcome: sim.OutcomeEnrolled, Enroll: true, Trips: []string{"SEC-002"}}, sp.Case.Expect)
+		assert.Equal(t, sim.Expect{Outcome: event.OutcomeEnrolled, Enroll: true, Trips: []string{"SEC-002"}}, sp.Case.Expect)
 	}
 }
 
@@ -352,7 +354,7 @@ func TestAxMTargetReachesCaseSpecs(t *testing.T) {
 	assert.Equal(t, filepath.Join("testdata", "valid", "axm-state"), a.State)
 	assert.Equal(t, scenarios.DefaultAxMListen, a.Listen)
 	assert.Equal(t, scenarios.DefaultAxMWait, a.Wait)
-	assert.Equal(t, map[sim.Family]string{sim.IPhone: "acme-mdm", sim.RealityDevice: "acme-mdm"}, a.Defaults)
+	assert.Equal(t, map[device.Family]string{device.IPhone: "acme-mdm", device.RealityDevice: "acme-mdm"}, a.Defaults)
 	assert.Equal(t, "https://mdm-staging.acme.com/test/adde-off", a.Withdraw)
 	assert.Equal(t, "ORG_NOT_SUPPORTED", a.RefuseFirst)
 	assert.NotSame(t, specs[0].AxM, specs[1].AxM, "each case gets its own copy")
@@ -361,6 +363,6 @@ func TestAxMTargetReachesCaseSpecs(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, emb[0].AxM)
 	assert.False(t, emb[0].AxM.Serve)
-	assert.Equal(t, map[sim.Family]string{sim.IPhone: "acme-mdm", sim.Mac: "other-mdm"}, emb[0].AxM.Defaults)
+	assert.Equal(t, map[device.Family]string{device.IPhone: "acme-mdm", device.Mac: "other-mdm"}, emb[0].AxM.Defaults)
 	assert.True(t, emb[0].Embedded)
 }

@@ -14,6 +14,9 @@ import (
 
 	"github.com/enrollsim/enrollsim/route"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // The walker reads the yaml.Node tree itself rather than decoding into
@@ -45,7 +48,7 @@ var (
 	typeValues        = []string{"user", "device", "auto"}
 	untilValues       = []string{string(sim.UntilProfile), string(sim.UntilIdentity), string(sim.UntilCheckIn), string(sim.UntilCommands)}
 	familyValues      = []string{"iphone", "ipad", "mac", "vision", "all"}
-	matrixAllFamilies = []sim.Family{sim.IPhone, sim.IPad, sim.Mac, sim.RealityDevice}
+	matrixAllFamilies = []device.Family{device.IPhone, device.IPad, device.Mac, device.RealityDevice}
 )
 
 // requestTypes are the commands a server commonly sends first; the
@@ -453,7 +456,7 @@ func (d *decoder) devices(f *fields, n *yaml.Node, s *Scenario) {
 	}
 	if v := f.get("device"); v != nil {
 		if ref, ok := d.str(v, "device"); ok {
-			if _, err := sim.LookupDevice(ref); err != nil {
+			if _, err := device.LookupDevice(ref); err != nil {
 				d.errf(deref(v), "%v", err)
 			}
 			s.Device = strings.TrimSpace(ref)
@@ -467,7 +470,7 @@ func (d *decoder) devices(f *fields, n *yaml.Node, s *Scenario) {
 		seen := map[string]int{}
 		for _, it := range items {
 			ref := strings.TrimSpace(it.value)
-			if _, err := sim.LookupDevice(ref); err != nil {
+			if _, err := device.LookupDevice(ref); err != nil {
 				d.errf(it.node, "%v", err)
 			}
 			if line, dup := seen[strings.ToLower(ref)]; dup {
@@ -521,7 +524,7 @@ func (d *decoder) matrix(n *yaml.Node) *Matrix {
 		for _, it := range items {
 			ver := strings.TrimSpace(it.value)
 			if ver != VersionsCatalogue {
-				pv, err := sim.ParseVersion(ver)
+				pv, err := device.ParseVersion(ver)
 				if err != nil {
 					d.errf(it.node, "matrix.versions: %v, or catalogue for every catalogue version", err)
 					continue
@@ -722,7 +725,7 @@ func (d *decoder) axm(n, at *yaml.Node, s *Scenario) {
 				}
 				fam := matrixAllFamilies[slices.Index(familyValues, k)]
 				if a.Defaults == nil {
-					a.Defaults = map[sim.Family]string{}
+					a.Defaults = map[device.Family]string{}
 				}
 				a.Defaults[fam] = name
 			}
@@ -912,7 +915,7 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 	if v := f.get("outcome"); v != nil {
 		if o, ok := d.enum(v, "expect.outcome", outcomes); ok {
 			e.Outcome = o
-			if s.DiscoveryOnly && (o == sim.OutcomeEnrolled || o == sim.OutcomeAuthFailed || o == sim.OutcomeProfileRejected || OutcomeNeeds(o) != "") {
+			if s.DiscoveryOnly && (o == event.OutcomeEnrolled || o == event.OutcomeAuthFailed || o == event.OutcomeProfileRejected || OutcomeNeeds(o) != "") {
 				d.errf(deref(v), "expect.outcome %s cannot happen with discovery_only: true (the case ends after discovery)", o)
 			} else if need := OutcomeNeeds(o); need != "" && !s.Until.Reaches(need) {
 				d.errf(deref(v), "expect.outcome %s cannot happen with until: %s (it needs until: %s or later)", o, s.Until, need)
@@ -928,15 +931,15 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 		seen := map[string]bool{}
 		for _, it := range items {
 			id := strings.ToUpper(strings.TrimSpace(it.value))
-			spec, found := sim.LookupCheck(id)
+			spec, found := check.Lookup(id)
 			switch {
 			case !found:
 				d.errf(it.node, "expect.fail: unknown check %q%s (accepted: the IDs 'enrollsim list checks' prints, e.g. WK-001)", it.value, didYouMean(id, ids))
 				continue
-			case !sim.Implemented(id):
+			case !check.Implemented(id):
 				d.errf(it.node, "expect.fail: check %s is in the catalogue but not judged yet, so it can never fail (accepted: the IDs 'enrollsim list checks' prints)", id)
 				continue
-			case spec.Level == sim.Info:
+			case spec.Level == check.Info:
 				d.errf(it.node, "expect.fail: %s is an INFO check: it is noted, never failed, so it cannot be expected to fail", id)
 				continue
 			case seen[id]:
@@ -975,7 +978,7 @@ func (d *decoder) commands(key, n *yaml.Node, s *Scenario) {
 		d.errf(key, "expect.commands: never observed with discovery_only: true (the case ends after discovery)")
 	case !s.Until.Reaches(sim.UntilCommands):
 		d.errf(key, "expect.commands: never observed with until: %s (commands are answered with until: commands, the default)", s.Until)
-	case s.Expect.Outcome != "" && !contains([]string{OutcomeAuto, OutcomeAny, sim.OutcomeEnrolled, sim.OutcomeUnenrolled, sim.OutcomeError}, s.Expect.Outcome):
+	case s.Expect.Outcome != "" && !contains([]string{OutcomeAuto, OutcomeAny, event.OutcomeEnrolled, event.OutcomeUnenrolled, event.OutcomeError}, s.Expect.Outcome):
 		d.errf(key, "expect.commands: never observed with expect.outcome %s (the case ends before the first commands)", s.Expect.Outcome)
 	}
 	v := deref(n)
@@ -1044,7 +1047,7 @@ func (d *decoder) steps(n *yaml.Node, s *Scenario) {
 		if v == nil {
 			continue
 		}
-		if s.DiscoveryOnly && (st.step == sim.StepChallenge || st.step == sim.StepProfile) {
+		if s.DiscoveryOnly && (st.step == event.StepChallenge || st.step == event.StepProfile) {
 			d.errf(f.keys[st.name], "expect.steps.%s: never observed with discovery_only: true (the case ends after discovery)", st.name)
 		}
 		var factNames []string
@@ -1107,7 +1110,7 @@ func first(list []string, n int) []string { return list[:min(n, len(list))] }
 
 func checkIDs() []string {
 	var out []string
-	for _, c := range sim.Checks() {
+	for _, c := range check.Checks() {
 		out = append(out, c.ID)
 	}
 	return out

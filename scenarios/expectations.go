@@ -12,7 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 // An expectations file lists the findings a deployment is known to have, in
@@ -66,7 +66,7 @@ func (e Expectation) MatchCase(name string) bool {
 
 // MatchCheck reports whether the entry covers the check.
 func (e Expectation) MatchCheck(id string) bool {
-	return sim.CheckFilter{e.Check}.Match(strings.ToUpper(id))
+	return check.Filter{e.Check}.Match(strings.ToUpper(id))
 }
 
 // Expired reports whether the entry no longer applies on day now: it
@@ -258,22 +258,22 @@ func (d *decoder) checkPattern(n *yaml.Node, what, p string) {
 		d.errf(n, "%s %q: one check or pattern per entry: give each check its own entry (each has its own reason)", what, p)
 		return
 	}
-	if _, err := sim.ParseCheckFilter(p); err != nil {
+	if _, err := check.ParseFilter(p); err != nil {
 		d.errf(n, "%s: %v", what, err)
 		return
 	}
-	if spec, found := sim.LookupCheck(p); found {
+	if spec, found := check.Lookup(p); found {
 		switch {
-		case !sim.Implemented(p):
+		case !check.Implemented(p):
 			d.errf(n, "%s: check %s is in the catalogue but not judged yet, so it never trips (accepted: the IDs 'enrollsim list checks' prints)", what, p)
-		case spec.Level == sim.Info:
+		case spec.Level == check.Info:
 			d.errf(n, "%s: %s is an INFO check: it is noted, never failed or warned, so it is no finding", what, p)
 		}
 		return
 	}
 	if strings.ContainsAny(p, "*?[") {
-		for _, c := range sim.Checks() {
-			if sim.Implemented(c.ID) && c.Level != sim.Info && (sim.CheckFilter{p}).Match(c.ID) {
+		for _, c := range check.Checks() {
+			if check.Implemented(c.ID) && c.Level != check.Info && (check.Filter{p}).Match(c.ID) {
 				return
 			}
 		}

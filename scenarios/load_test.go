@@ -15,6 +15,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -139,7 +140,7 @@ func TestLoadFileSingleScenario(t *testing.T) {
 	assert.True(t, s.Target.Embedded)
 	assert.Empty(t, s.Target.Faults)
 	assert.True(t, s.Probes)
-	assert.Equal(t, scenarios.Expect{Outcome: sim.OutcomeEnrolled, Enroll: true,
+	assert.Equal(t, scenarios.Expect{Outcome: event.OutcomeEnrolled, Enroll: true,
 		Steps: map[string]map[string]string{"discovery": {"redirects": "1"}, "profile": {"enrollment_mode": "BYOD", "assigned": "alice@acme.test"}}}, s.Expect)
 	assert.Equal(t, map[string]string{"redirects": "1", "enrollment_mode": "BYOD", "assigned": "alice@acme.test"}, s.Expect.Facts())
 }
@@ -192,7 +193,7 @@ func TestLoadFileSuite(t *testing.T) {
 		Submit: "button[type=submit]", Extra: map[string]string{"tenant": "acme", "region": "42"}}, srv.Login)
 	assert.False(t, srv.Probes)
 	assert.True(t, srv.DiscoveryOnly)
-	assert.Equal(t, scenarios.Expect{Outcome: sim.OutcomeDiscovered, Enroll: false, Fail: []string{"WK-002", "ABM-003"},
+	assert.Equal(t, scenarios.Expect{Outcome: event.OutcomeDiscovered, Enroll: false, Fail: []string{"WK-002", "ABM-003"},
 		Steps: map[string]map[string]string{"process-document": {"server": "mdm-adde", "via": "well-known"}}}, srv.Expect)
 }
 
@@ -263,7 +264,7 @@ func TestTemplateLoads(t *testing.T) {
 	require.Len(t, suite.Scenarios, 1)
 	s := suite.Scenarios[0]
 	assert.Equal(t, "byod-iphone", s.Name)
-	assert.Equal(t, sim.OutcomeEnrolled, s.Expect.Outcome)
+	assert.Equal(t, event.OutcomeEnrolled, s.Expect.Outcome)
 	specs, err := s.Cases(env(nil))
 	require.NoError(t, err)
 	require.Len(t, specs, 1)

@@ -14,6 +14,7 @@ import (
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
@@ -92,7 +93,7 @@ func TestBuiltInSuitesPassAgainstTheReferenceServer(t *testing.T) {
 				assert.Empty(t, c.Problems(false), "%s (%s): %s", c.Name, c.Outcome, c.Message)
 			}
 			t.Logf("%s: %d cases, outcomes %v", info.Name, len(sum.Cases), outcomes)
-			assert.NotZero(t, outcomes[sim.OutcomeEnrolled], "a suite where nothing enrolls proves little")
+			assert.NotZero(t, outcomes[event.OutcomeEnrolled], "a suite where nothing enrolls proves little")
 		})
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Special values of expect.outcome besides sim's outcome codes.
@@ -125,8 +127,8 @@ type AxMTarget struct {
 	// Wait bounds the wait for the registration; zero: DefaultAxMWait.
 	Wait time.Duration
 	// Defaults are AxM's default device assignments: model family
-	// (sim.Family) to server name. Nil: every family to the judged server.
-	Defaults map[sim.Family]string
+	// (device.Family) to server name. Nil: every family to the judged server.
+	Defaults map[device.Family]string
 	// Withdraw and Restore are the server's admin hooks for the
 	// configuration-change probe (https URLs, POSTed with no body).
 	Withdraw, Restore string
@@ -219,16 +221,16 @@ type CaseSpec struct {
 // Each fact name is its sim.Expect.Facts key.
 var stepFacts = []struct {
 	name  string
-	step  sim.Step
+	step  event.Step
 	facts []factSpec
 }{
-	{"discovery", sim.StepDiscovery, []factSpec{{name: "redirects", integer: true}}},
-	{"process-document", sim.StepDocument, []factSpec{
+	{"discovery", event.StepDiscovery, []factSpec{{name: "redirects", integer: true}}},
+	{"process-document", event.StepDocument, []factSpec{
 		{name: "server", values: []string{"mdm-byod", "mdm-adde"}},
 		{name: "via", values: []string{"well-known", "axm-fallback"}},
 	}},
-	{"enroll-challenge", sim.StepChallenge, []factSpec{{name: "method", values: []string{"apple-as-web", "apple-oauth2"}}}},
-	{"profile", sim.StepProfile, []factSpec{
+	{"enroll-challenge", event.StepChallenge, []factSpec{{name: "method", values: []string{"apple-as-web", "apple-oauth2"}}}},
+	{"profile", event.StepProfile, []factSpec{
 		{name: "enrollment_mode", values: []string{"BYOD", "ADDE"}},
 		{name: "assigned"},
 	}},
@@ -243,9 +245,9 @@ type factSpec struct {
 // outcomes are the accepted expect.outcome values.
 var outcomes = []string{
 	OutcomeAuto, OutcomeAny,
-	sim.OutcomeEnrolled, sim.OutcomeDiscovered, sim.OutcomeRefused, sim.OutcomeDiscoveryFailed,
-	sim.OutcomeAuthFailed, sim.OutcomeEnrollFailed, sim.OutcomeProfileRejected,
-	sim.OutcomeIdentityFailed, sim.OutcomeCheckInFailed, sim.OutcomeUnenrolled, sim.OutcomeError,
+	event.OutcomeEnrolled, event.OutcomeDiscovered, event.OutcomeRefused, event.OutcomeDiscoveryFailed,
+	event.OutcomeAuthFailed, event.OutcomeEnrollFailed, event.OutcomeProfileRejected,
+	event.OutcomeIdentityFailed, event.OutcomeCheckInFailed, event.OutcomeUnenrolled, event.OutcomeError,
 }
 
 // OutcomeNeeds is the stage a case must reach for outcome o to happen
@@ -253,9 +255,9 @@ var outcomes = []string{
 // the check-in), "" for outcomes of the steps up to the profile.
 func OutcomeNeeds(o string) sim.Until {
 	switch o {
-	case sim.OutcomeIdentityFailed:
+	case event.OutcomeIdentityFailed:
 		return sim.UntilIdentity
-	case sim.OutcomeCheckInFailed, sim.OutcomeUnenrolled:
+	case event.OutcomeCheckInFailed, event.OutcomeUnenrolled:
 		return sim.UntilCheckIn
 	}
 	return ""

@@ -8,6 +8,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // until and expect.commands reach the engine's cases: the stage, the count
@@ -33,27 +34,27 @@ func TestUntilAndCommandsBecomeCases(t *testing.T) {
 	adde := byCase["adde-count/iphone@26.1"]
 	assert.Equal(t, sim.UntilCommands, adde.Until)
 	assert.Equal(t, "5", adde.Expect.Facts["commands"])
-	assert.Equal(t, sim.OutcomeEnrolled, adde.Expect.Outcome)
+	assert.Equal(t, event.OutcomeEnrolled, adde.Expect.Outcome)
 
 	// auto on a device that cannot enroll: no commands to expect.
 	refused := byCase["adde-count/iphone@16.7"]
-	assert.Equal(t, sim.OutcomeRefused, refused.Expect.Outcome)
+	assert.Equal(t, event.OutcomeRefused, refused.Expect.Outcome)
 	assert.NotContains(t, refused.Expect.Facts, "commands")
 	assert.Nil(t, refused.Expect.CommandTypes)
 
 	profile := byCase["profile-only/mac@26.1"]
 	assert.Equal(t, sim.UntilProfile, profile.Until)
-	assert.Equal(t, sim.OutcomeEnrolled, profile.Expect.Outcome, "a case that stops at the profile has enrolled")
+	assert.Equal(t, event.OutcomeEnrolled, profile.Expect.Outcome, "a case that stops at the profile has enrolled")
 
 	refusedCheckIn := byCase["checkin-refused/ipad@26.1"]
 	assert.Equal(t, sim.UntilCheckIn, refusedCheckIn.Until)
-	assert.Equal(t, sim.OutcomeCheckInFailed, refusedCheckIn.Expect.Outcome)
+	assert.Equal(t, event.OutcomeCheckInFailed, refusedCheckIn.Expect.Outcome)
 }
 
 func TestOutcomeNeeds(t *testing.T) {
 	for o, want := range map[string]sim.Until{
-		sim.OutcomeIdentityFailed: sim.UntilIdentity, sim.OutcomeCheckInFailed: sim.UntilCheckIn,
-		sim.OutcomeUnenrolled: sim.UntilCheckIn, sim.OutcomeEnrolled: "", sim.OutcomeProfileRejected: "",
+		event.OutcomeIdentityFailed: sim.UntilIdentity, event.OutcomeCheckInFailed: sim.UntilCheckIn,
+		event.OutcomeUnenrolled: sim.UntilCheckIn, event.OutcomeEnrolled: "", event.OutcomeProfileRejected: "",
 	} {
 		assert.Equal(t, want, scenarios.OutcomeNeeds(o), o)
 	}

@@ -5,11 +5,6 @@ import (
 	"time"
 )
 
-// StepRegistration judges the server's side of simplified discovery (spec
-// §2.3.1): how it registered its discovery URL with the Device Assignment
-// API, which the tester stands in for (enrollsim axm serve).
-const StepRegistration Step = "axm-registration"
-
 // AxMRegistration is what the tester's stand-in for Apple's Device
 // Assignment API saw of one MDM server before the run's devices started:
 // every call that server made, and what followed each configuration change

@@ -13,12 +13,6 @@ import (
 	"howett.net/plist"
 )
 
-// Steps after the identity (§2.13.2-4).
-const (
-	StepCheckIn  Step = "check-in" // Authenticate, TokenUpdate (§2.13.2-3)
-	StepCommands Step = "commands" // connect and the first commands (§2.13.4)
-)
-
 // Media types of the MDM protocol ([O] S27: observed, not stated by Apple).
 const (
 	ctCheckIn = "application/x-apple-aspen-mdm-checkin"

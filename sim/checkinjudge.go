@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"howett.net/plist"
+
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 // mdmVerdict is what one check-in or connect came to. A refusal is put
@@ -268,7 +270,7 @@ func (r *runner) judgeGroup(id string, group []sentMDM, expected, none string) {
 	case len(blamed) > 0:
 		r.check(id, false, expected, strings.Join(blamed, "; "))
 	case len(hinted) > 0:
-		res := judge(id, true, "", "")
+		res := check.Judge(id, true, "", "")
 		res.Status, res.Expected, res.Actual = Warn, expected, strings.Join(hinted, "; ")
 		r.report(res)
 	case ok:

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/profile"
 
 	"github.com/enrollsim/enrollsim/sim/ats"
@@ -398,7 +399,7 @@ func (r *runner) judgeDroppedQuery(c *chain) {
 	case chainLimit(c) != "" || chainLimit(probe) != "":
 		r.cannotJudge("RD-002", "the redirect target's document broke the simulator's limit: "+firstNonEmpty(chainLimit(c), chainLimit(probe)))
 	case !probe.ok():
-		r.report(resultWith("RD-002", Pass, "the redirect dropped the parameters; the target answers the same without them (it does not use them)"))
+		r.report(check.With("RD-002", Pass, "the redirect dropped the parameters; the target answers the same without them (it does not use them)"))
 	case !c.ok():
 		r.check("RD-002", false, "the redirect target answers without user-identifier/model-family, or the Location carries them",
 			fmt.Sprintf("without the parameters the target answered %s; with them it returned %s", c.failure, probe.doc))
@@ -406,7 +407,7 @@ func (r *runner) judgeDroppedQuery(c *chain) {
 		r.check("RD-002", false, "the same document with and without the parameters, or a Location that carries them",
 			fmt.Sprintf("without: %s; with: %s", c.doc, probe.doc))
 	default:
-		r.report(resultWith("RD-002", Pass, "the redirect dropped the parameters; the target ignores them"))
+		r.report(check.With("RD-002", Pass, "the redirect dropped the parameters; the target ignores them"))
 	}
 }
 
@@ -432,29 +433,29 @@ func (r *runner) judgeDocBody(prefix string, resp *response) []Result {
 	var out []Result
 	add := func(res Result) { out = append(out, res) }
 	mt := resp.mediaType()
-	add(judge("WK-002", mt == "application/json", "media type application/json", fmt.Sprintf("Content-Type %q", resp.header.Get("Content-Type"))))
+	add(check.Judge("WK-002", mt == "application/json", "media type application/json", fmt.Sprintf("Content-Type %q", resp.header.Get("Content-Type"))))
 	if _, repeated := singleHeader(resp.header, "Content-Type"); repeated != "" {
-		add(resultWith("WK-002", Noted, repeated))
+		add(check.With("WK-002", Noted, repeated))
 	}
 	raw, warns, jerr := readDocument(resp)
 	servers, isArr := raw["Servers"].([]any)
 	switch {
 	case isDocLimit(jerr):
-		add(resultWith("WK-003", Error, jerr.Error()))
+		add(check.With("WK-003", Error, jerr.Error()))
 	case jerr != nil:
-		add(judge("WK-003", false, "a JSON object with a non-empty Servers array", "not a JSON object: "+jerr.Error()))
+		add(check.Judge("WK-003", false, "a JSON object with a non-empty Servers array", "not a JSON object: "+jerr.Error()))
 	case !isArr:
-		add(judge("WK-003", false, "a JSON object with a non-empty Servers array", fmt.Sprintf("Servers is %s", jsonKind(raw["Servers"]))))
+		add(check.Judge("WK-003", false, "a JSON object with a non-empty Servers array", fmt.Sprintf("Servers is %s", jsonKind(raw["Servers"]))))
 	case len(servers) == 0:
-		add(judge("WK-003", false, "a JSON object with a non-empty Servers array", "Servers is an empty array"))
+		add(check.Judge("WK-003", false, "a JSON object with a non-empty Servers array", "Servers is an empty array"))
 	case len(warns) > 0:
 		add(docWarning("WK-003", "a JSON object with a non-empty Servers array that every JSON parser reads alike", strings.Join(warns, "; ")))
 	default:
-		add(judge("WK-003", true, "", ""))
+		add(check.Judge("WK-003", true, "", ""))
 	}
 	if len(servers) == 0 {
 		for _, id := range []string{"WK-004", "WK-005", "WK-006", "WK-007"} {
-			add(resultWith(id, Skip, "no Servers entries to judge"))
+			add(check.With(id, Skip, "no Servers entries to judge"))
 		}
 	} else {
 		var bad4, bad5, bad7 []string
@@ -482,17 +483,17 @@ func (r *runner) judgeDocBody(prefix string, resp *response) []Result {
 				}
 			}
 		}
-		add(judge("WK-004", len(bad4) == 0, "every entry an object with string Version and BaseURL", someOf(bad4, 10)))
-		add(judge("WK-005", len(bad5) == 0, "Version mdm-byod or mdm-adde", someOf(bad5, 10)))
+		add(check.Judge("WK-004", len(bad4) == 0, "every entry an object with string Version and BaseURL", someOf(bad4, 10)))
+		add(check.Judge("WK-005", len(bad5) == 0, "Version mdm-byod or mdm-adde", someOf(bad5, 10)))
 		used := ""
 		if m, ok := servers[0].(map[string]any); ok {
 			used = fmt.Sprintf("; a device uses the first: %v at %v", m["Version"], m["BaseURL"])
 		}
-		add(judge("WK-006", len(servers) == 1, "exactly one Servers entry", fmt.Sprintf("%d entries%s", len(servers), used)))
-		add(judge("WK-007", len(bad7) == 0, "an absolute https BaseURL with a host", someOf(bad7, 10)))
+		add(check.Judge("WK-006", len(servers) == 1, "exactly one Servers entry", fmt.Sprintf("%d entries%s", len(servers), used)))
+		add(check.Judge("WK-007", len(bad7) == 0, "an absolute https BaseURL with a host", someOf(bad7, 10)))
 	}
 	cc := strings.ToLower(resp.header.Get("Cache-Control"))
-	add(judge("WK-016", strings.Contains(cc, "no-store"), "Cache-Control: no-store (the document is per user)", fmt.Sprintf("Cache-Control %q", resp.header.Get("Cache-Control"))))
+	add(check.Judge("WK-016", strings.Contains(cc, "no-store"), "Cache-Control: no-store (the document is per user)", fmt.Sprintf("Cache-Control %q", resp.header.Get("Cache-Control"))))
 	if prefix == "WK" {
 		for _, res := range out {
 			r.report(res)

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/enrollsim/enrollsim/sim/ats"
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 // processDocument is step 3 (§2.4): the device takes Servers[0] of the
@@ -114,7 +115,7 @@ func (r *runner) processDocument() (*stop, StepStatus, string) {
 	if want := r.c.Type.ServerVersion(); want != "" {
 		r.check("WK-017", doc.version == want, fmt.Sprintf("%s for %s (the scenario's enrollment type)", want, r.c.Account.Identifier), doc.version)
 	} else {
-		r.report(resultWith("WK-017", Pass, "no expected routing declared; the server chose "+doc.version))
+		r.report(check.With("WK-017", Pass, "no expected routing declared; the server chose "+doc.version))
 	}
 	if !can {
 		return &stop{OutcomeEnrollFailed, fmt.Sprintf("the server chose %s, but %s", doc.version, why)}, StepFailed, "the device cannot do " + doc.version + ": " + why
@@ -333,7 +334,7 @@ func docFailure(err error) string {
 // docWarning is a warning whatever the check's level: the simulator is
 // not sure a device reads the document differently.
 func docWarning(id, expected, actual string) Result {
-	res := resultWith(id, Warn, "")
+	res := check.With(id, Warn, "")
 	res.Expected, res.Actual = expected, actual
 	return res
 }

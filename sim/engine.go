@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
@@ -623,66 +625,50 @@ func (r *runner) recovered(where string, f func()) (msg, stack string) {
 	return "", ""
 }
 
-// flow runs the steps in order; each returns nil to go on or a stop.
+// flow plays the steps in event.Flow's order, those this case takes; each
+// returns nil to go on or a stop.
 func (r *runner) flow() (string, string) {
 	defer r.judgeTransport()
-	type stepFn struct {
-		name Step
-		fn   func() (*stop, StepStatus, string)
+	steps := map[Step]func() (*stop, StepStatus, string){
+		StepSignIn: r.signIn, StepRegistration: r.registrationStep, StepDiscovery: r.discover,
+		StepFallback: r.fallback, StepDocument: r.processDocument, StepChallenge: r.enrollChallenge,
+		StepWebLogin: r.webLogin, StepOAuth2: r.oauth2, StepEnroll: r.enrollWithToken,
+		StepProfile: r.profileStep, StepIdentity: r.identityStep, StepCheckIn: r.checkInStep,
+		StepCommands: r.commandsStep, StepTokenLife: r.tokenLifeStep,
 	}
-	steps := []stepFn{{StepSignIn, r.signIn}}
-	if r.c.Target.AxM != nil {
-		steps = append(steps, stepFn{StepRegistration, r.registrationStep})
-	}
-	for _, s := range append(steps, []stepFn{
-		{StepDiscovery, r.discover},
-		{StepFallback, r.fallback},
-		{StepDocument, r.processDocument},
-	}...) {
-		if st := r.runStep(s.name, s.fn); st != nil {
-			return st.outcome, st.message
+	for _, s := range event.Flow {
+		if s == StepChallenge && r.c.DiscoveryOnly {
+			d := r.discovery
+			return OutcomeDiscovered, fmt.Sprintf("discovery done: %s at %s", d.version, d.baseURL)
 		}
-	}
-	d := r.discovery
-	if r.c.DiscoveryOnly {
-		return OutcomeDiscovered, fmt.Sprintf("discovery done: %s at %s", d.version, d.baseURL)
-	}
-	if st := r.runStep(StepChallenge, r.enrollChallenge); st != nil {
-		return st.outcome, st.message
-	}
-	login := stepFn{StepWebLogin, r.webLogin}
-	if r.enroll.method == "apple-oauth2" {
-		login = stepFn{StepOAuth2, r.oauth2}
-	}
-	for _, s := range []stepFn{login, {StepEnroll, r.enrollWithToken}, {StepProfile, r.profileStep}} {
-		if st := r.runStep(s.name, s.fn); st != nil {
+		if !r.takes(s) {
+			continue
+		}
+		if st := r.runStep(s, steps[s]); st != nil {
 			return st.outcome, st.message
 		}
 	}
 	p := r.enroll.profile
 	mode, _ := p.MDM()[0].String("EnrollmentMode")
 	who, _ := p.MDM()[0].String("AssignedManagedAppleID")
-	msg := fmt.Sprintf("%s enrollment for %s via %s (%s body)", mode, who, d.via, r.enroll.bodyKind)
-	for _, s := range []struct {
-		stage Until
-		stepFn
-	}{
-		{UntilIdentity, stepFn{StepIdentity, r.identityStep}},
-		{UntilCheckIn, stepFn{StepCheckIn, r.checkInStep}},
-		{UntilCommands, stepFn{StepCommands, r.commandsStep}},
-		{UntilCommands, stepFn{StepTokenLife, r.tokenLifeStep}},
-	} {
-		if !r.c.Until.Reaches(s.stage) {
-			break
-		}
-		if st := r.runStep(s.name, s.fn); st != nil {
-			return st.outcome, st.message
-		}
-	}
+	msg := fmt.Sprintf("%s enrollment for %s via %s (%s body)", mode, who, r.discovery.via, r.enroll.bodyKind)
 	if after := r.afterProfileSummary(); after != "" {
 		msg += "; " + after
 	}
 	return OutcomeEnrolled, msg
+}
+
+// takes reports whether this case plays step s: the AxM registration only
+// when it is under test, one of the two sign-ins (the one the challenge
+// named), and the steps after the profile as far as the case's Until.
+func (r *runner) takes(s Step) bool {
+	switch s {
+	case StepRegistration:
+		return r.c.Target.AxM != nil
+	case StepWebLogin, StepOAuth2:
+		return (r.enroll.method == "apple-oauth2") == (s == StepOAuth2)
+	}
+	return r.c.Until.Plays(s)
 }
 
 // runStep wraps a step with its start/end events and the gate.
@@ -726,7 +712,7 @@ func (r *runner) report(res Result) {
 	if res.Tripped() && r.ctx.Err() != nil {
 		// The interruption cut the exchange short: a trip now would
 		// blame the server for the tester being stopped.
-		res = resultWith(res.ID, Error, "not judged: the run was interrupted ("+firstNonEmpty(res.Actual, res.Detail)+")")
+		res = check.With(res.ID, Error, "not judged: the run was interrupted ("+firstNonEmpty(res.Actual, res.Detail)+")")
 	}
 	// Redacted first, so a cut never leaves half a secret; then bounded,
 	// since a hostile server's URL or header can be a megabyte.
@@ -742,11 +728,11 @@ func (r *runner) report(res Result) {
 
 // check judges and reports in one call.
 func (r *runner) check(id string, ok bool, expected, actual string) {
-	r.report(judge(id, ok, expected, actual))
+	r.report(check.Judge(id, ok, expected, actual))
 }
 
-func (r *runner) skip(id, why string)  { r.report(resultWith(id, Skip, why)) }
-func (r *runner) note(id, what string) { r.report(resultWith(id, Noted, what)) }
+func (r *runner) skip(id, why string)  { r.report(check.With(id, Skip, why)) }
+func (r *runner) note(id, what string) { r.report(check.With(id, Noted, what)) }
 func (r *runner) cannotJudge(id, why string) {
-	r.report(resultWith(id, Error, why))
+	r.report(check.With(id, Error, why))
 }

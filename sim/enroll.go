@@ -8,16 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/profile"
-)
-
-// Steps after discovery (§2.5–2.11).
-const (
-	StepChallenge Step = "enroll-challenge" // §2.5–2.6: first POST, 401
-	StepWebLogin  Step = "web-login"        // §2.7: apple-as-web
-	StepOAuth2    Step = "oauth2"           // §2.8: apple-oauth2
-	StepEnroll    Step = "enroll"           // §2.10: POST with the token
-	StepProfile   Step = "profile"          // §2.11: the profile
 )
 
 // Content types of the enrollment POST (§2.5).
@@ -401,7 +393,7 @@ func (r *runner) judgeESSO(resp *response) {
 	}
 	// The https rule for the developer header is inferred: warn only.
 	if !isHTTPS(dev) {
-		r.report(Result{ID: "ENR-012", Level: Must, Status: Warn, Rule: judge("ENR-012", true, "", "").Rule,
+		r.report(Result{ID: "ENR-012", Level: Must, Status: Warn, Rule: check.Judge("ENR-012", true, "", "").Rule,
 			Source: "[I] for the developer header", Expected: "X-Apple-MDM-ESSO-Developer is an absolute https URL", Actual: fmt.Sprintf("%q", dev)})
 		return
 	}

@@ -24,13 +24,10 @@ import (
 	"github.com/smallstep/scep"
 	"github.com/smallstep/scep/x509util"
 
+	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/keys"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
-
-// StepIdentity is §2.13.1: the device obtains the identity certificate
-// named by the MDM payload's IdentityCertificateUUID.
-const StepIdentity Step = "identity"
 
 // identityState is the device's MDM identity once obtained.
 type identityState struct {
@@ -108,14 +105,14 @@ func (r *runner) identityStep() (*stop, StepStatus, string) {
 		return &stop{OutcomeError, "no identity certificate: " + finding}, StepError, finding
 	}
 	r.identity = id
-	r.report(resultWith("CHK-001", Pass, fmt.Sprintf("issued %q by %q, %s", id.cert.Subject.CommonName, id.cert.Issuer.CommonName, cfg.key)))
+	r.report(check.With("CHK-001", Pass, fmt.Sprintf("issued %q by %q, %s", id.cert.Subject.CommonName, id.cert.Issuer.CommonName, cfg.key)))
 	return nil, StepOK, fmt.Sprintf("identity %q from %s", id.cert.Subject.CommonName, cfg.url.Redacted())
 }
 
 // noIdentity ends the flow when the identity cannot be played: CHK-001
 // gets status why, every later check error.
 func (r *runner) noIdentity(status Status, why string) (*stop, StepStatus, string) {
-	r.report(resultWith("CHK-001", status, why))
+	r.report(check.With("CHK-001", status, why))
 	r.blockAfterIdentity(why)
 	if status == Skip {
 		return &stop{OutcomeEnrolled, "enrolled; identity not simulated: " + why}, StepSkipped, why

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -141,7 +142,7 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 		Password:       password,
 		CallbackScheme: CallbackScheme,
 		OnSecret:       r.red.Add,
-		Viewport:       r.c.Device.WebViewport(),
+		Viewport:       webViewport(r.c.Device),
 		Language:       r.c.Device.WebLanguage(),
 		PageTimeout:    r.lim.PageTimeout,
 		Fields: weblogin.Fields{Form: r.c.Login.Form, Username: r.c.Login.Username, Password: r.c.Login.Password,
@@ -486,7 +487,7 @@ func (r *runner) judgeRepeatedItems(id string, q url.Values, names ...string) {
 	if len(repeats) == 0 {
 		return
 	}
-	res := resultWith(id, Warn, "")
+	res := check.With(id, Warn, "")
 	res.Expected = "each of " + strings.Join(names, ", ") + " once in the callback"
 	res.Actual = "the callback carries " + strings.Join(repeats, "; ")
 	r.report(res)
@@ -548,7 +549,7 @@ func (r *runner) judgeLoginQuery(raw string, lr *loginRun) {
 	first := lr.firstPage()
 	broken := first == nil || first.status >= 400
 	if !broken {
-		r.report(resultWith("ENR-007", Pass, "the url carries a query the device replaces, but the sign-in works without it"))
+		r.report(check.With("ENR-007", Pass, "the url carries a query the device replaces, but the sign-in works without it"))
 		return
 	}
 	r.check("ENR-007", false, "a login url that works when the device replaces its query with user-identifier",
@@ -854,4 +855,20 @@ func b64(s string) string { return base64.RawStdEncoding.EncodeToString([]byte(s
 func ValidateLoginFields(l LoginFields) error {
 	f := weblogin.Fields{Form: l.Form, Username: l.Username, Password: l.Password, OTP: l.OTP, Submit: l.Submit, Extra: l.Extra}
 	return f.Validate()
+}
+
+// webViewport is the web view's size in CSS pixels: the screen of a recent
+// model of the family in portrait (iPhone 16: 393×852 @3x; iPad Air 11":
+// 820×1180 @2x), a sign-in sheet on a Mac (a 1440×900 @2x display), and
+// the Vision Pro's default Safari window (1280×720 @2x).
+func webViewport(d Device) weblogin.Viewport {
+	switch d.Family {
+	case IPhone:
+		return weblogin.Viewport{Width: 393, Height: 852, Scale: 3, Mobile: true, Touch: true}
+	case IPad:
+		return weblogin.Viewport{Width: 820, Height: 1180, Scale: 2, Mobile: true, Touch: true}
+	case RealityDevice:
+		return weblogin.Viewport{Width: 1280, Height: 720, Scale: 2}
+	}
+	return weblogin.Viewport{Width: 1440, Height: 900, Scale: 2}
 }

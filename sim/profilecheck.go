@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
@@ -80,7 +81,7 @@ func (r *runner) profileStep() (*stop, StepStatus, string) {
 	var cancel []string
 	fail := func(id, expected, actual string) {
 		r.check(id, false, expected, actual)
-		if res := judge(id, false, "", ""); res.Status == Fail {
+		if res := check.Judge(id, false, "", ""); res.Status == Fail {
 			cancel = append(cancel, id+": "+actual)
 		}
 	}
@@ -94,7 +95,7 @@ func (r *runner) profileStep() (*stop, StepStatus, string) {
 		if !p.SignatureOK {
 			detail += "; the signature does not verify: " + p.SignatureError
 		}
-		r.report(resultWith("PROF-017", Pass, detail))
+		r.report(check.With("PROF-017", Pass, detail))
 	} else {
 		r.note("PROF-017", "the profile is not signed (Apple's account-driven articles do not require it)")
 	}

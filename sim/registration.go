@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 const axmProfilePath = "/account-driven-enrollment/profile"
@@ -117,13 +119,13 @@ func (r *runner) judgeABM001(reg *AxMRegistration, posts []AxMCall) {
 		details = append(details, reg.NoChangeHooks)
 	}
 	if len(warns) > 0 {
-		res := resultWith("ABM-001", Warn, strings.Join(details, "; "))
+		res := check.With("ABM-001", Warn, strings.Join(details, "; "))
 		res.Expected = expected + ", with the protocol header, kept current when the configuration changes"
 		res.Actual = strings.Join(warns, "; ")
 		r.report(res)
 		return
 	}
-	res := judge("ABM-001", true, "", "")
+	res := check.Judge("ABM-001", true, "", "")
 	res.Detail = strings.Join(details, "; ")
 	r.report(res)
 }
@@ -199,7 +201,7 @@ func (r *runner) judgeABM006(reg *AxMRegistration) {
 		r.skip("ABM-006", "the stand-in answered no documented error; start it with --refuse-first ORG_NOT_SUPPORTED (target.axm.refuse_first) to judge it")
 		return
 	}
-	res := judge("ABM-006", true, "", "")
+	res := check.Judge("ABM-006", true, "", "")
 	res.Detail = fmt.Sprintf("%d error answer(s), none followed by a retry loop; whether the server showed them to its admin cannot be seen from outside", judged)
 	r.report(res)
 }
@@ -232,7 +234,7 @@ func (r *runner) judgeABM007(reg *AxMRegistration) {
 		r.note("ABM-007", strings.Join(dedupe(seen), "; "))
 		return
 	}
-	res := judge("ABM-007", true, "", "")
+	res := check.Judge("ABM-007", true, "", "")
 	res.Detail = strings.Join(dedupe(seen), "; ")
 	r.report(res)
 }

@@ -8,14 +8,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
-
-// StepTokenLife is the enrollment's life after the first commands (§2.13.6-7,
-// §2.14): GetToken, the server revoking or expiring the token and the
-// device signing in again, the server unenrolling the device, and the
-// device's CheckOut when its profile goes.
-const StepTokenLife Step = "token-life"
 
 // unknownTokenService is a TokenServiceType no server issues (CHK-010).
 const unknownTokenService = "com.enrollsim.unknown-service"
@@ -193,7 +188,7 @@ func (r *runner) judgeGetToken(problems []string, expected, actual string) {
 		r.check("CHK-010", true, "", actual)
 		return
 	}
-	res := judge("CHK-010", false, expected, actual)
+	res := check.Judge("CHK-010", false, expected, actual)
 	if res.Status == Fail {
 		res.Status = Warn
 	}
@@ -265,7 +260,7 @@ func (r *runner) topicProbe(user bool) {
 		r.cannotJudge("CHK-007", joinNote(why, restored))
 		return
 	}
-	res := judge("CHK-007", resp.status < 200 || resp.status > 299, "a refusal (not 2xx) for Topic "+other, answerSummary(resp))
+	res := check.Judge("CHK-007", resp.status < 200 || resp.status > 299, "a refusal (not 2xx) for Topic "+other, answerSummary(resp))
 	res.Detail = restored
 	r.report(res)
 }
@@ -334,13 +329,13 @@ func (r *runner) otherEnrollmentProbe(user bool) *otherEnrollment {
 		{"CHK-009", "a refusal for this enrollment's request carrying another enrollment's token"},
 		{"TOK-008", "a token bound to another enrollment is refused from this one"},
 	} {
-		res := judge(c.id, refused, c.expected, "accepted "+whose+": "+answerSummary(resp))
+		res := check.Judge(c.id, refused, c.expected, "accepted "+whose+": "+answerSummary(resp))
 		if !refused && same {
 			// Apple says a server "can" keep checking which enrollment
 			// a token belongs to: one that knows the device by its
 			// identity certificate and the user by the token is within
 			// the rules. Another user's token stays a finding.
-			res = resultWith(c.id, Noted, res.Actual+"; Apple lets a server tell devices apart by their identity certificate, so this is noted, not warned (enrollsim holds no other user's token to try)")
+			res = check.With(c.id, Noted, res.Actual+"; Apple lets a server tell devices apart by their identity certificate, so this is noted, not warned (enrollsim holds no other user's token to try)")
 			res.Detail = joinNote(res.Detail, restored)
 		} else {
 			res.Detail = restored

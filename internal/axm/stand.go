@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
 )
 
 // Paths and headers of Apple's API.
@@ -57,7 +58,7 @@ type ServerConfig struct {
 // Config sets up a stand-in.
 type Config struct {
 	Servers []ServerConfig
-	// Defaults maps a model family (sim.Family: iPhone, iPad, Mac,
+	// Defaults maps a model family (device.Family: iPhone, iPad, Mac,
 	// RealityDevice) to a server name: AxM's default device assignment. Nil
 	// sends every family to Servers[0]; otherwise a family without one gets
 	// the failed lookup Apple's side gives.
@@ -121,7 +122,7 @@ func New(cfg Config) (*Stand, error) {
 		s.servers[sc.Name] = srv
 		s.byKey[sc.Creds.ConsumerKey] = srv
 	}
-	families := []string{string(sim.IPhone), string(sim.IPad), string(sim.Mac), string(sim.RealityDevice)}
+	families := []string{string(device.IPhone), string(device.IPad), string(device.Mac), string(device.RealityDevice)}
 	for fam, name := range cfg.Defaults {
 		if !slices.Contains(families, fam) {
 			return nil, fmt.Errorf("default for %q: not a model family (want %s)", fam, strings.Join(families, ", "))

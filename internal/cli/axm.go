@@ -23,6 +23,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/axm"
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
 )
 
 func newAxMCmd(f *Factory) *cobra.Command {
@@ -224,7 +225,7 @@ func runAxMServe(ctx context.Context, f *Factory, o *axmServeOptions, ready func
 	return nil
 }
 
-func describeDefaults(d map[sim.Family]string, names []string) string {
+func describeDefaults(d map[device.Family]string, names []string) string {
 	if len(d) == 0 {
 		if len(names) == 0 {
 			return "none (no server token yet)"
@@ -232,7 +233,7 @@ func describeDefaults(d map[sim.Family]string, names []string) string {
 		return "every family to " + names[0]
 	}
 	var parts []string
-	for _, fam := range []sim.Family{sim.IPhone, sim.IPad, sim.Mac, sim.RealityDevice} {
+	for _, fam := range []device.Family{device.IPhone, device.IPad, device.Mac, device.RealityDevice} {
 		name, ok := d[fam]
 		if !ok {
 			name = "none (failed lookup)"
@@ -243,9 +244,9 @@ func describeDefaults(d map[sim.Family]string, names []string) string {
 }
 
 // parseAxMDefaults reads --default FAMILY=NAME flags.
-func parseAxMDefaults(flags []string) (map[sim.Family]string, error) {
-	short := map[string]sim.Family{"iphone": sim.IPhone, "ipad": sim.IPad, "mac": sim.Mac, "vision": sim.RealityDevice, "realitydevice": sim.RealityDevice}
-	var out map[sim.Family]string
+func parseAxMDefaults(flags []string) (map[device.Family]string, error) {
+	short := map[string]device.Family{"iphone": device.IPhone, "ipad": device.IPad, "mac": device.Mac, "vision": device.RealityDevice, "realitydevice": device.RealityDevice}
+	var out map[device.Family]string
 	for _, fl := range flags {
 		fam, name, ok := strings.Cut(fl, "=")
 		f, known := short[strings.ToLower(strings.TrimSpace(fam))]
@@ -253,7 +254,7 @@ func parseAxMDefaults(flags []string) (map[sim.Family]string, error) {
 			return nil, usageErr("--default %q: want FAMILY=NAME with FAMILY one of iphone, ipad, mac, vision, e.g. --default iphone=acme-mdm", fl)
 		}
 		if out == nil {
-			out = map[sim.Family]string{}
+			out = map[device.Family]string{}
 		}
 		if prev, dup := out[f]; dup {
 			return nil, usageErr("--default %s given twice (%s and %s)", fam, prev, name)
@@ -266,7 +267,7 @@ func parseAxMDefaults(flags []string) (map[sim.Family]string, error) {
 type standInOptions struct {
 	Listen      string
 	Hosts       []string
-	Defaults    map[sim.Family]string
+	Defaults    map[device.Family]string
 	Domains     []string
 	RefuseFirst string
 	Now         func() time.Time
@@ -365,7 +366,7 @@ func (s *standIn) observe(ctx context.Context, a *scenarios.AxMTarget, doer sim.
 }
 
 // sortedDefaults is for stable keys of stand-in configurations.
-func sortedDefaults(d map[sim.Family]string) string {
+func sortedDefaults(d map[device.Family]string) string {
 	keys := make([]string, 0, len(d))
 	for f, n := range d {
 		keys = append(keys, string(f)+"="+n)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/sim"
 	"github.com/enrollsim/enrollsim/sim/chromium"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // attachBrowser gives the engine the browser driver. Chromium starts on
@@ -48,8 +49,8 @@ func newArtifactWriter(flag string, reports []string) *artifactWriter {
 	return &artifactWriter{}
 }
 
-func (a *artifactWriter) handle(ev *sim.Event) {
-	if ev.Kind != sim.EventArtifact || ev.Artifact == nil || len(ev.Artifact.Data) == 0 {
+func (a *artifactWriter) handle(ev *event.Event) {
+	if ev.Kind != event.EventArtifact || ev.Artifact == nil || len(ev.Artifact.Data) == 0 {
 		return
 	}
 	a.mu.Lock()

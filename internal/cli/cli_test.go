@@ -21,6 +21,8 @@ import (
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // tookLine is the summary's duration, which no two runs share.
@@ -313,8 +315,8 @@ func caseNames(t *testing.T, path string) []string {
 	require.NoError(t, err)
 	defer fh.Close()
 	var names []string
-	require.NoError(t, report.ReadJSONL(fh, func(ev sim.Event) {
-		if ev.Kind == sim.EventCaseStart {
+	require.NoError(t, report.ReadJSONL(fh, func(ev event.Event) {
+		if ev.Kind == event.EventCaseStart {
 			names = append(names, ev.Case)
 		}
 	}))
@@ -495,7 +497,7 @@ func TestValidateAndNew(t *testing.T) {
 
 	ok := execute(t, "validate", "demo", "conformance")
 	assert.Equal(t, 0, ok.code, ok.errOut)
-	assert.Contains(t, ok.out, fmt.Sprintf("ok  conformance: 4 scenario(s), %d case(s)", 4*len(sim.Catalogue())))
+	assert.Contains(t, ok.out, fmt.Sprintf("ok  conformance: 4 scenario(s), %d case(s)", 4*len(device.Catalogue())))
 
 	dir := t.TempDir()
 	p := filepath.Join(dir, "new.yaml")
@@ -535,7 +537,7 @@ func TestBuiltInSuitesWithEveryReport(t *testing.T) {
 	require.Equal(t, 0, r.code, "%s\n%s", r.errOut, failedCases(r.out))
 	// The negative suite has one case per fault; conformance has four
 	// per catalogue device, thresholds 36.
-	n := 4*len(sim.Catalogue()) + 36 + len(refserver.Faults())
+	n := 4*len(device.Catalogue()) + 36 + len(refserver.Faults())
 	assert.Contains(t, r.out, fmt.Sprintf("%d cases, %d passed, 0 failed", n, n))
 	for _, format := range formats {
 		st, err := os.Stat(filepath.Join(dir, "out."+format))

@@ -10,6 +10,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
@@ -38,7 +39,7 @@ var embeddedIssued func(credential string)
 // startEmbedded starts a reference server with faults and AxM default
 // assignments (nil: every family to the reference server), and judges its
 // registration with its own stand-in once, for all its cases.
-func startEmbedded(faults []string, defaults map[sim.Family]string, timeout time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
+func startEmbedded(faults []string, defaults map[device.Family]string, timeout time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
 	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow, OnIssue: embeddedIssued}
 	for fam, name := range defaults {
 		if cfg.AxMDefaults == nil {
@@ -129,7 +130,7 @@ func defaultPlan(o *runOptions) (runPlan, func(), error) {
 	}{{"alice@acme.test", sim.TypeUser}, {"carol@acme.test", sim.TypeDevice}}
 	var groups []suiteGroup
 	conforming := suiteGroup{}
-	for _, d := range sim.Catalogue() {
+	for _, d := range device.Catalogue() {
 		for _, a := range accounts {
 			conforming.cases = append(conforming.cases, sim.Case{
 				Name: d.Ref() + "/" + string(a.typ), Device: d, Type: a.typ,
@@ -140,7 +141,7 @@ func defaultPlan(o *runOptions) (runPlan, func(), error) {
 	groups = append(groups, conforming)
 	fallback := suiteGroup{faults: []string{"wellknown-404"}}
 	for _, ref := range []string{"iphone@18.1", "iphone@18.2", "ipad@18.1", "ipad@18.2", "mac@15.1", "mac@15.2", "vision@2.1", "vision@2.2"} {
-		d, err := sim.LookupDevice(ref)
+		d, err := device.LookupDevice(ref)
 		if err != nil {
 			return runPlan{}, func() {}, err
 		}
@@ -148,7 +149,7 @@ func defaultPlan(o *runOptions) (runPlan, func(), error) {
 			Name: "wellknown-404/" + d.Ref() + "/user", Device: d, Type: sim.TypeUser,
 			Account: sim.Account{Identifier: "alice@acme.test"}, Expect: sim.Expect{Enroll: true},
 		}
-		if !d.Has(sim.CapAxMFallback) {
+		if !d.Has(device.CapAxMFallback) {
 			// Without the fallback the device cannot enroll: that is the
 			// point of this pair, so the failure is expected.
 			c.Expect.Trips = []string{"WK-001"}

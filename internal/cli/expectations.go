@@ -8,6 +8,8 @@ import (
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // knownFindings is a run's --expectations file, split by the run's day.
@@ -51,14 +53,14 @@ func (k *knownFindings) apply(cases []sim.Case) {
 // and which this run could not judge. Cases that did not finish
 // (interrupted, never started) judge nothing. The result goes on the run-end
 // event, so every report lists it and re-renders it from the stream.
-func (k *knownFindings) verdict(sum *report.Summary, checks sim.CheckFilter) *sim.KnownFindings {
+func (k *knownFindings) verdict(sum *report.Summary, checks check.Filter) *check.KnownFindings {
 	if k == nil {
 		return nil
 	}
 	var findings []scenarios.Finding
 	finished := map[string]bool{}
 	for _, c := range sum.Cases {
-		if c.Outcome == "" || c.Outcome == sim.OutcomeInterrupted {
+		if c.Outcome == "" || c.Outcome == event.OutcomeInterrupted {
 			continue
 		}
 		finished[c.Name] = true
@@ -68,7 +70,7 @@ func (k *knownFindings) verdict(sum *report.Summary, checks sim.CheckFilter) *si
 			}
 		}
 	}
-	out := &sim.KnownFindings{File: k.file, Entries: []sim.KnownFinding{}}
+	out := &check.KnownFindings{File: k.file, Entries: []check.KnownFinding{}}
 	counts := scenarios.Occurrences(k.active, findings)
 	for i, e := range k.active {
 		kf := knownFinding(e, counts[i])
@@ -78,20 +80,20 @@ func (k *knownFindings) verdict(sum *report.Summary, checks sim.CheckFilter) *si
 		}
 		switch {
 		case counts[i] > 0:
-			kf.State = sim.KnownExpected
+			kf.State = check.KnownExpected
 		case !played:
-			kf.State, kf.Note = sim.KnownUnused, "matches no case this run finished"
+			kf.State, kf.Note = check.KnownUnused, "matches no case this run finished"
 		case !judged(e, checks):
-			kf.State, kf.Note = sim.KnownUnused, "--checks leaves its check out"
+			kf.State, kf.Note = check.KnownUnused, "--checks leaves its check out"
 		default:
-			kf.State = sim.KnownStale
+			kf.State = check.KnownStale
 		}
 		out.Entries = append(out.Entries, kf)
 	}
 	counts = scenarios.Occurrences(k.expired, findings)
 	for i, e := range k.expired {
 		kf := knownFinding(e, counts[i])
-		kf.State = sim.KnownExpired
+		kf.State = check.KnownExpired
 		out.Entries = append(out.Entries, kf)
 	}
 	return out
@@ -99,7 +101,7 @@ func (k *knownFindings) verdict(sum *report.Summary, checks sim.CheckFilter) *si
 
 // onRunEnd puts the verdict on a recorded run's run-end event, for a run
 // whose events were gathered first (step's).
-func (k *knownFindings) onRunEnd(events []sim.Event, checks sim.CheckFilter) {
+func (k *knownFindings) onRunEnd(events []event.Event, checks check.Filter) {
 	if k == nil {
 		return
 	}
@@ -108,14 +110,14 @@ func (k *knownFindings) onRunEnd(events []sim.Event, checks sim.CheckFilter) {
 		sum.Add(ev)
 	}
 	for i := range events {
-		if events[i].Kind == sim.EventRunEnd {
+		if events[i].Kind == event.EventRunEnd {
 			events[i].Expectations = k.verdict(&sum, checks)
 		}
 	}
 }
 
-func knownFinding(e scenarios.Expectation, n int) sim.KnownFinding {
-	kf := sim.KnownFinding{Check: e.Check, Case: e.Case, Reason: e.Reason, Line: e.Line, Occurrences: n}
+func knownFinding(e scenarios.Expectation, n int) check.KnownFinding {
+	kf := check.KnownFinding{Check: e.Check, Case: e.Case, Reason: e.Reason, Line: e.Line, Occurrences: n}
 	if !e.Expires.IsZero() {
 		kf.Expires = e.Expires.Format(time.DateOnly)
 	}
@@ -123,9 +125,9 @@ func knownFinding(e scenarios.Expectation, n int) sim.KnownFinding {
 }
 
 // judged reports whether the run's --checks lets an entry's check be seen.
-func judged(e scenarios.Expectation, checks sim.CheckFilter) bool {
-	for _, c := range sim.Checks() {
-		if sim.Implemented(c.ID) && e.MatchCheck(c.ID) && checks.Match(c.ID) {
+func judged(e scenarios.Expectation, checks check.Filter) bool {
+	for _, c := range check.Checks() {
+		if check.Implemented(c.ID) && e.MatchCheck(c.ID) && checks.Match(c.ID) {
 			return true
 		}
 	}

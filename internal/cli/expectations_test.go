@@ -13,7 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // With every finding known, the gate passes, and the reports show the
@@ -54,9 +55,9 @@ func TestExpectationsPassTheGateAndMarkReports(t *testing.T) {
 	assert.Equal(t, 2, doc.ExpectedTrips)
 	require.NotNil(t, doc.Expectations)
 	assert.Equal(t, known, doc.Expectations.File)
-	assert.Equal(t, []sim.KnownFinding{
-		{Check: "PROF-011", Case: "*", Reason: "TICKET-7", Line: 2, State: sim.KnownExpected, Occurrences: 1},
-		{Check: "ENR-*", Case: "iphone@18.2/*", Reason: "TICKET-9", Expires: "2026-11-24", Line: 4, State: sim.KnownExpected, Occurrences: 1},
+	assert.Equal(t, []check.KnownFinding{
+		{Check: "PROF-011", Case: "*", Reason: "TICKET-7", Line: 2, State: check.KnownExpected, Occurrences: 1},
+		{Check: "ENR-*", Case: "iphone@18.2/*", Reason: "TICKET-9", Expires: "2026-11-24", Line: 4, State: check.KnownExpected, Occurrences: 1},
 	}, doc.Expectations.Entries)
 	raw, err = os.ReadFile(junitPath)
 	require.NoError(t, err)
@@ -114,15 +115,15 @@ func TestStepExpectations(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var events []sim.Event
-	_, err = p.eng.Run(ctx, p.plan, func(ev sim.Event) { events = append(events, ev) })
+	var events []event.Event
+	_, err = p.eng.Run(ctx, p.plan, func(ev event.Event) { events = append(events, ev) })
 	require.NoError(t, err)
 	k.onRunEnd(events, nil)
 	end := events[len(events)-1]
-	require.Equal(t, sim.EventRunEnd, end.Kind)
+	require.Equal(t, event.EventRunEnd, end.Kind)
 	require.NotNil(t, end.Expectations)
 	require.Len(t, end.Expectations.Entries, 2)
-	assert.Equal(t, sim.KnownExpected, end.Expectations.Entries[0].State)
+	assert.Equal(t, check.KnownExpected, end.Expectations.Entries[0].State)
 	assert.Equal(t, 1, end.Expectations.Entries[0].Occurrences)
-	assert.Equal(t, sim.KnownStale, end.Expectations.Entries[1].State)
+	assert.Equal(t, check.KnownStale, end.Expectations.Entries[1].State)
 }

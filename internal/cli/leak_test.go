@@ -21,6 +21,8 @@ import (
 
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // hostileHandler misbehaves by host: slow.example.com trickles an endless
@@ -100,7 +102,7 @@ func TestLongHostileRunKeepsResourcesFlat(t *testing.T) {
 	const timeout = time.Second
 	client, err := transport.New(transport.Options{Timeout: timeout, CACertFiles: []string{ca}, ConnectTo: connect})
 	require.NoError(t, err)
-	d, err := sim.LookupDevice("iphone@18.2")
+	d, err := device.LookupDevice("iphone@18.2")
 	require.NoError(t, err)
 	plan := func(n int) sim.Plan {
 		var p sim.Plan
@@ -118,7 +120,7 @@ func TestLongHostileRunKeepsResourcesFlat(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		eng := &sim.Engine{Doer: client, Limits: sim.Limits{Timeout: timeout}, Parallel: 8}
-		reps, err := eng.Run(ctx, plan(n), func(sim.Event) {})
+		reps, err := eng.Run(ctx, plan(n), func(event.Event) {})
 		require.NoError(t, err, "the run must finish within its deadline")
 		require.Len(t, reps, n)
 		for _, r := range reps {
@@ -160,8 +162,8 @@ func TestLongHostileRunKeepsResourcesFlat(t *testing.T) {
 	// Verdicts are other tests' business; these say the hostile servers
 	// were met (a loaded machine may time out a good case or two).
 	for _, h := range []string{"slow", "big", "reset"} {
-		assert.Zero(t, outcomes[h+" "+sim.OutcomeDiscovered], "%s cases cannot discover", h)
+		assert.Zero(t, outcomes[h+" "+event.OutcomeDiscovered], "%s cases cannot discover", h)
 	}
-	assert.Equal(t, 52, outcomes["slow "+sim.OutcomeError], "an endless body is cut by the tester's timeout: error")
-	assert.Greater(t, outcomes["good "+sim.OutcomeDiscovered], 40)
+	assert.Equal(t, 52, outcomes["slow "+event.OutcomeError], "an endless body is cut by the tester's timeout: error")
+	assert.Greater(t, outcomes["good "+event.OutcomeDiscovered], 40)
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/enrollsim/enrollsim/internal/refserver"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
 )
 
 func newListCmd(f *Factory) *cobra.Command {
@@ -27,9 +28,9 @@ func newListCmd(f *Factory) *cobra.Command {
 		Short: "Print the conformance checks: ID, level, rule, source",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			list := sim.Checks()
+			list := check.Checks()
 			if all {
-				list = sim.AllChecks()
+				list = check.AllChecks()
 			}
 			if markdown {
 				writeChecksMarkdown(f.IO.Out, list)
@@ -84,19 +85,19 @@ func newListCmd(f *Factory) *cobra.Command {
 	return cmd
 }
 
-func levelLabel(c sim.CheckSpec) string {
+func levelLabel(c check.Spec) string {
 	if c.Starred {
 		return string(c.Level) + "*"
 	}
 	return string(c.Level)
 }
 
-func writeChecks(w io.Writer, list []sim.CheckSpec) {
+func writeChecks(w io.Writer, list []check.Spec) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tLEVEL\tRULE\tSOURCE")
 	for _, c := range list {
 		rule := strings.Join(strings.Fields(strings.ReplaceAll(c.Rule, "`", "")), " ")
-		if !sim.Implemented(c.ID) {
+		if !check.Implemented(c.ID) {
 			rule = "(not judged yet) " + rule
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, levelLabel(c), rule, c.Source)
@@ -105,7 +106,7 @@ func writeChecks(w io.Writer, list []sim.CheckSpec) {
 	fmt.Fprintln(w, "\nLevels: a failed MUST fails; a failed SHOULD or starred MUST (basis only observed or inferred) warns; INFO is only reported.")
 }
 
-func writeChecksMarkdown(w io.Writer, list []sim.CheckSpec) {
+func writeChecksMarkdown(w io.Writer, list []check.Spec) {
 	fmt.Fprintln(w, "| ID | Level | Rule | Source |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, c := range list {
@@ -116,13 +117,13 @@ func writeChecksMarkdown(w io.Writer, list []sim.CheckSpec) {
 
 func writeDevices(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	caps := sim.AllCapabilities()
+	caps := device.AllCapabilities()
 	header := []string{"REF", "PRODUCT", "NAME", "OS", "BUILD"}
 	for _, c := range caps {
 		header = append(header, string(c))
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, d := range sim.Catalogue() {
+	for _, d := range device.Catalogue() {
 		build := d.Build
 		if d.Note != "" {
 			build += "*"
@@ -141,7 +142,7 @@ func writeDevices(w io.Writer) {
 	// Builds and products that are not Apple's published data are marked
 	// and explained, so nobody takes a beta or reported build for Apple's.
 	first := true
-	for _, d := range sim.Catalogue() {
+	for _, d := range device.Catalogue() {
 		if d.Note == "" {
 			continue
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/load"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // A small load against the embedded server: every enrollment checked, the
@@ -89,11 +89,11 @@ func TestProgressLineNamesStepLatencies(t *testing.T) {
 	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
 	s := load.Snapshot{Elapsed: 3 * time.Second, Done: 90, Enrolled: 89, Failed: 1, InFlight: 10, Rate: 30, P50: ms(120), P95: ms(300),
 		Steps: []load.StepLatency{
-			{Step: sim.StepDiscovery, P50: ms(20), P95: ms(40)},
-			{Step: sim.StepChallenge, P50: ms(5), P95: ms(8.25)},
-			{Step: sim.StepWebLogin, P50: ms(60), P95: ms(150)},
-			{Step: sim.StepEnroll, P50: ms(30), P95: ms(90)},
-			{Step: sim.StepProfile, P50: ms(0.2), P95: ms(0.5)},
+			{Step: event.StepDiscovery, P50: ms(20), P95: ms(40)},
+			{Step: event.StepChallenge, P50: ms(5), P95: ms(8.25)},
+			{Step: event.StepWebLogin, P50: ms(60), P95: ms(150)},
+			{Step: event.StepEnroll, P50: ms(30), P95: ms(90)},
+			{Step: event.StepProfile, P50: ms(0.2), P95: ms(0.5)},
 		}}
 	for _, tt := range []struct {
 		short      bool

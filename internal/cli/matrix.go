@@ -12,6 +12,9 @@ import (
 
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 type matrixOptions struct {
@@ -55,7 +58,7 @@ func runMatrix(ctx context.Context, f *Factory, o *matrixOptions) error {
 	}
 	for _, v := range o.Versions {
 		// Checked first, so a bad version is not blamed on the family.
-		if _, err := sim.ParseVersion(v); err != nil {
+		if _, err := device.ParseVersion(v); err != nil {
 			return usageErr("--versions: %v", err)
 		}
 	}
@@ -106,13 +109,13 @@ func matrixDevices(family string, versions []string) []string {
 		for _, v := range versions {
 			out = append(out, family+"@"+v)
 		}
-		if _, err := sim.LookupDevice(out[0]); err != nil {
+		if _, err := device.LookupDevice(out[0]); err != nil {
 			return nil
 		}
 		return out
 	}
 	var out []string
-	for _, d := range sim.Catalogue() {
+	for _, d := range device.Catalogue() {
 		if d.Family.Short() == family || strings.EqualFold(string(d.Family), family) {
 			out = append(out, d.Ref())
 		}
@@ -129,15 +132,15 @@ type grid struct {
 
 // cellSymbols keep the grid narrow; the legend says what each means.
 var cellSymbols = map[string]string{
-	sim.OutcomeEnrolled: "enrolled", sim.OutcomeRefused: "refused", sim.OutcomeDiscoveryFailed: "no-discovery",
-	sim.OutcomeAuthFailed: "auth-failed", sim.OutcomeEnrollFailed: "enroll-failed", sim.OutcomeProfileRejected: "profile-rejected",
-	sim.OutcomeIdentityFailed: "no-identity", sim.OutcomeCheckInFailed: "checkin-failed", sim.OutcomeUnenrolled: "unenrolled",
-	sim.OutcomeError: "error", sim.OutcomeDiscovered: "discovered",
+	event.OutcomeEnrolled: "enrolled", event.OutcomeRefused: "refused", event.OutcomeDiscoveryFailed: "no-discovery",
+	event.OutcomeAuthFailed: "auth-failed", event.OutcomeEnrollFailed: "enroll-failed", event.OutcomeProfileRejected: "profile-rejected",
+	event.OutcomeIdentityFailed: "no-identity", event.OutcomeCheckInFailed: "checkin-failed", event.OutcomeUnenrolled: "unenrolled",
+	event.OutcomeError: "error", event.OutcomeDiscovered: "discovered",
 }
 
 func newGrid(s *report.Summary) *grid {
 	g := &grid{cells: map[[2]string]string{}}
-	fams, vers := map[string]bool{}, map[string]sim.Version{}
+	fams, vers := map[string]bool{}, map[string]device.Version{}
 	for _, c := range s.Cases {
 		fam, ver := c.Info.Device.Family.Short(), c.Info.Device.OS.String()
 		if !fams[fam] {
@@ -149,9 +152,9 @@ func newGrid(s *report.Summary) *grid {
 		if cell == "" {
 			cell = c.Outcome
 		}
-		if c.Counts[sim.Fail] > 0 {
+		if c.Counts[check.Fail] > 0 {
 			cell += " ✗"
-		} else if c.Counts[sim.Warn] > 0 {
+		} else if c.Counts[check.Warn] > 0 {
 			cell += " !"
 		}
 		g.cells[[2]string{fam, ver}] = cell

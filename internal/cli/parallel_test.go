@@ -13,28 +13,29 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // savedRun reads a jsonl report back as its events.
-func savedRun(t *testing.T, path string) []sim.Event {
+func savedRun(t *testing.T, path string) []event.Event {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	var evs []sim.Event
-	require.NoError(t, report.ReadJSONL(f, func(ev sim.Event) { evs = append(evs, ev) }))
+	var evs []event.Event
+	require.NoError(t, report.ReadJSONL(f, func(ev event.Event) { evs = append(evs, ev) }))
 	return evs
 }
 
 // verdicts is each case's outcome and every check status, by case name.
-func verdicts(evs []sim.Event) map[string][]string {
+func verdicts(evs []event.Event) map[string][]string {
 	out := map[string][]string{}
 	for _, ev := range evs {
 		switch ev.Kind {
-		case sim.EventCheck:
+		case event.EventCheck:
 			out[ev.Case] = append(out[ev.Case], ev.Result.ID+"="+string(ev.Result.Status))
-		case sim.EventCaseEnd:
+		case event.EventCaseEnd:
 			out[ev.Case] = append(out[ev.Case], "outcome="+ev.Outcome)
 		}
 	}
@@ -50,7 +51,7 @@ func verdicts(evs []sim.Event) map[string][]string {
 func TestConformanceVerdictsDoNotDependOnParallel(t *testing.T) {
 	dir := t.TempDir()
 	runs := map[int]map[string][]string{}
-	n := 4 * len(sim.Catalogue()) // four scenarios, every catalogue device
+	n := 4 * len(device.Catalogue()) // four scenarios, every catalogue device
 	for _, parallel := range []int{1, 64} {
 		path := filepath.Join(dir, fmt.Sprintf("p%d.jsonl", parallel))
 		start := time.Now()
@@ -84,11 +85,11 @@ func TestOneAccount64CasesEnrollThroughTheCommand(t *testing.T) {
 // the device's own requests as they are.
 func TestNoProbesSendsNoProbe(t *testing.T) {
 	dir := t.TempDir()
-	own := func(evs []sim.Event) (map[string][]string, int) {
+	own := func(evs []event.Event) (map[string][]string, int) {
 		reqs := map[string][]string{}
 		probes := 0
 		for _, ev := range evs {
-			if ev.Kind != sim.EventExchange {
+			if ev.Kind != event.EventExchange {
 				continue
 			}
 			x := ev.Exchange

@@ -10,7 +10,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/load"
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 type reportOptions struct {
@@ -98,8 +98,8 @@ func runReport(f *Factory, o *reportOptions) error {
 		return usageErr("--from: %v", err)
 	}
 	defer in.Close()
-	var events []sim.Event
-	if err := report.ReadJSONL(in, func(ev sim.Event) { events = append(events, ev) }); err != nil {
+	var events []event.Event
+	if err := report.ReadJSONL(in, func(ev event.Event) { events = append(events, ev) }); err != nil {
 		return usageErr("--from %s: %v", o.From, err)
 	}
 	if len(events) == 0 {

@@ -17,6 +17,9 @@ import (
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
@@ -201,8 +204,8 @@ func (o *runOptions) say(line string) {
 	}
 }
 
-func (o *runOptions) checkFlags() (sim.CheckFilter, error) {
-	filter, err := sim.ParseCheckFilter(o.Checks)
+func (o *runOptions) checkFlags() (check.Filter, error) {
+	filter, err := check.ParseFilter(o.Checks)
 	if err != nil {
 		return nil, usageHint(fmt.Errorf("--checks: %w", err), "")
 	}
@@ -213,7 +216,7 @@ func (o *runOptions) checkFlags() (sim.CheckFilter, error) {
 		return nil, usageErr("--page-timeout %s: want a positive duration such as 30s", o.PageTimeout)
 	}
 	for _, id := range o.ExpectFail {
-		if _, ok := sim.LookupCheck(strings.ToUpper(id)); !ok {
+		if _, ok := check.Lookup(strings.ToUpper(id)); !ok {
 			return nil, usageErr("--expect-fail %q: no such check; see 'enrollsim list checks'", id)
 		}
 	}
@@ -275,16 +278,16 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	failedFast := false
-	_, runErr := eng.Run(runCtx, plan.Plan, func(ev sim.Event) {
+	_, runErr := eng.Run(runCtx, plan.Plan, func(ev event.Event) {
 		arts.handle(&ev)
-		if ev.Kind == sim.EventRunEnd {
+		if ev.Kind == event.EventRunEnd {
 			ev.Expectations = known.verdict(text.Summary(), filter)
 		}
 		text.Handle(ev)
 		for _, s := range sinks {
 			s.Handle(ev)
 		}
-		if o.FailFast && ev.Kind == sim.EventCaseEnd && !failedFast {
+		if o.FailFast && ev.Kind == event.EventCaseEnd && !failedFast {
 			if c := text.Summary().Case(ev.Case); c != nil && !c.Passed(o.Strict) {
 				failedFast = true
 				stopRun()
@@ -320,7 +323,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 func interruptedErr(sum *report.Summary, planned int, reports bool) error {
 	finished := 0
 	for _, c := range sum.Cases {
-		if c.Outcome != "" && c.Outcome != sim.OutcomeInterrupted {
+		if c.Outcome != "" && c.Outcome != event.OutcomeInterrupted {
 			finished++
 		}
 	}
@@ -447,9 +450,9 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 	if len(refs) == 0 {
 		refs = []string{"iphone@26.1"}
 	}
-	var devices []sim.Device
+	var devices []device.Device
 	for _, ref := range refs {
-		d, err := sim.LookupDevice(ref)
+		d, err := device.LookupDevice(ref)
 		if err != nil {
 			return runPlan{}, none, usageHint(fmt.Errorf("--device: %w", err), "see 'enrollsim list devices'")
 		}
@@ -591,11 +594,11 @@ func upper(in []string) []string {
 // other formats render the whole run when Err is called at the end.
 type reportSink struct {
 	path   string
-	handle func(sim.Event)
+	handle func(event.Event)
 	finish func() error
 }
 
-func (s reportSink) Handle(ev sim.Event) { s.handle(ev) }
+func (s reportSink) Handle(ev event.Event) { s.handle(ev) }
 
 // Err finishes the report (writing it, for the final formats) and returns
 // the first error. Call it once, after the run.
@@ -632,9 +635,9 @@ func openReports(specs []string, opt report.Options) ([]reportSink, func(), erro
 			sinks = append(sinks, reportSink{path: path, handle: j.Handle, finish: j.Err})
 			continue
 		}
-		var events []sim.Event
+		var events []event.Event
 		sinks = append(sinks, reportSink{path: path,
-			handle: func(ev sim.Event) { events = append(events, ev) },
+			handle: func(ev event.Event) { events = append(events, ev) },
 			finish: func() error { return write(fh, events, opt) }})
 	}
 	return sinks, closeAll, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
 )
 
 // scenarioErr turns a scenario problem list into a usage error: one line
@@ -74,7 +75,7 @@ func scenarioPlan(args []string, o *runOptions, getenv func(string) string) (run
 	for _, spec := range specs {
 		c := spec.Case
 		if spec.Embedded {
-			var defaults map[sim.Family]string
+			var defaults map[device.Family]string
 			if spec.AxM != nil {
 				defaults = spec.AxM.Defaults
 			}

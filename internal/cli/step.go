@@ -16,6 +16,8 @@ import (
 	"github.com/enrollsim/enrollsim/internal/tui"
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // stepOptions are the flags of `enrollsim step`: run's, and --replay.
@@ -92,7 +94,7 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 	if err != nil {
 		return err
 	}
-	var events []sim.Event
+	var events []event.Event
 	if o.Replay != "" {
 		if events, err = readReplay(o.Replay); err != nil {
 			return err
@@ -131,8 +133,8 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 		// Screenshots are written as they come, so the detail pane can
 		// give their paths.
 		run := opts.Run
-		opts.Run = func(ctx context.Context, gate sim.Gate, emit func(sim.Event)) error {
-			return run(ctx, gate, func(ev sim.Event) { arts.handle(&ev); emit(ev) })
+		opts.Run = func(ctx context.Context, gate sim.Gate, emit func(event.Event)) error {
+			return run(ctx, gate, func(ev event.Event) { arts.handle(&ev); emit(ev) })
 		}
 		opts.Title = "demo on the embedded reference server"
 		if o.Email != "" {
@@ -181,14 +183,14 @@ func readerIsTerminal(r io.Reader) bool {
 	return ok && isTerminal(f)
 }
 
-func readReplay(path string) ([]sim.Event, error) {
+func readReplay(path string) ([]event.Event, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, usageErr("--replay: %v", err)
 	}
 	defer fh.Close()
-	var events []sim.Event
-	if err := report.ReadJSONL(fh, func(ev sim.Event) { events = append(events, ev) }); err != nil {
+	var events []event.Event
+	if err := report.ReadJSONL(fh, func(ev event.Event) { events = append(events, ev) }); err != nil {
 		return nil, usageHint(fmt.Errorf("--replay %s: %w", path, err), "record one with 'enrollsim run --report jsonl=run.jsonl'")
 	}
 	if len(events) == 0 {
@@ -227,7 +229,7 @@ func (p *stepPlan) release() {
 
 // plan builds the cases of one run: scenarios, the flags' (as run's), or
 // the built-in demo suite.
-func (o *stepOptions) plan(f *Factory, filter sim.CheckFilter, known *knownFindings) (*stepPlan, error) {
+func (o *stepOptions) plan(f *Factory, filter check.Filter, known *knownFindings) (*stepPlan, error) {
 	eng := &sim.Engine{Clock: f.Now, Limits: f.limits(o.Timeout, o.PageTimeout), Checks: filter}
 	ro := o.runOptions
 	if ro.Email == "" && len(ro.Args) == 0 {

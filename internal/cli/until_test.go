@@ -12,6 +12,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // writeUntilScenario writes a scenario file for the --until tests.
@@ -104,23 +105,23 @@ func TestUntilProfileStopsAfterTheProfile(t *testing.T) {
 	require.NoError(t, err)
 	defer fh.Close()
 	var steps []string
-	var info *sim.CaseInfo
+	var info *event.CaseInfo
 	var outcome string
-	require.NoError(t, report.ReadJSONL(fh, func(ev sim.Event) {
+	require.NoError(t, report.ReadJSONL(fh, func(ev event.Event) {
 		switch ev.Kind {
-		case sim.EventCaseStart:
+		case event.EventCaseStart:
 			info = ev.Info
-		case sim.EventStepStart:
+		case event.EventStepStart:
 			steps = append(steps, string(ev.Step))
-		case sim.EventCaseEnd:
+		case event.EventCaseEnd:
 			outcome = ev.Outcome
 		}
 	}))
 	require.NotNil(t, info)
 	assert.Equal(t, "profile", info.Until)
-	assert.Equal(t, sim.StepProfile, sim.Step(steps[len(steps)-1]), strings.Join(steps, " "))
-	for _, s := range []sim.Step{sim.StepIdentity, sim.StepCheckIn, sim.StepCommands} {
+	assert.Equal(t, event.StepProfile, event.Step(steps[len(steps)-1]), strings.Join(steps, " "))
+	for _, s := range []event.Step{event.StepIdentity, event.StepCheckIn, event.StepCommands} {
 		assert.NotContains(t, steps, string(s))
 	}
-	assert.Equal(t, sim.OutcomeEnrolled, outcome)
+	assert.Equal(t, event.OutcomeEnrolled, outcome)
 }

@@ -16,7 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/enrollsim/enrollsim/load"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Buckets of the latency histograms, in seconds: 1 ms to about 65 s,
@@ -73,7 +74,7 @@ func New(labels prometheus.Labels) *Metrics {
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Outcomes that matter on a dashboard exist from the first scrape, at
 	// 0, so a rate() over them is defined before the first failure.
-	for _, o := range []string{sim.OutcomeEnrolled, sim.OutcomeError} {
+	for _, o := range []string{event.OutcomeEnrolled, event.OutcomeError} {
 		m.cases.WithLabelValues(o)
 	}
 	return m
@@ -81,11 +82,11 @@ func New(labels prometheus.Labels) *Metrics {
 
 func (m *Metrics) CaseStarted() { m.started.Inc(); m.inFlight.Inc() }
 
-func (m *Metrics) StepDone(step sim.Step, status sim.StepStatus, d time.Duration) {
+func (m *Metrics) StepDone(step event.Step, status event.StepStatus, d time.Duration) {
 	m.steps.WithLabelValues(string(step), string(status)).Observe(d.Seconds())
 }
 
-func (m *Metrics) CheckTripped(id string, status sim.Status) {
+func (m *Metrics) CheckTripped(id string, status check.Status) {
 	m.checks.WithLabelValues(id, string(status)).Inc()
 }
 

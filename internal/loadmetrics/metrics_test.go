@@ -19,6 +19,8 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/load"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
@@ -80,9 +82,9 @@ func TestLoadIsScrapedAsPrometheusMetrics(t *testing.T) {
 		check    string
 		webLogin bool
 	}{
-		{name: "conforming", device: "iphone@18.2", outcome: sim.OutcomeEnrolled, webLogin: true},
+		{name: "conforming", device: "iphone@18.2", outcome: event.OutcomeEnrolled, webLogin: true},
 		// 18.1 has no fallback to the AxM-registered URL: discovery fails.
-		{name: "well-known 404", device: "iphone@18.1", faults: []string{refserver.FaultWellKnown404}, outcome: sim.OutcomeDiscoveryFailed, check: "WK-001"},
+		{name: "well-known 404", device: "iphone@18.1", faults: []string{refserver.FaultWellKnown404}, outcome: event.OutcomeDiscoveryFailed, check: "WK-001"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 6
@@ -91,7 +93,7 @@ func TestLoadIsScrapedAsPrometheusMetrics(t *testing.T) {
 			require.NoError(t, err)
 			defer srv.Close()
 			before := scrape(t, srv.URL())
-			assert.Equal(t, 0.0, find(before["enrollsim_load_cases_total"], map[string]string{"outcome": sim.OutcomeEnrolled}).GetCounter().GetValue(),
+			assert.Equal(t, 0.0, find(before["enrollsim_load_cases_total"], map[string]string{"outcome": event.OutcomeEnrolled}).GetCounter().GetValue(),
 				"the enrolled series exists at 0 before the first case")
 
 			mix, err := load.ParseMix(tc.device + ":1")
@@ -107,10 +109,10 @@ func TestLoadIsScrapedAsPrometheusMetrics(t *testing.T) {
 			assert.Equal(t, float64(res.Outcomes[tc.outcome]), find(fams["enrollsim_load_cases_total"], map[string]string{"outcome": tc.outcome}).GetCounter().GetValue())
 			assert.Equal(t, float64(n), find(fams["enrollsim_load_cases_total"], map[string]string{"outcome": tc.outcome}).GetCounter().GetValue())
 			assert.Equal(t, uint64(n), fams["enrollsim_load_case_duration_seconds"].Metric[0].GetHistogram().GetSampleCount())
-			wl := find(fams["enrollsim_load_step_duration_seconds"], map[string]string{"step": string(sim.StepWebLogin), "status": string(sim.StepOK)})
+			wl := find(fams["enrollsim_load_step_duration_seconds"], map[string]string{"step": string(event.StepWebLogin), "status": string(event.StepOK)})
 			if tc.webLogin {
 				require.NotNil(t, wl, "no web-login histogram")
-				assert.Equal(t, uint64(res.Steps[sim.StepWebLogin].Count()), wl.GetHistogram().GetSampleCount())
+				assert.Equal(t, uint64(res.Steps[event.StepWebLogin].Count()), wl.GetHistogram().GetSampleCount())
 			} else {
 				assert.Nil(t, wl, "no case got to the web login")
 			}
@@ -128,7 +130,7 @@ func TestLoadIsScrapedAsPrometheusMetrics(t *testing.T) {
 				}
 				return
 			}
-			got := find(checks, map[string]string{"check": tc.check, "status": string(sim.Fail)})
+			got := find(checks, map[string]string{"check": tc.check, "status": string(check.Fail)})
 			require.NotNil(t, got, "%s not counted", tc.check)
 			assert.Equal(t, float64(res.Checks[tc.check].Fail), got.GetCounter().GetValue())
 			assert.Equal(t, float64(n), got.GetCounter().GetValue())

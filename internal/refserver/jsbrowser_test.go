@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
 )
 
 // These tests sign in to the pages that need JavaScript in a real browser
@@ -20,7 +20,7 @@ import (
 // webUA is the agent of the device's web view for ref (e.g. "iphone@18.2").
 func webUA(t *testing.T, ref string) string {
 	t.Helper()
-	d, err := sim.LookupDevice(ref)
+	d, err := device.LookupDevice(ref)
 	require.NoError(t, err)
 	return d.WebUserAgent()
 }

@@ -277,7 +277,7 @@ func (s *Server) xhrSubmit(w http.ResponseWriter, r *http.Request) {
 
 // safariUA reports whether an agent is Safari (Mobile Safari included) on
 // an Apple device, as the device's web view announces itself (see
-// sim.Device.WebUserAgent). Other browsers copy "Safari/" into their
+// device.Device.WebUserAgent). Other browsers copy "Safari/" into their
 // agents, so their own tokens rule them out.
 func safariUA(ua string) bool {
 	apple := strings.Contains(ua, "(iPhone;") || strings.Contains(ua, "(iPad;") || strings.Contains(ua, "(Macintosh;")

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -259,7 +259,7 @@ func TestXHRSession(t *testing.T) {
 // Every catalogue device's web view opens the Safari-only page; other
 // browsers, desktop Chrome first, do not.
 func TestSafariUA(t *testing.T) {
-	for _, d := range sim.Catalogue() {
+	for _, d := range device.Catalogue() {
 		assert.True(t, safariUA(d.WebUserAgent()), "%s: %s", d.Ref(), d.WebUserAgent())
 	}
 	assert.True(t, safariUA(weblogin.DefaultUserAgent))

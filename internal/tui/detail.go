@@ -17,7 +17,8 @@ import (
 	"golang.org/x/net/html"
 	"howett.net/plist"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // xline is where an exchange sits in the detail content: its title line and
@@ -141,12 +142,12 @@ func (m *Model) detail(w int) ([]string, []xline) {
 		d.hang(st.bold, 0, 2, "Case outcome: "+clean(c.outcome)+verdict+": "+clean(c.message))
 	}
 
-	var tripped, notes, passed []sim.Result
+	var tripped, notes, passed []check.Result
 	for _, r := range s.checks {
 		switch r.Status {
-		case sim.Pass, sim.Skip:
+		case check.Pass, check.Skip:
 			passed = append(passed, r)
-		case sim.Noted:
+		case check.Noted:
 			notes = append(notes, r)
 		default:
 			tripped = append(tripped, r)
@@ -181,7 +182,7 @@ func (m *Model) detail(w int) ([]string, []xline) {
 		}
 	}
 
-	var sent, probes []sim.Exchange
+	var sent, probes []event.Exchange
 	for _, x := range s.exchanges {
 		if x.Probe {
 			probes = append(probes, x)
@@ -190,7 +191,7 @@ func (m *Model) detail(w int) ([]string, []xline) {
 		}
 	}
 	var xl []xline
-	add := func(x sim.Exchange) {
+	add := func(x event.Exchange) {
 		start := len(d.lines)
 		m.exchange(d, c, x)
 		xl = append(xl, xline{seq: x.Seq, line: start, end: len(d.lines)})
@@ -211,13 +212,13 @@ func (m *Model) detail(w int) ([]string, []xline) {
 		m.result(d, c, r)
 	}
 	if len(passed) > 0 {
-		counts := map[sim.Status]int{}
+		counts := map[check.Status]int{}
 		for _, r := range passed {
 			counts[r.Status]++
 		}
-		title := fmt.Sprintf("Checks passed (%d)", counts[sim.Pass])
-		if counts[sim.Skip] > 0 {
-			title = fmt.Sprintf("Checks passed (%d) and skipped (%d)", counts[sim.Pass], counts[sim.Skip])
+		title := fmt.Sprintf("Checks passed (%d)", counts[check.Pass])
+		if counts[check.Skip] > 0 {
+			title = fmt.Sprintf("Checks passed (%d) and skipped (%d)", counts[check.Pass], counts[check.Skip])
 		}
 		d.section(st, title)
 		for _, r := range passed {
@@ -243,13 +244,13 @@ func lastStarted(c *caseState) *stepState {
 	return last
 }
 
-func rank(s sim.Status) int {
+func rank(s check.Status) int {
 	switch s {
-	case sim.Fail:
+	case check.Fail:
 		return 0
-	case sim.Warn:
+	case check.Warn:
 		return 1
-	case sim.Error:
+	case check.Error:
 		return 2
 	}
 	return 3
@@ -263,22 +264,22 @@ var catalogueSection = map[string]string{
 
 // result renders one check: passes and skips in a line, the rest with the
 // rule, Expected/Actual and the spec reference.
-func (m *Model) result(d *doc, c *caseState, r sim.Result) {
+func (m *Model) result(d *doc, c *caseState, r check.Result) {
 	st := m.st
 	label := fmt.Sprintf("%-4s", strings.ToUpper(string(r.Status)))
-	styled := map[sim.Status]lipgloss.Style{sim.Pass: st.pass, sim.Fail: st.fail, sim.Warn: st.warn,
-		sim.Error: st.fail, sim.Noted: st.info, sim.Skip: st.dim}[r.Status].Render(label)
+	styled := map[check.Status]lipgloss.Style{check.Pass: st.pass, check.Fail: st.fail, check.Warn: st.warn,
+		check.Error: st.fail, check.Noted: st.info, check.Skip: st.dim}[r.Status].Render(label)
 	id := clean(r.ID)
 	switch r.Status {
-	case sim.Pass:
+	case check.Pass:
 		d.add("  " + styled + " " + st.bold.Render(id) + " " + st.dim.Render(oneLine(r.Rule)))
 		return
-	case sim.Skip:
+	case check.Skip:
 		d.add("  " + styled + " " + st.bold.Render(id) + " " + st.dim.Render(oneLine(r.Detail)))
 		return
 	}
 	level := string(r.Level)
-	if spec, ok := sim.LookupCheck(r.ID); ok && spec.Starred {
+	if spec, ok := check.Lookup(r.ID); ok && spec.Starred {
 		level += "*"
 	}
 	ref := level
@@ -322,7 +323,7 @@ const (
 )
 
 // exchange renders one HTTP exchange, short or (after e) in full.
-func (m *Model) exchange(d *doc, c *caseState, x sim.Exchange) {
+func (m *Model) exchange(d *doc, c *caseState, x event.Exchange) {
 	st := m.st
 	full := m.expanded[m.xkey(m.selCase, x.Seq)]
 	title := fmt.Sprintf("#%d %s", x.Seq, clean(x.Purpose))
@@ -372,7 +373,7 @@ func (m *Model) exchange(d *doc, c *caseState, x sim.Exchange) {
 	}
 }
 
-func (m *Model) statusWord(x sim.Exchange) string {
+func (m *Model) statusWord(x event.Exchange) string {
 	if x.Status == 0 {
 		if x.Error != "" {
 			return m.st.fail.Render("✗ " + oneLine(x.Error))
@@ -575,7 +576,7 @@ func unsafeRune(r rune) bool {
 }
 
 // stepName is a step's name, safe to draw (replays come from files).
-func stepName(s sim.Step) string { return clean(string(s)) }
+func stepName(s event.Step) string { return clean(string(s)) }
 
 // oneLine squeezes a catalogue rule or a detail into one line.
 func oneLine(s string) string {

@@ -3,7 +3,8 @@ package tui
 import (
 	"strings"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // explanation is what the presenter tells the audience about a step.
@@ -20,9 +21,9 @@ type explanation struct {
 	Mobile, Mac string
 }
 
-// explanations are keyed by sim.Step.
-var explanations = map[sim.Step]explanation{
-	sim.StepSignIn: {
+// explanations are keyed by event.Step.
+var explanations = map[event.Step]explanation{
+	event.StepSignIn: {
 		Title:   "The person signs in",
 		Section: "§2.1",
 		What: "The person starts enrollment by typing their work or school account, {account}. " +
@@ -35,7 +36,7 @@ var explanations = map[sim.Step]explanation{
 			"types {account} and taps Continue.",
 		Mac: "Opens System Settings > General > Device Management, clicks Sign In, types {account} and clicks Continue.",
 	},
-	sim.StepDiscovery: {
+	event.StepDiscovery: {
 		Title:   "The device looks for the server",
 		Section: "§2.2",
 		What: "The device asks the organisation's domain where its device-management server is: a GET to " +
@@ -48,7 +49,7 @@ var explanations = map[sim.Step]explanation{
 		Mobile: "Nothing: a spinner shows while the device looks up the server.",
 		Mac:    "Nothing: a spinner shows while the Mac looks up the server.",
 	},
-	sim.StepRegistration: {
+	event.StepRegistration: {
 		Title:   "The server's AxM registration",
 		Section: "§2.3.1",
 		What: "Before any device asks, the MDM server registers its discovery URL with Apple Business or School " +
@@ -61,7 +62,7 @@ var explanations = map[sim.Step]explanation{
 		Mobile: "Nothing: this happens between the MDM server and Apple, before the user picks up the device.",
 		Mac:    "Nothing: this happens between the MDM server and Apple, before the user picks up the Mac.",
 	},
-	sim.StepFallback: {
+	event.StepFallback: {
 		Title:   "Apple's fallback (AxM)",
 		Section: "§2.3",
 		What: "When the organisation's domain cannot answer, newer devices (iOS and iPadOS 18.2, macOS 15.2, " +
@@ -74,7 +75,7 @@ var explanations = map[sim.Step]explanation{
 		Mobile: "Nothing: the spinner goes on.",
 		Mac:    "Nothing: the spinner goes on.",
 	},
-	sim.StepDocument: {
+	event.StepDocument: {
 		Title:   "The device reads the answer",
 		Section: "§2.4",
 		What: "The device reads the discovery document: it takes the first server's BaseURL and, from its " +
@@ -84,7 +85,7 @@ var explanations = map[sim.Step]explanation{
 		Mobile:  "Nothing.",
 		Mac:     "Nothing.",
 	},
-	sim.StepChallenge: {
+	event.StepChallenge: {
 		Title:   "First try, and the sign-in challenge",
 		Section: "§2.5-2.6",
 		What: "The device makes its first enrollment request: a POST to the BaseURL with a small signed plist " +
@@ -96,7 +97,7 @@ var explanations = map[sim.Step]explanation{
 		Mobile: "Nothing yet: the sign-in sheet is about to open.",
 		Mac:    "Nothing yet: the sign-in window is about to open.",
 	},
-	sim.StepWebLogin: {
+	event.StepWebLogin: {
 		Title:   "Sign-in in a web sheet",
 		Section: "§2.7",
 		What: "The device opens the sign-in URL in a web sheet, with the account as user-identifier. The " +
@@ -111,7 +112,7 @@ var explanations = map[sim.Step]explanation{
 		Mac: "A sign-in window opens over System Settings: types the password, then the six-digit code from " +
 			"the authenticator app, and clicks Continue.",
 	},
-	sim.StepOAuth2: {
+	event.StepOAuth2: {
 		Title:   "Sign-in with OAuth 2",
 		Section: "§2.8",
 		What: "The device runs an OAuth 2 authorization-code flow: it opens the identity provider's " +
@@ -123,7 +124,7 @@ var explanations = map[sim.Step]explanation{
 		Mobile: "A sign-in sheet shows the identity provider's page: signs in there as usual.",
 		Mac:    "A sign-in window shows the identity provider's page: signs in there as usual.",
 	},
-	sim.StepEnroll: {
+	event.StepEnroll: {
 		Title:   "Second try, with the token",
 		Section: "§2.10",
 		What: "The device repeats its enrollment POST, the same signed body, now with Authorization: Bearer and " +
@@ -133,7 +134,7 @@ var explanations = map[sim.Step]explanation{
 		Mobile:  "Nothing: the sheet has closed while the device fetches the profile.",
 		Mac:     "Nothing: the window has closed while the Mac fetches the profile.",
 	},
-	sim.StepProfile: {
+	event.StepProfile: {
 		Title:   "The profile",
 		Section: "§2.11",
 		What: "The device opens the profile and checks it before installing anything: one com.apple.mdm payload " +
@@ -148,7 +149,7 @@ var explanations = map[sim.Step]explanation{
 		Mac: "Signs in to the Managed Apple Account when asked; the profile then shows in System Settings > " +
 			"General > Device Management.",
 	},
-	sim.StepIdentity: {
+	event.StepIdentity: {
 		Title:   "The identity certificate",
 		Section: "§2.13.1",
 		What: "Installing the profile, the device first gets the certificate that will identify it to the " +
@@ -162,7 +163,7 @@ var explanations = map[sim.Step]explanation{
 		Mobile: "Nothing: the profile is installing.",
 		Mac:    "Nothing: the profile is installing.",
 	},
-	sim.StepCheckIn: {
+	event.StepCheckIn: {
 		Title:   "Check-in: Authenticate and TokenUpdate",
 		Section: "§2.13.2-3, §2.14",
 		What: "The device introduces itself at the CheckInURL: a PUT of an Authenticate plist, then a " +
@@ -181,7 +182,7 @@ var explanations = map[sim.Step]explanation{
 		Mobile: "Nothing: the device finishes enrollment in the background.",
 		Mac:    "Nothing: the Mac finishes enrollment in the background, once for the device and once for the user.",
 	},
-	sim.StepCommands: {
+	event.StepCommands: {
 		Title:   "The first commands",
 		Section: "§2.13.4",
 		What: "The device connects to the ServerURL: a PUT of {Status: Idle} with its EnrollmentID (user " +
@@ -196,16 +197,29 @@ var explanations = map[sim.Step]explanation{
 		Mobile: "Nothing: these are the first minutes of a managed device.",
 		Mac:    "Nothing: these are the first minutes of a managed Mac.",
 	},
+	event.StepTokenLife: {
+		Title:   "The token's life",
+		Section: "§2.13.2, §2.14",
+		What: "The device lives on with its token: it asks for a GetToken when the server offers one, and " +
+			"the tester asks the server (through its test hooks) to revoke the token, expire it and unenroll " +
+			"the device, then checks out. A second device of the same account tries the first one's token.",
+		Expects: "GetToken answered only when advertised (CHK-010); a revoked or expired token met with a 401 " +
+			"challenge and a new sign-in accepted (TOK-006, TOK-009); unenrollment as a 403 " +
+			"com.apple.unrecognized.device (TOK-007); another enrollment's token refused (CHK-009, TOK-008); " +
+			"CheckOut accepted (CHK-011).",
+		Mobile: "Nothing, unless the server asks to sign in again: then Settings shows the sign-in sheet.",
+		Mac:    "Nothing, unless the server asks to sign in again: then System Settings shows the sign-in sheet.",
+	},
 }
 
 // explain returns the explanation of a step for a case, with its account and
 // domain filled in; unknown steps get a neutral one.
-func explain(step sim.Step, info *sim.CaseInfo) (e explanation, onDevice string) {
+func explain(step event.Step, info *event.CaseInfo) (e explanation, onDevice string) {
 	e, ok := explanations[step]
 	if !ok {
 		e = explanation{Title: stepName(step), What: "A step of the flow.", Mobile: "Nothing.", Mac: "Nothing."}
 	}
-	account, domain, family := "the account", "the organisation's domain", sim.IPhone
+	account, domain, family := "the account", "the organisation's domain", device.IPhone
 	if info != nil {
 		account = info.Identifier
 		if i := strings.LastIndex(info.Identifier, "@"); i >= 0 && i < len(info.Identifier)-1 {
@@ -216,7 +230,7 @@ func explain(step sim.Step, info *sim.CaseInfo) (e explanation, onDevice string)
 	fill := strings.NewReplacer("{account}", clean(account), "{domain}", clean(domain)).Replace
 	e.What, e.Expects = fill(e.What), fill(e.Expects)
 	onDevice = e.Mobile
-	if family == sim.Mac {
+	if family == device.Mac {
 		onDevice = e.Mac
 	}
 	return e, fill(onDevice)

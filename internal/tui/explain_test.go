@@ -6,17 +6,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Every step the TUI predicts has its own explanation, and those after the
 // profile say the user-enrollment privacy rules and the checks they prove.
 func TestExplanationsCoverEveryStep(t *testing.T) {
-	steps := append([]sim.Step{sim.StepOAuth2}, predicted...)
-	for _, s := range afterProfile {
-		steps = append(steps, s.step)
-	}
-	for _, s := range steps {
+	for _, s := range event.Flow {
 		e, ok := explanations[s]
 		require.True(t, ok, "no explanation for %s", s)
 		assert.NotEmpty(t, e.Title, s)
@@ -26,12 +22,12 @@ func TestExplanationsCoverEveryStep(t *testing.T) {
 		assert.NotEmpty(t, e.Mobile, s)
 		assert.NotEmpty(t, e.Mac, s)
 	}
-	for step, want := range map[sim.Step][]string{
-		sim.StepIdentity: {"SCEP", "GetCACaps", "PKIOperation", "CHK-001", "error (blocked)"},
-		sim.StepCheckIn: {"Authenticate", "TokenUpdate", "application/x-apple-aspen-mdm-checkin", "EnrollmentID",
+	for step, want := range map[event.Step][]string{
+		event.StepIdentity: {"SCEP", "GetCACaps", "PKIOperation", "CHK-001", "error (blocked)"},
+		event.StepCheckIn: {"Authenticate", "TokenUpdate", "application/x-apple-aspen-mdm-checkin", "EnrollmentID",
 			"never UDID, SerialNumber, IMEI or MEID", "device channel carries no token", "EnrollmentUserID",
 			"CHK-002..006", "CHK-007", "CHK-009", "CHK-010", "CHK-011", "TOK-004", "TOK-005", "TOK-006", "TOK-007", "TOK-009"},
-		sim.StepCommands: {"Status: Idle", "DeviceInformation", "ProfileList", "InstalledApplicationList", "SecurityInfo",
+		event.StepCommands: {"Status: Idle", "DeviceInformation", "ProfileList", "InstalledApplicationList", "SecurityInfo",
 			"CertificateList", "NotNow", "managed apps only", "CHK-008", "CHK-012", "TOK-005"},
 	} {
 		e := explanations[step]
@@ -44,20 +40,20 @@ func TestExplanationsCoverEveryStep(t *testing.T) {
 // The predicted rows end where the case's until ends it; a stream without
 // until (older recordings, the default) goes all the way.
 func TestPredictedStepsHonourUntil(t *testing.T) {
-	for until, want := range map[string][]sim.Step{
-		"":         {sim.StepProfile, sim.StepIdentity, sim.StepCheckIn, sim.StepCommands},
-		"commands": {sim.StepProfile, sim.StepIdentity, sim.StepCheckIn, sim.StepCommands},
-		"checkin":  {sim.StepProfile, sim.StepIdentity, sim.StepCheckIn},
-		"identity": {sim.StepProfile, sim.StepIdentity},
-		"profile":  {sim.StepProfile},
+	for until, want := range map[string][]event.Step{
+		"":         {event.StepProfile, event.StepIdentity, event.StepCheckIn, event.StepCommands, event.StepTokenLife},
+		"commands": {event.StepProfile, event.StepIdentity, event.StepCheckIn, event.StepCommands, event.StepTokenLife},
+		"checkin":  {event.StepProfile, event.StepIdentity, event.StepCheckIn},
+		"identity": {event.StepProfile, event.StepIdentity},
+		"profile":  {event.StepProfile},
 	} {
-		c := newCase(sim.Event{Kind: sim.EventCaseStart, Case: "c", Info: &sim.CaseInfo{Until: until}})
-		var got []sim.Step
-		for _, s := range c.steps[len(predicted)-1:] {
+		c := newCase(event.Event{Kind: event.EventCaseStart, Case: "c", Info: &event.CaseInfo{Until: until}})
+		var got []event.Step
+		for _, s := range c.steps[event.StepProfile.Index()-2:] { // no registration, no oauth2 row
 			got = append(got, s.step)
 		}
 		assert.Equal(t, want, got, "until %q", until)
 	}
-	c := newCase(sim.Event{Kind: sim.EventCaseStart, Case: "c"})
-	assert.Len(t, c.steps, len(predicted)+len(afterProfile), "no case info: all the way")
+	c := newCase(event.Event{Kind: event.EventCaseStart, Case: "c"})
+	assert.Len(t, c.steps, len(event.Flow)-2, "no case info: all the way (every step but the registration and oauth2)")
 }

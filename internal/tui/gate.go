@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Gate holds the engine before each step until the model releases it. The
@@ -17,19 +18,19 @@ type Gate struct {
 	wake    chan struct{} // closed and replaced at every release
 	// onWait, when set, is told each time Before is about to block, from
 	// the engine's goroutine and so in order with its events.
-	onWait func(caseName string, step sim.Step)
+	onWait func(caseName string, step event.Step)
 }
 
 var _ sim.Gate = (*Gate)(nil)
 
 // NewGate returns a closed gate; onWait may be nil.
-func NewGate(onWait func(caseName string, step sim.Step)) *Gate {
+func NewGate(onWait func(caseName string, step event.Step)) *Gate {
 	return &Gate{wake: make(chan struct{}), onWait: onWait}
 }
 
 // Before blocks until a step is released or ctx ends; it returns ctx's error
 // in the second case, which stops the case.
-func (g *Gate) Before(ctx context.Context, caseName string, step sim.Step) error {
+func (g *Gate) Before(ctx context.Context, caseName string, step event.Step) error {
 	told := false
 	for {
 		if err := ctx.Err(); err != nil {

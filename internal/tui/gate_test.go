@@ -9,11 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // before calls g.Before in a goroutine and reports its result.
-func before(ctx context.Context, g *Gate, step sim.Step) <-chan error {
+func before(ctx context.Context, g *Gate, step event.Step) <-chan error {
 	done := make(chan error, 1)
 	go func() { done <- g.Before(ctx, "case", step) }()
 	return done
@@ -40,24 +40,24 @@ func returned(t *testing.T, done <-chan error) error {
 }
 
 func TestGateBlocksUntilReleased(t *testing.T) {
-	waits := make(chan sim.Step, 4)
-	g := NewGate(func(c string, s sim.Step) {
+	waits := make(chan event.Step, 4)
+	g := NewGate(func(c string, s event.Step) {
 		assert.Equal(t, "case", c)
 		waits <- s
 	})
-	done := before(context.Background(), g, sim.StepDiscovery)
-	assert.Equal(t, sim.StepDiscovery, <-waits, "the gate says where it holds the run")
+	done := before(context.Background(), g, event.StepDiscovery)
+	assert.Equal(t, event.StepDiscovery, <-waits, "the gate says where it holds the run")
 	blocked(t, done)
 	g.Release()
 	require.NoError(t, returned(t, done))
 
 	// One release lets one step through, not two.
-	done = before(context.Background(), g, sim.StepFallback)
+	done = before(context.Background(), g, event.StepFallback)
 	<-waits
 	blocked(t, done)
 	g.Release()
 	require.NoError(t, returned(t, done))
-	done = before(context.Background(), g, sim.StepDocument)
+	done = before(context.Background(), g, event.StepDocument)
 	<-waits
 	blocked(t, done)
 	g.Release()
@@ -65,18 +65,18 @@ func TestGateBlocksUntilReleased(t *testing.T) {
 }
 
 func TestGateReleaseAhead(t *testing.T) {
-	g := NewGate(func(string, sim.Step) { t.Error("a released step must not wait") })
+	g := NewGate(func(string, event.Step) { t.Error("a released step must not wait") })
 	g.Release()
-	require.NoError(t, returned(t, before(context.Background(), g, sim.StepSignIn)))
+	require.NoError(t, returned(t, before(context.Background(), g, event.StepSignIn)))
 }
 
 func TestGateReleaseAll(t *testing.T) {
 	g := NewGate(nil)
-	done := before(context.Background(), g, sim.StepSignIn)
+	done := before(context.Background(), g, event.StepSignIn)
 	blocked(t, done)
 	g.ReleaseAll()
 	require.NoError(t, returned(t, done))
-	for _, s := range []sim.Step{sim.StepDiscovery, sim.StepFallback, sim.StepProfile} {
+	for _, s := range []event.Step{event.StepDiscovery, event.StepFallback, event.StepProfile} {
 		require.NoError(t, returned(t, before(context.Background(), g, s)), "after a, %s runs at once", s)
 	}
 }
@@ -84,7 +84,7 @@ func TestGateReleaseAll(t *testing.T) {
 func TestGateCancel(t *testing.T) {
 	g := NewGate(nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := before(ctx, g, sim.StepSignIn)
+	done := before(ctx, g, event.StepSignIn)
 	blocked(t, done)
 	cancel()
 	err := returned(t, done)
@@ -92,7 +92,7 @@ func TestGateCancel(t *testing.T) {
 	assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
 	// A cancelled run never gets through, released or not.
 	g.Release()
-	assert.ErrorIs(t, g.Before(ctx, "case", sim.StepDiscovery), context.Canceled)
+	assert.ErrorIs(t, g.Before(ctx, "case", event.StepDiscovery), context.Canceled)
 }
 
 // TestRunHandleReplay drives a replay through the gate the way the program
@@ -112,7 +112,7 @@ func TestRunHandleReplay(t *testing.T) {
 	}
 	assert.Equal(t, EventMsg{Run: 7, Event: evs[0]}, next(), "run-start")
 	assert.Equal(t, EventMsg{Run: 7, Event: evs[1]}, next(), "case-start")
-	assert.Equal(t, WaitMsg{Run: 7, Case: evs[2].Case, Step: sim.StepSignIn}, next())
+	assert.Equal(t, WaitMsg{Run: 7, Case: evs[2].Case, Step: event.StepSignIn}, next())
 	select {
 	case msg := <-h.msgs:
 		t.Fatalf("the replay went on before the release: %v", msg)

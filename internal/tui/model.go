@@ -19,7 +19,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Options configure the model.
@@ -73,16 +74,16 @@ func (s rowStatus) glyph() string {
 
 // stepState is one step of a case, predicted (pending) or played.
 type stepState struct {
-	step      sim.Step
+	step      event.Step
 	started   bool
 	ended     bool
-	end       sim.StepStatus
+	end       event.StepStatus
 	message   string
-	exchanges []sim.Exchange
-	checks    []sim.Result
+	exchanges []event.Exchange
+	checks    []check.Result
 	notRun    bool
-	waits     []string       // what the step waited for (wait events)
-	shots     []sim.Artifact // screenshots of sign-in pages (artifact events)
+	waits     []string         // what the step waited for (wait events)
+	shots     []event.Artifact // screenshots of sign-in pages (artifact events)
 }
 
 func (s *stepState) status() rowStatus {
@@ -97,20 +98,20 @@ func (s *stepState) status() rowStatus {
 	worst := rowPass
 	for _, r := range s.checks {
 		switch r.Status {
-		case sim.Fail:
+		case check.Fail:
 			worst = rowFail
-		case sim.Warn, sim.Error:
+		case check.Warn, check.Error:
 			if worst != rowFail {
 				worst = rowWarn
 			}
 		}
 	}
 	switch s.end {
-	case sim.StepRefused:
+	case event.StepRefused:
 		return rowRefused
-	case sim.StepFailed, sim.StepError:
+	case event.StepFailed, event.StepError:
 		return rowFail
-	case sim.StepSkipped:
+	case event.StepSkipped:
 		if worst == rowPass {
 			return rowSkipped
 		}
@@ -121,51 +122,36 @@ func (s *stepState) status() rowStatus {
 // caseState is one case of the run.
 type caseState struct {
 	name    string
-	info    *sim.CaseInfo
+	info    *event.CaseInfo
 	steps   []*stepState
 	done    bool
 	outcome string
 	message string
 }
 
-// predicted is the flow as the engine plays it when nothing stops it; the
-// sign-in step becomes oauth2 when the server asks for that.
-var predicted = []sim.Step{sim.StepSignIn, sim.StepDiscovery, sim.StepFallback, sim.StepDocument,
-	sim.StepChallenge, sim.StepWebLogin, sim.StepEnroll, sim.StepProfile}
-
-// afterProfile are the steps after the profile, each with the stage of
-// --until that plays it.
-var afterProfile = []struct {
-	step  sim.Step
-	stage sim.Until
-}{{sim.StepIdentity, sim.UntilIdentity}, {sim.StepCheckIn, sim.UntilCheckIn}, {sim.StepCommands, sim.UntilCommands}}
-
-func newCase(ev sim.Event) *caseState {
+func newCase(ev event.Event) *caseState {
 	c := &caseState{name: ev.Case, info: ev.Info}
-	for _, s := range predicted {
-		c.steps = append(c.steps, &stepState{step: s})
-	}
-	until := sim.UntilCommands
+	until := event.UntilCommands
 	if ev.Info != nil && ev.Info.Until != "" {
-		until = sim.Until(ev.Info.Until)
+		until = event.Until(ev.Info.Until)
 	}
-	for _, s := range afterProfile {
-		if until.Reaches(s.stage) {
-			c.steps = append(c.steps, &stepState{step: s.step})
-		}
+	// The registration's row appears when it starts, as the engine plays
+	// it only when the run has it under test.
+	for _, s := range event.Planned(until, false) {
+		c.steps = append(c.steps, &stepState{step: s})
 	}
 	return c
 }
 
 // row finds the pending row of a step about to run, making it when the
 // prediction did not have it.
-func (c *caseState) row(step sim.Step) int {
+func (c *caseState) row(step event.Step) int {
 	for i, s := range c.steps {
 		if s.step == step && !s.started && !s.notRun {
 			return i
 		}
 	}
-	other := map[sim.Step]sim.Step{sim.StepOAuth2: sim.StepWebLogin, sim.StepWebLogin: sim.StepOAuth2}[step]
+	other := map[event.Step]event.Step{event.StepOAuth2: event.StepWebLogin, event.StepWebLogin: event.StepOAuth2}[step]
 	for i, s := range c.steps {
 		if other != "" && s.step == other && !s.started {
 			s.step = step
@@ -185,7 +171,7 @@ func (c *caseState) row(step sim.Step) int {
 
 // last is the most recently started step named step, or the most recently
 // started one for an event without a step.
-func (c *caseState) last(step sim.Step) *stepState {
+func (c *caseState) last(step event.Step) *stepState {
 	var any *stepState
 	for i := len(c.steps) - 1; i >= 0; i-- {
 		s := c.steps[i]
@@ -221,7 +207,7 @@ type Model struct {
 	cases      []*caseState
 	byName     map[string]int
 	sum        *report.Summary
-	log        []sim.Event
+	log        []event.Event
 	totalCases int
 	waiting    *WaitMsg
 	all        bool  // released to the end (a)
@@ -329,19 +315,19 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-func (m *Model) event(ev sim.Event) {
+func (m *Model) event(ev event.Event) {
 	m.log = append(m.log, ev)
 	m.sum.Add(ev)
 	switch ev.Kind {
-	case sim.EventRunStart:
+	case event.EventRunStart:
 		if ev.Run != nil {
 			m.totalCases = ev.Run.Cases
 		}
 		return
-	case sim.EventRunEnd:
+	case event.EventRunEnd:
 		m.done, m.waiting = true, nil
 		return
-	case sim.EventCaseStart:
+	case event.EventCaseStart:
 		m.byName[ev.Case] = len(m.cases)
 		m.cases = append(m.cases, newCase(ev))
 		return
@@ -352,7 +338,7 @@ func (m *Model) event(ev sim.Event) {
 	}
 	c := m.cases[ci]
 	switch ev.Kind {
-	case sim.EventStepStart:
+	case event.EventStepStart:
 		i := c.row(ev.Step)
 		for _, s := range c.steps[:i] {
 			if !s.started {
@@ -366,29 +352,29 @@ func (m *Model) event(ev sim.Event) {
 		if m.follow {
 			m.selCase, m.selStep = ci, i
 		}
-	case sim.EventExchange:
+	case event.EventExchange:
 		if s := c.last(ev.Step); s != nil && ev.Exchange != nil {
 			s.exchanges = append(s.exchanges, *ev.Exchange)
 		}
-	case sim.EventWait:
+	case event.EventWait:
 		if s := c.last(ev.Step); s != nil {
 			s.waits = append(s.waits, ev.Message)
 		}
-	case sim.EventArtifact:
+	case event.EventArtifact:
 		if s := c.last(ev.Step); s != nil && ev.Artifact != nil {
 			a := *ev.Artifact
 			a.Data = nil
 			s.shots = append(s.shots, a)
 		}
-	case sim.EventCheck:
+	case event.EventCheck:
 		if s := c.last(ev.Step); s != nil && ev.Result != nil {
 			s.checks = append(s.checks, *ev.Result)
 		}
-	case sim.EventStepEnd:
+	case event.EventStepEnd:
 		if s := c.last(ev.Step); s != nil {
 			s.ended, s.end, s.message = true, ev.Status, ev.Message
 		}
-	case sim.EventCaseEnd:
+	case event.EventCaseEnd:
 		c.done, c.outcome, c.message = true, ev.Outcome, ev.Message
 		for _, s := range c.steps {
 			if !s.started {

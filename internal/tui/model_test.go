@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // -update rewrites the golden files. teatest's golden package registers a
@@ -31,13 +31,13 @@ func updating() bool {
 }
 
 // loadEvents reads a recorded run from testdata (see README.md there).
-func loadEvents(t *testing.T, name string) []sim.Event {
+func loadEvents(t *testing.T, name string) []event.Event {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name))
 	require.NoError(t, err)
 	defer f.Close()
-	var evs []sim.Event
-	require.NoError(t, report.ReadJSONL(f, func(ev sim.Event) { evs = append(evs, ev) }))
+	var evs []event.Event
+	require.NoError(t, report.ReadJSONL(f, func(ev event.Event) { evs = append(evs, ev) }))
 	require.NotEmpty(t, evs)
 	return evs
 }
@@ -47,7 +47,7 @@ func loadEvents(t *testing.T, name string) []sim.Event {
 type player struct {
 	t     *testing.T
 	m     *Model
-	evs   []sim.Event
+	evs   []event.Event
 	pos   int
 	gated int // the step-start the model was told to wait before
 	ended bool
@@ -63,7 +63,7 @@ func newPlayer(t *testing.T, name string, w, h int) *player {
 func (p *player) toGate() {
 	for p.pos < len(p.evs) {
 		ev := p.evs[p.pos]
-		if ev.Kind == sim.EventStepStart && p.gated != p.pos && !p.m.all {
+		if ev.Kind == event.EventStepStart && p.gated != p.pos && !p.m.all {
 			p.gated = p.pos
 			p.m.Update(WaitMsg{Case: ev.Case, Step: ev.Step})
 			return
@@ -317,14 +317,14 @@ func TestHostileText(t *testing.T) {
 	m := NewModel(Options{Width: 100, Height: 30})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
 	for _, ev := range evs {
-		if ev.Kind == sim.EventExchange {
+		if ev.Kind == event.EventExchange {
 			x := *ev.Exchange
 			x.ResponseBody = "\x1b]0;pwned\x07<h1>\x1b[31mhi</h1>"
 			x.URL += "\x1b[2J"
 			x.ResponseHeaders = map[string][]string{"Location": {"/\x1b[H"}}
 			ev.Exchange = &x
 		}
-		if ev.Kind == sim.EventStepEnd {
+		if ev.Kind == event.EventStepEnd {
 			ev.Message = "done\x1b[?1049l"
 		}
 		m.Update(EventMsg{Event: ev})
@@ -343,7 +343,7 @@ func TestStepInProgress(t *testing.T) {
 	// Discovery's start and first exchange only.
 	for _, ev := range loadEvents(t, "byod.jsonl") {
 		m.Update(EventMsg{Event: ev})
-		if ev.Kind == sim.EventExchange {
+		if ev.Kind == event.EventExchange {
 			break
 		}
 	}
@@ -371,7 +371,7 @@ func TestExpectedFindingsMarked(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPlayer(t, "totp-failure.jsonl", 140, 30)
 			for i, ev := range p.evs {
-				if ev.Kind == sim.EventCaseStart {
+				if ev.Kind == event.EventCaseStart {
 					info := *ev.Info
 					info.ExpectTrips, info.KnownTrips = tc.trips, tc.known
 					p.evs[i].Info = &info

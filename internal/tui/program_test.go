@@ -20,6 +20,8 @@ import (
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/internal/tui"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
 )
 
@@ -39,7 +41,7 @@ func engineOnRefServer(t *testing.T, builds *atomic.Int32) tui.RunFunc {
 			account.Password, account.TOTPSecret, account.ManagedAppleID = sim.NewSecret(a.Password), sim.NewSecret(a.TOTPSecret), a.ManagedAppleID
 		}
 	}
-	device, err := sim.LookupDevice("iphone@26.1")
+	device, err := device.LookupDevice("iphone@26.1")
 	require.NoError(t, err)
 	return tui.Engine(func() (sim.Plan, *sim.Engine, func(), error) {
 		builds.Add(1)
@@ -79,14 +81,14 @@ func waitFor(t *testing.T, tm *teatest.TestModel, want ...string) {
 }
 
 // TestProgramSmoke drives the real program, with the engine in its goroutine
-// held by the gate, through key presses. The live engine plays all eleven
-// steps, identity, check-in and commands included.
+// held by the gate, through key presses. The live engine plays all twelve
+// steps, identity, check-in, commands and token-life included.
 func TestProgramSmoke(t *testing.T) {
 	var builds atomic.Int32
 	m := tui.NewModel(tui.Options{Run: engineOnRefServer(t, &builds), Title: "smoke"})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
 
-	waitFor(t, tm, "Next: sign-in.", "Step 1 of 11: sign-in")
+	waitFor(t, tm, "Next: sign-in.", "Step 1 of 12: sign-in")
 	press(tm, "n")
 	waitFor(t, tm, "Next: discovery.")
 	press(tm, "enter")
@@ -94,7 +96,7 @@ func TestProgramSmoke(t *testing.T) {
 	press(tm, "e")
 	waitFor(t, tm, "(expanded; e folds it)")
 	press(tm, "r")
-	waitFor(t, tm, "Step 1 of 11: sign-in", "Next: sign-in.")
+	waitFor(t, tm, "Step 1 of 12: sign-in", "Next: sign-in.")
 	press(tm, "a")
 	waitFor(t, tm, "Run finished: 1 case, 1 as expected · enrolled 1")
 	press(tm, "tab")
@@ -106,21 +108,21 @@ func TestProgramSmoke(t *testing.T) {
 	res := final.Finish(5 * time.Second)
 	assert.True(t, res.Completed)
 	assert.EqualValues(t, 2, builds.Load(), "r builds a fresh plan")
-	var kinds []sim.EventKind
+	var kinds []event.EventKind
 	outcome := ""
 	for _, ev := range res.Events {
 		kinds = append(kinds, ev.Kind)
-		if ev.Kind == sim.EventCaseEnd {
+		if ev.Kind == event.EventCaseEnd {
 			outcome = ev.Outcome
 		}
 	}
-	assert.Equal(t, sim.EventRunStart, kinds[0])
-	assert.Equal(t, sim.EventRunEnd, kinds[len(kinds)-1])
-	assert.Equal(t, 1, strings.Count(strings.Join(evKinds(kinds), " "), string(sim.EventRunStart)), "only the last run's events")
-	assert.Equal(t, sim.OutcomeEnrolled, outcome)
+	assert.Equal(t, event.EventRunStart, kinds[0])
+	assert.Equal(t, event.EventRunEnd, kinds[len(kinds)-1])
+	assert.Equal(t, 1, strings.Count(strings.Join(evKinds(kinds), " "), string(event.EventRunStart)), "only the last run's events")
+	assert.Equal(t, event.OutcomeEnrolled, outcome)
 }
 
-func evKinds(k []sim.EventKind) []string {
+func evKinds(k []event.EventKind) []string {
 	out := make([]string, len(k))
 	for i, v := range k {
 		out[i] = string(v)
@@ -143,8 +145,8 @@ func TestProgramQuitEarly(t *testing.T) {
 	assert.False(t, res.Completed)
 	require.NotEmpty(t, res.Events)
 	last := res.Events[len(res.Events)-2]
-	assert.Equal(t, sim.EventCaseEnd, last.Kind)
-	assert.Equal(t, sim.OutcomeInterrupted, last.Outcome)
+	assert.Equal(t, event.EventCaseEnd, last.Kind)
+	assert.Equal(t, event.OutcomeInterrupted, last.Outcome)
 }
 
 func execute(t *testing.T, args ...string) (int, string, string) {

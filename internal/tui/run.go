@@ -9,13 +9,14 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // RunFunc plays one run: it calls gate.Before before every step and emit for
 // every event, and returns when the run is over or ctx is cancelled. The
 // model calls it in a goroutine of its own, once at the start and again at
 // every restart (r), so it must build whatever it needs afresh.
-type RunFunc func(ctx context.Context, gate sim.Gate, emit func(sim.Event)) error
+type RunFunc func(ctx context.Context, gate sim.Gate, emit func(event.Event)) error
 
 // EngineBuild makes what one run needs: a fresh plan and the engine to play
 // it (its Gate is set by the TUI), and a cleanup that stops any servers.
@@ -23,7 +24,7 @@ type EngineBuild func() (plan sim.Plan, eng *sim.Engine, cleanup func(), err err
 
 // Engine plays plans on the simulation engine, one fresh build per run.
 func Engine(build EngineBuild) RunFunc {
-	return func(ctx context.Context, gate sim.Gate, emit func(sim.Event)) error {
+	return func(ctx context.Context, gate sim.Gate, emit func(event.Event)) error {
 		plan, eng, cleanup, err := build()
 		if err != nil {
 			return err
@@ -40,10 +41,10 @@ func Engine(build EngineBuild) RunFunc {
 
 // Replay releases a recorded event stream step by step: the same gate holds
 // it before every step-start, as it holds the engine.
-func Replay(events []sim.Event) RunFunc {
-	return func(ctx context.Context, gate sim.Gate, emit func(sim.Event)) error {
+func Replay(events []event.Event) RunFunc {
+	return func(ctx context.Context, gate sim.Gate, emit func(event.Event)) error {
 		for _, ev := range events {
-			if ev.Kind == sim.EventStepStart {
+			if ev.Kind == event.EventStepStart {
 				if err := gate.Before(ctx, ev.Case, ev.Step); err != nil {
 					return err
 				}
@@ -63,14 +64,14 @@ func Replay(events []sim.Event) RunFunc {
 // EventMsg carries one event of the run.
 type EventMsg struct {
 	Run   int
-	Event sim.Event
+	Event event.Event
 }
 
 // WaitMsg says the run waits at the gate before a step.
 type WaitMsg struct {
 	Run  int
 	Case string
-	Step sim.Step
+	Step event.Step
 }
 
 // DoneMsg says the run is over; Err is why it stopped early, if it did.
@@ -90,7 +91,7 @@ type runHandle struct {
 	once    sync.Once
 
 	mu  sync.Mutex
-	log []sim.Event
+	log []event.Event
 	err error
 }
 
@@ -98,10 +99,10 @@ func startRun(parent context.Context, id int, fn RunFunc) *runHandle {
 	ctx, cancel := context.WithCancel(parent)
 	h := &runHandle{id: id, cancel: cancel, msgs: make(chan tea.Msg, 64),
 		abandon: make(chan struct{}), done: make(chan struct{})}
-	h.gate = NewGate(func(c string, s sim.Step) { h.send(WaitMsg{Run: id, Case: c, Step: s}) })
+	h.gate = NewGate(func(c string, s event.Step) { h.send(WaitMsg{Run: id, Case: c, Step: s}) })
 	go func() {
 		defer close(h.done)
-		err := fn(ctx, h.gate, func(ev sim.Event) {
+		err := fn(ctx, h.gate, func(ev event.Event) {
 			h.mu.Lock()
 			h.log = append(h.log, ev)
 			h.mu.Unlock()
@@ -159,7 +160,7 @@ func (h *runHandle) stop() {
 }
 
 // wait waits for the RunFunc to return, at most d, and returns its events.
-func (h *runHandle) wait(d time.Duration) ([]sim.Event, bool) {
+func (h *runHandle) wait(d time.Duration) ([]event.Event, bool) {
 	finished := true
 	select {
 	case <-h.done:
@@ -168,14 +169,14 @@ func (h *runHandle) wait(d time.Duration) ([]sim.Event, bool) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]sim.Event(nil), h.log...), finished
+	return append([]event.Event(nil), h.log...), finished
 }
 
 // Result is what the TUI leaves behind.
 type Result struct {
 	// Events are every event of the last run, including the interrupted
 	// ending when the user quit before the run was over.
-	Events []sim.Event
+	Events []event.Event
 	// Completed says the last run reached its end before the user quit.
 	Completed bool
 }
@@ -201,7 +202,7 @@ func Program(ctx context.Context, opts Options, in io.Reader, out io.Writer) (Re
 func (m *Model) Finish(d time.Duration) Result {
 	h := m.handle
 	if h == nil {
-		return Result{Events: append([]sim.Event(nil), m.log...), Completed: m.done}
+		return Result{Events: append([]event.Event(nil), m.log...), Completed: m.done}
 	}
 	completed := m.done
 	h.stop()

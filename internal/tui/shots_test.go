@@ -7,7 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/stretchr/testify/assert"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // The detail pane of a browser sign-in names each screenshot and its file.
@@ -16,9 +16,9 @@ func TestDetailGivesScreenshotPaths(t *testing.T) {
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 60})
 	for _, ev := range loadEvents(t, "byod.jsonl") {
 		m.Update(EventMsg{Event: ev})
-		if ev.Kind == sim.EventStepStart && ev.Step == "web-login" {
-			m.Update(EventMsg{Event: sim.Event{Kind: sim.EventArtifact, Case: ev.Case, Step: ev.Step,
-				Artifact: &sim.Artifact{Name: "screenshot 1: password on https://mdm.acme.test/auth/login", File: "01-password.png", Path: "/tmp/run-artifacts/c/01-password.png"}}})
+		if ev.Kind == event.EventStepStart && ev.Step == "web-login" {
+			m.Update(EventMsg{Event: event.Event{Kind: event.EventArtifact, Case: ev.Case, Step: ev.Step,
+				Artifact: &event.Artifact{Name: "screenshot 1: password on https://mdm.acme.test/auth/login", File: "01-password.png", Path: "/tmp/run-artifacts/c/01-password.png"}}})
 		}
 	}
 	for ci, c := range m.cases {

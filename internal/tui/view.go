@@ -7,7 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
 )
 
 const (
@@ -137,8 +137,8 @@ func (m *Model) headerCase() *caseState {
 	return nil
 }
 
-func familyName(f sim.Family) string {
-	if f == sim.RealityDevice {
+func familyName(f device.Family) string {
+	if f == device.RealityDevice {
 		return "Apple Vision Pro"
 	}
 	return string(f)

@@ -1,4 +1,4 @@
-package sim
+package device
 
 import (
 	"fmt"
@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/enrollsim/enrollsim/sim/ats"
-	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
 // Family is the device's model family as sent in the well-known query's
@@ -124,22 +123,6 @@ func (d Device) WebUserAgent() string {
 	}
 	// Safari on macOS freezes the OS part of its agent at 10_15_7.
 	return "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/" + d.OS.String() + " Safari/605.1.15"
-}
-
-// WebViewport is the web view's size in CSS pixels: the screen of a recent
-// model of the family in portrait (iPhone 16: 393×852 @3x; iPad Air 11":
-// 820×1180 @2x), a sign-in sheet on a Mac (a 1440×900 @2x display), and
-// the Vision Pro's default Safari window (1280×720 @2x).
-func (d Device) WebViewport() weblogin.Viewport {
-	switch d.Family {
-	case IPhone:
-		return weblogin.Viewport{Width: 393, Height: 852, Scale: 3, Mobile: true, Touch: true}
-	case IPad:
-		return weblogin.Viewport{Width: 820, Height: 1180, Scale: 2, Mobile: true, Touch: true}
-	case RealityDevice:
-		return weblogin.Viewport{Width: 1280, Height: 720, Scale: 2}
-	}
-	return weblogin.Viewport{Width: 1440, Height: 900, Scale: 2}
 }
 
 // WebLanguage is the device's language as the web view announces it. The

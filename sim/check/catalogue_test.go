@@ -1,4 +1,4 @@
-package sim
+package check
 
 import (
 	"os"
@@ -13,7 +13,7 @@ import (
 // The rule texts are generated from it; this catches a digest revision that
 // the code has not taken in.
 func TestCatalogueMatchesSpec(t *testing.T) {
-	src, err := os.ReadFile("../../shared/spec/account-driven-enrollment.md")
+	src, err := os.ReadFile("../../../shared/spec/account-driven-enrollment.md")
 	require.NoError(t, err, "the spec digest is expected beside the repository, as in CI")
 	row := regexp.MustCompile(`(?m)^\| ([A-Z]+-\d{3})(\*?) \| (MUST|SHOULD|INFO) \|`)
 	matches := row.FindAllStringSubmatch(string(src), -1)
@@ -30,11 +30,11 @@ func TestCatalogueMatchesSpec(t *testing.T) {
 // Apple's say [I], whatever the digest cites (issue 22: CHK-007).
 func TestInferredSourcesCiteNoApple(t *testing.T) {
 	for _, id := range []string{"CHK-007"} {
-		c, ok := LookupCheck(id)
+		c, ok := Lookup(id)
 		require.True(t, ok, id)
 		assert.Regexp(t, `^\[I\]`, c.Source, id)
 		assert.NotContains(t, c.Source, "[A]", id)
-		res := judge(id, false, "x", "y")
+		res := Judge(id, false, "x", "y")
 		assert.Equal(t, c.Source, res.Source, "%s: results carry the catalogue's source", id)
 	}
 }

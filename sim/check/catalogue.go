@@ -1,10 +1,10 @@
 // Code generated from ../shared/spec/account-driven-enrollment.md section 4 by hand-run script; DO NOT EDIT by hand: regenerate when the catalogue changes.
 
-package sim
+package check
 
 // specCatalogue is the conformance catalogue of the spec digest, section 4,
 // in its order. Rules are the digest's own sentences.
-var specCatalogue = []CheckSpec{
+var specCatalogue = []Spec{
 	{ID: "WK-001", Level: Must, Starred: false, Group: "Well-known discovery (WK)", Rule: "Discovery for a user the scenario expects to enroll resolves to a 200 discovery document by a documented path: the organisation domain's `/.well-known/com.apple.remotemanagement` (after any redirects), or, for clients at iOS/iPadOS 18.2, macOS 15.2, visionOS 2.2 or later, the AxM-registered URL after the organisation domain failed. An organisation-domain failure that the fallback covers is INFO (Apple made the domain document optional for those clients; Fleet tells customers to skip it). For an older client it means the device cannot enroll: FAIL only when the scenario expects that device to enroll.", Source: "[A] S2, S6; audit"},
 	{ID: "WK-002", Level: Must, Starred: false, Group: "Well-known discovery (WK)", Rule: "The final 200 response has media type `application/json` (parameters such as `charset` allowed).", Source: "[A] S6 (endpoint page: \"Content-Type: application/json\"); [O] S35, [V] S28"},
 	{ID: "WK-003", Level: Must, Starred: false, Group: "Well-known discovery (WK)", Rule: "The body parses as a JSON object containing key `Servers` whose value is a non-empty array.", Source: "[A] S2, S7; empty array [O] S35"},
@@ -126,7 +126,7 @@ var specCatalogue = []CheckSpec{
 // beyondDigest are checks the digest's catalogue does not have yet, from
 // Apple's texts published after it (issue 23). They follow the catalogue's
 // form; `enrollsim list checks` shows them with the rest.
-var beyondDigest = []CheckSpec{
+var beyondDigest = []Spec{
 	{ID: "SEC-004", Level: Must, Starred: false, Group: "Transport (SEC)", Rule: "Every connection a device on the 27 releases makes for discovery, enrollment, sign-in and MDM (SCEP exempt) uses TLS 1.3, or TLS 1.2 with an ATS cipher suite: ECDHE key exchange, AES-GCM, SHA-256 or better. A 27 device refuses others (FAIL); an older device connects, and the finding WARNs of the 27 devices.", Source: "[A] support.apple.com/126655; ATS FCP_v2.1 (NSRequiresNIAPTLSPackageVersion)"},
 	{ID: "SEC-005", Level: Must, Starred: false, Group: "Transport (SEC)", Rule: "Those TLS 1.2 connections negotiate the Extended Master Secret extension (RFC 7627). FAIL on a 27 device, WARN on an older one.", Source: "[A] support.apple.com/126655; ATS FCP_v2.1 (NSRequiresNIAPTLSPackageVersion)"},
 	{ID: "SEC-006", Level: Must, Starred: false, Group: "Transport (SEC)", Rule: "The server certificate and its issuing CAs have RSA keys of 2048 bits or more or ECDSA keys of 256 or more, and are signed with SHA-256 or better. RSA under 2048 bits and SHA-1 fail on every device (iOS 13 and later); a small ECDSA key fails on 27 devices and WARNs on older ones.", Source: "[A] support.apple.com/103769, support.apple.com/126655; ATS"},

@@ -1,9 +1,11 @@
-package sim
+package event
 
 import (
-	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
 )
 
 // EventKind names what an Event reports.
@@ -33,13 +35,45 @@ const (
 // Step names a stage of the flow; each follows a section of the spec.
 type Step string
 
-// Steps of account-driven enrollment.
+// The steps of a case, each after a section of the spec. Flow lists them
+// in the order they play.
 const (
-	StepSignIn    Step = "sign-in"          // §2.1
-	StepDiscovery Step = "discovery"        // §2.2, organisation domain and redirects
-	StepFallback  Step = "axm-fallback"     // §2.3
-	StepDocument  Step = "process-document" // §2.4
+	StepSignIn       Step = "sign-in"          // §2.1
+	StepRegistration Step = "axm-registration" // the server's AxM registration, when under test
+	StepDiscovery    Step = "discovery"        // §2.2, organisation domain and redirects
+	StepFallback     Step = "axm-fallback"     // §2.3
+	StepDocument     Step = "process-document" // §2.4
+	StepChallenge    Step = "enroll-challenge" // §2.5–2.6: first POST, 401
+	StepWebLogin     Step = "web-login"        // §2.7: apple-as-web
+	StepOAuth2       Step = "oauth2"           // §2.8: apple-oauth2
+	StepEnroll       Step = "enroll"           // §2.10: POST with the token
+	StepProfile      Step = "profile"          // §2.11: the profile
+	StepIdentity     Step = "identity"         // §2.13.1: SCEP
+	StepCheckIn      Step = "check-in"         // Authenticate, TokenUpdate (§2.13.2-3)
+	StepCommands     Step = "commands"         // connect and the first commands (§2.13.4)
+	StepTokenLife    Step = "token-life"       // GetToken, revocation, expiry, unenrollment, CheckOut
 )
+
+// Flow is every step in the order a case plays them, written once: the
+// engine plays a case's steps in this order (skipping those its flow does
+// not take: the registration when the target has none, one of web-login
+// and oauth2, the steps past a case's Until), and reports and the TUI
+// order what they show by it.
+var Flow = []Step{
+	StepSignIn, StepRegistration, StepDiscovery, StepFallback, StepDocument,
+	StepChallenge, StepWebLogin, StepOAuth2, StepEnroll, StepProfile,
+	StepIdentity, StepCheckIn, StepCommands, StepTokenLife,
+}
+
+// Index is the step's place in Flow, or -1 for a step not in it.
+func (s Step) Index() int {
+	for i, f := range Flow {
+		if f == s {
+			return i
+		}
+	}
+	return -1
+}
 
 // StepStatus is how a step ended.
 type StepStatus string
@@ -79,17 +113,17 @@ type Event struct {
 	Time time.Time `json:"time"`
 	// Wall is the real time when Time is simulated (Engine.Wall set), so
 	// reports can say how long a run took; zero when Time is real.
-	Wall     time.Time  `json:"wall,omitzero"`
-	Case     string     `json:"case,omitempty"`
-	Step     Step       `json:"step,omitempty"`
-	Run      *RunInfo   `json:"run,omitempty"`      // run-start
-	Info     *CaseInfo  `json:"info,omitempty"`     // case-start
-	Exchange *Exchange  `json:"exchange,omitempty"` // exchange
-	Artifact *Artifact  `json:"artifact,omitempty"` // artifact
-	Result   *Result    `json:"result,omitempty"`   // check
-	Status   StepStatus `json:"status,omitempty"`   // step-end
-	Message  string     `json:"message,omitempty"`  // step-end, case-end, wait: what happened, for people
-	Outcome  string     `json:"outcome,omitempty"`  // case-end
+	Wall     time.Time     `json:"wall,omitzero"`
+	Case     string        `json:"case,omitempty"`
+	Step     Step          `json:"step,omitempty"`
+	Run      *RunInfo      `json:"run,omitempty"`      // run-start
+	Info     *CaseInfo     `json:"info,omitempty"`     // case-start
+	Exchange *Exchange     `json:"exchange,omitempty"` // exchange
+	Artifact *Artifact     `json:"artifact,omitempty"` // artifact
+	Result   *check.Result `json:"result,omitempty"`   // check
+	Status   StepStatus    `json:"status,omitempty"`   // step-end
+	Message  string        `json:"message,omitempty"`  // step-end, case-end, wait: what happened, for people
+	Outcome  string        `json:"outcome,omitempty"`  // case-end
 	// Facts are what the case learned, for expectations: redirects, via,
 	// server, method, enrollment_mode, assigned, body (case-end).
 	Facts map[string]string `json:"facts,omitempty"`
@@ -105,40 +139,7 @@ type Event struct {
 	// Expectations is what became of each entry of the run's expectations
 	// file (run-end, with --expectations). It travels in the stream so a
 	// report re-rendered from it lists the entries as the live one did.
-	Expectations *KnownFindings `json:"expectations,omitempty"`
-}
-
-// KnownFindings is the verdict on an expectations file after a run.
-type KnownFindings struct {
-	File    string         `json:"file"`
-	Entries []KnownFinding `json:"entries"`
-}
-
-// States of an expectations entry after a run.
-const (
-	KnownExpected = "expected" // its findings occurred and were expected
-	KnownStale    = "stale"    // judged, but no longer occurs: remove it
-	KnownExpired  = "expired"  // past its expiry day: its findings count again
-	KnownUnused   = "unused"   // the run could not judge it (Note says why)
-)
-
-// KnownFinding is one entry of an expectations file and its state.
-type KnownFinding struct {
-	Check   string `json:"check"`
-	Case    string `json:"case"`
-	Reason  string `json:"reason"`
-	Expires string `json:"expires,omitempty"` // YYYY-MM-DD, the last day it applies
-	Line    int    `json:"line"`
-	State   string `json:"state"`
-	// Occurrences counts the findings of the run the entry covers (for an
-	// expired entry, those that counted again).
-	Occurrences int    `json:"occurrences"`
-	Note        string `json:"note,omitempty"` // unused: why the run could not judge it
-}
-
-// String names the entry: "WK-004 on */user (line 3)".
-func (k KnownFinding) String() string {
-	return fmt.Sprintf("%s on %s (line %d)", k.Check, k.Case, k.Line)
+	Expectations *check.KnownFindings `json:"expectations,omitempty"`
 }
 
 // RunInfo describes a run at its start.
@@ -149,11 +150,11 @@ type RunInfo struct {
 
 // CaseInfo describes a case at its start.
 type CaseInfo struct {
-	Device     Device `json:"device"`
-	Identifier string `json:"identifier"`
-	Type       string `json:"type"`
-	Target     string `json:"target,omitempty"`
-	Expect     string `json:"expect,omitempty"`
+	Device     device.Device `json:"device"`
+	Identifier string        `json:"identifier"`
+	Type       string        `json:"type"`
+	Target     string        `json:"target,omitempty"`
+	Expect     string        `json:"expect,omitempty"`
 	// ExpectTrips are checks the scenario expects to fail or warn.
 	ExpectTrips []string `json:"expect_trips,omitempty"`
 	// KnownTrips are check patterns of findings the deployment is known to
@@ -219,5 +220,5 @@ func (i *CaseInfo) Expects(id string) bool {
 			return true
 		}
 	}
-	return len(i.KnownTrips) > 0 && CheckFilter(i.KnownTrips).Match(id)
+	return len(i.KnownTrips) > 0 && check.Filter(i.KnownTrips).Match(id)
 }

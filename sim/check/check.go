@@ -1,10 +1,9 @@
-package sim
+package check
 
 import (
 	"fmt"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -18,8 +17,8 @@ const (
 	Info   Level = "INFO"
 )
 
-// CheckSpec is one catalogue entry: a requirement a server must meet.
-type CheckSpec struct {
+// Spec is one catalogue entry: a requirement a server must meet.
+type Spec struct {
 	ID      string `json:"id"`
 	Level   Level  `json:"level"`
 	Starred bool   `json:"starred"` // basis is observation or inference only: a violation warns
@@ -82,15 +81,15 @@ func init() {
 		implemented[id] = true
 	}
 	for id := range implemented {
-		if _, ok := LookupCheck(id); !ok {
+		if _, ok := Lookup(id); !ok {
 			panic("implemented check " + id + " is not in the catalogue")
 		}
 	}
 }
 
 // Checks returns the catalogue entries the engine judges, in catalogue order.
-func Checks() []CheckSpec {
-	var out []CheckSpec
+func Checks() []Spec {
+	var out []Spec
 	for _, c := range checkCatalogue() {
 		if implemented[c.ID] {
 			out = append(out, c)
@@ -100,16 +99,16 @@ func Checks() []CheckSpec {
 }
 
 // AllChecks returns the whole catalogue, including checks not judged yet.
-func AllChecks() []CheckSpec { return checkCatalogue() }
+func AllChecks() []Spec { return checkCatalogue() }
 
 // checkCatalogue is the digest's catalogue followed by the checks beyond it.
-func checkCatalogue() []CheckSpec { return slices.Concat(specCatalogue, beyondDigest) }
+func checkCatalogue() []Spec { return slices.Concat(specCatalogue, beyondDigest) }
 
 // Implemented reports whether the engine judges a check.
 func Implemented(id string) bool { return implemented[id] }
 
-// LookupCheck finds a catalogue entry by ID.
-func LookupCheck(id string) (CheckSpec, bool) {
+// Lookup finds a catalogue entry by ID.
+func Lookup(id string) (Spec, bool) {
 	for _, c := range beyondDigest {
 		if c.ID == id {
 			return c, true
@@ -120,19 +119,19 @@ func LookupCheck(id string) (CheckSpec, bool) {
 			return c, true
 		}
 	}
-	return CheckSpec{}, false
+	return Spec{}, false
 }
 
-// CheckFilter selects checks by ID patterns such as "WK-*,AUTH-003".
-type CheckFilter []string
+// Filter selects checks by ID patterns such as "WK-*,AUTH-003".
+type Filter []string
 
-// ParseCheckFilter validates a comma-separated list of IDs or globs; every
+// ParseFilter validates a comma-separated list of IDs or globs; every
 // pattern must match at least one catalogue check, so typos are caught.
-func ParseCheckFilter(s string) (CheckFilter, error) {
+func ParseFilter(s string) (Filter, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
-	var f CheckFilter
+	var f Filter
 	for _, p := range strings.Split(s, ",") {
 		p = strings.ToUpper(strings.TrimSpace(p))
 		if p == "" {
@@ -157,7 +156,7 @@ func ParseCheckFilter(s string) (CheckFilter, error) {
 }
 
 // Match reports whether the filter selects id; an empty filter selects all.
-func (f CheckFilter) Match(id string) bool {
+func (f Filter) Match(id string) bool {
 	if len(f) == 0 {
 		return true
 	}
@@ -169,12 +168,12 @@ func (f CheckFilter) Match(id string) bool {
 	return false
 }
 
-// judge turns a raw verdict into a Result with the catalogue's level rules:
+// Judge turns a raw verdict into a Result with the catalogue's level rules:
 // a violated SHOULD or starred MUST warns; a violated INFO is only noted.
-func judge(id string, ok bool, expected, actual string) Result {
-	spec, found := LookupCheck(id)
+func Judge(id string, ok bool, expected, actual string) Result {
+	spec, found := Lookup(id)
 	if !found {
-		panic("judge: unknown check " + id)
+		panic("check.Judge: unknown check " + id)
 	}
 	r := Result{ID: id, Level: spec.Level, Rule: spec.Rule, Source: spec.Source, Status: Pass}
 	if ok {
@@ -192,17 +191,10 @@ func judge(id string, ok bool, expected, actual string) Result {
 	return r
 }
 
-func resultWith(id string, st Status, detail string) Result {
-	spec, _ := LookupCheck(id)
+// With is a result of a status other than a judged pass or failure: a skip
+// with its reason, a noted observation, or an error (the tester could not
+// judge).
+func With(id string, st Status, detail string) Result {
+	spec, _ := Lookup(id)
 	return Result{ID: id, Level: spec.Level, Rule: spec.Rule, Source: spec.Source, Status: st, Detail: detail}
-}
-
-// sortedIDs is a helper for stable output in messages and tests.
-func sortedIDs(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,4 +1,4 @@
-package sim
+package event
 
 import "fmt"
 
@@ -40,4 +40,32 @@ func (u Until) String() string {
 		return string(UntilCommands)
 	}
 	return string(u)
+}
+
+// stage is the Until a step after the profile belongs to; steps before it
+// play whatever the Until.
+var stage = map[Step]Until{
+	StepIdentity: UntilIdentity, StepCheckIn: UntilCheckIn,
+	StepCommands: UntilCommands, StepTokenLife: UntilCommands,
+}
+
+// Plays reports whether a case that goes until u plays step s at all.
+func (u Until) Plays(s Step) bool {
+	v, after := stage[s]
+	return !after || u.Reaches(v)
+}
+
+// Planned is the flow a case plays when nothing stops it, in Flow order:
+// the AxM registration only when it is under test (registration), and
+// web-login for the sign-in, which oauth2 replaces when the server asks
+// for it.
+func Planned(u Until, registration bool) []Step {
+	var out []Step
+	for _, s := range Flow {
+		if (s == StepRegistration && !registration) || s == StepOAuth2 || !u.Plays(s) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
