@@ -7,24 +7,22 @@
 package load
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/base64"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
+	"github.com/enrollsim/enrollsim/accounts"
 	"github.com/enrollsim/enrollsim/sim"
 )
 
 // DefaultPattern names pattern accounts: user1@acme.test, user2@acme.test...
-const DefaultPattern = "user{n}@acme.test"
+// Naming and derivation live in package accounts, which the reference
+// server imports too; these names stay for load's callers.
+const DefaultPattern = accounts.DefaultPattern
 
 // Accounts are the load's users: Count accounts named by Pattern, whose
 // secrets derive from Master, or explicit ones (CSV). Case i signs in as
@@ -40,25 +38,13 @@ type Accounts struct {
 	First int
 }
 
-// Name is the identifier of pattern account n (1-based).
-func Name(pattern string, n int) string {
-	return strings.ReplaceAll(pattern, "{n}", strconv.Itoa(n))
-}
+// Name is the identifier of pattern account n (1-based); see accounts.Name.
+func Name(pattern string, n int) string { return accounts.Name(pattern, n) }
 
 // Derive gives a pattern account's password and base32 TOTP seed from the
-// master secret: HMAC-SHA256(master, "password\x00"+identifier) in
-// base64url (24 characters) and HMAC-SHA256(master, "totp\x00"+identifier)
-// in base32 without padding (32 characters). The reference server calls the
-// same function, so both sides agree without a 10,000-line file.
+// master secret; see accounts.Derive, which the reference server calls too.
 func Derive(master, identifier string) (password, totpSeed string) {
-	mac := func(label string) []byte {
-		h := hmac.New(sha256.New, []byte(master))
-		h.Write([]byte(label + "\x00" + strings.ToLower(identifier)))
-		return h.Sum(nil)
-	}
-	password = base64.RawURLEncoding.EncodeToString(mac("password"))[:24]
-	totpSeed = base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(mac("totp"))[:32]
-	return password, totpSeed
+	return accounts.Derive(master, identifier)
 }
 
 // Validate says what is wrong with the accounts, if anything.

@@ -18,8 +18,9 @@ type Options struct {
 	Faults []FaultInfo
 }
 
-// FaultInfo is one named misbehaviour of the embedded server, as the
-// negative suite plays it.
+// FaultInfo is what the negative suite needs of one named misbehaviour of
+// the embedded server. The server owns its faults and knows nothing of
+// scenarios; the command layer copies each into one of these.
 type FaultInfo struct {
 	Name string
 	Doc  string

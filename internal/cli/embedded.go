@@ -15,9 +15,23 @@ import (
 )
 
 // scenarioOptions tells the scenario loader what the embedded server can
-// do: the loader is a library and knows no server of its own.
+// do: the loader is a library and knows no server of its own, and the
+// server, which owns its faults, knows no loader.
 func scenarioOptions(getenv func(string) string) scenarios.Options {
-	return scenarios.Options{Getenv: getenv, Faults: refserver.ScenarioFaults()}
+	return scenarios.Options{Getenv: getenv, Faults: scenarioFaults()}
+}
+
+// scenarioFaults copies the embedded server's faults into what the loader
+// takes (scenarios/options_test.go does the same for the loader's tests).
+func scenarioFaults() []scenarios.FaultInfo {
+	var out []scenarios.FaultInfo
+	for _, f := range refserver.Faults() {
+		out = append(out, scenarios.FaultInfo{
+			Name: f.Name, Doc: f.Doc, Trips: f.Trips, Probe: f.Probe,
+			Account: f.Account, Type: f.EnrollmentType(), Outcome: f.Outcome, Driver: f.Driver,
+		})
+	}
+	return out
 }
 
 // embeddedServer is a reference server started in-process with the client

@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/enrollsim/enrollsim/accounts"
 	"github.com/enrollsim/enrollsim/internal/axm"
 	"github.com/enrollsim/enrollsim/internal/refserver"
-	"github.com/enrollsim/enrollsim/load"
 )
 
 type serveOptions struct {
@@ -57,7 +57,7 @@ plays against it from another terminal.`,
 	cmd.Flags().StringVar(&o.CAOut, "ca-out", "", "where to write the CA certificate (default: a new temporary directory)")
 	cmd.Flags().StringVar(&o.SecretsDir, "secrets-dir", "", "where to write each test account's password and TOTP seed files, mode 0600 (default: beside the CA)")
 	cmd.Flags().IntVar(&o.Accounts, "accounts", 0, "also serve N pattern accounts for 'enrollsim load' (BYOD, web login with TOTP)")
-	cmd.Flags().StringVar(&o.Pattern, "account-pattern", load.DefaultPattern, "names of the pattern accounts; {n} counts from 1")
+	cmd.Flags().StringVar(&o.Pattern, "account-pattern", accounts.DefaultPattern, "names of the pattern accounts; {n} counts from 1")
 	cmd.Flags().StringVar(&o.MasterFile, "master-secret-file", "", "the master secret their passwords and seeds derive from (made, mode 0600, when missing; default: beside the CA)")
 	cmd.Flags().StringVar(&o.AxMBaseURL, "axm-base-url", "", "register with this Device Assignment API ('enrollsim axm serve') instead of the built-in stand-in")
 	cmd.Flags().StringVar(&o.AxMState, "axm-state", "axm-state", "with --axm-base-url: the stand-in's directory, for its CA and the server's token")

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/enrollsim/enrollsim/load"
+	"github.com/enrollsim/enrollsim/accounts"
 )
 
 // Account kinds: which enrollment the server offers the user.
@@ -84,14 +84,14 @@ type directory struct {
 	byID     map[string]Account
 }
 
-func newDirectory(accounts []Account, pattern PatternAccounts) *directory {
-	d := &directory{accounts: slices.Clone(accounts), byID: make(map[string]Account, len(accounts)+pattern.Count)}
-	for _, a := range accounts {
+func newDirectory(builtin []Account, pattern PatternAccounts) *directory {
+	d := &directory{accounts: slices.Clone(builtin), byID: make(map[string]Account, len(builtin)+pattern.Count)}
+	for _, a := range builtin {
 		d.byID[strings.ToLower(a.Identifier)] = a
 	}
 	p := pattern.Pattern
 	if p == "" {
-		p = load.DefaultPattern
+		p = accounts.DefaultPattern
 	}
 	kind := pattern.Kind
 	if kind == "" {
@@ -100,8 +100,8 @@ func newDirectory(accounts []Account, pattern PatternAccounts) *directory {
 	// Pattern accounts are in the map only: Accounts() lists the built-in
 	// directory, which stays readable with 10,000 load users beside it.
 	for n := 1; n <= pattern.Count; n++ {
-		id := load.Name(p, n)
-		pw, seed := load.Derive(pattern.Master, id)
+		id := accounts.Name(p, n)
+		pw, seed := accounts.Derive(pattern.Master, id)
 		d.byID[strings.ToLower(id)] = Account{Identifier: id, Kind: kind, Auth: AuthWeb, ManagedAppleID: id, Password: pw, TOTPSecret: seed}
 	}
 	return d

@@ -66,9 +66,9 @@ type Config struct {
 	// it leaves the server: tests use it to prove none reaches an output.
 	OnIssue func(credential string)
 	// Accounts adds pattern accounts for load runs: Count users named by
-	// Pattern (load.DefaultPattern when empty), BYOD, signing in on the
+	// Pattern (accounts.DefaultPattern when empty), BYOD, signing in on the
 	// MDM's web login, their passwords and TOTP seeds derived from Master
-	// with load.Derive, as the load mode derives them.
+	// with accounts.Derive, as the load mode derives them.
 	Accounts PatternAccounts
 }
 
