@@ -91,7 +91,7 @@ func (r *runner) judgeATS() {
 		case refuses[rule]:
 			r.check(id, false, atsExpected[rule], actual+"; the 27 releases refuse it")
 		default:
-			res := check.Judge(id, false, atsExpected[rule], actual+"; this "+r.c.Device.Family.Platform()+" "+r.c.Device.OS.String()+" device connects, but devices on the 27 releases (iOS, iPadOS, macOS, visionOS 27) refuse it")
+			res := check.Verdict(id, false, atsExpected[rule], actual+"; this "+r.c.Device.Family.Platform()+" "+r.c.Device.OS.String()+" device connects, but devices on the 27 releases (iOS, iPadOS, macOS, visionOS 27) refuse it")
 			res.Status = Warn
 			r.report(res)
 		}

@@ -270,7 +270,7 @@ func (r *runner) judgeGroup(id string, group []sentMDM, expected, none string) {
 	case len(blamed) > 0:
 		r.check(id, false, expected, strings.Join(blamed, "; "))
 	case len(hinted) > 0:
-		res := check.Judge(id, true, "", "")
+		res := check.Verdict(id, true, "", "")
 		res.Status, res.Expected, res.Actual = Warn, expected, strings.Join(hinted, "; ")
 		r.report(res)
 	case ok:

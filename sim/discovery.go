@@ -433,7 +433,7 @@ func (r *runner) judgeDocBody(prefix string, resp *response) []Result {
 	var out []Result
 	add := func(res Result) { out = append(out, res) }
 	mt := resp.mediaType()
-	add(check.Judge("WK-002", mt == "application/json", "media type application/json", fmt.Sprintf("Content-Type %q", resp.header.Get("Content-Type"))))
+	add(check.Verdict("WK-002", mt == "application/json", "media type application/json", fmt.Sprintf("Content-Type %q", resp.header.Get("Content-Type"))))
 	if _, repeated := singleHeader(resp.header, "Content-Type"); repeated != "" {
 		add(check.With("WK-002", Noted, repeated))
 	}
@@ -443,15 +443,15 @@ func (r *runner) judgeDocBody(prefix string, resp *response) []Result {
 	case isDocLimit(jerr):
 		add(check.With("WK-003", Error, jerr.Error()))
 	case jerr != nil:
-		add(check.Judge("WK-003", false, "a JSON object with a non-empty Servers array", "not a JSON object: "+jerr.Error()))
+		add(check.Verdict("WK-003", false, "a JSON object with a non-empty Servers array", "not a JSON object: "+jerr.Error()))
 	case !isArr:
-		add(check.Judge("WK-003", false, "a JSON object with a non-empty Servers array", fmt.Sprintf("Servers is %s", jsonKind(raw["Servers"]))))
+		add(check.Verdict("WK-003", false, "a JSON object with a non-empty Servers array", fmt.Sprintf("Servers is %s", jsonKind(raw["Servers"]))))
 	case len(servers) == 0:
-		add(check.Judge("WK-003", false, "a JSON object with a non-empty Servers array", "Servers is an empty array"))
+		add(check.Verdict("WK-003", false, "a JSON object with a non-empty Servers array", "Servers is an empty array"))
 	case len(warns) > 0:
 		add(docWarning("WK-003", "a JSON object with a non-empty Servers array that every JSON parser reads alike", strings.Join(warns, "; ")))
 	default:
-		add(check.Judge("WK-003", true, "", ""))
+		add(check.Verdict("WK-003", true, "", ""))
 	}
 	if len(servers) == 0 {
 		for _, id := range []string{"WK-004", "WK-005", "WK-006", "WK-007"} {
@@ -483,17 +483,17 @@ func (r *runner) judgeDocBody(prefix string, resp *response) []Result {
 				}
 			}
 		}
-		add(check.Judge("WK-004", len(bad4) == 0, "every entry an object with string Version and BaseURL", someOf(bad4, 10)))
-		add(check.Judge("WK-005", len(bad5) == 0, "Version mdm-byod or mdm-adde", someOf(bad5, 10)))
+		add(check.Verdict("WK-004", len(bad4) == 0, "every entry an object with string Version and BaseURL", someOf(bad4, 10)))
+		add(check.Verdict("WK-005", len(bad5) == 0, "Version mdm-byod or mdm-adde", someOf(bad5, 10)))
 		used := ""
 		if m, ok := servers[0].(map[string]any); ok {
 			used = fmt.Sprintf("; a device uses the first: %v at %v", m["Version"], m["BaseURL"])
 		}
-		add(check.Judge("WK-006", len(servers) == 1, "exactly one Servers entry", fmt.Sprintf("%d entries%s", len(servers), used)))
-		add(check.Judge("WK-007", len(bad7) == 0, "an absolute https BaseURL with a host", someOf(bad7, 10)))
+		add(check.Verdict("WK-006", len(servers) == 1, "exactly one Servers entry", fmt.Sprintf("%d entries%s", len(servers), used)))
+		add(check.Verdict("WK-007", len(bad7) == 0, "an absolute https BaseURL with a host", someOf(bad7, 10)))
 	}
 	cc := strings.ToLower(resp.header.Get("Cache-Control"))
-	add(check.Judge("WK-016", strings.Contains(cc, "no-store"), "Cache-Control: no-store (the document is per user)", fmt.Sprintf("Cache-Control %q", resp.header.Get("Cache-Control"))))
+	add(check.Verdict("WK-016", strings.Contains(cc, "no-store"), "Cache-Control: no-store (the document is per user)", fmt.Sprintf("Cache-Control %q", resp.header.Get("Cache-Control"))))
 	if prefix == "WK" {
 		for _, res := range out {
 			r.report(res)

@@ -332,6 +332,9 @@ type Engine struct {
 	// devices the same ones, so that two runs against two servers can be
 	// compared record by record.
 	deviceSeed string
+	// observed, set by tests only, receives each case's observations when
+	// the case ends: they are saved as the judges' table-test inputs.
+	observed func(caseName string, o *check.Observations)
 }
 
 // CaseReport is what Run returns per case, for callers that do not want
@@ -547,6 +550,9 @@ type runner struct {
 	// After the profile (§2.13-2.14).
 	identity *identityState // the SCEP identity (identity.go)
 	mdm      *mdmState      // check-in, connect and commands (checkin.go)
+
+	// obs is what the steps observed for the judges (package check).
+	obs check.Observations
 }
 
 // facts are what the case learned, for scenario expectations.
@@ -604,6 +610,9 @@ func (r *runner) play() CaseReport {
 		outcome, msg, facts = OutcomeError, bug, nil
 	}
 	msg = truncate(r.red.Redact(msg), maxResultText)
+	if r.e.observed != nil {
+		r.e.observed(c.Name, &r.obs)
+	}
 	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: msg, Facts: facts, Stack: stack})
 	return CaseReport{Name: c.Name, Outcome: outcome, Message: msg, Results: r.results}
 }
@@ -726,9 +735,19 @@ func (r *runner) report(res Result) {
 	r.emit(Event{Kind: EventCheck, Time: r.clock(), Case: r.c.Name, Step: r.step, Result: &rc})
 }
 
+// judged emits a judge's verdicts (package check) in the order judged.
+func (r *runner) judged(v *check.Verdicts) {
+	if v == nil {
+		return
+	}
+	for _, res := range v.Results {
+		r.report(res)
+	}
+}
+
 // check judges and reports in one call.
 func (r *runner) check(id string, ok bool, expected, actual string) {
-	r.report(check.Judge(id, ok, expected, actual))
+	r.report(check.Verdict(id, ok, expected, actual))
 }
 
 func (r *runner) skip(id, why string)  { r.report(check.With(id, Skip, why)) }

@@ -393,7 +393,7 @@ func (r *runner) judgeESSO(resp *response) {
 	}
 	// The https rule for the developer header is inferred: warn only.
 	if !isHTTPS(dev) {
-		r.report(Result{ID: "ENR-012", Level: Must, Status: Warn, Rule: check.Judge("ENR-012", true, "", "").Rule,
+		r.report(Result{ID: "ENR-012", Level: Must, Status: Warn, Rule: check.Verdict("ENR-012", true, "", "").Rule,
 			Source: "[I] for the developer header", Expected: "X-Apple-MDM-ESSO-Developer is an absolute https URL", Actual: fmt.Sprintf("%q", dev)})
 		return
 	}

@@ -81,7 +81,7 @@ func (r *runner) profileStep() (*stop, StepStatus, string) {
 	var cancel []string
 	fail := func(id, expected, actual string) {
 		r.check(id, false, expected, actual)
-		if res := check.Judge(id, false, "", ""); res.Status == Fail {
+		if res := check.Verdict(id, false, "", ""); res.Status == Fail {
 			cancel = append(cancel, id+": "+actual)
 		}
 	}

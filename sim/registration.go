@@ -125,7 +125,7 @@ func (r *runner) judgeABM001(reg *AxMRegistration, posts []AxMCall) {
 		r.report(res)
 		return
 	}
-	res := check.Judge("ABM-001", true, "", "")
+	res := check.Verdict("ABM-001", true, "", "")
 	res.Detail = strings.Join(details, "; ")
 	r.report(res)
 }
@@ -201,7 +201,7 @@ func (r *runner) judgeABM006(reg *AxMRegistration) {
 		r.skip("ABM-006", "the stand-in answered no documented error; start it with --refuse-first ORG_NOT_SUPPORTED (target.axm.refuse_first) to judge it")
 		return
 	}
-	res := check.Judge("ABM-006", true, "", "")
+	res := check.Verdict("ABM-006", true, "", "")
 	res.Detail = fmt.Sprintf("%d error answer(s), none followed by a retry loop; whether the server showed them to its admin cannot be seen from outside", judged)
 	r.report(res)
 }
@@ -234,7 +234,7 @@ func (r *runner) judgeABM007(reg *AxMRegistration) {
 		r.note("ABM-007", strings.Join(dedupe(seen), "; "))
 		return
 	}
-	res := check.Judge("ABM-007", true, "", "")
+	res := check.Verdict("ABM-007", true, "", "")
 	res.Detail = strings.Join(dedupe(seen), "; ")
 	r.report(res)
 }

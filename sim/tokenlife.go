@@ -188,7 +188,7 @@ func (r *runner) judgeGetToken(problems []string, expected, actual string) {
 		r.check("CHK-010", true, "", actual)
 		return
 	}
-	res := check.Judge("CHK-010", false, expected, actual)
+	res := check.Verdict("CHK-010", false, expected, actual)
 	if res.Status == Fail {
 		res.Status = Warn
 	}
@@ -260,7 +260,7 @@ func (r *runner) topicProbe(user bool) {
 		r.cannotJudge("CHK-007", joinNote(why, restored))
 		return
 	}
-	res := check.Judge("CHK-007", resp.status < 200 || resp.status > 299, "a refusal (not 2xx) for Topic "+other, answerSummary(resp))
+	res := check.Verdict("CHK-007", resp.status < 200 || resp.status > 299, "a refusal (not 2xx) for Topic "+other, answerSummary(resp))
 	res.Detail = restored
 	r.report(res)
 }
@@ -329,7 +329,7 @@ func (r *runner) otherEnrollmentProbe(user bool) *otherEnrollment {
 		{"CHK-009", "a refusal for this enrollment's request carrying another enrollment's token"},
 		{"TOK-008", "a token bound to another enrollment is refused from this one"},
 	} {
-		res := check.Judge(c.id, refused, c.expected, "accepted "+whose+": "+answerSummary(resp))
+		res := check.Verdict(c.id, refused, c.expected, "accepted "+whose+": "+answerSummary(resp))
 		if !refused && same {
 			// Apple says a server "can" keep checking which enrollment
 			// a token belongs to: one that knows the device by its

@@ -34,7 +34,7 @@ func TestInferredSourcesCiteNoApple(t *testing.T) {
 		require.True(t, ok, id)
 		assert.Regexp(t, `^\[I\]`, c.Source, id)
 		assert.NotContains(t, c.Source, "[A]", id)
-		res := Judge(id, false, "x", "y")
+		res := Verdict(id, false, "x", "y")
 		assert.Equal(t, c.Source, res.Source, "%s: results carry the catalogue's source", id)
 	}
 }

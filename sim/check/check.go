@@ -168,12 +168,12 @@ func (f Filter) Match(id string) bool {
 	return false
 }
 
-// Judge turns a raw verdict into a Result with the catalogue's level rules:
+// Verdict turns a raw verdict into a Result with the catalogue's level rules:
 // a violated SHOULD or starred MUST warns; a violated INFO is only noted.
-func Judge(id string, ok bool, expected, actual string) Result {
+func Verdict(id string, ok bool, expected, actual string) Result {
 	spec, found := Lookup(id)
 	if !found {
-		panic("check.Judge: unknown check " + id)
+		panic("check.Verdict: unknown check " + id)
 	}
 	r := Result{ID: id, Level: spec.Level, Rule: spec.Rule, Source: spec.Source, Status: Pass}
 	if ok {

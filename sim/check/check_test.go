@@ -27,9 +27,9 @@ func TestParseFilter(t *testing.T) {
 }
 
 func TestJudgeLevels(t *testing.T) {
-	assert.Equal(t, Fail, Judge("WK-002", false, "", "").Status, "an unstarred MUST fails")
-	assert.Equal(t, Warn, Judge("WK-007", false, "", "").Status, "a starred MUST warns")
-	assert.Equal(t, Warn, Judge("WK-009", false, "", "").Status, "a SHOULD warns")
-	assert.Equal(t, Noted, Judge("WK-016", false, "", "").Status, "an INFO is only noted")
-	assert.Equal(t, Pass, Judge("WK-002", true, "", "").Status)
+	assert.Equal(t, Fail, Verdict("WK-002", false, "", "").Status, "an unstarred MUST fails")
+	assert.Equal(t, Warn, Verdict("WK-007", false, "", "").Status, "a starred MUST warns")
+	assert.Equal(t, Warn, Verdict("WK-009", false, "", "").Status, "a SHOULD warns")
+	assert.Equal(t, Noted, Verdict("WK-016", false, "", "").Status, "an INFO is only noted")
+	assert.Equal(t, Pass, Verdict("WK-002", true, "", "").Status)
 }

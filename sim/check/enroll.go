@@ -1,0 +1,4 @@
+package check
+
+// Enroll is what the enroll step observed. (Being filled in.)
+type Enroll struct{}
