@@ -2,4 +2,3 @@ package check
 
 // SignIn is what the web-login or oauth2 step observed. (Being filled in.)
 type SignIn struct{}
-
