@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -34,24 +33,16 @@ type outlookEntry struct {
 
 const outlookTTL = time.Minute
 
-var atsExpected = map[ats.Rule]string{
-	ats.RuleSuite:       "TLS 1.3, or TLS 1.2 with an ECDHE AES-GCM suite (SHA-256 or better)",
-	ats.RuleEMS:         "the Extended Master Secret extension on TLS 1.2",
-	ats.RuleCertificate: "certificates with RSA keys of 2048 bits or more or ECDSA keys of 256 or more, signed with SHA-256 or better",
-}
-
-// judgeATS is SEC-004..006: the TLS rules of the device's OS over every
-// host it connected to (SCEP excluded). A 27 device's own transport
-// refuses what breaks them, so its findings come from the refusals; an
-// older device connected, and what a 27 device would refuse of the same
-// hosts is a warning, learnt from a handshake that offers what a 27 device
-// offers (one per host and run) or, without a prober, from what this
-// connection negotiated.
-func (r *runner) judgeATS() {
+// observeATS is what the TLS rules of the device's OS say of every host
+// it connected to (SCEP excluded). A 27 device's own transport refuses
+// what breaks them, so its findings come from the refusals; an older
+// device connected, and what a 27 device would refuse of the same hosts
+// is learnt from a handshake that offers what a 27 device offers (one per
+// host and run) or, without a prober, from what this connection
+// negotiated.
+func (r *runner) observeATS() []check.TLSHost {
 	policy := r.c.Device.TLSPolicy()
-	byRule := map[ats.Rule][]string{}
-	refuses := map[ats.Rule]bool{}
-	always := map[ats.Rule]bool{}
+	var out []check.TLSHost
 	seen := map[string]bool{}
 	for _, d := range r.deviceResps {
 		u := d.resp.url
@@ -70,32 +61,13 @@ func (r *runner) judgeATS() {
 			continue // no handshake with this host yet
 		}
 		seen[u.Host] = true
+		h := check.TLSHost{Host: u.Hostname()}
 		for _, f := range fs {
-			byRule[f.Rule] = append(byRule[f.Rule], u.Hostname()+": "+f.Detail)
-			if f.Applies(policy) {
-				refuses[f.Rule] = true
-			}
-			always[f.Rule] = always[f.Rule] || f.Always
+			h.Findings = append(h.Findings, check.TLSFinding{Rule: string(f.Rule), Detail: f.Detail, Refused: f.Applies(policy), Always: f.Always})
 		}
+		out = append(out, h)
 	}
-	for _, rule := range []ats.Rule{ats.RuleSuite, ats.RuleEMS, ats.RuleCertificate} {
-		id := string(rule)
-		actual := strings.Join(byRule[rule], "; ")
-		switch {
-		case len(seen) == 0:
-			r.skip(id, "no TLS connection to judge")
-		case actual == "":
-			r.check(id, true, "", "")
-		case always[rule]:
-			r.check(id, false, atsExpected[rule], actual+"; Apple devices refuse it since iOS 13 and macOS 10.15 (support.apple.com/103769)")
-		case refuses[rule]:
-			r.check(id, false, atsExpected[rule], actual+"; the 27 releases refuse it")
-		default:
-			res := check.Verdict(id, false, atsExpected[rule], actual+"; this "+r.c.Device.Family.Platform()+" "+r.c.Device.OS.String()+" device connects, but devices on the 27 releases (iOS, iPadOS, macOS, visionOS 27) refuse it")
-			res.Status = Warn
-			r.report(res)
-		}
-	}
+	return out
 }
 
 // outlook27 is what a 27 device would refuse of u's host, for a device

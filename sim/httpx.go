@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/enrollsim/enrollsim/sim/ats"
+	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -484,12 +485,4 @@ func printable(s string) string {
 	return b.String()
 }
 
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
+func byteSize(n int64) string { return check.ByteSize(n) }

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/ats"
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
-// Sane bounds of SEC-003: what a device-facing answer should never exceed.
+// Sane bounds of SEC-003 (package check judges them).
 const (
-	secDiscoveryBound = 64 << 10
-	secProfileBound   = 1 << 20
+	secDiscoveryBound = check.DiscoveryBound
+	secProfileBound   = check.ProfileBound
 )
 
 // deviceResponse remembers what a device-side exchange negotiated.
@@ -27,66 +28,85 @@ type deviceResponse struct {
 	classicTLS bool // exempt from the 27 rules (SCEP)
 }
 
-// judgeTransport: SEC-001..003 over every exchange the device itself made
-// in this case (probes excluded: they are the tester's).
+// judgeTransport judges SEC-001..006 over every exchange the device itself
+// made in this case (probes excluded: they are the tester's).
 func (r *runner) judgeTransport() {
 	if len(r.deviceResps) == 0 {
 		return
 	}
-	old := append([]string(nil), r.insecure...)
-	var slow, big []string
-	var trust []string
+	t := r.observeTransport()
+	r.obs.Transport = &t
+	r.judged(check.JudgeTransport(t))
+}
+
+// observeTransport gathers what the device's own connections showed: old
+// protocol versions, certificates a stock device would refuse, slow or
+// large answers, and each host's handshake under the TLS rules.
+func (r *runner) observeTransport() check.Transport {
+	t := check.Transport{Exchanges: len(r.deviceResps), Old: append([]string(nil), r.insecure...),
+		Timeout: r.lim.Timeout, Limits: r.limitIssues, Device: r.c.Device.Family.Platform() + " " + r.c.Device.OS.String()}
 	checkedHosts := map[string]bool{}
 	for _, d := range r.deviceResps {
 		resp := d.resp
-		if resp.tls != nil && resp.tls.Version < tls.VersionTLS12 {
-			old = append(old, fmt.Sprintf("%s negotiated %s", d.url, tls.VersionName(resp.tls.Version)))
-		}
-		if resp.status == 0 && resp.err != nil {
-			if v := offeredTLS(resp.err); v != 0 {
-				old = append(old, fmt.Sprintf("%s: %s offered, devices require TLS 1.2 or newer", d.url, tls.VersionName(v)))
-			} else if strings.Contains(resp.err.Error(), "protocol version") {
-				old = append(old, fmt.Sprintf("%s: %v", d.url, resp.err))
-			}
-		}
+		t.Old = append(t.Old, oldTLS(d.url, resp)...)
 		if resp.overLimit != "" {
-			big = append(big, fmt.Sprintf("%s: %s", d.url, resp.overLimit))
+			t.Big = append(t.Big, fmt.Sprintf("%s: %s", d.url, resp.overLimit))
 		}
 		if why := certRefused(resp.err); why != "" && resp.url != nil && !checkedHosts[resp.url.Hostname()] && !refusedCertificate(resp.err) {
 			// The handshake failed on the certificate: a device refuses it
 			// the same way, whatever the tester's own trust store holds.
 			checkedHosts[resp.url.Hostname()] = true
-			trust = append(trust, fmt.Sprintf("%s: %s", resp.url.Hostname(), why))
+			t.Untrusted = append(t.Untrusted, fmt.Sprintf("%s: %s", resp.url.Hostname(), why))
 		}
 		if resp.timeout {
-			slow = append(slow, fmt.Sprintf("%s: no complete answer within %s", d.url, r.lim.Timeout))
+			t.Slow = append(t.Slow, fmt.Sprintf("%s: no complete answer within %s", d.url, r.lim.Timeout))
 		}
-		if resp.tooLarge {
-			big = append(big, fmt.Sprintf("%s: over the %s read limit", d.url, byteSize(int64(len(resp.body)))))
-		} else if d.purpose == "enrollment request with the access token" && len(resp.body) > secProfileBound {
-			big = append(big, fmt.Sprintf("%s: a %s profile (bound %s)", d.url, byteSize(int64(len(resp.body))), byteSize(secProfileBound)))
-		} else if (strings.HasPrefix(d.purpose, "well-known") || strings.HasPrefix(d.purpose, "AxM fallback")) && len(resp.body) > secDiscoveryBound {
-			big = append(big, fmt.Sprintf("%s: %s (bound %s)", d.url, byteSize(int64(len(resp.body))), byteSize(secDiscoveryBound)))
+		if big := bigBody(d); big != "" {
+			t.Big = append(t.Big, big)
 		}
 		if resp.tls != nil && len(resp.tls.PeerCertificates) > 0 {
 			host := resp.url.Hostname()
 			if !checkedHosts[host] {
 				checkedHosts[host] = true
 				if err := r.verifyStock(resp.tls, host); err != nil {
-					trust = append(trust, fmt.Sprintf("%s: %v", host, err))
+					t.Untrusted = append(t.Untrusted, fmt.Sprintf("%s: %v", host, err))
 				}
 			}
 		}
 	}
-	r.check("SEC-001", len(old) == 0, "TLS 1.2 or later on every device-facing endpoint", strings.Join(old, "; "))
-	if len(checkedHosts) == 0 {
-		r.skip("SEC-002", "no TLS certificate was seen")
-	} else {
-		r.check("SEC-002", len(trust) == 0, "certificate chains a stock device trusts (no anchor channel exists for account-driven enrollment)", strings.Join(trust, "; "))
+	t.Hosts = len(checkedHosts)
+	t.TLS = r.observeATS()
+	return t
+}
+
+// oldTLS says how a connection fell short of TLS 1.2, if it did.
+func oldTLS(u string, resp *response) []string {
+	var out []string
+	if resp.tls != nil && resp.tls.Version < tls.VersionTLS12 {
+		out = append(out, fmt.Sprintf("%s negotiated %s", u, tls.VersionName(resp.tls.Version)))
 	}
-	issues := append(append(slow, big...), r.limitIssues...)
-	r.check("SEC-003", len(issues) == 0, fmt.Sprintf("bodies within %s (discovery) / %s (profile), answers within %s", byteSize(secDiscoveryBound), byteSize(secProfileBound), r.lim.Timeout), strings.Join(issues, "; "))
-	r.judgeATS()
+	if resp.status == 0 && resp.err != nil {
+		if v := offeredTLS(resp.err); v != 0 {
+			out = append(out, fmt.Sprintf("%s: %s offered, devices require TLS 1.2 or newer", u, tls.VersionName(v)))
+		} else if strings.Contains(resp.err.Error(), "protocol version") {
+			out = append(out, fmt.Sprintf("%s: %v", u, resp.err))
+		}
+	}
+	return out
+}
+
+// bigBody says how an answer broke SEC-003's size bounds, if it did.
+func bigBody(d deviceResponse) string {
+	resp := d.resp
+	switch {
+	case resp.tooLarge:
+		return fmt.Sprintf("%s: over the %s read limit", d.url, byteSize(int64(len(resp.body))))
+	case d.purpose == "enrollment request with the access token" && len(resp.body) > secProfileBound:
+		return fmt.Sprintf("%s: a %s profile (bound %s)", d.url, byteSize(int64(len(resp.body))), byteSize(secProfileBound))
+	case (strings.HasPrefix(d.purpose, "well-known") || strings.HasPrefix(d.purpose, "AxM fallback")) && len(resp.body) > secDiscoveryBound:
+		return fmt.Sprintf("%s: %s (bound %s)", d.url, byteSize(int64(len(resp.body))), byteSize(secDiscoveryBound))
+	}
+	return ""
 }
 
 // offeredTLS is the version a server offered when the handshake failed for
