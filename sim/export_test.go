@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
@@ -42,3 +43,6 @@ func IdentityStepForTest(ctx context.Context, doer Doer, lim Limits, payloads ..
 // is otherwise new each time it plays), for tests that compare what two
 // runs left on two servers.
 func SetDeviceSeed(e *Engine, seed string) { e.deviceSeed = seed }
+
+// SetObserved hands every case's observations to f when the case ends.
+func (e *Engine) SetObserved(f func(caseName string, o *check.Observations)) { e.observed = f }
