@@ -165,20 +165,11 @@ func (r *runner) doOnce(q request) *response {
 	if p := r.c.Device.TLSPolicy(); p != ats.Classic && !q.classicTLS {
 		ctx = ats.WithPolicy(ctx, p)
 	}
-	var body io.Reader
-	if q.body != nil {
-		body = strings.NewReader(string(q.body))
-	}
-	req, err := http.NewRequestWithContext(ctx, q.method, u.String(), body)
+	req, err := newRequest(ctx, q, u)
 	if err != nil {
 		ex.Error = err.Error()
 		r.emitExchange(ex)
 		return &response{err: err}
-	}
-	for k, vs := range q.header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
 	}
 	if !r.noResults {
 		ex.RequestHeaders = req.Header.Clone()
@@ -203,10 +194,7 @@ func (r *runner) doOnce(q request) *response {
 		}
 		ex.Duration = out.elapsed
 		ex.Error = out.err.Error()
-		r.emitExchange(ex)
-		if !q.probe {
-			r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out, classicTLS: q.classicTLS})
-		}
+		r.recordExchange(ex, q, out)
 		return out
 	}
 	defer resp.Body.Close()
@@ -214,9 +202,59 @@ func (r *runner) doOnce(q request) *response {
 	if limit <= 0 {
 		limit = r.lim.PageBody
 	}
+	unread := followedOnHeaders(resp)
+	readBody(ctx, resp, out, limit, r.lim.Timeout, unread, start)
+	if sig := q.header.Get("Mdm-Signature"); sig != "" {
+		// A server that echoes the signature must not have it shown:
+		// dropped here, per exchange, rather than registered with the
+		// redactor, which would grow by kilobytes with every request.
+		out.body = bytes.ReplaceAll(out.body, []byte(sig), []byte(redacted))
+	}
+	r.learnSecrets(out)
+	ex.Status = resp.StatusCode
+	if !r.noResults {
+		ex.ResponseHeaders = resp.Header.Clone()
+		ex.ResponseBody = excerpt(out.body, r.lim.ExcerptBody)
+	}
+	if unread && resp.ContentLength != 0 && !r.noResults {
+		ex.ResponseBody = "(not read: a redirect is followed on its headers)"
+	}
+	ex.BodySize = int64(len(out.body))
+	ex.Truncated = out.tooLarge
+	ex.Duration = out.elapsed
+	if resp.TLS != nil {
+		ex.TLSVersion = tls.VersionName(resp.TLS.Version)
+	}
+	if out.err != nil {
+		ex.Error = out.err.Error()
+	}
+	r.recordExchange(ex, q, out)
+	return out
+}
+
+// newRequest builds the request q describes.
+func newRequest(ctx context.Context, q request, u *url.URL) (*http.Request, error) {
+	var body io.Reader
+	if q.body != nil {
+		body = bytes.NewReader(q.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, q.method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range q.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	return req, nil
+}
+
+// readBody reads resp's body into out under limit and the request's
+// timeout, and says what cut it short, if anything.
+func readBody(ctx context.Context, resp *http.Response, out *response, limit int64, timeout time.Duration, unread bool, start time.Time) {
 	var data []byte
 	var rerr error
-	unread := followedOnHeaders(resp)
 	if !unread {
 		data, rerr = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	}
@@ -228,7 +266,7 @@ func (r *runner) doOnce(q request) *response {
 		data = data[:limit]
 		out.tooLarge = true
 		out.err = fmt.Errorf("%w: more than %s", ErrBodyTooLarge, byteSize(limit))
-	} else if rerr != nil || ctx.Err() != nil || out.elapsed >= r.lim.Timeout {
+	} else if rerr != nil || ctx.Err() != nil || out.elapsed >= timeout {
 		// A cancelled read can end as a clean EOF with the body cut short
 		// (seen under load), so the clock decides, not only the error.
 		out.err = fmt.Errorf("reading the body: %w", rerr)
@@ -238,41 +276,21 @@ func (r *runner) doOnce(q request) *response {
 		case errors.Is(rerr, io.ErrUnexpectedEOF):
 			out.err = fmt.Errorf("reading the body: the connection ended (closed or reset) after %d bytes, before the last chunk: %w", len(data), rerr)
 		}
-		if rerr == nil || isTimeout(ctx, rerr) || out.elapsed >= r.lim.Timeout {
+		if rerr == nil || isTimeout(ctx, rerr) || out.elapsed >= timeout {
 			out.timeout = true
-			out.err = fmt.Errorf("body not complete within %s (the simulator's --timeout)", r.lim.Timeout)
+			out.err = fmt.Errorf("body not complete within %s (the simulator's --timeout)", timeout)
 		}
 	}
-	if sig := q.header.Get("Mdm-Signature"); sig != "" {
-		// A server that echoes the signature must not have it shown:
-		// dropped here, per exchange, rather than registered with the
-		// redactor, which would grow by kilobytes with every request.
-		data = bytes.ReplaceAll(data, []byte(sig), []byte(redacted))
-	}
 	out.body = data
-	r.learnSecrets(out)
-	ex.Status = resp.StatusCode
-	if !r.noResults {
-		ex.ResponseHeaders = resp.Header.Clone()
-		ex.ResponseBody = excerpt(data, r.lim.ExcerptBody)
-	}
-	if unread && resp.ContentLength != 0 && !r.noResults {
-		ex.ResponseBody = "(not read: a redirect is followed on its headers)"
-	}
-	ex.BodySize = int64(len(data))
-	ex.Truncated = out.tooLarge
-	ex.Duration = out.elapsed
-	if resp.TLS != nil {
-		ex.TLSVersion = tls.VersionName(resp.TLS.Version)
-	}
-	if out.err != nil {
-		ex.Error = out.err.Error()
-	}
+}
+
+// recordExchange emits the exchange and keeps the device's own answers
+// (not the tester's probes) for the transport checks.
+func (r *runner) recordExchange(ex Exchange, q request, out *response) {
 	r.emitExchange(ex)
 	if !q.probe {
 		r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out, classicTLS: q.classicTLS})
 	}
-	return out
 }
 
 // followedOnHeaders: a redirect with a Location is followed as soon as its
