@@ -23,12 +23,12 @@ const callbackSchemePrefix = CallbackScheme + ":"
 
 // learnHeaderCallbacks registers the credentials of a callback named in
 // any response header (Refresh: 0; url=…, Link), not only Location.
-func (r *runner) learnHeaderCallbacks(h map[string][]string) {
+func (red *Redactor) learnHeaderCallbacks(h map[string][]string) {
 	for _, vs := range h {
 		for _, v := range vs {
 			if containsFold([]byte(v), CallbackScheme) {
 				for _, raw := range callbackURLsIn(v, maxBodyCallbacks) {
-					r.learnCallbackURL(raw)
+					red.learnCallbackURL(raw)
 				}
 			}
 		}
@@ -45,7 +45,7 @@ const maxBodyCallbacks = 32
 // page may hold it in: as is, HTML-escaped (&amp;), JavaScript- or
 // JSON-escaped (\/, \u0026) and percent-encoded (a URL inside another
 // URL's query).
-func (r *runner) learnBodyCallbacks(body []byte) {
+func (red *Redactor) learnBodyCallbacks(body []byte) {
 	if !containsFold(body, CallbackScheme) {
 		return
 	}
@@ -57,7 +57,7 @@ func (r *runner) learnBodyCallbacks(body []byte) {
 		}
 		seen[variant] = true
 		for _, raw := range callbackURLsIn(variant, maxBodyCallbacks) {
-			r.learnCallbackURL(raw)
+			red.learnCallbackURL(raw)
 		}
 	}
 }
@@ -68,15 +68,15 @@ func (r *runner) learnBodyCallbacks(body []byte) {
 var urlCredential = regexp.MustCompile(`[?&](?:access[-_]token|refresh_token|id_token|ticket)=([^&"'<>\s\\#]{4,})`)
 
 // learnURLCredentials registers credential query items of any URL in body.
-func (r *runner) learnURLCredentials(body []byte) {
+func (red *Redactor) learnURLCredentials(body []byte) {
 	if !bytes.Contains(body, []byte("token=")) && !bytes.Contains(body, []byte("ticket=")) {
 		return
 	}
 	for _, m := range urlCredential.FindAllSubmatch(body, maxBodyCallbacks) {
 		v := string(m[1])
-		r.red.Add(v)
+		red.Add(v)
 		if dv, err := url.QueryUnescape(v); err == nil {
-			r.red.Add(dv)
+			red.Add(dv)
 		}
 	}
 }
@@ -121,7 +121,7 @@ func asciiLower(s string) string {
 // learnCallbackURL registers the credential items of a callback URL, read
 // both as a device reads them (percent escapes only) and as Go does, and
 // the raw text of each, as the body shows it.
-func (r *runner) learnCallbackURL(raw string) {
+func (red *Redactor) learnCallbackURL(raw string) {
 	_, query, found := strings.Cut(raw, "?")
 	if !found {
 		return
@@ -139,12 +139,12 @@ func (r *runner) learnCallbackURL(raw string) {
 		if !credentialFields[dk] {
 			continue
 		}
-		r.red.Add(v)
+		red.Add(v)
 		if dv, err := url.PathUnescape(v); err == nil {
-			r.red.Add(dv)
+			red.Add(dv)
 		}
 		if dv, err := url.QueryUnescape(v); err == nil {
-			r.red.Add(dv)
+			red.Add(dv)
 		}
 	}
 }
@@ -155,13 +155,13 @@ var jsonCredentialValue = regexp.MustCompile(`"(access[-_]token|refresh[-_]token
 
 // learnJSONCredentials registers the credential members of a JSON body, as
 // the body writes them and decoded.
-func (r *runner) learnJSONCredentials(body []byte) {
+func (red *Redactor) learnJSONCredentials(body []byte) {
 	for _, m := range jsonCredentialValue.FindAllSubmatch(body, -1) {
 		raw := string(m[2])
-		r.red.Add(raw)
+		red.Add(raw)
 		var v string
 		if err := json.Unmarshal([]byte(`"`+raw+`"`), &v); err == nil {
-			r.red.Add(v)
+			red.Add(v)
 		}
 	}
 }

@@ -42,7 +42,7 @@ func TestLearnSecretsFromEveryCallbackRoute(t *testing.T) {
 			if h == nil {
 				h = http.Header{"Content-Type": {"text/html"}}
 			}
-			r.learnSecrets(&response{status: 200, header: h, body: []byte(tt.body)})
+			r.red.learnSecrets(&response{status: 200, header: h, body: []byte(tt.body)})
 			for _, form := range []string{tok, tt.shown} {
 				assert.NotContains(t, r.red.Redact("shown: "+form+" end"), form, "the token as the page shows it is redacted")
 			}
@@ -54,7 +54,7 @@ func TestLearnSecretsFromEveryCallbackRoute(t *testing.T) {
 	} {
 		t.Run("near miss: "+name, func(t *testing.T) {
 			r := &runner{red: &Redactor{}}
-			r.learnSecrets(&response{status: 200, header: http.Header{}, body: []byte(body)})
+			r.red.learnSecrets(&response{status: 200, header: http.Header{}, body: []byte(body)})
 			assert.Equal(t, body, r.red.Redact(body))
 		})
 	}
@@ -65,7 +65,7 @@ func TestLearnSecretsFromEveryCallbackRoute(t *testing.T) {
 			fmt.Fprintf(&b, `<a href="%stok%07d">x</a>`, cb, i)
 		}
 		r := &runner{red: &Redactor{}}
-		r.learnSecrets(&response{status: 200, header: http.Header{}, body: []byte(b.String())})
+		r.red.learnSecrets(&response{status: 200, header: http.Header{}, body: []byte(b.String())})
 		assert.LessOrEqual(t, len(r.red.values), 5*maxBodyCallbacks, "the redactor grows by a bounded amount")
 		assert.Equal(t, "[redacted]", r.red.Redact("tok0000000"), "the first callbacks are learnt, at the right place")
 	})

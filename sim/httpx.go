@@ -210,7 +210,7 @@ func (r *runner) doOnce(q request) *response {
 		// redactor, which would grow by kilobytes with every request.
 		out.body = bytes.ReplaceAll(out.body, []byte(sig), []byte(redacted))
 	}
-	r.learnSecrets(out)
+	r.red.learnSecrets(out)
 	ex.Status = resp.StatusCode
 	if !r.noResults {
 		ex.ResponseHeaders = resp.Header.Clone()
@@ -329,10 +329,10 @@ var credentialFields = map[string]bool{"access-token": true, "code": true, "tick
 // tokens and codes in a Location or another header, tokens in a JSON body,
 // and callbacks anywhere in a body (a meta refresh, a script navigation, a
 // JSON field of a script's fetch; see bodysecrets.go).
-func (r *runner) learnSecrets(resp *response) {
+func (red *Redactor) learnSecrets(resp *response) {
 	for _, line := range resp.header.Values("Set-Cookie") {
 		if c, err := http.ParseSetCookie(line); err == nil {
-			r.red.Add(c.Value)
+			red.Add(c.Value)
 		}
 	}
 	if loc := resp.header.Get("Location"); loc != "" {
@@ -341,33 +341,33 @@ func (r *runner) learnSecrets(resp *response) {
 			for k, vs := range q {
 				if credentialFields[k] {
 					for _, v := range vs {
-						r.red.Add(v)
+						red.Add(v)
 					}
 				}
 			}
 			for k, vs := range u.Query() {
 				if credentialFields[k] {
 					for _, v := range vs {
-						r.red.Add(v)
+						red.Add(v)
 					}
 				}
 			}
 		}
 	}
-	r.learnHeaderCallbacks(resp.header)
-	r.learnJSONCredentials(resp.body)
-	r.learnBodyCallbacks(resp.body)
-	r.learnURLCredentials(resp.body)
+	red.learnHeaderCallbacks(resp.header)
+	red.learnJSONCredentials(resp.body)
+	red.learnBodyCallbacks(resp.body)
+	red.learnURLCredentials(resp.body)
 	// A profile's SCEP challenge (a signed profile carries its XML as is)
 	// and a GetToken answer's TokenData, as the excerpt shows them and as
 	// the step reads them.
 	for _, m := range plistCredential.FindAllSubmatch(resp.body, -1) {
-		r.red.Add(string(m[2]))
+		red.Add(string(m[2]))
 		if string(m[1]) == "data" {
 			flat := strings.Join(strings.Fields(string(m[2])), "")
-			r.red.Add(flat)
+			red.Add(flat)
 			if d, err := base64.StdEncoding.DecodeString(flat); err == nil {
-				r.red.Add(string(d))
+				red.Add(string(d))
 			}
 		}
 	}
@@ -390,15 +390,15 @@ func (r *runner) emitExchange(ex Exchange) {
 		ex.RequestHeaders, ex.ResponseHeaders, ex.RequestBody, ex.ResponseBody = nil, nil, "", ""
 	}
 	ex.URL = r.red.Redact(ex.URL)
-	ex.RequestHeaders = r.redactHeaders(ex.RequestHeaders)
-	ex.ResponseHeaders = r.redactHeaders(ex.ResponseHeaders)
+	ex.RequestHeaders = redactHeaders(r.red, ex.RequestHeaders, r.lim.ExcerptBody)
+	ex.ResponseHeaders = redactHeaders(r.red, ex.ResponseHeaders, r.lim.ExcerptBody)
 	ex.RequestBody = r.red.Redact(ex.RequestBody)
 	ex.ResponseBody = r.red.Redact(ex.ResponseBody)
 	ex.Error = printable(r.red.Redact(ex.Error))
 	r.emit(Event{Kind: EventExchange, Time: r.clock(), Case: r.c.Name, Step: r.step, Exchange: &ex})
 }
 
-func (r *runner) redactHeaders(h http.Header) http.Header {
+func redactHeaders(red *Redactor, h http.Header, max int) http.Header {
 	if h == nil {
 		return nil
 	}
@@ -411,7 +411,7 @@ func (r *runner) redactHeaders(h http.Header) http.Header {
 			if opaqueHeaders[http.CanonicalHeaderKey(k)] {
 				v = redacted
 			}
-			out[printable(k)] = append(out[printable(k)], clip(printable(r.red.Redact(v)), r.lim.ExcerptBody))
+			out[printable(k)] = append(out[printable(k)], clip(printable(red.Redact(v)), max))
 		}
 	}
 	return out
