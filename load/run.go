@@ -258,8 +258,27 @@ func Run(ctx context.Context, eng *sim.Engine, cfg Config, progress func(Snapsho
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	player := eng.Player()
-	seq := cfg.Mix.sequence()
+	r := &loadRun{ctx: ctx, cfg: cfg, player: eng.Player(), seq: cfg.Mix.sequence(), a: newAgg(cfg)}
+	a := r.a
+	stopProgress := reportProgress(a, progress)
+	if cfg.Rate == 0 {
+		r.closed()
+	} else {
+		r.open()
+	}
+	r.wg.Wait()
+	stopProgress()
+	a.res.Ended = cfg.Now()
+	a.res.Interrupted = ctx.Err() != nil
+	if progress != nil {
+		progress(a.snapshot())
+	}
+	return a.res, nil
+}
+
+// newAgg is the aggregate of a load about to start, its result stamped
+// with the configuration it plays.
+func newAgg(cfg Config) *agg {
 	a := &agg{res: newResult(), now: cfg.Now, samples: cfg.SampleFailures, obs: cfg.Observer}
 	a.started = cfg.Now()
 	a.res.Started = a.started
@@ -270,33 +289,13 @@ func Run(ctx context.Context, eng *sim.Engine, cfg Config, progress func(Snapsho
 	a.res.Config = ResultConfig{Model: model, Devices: cfg.Devices, Concurrency: cfg.Concurrency, Rate: cfg.Rate, Duration: cfg.Duration,
 		Mix: cfg.Mix.String(), Accounts: cfg.Accounts.Size(), Until: string(cfg.Until), Probes: cfg.Probes,
 		Target: cfg.Target.Name, Shards: []string{fmt.Sprintf("%d/%d", cfg.Shard, cfg.Shards)}}
+	return a
+}
 
-	play := func(i int) {
-		e := cfg.Mix[seq[i%len(seq)]]
-		acct := cfg.Accounts.At(i)
-		c := sim.Case{Name: fmt.Sprintf("load-%d/%s", i+1, e.Device.Ref()), Device: e.Device, Type: e.Type,
-			Account: acct, Target: cfg.Target, Expect: sim.Expect{Enroll: true}, NoProbes: !cfg.Probes, Until: cfg.Until,
-			Scenario: "load", Suite: "load"}
-		f := &caseFold{a: a, stepStart: map[event.Step]time.Time{}, start: cfg.Now()}
-		a.startedN.Add(1)
-		a.inFlight.Add(1)
-		a.obs.CaseStarted()
-		a.mu.Lock()
-		a.bucket(f.start).Started++
-		a.mu.Unlock()
-		var msg string
-		outcome := player.Play(ctx, c, func(ev event.Event) {
-			if ev.Kind == event.EventCaseEnd {
-				msg = ev.Message
-			}
-			f.emit(ev)
-		})
-		a.end(f, c.Name, outcome, msg)
-		a.inFlight.Add(-1)
-		a.done.Add(1)
-	}
-	mine := func(i int) bool { return i%cfg.Shards == cfg.Shard-1 }
-
+// reportProgress calls progress with a snapshot every second until the
+// returned func is called; that func returns once the last call is over,
+// so the final snapshot Run reports comes after every periodic one.
+func reportProgress(a *agg, progress func(Snapshot)) (stop func()) {
 	stopProgress := make(chan struct{})
 	progressDone := make(chan struct{})
 	go func() {
@@ -315,67 +314,110 @@ func Run(ctx context.Context, eng *sim.Engine, cfg Config, progress func(Snapsho
 			}
 		}
 	}()
+	return func() {
+		close(stopProgress)
+		<-progressDone
+	}
+}
 
-	var wg sync.WaitGroup
-	if cfg.Rate == 0 {
-		next := atomic.Int64{}
-		for w := 0; w < cfg.Concurrency; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for ctx.Err() == nil {
-					i := int(next.Add(1) - 1)
-					if i >= cfg.Devices {
-						return
-					}
-					if mine(i) {
-						play(i)
-					}
-				}
-			}()
+// loadRun is one Run while it plays: what every arrival needs to play its
+// case, and the cases still playing.
+type loadRun struct {
+	ctx    context.Context
+	cfg    Config
+	player *sim.Player
+	seq    []int
+	a      *agg
+	wg     sync.WaitGroup
+}
+
+// mine tells whether arrival i belongs to this shard.
+func (r *loadRun) mine(i int) bool { return i%r.cfg.Shards == r.cfg.Shard-1 }
+
+// play plays arrival i's case to its end and folds its events in.
+func (r *loadRun) play(i int) {
+	cfg, a := r.cfg, r.a
+	e := cfg.Mix[r.seq[i%len(r.seq)]]
+	acct := cfg.Accounts.At(i)
+	c := sim.Case{Name: fmt.Sprintf("load-%d/%s", i+1, e.Device.Ref()), Device: e.Device, Type: e.Type,
+		Account: acct, Target: cfg.Target, Expect: sim.Expect{Enroll: true}, NoProbes: !cfg.Probes, Until: cfg.Until,
+		Scenario: "load", Suite: "load"}
+	f := &caseFold{a: a, stepStart: map[event.Step]time.Time{}, start: cfg.Now()}
+	a.startedN.Add(1)
+	a.inFlight.Add(1)
+	a.obs.CaseStarted()
+	a.mu.Lock()
+	a.bucket(f.start).Started++
+	a.mu.Unlock()
+	var msg string
+	outcome := r.player.Play(r.ctx, c, func(ev event.Event) {
+		if ev.Kind == event.EventCaseEnd {
+			msg = ev.Message
 		}
-	} else {
-		interval := time.Duration(float64(time.Second) / cfg.Rate)
-		total := int(cfg.Rate * cfg.Duration.Seconds())
-		timer := time.NewTimer(0)
-		defer timer.Stop()
-	arrivals:
-		for i := 0; i < total; i++ {
-			due := a.started.Add(time.Duration(i) * interval)
-			if d := due.Sub(cfg.Now()); d > 0 {
-				timer.Reset(d)
-				select {
-				case <-timer.C:
-				case <-ctx.Done():
-					break arrivals
+		f.emit(ev)
+	})
+	a.end(f, c.Name, outcome, msg)
+	a.inFlight.Add(-1)
+	a.done.Add(1)
+}
+
+// closed starts the closed model: Concurrency workers take the next
+// arrival as each finishes its case, until Devices or ctx ends.
+func (r *loadRun) closed() {
+	next := atomic.Int64{}
+	for w := 0; w < r.cfg.Concurrency; w++ {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			for r.ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= r.cfg.Devices {
+					return
+				}
+				if r.mine(i) {
+					r.play(i)
 				}
 			}
-			if !mine(i) {
-				continue
+		}()
+	}
+}
+
+// open plays the open model: each arrival starts on its schedule, however
+// long the earlier ones take, and is dropped (and counted) when
+// MaxInFlight cases already run. It returns when the last arrival has
+// started or ctx ends.
+func (r *loadRun) open() {
+	cfg, a := r.cfg, r.a
+	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	total := int(cfg.Rate * cfg.Duration.Seconds())
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for i := 0; i < total; i++ {
+		due := a.started.Add(time.Duration(i) * interval)
+		if d := due.Sub(cfg.Now()); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-timer.C:
+			case <-r.ctx.Done():
+				return
 			}
-			if a.inFlight.Load() >= int64(cfg.MaxInFlight) {
-				a.mu.Lock()
-				a.res.Dropped++
-				a.mu.Unlock()
-				a.obs.Dropped()
-				continue
-			}
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				play(i)
-			}(i)
 		}
+		if !r.mine(i) {
+			continue
+		}
+		if a.inFlight.Load() >= int64(cfg.MaxInFlight) {
+			a.mu.Lock()
+			a.res.Dropped++
+			a.mu.Unlock()
+			a.obs.Dropped()
+			continue
+		}
+		r.wg.Add(1)
+		go func(i int) {
+			defer r.wg.Done()
+			r.play(i)
+		}(i)
 	}
-	wg.Wait()
-	close(stopProgress)
-	<-progressDone
-	a.res.Ended = cfg.Now()
-	a.res.Interrupted = ctx.Err() != nil
-	if progress != nil {
-		progress(a.snapshot())
-	}
-	return a.res, nil
 }
 
 func (a *agg) snapshot() Snapshot {

@@ -115,94 +115,31 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	if err != nil {
 		return err
 	}
-	type sink struct{ format, path string }
-	var sinks []sink
-	for _, r := range o.Reports {
-		format, path, ok := strings.Cut(r, "=")
-		if !ok || path == "" || !loadReportFormat(format) {
-			return usageErr("--report %q: want text=PATH, json=PATH or html=PATH", r)
-		}
-		sinks = append(sinks, sink{format, path})
+	sinks, err := parseLoadSinks(o.Reports)
+	if err != nil {
+		return err
 	}
 	deployed := len(o.ConnectTo) > 0 || len(o.Resolve) > 0 || len(o.CACerts) > 0 || o.AxMURL != ""
 	if deployed && len(o.Faults) > 0 {
 		return usageErr("--fault is for the embedded server; drop it or the deployed-server flags")
 	}
-	count := o.Accounts
-	if count == 0 {
-		count = o.Devices
-		if o.Rate > 0 {
-			count = int(o.Rate*o.Duration.Seconds()) + 1
-		}
+	accts, err := loadAccounts(f, o, deployed)
+	if err != nil {
+		return err
 	}
-	accts := load.Accounts{Pattern: o.Pattern, Count: count}
-	switch {
-	case o.AccountsCSV != "":
-		if accts.List, err = load.ReadCSV(o.AccountsCSV, f.Getenv); err != nil {
-			return usageErr("--accounts-csv: %v", err)
-		}
-	case o.MasterEnv != "":
-		v := f.Getenv(o.MasterEnv)
-		if v == "" {
-			return usageErr("--master-secret-env %s is not set", o.MasterEnv)
-		}
-		accts.Master = sim.NewSecret(v)
-	case o.MasterFile != "":
-		raw, err := os.ReadFile(o.MasterFile)
-		if err != nil {
-			return usageErr("--master-secret-file: %v", err)
-		}
-		accts.Master = sim.NewSecret(strings.TrimSpace(string(raw)))
-	case deployed:
-		return usageErr("a deployed server's accounts: give --master-secret-env or --master-secret-file (as 'enrollsim serve --accounts N' prints), or --accounts-csv")
-	default:
-		// The embedded server and the load agree on a master made now.
-		b := make([]byte, 24)
-		_, _ = rand.Read(b)
-		accts.Master = sim.NewSecret(hex.EncodeToString(b))
+	target, closeTarget, err := loadTarget(o, accts, deployed)
+	if err != nil {
+		return err
 	}
-
-	var target sim.Target
-	if deployed {
-		client, err := transport.New(transport.Options{Timeout: o.Timeout, CACertFiles: o.CACerts, Resolve: o.Resolve, ConnectTo: o.ConnectTo})
-		if err != nil {
-			return usageErr("%v", err)
-		}
-		defer client.CloseIdleConnections()
-		target = sim.Target{Name: "deployed server", AxMURL: firstNonEmpty(o.AxMURL, sim.AppleAxMURL), AxMDeclared: o.AxMURL != "", Doer: client, Timeout: o.Timeout}
-	} else {
-		if accts.Size() > 1_000_000 {
-			return usageErr("--accounts %d: at most 1000000 for the embedded server", accts.Size())
-		}
-		srv, err := refserver.Start(refserver.Config{Faults: o.Faults, Accounts: refserver.PatternAccounts{Pattern: o.Pattern, Count: accts.Count, Master: accts.Master.Reveal()}})
-		if err != nil {
-			return usageHint(err, "see 'enrollsim list faults'")
-		}
-		defer srv.Close()
-		// One transport for every simulated device: connections are reused
-		// per host, cookies stay with each device's own jar.
-		client, err := transport.New(transport.Options{Timeout: o.Timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
-		if err != nil {
-			return incompleteErr(err, "")
-		}
-		defer client.CloseIdleConnections()
-		target = sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client,
-			StockRoots: srv.StockPool(), Timeout: o.Timeout, Keys: keys.Reused}
-	}
+	defer closeTarget()
 	cfg := load.Config{Devices: o.Devices, Concurrency: o.Concurrency, Rate: o.Rate, Duration: o.Duration, MaxInFlight: o.MaxInFlight,
 		Mix: mix, Accounts: accts, Target: target, Until: until, Probes: o.Probes, Shard: shard, Shards: shards}
 	if o.MetricsAddr != "" {
-		if _, port, err := net.SplitHostPort(o.MetricsAddr); err != nil || port == "" {
-			return usageErr("--metrics-addr %q: want HOST:PORT or :PORT, such as :9090 or 127.0.0.1:9090", o.MetricsAddr)
-		}
-		m := loadmetrics.New(map[string]string{"shard": fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1))})
-		ms, err := loadmetrics.Serve(o.MetricsAddr, m)
+		closeMetrics, err := serveLoadMetrics(f, o.MetricsAddr, &cfg)
 		if err != nil {
-			return incompleteErr(err, "")
+			return err
 		}
-		defer ms.Close()
-		cfg.Observer = m
-		fmt.Fprintf(f.IO.ErrOut, "load: metrics at %s (served until the load ends)\n", ms.URL())
+		defer closeMetrics()
 	}
 	progress := loadProgress(f)
 	res, err := load.Run(ctx, &sim.Engine{Limits: sim.Limits{Timeout: o.Timeout}}, cfg, progress)
@@ -212,6 +149,121 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	if f.IO.ErrTTY {
 		fmt.Fprintln(f.IO.ErrOut)
 	}
+	return writeLoadResults(f, res, sinks)
+}
+
+// loadSink is one --report FORMAT=PATH of a load.
+type loadSink struct{ format, path string }
+
+// parseLoadSinks reads the --report flags before anything runs, so that a
+// typo fails at once rather than after a long load.
+func parseLoadSinks(reports []string) ([]loadSink, error) {
+	var sinks []loadSink
+	for _, r := range reports {
+		format, path, ok := strings.Cut(r, "=")
+		if !ok || path == "" || !loadReportFormat(format) {
+			return nil, usageErr("--report %q: want text=PATH, json=PATH or html=PATH", r)
+		}
+		sinks = append(sinks, loadSink{format, path})
+	}
+	return sinks, nil
+}
+
+// loadAccounts is the accounts the load signs in as: from a CSV, or a
+// pattern whose secrets derive from the master secret given, or, for the
+// embedded server only, from one made now.
+func loadAccounts(f *Factory, o *loadOptions, deployed bool) (load.Accounts, error) {
+	count := o.Accounts
+	if count == 0 {
+		count = o.Devices
+		if o.Rate > 0 {
+			count = int(o.Rate*o.Duration.Seconds()) + 1
+		}
+	}
+	accts := load.Accounts{Pattern: o.Pattern, Count: count}
+	var err error
+	switch {
+	case o.AccountsCSV != "":
+		if accts.List, err = load.ReadCSV(o.AccountsCSV, f.Getenv); err != nil {
+			return accts, usageErr("--accounts-csv: %v", err)
+		}
+	case o.MasterEnv != "":
+		v := f.Getenv(o.MasterEnv)
+		if v == "" {
+			return accts, usageErr("--master-secret-env %s is not set", o.MasterEnv)
+		}
+		accts.Master = sim.NewSecret(v)
+	case o.MasterFile != "":
+		raw, err := os.ReadFile(o.MasterFile)
+		if err != nil {
+			return accts, usageErr("--master-secret-file: %v", err)
+		}
+		accts.Master = sim.NewSecret(strings.TrimSpace(string(raw)))
+	case deployed:
+		return accts, usageErr("a deployed server's accounts: give --master-secret-env or --master-secret-file (as 'enrollsim serve --accounts N' prints), or --accounts-csv")
+	default:
+		// The embedded server and the load agree on a master made now.
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		accts.Master = sim.NewSecret(hex.EncodeToString(b))
+	}
+	return accts, nil
+}
+
+// loadTarget is the server the load enrolls against: the deployed one the
+// flags point at, or an embedded reference server started here with accts.
+// The returned func releases what it opened, once the load has ended.
+func loadTarget(o *loadOptions, accts load.Accounts, deployed bool) (sim.Target, func(), error) {
+	if deployed {
+		client, err := transport.New(transport.Options{Timeout: o.Timeout, CACertFiles: o.CACerts, Resolve: o.Resolve, ConnectTo: o.ConnectTo})
+		if err != nil {
+			return sim.Target{}, nil, usageErr("%v", err)
+		}
+		target := sim.Target{Name: "deployed server", AxMURL: firstNonEmpty(o.AxMURL, sim.AppleAxMURL), AxMDeclared: o.AxMURL != "", Doer: client, Timeout: o.Timeout}
+		return target, client.CloseIdleConnections, nil
+	}
+	if accts.Size() > 1_000_000 {
+		return sim.Target{}, nil, usageErr("--accounts %d: at most 1000000 for the embedded server", accts.Size())
+	}
+	srv, err := refserver.Start(refserver.Config{Faults: o.Faults, Accounts: refserver.PatternAccounts{Pattern: o.Pattern, Count: accts.Count, Master: accts.Master.Reveal()}})
+	if err != nil {
+		return sim.Target{}, nil, usageHint(err, "see 'enrollsim list faults'")
+	}
+	// One transport for every simulated device: connections are reused
+	// per host, cookies stay with each device's own jar.
+	client, err := transport.New(transport.Options{Timeout: o.Timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
+	if err != nil {
+		srv.Close()
+		return sim.Target{}, nil, incompleteErr(err, "")
+	}
+	target := sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client,
+		StockRoots: srv.StockPool(), Timeout: o.Timeout, Keys: keys.Reused}
+	return target, func() {
+		client.CloseIdleConnections()
+		srv.Close()
+	}, nil
+}
+
+// serveLoadMetrics serves Prometheus metrics at addr while the load runs,
+// labelled with cfg's shard, and makes them cfg's observer. The returned
+// func stops serving.
+func serveLoadMetrics(f *Factory, addr string, cfg *load.Config) (func(), error) {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		return nil, usageErr("--metrics-addr %q: want HOST:PORT or :PORT, such as :9090 or 127.0.0.1:9090", addr)
+	}
+	m := loadmetrics.New(map[string]string{"shard": fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1))})
+	ms, err := loadmetrics.Serve(addr, m)
+	if err != nil {
+		return nil, incompleteErr(err, "")
+	}
+	cfg.Observer = m
+	fmt.Fprintf(f.IO.ErrOut, "load: metrics at %s (served until the load ends)\n", ms.URL())
+	return func() { ms.Close() }, nil
+}
+
+// writeLoadResults prints the result, writes the --report files and turns
+// the outcome into the exit code: every enrollment must have ended enrolled.
+func writeLoadResults(f *Factory, res *load.Result, sinks []loadSink) error {
 	if err := load.WriteText(f.IO.Out, res); err != nil {
 		return incompleteErr(err, "")
 	}

@@ -406,6 +406,8 @@ func applyUntil(c *sim.Case, u sim.Until) error {
 	return nil
 }
 
+// buildCases is the plan the flags describe: the scenario arguments, the
+// default suite, or a custom run of --email on each --device.
 func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), error) {
 	none := func() {}
 	if len(o.Args) > 0 {
@@ -436,27 +438,13 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 	if err != nil {
 		return runPlan{}, none, err
 	}
-	var replay []byte
-	if o.ReplayBody != "" {
-		raw, err := os.ReadFile(o.ReplayBody)
-		if err != nil {
-			return runPlan{}, none, usageErr("--replay-body: %v", err)
-		}
-		if replay, err = profile.NormalizeCMS(raw); err != nil {
-			return runPlan{}, none, usageErr("--replay-body %s: not a CMS signed message (DER, PEM or base64): %v", o.ReplayBody, err)
-		}
+	replay, err := readReplayBody(o.ReplayBody)
+	if err != nil {
+		return runPlan{}, none, err
 	}
-	refs := o.Devices
-	if len(refs) == 0 {
-		refs = []string{"iphone@26.1"}
-	}
-	var devices []device.Device
-	for _, ref := range refs {
-		d, err := device.LookupDevice(ref)
-		if err != nil {
-			return runPlan{}, none, usageHint(fmt.Errorf("--device: %w", err), "see 'enrollsim list devices'")
-		}
-		devices = append(devices, d)
+	devices, err := flagDevices(o.Devices)
+	if err != nil {
+		return runPlan{}, none, err
 	}
 	var target sim.Target
 	var clock *sim.VirtualClock
@@ -472,26 +460,8 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 		}
 		target, cleanup = es.target(), es.close
 		account = es.fillAccount(account)
-	} else {
-		client, err := transport.New(transport.Options{Timeout: o.Timeout, CACertFiles: append(append([]string(nil), o.CACerts...), o.StockCAs...), Resolve: o.Resolve, ConnectTo: o.ConnectTo})
-		if err != nil {
-			return runPlan{}, none, usageErr("%v", err)
-		}
-		target = sim.Target{Name: "deployed server", AxMURL: sim.AppleAxMURL, Doer: client}
-		if len(o.StockCAs) > 0 {
-			if target.StockRoots, err = transport.StockPool(o.StockCAs); err != nil {
-				return runPlan{}, none, usageErr("--stock-ca: %v", err)
-			}
-		}
-		if o.AxMURL != "" {
-			target.AxMURL, target.AxMDeclared = o.AxMURL, true
-		}
-		for flag, v := range map[string]string{"--admin-revoke-token": o.Admin.RevokeToken, "--admin-expire-token": o.Admin.ExpireToken, "--admin-unenroll": o.Admin.Unenroll} {
-			if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
-				return runPlan{}, none, usageErr("%s %q: want an http(s) URL, with {id} where the enrollment's EnrollmentID or UDID goes", flag, v)
-			}
-		}
-		target.Admin = o.Admin
+	} else if target, err = deployedTarget(o); err != nil {
+		return runPlan{}, none, err
 	}
 	plan := runPlan{clock: clock}
 	for _, d := range devices {
@@ -511,6 +481,65 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 		})
 	}
 	return plan, cleanup, nil
+}
+
+// readReplayBody reads --replay-body, a profile to send the device instead
+// of the server's, in whichever encoding it was saved.
+func readReplayBody(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErr("--replay-body: %v", err)
+	}
+	replay, err := profile.NormalizeCMS(raw)
+	if err != nil {
+		return nil, usageErr("--replay-body %s: not a CMS signed message (DER, PEM or base64): %v", path, err)
+	}
+	return replay, nil
+}
+
+// flagDevices looks up the --device references; a custom run without
+// one plays a current iPhone.
+func flagDevices(refs []string) ([]device.Device, error) {
+	if len(refs) == 0 {
+		refs = []string{"iphone@26.1"}
+	}
+	var devices []device.Device
+	for _, ref := range refs {
+		d, err := device.LookupDevice(ref)
+		if err != nil {
+			return nil, usageHint(fmt.Errorf("--device: %w", err), "see 'enrollsim list devices'")
+		}
+		devices = append(devices, d)
+	}
+	return devices, nil
+}
+
+// deployedTarget is the deployed server the target flags point a custom
+// run at, its admin URLs checked before any device plays.
+func deployedTarget(o *runOptions) (sim.Target, error) {
+	client, err := transport.New(transport.Options{Timeout: o.Timeout, CACertFiles: append(append([]string(nil), o.CACerts...), o.StockCAs...), Resolve: o.Resolve, ConnectTo: o.ConnectTo})
+	if err != nil {
+		return sim.Target{}, usageErr("%v", err)
+	}
+	target := sim.Target{Name: "deployed server", AxMURL: sim.AppleAxMURL, Doer: client}
+	if len(o.StockCAs) > 0 {
+		if target.StockRoots, err = transport.StockPool(o.StockCAs); err != nil {
+			return sim.Target{}, usageErr("--stock-ca: %v", err)
+		}
+	}
+	if o.AxMURL != "" {
+		target.AxMURL, target.AxMDeclared = o.AxMURL, true
+	}
+	for flag, v := range map[string]string{"--admin-revoke-token": o.Admin.RevokeToken, "--admin-expire-token": o.Admin.ExpireToken, "--admin-unenroll": o.Admin.Unenroll} {
+		if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+			return sim.Target{}, usageErr("%s %q: want an http(s) URL, with {id} where the enrollment's EnrollmentID or UDID goes", flag, v)
+		}
+	}
+	target.Admin = o.Admin
+	return target, nil
 }
 
 func accountFromFlags(o *runOptions, getenv func(string) string) (sim.Account, error) {

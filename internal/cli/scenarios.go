@@ -37,121 +37,167 @@ func scenarioPlan(args []string, o *runOptions, getenv func(string) string) (run
 	if o.Email != "" || len(o.Devices) > 0 || len(o.Faults) > 0 || o.Embedded || targetFlags(o) || o.Secrets.any() {
 		return runPlan{}, none, usageErr("scenario files carry their own devices, accounts and targets: drop --email, --device, --fault, --embedded, the target and secret flags, or the FILE|DIR|SUITE arguments")
 	}
+	specs, err := scenarioSpecs(args, getenv)
+	if err != nil {
+		return runPlan{}, none, err
+	}
+	clock := &sim.VirtualClock{}
+	plan := runPlan{clock: clock}
+	ts := &scenarioTargets{o: o, clock: clock, byFaults: map[string]*embeddedServer{},
+		clients: map[string]sim.Target{}, standIns: map[string]*standInRun{}}
+	for _, spec := range specs {
+		c := spec.Case
+		if spec.Embedded {
+			err = ts.embedded(spec, &c)
+		} else {
+			err = ts.deployed(spec, &c)
+			// Deployed servers are real: the clock is.
+			plan.clock = nil
+		}
+		if err != nil {
+			ts.close()
+			return runPlan{}, none, err
+		}
+		plan.Cases = append(plan.Cases, c)
+	}
+	if len(ts.servers) > 0 && plan.clock == nil {
+		ts.close()
+		return runPlan{}, none, usageErr("one run cannot mix embedded and deployed targets (they need different clocks): run them separately")
+	}
+	return plan, ts.close, nil
+}
+
+// scenarioSpecs loads the cases of every argument, refusing two cases of
+// one name: results, reports and artefacts are keyed by it.
+func scenarioSpecs(args []string, getenv func(string) string) ([]scenarios.CaseSpec, error) {
 	var specs []scenarios.CaseSpec
 	seen := map[string]string{}
 	for _, arg := range args {
 		suite, err := scenarios.Load(arg, scenarioOptions(getenv))
 		if err != nil {
-			return runPlan{}, none, scenarioErr(err)
+			return nil, scenarioErr(err)
 		}
 		for _, sc := range suite.Scenarios {
 			cs, err := sc.Cases(getenv)
 			if err != nil {
-				return runPlan{}, none, scenarioErr(err)
+				return nil, scenarioErr(err)
 			}
 			for _, c := range cs {
 				if prev, dup := seen[c.Case.Name]; dup {
-					return runPlan{}, none, usageErr("case %s comes from both %s and %s: give each scenario a unique name", c.Case.Name, prev, arg)
+					return nil, usageErr("case %s comes from both %s and %s: give each scenario a unique name", c.Case.Name, prev, arg)
 				}
 				seen[c.Case.Name] = arg
 				specs = append(specs, c)
 			}
 		}
 	}
-	clock := &sim.VirtualClock{}
-	plan := runPlan{clock: clock}
-	embedded := map[string]*embeddedServer{}
-	clients := map[string]sim.Target{}
-	var servers []*embeddedServer
-	standIns := map[string]*standInRun{}
-	cleanup := func() {
-		for _, s := range servers {
-			s.close()
+	return specs, nil
+}
+
+// scenarioTargets are what a plan's cases connect to, shared among them:
+// the embedded servers by fault set and AxM defaults, the deployed
+// targets' clients by settings, the AxM stand-ins by listen address.
+type scenarioTargets struct {
+	o        *runOptions
+	clock    *sim.VirtualClock
+	byFaults map[string]*embeddedServer
+	servers  []*embeddedServer
+	clients  map[string]sim.Target
+	standIns map[string]*standInRun
+}
+
+// close stops the embedded servers and stand-ins started for the plan.
+func (ts *scenarioTargets) close() {
+	for _, s := range ts.servers {
+		s.close()
+	}
+	for _, si := range ts.standIns {
+		si.close()
+	}
+}
+
+// embedded points c at the embedded server of spec's faults and AxM
+// defaults, started on first use, and fills in its account there.
+func (ts *scenarioTargets) embedded(spec scenarios.CaseSpec, c *sim.Case) error {
+	var defaults map[device.Family]string
+	if spec.AxM != nil {
+		defaults = spec.AxM.Defaults
+	}
+	key := strings.Join(spec.Faults, ",") + "|" + sortedDefaults(defaults)
+	es := ts.byFaults[key]
+	if es == nil {
+		var err error
+		if es, err = startEmbedded(spec.Faults, defaults, ts.o.Timeout, ts.clock); err != nil {
+			return err
 		}
-		for _, si := range standIns {
-			si.close()
+		ts.byFaults[key] = es
+		ts.servers = append(ts.servers, es)
+	}
+	c.Target = es.target()
+	c.Account = es.fillAccount(c.Account)
+	return nil
+}
+
+// deployed points c at spec's deployed server, through the stand-in of
+// its AxM block when it has one.
+func (ts *scenarioTargets) deployed(spec scenarios.CaseSpec, c *sim.Case) error {
+	var si *standInRun
+	if spec.AxM != nil {
+		var err error
+		if si, err = standInFor(ts.standIns, spec, ts.o); err != nil {
+			return err
 		}
 	}
-	for _, spec := range specs {
-		c := spec.Case
-		if spec.Embedded {
-			var defaults map[device.Family]string
-			if spec.AxM != nil {
-				defaults = spec.AxM.Defaults
-			}
-			key := strings.Join(spec.Faults, ",") + "|" + sortedDefaults(defaults)
-			es := embedded[key]
-			if es == nil {
-				var err error
-				if es, err = startEmbedded(spec.Faults, defaults, o.Timeout, clock); err != nil {
-					cleanup()
-					return runPlan{}, none, err
-				}
-				embedded[key] = es
-				servers = append(servers, es)
-			}
-			c.Target = es.target()
-			c.Account = es.fillAccount(c.Account)
-		} else {
-			st := spec.Server
-			var si *standInRun
-			if spec.AxM != nil {
-				var err error
-				if si, err = standInFor(standIns, spec, o); err != nil {
-					cleanup()
-					return runPlan{}, none, err
-				}
-			}
-			key := fmt.Sprintf("%+v", st)
-			if si != nil {
-				key += "|axm " + si.Listen
-			}
-			t, ok := clients[key]
-			if !ok {
-				timeout := st.Timeout
-				if timeout == 0 {
-					timeout = o.Timeout
-				}
-				cas := append(append([]string(nil), st.CACerts...), st.StockCAs...)
-				if si != nil {
-					// The devices reach the stand-in too (its /mdmBaseURL).
-					cas = append(cas, si.st.caPath())
-				}
-				client, err := transport.New(transport.Options{Timeout: timeout, CACertFiles: cas, Resolve: st.Resolve, ConnectTo: st.ConnectTo})
-				if err != nil {
-					cleanup()
-					return runPlan{}, none, usageErr("scenario %s: %v", c.Scenario, err)
-				}
-				t = sim.Target{Name: firstNonEmpty(st.BaseURL, "deployed server"), Doer: client, Timeout: timeout}
-				if len(st.StockCAs) > 0 {
-					if t.StockRoots, err = transport.StockPool(st.StockCAs); err != nil {
-						cleanup()
-						return runPlan{}, none, usageErr("scenario %s: stock_ca: %v", c.Scenario, err)
-					}
-				}
-				clients[key] = t
-			}
-			t.AxMURL, t.AxMDeclared = c.Target.AxMURL, c.Target.AxMDeclared
-			if si != nil {
-				if si.reg == nil {
-					// Once per stand-in, before any device: every case then
-					// judges the same registration, whatever the schedule.
-					reg := si.observe(o.waitContext(), si.AxMTarget, t.Doer, o.say)
-					si.reg = &reg
-				}
-				t.AxMURL, t.AxMDeclared, t.AxM = si.deviceURL(), true, si.reg
-			}
-			c.Target = t
-			// Deployed servers are real: the clock is.
-			plan.clock = nil
+	t, err := ts.client(spec, si, c.Scenario)
+	if err != nil {
+		return err
+	}
+	t.AxMURL, t.AxMDeclared = c.Target.AxMURL, c.Target.AxMDeclared
+	if si != nil {
+		if si.reg == nil {
+			// Once per stand-in, before any device: every case then
+			// judges the same registration, whatever the schedule.
+			reg := si.observe(ts.o.waitContext(), si.AxMTarget, t.Doer, ts.o.say)
+			si.reg = &reg
 		}
-		plan.Cases = append(plan.Cases, c)
+		t.AxMURL, t.AxMDeclared, t.AxM = si.deviceURL(), true, si.reg
 	}
-	if len(embedded) > 0 && plan.clock == nil {
-		cleanup()
-		return runPlan{}, none, usageErr("one run cannot mix embedded and deployed targets (they need different clocks): run them separately")
+	c.Target = t
+	return nil
+}
+
+// client is the target of spec's server settings (and stand-in), its
+// client made on first use so that cases of one target share connections.
+func (ts *scenarioTargets) client(spec scenarios.CaseSpec, si *standInRun, scenario string) (sim.Target, error) {
+	st := spec.Server
+	key := fmt.Sprintf("%+v", st)
+	if si != nil {
+		key += "|axm " + si.Listen
 	}
-	return plan, cleanup, nil
+	if t, ok := ts.clients[key]; ok {
+		return t, nil
+	}
+	timeout := st.Timeout
+	if timeout == 0 {
+		timeout = ts.o.Timeout
+	}
+	cas := append(append([]string(nil), st.CACerts...), st.StockCAs...)
+	if si != nil {
+		// The devices reach the stand-in too (its /mdmBaseURL).
+		cas = append(cas, si.st.caPath())
+	}
+	client, err := transport.New(transport.Options{Timeout: timeout, CACertFiles: cas, Resolve: st.Resolve, ConnectTo: st.ConnectTo})
+	if err != nil {
+		return sim.Target{}, usageErr("scenario %s: %v", scenario, err)
+	}
+	t := sim.Target{Name: firstNonEmpty(st.BaseURL, "deployed server"), Doer: client, Timeout: timeout}
+	if len(st.StockCAs) > 0 {
+		if t.StockRoots, err = transport.StockPool(st.StockCAs); err != nil {
+			return sim.Target{}, usageErr("scenario %s: stock_ca: %v", scenario, err)
+		}
+	}
+	ts.clients[key] = t
+	return t, nil
 }
 
 func firstNonEmpty(s ...string) string {

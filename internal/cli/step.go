@@ -77,16 +77,8 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 	if err != nil {
 		return err
 	}
-	if o.Replay != "" {
-		var other []string
-		flags.Visit(func(fl *pflag.Flag) {
-			if !replayFlags[fl.Name] {
-				other = append(other, "--"+fl.Name)
-			}
-		})
-		if len(other) > 0 {
-			return usageErr("--replay steps through a recorded run; %s cannot be combined with it", strings.Join(other, ", "))
-		}
+	if err := checkReplayFlags(o.Replay, flags); err != nil {
+		return err
 	}
 	// The file is read once, before the screen changes; every restart
 	// marks its cases with it.
@@ -113,30 +105,12 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 	if o.Replay != "" {
 		opts.Run, opts.Title = tui.Replay(events), "replay of "+filepath.Base(o.Replay)
 	} else {
-		// The first plan is built now, so that flag errors show before the
-		// screen changes; every restart builds a fresh one.
-		first, err := o.plan(f, filter, known)
+		run, release, err := o.liveRun(f, filter, known, arts)
 		if err != nil {
 			return err
 		}
-		defer first.release()
-		opts.Run = tui.Engine(func() (sim.Plan, *sim.Engine, func(), error) {
-			if p := first.take(); p != nil {
-				return p.plan, p.eng, p.cleanup, nil
-			}
-			p, err := o.plan(f, filter, known)
-			if err != nil {
-				return sim.Plan{}, nil, nil, err
-			}
-			return p.plan, p.eng, p.cleanup, nil
-		})
-		// Screenshots are written as they come, so the detail pane can
-		// give their paths.
-		run := opts.Run
-		opts.Run = func(ctx context.Context, gate sim.Gate, emit func(event.Event)) error {
-			return run(ctx, gate, func(ev event.Event) { arts.handle(&ev); emit(ev) })
-		}
-		opts.Title = "demo on the embedded reference server"
+		defer release()
+		opts.Run, opts.Title = run, "demo on the embedded reference server"
 		if o.Email != "" {
 			opts.Title = "playing " + o.Email
 		}
@@ -149,6 +123,58 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 
 	res, runErr := tui.Program(ctx, opts, f.IO.In, f.IO.Out)
 	known.onRunEnd(res.Events, filter)
+	return o.stepResult(res, runErr, arts, sinks)
+}
+
+// checkReplayFlags refuses, with --replay, the flags that would shape a
+// run to play: a replay plays none.
+func checkReplayFlags(replay string, flags *pflag.FlagSet) error {
+	if replay == "" {
+		return nil
+	}
+	var other []string
+	flags.Visit(func(fl *pflag.Flag) {
+		if !replayFlags[fl.Name] {
+			other = append(other, "--"+fl.Name)
+		}
+	})
+	if len(other) > 0 {
+		return usageErr("--replay steps through a recorded run; %s cannot be combined with it", strings.Join(other, ", "))
+	}
+	return nil
+}
+
+// liveRun is the run the screen plays, and restarts, from the flags. The
+// first plan is built now, so that flag errors show before the screen
+// changes; every restart builds a fresh one. release frees the first plan
+// if the screen never took it.
+func (o *stepOptions) liveRun(f *Factory, filter check.Filter, known *knownFindings, arts *artifactWriter) (run tui.RunFunc, release func(), err error) {
+	first, err := o.plan(f, filter, known)
+	if err != nil {
+		return nil, nil, err
+	}
+	engine := tui.Engine(func() (sim.Plan, *sim.Engine, func(), error) {
+		if p := first.take(); p != nil {
+			return p.plan, p.eng, p.cleanup, nil
+		}
+		p, err := o.plan(f, filter, known)
+		if err != nil {
+			return sim.Plan{}, nil, nil, err
+		}
+		return p.plan, p.eng, p.cleanup, nil
+	})
+	// Screenshots are written as they come, so the detail pane can
+	// give their paths.
+	run = func(ctx context.Context, gate sim.Gate, emit func(event.Event)) error {
+		return engine(ctx, gate, func(ev event.Event) { arts.handle(&ev); emit(ev) })
+	}
+	return run, first.release, nil
+}
+
+// stepResult writes the events the screen saw to the artefacts and the
+// reports, and turns the run's end into the exit code: leaving before the
+// end is an interruption.
+func (o *stepOptions) stepResult(res tui.Result, runErr error, arts *artifactWriter, sinks []reportSink) error {
 	var sum report.Summary
 	for _, ev := range res.Events {
 		arts.handle(&ev)

@@ -97,16 +97,31 @@ func (s *Server) signProfile(content []byte) ([]byte, error) {
 
 // buildProfile is the profile as a plist value, faults applied.
 func (s *Server) buildProfile(acct Account, kind string) map[string]any {
-	mode := "BYOD"
-	if kind == KindADDE {
-		mode = "ADDE"
-	}
-	if s.has(FaultProfileWrongMode) {
-		mode = map[string]string{"BYOD": "ADDE", "ADDE": "BYOD"}[mode]
-	}
+	scep, scepUUID := s.scepPayload(acct)
+	mdm := s.mdmPayload(acct, kind, scepUUID)
+	content := append([]any{mdm, scep}, s.faultPayloads(mdm)...)
 
+	top := map[string]any{
+		"PayloadType":         "Configuration",
+		"PayloadVersion":      1,
+		"PayloadIdentifier":   profileIdentifier,
+		"PayloadUUID":         newUUID(),
+		"PayloadDisplayName":  "Acme device management",
+		"PayloadOrganization": "Acme",
+		"PayloadDescription":  "Lets Acme manage this device for " + acct.ManagedAppleID + ".",
+		"PayloadContent":      content,
+	}
+	if s.has(FaultProfileHuge) {
+		top["PayloadDescription"] = strings.Repeat("Acme device management. ", hugeProfileBytes/24+1)
+	}
+	return top
+}
+
+// scepPayload is the SCEP payload that gives the device its MDM identity,
+// and its PayloadUUID, which the MDM payload names as its identity.
+func (s *Server) scepPayload(acct Account) (map[string]any, string) {
 	scepUUID := newUUID()
-	scep := map[string]any{
+	return map[string]any{
 		"PayloadType":        "com.apple.security.scep",
 		"PayloadVersion":     1,
 		"PayloadIdentifier":  profileIdentifier + ".scep",
@@ -123,8 +138,25 @@ func (s *Server) buildProfile(acct Account, kind string) map[string]any {
 			"Key Type":  "RSA",
 			"Key Usage": 5,
 		},
-	}
+	}, scepUUID
+}
 
+// enrollmentMode is the EnrollmentMode the profile claims for kind, which
+// profile-wrong-mode swaps.
+func (s *Server) enrollmentMode(kind string) string {
+	mode := "BYOD"
+	if kind == KindADDE {
+		mode = "ADDE"
+	}
+	if s.has(FaultProfileWrongMode) {
+		mode = map[string]string{"BYOD": "ADDE", "ADDE": "BYOD"}[mode]
+	}
+	return mode
+}
+
+// mdmPayload is the com.apple.mdm payload of acct's enrollment of kind,
+// with the faults that alter its keys applied.
+func (s *Server) mdmPayload(acct Account, kind, scepUUID string) map[string]any {
 	capabilities := []string{capPerUserConnections, capBootstrapToken, capMDMToken}
 	if s.has(FaultProfileMacNoPerUser) {
 		capabilities = []string{capBootstrapToken, capMDMToken}
@@ -135,7 +167,7 @@ func (s *Server) buildProfile(acct Account, kind string) map[string]any {
 		"PayloadIdentifier":       profileIdentifier + ".mdm",
 		"PayloadUUID":             newUUID(),
 		"PayloadDisplayName":      "Acme device management",
-		"EnrollmentMode":          mode,
+		"EnrollmentMode":          s.enrollmentMode(kind),
 		"AssignedManagedAppleID":  acct.ManagedAppleID,
 		"IdentityCertificateUUID": scepUUID,
 		"Topic":                   s.topic,
@@ -153,6 +185,13 @@ func (s *Server) buildProfile(acct Account, kind string) map[string]any {
 	case kind == KindADDE, s.has(FaultProfileBYODAccessRights):
 		mdm["AccessRights"] = addeAccessRights
 	}
+	s.applyMDMFaults(mdm, acct)
+	return mdm
+}
+
+// applyMDMFaults rewrites the keys of the MDM payload that the profile
+// faults break, each on its own so that faults combine.
+func (s *Server) applyMDMFaults(mdm map[string]any, acct Account) {
 	if s.has(FaultProfileNoAssignedID) {
 		delete(mdm, "AssignedManagedAppleID")
 	}
@@ -177,8 +216,13 @@ func (s *Server) buildProfile(acct Account, kind string) map[string]any {
 	if s.has(FaultProfileRequiredAppIDString) {
 		mdm["RequiredAppIDForMDM"] = "1234567890"
 	}
+}
 
-	content := []any{mdm, scep}
+// faultPayloads are the payloads a conforming profile leaves out and the
+// active faults add after the MDM and SCEP payloads; mdm is the MDM payload
+// that profile-two-mdm copies.
+func (s *Server) faultPayloads(mdm map[string]any) []any {
+	var extra []any
 	if s.has(FaultProfileTwoMDM) {
 		second := make(map[string]any, len(mdm))
 		for k, v := range mdm {
@@ -186,13 +230,13 @@ func (s *Server) buildProfile(acct Account, kind string) map[string]any {
 		}
 		second["PayloadIdentifier"] = profileIdentifier + ".mdm2"
 		second["PayloadUUID"] = newUUID()
-		content = append(content, second)
+		extra = append(extra, second)
 	}
 	if s.has(FaultProfileBYODDisallowedPayload) {
 		// Managed Domains: Apple's schema forbids it in user enrollment on
 		// every platform. (Restrictions, com.apple.applicationaccess, would
 		// not do: the schema allows that payload, with fewer keys.)
-		content = append(content, map[string]any{
+		extra = append(extra, map[string]any{
 			"PayloadType":        "com.apple.domains",
 			"PayloadVersion":     1,
 			"PayloadIdentifier":  profileIdentifier + ".domains",
@@ -201,11 +245,10 @@ func (s *Server) buildProfile(acct Account, kind string) map[string]any {
 			"WebDomains":         []string{OrgDomain},
 		})
 	}
-
 	if s.has(FaultProfileACMEHardwareRSA) {
 		// Hardware-bound keys live in the Secure Enclave, which holds only
 		// EC P-256/P-384 keys (PROF-015).
-		content = append(content, map[string]any{
+		extra = append(extra, map[string]any{
 			"PayloadType":       "com.apple.security.acme",
 			"PayloadVersion":    1,
 			"PayloadIdentifier": profileIdentifier + ".acme",
@@ -218,21 +261,7 @@ func (s *Server) buildProfile(acct Account, kind string) map[string]any {
 			"Subject":           []any{[]any{[]any{"CN", "enrollsim"}}},
 		})
 	}
-
-	top := map[string]any{
-		"PayloadType":         "Configuration",
-		"PayloadVersion":      1,
-		"PayloadIdentifier":   profileIdentifier,
-		"PayloadUUID":         newUUID(),
-		"PayloadDisplayName":  "Acme device management",
-		"PayloadOrganization": "Acme",
-		"PayloadDescription":  "Lets Acme manage this device for " + acct.ManagedAppleID + ".",
-		"PayloadContent":      content,
-	}
-	if s.has(FaultProfileHuge) {
-		top["PayloadDescription"] = strings.Repeat("Acme device management. ", hugeProfileBytes/24+1)
-	}
-	return top
+	return extra
 }
 
 // someoneElse is another user of the directory, for profile-wrong-user.

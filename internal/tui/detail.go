@@ -111,6 +111,43 @@ func (m *Model) detail(w int) ([]string, []xline) {
 		return d.lines, nil
 	}
 	e, onDevice := explain(s.step, c.info)
+	m.stepStatus(d, s, c)
+	tripped, notes, passed := splitChecks(s.checks)
+	// What went wrong comes first; then the story in the order:
+	// what the person does, what the device sends and the server answers,
+	// what the spec expects; the tester's own probes last.
+	m.problems(d, c, tripped)
+	d.section(st, "What happens")
+	d.wrap(m.st.plain, 2, e.What)
+	m.onDevice(d, s, c, onDevice)
+
+	sent, probes := splitProbes(s.exchanges)
+	var xl []xline
+	if s.started {
+		d.section(st, fmt.Sprintf("What the device sends and the server answers (%d exchange%s)", len(sent), plural(len(sent))))
+		if len(sent) == 0 {
+			d.wrap(st.dim, 2, "Nothing goes over the network in this step.")
+		}
+		xl = m.exchanges(d, c, sent, xl)
+	}
+
+	d.section(st, "The spec expects ("+e.Section+")")
+	d.wrap(m.st.plain, 2, e.Expects)
+	for _, r := range notes {
+		m.result(d, c, r)
+	}
+	m.passed(d, c, passed)
+	if len(probes) > 0 {
+		d.section(st, fmt.Sprintf("The tester's probes (%d; a real device does not send these)", len(probes)))
+		xl = m.exchanges(d, c, probes, xl)
+	}
+	return d.lines, xl
+}
+
+// stepStatus opens the pane with where the step stands, what it waits for
+// and, on the case's last step, how the case ended.
+func (m *Model) stepStatus(d *doc, s *stepState, c *caseState) {
+	st := m.st
 	status := s.status()
 	wci, wsi, waiting := m.waitingRow()
 	isNext := waiting && wci == m.selCase && wsi == m.selStep
@@ -141,9 +178,12 @@ func (m *Model) detail(w int) ([]string, []xline) {
 		d.blank()
 		d.hang(st.bold, 0, 2, "Case outcome: "+clean(c.outcome)+verdict+": "+clean(c.message))
 	}
+}
 
-	var tripped, notes, passed []check.Result
-	for _, r := range s.checks {
+// splitChecks sorts a step's results by where the pane shows them: the
+// tripped first, the notes with the spec, the passed and skipped last.
+func splitChecks(results []check.Result) (tripped, notes, passed []check.Result) {
+	for _, r := range results {
 		switch r.Status {
 		case check.Pass, check.Skip:
 			passed = append(passed, r)
@@ -153,85 +193,85 @@ func (m *Model) detail(w int) ([]string, []xline) {
 			tripped = append(tripped, r)
 		}
 	}
-	// What went wrong comes first; then the story in the order:
-	// what the person does, what the device sends and the server answers,
-	// what the spec expects; the tester's own probes last.
-	if len(tripped) > 0 {
-		sort.SliceStable(tripped, func(i, j int) bool { return rank(tripped[i].Status) < rank(tripped[j].Status) })
-		d.section(st, fmt.Sprintf("Problems found (%d)", len(tripped)))
-		for _, r := range tripped {
-			m.result(d, c, r)
-		}
+	return tripped, notes, passed
+}
+
+// problems is the section of the tripped checks, the worst first.
+func (m *Model) problems(d *doc, c *caseState, tripped []check.Result) {
+	if len(tripped) == 0 {
+		return
 	}
-	d.section(st, "What happens")
-	d.wrap(m.st.plain, 2, e.What)
+	sort.SliceStable(tripped, func(i, j int) bool { return rank(tripped[i].Status) < rank(tripped[j].Status) })
+	d.section(m.st, fmt.Sprintf("Problems found (%d)", len(tripped)))
+	for _, r := range tripped {
+		m.result(d, c, r)
+	}
+}
+
+// onDevice is what the person sees on the device, with the screenshots the
+// step took of it.
+func (m *Model) onDevice(d *doc, s *stepState, c *caseState, text string) {
 	device := "the device"
 	if c.info != nil {
 		device = clean(familyName(c.info.Device.Family))
 	}
-	d.section(st, "On the "+device)
-	d.wrap(m.st.plain, 2, onDevice)
-	if len(s.shots) > 0 {
-		d.section(st, fmt.Sprintf("Screenshots (%d)", len(s.shots)))
-		for _, a := range s.shots {
-			where := a.Path
-			if where == "" {
-				where = a.File + " (not written)"
-			}
-			d.wrap(m.st.plain, 2, clean(a.Name)+": "+where)
-		}
+	d.section(m.st, "On the "+device)
+	d.wrap(m.st.plain, 2, text)
+	if len(s.shots) == 0 {
+		return
 	}
+	d.section(m.st, fmt.Sprintf("Screenshots (%d)", len(s.shots)))
+	for _, a := range s.shots {
+		where := a.Path
+		if where == "" {
+			where = a.File + " (not written)"
+		}
+		d.wrap(m.st.plain, 2, clean(a.Name)+": "+where)
+	}
+}
 
-	var sent, probes []event.Exchange
-	for _, x := range s.exchanges {
+// splitProbes separates what a real device sends from the tester's probes,
+// which the pane shows apart and last.
+func splitProbes(xs []event.Exchange) (sent, probes []event.Exchange) {
+	for _, x := range xs {
 		if x.Probe {
 			probes = append(probes, x)
 		} else {
 			sent = append(sent, x)
 		}
 	}
-	var xl []xline
-	add := func(x event.Exchange) {
+	return sent, probes
+}
+
+// exchanges adds each exchange and appends where it sits to xl, so the
+// pane can scroll to an exchange by its sequence number.
+func (m *Model) exchanges(d *doc, c *caseState, xs []event.Exchange, xl []xline) []xline {
+	for _, x := range xs {
 		start := len(d.lines)
 		m.exchange(d, c, x)
 		xl = append(xl, xline{seq: x.Seq, line: start, end: len(d.lines)})
 	}
-	if s.started {
-		d.section(st, fmt.Sprintf("What the device sends and the server answers (%d exchange%s)", len(sent), plural(len(sent))))
-		if len(sent) == 0 {
-			d.wrap(st.dim, 2, "Nothing goes over the network in this step.")
-		}
-		for _, x := range sent {
-			add(x)
-		}
-	}
+	return xl
+}
 
-	d.section(st, "The spec expects ("+e.Section+")")
-	d.wrap(m.st.plain, 2, e.Expects)
-	for _, r := range notes {
+// passed is the section of the checks that passed or were skipped, titled
+// with their counts.
+func (m *Model) passed(d *doc, c *caseState, passed []check.Result) {
+	if len(passed) == 0 {
+		return
+	}
+	counts := map[check.Status]int{}
+	for _, r := range passed {
+		counts[r.Status]++
+	}
+	title := fmt.Sprintf("Checks passed (%d)", counts[check.Pass])
+	if counts[check.Skip] > 0 {
+		title = fmt.Sprintf("Checks passed (%d) and skipped (%d)", counts[check.Pass], counts[check.Skip])
+	}
+	d.section(m.st, title)
+	for _, r := range passed {
 		m.result(d, c, r)
 	}
-	if len(passed) > 0 {
-		counts := map[check.Status]int{}
-		for _, r := range passed {
-			counts[r.Status]++
-		}
-		title := fmt.Sprintf("Checks passed (%d)", counts[check.Pass])
-		if counts[check.Skip] > 0 {
-			title = fmt.Sprintf("Checks passed (%d) and skipped (%d)", counts[check.Pass], counts[check.Skip])
-		}
-		d.section(st, title)
-		for _, r := range passed {
-			m.result(d, c, r)
-		}
-	}
-	if len(probes) > 0 {
-		d.section(st, fmt.Sprintf("The tester's probes (%d; a real device does not send these)", len(probes)))
-		for _, x := range probes {
-			add(x)
-		}
-	}
-	return d.lines, xl
 }
 
 func lastStarted(c *caseState) *stepState {

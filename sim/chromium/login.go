@@ -113,27 +113,19 @@ func (l *login) run() error {
 }
 
 // setup makes the tab look like the device's web view and routes every
-// request through the engine.
+// request through the engine. The tab's events are subscribed to before
+// the domains are enabled, so that none is missed.
 func (l *login) setup() error {
-	vp := l.req.Viewport
-	if vp.Width == 0 {
-		vp = weblogin.Viewport{Width: 393, Height: 852, Scale: 3, Mobile: true, Touch: true}
+	if err := l.listen(); err != nil {
+		return err
 	}
-	ua := l.req.UserAgent
-	if ua == "" {
-		ua = weblogin.DefaultUserAgent
-	}
-	lang := l.req.Language
-	if lang == "" {
-		lang = "en-US"
-	}
-	platform := "MacIntel"
-	switch {
-	case strings.Contains(ua, "iPhone"):
-		platform = "iPhone"
-	case strings.Contains(ua, "iPad"):
-		platform = "iPad"
-	}
+	return l.emulate()
+}
+
+// listen subscribes to the tab's events: paused requests go to the engine,
+// navigations and blocked requests to the login's record, dialogs are
+// accepted.
+func (l *login) listen() error {
 	paused := chromedp.Events(l.tab, fetch.RequestPaused)
 	requested := chromedp.Events(l.tab, page.FrameRequestedNavigation)
 	started := chromedp.Events(l.tab, page.FrameStartedNavigating)
@@ -190,6 +182,32 @@ func (l *login) setup() error {
 			_, _ = chromedp.Call(l.tab, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
+	return nil
+}
+
+// emulate makes the tab look like the device's web view: its user agent,
+// language, platform, viewport and touch; and turns on the domains the
+// login listens to, Fetch for every request.
+func (l *login) emulate() error {
+	vp := l.req.Viewport
+	if vp.Width == 0 {
+		vp = weblogin.Viewport{Width: 393, Height: 852, Scale: 3, Mobile: true, Touch: true}
+	}
+	ua := l.req.UserAgent
+	if ua == "" {
+		ua = weblogin.DefaultUserAgent
+	}
+	lang := l.req.Language
+	if lang == "" {
+		lang = "en-US"
+	}
+	platform := "MacIntel"
+	switch {
+	case strings.Contains(ua, "iPhone"):
+		platform = "iPhone"
+	case strings.Contains(ua, "iPad"):
+		platform = "iPad"
+	}
 	ctx, cancel := context.WithTimeout(l.tab, 3*actionLimit)
 	defer cancel()
 	scale := vp.Scale
