@@ -1,7 +1,6 @@
 package check
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -147,7 +146,7 @@ var r0 = time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 
 func regCall(at time.Duration, method, path string, status int, code, body string) RegistrationCall {
 	h := Header{"X-Server-Protocol-Version": {"7"}, "X-Adm-Auth-Session": {"[redacted]"}}
-	if method == http.MethodPost {
+	if method == "POST" {
 		h["Content-Type"] = []string{"application/json;charset=UTF8"}
 	}
 	return RegistrationCall{Time: r0.Add(at), Method: method, Path: path, Header: h, Body: []byte(body), Status: status, Code: code, SessionOK: true}
