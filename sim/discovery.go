@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/enrollsim/enrollsim/sim/ats"
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/profile"
-
-	"github.com/enrollsim/enrollsim/sim/ats"
 )
 
 // WellKnownPath is the discovery path of §2.2.
