@@ -3,6 +3,8 @@ package sim
 import (
 	"net/http"
 	"time"
+
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 // AxMRegistration is what the tester's stand-in for Apple's Device
@@ -72,8 +74,8 @@ type AxMChange struct {
 const (
 	// AxMWithdraw: account-driven enrollment is turned off on the server,
 	// which should remove its registration (DELETE) or point it elsewhere.
-	AxMWithdraw = "withdraw"
+	AxMWithdraw = check.AxMWithdraw
 	// AxMRestore: it is turned back on, and the server should register
 	// again (POST).
-	AxMRestore = "restore"
+	AxMRestore = check.AxMRestore
 )

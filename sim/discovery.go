@@ -7,60 +7,22 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/enrollsim/enrollsim/sim/check"
-	"github.com/enrollsim/enrollsim/sim/profile"
+	"time"
 
 	"github.com/enrollsim/enrollsim/sim/ats"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
 // WellKnownPath is the discovery path of §2.2.
 const WellKnownPath = "/.well-known/com.apple.remotemanagement"
 
 // chain is one discovery request followed hop by hop, as a device follows
-// it, together with what the device made of the final answer.
+// it: what the device saw (check.DiscoveryChain, the judges' observation)
+// and the responses themselves, for the transport checks.
 type chain struct {
-	hops  []*response // every response, redirects included
-	urls  []string    // the URL of each hop
-	final *response   // the last response, when it was not a redirect
-
-	loop, hopCap, downgrade bool
-	badRedirect             string // why a redirect could not be followed
-
-	doc     *wellKnownDoc
-	failure string // why the device gives up; empty on success
-}
-
-func (c *chain) redirected() bool {
-	return len(c.hops) > 1 || c.badRedirect != "" || c.loop || c.hopCap || c.downgrade
-}
-
-func (c *chain) finalURL() string {
-	if len(c.urls) == 0 {
-		return ""
-	}
-	return c.urls[len(c.urls)-1]
-}
-
-func (c *chain) ok() bool { return c.failure == "" && c.doc != nil }
-
-// wellKnownDoc is the first server entry, which is what a device uses.
-type wellKnownDoc struct {
-	raw     map[string]any
-	servers []any
-	version string
-	baseURL string
-}
-
-func (d *wellKnownDoc) same(o *wellKnownDoc) bool {
-	return d != nil && o != nil && d.version == o.version && d.baseURL == o.baseURL
-}
-
-func (d *wellKnownDoc) String() string {
-	if d == nil {
-		return "no document"
-	}
-	return fmt.Sprintf("%s at %s", d.version, d.baseURL)
+	check.DiscoveryChain
+	hops []*response // every response, redirects included
 }
 
 // discoveryState is what discovery learned, for the later steps.
@@ -71,8 +33,6 @@ type discoveryState struct {
 	// registered is the URL AxM redirected to, without the query Apple adds.
 	registered string
 
-	rejectionJudged bool // WK-010/011 already judged on the device's own 403
-
 	via     string // "well-known" or "axm-fallback"
 	version string
 	baseURL string
@@ -81,7 +41,7 @@ type discoveryState struct {
 // discoveryURL builds the well-known URL the way the device does: the
 // identifier as typed, '@' unescaped as Foundation's URLComponents leaves it,
 // then model-family.
-func (r *runner) discoveryURL(base string, id string, family string, omitFamily bool) string {
+func discoveryURL(base string, id string, family string, omitFamily bool) string {
 	q := "user-identifier=" + queryValue(id)
 	if !omitFamily {
 		q += "&model-family=" + queryValue(family)
@@ -107,7 +67,8 @@ func (r *runner) deviceHeaders() http.Header {
 
 // follow sends a GET and follows redirects one hop at a time, like
 // Foundation: 301/302/303/307/308 with a Location, https only, no loops,
-// at most MaxHops hops.
+// at most MaxHops hops. It observes (the hops, where and why the device
+// stopped, the document it got); the RD and WK judges judge.
 func (r *runner) follow(start, purpose string, probe bool) *chain {
 	c := &chain{}
 	cur := start
@@ -120,60 +81,87 @@ func (r *runner) follow(start, purpose string, probe bool) *chain {
 		}
 		resp := r.do(request{method: http.MethodGet, url: cur, header: r.deviceHeaders(), purpose: p, probe: probe, limit: r.lim.DiscoveryBody})
 		c.hops = append(c.hops, resp)
-		c.urls = append(c.urls, cur)
+		c.Hops = append(c.Hops, observeHop(resp, r.lim.Timeout))
+		c.URLs = append(c.URLs, cur)
 		if resp.status == 0 {
 			// The real transport's errors name the request already.
-			c.failure = resp.err.Error()
-			if !strings.Contains(c.failure, cur) {
-				c.failure = fmt.Sprintf("GET %s: %v", cur, resp.err)
+			c.Failure = resp.err.Error()
+			if !strings.Contains(c.Failure, cur) {
+				c.Failure = fmt.Sprintf("GET %s: %v", cur, resp.err)
 			}
 			return c
 		}
 		if resp.status < 300 || resp.status > 399 {
-			c.final = resp
 			break
 		}
-		loc, repeated := singleHeader(resp.header, "Location")
-		if repeated != "" {
-			r.note("RD-005", cur+": "+repeated)
-		}
-		if strings.TrimSpace(loc) == "" {
-			c.badRedirect = fmt.Sprintf("%d from %s has no Location header", resp.status, cur)
-			c.failure = "a redirect without a Location: " + c.badRedirect
+		var next string
+		if next = c.redirect(resp, cur, seen, hop, r.lim.MaxHops); next == "" {
 			return c
 		}
-		if !followable(resp.status) {
-			c.badRedirect = fmt.Sprintf("status %d is not a redirect the device follows (301, 302, 303, 307, 308)", resp.status)
-			c.failure = c.badRedirect
-			return c
-		}
-		next, why := redirectTarget(cur, loc)
-		if why != "" {
-			c.badRedirect = why
-			c.failure = why
-			return c
-		}
-		nextS := next.String()
-		switch {
-		case next.Scheme == "http":
-			c.downgrade = true
-			c.urls = append(c.urls, nextS)
-			c.failure = fmt.Sprintf("redirect from %s to %s: the device refuses plain http (App Transport Security)", cur, nextS)
-			return c
-		case seen[nextS]:
-			c.loop = true
-			c.urls = append(c.urls, nextS)
-			c.failure = fmt.Sprintf("redirect loop: %s leads back to %s", cur, nextS)
-			return c
-		case hop+1 >= r.lim.MaxHops:
-			c.hopCap = true
-			c.failure = fmt.Sprintf("more than %d redirects (the simulator's hop limit)", r.lim.MaxHops)
-			return c
-		}
-		cur = nextS
+		cur = next
 	}
-	c.doc, c.failure = parseDiscovery(c.final)
+	final := &c.Hops[len(c.Hops)-1]
+	c.Reached = true
+	final.Body = c.hops[len(c.hops)-1].body
+	c.Doc, c.Failure = parseDiscovery(c.hops[len(c.hops)-1], final.Rejection)
 	return c
+}
+
+// redirect reads one redirect of the chain: the URL the device goes to
+// next, or "" when it stops there (c says why).
+func (c *chain) redirect(resp *response, cur string, seen map[string]bool, hop, maxHops int) string {
+	loc, repeated := singleHeader(resp.header, "Location")
+	c.Hops[len(c.Hops)-1].RepeatedLocation = repeated
+	if strings.TrimSpace(loc) == "" {
+		c.BadRedirect = fmt.Sprintf("%d from %s has no Location header", resp.status, cur)
+		c.Failure = "a redirect without a Location: " + c.BadRedirect
+		return ""
+	}
+	if !followable(resp.status) {
+		c.BadRedirect = fmt.Sprintf("status %d is not a redirect the device follows (301, 302, 303, 307, 308)", resp.status)
+		c.Failure = c.BadRedirect
+		return ""
+	}
+	next, why := redirectTarget(cur, loc)
+	if why != "" {
+		c.BadRedirect = why
+		c.Failure = why
+		return ""
+	}
+	nextS := next.String()
+	switch {
+	case next.Scheme == "http":
+		c.Downgrade = true
+		c.URLs = append(c.URLs, nextS)
+		c.Failure = fmt.Sprintf("redirect from %s to %s: the device refuses plain http (App Transport Security)", cur, nextS)
+		return ""
+	case seen[nextS]:
+		c.Loop = true
+		c.URLs = append(c.URLs, nextS)
+		c.Failure = fmt.Sprintf("redirect loop: %s leads back to %s", cur, nextS)
+		return ""
+	case hop+1 >= maxHops:
+		c.HopCap = true
+		c.Failure = fmt.Sprintf("more than %d redirects (the simulator's hop limit)", maxHops)
+		return ""
+	}
+	return nextS
+}
+
+// observeHop is what the judges see of one response of a chain (its body
+// only when it is the final answer: follow adds it).
+func observeHop(resp *response, timeout time.Duration) check.DiscoveryHop {
+	h := check.DiscoveryHop{Status: resp.status, Header: check.Header(resp.header), TooLarge: resp.tooLarge,
+		Timeout: resp.timeout, OverLimit: resp.overLimit, RateLimited: resp.rateLimited,
+		Unjudged: unjudgeable(resp, timeout, "document")}
+	if resp.err != nil {
+		h.Err = resp.err.Error()
+		_, h.RefusedTLS = ats.Refused(resp.err)
+	}
+	if resp.status != 0 && resp.status != http.StatusOK && (resp.status < 300 || resp.status > 399) {
+		h.Rejection = parseRejection(resp).observed()
+	}
+	return h
 }
 
 // redirectTarget resolves a Location against the URL that sent it, the way
@@ -215,8 +203,9 @@ func followable(status int) bool {
 
 // parseDiscovery is what the device does with the final answer (§2.2, §2.4):
 // it needs a 200 application/json object with a first server entry whose
-// Version it knows and whose BaseURL is a URL.
-func parseDiscovery(resp *response) (*wellKnownDoc, string) {
+// Version it knows and whose BaseURL is a URL (check.DeviceDocument). rej
+// is the answer's error body, when it has one.
+func parseDiscovery(resp *response, rej *check.WellKnownRejection) (*check.WellKnownDoc, string) {
 	// A body over the read cap still came: a wrong status, media type or
 	// root is the device's reason to stop before its size is.
 	if resp.err != nil && !resp.tooLarge {
@@ -224,10 +213,10 @@ func parseDiscovery(resp *response) (*wellKnownDoc, string) {
 	}
 	if resp.status != http.StatusOK {
 		why := fmt.Sprintf("status %d", resp.status)
-		if rej := parseRejection(resp); rej != nil && rej.code != "" {
-			why += fmt.Sprintf(" with code %q", rej.code)
-			if rej.message != "" {
-				why += fmt.Sprintf(", message %q", rej.message)
+		if rej != nil && rej.Code != "" {
+			why += fmt.Sprintf(" with code %q", rej.Code)
+			if rej.Message != "" {
+				why += fmt.Sprintf(", message %q", rej.Message)
 			}
 		}
 		return nil, why
@@ -235,36 +224,7 @@ func parseDiscovery(resp *response) (*wellKnownDoc, string) {
 	if mt := resp.mediaType(); mt != "application/json" {
 		return nil, fmt.Sprintf("Content-Type is %q, not application/json", mt)
 	}
-	raw, _, err := readDocument(resp)
-	if err != nil {
-		return nil, docFailure(err)
-	}
-	doc := &wellKnownDoc{raw: raw}
-	servers, ok := raw["Servers"].([]any)
-	if !ok {
-		return doc, "no Servers array"
-	}
-	doc.servers = servers
-	if len(servers) == 0 {
-		return doc, "Servers is empty"
-	}
-	first, ok := servers[0].(map[string]any)
-	if !ok {
-		return doc, "Servers[0] is not an object"
-	}
-	v, vok := first["Version"].(string)
-	b, bok := first["BaseURL"].(string)
-	if !vok || !bok {
-		return doc, "Servers[0] lacks a string Version or BaseURL"
-	}
-	doc.version, doc.baseURL = v, b
-	if v != "mdm-byod" && v != "mdm-adde" {
-		return doc, fmt.Sprintf("Servers[0].Version %q is neither mdm-byod nor mdm-adde", v)
-	}
-	if u, err := url.Parse(b); err != nil || !u.IsAbs() || u.Host == "" {
-		return doc, fmt.Sprintf("Servers[0].BaseURL %q is not an absolute URL", b)
-	}
-	return doc, ""
+	return check.DeviceDocument(resp.body, resp.tooLarge)
 }
 
 // rejection is a 403 error body (ErrorWellKnownFailed, §2.2).
@@ -275,6 +235,15 @@ type rejection struct {
 	description string
 	badTypes    []string // keys whose value is not a string
 	note        string   // a byte-order mark or non-UTF-8 JSON (JSONText)
+}
+
+// observed is the rejection as the judges see it; nil stays nil.
+func (rej *rejection) observed() *check.WellKnownRejection {
+	if rej == nil {
+		return nil
+	}
+	return &check.WellKnownRejection{Format: rej.format, Code: rej.code, Message: rej.message,
+		Description: rej.description, BadTypes: rej.badTypes, Note: rej.note}
 }
 
 // rejectionLimits bound an error body: a few keys, never deep.
@@ -329,24 +298,26 @@ func parseRejection(resp *response) *rejection {
 	return rej
 }
 
-// discover is step 2: the organisation domain's well-known, hop by hop.
+// discover is step 2: the organisation domain's well-known, hop by hop,
+// then the tester's probes; the RD and WK judges judge what they saw.
 func (r *runner) discover() (*stop, StepStatus, string) {
 	d := r.c.Device
-	start := r.discoveryURL("https://"+r.domain+WellKnownPath, r.c.Account.Identifier, string(d.Family), r.c.Options.OmitModelFamily)
+	start := discoveryURL("https://"+r.domain+WellKnownPath, r.c.Account.Identifier, string(d.Family), r.c.Options.OmitModelFamily)
 	c := r.follow(start, "well-known", false)
 	r.discovery = &discoveryState{domain: c}
-
-	r.judgeRedirects(c)
-	r.judgeDocument(c)
-	r.judgeTransportLimits(c)
-	r.judgeRejections(c)
-	r.judgeProbes(c, start)
-
-	if c.ok() {
-		hops := len(c.hops) - 1
-		return nil, StepOK, fmt.Sprintf("%s (%d redirect%s)", c.doc, hops, plural(hops))
+	o := &check.Discovery{Chain: c.DiscoveryChain, MaxHops: r.lim.MaxHops, Timeout: r.lim.Timeout, NoProbes: r.c.NoProbes}
+	if !r.c.NoProbes {
+		r.discoveryProbes(o, start)
 	}
-	return nil, StepFailed, "the organisation domain's discovery failed: " + c.failure
+	r.obs.Discovery = o
+	r.judged(check.JudgeRedirects(o))
+	r.judged(check.JudgeWellKnown(o))
+
+	if c.OK() {
+		hops := len(c.hops) - 1
+		return nil, StepOK, fmt.Sprintf("%s (%d redirect%s)", c.Doc, hops, plural(hops))
+	}
+	return nil, StepFailed, "the organisation domain's discovery failed: " + c.Failure
 }
 
 func plural(n int) string {
@@ -356,340 +327,38 @@ func plural(n int) string {
 	return "s"
 }
 
-// judgeRedirects: RD-001..005 over the hops of the device's chain.
-func (r *runner) judgeRedirects(c *chain) {
-	if !c.redirected() {
-		r.check("RD-001", true, "", "")
-		for _, id := range []string{"RD-002", "RD-003", "RD-004", "RD-005"} {
-			r.skip(id, "the organisation domain answered without a redirect")
-		}
-		return
-	}
-	r.note("RD-001", fmt.Sprintf("followed %d redirect(s): %s", len(c.urls)-1, strings.Join(c.urls, " → ")))
-	r.judgeDroppedQuery(c)
-	r.check("RD-003", !c.downgrade, "every hop uses https", "a redirect to "+c.finalURL())
-	r.check("RD-004", !c.loop && !c.hopCap, fmt.Sprintf("the chain ends within %d hops without revisiting a URL", r.lim.MaxHops), c.failure)
-	r.check("RD-005", c.badRedirect == "", "301/302/303/307/308 with a valid Location", c.badRedirect)
-}
-
-// judgeDroppedQuery is RD-002: devices do not copy the query onto a
-// redirect target, so a target that needs the parameters must get them in
-// the Location itself. The check asks the target both ways.
-func (r *runner) judgeDroppedQuery(c *chain) {
-	if c.loop || c.hopCap || c.downgrade || c.badRedirect != "" || c.final == nil {
-		r.skip("RD-002", "the redirect chain did not reach a target")
-		return
-	}
-	target, err := url.Parse(c.finalURL())
-	if err != nil {
-		r.skip("RD-002", "the target URL does not parse")
-		return
-	}
-	if target.Query().Has("user-identifier") {
-		r.check("RD-002", true, "", "")
-		return
-	}
-	if r.c.NoProbes {
-		r.skip("RD-002", probesOff+": the redirect dropped the parameters, and only a probe tells whether the target needs them")
-		return
-	}
-	withParams := r.discoveryURL(c.finalURL(), r.c.Account.Identifier, string(r.c.Device.Family), r.c.Options.OmitModelFamily)
-	probe := r.follow(withParams, "probe RD-002: redirect target with the discovery parameters", true)
-	switch {
-	case chainLimit(c) != "" || chainLimit(probe) != "":
-		r.cannotJudge("RD-002", "the redirect target's document broke the simulator's limit: "+firstNonEmpty(chainLimit(c), chainLimit(probe)))
-	case !probe.ok():
-		r.report(check.With("RD-002", Pass, "the redirect dropped the parameters; the target answers the same without them (it does not use them)"))
-	case !c.ok():
-		r.check("RD-002", false, "the redirect target answers without user-identifier/model-family, or the Location carries them",
-			fmt.Sprintf("without the parameters the target answered %s; with them it returned %s", c.failure, probe.doc))
-	case !c.doc.same(probe.doc):
-		r.check("RD-002", false, "the same document with and without the parameters, or a Location that carries them",
-			fmt.Sprintf("without: %s; with: %s", c.doc, probe.doc))
-	default:
-		r.report(check.With("RD-002", Pass, "the redirect dropped the parameters; the target ignores them"))
-	}
-}
-
-// judgeDocument: WK-002..007 and WK-016 on the final 200 of the domain.
-func (r *runner) judgeDocument(c *chain) {
-	ids := []string{"WK-002", "WK-003", "WK-004", "WK-005", "WK-006", "WK-007", "WK-016"}
-	if c.final == nil || c.final.status != http.StatusOK || (c.final.err != nil && !c.final.tooLarge) {
-		why := "the organisation domain gave no 200 answer"
-		if c.final != nil && c.final.err != nil {
-			why = "the 200 answer could not be read: " + c.final.err.Error()
-		}
-		for _, id := range ids {
-			r.skip(id, why)
-		}
-		return
-	}
-	r.judgeDocBody("WK", c.final)
-}
-
-// judgeDocBody applies the document rules (WK-002..007, WK-016) to one 200
-// answer. prefix "WK" reports them; ABM-003 reuses the verdicts instead.
-func (r *runner) judgeDocBody(prefix string, resp *response) []Result {
-	var out []Result
-	add := func(res Result) { out = append(out, res) }
-	mt := resp.mediaType()
-	add(check.Verdict("WK-002", mt == "application/json", "media type application/json", fmt.Sprintf("Content-Type %q", resp.header.Get("Content-Type"))))
-	if _, repeated := singleHeader(resp.header, "Content-Type"); repeated != "" {
-		add(check.With("WK-002", Noted, repeated))
-	}
-	raw, warns, jerr := readDocument(resp)
-	servers, isArr := raw["Servers"].([]any)
-	switch {
-	case isDocLimit(jerr):
-		add(check.With("WK-003", Error, jerr.Error()))
-	case jerr != nil:
-		add(check.Verdict("WK-003", false, "a JSON object with a non-empty Servers array", "not a JSON object: "+jerr.Error()))
-	case !isArr:
-		add(check.Verdict("WK-003", false, "a JSON object with a non-empty Servers array", fmt.Sprintf("Servers is %s", jsonKind(raw["Servers"]))))
-	case len(servers) == 0:
-		add(check.Verdict("WK-003", false, "a JSON object with a non-empty Servers array", "Servers is an empty array"))
-	case len(warns) > 0:
-		add(docWarning("WK-003", "a JSON object with a non-empty Servers array that every JSON parser reads alike", strings.Join(warns, "; ")))
-	default:
-		add(check.Verdict("WK-003", true, "", ""))
-	}
-	if len(servers) == 0 {
-		for _, id := range []string{"WK-004", "WK-005", "WK-006", "WK-007"} {
-			add(check.With(id, Skip, "no Servers entries to judge"))
-		}
-	} else {
-		var bad4, bad5, bad7 []string
-		for i, s := range servers {
-			m, ok := s.(map[string]any)
-			if !ok {
-				bad4 = append(bad4, fmt.Sprintf("Servers[%d] is %s", i, jsonKind(s)))
-				continue
-			}
-			v, vok := m["Version"].(string)
-			b, bok := m["BaseURL"].(string)
-			if !vok {
-				bad4 = append(bad4, fmt.Sprintf("Servers[%d].Version is %s", i, jsonKind(m["Version"])))
-			}
-			if !bok {
-				bad4 = append(bad4, fmt.Sprintf("Servers[%d].BaseURL is %s", i, jsonKind(m["BaseURL"])))
-			}
-			if vok && v != "mdm-byod" && v != "mdm-adde" {
-				bad5 = append(bad5, fmt.Sprintf("Servers[%d].Version %q", i, v))
-			}
-			if bok {
-				u, err := url.Parse(b)
-				if err != nil || u.Scheme != "https" || u.Host == "" {
-					bad7 = append(bad7, fmt.Sprintf("Servers[%d].BaseURL %q", i, b))
-				}
-			}
-		}
-		add(check.Verdict("WK-004", len(bad4) == 0, "every entry an object with string Version and BaseURL", someOf(bad4, 10)))
-		add(check.Verdict("WK-005", len(bad5) == 0, "Version mdm-byod or mdm-adde", someOf(bad5, 10)))
-		used := ""
-		if m, ok := servers[0].(map[string]any); ok {
-			used = fmt.Sprintf("; a device uses the first: %v at %v", m["Version"], m["BaseURL"])
-		}
-		add(check.Verdict("WK-006", len(servers) == 1, "exactly one Servers entry", fmt.Sprintf("%d entries%s", len(servers), used)))
-		add(check.Verdict("WK-007", len(bad7) == 0, "an absolute https BaseURL with a host", someOf(bad7, 10)))
-	}
-	cc := strings.ToLower(resp.header.Get("Cache-Control"))
-	add(check.Verdict("WK-016", strings.Contains(cc, "no-store"), "Cache-Control: no-store (the document is per user)", fmt.Sprintf("Cache-Control %q", resp.header.Get("Cache-Control"))))
-	if prefix == "WK" {
-		for _, res := range out {
-			r.report(res)
-		}
-	}
-	return out
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "missing"
-	case string:
-		return "a string"
-	case float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-// judgeTransportLimits: WK-015, the answer within the timeout.
-func (r *runner) judgeTransportLimits(c *chain) {
-	for i, h := range c.hops {
-		if h.timeout {
-			r.check("WK-015", false, fmt.Sprintf("an answer within %s (devices wait 90 s)", r.lim.Timeout), fmt.Sprintf("%s: %v", c.urls[i], h.err))
-			return
-		}
-	}
-	r.check("WK-015", true, "", "")
-}
-
-// judgeRejections: WK-010/011 on a 403 with an error body, from the
-// device's own chain or else from the unknown-user probe.
-func (r *runner) judgeRejection(resp *response, where string) bool {
-	if resp == nil || resp.status != http.StatusForbidden {
-		return false
-	}
-	rej := parseRejection(resp)
-	if rej == nil {
-		r.note("WK-010", where+": a 403 without a JSON or plist error object (an ordinary failure; 18.2+ clients fall back to AxM)")
-		r.skip("WK-011", "no 403 rejection body with a code")
-		return true
-	}
-	mt := resp.mediaType()
-	typeOK := mt == "application/json" || mt == "application/xml" || mt == "text/xml" || mt == "application/x-plist"
-	var problems []string
-	if rej.code != "com.apple.well-known.failed" {
-		problems = append(problems, fmt.Sprintf("code %q", rej.code))
-	}
-	if len(rej.badTypes) > 0 {
-		problems = append(problems, "not strings: "+strings.Join(rej.badTypes, ", "))
-	}
-	if !typeOK {
-		problems = append(problems, fmt.Sprintf("Content-Type %q does not state JSON or an XML plist", resp.header.Get("Content-Type")))
-	}
-	r.check("WK-010", len(problems) == 0, `code "com.apple.well-known.failed", string message/description, a JSON or plist Content-Type`, where+": "+strings.Join(problems, "; "))
-	const asJSON = "the rejection as application/json (the iOS 26.1 client ignores other 403 bodies)"
-	if mt == "application/json" && rej.note != "" {
-		// NSJSONSerialization reads it, so the device shows the message.
-		r.report(docWarning("WK-011", asJSON+", in UTF-8 without a byte-order mark", where+": "+rej.note))
-	} else {
-		r.check("WK-011", mt == "application/json", asJSON, fmt.Sprintf("%s: Content-Type %q (%s body)", where, resp.header.Get("Content-Type"), rej.format))
-	}
-	return true
-}
-
-func (r *runner) judgeRejections(c *chain) {
-	// The device's own rejection is judged here; the unknown-user probe in
-	// judgeProbes covers the case where the device's user is accepted.
-	if c.final != nil && c.final.status == http.StatusForbidden {
-		r.judgeRejection(c.final, "the device's own request")
-		r.discovery.rejectionJudged = true
-	}
-}
-
 // ProbeUnknownUser is the identifier local part the tester uses to ask for
 // a user nobody has (WK-009). It is fixed so runs are repeatable.
 const ProbeUnknownUser = "enrollsim-probe-no-such-user"
 
-// probesOff is why a check that needs a tester's probe is skipped under
-// --no-probes: a server with a lockout or rate limit must see only what a
-// device sends.
-const probesOff = "probes are off (--no-probes)"
-
-// judgeProbes asks the organisation domain what a device would not, to
-// judge how the server treats other inputs: an unknown user (WK-009), other
-// encodings and missing parameters (WK-013), a family that does not enroll
-// (WK-014), and whether a failure looks like a session requirement (WK-012).
-func (r *runner) judgeProbes(c *chain, start string) {
-	d := r.c.Device
+// discoveryProbes asks what a device would not, to judge how the server
+// treats other inputs: the redirect target with the parameters the
+// redirect dropped (RD-002), an unknown user (WK-009), other encodings
+// and missing parameters (WK-013), and a family that does not enroll
+// (WK-014). What each saw goes into o.
+func (r *runner) discoveryProbes(o *check.Discovery, start string) {
+	c := &o.Chain
+	id, fam := r.c.Account.Identifier, string(r.c.Device.Family)
+	if c.DroppedQuery() {
+		// Devices do not copy the query onto a redirect target: ask the
+		// target both ways.
+		withParams := discoveryURL(c.FinalURL(), id, fam, r.c.Options.OmitModelFamily)
+		o.TargetProbe = &r.follow(withParams, "probe RD-002: redirect target with the discovery parameters", true).DiscoveryChain
+	}
 	base := "https://" + r.domain + WellKnownPath
-	fam := string(d.Family)
-
-	// WK-012: the device sends neither cookies nor Authorization.
-	needsSession := ""
-	if !c.ok() {
-		for i, h := range c.hops {
-			if h.status == http.StatusUnauthorized || h.header.Get("WWW-Authenticate") != "" {
-				needsSession = fmt.Sprintf("%s answered %d asking for authorization", c.urls[i], h.status)
-				break
-			}
-			if h.header.Get("Set-Cookie") != "" && (c.loop || c.hopCap || (c.final != nil && c.final.status != http.StatusOK)) {
-				needsSession = fmt.Sprintf("%s set a cookie and discovery then failed (%s): it seems to need a session", c.urls[i], c.failure)
-				break
-			}
-		}
-	}
-	r.check("WK-012", needsSession == "", "discovery works without cookies or Authorization", needsSession)
-
-	if r.c.NoProbes {
-		r.skipAll(probesOff, "WK-009", "WK-013", "WK-014")
-		if !r.discovery.rejectionJudged {
-			r.skipAll(probesOff+": the device's own request got no 403 to judge", "WK-010", "WK-011")
-		}
+	o.UnknownUser = ProbeUnknownUser + "@" + r.domain
+	o.UnknownUserProbe = &r.follow(discoveryURL(base, o.UnknownUser, fam, false), "probe WK-009: unknown user", true).DiscoveryChain
+	if !c.OK() {
 		return
 	}
-
-	// WK-009: an identifier the server will not enroll.
-	unknown := ProbeUnknownUser + "@" + r.domain
-	p := r.follow(r.discoveryURL(base, unknown, fam, false), "probe WK-009: unknown user", true)
-	switch {
-	case p.ok():
-		r.check("WK-009", false, "a 403 (ideally com.apple.well-known.failed) or another 4xx for an unknown user", fmt.Sprintf("a 200 discovery document for %s: %s", unknown, p.doc))
-	case p.final != nil && p.final.status >= 400 && p.final.status < 500:
-		r.check("WK-009", true, "", "")
-	case p.final != nil && p.final.status == http.StatusOK:
-		r.check("WK-009", false, "a 4xx for an unknown user, never a 200", fmt.Sprintf("200 with %s", p.failure))
-	case refusedTLS(p):
-		// The device itself refuses the host's TLS, so it never learns
-		// how the server treats an unknown user: SEC-004..006 say why.
-		r.skip("WK-009", "the device refuses the server's TLS (see SEC-004..006): "+p.failure)
-	default:
-		r.cannotJudge("WK-009", "the unknown-user probe got no final answer: "+p.failure)
-	}
-	if !r.discovery.rejectionJudged {
-		if !r.judgeRejection(p.final, "the unknown-user probe") {
-			r.skip("WK-010", "no 403 answer seen")
-			r.skip("WK-011", "no 403 answer seen")
-		}
-	}
-
-	if !c.ok() {
-		for _, id := range []string{"WK-013", "WK-014"} {
-			r.skip(id, "no working discovery to compare with")
-		}
-		return
-	}
-	// WK-013: variants a server must treat like the device's request.
 	variants := []struct{ what, url string }{
 		{"an unknown extra parameter", start + "&enrollsim-probe=1"},
-		{"'@' percent-encoded", base + "?user-identifier=" + url.QueryEscape(r.c.Account.Identifier) + "&model-family=" + fam},
-		{"no model-family", base + "?user-identifier=" + queryValue(r.c.Account.Identifier)},
+		{"'@' percent-encoded", base + "?user-identifier=" + url.QueryEscape(id) + "&model-family=" + fam},
+		{"no model-family", base + "?user-identifier=" + queryValue(id)},
 	}
-	var bad, unjudged []string
 	for _, v := range variants {
 		p := r.follow(v.url, "probe WK-013: "+v.what, true)
-		if l := chainLimit(p); l != "" {
-			unjudged = append(unjudged, fmt.Sprintf("with %s: %s", v.what, l))
-		} else if !p.ok() {
-			bad = append(bad, fmt.Sprintf("with %s: %s", v.what, p.failure))
-		} else if !p.doc.same(c.doc) {
-			bad = append(bad, fmt.Sprintf("with %s: %s instead of %s", v.what, p.doc, c.doc))
-		}
+		o.Variants = append(o.Variants, check.DiscoveryVariant{What: v.what, Chain: p.DiscoveryChain})
 	}
-	if len(bad) == 0 && len(unjudged) > 0 {
-		r.cannotJudge("WK-013", "a variant's answer broke the simulator's limit: "+strings.Join(unjudged, "; "))
-	} else {
-		r.check("WK-013", len(bad) == 0, "the same document for every variant", strings.Join(bad, "; "))
-	}
-
-	// WK-014: a family that does not do account-driven enrollment.
-	p = r.follow(r.discoveryURL(base, r.c.Account.Identifier, "AppleTV", false), "probe WK-014: model-family AppleTV", true)
-	switch {
-	case p.ok() || (p.final != nil && p.final.status == http.StatusOK):
-		r.check("WK-014", false, "a 4xx for model-family AppleTV", "a 200 document: "+p.doc.String())
-	case p.final != nil && p.final.status >= 400 && p.final.status < 500:
-		r.check("WK-014", true, "", "")
-	case p.final != nil:
-		r.check("WK-014", false, "a 4xx for model-family AppleTV", fmt.Sprintf("status %d", p.final.status))
-	default:
-		r.cannotJudge("WK-014", "the probe got no final answer: "+p.failure)
-	}
-}
-
-// refusedTLS: the chain stopped because the device refused a host's TLS
-// under Apple's rules (package sim/ats).
-func refusedTLS(c *chain) bool {
-	if c == nil || len(c.hops) == 0 {
-		return false
-	}
-	_, refused := ats.Refused(c.hops[len(c.hops)-1].err)
-	return refused
+	o.FamilyProbe = &r.follow(discoveryURL(base, id, "AppleTV", false), "probe WK-014: model-family AppleTV", true).DiscoveryChain
 }

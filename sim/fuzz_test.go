@@ -2,7 +2,6 @@ package sim
 
 import (
 	"bufio"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -170,57 +169,6 @@ func FuzzCallbackURL(f *testing.F) {
 		}
 		if dec, err := url.PathUnescape(rawQueryValue(u.RawQuery, "access-token")); err != nil || dec != token {
 			t.Fatalf("the raw item of %q decodes to %q, %v", cb, dec, err)
-		}
-	})
-}
-
-func FuzzWellKnownDocument(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "seeds", "wellknown", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seeds: %v", err)
-	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Add([]byte(`{"Servers":[` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `]}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		resp := &response{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}}, body: body}
-		var doc *wellKnownDoc
-		var failure string
-		var results []Result
-		within(t, 2*time.Second, func() {
-			doc, failure = parseDiscovery(resp)
-			results = (&runner{}).judgeDocBody("ABM", resp)
-		})
-		status := map[string]Status{}
-		for _, r := range results {
-			status[r.ID] = r.Status
-			if len(r.Actual)+len(r.Detail) > 4000 {
-				t.Fatalf("%s quotes %d bytes", r.ID, len(r.Actual)+len(r.Detail))
-			}
-		}
-		if failure == "" {
-			// What the device uses, the document rules accept.
-			if doc == nil || (status["WK-003"] != Pass && status["WK-003"] != Warn) {
-				t.Fatalf("the device used %v, but WK-003 is %s", doc, status["WK-003"])
-			}
-			first, _ := doc.servers[0].(map[string]any)
-			if first["Version"] != doc.version || first["BaseURL"] != doc.baseURL {
-				t.Fatalf("the device used %v, not Servers[0] %v", doc, first)
-			}
-		}
-		if _, _, err := decodeWellKnown(body); isDocLimit(err) && status["WK-003"] != Error {
-			t.Fatalf("over a limit (%v), but WK-003 is %s", err, status["WK-003"])
-		}
-		// A root that is no object fails, whatever its depth or length:
-		// only an object can be beyond the simulator's bounds.
-		text, _ := JSONText(body)
-		if kind := rootKind(text); kind != "" && kind != "an object" && status["WK-003"] != Fail {
-			t.Fatalf("the root is %s, but WK-003 is %s", kind, status["WK-003"])
 		}
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	"github.com/enrollsim/enrollsim/sim/check"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -60,13 +62,21 @@ func TestEveryServerJSONReaderTakesWhatDevicesRead(t *testing.T) {
 		read func(t *testing.T, body []byte) (note string)
 	}{
 		{"discovery document", `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll"}]}`, func(t *testing.T, body []byte) string {
-			raw, warns, err := decodeWellKnown(body)
-			require.NoError(t, err)
-			assert.Len(t, raw["Servers"], 1)
-			doc, failure := parseDiscovery(&response{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}}, body: body})
+			hdr := http.Header{"Content-Type": {"application/json"}}
+			doc, failure := parseDiscovery(&response{status: http.StatusOK, header: hdr, body: body}, nil)
 			assert.Empty(t, failure)
-			assert.Equal(t, "mdm-byod", doc.version)
-			return strings.Join(warns, "; ")
+			assert.Equal(t, "mdm-byod", doc.Version)
+			// WK-003 names what the device read differently, as a warning.
+			o := &check.Discovery{NoProbes: true, Chain: check.DiscoveryChain{Reached: true, URLs: []string{"https://acme.test/"},
+				Hops: []check.DiscoveryHop{{Status: http.StatusOK, Header: check.Header(hdr), Body: body}}}}
+			for _, res := range check.JudgeWellKnown(o).Results {
+				if res.ID == "WK-003" {
+					assert.Contains(t, []Status{Pass, Warn}, res.Status)
+					return res.Actual
+				}
+			}
+			t.Fatal("no WK-003")
+			return ""
 		}},
 		{"403 rejection", `{"code":"com.apple.well-known.failed","message":"Ask IT"}`, func(t *testing.T, body []byte) string {
 			rej := parseRejection(&response{status: http.StatusForbidden, body: body})
@@ -85,8 +95,8 @@ func TestEveryServerJSONReaderTakesWhatDevicesRead(t *testing.T) {
 			return note
 		}},
 		{"AxM registration body", goodBody, func(t *testing.T, body []byte) string {
-			assert.Equal(t, "https://mdm.acme.test/mdm/service-discovery", postedURL(AxMCall{Body: body}))
-			_, what := jsonUTF8(body)
+			assert.Equal(t, "https://mdm.acme.test/mdm/service-discovery", check.RegisteredURL(body))
+			_, what := check.JSONUTF8(body)
 			return what
 		}},
 	}
@@ -104,26 +114,13 @@ func TestEveryServerJSONReaderTakesWhatDevicesRead(t *testing.T) {
 	}
 }
 
-// A mark in front of broken JSON is still broken JSON: the failure names
-// the mark, and offsets count from what the device reads.
-func TestByteOrderMarkBeforeBrokenJSON(t *testing.T) {
-	_, _, err := decodeWellKnown([]byte("\xEF\xBB\xBF{\"Servers\": ["))
-	require.Error(t, err)
-	assert.False(t, isDocLimit(err))
-	assert.Contains(t, err.Error(), "unexpected end of JSON input (the body starts with a UTF-8 byte-order mark (EF BB BF): read as a device reads it)")
-	// Odd bytes that are no whole UTF-16 text are left to the parser.
-	text, note := JSONText([]byte("\xFF\xFE{"))
-	assert.Equal(t, "\xFF\xFE{", string(text))
-	assert.Empty(t, note)
-}
-
 // The next reader of a server's JSON must go through JSONText: in this
-// package no function but the helpers themselves and the discovery decoder
-// (which calls JSONText first) hands a response body (an expression that
-// names a body) to encoding/json. JSON that is no response body (a string
+// package no function but the helper itself hands a response body (an
+// expression that names a body) to encoding/json; the discovery decoder
+// is package check's, and calls JSONText first. JSON that is no response body (a string
 // literal, a token's decoded header) is not a server's document.
 func TestServerJSONHasOneReader(t *testing.T) {
-	allowed := map[string]bool{"unmarshalServerJSON": true, "decodeWellKnown": true, "scanDocument": true, "rootKind": true}
+	allowed := map[string]bool{"unmarshalServerJSON": true}
 	namesBody := func(e ast.Expr) bool {
 		found := false
 		ast.Inspect(e, func(n ast.Node) bool {

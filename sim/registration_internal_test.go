@@ -189,16 +189,6 @@ func TestRegistrationJudgement(t *testing.T) {
 	}
 }
 
-func TestCredentialNames(t *testing.T) {
-	for name, want := range map[string]bool{
-		"token": true, "access_token": true, "apiKey": true, "key": true, "X-Signature": true, "sig": true,
-		"session": true, "tenant": false, "org": false, "keyboard": false, "monkey": false, "codec": false, "author": false,
-		"user-identifier": false, "model-family": false, "invite_code": true,
-	} {
-		assert.Equal(t, want, isCredentialName(name), name)
-	}
-}
-
 // A conforming record trips nothing: the worst bug is a false FAIL.
 func TestConformingRegistrationTripsNothing(t *testing.T) {
 	for _, reg := range []AxMRegistration{conforming()} {
