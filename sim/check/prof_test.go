@@ -179,7 +179,6 @@ func TestProfileJudges(t *testing.T) {
 	}
 }
 
-func ptr(v PlistValue) *PlistValue { return &v }
 
 func adde(rights *PlistValue) func(o *Profile) {
 	return func(o *Profile) {
