@@ -23,7 +23,7 @@ import (
 func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 	es := r.enroll
 	base := r.discovery.baseURL
-	o := &check.Enroll{OAuth2: r.oauth != nil}
+	o := &check.Enroll{OAuth2: r.oauth != nil, RefreshToken: r.oauth != nil && r.oauth.refreshToken != ""}
 	r.obs.Enroll = o
 	if !r.c.NoProbes {
 		o.Probes = r.tokenProbes(base)
@@ -48,11 +48,8 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 			o.Callback.DecodeErr = err.Error()
 		}
 	}
-	if os := r.oauth; os != nil && o.Enrolled() {
-		o.RefreshToken = os.refreshToken != ""
-		if o.RefreshToken {
-			o.Refresh = r.refreshGrant()
-		}
+	if o.RefreshToken && o.Enrolled() {
+		o.Refresh = r.refreshGrant()
 	}
 	r.judged(check.JudgeEnrollToken(o))
 	r.judged(check.JudgeEnrollAnswer(o))
