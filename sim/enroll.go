@@ -146,7 +146,8 @@ func (r *runner) postEnroll(target string, body []byte, contentType, bearer, pur
 }
 
 // enrollChallenge is steps 4–5: the first POST to BaseURL without a token
-// must draw a 401 with a Bearer challenge naming the sign-in method.
+// must draw a 401 with a Bearer challenge naming the sign-in method. The
+// probes go out first; the judges of check read what all of them saw.
 func (r *runner) enrollChallenge() (*stop, StepStatus, string) {
 	ds := r.discovery
 	es := &enrollState{}
@@ -167,52 +168,51 @@ func (r *runner) enrollChallenge() (*stop, StepStatus, string) {
 	}
 	resp, hops := r.postEnroll(ds.baseURL, body, es.contentType, "", "enrollment request ("+kind+" body)", false)
 	es.first = resp
-	r.check("ENR-011", len(hops) == 0, "BaseURL answers the POST itself", "redirected: "+strings.Join(hops, ", "))
-	refusals := []*response{resp}
-
-	switch {
-	case resp.status == 0:
-		r.cannotJudge("ENR-001", "no answer: "+resp.err.Error())
-		return &stop{OutcomeError, "the enrollment request got no answer: " + resp.err.Error()}, StepError, resp.err.Error()
-	case resp.rateLimited != "":
-		r.cannotJudge("ENR-001", resp.rateLimited)
-		return &stop{OutcomeError, resp.rateLimited}, StepError, resp.rateLimited
-	case resp.status == http.StatusUnauthorized:
-		r.check("ENR-001", true, "", "")
-	case resp.status == http.StatusBadRequest || resp.status == http.StatusForbidden:
-		why := fmt.Sprintf("the server refused the %s enrollment body with %d", kind, resp.status)
-		if kind == "self-signed" {
-			why = fmt.Sprintf("the server refused the simulated device signature (%d): replay a body captured from a real device (--replay-body FILE) or use the server's test mode", resp.status)
-		}
-		r.cannotJudge("ENR-001", why)
-		r.judgeErrorChallenges(refusals)
-		return &stop{OutcomeError, why}, StepError, why
+	o := &check.Challenge{BodyKind: kind, ContentType: es.contentType, Redirects: hops, First: answerOf(resp)}
+	r.obs.Challenge = o
+	b := check.ReadBearer(o.First.Header)
+	if b.Usable() {
+		es.challenge, es.method, es.challengeNote = &Challenge{b.Chosen}, b.Chosen.Method(), b.Note()
+	}
+	switch s := resp.status; {
+	case r.c.NoProbes || s == 0 || resp.rateLimited != "" || s == http.StatusOK || s == http.StatusBadRequest || s == http.StatusForbidden:
+	case s == http.StatusUnauthorized:
+		r.enrollProbes(ds.baseURL, o, true)
 	default:
-		actual := fmt.Sprintf("status %d", resp.status)
-		if resp.status == http.StatusOK {
-			actual = "200 without authentication: devices refuse an unauthenticated profile for account-driven enrollment"
-		}
-		r.check("ENR-001", false, "401 to a POST without Authorization", actual)
-		if resp.status != http.StatusOK && !r.c.NoProbes {
-			// Another content type may be what the server wants (ENR-008).
-			refusals = append(refusals, r.contentTypeProbes(ds.baseURL, resp)...)
-		}
-		r.judgeErrorChallenges(refusals)
-		msg := "the device cancels: the first enrollment request got " + actual
-		return &stop{OutcomeEnrollFailed, msg}, StepFailed, msg
+		// Another content type may be what the server wants (ENR-008).
+		r.enrollProbes(ds.baseURL, o, false)
 	}
+	r.judged(check.JudgeChallenge(o))
+	r.judged(check.JudgeContentTypes(o))
+	r.judged(check.JudgeEnrollProbes(o))
+	r.judged(check.JudgeRefusals(o))
+	return challengeOutcome(o, b, es, r.c.Device)
+}
 
-	st := r.judgeChallenge(resp)
-	if !r.c.NoProbes {
-		refusals = append(refusals, r.enrollProbes(ds.baseURL, resp)...)
-	}
-	r.judgeErrorChallenges(refusals)
-	if st != nil {
-		status := StepFailed
-		if st.outcome == OutcomeError {
-			status = StepError
+// challengeOutcome is where the device stands after the first answer: it
+// cancels, the tester cannot go on, or it signs in by the method named.
+func challengeOutcome(o *check.Challenge, b check.BearerReading, es *enrollState, d Device) (*stop, StepStatus, string) {
+	if msg, detail, tester := o.FirstStop(); msg != "" {
+		if tester {
+			return &stop{OutcomeError, msg}, StepError, detail
 		}
-		return st, status, st.message
+		return &stop{OutcomeEnrollFailed, msg}, StepFailed, detail
+	}
+	why, tester := b.Cancel()
+	if why == "" {
+		capability := CapAsWeb
+		if es.method == "apple-oauth2" {
+			capability = CapOAuth2
+		}
+		if _, no := d.Can(capability); !d.Has(capability) {
+			why = "the device cannot sign in: " + no
+		}
+	}
+	switch {
+	case tester:
+		return &stop{OutcomeError, why}, StepError, why
+	case why != "":
+		return &stop{OutcomeEnrollFailed, why}, StepFailed, why
 	}
 	c := es.challenge
 	msg := fmt.Sprintf("401 challenge: method %s", es.method)
@@ -227,147 +227,25 @@ func (r *runner) enrollChallenge() (*stop, StepStatus, string) {
 	return nil, StepOK, msg
 }
 
-// judgeChallenge reads the 401 (ENR-002..007, ENR-012) and returns why the
-// device would cancel, or nil. The device looks for its Bearer challenge in
-// every WWW-Authenticate header and every challenge of each (RFC 9110
-// §11.6.1): other schemes beside it are legal and no deviation of form.
-func (r *runner) judgeChallenge(resp *response) *stop {
-	es := r.enroll
-	cancel := func(msg string) *stop { return &stop{OutcomeEnrollFailed, msg} }
-	if !hasChallenge(resp.header) {
-		r.check("ENR-002", false, "WWW-Authenticate: Bearer method=\"apple-as-web\"|\"apple-oauth2\", ...", "no WWW-Authenticate header")
-		r.skipAll("no challenge", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
-		return cancel("the device cancels: the 401 has no WWW-Authenticate challenge")
-	}
-	raw := challengeHeader(resp.header)
-	cs, err := ParseChallenges(resp.header.Values("WWW-Authenticate"))
-	if err != nil && !hasUsableBearer(cs) {
-		// The simulator's own bound, not a verdict on the server.
-		r.cannotJudge("ENR-002", err.Error())
-		r.skipAll("the challenge was not read", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
-		return &stop{OutcomeError, "the 401's challenge was not read: " + err.Error()}
-	}
-	c, index, bearers := pickBearer(cs)
-	switch {
-	case c == nil && firstErr(cs) != nil:
-		r.check("ENR-002", false, "a parsable Bearer challenge", fmt.Sprintf("%q: %v", raw, firstErr(cs)))
-		r.skipAll("no parsable challenge", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
-		return cancel("the device cancels: the challenge does not parse: " + firstErr(cs).Error())
-	case c == nil:
-		r.check("ENR-002", false, "auth-scheme Bearer", "schemes "+schemeList(cs))
-		r.skipAll("no Bearer challenge", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
-		return cancel("the device cancels: the 401 has no Bearer challenge, only " + schemeList(cs))
-	case c.Err != nil:
-		r.check("ENR-002", false, "a parsable Bearer challenge", fmt.Sprintf("%q: %v", c.Raw, c.Err))
-		r.skipAll("no parsable challenge", "ENR-003", "ENR-004", "ENR-005", "ENR-006", "ENR-007")
-		return cancel("the device cancels: the challenge does not parse: " + c.Err.Error())
-	}
-	es.challenge = c
-	es.method = c.Method()
-	if len(cs) > 1 {
-		es.challengeNote = fmt.Sprintf("challenge %d of %d (%s)", index+1, len(cs), schemeList(cs))
-	}
-	switch {
-	case es.method == "apple-maid":
-		r.check("ENR-002", false, "method apple-as-web or apple-oauth2", `method "apple-maid": undocumented, Apple's own, unknown to the third-party spec`)
-	case !knownMethod(es.method):
-		r.check("ENR-002", false, "method apple-as-web or apple-oauth2", fmt.Sprintf("method %q", es.method))
-	default:
-		r.check("ENR-002", true, "", "")
-	}
-	var form []string
-	if c.Scheme != "Bearer" {
-		form = append(form, fmt.Sprintf("scheme %q (the iOS 26.1 client compares with Bearer exactly)", c.Scheme))
-	}
-	form = append(form, c.Lenient...)
-	if bearers > 1 {
-		// Which one a device takes is not documented: the simulator takes
-		// the first it can use and says so.
-		form = append(form, fmt.Sprintf("%d Bearer challenges; the simulator used challenge %d of %d, the first with method apple-as-web or apple-oauth2 (method %q)", bearers, index+1, len(cs), es.method))
-	}
-	r.check("ENR-006", len(form) == 0, `one Bearer method="...", name="value", ... (commas, double quotes)`, strings.Join(form, "; "))
-	r.judgeESSO(resp)
+// judgedHeaders are the headers of an enrollment answer that the judges
+// read: an observation keeps no cookies or other secrets.
+var judgedHeaders = []string{"WWW-Authenticate", "X-Apple-Mdm-Esso", "X-Apple-Mdm-Esso-Developer"}
 
-	why := ""
-	switch es.method {
-	case "apple-as-web":
-		r.skip("ENR-005", "the method is apple-as-web")
-		lu, err := url.Parse(c.Params["url"])
-		ok := err == nil && lu.IsAbs() && lu.Host != "" && (lu.Scheme == "https" || lu.Scheme == "http")
-		r.check("ENR-003", ok, "an absolute http or https url parameter", fmt.Sprintf("url %q", c.Params["url"]))
-		if !ok {
-			r.skipAll("no usable url", "ENR-004", "ENR-007")
-			return cancel("the device cancels: the apple-as-web challenge has no usable url")
-		}
-		r.check("ENR-004", lu.Scheme == "https", "an https url", c.Params["url"])
-		if lu.RawQuery == "" {
-			r.check("ENR-007", true, "", "")
-		}
-		if !r.c.Device.Has(CapAsWeb) {
-			_, no := r.c.Device.Can(CapAsWeb)
-			why = "the device cannot sign in: " + no
-		}
-	case "apple-oauth2":
-		r.skipAll("the method is apple-oauth2", "ENR-003", "ENR-004", "ENR-007")
-		var bad []string
-		for _, k := range []string{"authorization-url", "token-url"} {
-			v, ok := c.Params[k]
-			u, err := url.Parse(v)
-			if !ok || err != nil || u.Scheme != "https" || u.Host == "" {
-				bad = append(bad, fmt.Sprintf("%s %q is not an https URL", k, v))
+// answerOf is what a judge sees of an answer to an enrollment POST.
+func answerOf(resp *response) check.Answer {
+	a := check.Answer{Status: resp.status, RateLimited: resp.rateLimited}
+	if resp.err != nil {
+		a.Err = resp.err.Error()
+	}
+	for _, k := range judgedHeaders {
+		if vs := resp.header.Values(k); len(vs) > 0 {
+			if a.Header == nil {
+				a.Header = check.Header{}
 			}
-		}
-		ru, err := url.Parse(c.Params["redirect-url"])
-		if err != nil || ru.Scheme != CallbackScheme || (ru.Path == "" && ru.Opaque == "") {
-			bad = append(bad, fmt.Sprintf("redirect-url %q lacks scheme %s and a path", c.Params["redirect-url"], CallbackScheme))
-		}
-		for _, k := range []string{"client-id", "scope"} {
-			if c.Params[k] == "" {
-				bad = append(bad, k+" is missing")
-			}
-		}
-		r.check("ENR-005", len(bad) == 0, "https authorization-url and token-url, redirect-url "+CallbackScheme+":/path, client-id, scope", strings.Join(bad, "; "))
-		if len(bad) > 0 && (c.Params["authorization-url"] == "" || c.Params["token-url"] == "" || c.Params["redirect-url"] == "" || c.Params["client-id"] == "") {
-			why = "the device cancels: the apple-oauth2 challenge lacks " + strings.Join(bad, "; ")
-		} else if !r.c.Device.Has(CapOAuth2) {
-			_, no := r.c.Device.Can(CapOAuth2)
-			why = "the device cannot sign in: " + no
-		}
-	default:
-		r.skipAll("no known method", "ENR-003", "ENR-004", "ENR-005", "ENR-007")
-		why = fmt.Sprintf("the device cancels: unknown method %q", es.method)
-	}
-	if why == "" {
-		return nil
-	}
-	return cancel(why)
-}
-
-func hasUsableBearer(cs []*Challenge) bool {
-	c, _, _ := pickBearer(cs)
-	return c != nil && c.Err == nil && knownMethod(c.Method())
-}
-
-func firstErr(cs []*Challenge) error {
-	for _, c := range cs {
-		if c.Err != nil {
-			return c.Err
+			a.Header[http.CanonicalHeaderKey(k)] = vs
 		}
 	}
-	return nil
-}
-
-// schemeList names the schemes of the challenges, bounded.
-func schemeList(cs []*Challenge) string {
-	var names []string
-	for i, c := range cs {
-		if i == 5 {
-			names = append(names, fmt.Sprintf("and %d more", len(cs)-5))
-			break
-		}
-		names = append(names, truncate(c.Scheme, 40))
-	}
-	return strings.Join(names, ", ")
+	return a
 }
 
 func (r *runner) skipAll(why string, ids ...string) {
@@ -376,81 +254,29 @@ func (r *runner) skipAll(why string, ids ...string) {
 	}
 }
 
-// judgeESSO is ENR-012: an Enrollment SSO header must be an https URL.
-func (r *runner) judgeESSO(resp *response) {
-	prod, dev := resp.header.Get("X-Apple-MDM-ESSO"), resp.header.Get("X-Apple-MDM-ESSO-Developer")
-	if prod == "" && dev == "" {
-		r.skip("ENR-012", "no X-Apple-MDM-ESSO header")
-		return
-	}
-	isHTTPS := func(v string) bool {
-		u, err := url.Parse(v)
-		return err == nil && u.Scheme == "https" && u.Host != ""
-	}
-	if prod != "" {
-		r.check("ENR-012", isHTTPS(prod), "X-Apple-MDM-ESSO is an absolute https URL", fmt.Sprintf("%q", prod))
-		return
-	}
-	// The https rule for the developer header is inferred: warn only.
-	if !isHTTPS(dev) {
-		r.report(Result{ID: "ENR-012", Level: Must, Status: Warn, Rule: check.Verdict("ENR-012", true, "", "").Rule,
-			Source: "[I] for the developer header", Expected: "X-Apple-MDM-ESSO-Developer is an absolute https URL", Actual: fmt.Sprintf("%q", dev)})
-		return
-	}
-	r.check("ENR-012", true, "", "")
-}
-
-// enrollProbes send what a device would not: the same body under other
-// content types (ENR-008), a body that is no signed plist (ENR-009) and a
-// product no server supports (ENR-010). They return the refusals for
-// ENR-013.
-func (r *runner) enrollProbes(baseURL string, baseline *response) []*response {
-	refusals := r.contentTypeProbes(baseURL, baseline)
+// enrollProbes send what a device would not: the same body under the other
+// content types real devices and Apple's examples use (ENR-008) and, with
+// all, a body that is no signed plist (ENR-009) and a product no server
+// supports (ENR-010). What each saw goes into o.
+func (r *runner) enrollProbes(baseURL string, o *check.Challenge, all bool) {
 	es := r.enroll
-	p, _ := r.postEnroll(baseURL, []byte("this is not a CMS signed property list"), es.contentType, "", "probe ENR-009: a body that is not a signed plist", true)
-	refusals = append(refusals, p)
-	r.check("ENR-009", p.status == 400 || p.status == 403, "400 or 403 to a body that is not a CMS-signed plist", fmt.Sprintf("status %d", p.status))
-
-	if b, _, err := r.signedBody("AppleTV14,1"); err == nil {
-		p, _ := r.postEnroll(baseURL, b, es.contentType, "", "probe ENR-010: PRODUCT AppleTV14,1", true)
-		refusals = append(refusals, p)
-		r.check("ENR-010", p.status == 400 || p.status == 403, "400 or 403 to a product that does not do account-driven enrollment", fmt.Sprintf("status %d", p.status))
-	} else {
-		r.cannotJudge("ENR-010", err.Error())
-	}
-	return refusals
-}
-
-// contentTypeProbes are ENR-008: the same body under the other content
-// types real devices and Apple's examples use must get the same answer.
-func (r *runner) contentTypeProbes(baseURL string, baseline *response) []*response {
-	es := r.enroll
-	var refusals []*response
-	var bad []string
 	for _, ct := range []string{ctPKCS7, ctForm, ctXML} {
 		if ct == es.contentType {
 			continue
 		}
 		p, _ := r.postEnroll(baseURL, es.body, ct, "", "probe ENR-008: Content-Type "+ct, true)
-		refusals = append(refusals, p)
-		if p.status != baseline.status {
-			bad = append(bad, fmt.Sprintf("%s: %d (the device's %s got %d)", ct, p.status, es.contentType, baseline.status))
-		}
+		o.ContentTypes = append(o.ContentTypes, check.TypedAnswer{ContentType: ct, Answer: answerOf(p)})
 	}
-	r.check("ENR-008", len(bad) == 0, "the same answer whatever the Content-Type", strings.Join(bad, "; "))
-	return refusals
-}
-
-// judgeErrorChallenges is ENR-013: a refusal must not invite a login.
-func (r *runner) judgeErrorChallenges(rs []*response) {
-	var bad []string
-	for _, p := range rs {
-		if p == nil || p.status < 400 || p.status == 401 {
-			continue
-		}
-		if hasChallenge(p.header) {
-			bad = append(bad, fmt.Sprintf("%d with WWW-Authenticate %q", p.status, challengeHeader(p.header)))
-		}
+	if !all {
+		return
 	}
-	r.check("ENR-013", len(bad) == 0, "no WWW-Authenticate on 4xx/5xx refusals", strings.Join(bad, "; "))
+	p, _ := r.postEnroll(baseURL, []byte("this is not a CMS signed property list"), es.contentType, "", "probe ENR-009: a body that is not a signed plist", true)
+	o.Probes = &check.EnrollProbes{NotPlist: answerOf(p)}
+	if b, _, err := r.signedBody("AppleTV14,1"); err == nil {
+		p, _ := r.postEnroll(baseURL, b, es.contentType, "", "probe ENR-010: PRODUCT AppleTV14,1", true)
+		a := answerOf(p)
+		o.Probes.Product = &a
+	} else {
+		o.Probes.ProductErr = err.Error()
+	}
 }

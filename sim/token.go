@@ -13,59 +13,88 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/ats"
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 // enrollWithToken is step 12 (§2.10): the same POST with the token. Tokens
 // may be single-use (Fleet consumes them here), so the negative probes go
-// first and the real token is sent exactly once.
+// first and the real token is sent exactly once; after it, an OAuth 2
+// device refreshes its token silently (AUTH-015).
 func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 	es := r.enroll
 	base := r.discovery.baseURL
+	o := &check.Enroll{OAuth2: r.oauth != nil, RefreshToken: r.oauth != nil && r.oauth.refreshToken != ""}
+	r.obs.Enroll = o
 	if !r.c.NoProbes {
-		r.tokenProbes(base)
-	} else {
-		r.skipAll("probes are off (--no-probes)", "TOK-002", "TOK-003")
+		o.Probes = r.tokenProbes(base)
 	}
 	resp, _ := r.postEnroll(base, es.body, es.contentType, es.token, "enrollment request with the access token", false)
 	es.second = resp
+	o.Answer = check.TokenAnswer{Status: resp.status, Bytes: len(resp.body)}
+	if resp.status == 0 {
+		o.Answer.Err = fmt.Sprint(resp.err)
+	}
 	// A transport failure is not a refusal: the token is judged on the
 	// status only when one came, and a 200 whose body broke off is a
 	// transport matter, never a token one. A body over the read cap did
 	// come: the profile step and SEC-003 judge it.
 	if why := unjudgeable(resp, r.lim.Timeout, "profile body"); why != "" && !resp.tooLarge {
-		r.cannotJudge("TOK-001", why)
-		r.cannotJudge("PROF-001", why)
-		if resp.status == http.StatusOK {
-			r.judgeTokenEncoding(resp)
-		} else {
-			r.skip("AUTH-005", "the enrollment request with the token got no answer")
+		o.Answer.Unjudgeable = why
+	}
+	if es.tokenRaw != "" {
+		dec, err := url.PathUnescape(es.tokenRaw)
+		o.Callback = &check.CallbackToken{Differs: dec != es.tokenRaw}
+		if err != nil {
+			o.Callback.DecodeErr = err.Error()
 		}
+	}
+	if o.RefreshToken && o.Enrolled() {
+		o.Refresh = r.refreshGrant()
+	}
+	r.judged(check.JudgeEnrollToken(o))
+	r.judged(check.JudgeEnrollAnswer(o))
+	r.judged(check.JudgeEnrollAuth(o))
+	if why := o.Answer.Unjudgeable; why != "" {
 		return &stop{OutcomeError, "the enrollment request with the token could not be judged: " + why}, StepError, why
 	}
-	ok := resp.status == http.StatusOK && len(resp.body) > 0
-	actual := fmt.Sprintf("status %d, %d bytes", resp.status, len(resp.body))
-	if resp.status == 0 {
-		actual = fmt.Sprint(resp.err)
-	}
-	r.check("TOK-001", ok, "200 with the profile for the Bearer token", actual)
-	r.check("PROF-001", resp.status == http.StatusOK && len(resp.body) > 0, "200 with a non-empty body", actual)
-	r.judgeTokenEncoding(resp)
-	if !ok {
-		msg := "the enrollment request with the token was refused: " + actual
-		if resp.status == http.StatusUnauthorized {
-			msg += " (devices give up here: there is no second challenge round)"
-		}
-		if r.oauth != nil {
-			r.skip("AUTH-015", "no enrollment to refresh")
-			r.codeReuseProbe(r.oauth.code)
-		}
-		return &stop{OutcomeEnrollFailed, msg}, StepFailed, msg
-	}
-	r.refreshProbe()
 	if r.oauth != nil {
 		r.codeReuseProbe(r.oauth.code)
 	}
+	if !o.Enrolled() {
+		msg := "the enrollment request with the token was refused: " + o.Answer.Actual()
+		if resp.status == http.StatusUnauthorized {
+			msg += " (devices give up here: there is no second challenge round)"
+		}
+		return &stop{OutcomeEnrollFailed, msg}, StepFailed, msg
+	}
 	return nil, StepOK, "200 " + resp.header.Get("Content-Type")
+}
+
+// refreshGrant is the refresh a device makes after enrollment: what the
+// token endpoint answered. A device goes on with what the refresh gave:
+// servers may rotate refresh tokens (RFC 6749 §10.4), and a later silent
+// refresh (§2.14) must not present a spent one.
+func (r *runner) refreshGrant() *check.Grant {
+	os := r.oauth
+	p := r.enroll.challenge.Params
+	tr := r.tokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {os.refreshToken}, "client_id": {p["client-id"]}}, "refresh grant", false)
+	if why := unjudgeable(tr, r.lim.Timeout, "token response"); why != "" {
+		return &check.Grant{Status: tr.status, Unjudgeable: why}
+	}
+	tok, refresh, problems := parseTokenResponse(tr)
+	if tok != "" {
+		r.red.Add(tok)
+	}
+	if refresh != "" {
+		r.red.Add(refresh)
+	}
+	if tr.status == http.StatusOK && len(problems) == 0 {
+		r.enroll.token = tok
+		if refresh != "" {
+			os.refreshToken = refresh
+		}
+	}
+	return &check.Grant{Status: tr.status, Problems: problems}
 }
 
 // unjudgeable says why resp cannot be judged as the server's answer, or ""
@@ -100,9 +129,9 @@ func unjudgeable(resp *response, timeout time.Duration, body string) string {
 	return ""
 }
 
-// tokenProbes are TOK-002/003: no token, a malformed header and a random
-// token must all be refused, with a challenge or a 400/403, never a 5xx.
-func (r *runner) tokenProbes(base string) {
+// tokenProbes are TOK-002/003: the same POST with no token (the first
+// POST's answer), a malformed header, another scheme and a random token.
+func (r *runner) tokenProbes(base string) []check.TokenProbe {
 	es := r.enroll
 	random := make([]byte, 32)
 	rand.Read(random)
@@ -111,62 +140,21 @@ func (r *runner) tokenProbes(base string) {
 		{"another scheme", "Basic ZW5yb2xsc2ltOnByb2Jl"},
 		{"a random token", "Bearer " + base64.RawURLEncoding.EncodeToString(random)},
 	}
-	var accepted, badRefusal, unanswered []string
-	judgeOne := func(what string, p *response) {
-		switch {
-		case p.status == http.StatusOK:
-			accepted = append(accepted, what)
-		case p.status == 0:
-			// Not the server's refusal: the tester cannot say what it was.
-			unanswered = append(unanswered, what+": "+unjudgeable(p, r.lim.Timeout, "body"))
-		case p.status == http.StatusUnauthorized && !hasChallenge(p.header):
-			badRefusal = append(badRefusal, what+": 401 without a challenge")
-		case p.status >= 500:
-			badRefusal = append(badRefusal, fmt.Sprintf("%s: %d", what, p.status))
+	saw := func(what string, p *response) check.TokenProbe {
+		tp := check.TokenProbe{What: what, Status: p.status, Challenged: hasChallenge(p.header)}
+		if p.status == 0 {
+			tp.NoAnswer = unjudgeable(p, r.lim.Timeout, "body")
 		}
+		return tp
 	}
-	judgeOne("no token", es.first)
+	out := []check.TokenProbe{saw("no token", es.first)}
 	for _, v := range variants {
 		h := r.enrollHeaders(es.contentType, "")
 		h.Set("Authorization", v.header)
 		p := r.do(request{method: http.MethodPost, url: base, header: h, body: es.body, purpose: "probe TOK-002: " + v.what, probe: true, limit: r.lim.ProfileBody})
-		judgeOne(v.what, p)
+		out = append(out, saw(v.what, p))
 	}
-	if len(accepted) == 0 && len(unanswered) > 0 {
-		r.cannotJudge("TOK-002", strings.Join(unanswered, "; "))
-	} else {
-		r.check("TOK-002", len(accepted) == 0, "an error status without a valid token", "200 for "+strings.Join(accepted, ", "))
-	}
-	if len(badRefusal) == 0 && len(unanswered) > 0 {
-		r.cannotJudge("TOK-003", strings.Join(unanswered, "; "))
-	} else {
-		r.check("TOK-003", len(badRefusal) == 0, "401 with a fresh challenge, or 400/403; never a 5xx", strings.Join(badRefusal, "; "))
-	}
-}
-
-// judgeTokenEncoding is AUTH-005: the token in the callback decodes to the
-// token the server accepts. A refused token whose encoded and decoded forms
-// differ points at the encoding.
-func (r *runner) judgeTokenEncoding(resp *response) {
-	es := r.enroll
-	if es.tokenRaw == "" {
-		r.skip("AUTH-005", "the token did not come in a callback URL")
-		return
-	}
-	if resp.status == http.StatusOK {
-		r.check("AUTH-005", true, "", "")
-		return
-	}
-	dec, err := url.PathUnescape(es.tokenRaw)
-	switch {
-	case err != nil:
-		r.check("AUTH-005", false, "a correctly percent-encoded access-token", "the access-token is not valid percent-encoding: "+err.Error())
-	case dec != es.tokenRaw && (resp.status == http.StatusUnauthorized || resp.status == http.StatusForbidden):
-		r.check("AUTH-005", false, "an access-token that decodes to the token the server accepts",
-			fmt.Sprintf("the server refused the decoded token (%d); the callback's form differs from it (unescaped '+' or '%%' in the token?)", resp.status))
-	default:
-		r.skip("AUTH-005", "the token was refused, but not because of its encoding")
-	}
+	return out
 }
 
 // tlsFailure reports a TLS handshake that failed on the server's side (an

@@ -1,4 +1,4 @@
-package sim
+package check
 
 import (
 	"fmt"
@@ -120,20 +120,20 @@ func TestParseChallenges(t *testing.T) {
 func TestPickBearer(t *testing.T) {
 	cs, err := ParseChallenges([]string{`Basic realm="x"`, `Bearer method="apple-maid"`, `Bearer method="apple-as-web", url="https://x/a"`, `Bearer method="apple-oauth2"`})
 	require.NoError(t, err)
-	c, i, n := pickBearer(cs)
+	c, i, n := PickBearer(cs)
 	require.NotNil(t, c)
 	assert.Equal(t, 2, i)
 	assert.Equal(t, 3, n)
 	assert.Equal(t, "apple-as-web", c.Method())
 
 	cs, _ = ParseChallenges([]string{`Bearer method="apple-maid"`, `Basic realm="x"`})
-	c, i, n = pickBearer(cs)
+	c, i, n = PickBearer(cs)
 	assert.Equal(t, "apple-maid", c.Method(), "no usable method: the first Bearer, which then fails on its method")
 	assert.Equal(t, 0, i)
 	assert.Equal(t, 1, n)
 
 	cs, _ = ParseChallenges([]string{`Basic realm="x"`})
-	c, _, n = pickBearer(cs)
+	c, _, n = PickBearer(cs)
 	assert.Nil(t, c)
 	assert.Zero(t, n)
 }
