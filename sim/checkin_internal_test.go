@@ -284,6 +284,10 @@ func (m *mdmRun) describe() string {
 	return b.String()
 }
 
+// identityChecks are the checks of check-in and commands that need the
+// identity: with none they are blocked (error, never fail).
+var identityChecks = []string{"CHK-002", "CHK-003", "CHK-004", "CHK-005", "CHK-006", "TOK-004", "TOK-005", "CHK-008", "CHK-012"}
+
 // Every MDM check is reported exactly once per case.
 func (m *mdmRun) assertEachOnce(t *testing.T) {
 	t.Helper()
