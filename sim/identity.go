@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"crypto"
 	"crypto/md5"
 	"crypto/rand"
@@ -293,7 +294,7 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 		f, b := fail(cert, "GetCACert")
 		return nil, f, b, noSCEPServed(cert)
 	}
-	cas, err := r.scepCACerts(cert)
+	cas, err := scepCACerts(r.ctx, cert)
 	if err != nil {
 		return nil, "GetCACert: " + err.Error(), true, looksLikeWebPage(caps) || looksLikeWebPage(cert)
 	}
@@ -313,30 +314,9 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 	if !ok {
 		return nil, "the device key is not RSA", false, false
 	}
-	csrDER, err := x509util.CreateCertificateRequest(rand.Reader, &x509util.CertificateRequest{
-		CertificateRequest: x509.CertificateRequest{Subject: cfg.subject, ExtraExtensions: keyUsageExtension(cfg.usage)},
-		ChallengePassword:  cfg.challenge,
-	}, rsaKey)
-	if err != nil {
-		return nil, "building the CSR: " + err.Error(), false, false
-	}
-	csr, err := x509.ParseCertificateRequest(csrDER)
-	if err != nil {
-		return nil, "building the CSR: " + err.Error(), false, false
-	}
-	// A SCEP client signs its first request with a self-signed
-	// certificate for the key it asks a certificate for (RFC 8894 §2.3).
-	signer, err := selfSigned(rsaKey, cfg.subject, r.clock())
-	if err != nil {
-		return nil, "building the SCEP signer: " + err.Error(), false, false
-	}
-	sel := scep.EnciphermentCertsSelector()
-	if len(sel.SelectCerts(cas)) == 0 {
-		sel = scep.NopCertsSelector()
-	}
-	msg, err := scep.NewCSRRequest(csr, &scep.PKIMessage{MessageType: scep.PKCSReq, Recipients: cas, SignerKey: rsaKey, SignerCert: signer}, scep.WithCertsSelector(sel))
-	if err != nil {
-		return nil, "encrypting the CSR to the CA: " + err.Error(), true, false
+	msg, signer, finding, blame := scepPKCSReq(cfg, rsaKey, cas, r.clock())
+	if finding != "" {
+		return nil, finding, blame, false
 	}
 	var pki *response
 	if capSet["postpkioperation"] || capSet["scepstandard"] {
@@ -358,6 +338,39 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 	}
 	r.red.Add(cfg.challenge)
 	return &identityState{cert: issued, key: rsaKey, chain: cas, how: "scep"}, "", false, false
+}
+
+// scepPKCSReq builds the PKCSReq for rsaKey: the CSR with the payload's
+// subject, key usage and challenge, signed with a self-signed certificate
+// and encrypted to the CA. A finding with blame is the CA's (its
+// certificates cannot be encrypted to); without, the tester's own.
+func scepPKCSReq(cfg scepConfig, rsaKey *rsa.PrivateKey, cas []*x509.Certificate, now time.Time) (msg *scep.PKIMessage, signer *x509.Certificate, finding string, blame bool) {
+	csrDER, err := x509util.CreateCertificateRequest(rand.Reader, &x509util.CertificateRequest{
+		CertificateRequest: x509.CertificateRequest{Subject: cfg.subject, ExtraExtensions: keyUsageExtension(cfg.usage)},
+		ChallengePassword:  cfg.challenge,
+	}, rsaKey)
+	if err != nil {
+		return nil, nil, "building the CSR: " + err.Error(), false
+	}
+	csr, err := x509.ParseCertificateRequest(csrDER)
+	if err != nil {
+		return nil, nil, "building the CSR: " + err.Error(), false
+	}
+	// A SCEP client signs its first request with a self-signed
+	// certificate for the key it asks a certificate for (RFC 8894 §2.3).
+	signer, err = selfSigned(rsaKey, cfg.subject, now)
+	if err != nil {
+		return nil, nil, "building the SCEP signer: " + err.Error(), false
+	}
+	sel := scep.EnciphermentCertsSelector()
+	if len(sel.SelectCerts(cas)) == 0 {
+		sel = scep.NopCertsSelector()
+	}
+	msg, err = scep.NewCSRRequest(csr, &scep.PKIMessage{MessageType: scep.PKCSReq, Recipients: cas, SignerKey: rsaKey, SignerCert: signer}, scep.WithCertsSelector(sel))
+	if err != nil {
+		return nil, nil, "encrypting the CSR to the CA: " + err.Error(), true
+	}
+	return msg, signer, "", false
 }
 
 // noSCEPServed: resp says nothing at the URL speaks SCEP: the connection
@@ -385,11 +398,11 @@ func looksLikeWebPage(resp *response) bool {
 // scepCACerts reads GetCACert's answer: one DER certificate
 // (application/x-x509-ca-cert) or a degenerate PKCS#7 with the CA and RA
 // (application/x-x509-ca-ra-cert).
-func (r *runner) scepCACerts(resp *response) ([]*x509.Certificate, error) {
+func scepCACerts(ctx context.Context, resp *response) ([]*x509.Certificate, error) {
 	if c, err := x509.ParseCertificate(resp.body); err == nil {
 		return []*x509.Certificate{c}, nil
 	}
-	if err := profile.CheckCMS(r.ctx, resp.body, profile.Limits{MaxBytes: scepCertBody}); err != nil {
+	if err := profile.CheckCMS(ctx, resp.body, profile.Limits{MaxBytes: scepCertBody}); err != nil {
 		return nil, fmt.Errorf("neither a DER certificate nor a PKCS#7 certificate bag (%s): %w", resp.mediaType(), err)
 	}
 	certs, err := scep.CACerts(resp.body)
