@@ -55,6 +55,7 @@ func (c mdmConfig) has(capability string) bool { return slices.Contains(c.capabi
 // mdmState is what check-in and connect have learned.
 type mdmState struct {
 	cfg            mdmConfig
+	device         Device // the simulated device, whose messages these are
 	ids            deviceIDs
 	userEnrollment bool
 	checkedIn      bool                    // Authenticate and the device-channel TokenUpdate got 200
@@ -103,13 +104,13 @@ func (r *runner) mdmSetup() (*mdmState, error) {
 		return nil, errors.New("the MDM payload has no ServerURL or no Topic (see PROF-*)")
 	}
 	user := cfg.mode == "BYOD" || (cfg.mode == "" && r.discovery != nil && r.discovery.version == TypeUser.ServerVersion())
-	r.mdm = &mdmState{cfg: cfg, ids: r.deviceIDs(), userEnrollment: user}
+	r.mdm = &mdmState{cfg: cfg, ids: r.deviceIDs(), userEnrollment: user, device: r.c.Device}
 	return r.mdm, nil
 }
 
-// hasIdentity reports whether check-in can be signed at all.
-func (r *runner) hasIdentity() bool {
-	return r.identity != nil && r.identity.cert != nil && r.identity.key != nil
+// usable reports whether id can sign a request at all.
+func (id *identityState) usable() bool {
+	return id != nil && id.cert != nil && id.key != nil
 }
 
 // checkInStep is §2.13.2-3: Authenticate, then TokenUpdate on the device
@@ -147,7 +148,7 @@ func (r *runner) checkInFlow(o *check.CheckIn) (*stop, StepStatus, string) {
 		return &stop{OutcomeCheckInFailed, "the device cannot check in: " + err.Error()}, StepFailed, o.NoCheckIn
 	}
 	o.UserEnrollment, o.PerUserCap = m.userEnrollment, m.cfg.has(capPerUser)
-	if !r.hasIdentity() {
+	if !r.identity.usable() {
 		o.CannotSend = errNoIdentity.Error()
 		return nil, StepSkipped, o.CannotSend
 	}
@@ -156,7 +157,7 @@ func (r *runner) checkInFlow(o *check.CheckIn) (*stop, StepStatus, string) {
 		return nil, StepError, err.Error()
 	}
 	send := func(what, messageType string, opts mdmOpts) *check.MDMExchange {
-		x, _ := r.exchangeMDM(m.cfg.checkInURL, ctCheckIn, what, r.checkInMessage(messageType, m.ids, opts.userChannel), opts)
+		x, _ := r.exchangeMDM(m.cfg.checkInURL, ctCheckIn, what, m.checkInMessage(messageType, m.ids, opts.userChannel), opts)
 		return &x
 	}
 	o.Authenticate = send("Authenticate", "Authenticate", mdmOpts{purpose: "check-in: Authenticate"})
@@ -201,11 +202,10 @@ func stepStatusOf(st *stop) StepStatus {
 // PushMagic, Token, Topic, UDID; UnlockToken left out), and the iOS 18.2.1
 // user enrollment capture of the digest (§2.13, [O] S27): EnrollmentID in
 // place of UDID, and no SerialNumber, IMEI or MEID.
-func (r *runner) checkInMessage(messageType string, ids deviceIDs, userChannel bool) map[string]any {
-	m := r.mdm
-	d := r.c.Device
+func (m *mdmState) checkInMessage(messageType string, ids deviceIDs, userChannel bool) map[string]any {
+	d := m.device
 	msg := map[string]any{"MessageType": messageType, "Topic": m.cfg.topic}
-	for k, v := range r.idKeys(ids, userChannel) {
+	for k, v := range m.idKeys(ids, userChannel) {
 		msg[k] = v
 	}
 	switch messageType {
@@ -222,9 +222,9 @@ func (r *runner) checkInMessage(messageType string, ids deviceIDs, userChannel b
 
 // idKeys are the keys that say which enrollment (and user) a message is
 // from: EnrollmentID in user enrollment, UDID in device enrollment.
-func (r *runner) idKeys(ids deviceIDs, userChannel bool) map[string]any {
+func (m *mdmState) idKeys(ids deviceIDs, userChannel bool) map[string]any {
 	k := map[string]any{}
-	if r.mdm.userEnrollment {
+	if m.userEnrollment {
 		k["EnrollmentID"] = ids.enrollmentID
 		if userChannel {
 			k["EnrollmentUserID"], k["UserShortName"], k["UserLongName"] = ids.enrollmentUserID, ids.userShortName, ids.userLongName
@@ -275,7 +275,7 @@ func (r *runner) mdmSend(target, contentType string, body []byte, o mdmOpts) *re
 	if ident == nil {
 		ident = r.identity
 	}
-	if ident == nil || ident.cert == nil || ident.key == nil {
+	if !ident.usable() {
 		return &response{err: errNoIdentity}
 	}
 	h := http.Header{}

@@ -876,7 +876,7 @@ func TestCheckInPrimitives(t *testing.T) {
 	r := run.r
 	before := len(f.requests())
 	other := r.otherDeviceIDs(1)
-	msg := r.checkInMessage("Authenticate", other, false)
+	msg := r.mdm.checkInMessage("Authenticate", other, false)
 	tests := []struct {
 		o       mdmOpts
 		bearer  string
@@ -893,7 +893,7 @@ func TestCheckInPrimitives(t *testing.T) {
 	for i, tt := range tests {
 		var resp *response
 		if tt.connect {
-			resp = r.connect(r.connectMessage(other, true, "Idle"), tt.o)
+			resp = r.connect(r.mdm.connectMessage(other, true, "Idle"), tt.o)
 		} else {
 			resp = r.checkIn(msg, tt.o)
 		}

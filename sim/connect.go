@@ -15,8 +15,8 @@ const maxCommands = 20
 
 // connectMessage is a connect body of this enrollment: Status and the keys
 // that say who sends it.
-func (r *runner) connectMessage(ids deviceIDs, userChannel bool, status string) map[string]any {
-	msg := r.idKeys(ids, userChannel)
+func (m *mdmState) connectMessage(ids deviceIDs, userChannel bool, status string) map[string]any {
+	msg := m.idKeys(ids, userChannel)
 	msg["Status"] = status
 	return msg
 }
@@ -41,7 +41,7 @@ func (r *runner) commandsStep() (*stop, StepStatus, string) {
 	m.played = true
 	deadline := time.Now().Add(r.lim.StepTimeout)
 	dev := r.commandDevice()
-	body := r.connectMessage(m.ids, false, "Idle")
+	body := m.connectMessage(m.ids, false, "Idle")
 	what, purpose := "connect (Idle)", "connect: Idle"
 	status, msg := StepOK, ""
 	for i := 0; ; i++ {
@@ -63,7 +63,7 @@ func (r *runner) commandsStep() (*stop, StepStatus, string) {
 		case !done && (i == maxCommands || time.Now().After(deadline)):
 			msg = fmt.Sprintf("stopped with %s unanswered: the simulator answers at most %d commands within %s (its bounds)", cmd.RequestType, maxCommands, r.lim.StepTimeout)
 		case !done:
-			body = r.answerMessage(cmd, dev)
+			body = m.answerMessage(cmd, dev)
 			what, purpose = "connect (answer "+cmd.RequestType+")", "connect: answer "+cmd.RequestType
 			continue
 		}
@@ -82,8 +82,7 @@ func (r *runner) commandsStep() (*stop, StepStatus, string) {
 // answerMessage records cmd and builds the device's answer to it: the
 // answer's Status and result keys, the keys naming the enrollment (never
 // the answer's), and the CommandUUID.
-func (r *runner) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[string]any {
-	m := r.mdm
+func (m *mdmState) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[string]any {
 	m.commands = append(m.commands, cmd.RequestType)
 	if w := mdmcmd.Withheld(cmd, m.userEnrollment); len(w) > 0 {
 		m.withheld = append(m.withheld, fmt.Sprintf("%s asks for %s", cmd.RequestType, strings.Join(w, ", ")))
@@ -92,7 +91,7 @@ func (r *runner) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[string
 	for k, v := range mdmcmd.Answer(cmd, dev) {
 		body[k] = v
 	}
-	for k, v := range r.idKeys(m.ids, false) {
+	for k, v := range m.idKeys(m.ids, false) {
 		body[k] = v
 	}
 	if _, ok := body["Status"]; !ok {

@@ -130,7 +130,7 @@ func (r *runner) getToken(user bool) (g check.GetToken) {
 		return g
 	}
 	o := mdmOpts{userChannel: user, purpose: "GetToken com.apple.maid"}
-	msg := r.checkInMessage("GetToken", m.ids, o.userChannel)
+	msg := r.mdm.checkInMessage("GetToken", m.ids, o.userChannel)
 	msg["TokenServiceType"] = "com.apple.maid"
 	resp := r.checkIn(msg, o)
 	if why := unjudgeable(resp, r.lim.Timeout, "GetToken answer"); why != "" {
@@ -150,7 +150,7 @@ func (r *runner) getToken(user bool) (g check.GetToken) {
 		return g
 	}
 	o = mdmOpts{userChannel: user, probe: true, purpose: "probe CHK-010: GetToken for an unknown TokenServiceType"}
-	msg = r.checkInMessage("GetToken", m.ids, o.userChannel)
+	msg = r.mdm.checkInMessage("GetToken", m.ids, o.userChannel)
 	msg["TokenServiceType"] = unknownTokenService
 	bad := r.checkIn(msg, o)
 	if why := unjudgeable(bad, r.lim.Timeout, "GetToken answer"); why != "" {
@@ -184,7 +184,7 @@ func tokenData(r *runner, resp *response) ([]byte, string) {
 func (r *runner) topicProbe(user bool) *check.TopicProbe {
 	m := r.mdm
 	o := mdmOpts{userChannel: user, probe: true, purpose: "probe CHK-007: TokenUpdate with another Topic"}
-	msg := r.checkInMessage("TokenUpdate", m.ids, o.userChannel)
+	msg := r.mdm.checkInMessage("TokenUpdate", m.ids, o.userChannel)
 	p := &check.TopicProbe{Topic: m.cfg.topic + ".enrollsim-other"}
 	msg["Topic"] = p.Topic
 	resp := r.checkIn(msg, o)
@@ -206,7 +206,7 @@ func (r *runner) topicProbe(user bool) *check.TopicProbe {
 // result: the restore failing is no finding against the server's check.
 func (r *runner) restoreTokenUpdate(user bool, after string) string {
 	o := mdmOpts{userChannel: user, probe: true, purpose: "restore after " + after + ": the device's own TokenUpdate again"}
-	msg := r.checkInMessage("TokenUpdate", r.mdm.ids, user)
+	msg := r.mdm.checkInMessage("TokenUpdate", r.mdm.ids, user)
 	resp := r.checkIn(msg, o)
 	if resp.status == http.StatusUnauthorized && challengeOf(resp) != nil && r.mdmToken(o) != "" {
 		// A server may ask for a sign-in at any time (§2.14); the
@@ -241,7 +241,7 @@ func (r *runner) otherEnrollmentProbe(user bool) (*check.OtherProbe, *otherEnrol
 		p.Own, _ = mdm[0].String("AssignedManagedAppleID")
 	}
 	o := mdmOpts{userChannel: user, probe: true, token: tok, purpose: "probe CHK-009: connect with another enrollment's token"}
-	resp := r.connect(r.connectMessage(r.mdm.ids, o.userChannel, "Idle"), o)
+	resp := r.connect(r.mdm.connectMessage(r.mdm.ids, o.userChannel, "Idle"), o)
 	// A server that took the token may have bound it to this enrollment.
 	p.Restore = r.restoreTokenUpdate(user, "probe CHK-009")
 	if why := unjudgeable(resp, r.lim.Timeout, "connect answer"); why != "" || resp.status == 0 {
@@ -346,17 +346,17 @@ func (r *runner) secondEnrollment() (string, *otherEnrollment, string) {
 	if r.c.Device.Family == Mac {
 		o.token = "" // the Mac's device channel carries no token
 	}
-	if a := r.checkIn(r.checkInMessage("Authenticate", other.ids, false), o); a.status != http.StatusOK {
+	if a := r.checkIn(r.mdm.checkInMessage("Authenticate", other.ids, false), o); a.status != http.StatusOK {
 		return "", nil, "the second device's Authenticate got " + answerSummary(a)
 	}
 	o.purpose = "probe CHK-009: the second device's TokenUpdate"
-	if t := r.checkIn(r.checkInMessage("TokenUpdate", other.ids, false), o); t.status != http.StatusOK {
+	if t := r.checkIn(r.mdm.checkInMessage("TokenUpdate", other.ids, false), o); t.status != http.StatusOK {
 		return "", other, "the second device's TokenUpdate got " + answerSummary(t)
 	}
 	if r.c.Device.Family == Mac && r.mdm.cfg.has(capPerUser) {
 		o.userChannel, o.token = true, tok
 		o.purpose = "probe CHK-009: the second device's user-channel TokenUpdate"
-		if t := r.checkIn(r.checkInMessage("TokenUpdate", other.ids, true), o); t.status != http.StatusOK {
+		if t := r.checkIn(r.mdm.checkInMessage("TokenUpdate", other.ids, true), o); t.status != http.StatusOK {
 			return "", other, "the second device's user-channel TokenUpdate got " + answerSummary(t)
 		}
 	}
@@ -365,7 +365,7 @@ func (r *runner) secondEnrollment() (string, *otherEnrollment, string) {
 
 // checkOutOther removes the probe's second device from the server.
 func (r *runner) checkOutOther(other *otherEnrollment) {
-	r.checkIn(r.checkInMessage("CheckOut", other.ids, false), other.opts(r, "the probe's second device checks out"))
+	r.checkIn(r.mdm.checkInMessage("CheckOut", other.ids, false), other.opts(r, "the probe's second device checks out"))
 }
 
 // trigger asks the target to act on this enrollment through an admin hook.
@@ -400,7 +400,7 @@ func (r *runner) reauthCheck(id, hook, what string, user bool) (a *check.Reauth,
 		return a, false
 	}
 	o := mdmOpts{userChannel: user, purpose: "connect after the server's " + what}
-	resp := r.connect(r.connectMessage(r.mdm.ids, o.userChannel, "Idle"), o)
+	resp := r.connect(r.mdm.connectMessage(r.mdm.ids, o.userChannel, "Idle"), o)
 	if why := unjudgeable(resp, r.lim.Timeout, "connect answer"); why != "" || resp.status == 0 {
 		a.Why = firstNonEmpty(why, fmt.Sprintf("the connect failed: %v (the connect itself is CHK-008's)", resp.err))
 		return a, false
@@ -420,7 +420,7 @@ func (r *runner) reauthCheck(id, hook, what string, user bool) (a *check.Reauth,
 	// authorizes again, and TOK-009 judges what the server does with the
 	// token that gives.
 	o.purpose = "connect again with the new token (" + out.how + ")"
-	retry := r.connect(r.connectMessage(r.mdm.ids, o.userChannel, "Idle"), o)
+	retry := r.connect(r.mdm.connectMessage(r.mdm.ids, o.userChannel, "Idle"), o)
 	if why := unjudgeable(retry, r.lim.Timeout, "connect answer"); why != "" {
 		a.Why = why
 		return a, false
@@ -444,7 +444,7 @@ func (r *runner) unenrollCheck(ids deviceIDs, o mdmOpts, who string) (u *check.U
 		return u, false
 	}
 	o.purpose = "connect of " + who + " after the server's unenroll"
-	resp := r.connect(r.connectMessage(ids, false, "Idle"), o)
+	resp := r.connect(r.mdm.connectMessage(ids, false, "Idle"), o)
 	if why := unjudgeable(resp, r.lim.Timeout, "connect answer"); why != "" || resp.status == 0 {
 		u.Why = firstNonEmpty(why, fmt.Sprintf("the connect failed: %v (the connect itself is CHK-008's)", resp.err))
 		return u, false
@@ -470,7 +470,7 @@ func (r *runner) checkOut(unenrolled bool) (c check.CheckOut, ok bool) {
 		why = "the server unenrolled the device"
 	}
 	o := mdmOpts{noToken: true, purpose: "CheckOut without a token (" + why + ")"}
-	resp := r.checkIn(r.checkInMessage("CheckOut", r.mdm.ids, false), o)
+	resp := r.checkIn(r.mdm.checkInMessage("CheckOut", r.mdm.ids, false), o)
 	if w := unjudgeable(resp, r.lim.Timeout, "CheckOut answer"); w != "" {
 		c.Why = w
 		return c, false
