@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"howett.net/plist"
 
@@ -78,7 +77,7 @@ func (r *runner) observeAnswer(x *check.MDMExchange, resp *response) {
 	x.Summary = answerSummary(resp)
 	x.Unenroll = resp.status == http.StatusForbidden && bytes.Contains(resp.body, []byte("com.apple.unrecognized.device"))
 	x.Challenge = hasChallenge(resp.header)
-	x.NamesToken, x.NamesIdentity = namesToken(resp.body), namesIdentity(resp.body)
+	x.NamesToken, x.NamesIdentity = check.NamesToken(resp.body), check.NamesIdentity(resp.body)
 }
 
 // answerSummary says what came back, bounded: the status and the start of
@@ -126,25 +125,6 @@ func (r *runner) probeCause(x *check.MDMExchange, target, contentType string, bo
 		p := r.mdmSend(target, ctXML, body, probe)
 		x.Probes = append(x.Probes, check.MDMProbe{Kind: check.ProbeContentType, ContentType: ctXML, Status: p.status})
 	}
-}
-
-// namesToken: the answer's text speaks of the Authorization header, the
-// likeliest reading of which is that the token was refused.
-func namesToken(body []byte) bool {
-	b := strings.ToLower(string(body[:min(len(body), 4096)]))
-	return strings.Contains(b, "authorization") || strings.Contains(b, "bearer")
-}
-
-// namesIdentity: the answer's text speaks of the identity, the likeliest
-// reading of which is that the signature or certificate was refused.
-func namesIdentity(body []byte) bool {
-	b := strings.ToLower(string(body[:min(len(body), 4096)]))
-	for _, w := range []string{"signature", "client certificate", "identity certificate"} {
-		if strings.Contains(b, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // mdmStop is what a refused or unjudged exchange means to the device: nil

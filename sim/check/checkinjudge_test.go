@@ -140,3 +140,17 @@ func TestJudgeConnect(t *testing.T) {
 		assertVerdicts(t, tc.name, JudgeCommands(roundTrip(t, tc.m)), tc.want)
 	}
 }
+
+func TestNamesTokenOrIdentity(t *testing.T) {
+	for body, want := range map[string][2]bool{
+		`{"error":"invalid Authorization header"}`: {true, false},
+		"Bearer token expired":                     {true, false},
+		"bad Mdm-Signature":                        {false, true},
+		"no client certificate":                    {false, true},
+		"unknown device":                           {false, false},
+	} {
+		if got := [2]bool{NamesToken([]byte(body)), NamesIdentity([]byte(body))}; got != want {
+			t.Errorf("%q: names token, identity = %v, want %v", body, got, want)
+		}
+	}
+}

@@ -186,3 +186,22 @@ func judgeGroup(v *Verdicts, id string, group []MDMExchange, expected, none stri
 		v.Skip(id, "not judged: every such request was refused for another reason ("+strings.Join(others, "; ")+")")
 	}
 }
+
+// NamesToken: the answer's text speaks of the Authorization header, the
+// likeliest reading of which is that the token was refused.
+func NamesToken(body []byte) bool {
+	b := strings.ToLower(string(body[:min(len(body), 4096)]))
+	return strings.Contains(b, "authorization") || strings.Contains(b, "bearer")
+}
+
+// NamesIdentity: the answer's text speaks of the identity, the likeliest
+// reading of which is that the signature or certificate was refused.
+func NamesIdentity(body []byte) bool {
+	b := strings.ToLower(string(body[:min(len(body), 4096)]))
+	for _, w := range []string{"signature", "client certificate", "identity certificate"} {
+		if strings.Contains(b, w) {
+			return true
+		}
+	}
+	return false
+}
