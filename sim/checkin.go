@@ -11,12 +11,14 @@ import (
 
 	"github.com/smallstep/pkcs7"
 	"howett.net/plist"
+
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 // Media types of the MDM protocol ([O] S27: observed, not stated by Apple).
 const (
-	ctCheckIn = "application/x-apple-aspen-mdm-checkin"
-	ctConnect = "application/x-apple-aspen-mdm"
+	ctCheckIn = check.MediaCheckIn
+	ctConnect = check.MediaConnect
 	mdmAgent  = "MDM/1.0"
 	// mdmBody bounds a check-in or connect answer: a command is a few KiB.
 	mdmBody = 1 << 20
@@ -27,9 +29,6 @@ const (
 	capPerUser = "com.apple.mdm.per-user-connections"
 	capToken   = "com.apple.mdm.token"
 )
-
-// The checks an identity is needed for (CHK-001: blocked, never FAIL).
-var identityChecks = []string{"CHK-002", "CHK-003", "CHK-004", "CHK-005", "CHK-006", "TOK-004", "TOK-005", "CHK-008", "CHK-012"}
 
 var errNoIdentity = errors.New("blocked: no identity certificate (CHK-001)")
 
@@ -56,29 +55,18 @@ func (c mdmConfig) has(capability string) bool { return slices.Contains(c.capabi
 // mdmState is what check-in and connect have learned.
 type mdmState struct {
 	cfg            mdmConfig
+	device         Device // the simulated device, whose messages these are
 	ids            deviceIDs
 	userEnrollment bool
-	checkedIn      bool     // Authenticate and the device-channel TokenUpdate got 200
-	userChannelOK  bool     // the Mac's user-channel TokenUpdate got 200
-	connected      bool     // the first connect got 200
-	commands       []string // RequestType of each command answered, in order
-	played         bool     // the commands step ran its loop
-	withheld       []string // CHK-012: what commands asked that user enrollment withholds
-	// sent are the device's own requests (no probes), for TOK-004/005 and
-	// CHK-006, judged once at the end of the last MDM step.
-	sent   []sentMDM
-	judged bool
-	doers  map[*identityState]Doer // TLS client certificate clients
+	checkedIn      bool                    // Authenticate and the device-channel TokenUpdate got 200
+	userChannelOK  bool                    // the Mac's user-channel TokenUpdate got 200
+	connected      bool                    // the first connect got 200
+	commands       []string                // RequestType of each command answered, in order
+	played         bool                    // the commands step ran its loop
+	withheld       []string                // CHK-012: what commands asked that user enrollment withholds
+	doers          map[*identityState]Doer // TLS client certificate clients
 	// signInAgain, when set, replaces signInAgainAfter (tests).
 	signInAgain func(resp *response, what string) (bool, string)
-}
-
-// sentMDM is one check-in or connect and what became of it.
-type sentMDM struct {
-	what      string
-	tokenSent bool
-	user      bool // user channel
-	v         mdmVerdict
 }
 
 // mdmOpts say how one check-in or connect goes. The zero value sends the
@@ -116,112 +104,87 @@ func (r *runner) mdmSetup() (*mdmState, error) {
 		return nil, errors.New("the MDM payload has no ServerURL or no Topic (see PROF-*)")
 	}
 	user := cfg.mode == "BYOD" || (cfg.mode == "" && r.discovery != nil && r.discovery.version == TypeUser.ServerVersion())
-	r.mdm = &mdmState{cfg: cfg, ids: r.deviceIDs(), userEnrollment: user}
+	r.mdm = &mdmState{cfg: cfg, ids: r.deviceIDs(), userEnrollment: user, device: r.c.Device}
 	return r.mdm, nil
 }
 
-// hasIdentity reports whether check-in can be signed at all.
-func (r *runner) hasIdentity() bool {
-	return r.identity != nil && r.identity.cert != nil && r.identity.key != nil
+// usable reports whether id can sign a request at all.
+func (id *identityState) usable() bool {
+	return id != nil && id.cert != nil && id.key != nil
 }
 
 // checkInStep is §2.13.2-3: Authenticate, then TokenUpdate on the device
 // channel, then on a Mac with per-user connections the user channel's.
+// TOK-004/005 and CHK-006 are judged over the device's requests here when
+// no connect follows, else at the end of the commands.
 func (r *runner) checkInStep() (*stop, StepStatus, string) {
-	m, err := r.mdmSetup()
-	if err != nil {
-		why := "no check-in: " + err.Error()
-		r.skipAll(why, identityChecks...)
-		return &stop{OutcomeCheckInFailed, "the device cannot check in: " + err.Error()}, StepFailed, why
-	}
-	if !r.hasIdentity() {
-		for _, id := range identityChecks {
-			r.cannotJudge(id, errNoIdentity.Error())
-		}
-		m.judged = true
-		return nil, StepSkipped, errNoIdentity.Error()
-	}
-	if _, err := r.mdmDoer(r.identity); err != nil {
-		for _, id := range identityChecks {
-			r.cannotJudge(id, err.Error())
-		}
-		m.judged = true
-		return nil, StepError, err.Error()
-	}
-	st, status, msg := r.checkInFlow(m)
-	if st != nil || !r.c.Until.Reaches(UntilCommands) {
-		r.judgeMDMRequests()
-	}
+	o := &check.CheckIn{Mac: r.c.Device.Family == Mac, Platform: r.c.Device.Family.Platform()}
+	r.obs.CheckIn = o
+	st, status, msg := r.checkInFlow(o)
 	if st != nil {
-		r.skipAll("no connect: "+st.message, "CHK-008", "CHK-012")
+		o.Stopped = st.message
 	}
+	r.judged(check.JudgeCheckIn(*o))
+	switch {
+	case o.NoCheckIn != "" || o.CannotSend != "":
+		// The catalogue's order, as a blocked check-in has always
+		// given them.
+		r.judged(check.JudgeRequestsCHK(o, nil))
+		r.judged(check.JudgeRequestsTOK(o, nil))
+	case st != nil || !r.c.Until.Reaches(UntilCommands):
+		r.judged(check.JudgeRequestsTOK(o, nil))
+		r.judged(check.JudgeRequestsCHK(o, nil))
+	}
+	r.judged(check.JudgeNoConnect(*o))
 	return st, status, msg
 }
 
-func (r *runner) checkInFlow(m *mdmState) (*stop, StepStatus, string) {
-	ownID, otherID := "CHK-002", "CHK-003"
-	if !m.userEnrollment {
-		ownID, otherID = otherID, ownID
+// checkInFlow sends the check-in messages, as far as the server accepts
+// them, into o.
+func (r *runner) checkInFlow(o *check.CheckIn) (*stop, StepStatus, string) {
+	m, err := r.mdmSetup()
+	if err != nil {
+		o.NoCheckIn = "no check-in: " + err.Error()
+		return &stop{OutcomeCheckInFailed, "the device cannot check in: " + err.Error()}, StepFailed, o.NoCheckIn
 	}
-	r.skip(otherID, "the enrollment is "+m.enrollmentKind()+": "+otherID+" is the other type's Authenticate")
-	auth := r.checkInMessage("Authenticate", m.ids, false)
-	v := r.sendMDM("Authenticate", auth, mdmOpts{purpose: "check-in: Authenticate"})
-	if st := r.judgeSent(ownID, v, "200 to Authenticate ("+m.enrollmentKind()+" keys)"); st != nil {
-		r.skipAll("Authenticate was not accepted", "CHK-004", "CHK-005")
+	o.UserEnrollment, o.PerUserCap = m.userEnrollment, m.cfg.has(capPerUser)
+	if !r.identity.usable() {
+		o.CannotSend = errNoIdentity.Error()
+		return nil, StepSkipped, o.CannotSend
+	}
+	if _, err := r.mdmDoer(r.identity); err != nil {
+		o.CannotSend = err.Error()
+		return nil, StepError, err.Error()
+	}
+	send := func(what, messageType string, opts mdmOpts) *check.MDMExchange {
+		x, _ := r.exchangeMDM(m.cfg.checkInURL, ctCheckIn, what, m.checkInMessage(messageType, m.ids, opts.userChannel), opts)
+		return &x
+	}
+	o.Authenticate = send("Authenticate", "Authenticate", mdmOpts{purpose: "check-in: Authenticate"})
+	if st := mdmStop(*o.Authenticate); st != nil {
 		return st, stepStatusOf(st), st.message
 	}
-	tu := r.checkInMessage("TokenUpdate", m.ids, false)
-	v = r.sendMDM("TokenUpdate", tu, mdmOpts{purpose: "check-in: TokenUpdate"})
-	perUser := r.c.Device.Family == Mac && m.cfg.has(capPerUser)
-	if !v.ok || !perUser {
-		if st := r.judgeSent("CHK-004", v, "200 to TokenUpdate"); st != nil {
-			r.skip("CHK-005", "the device-channel TokenUpdate was not accepted")
-			return st, stepStatusOf(st), st.message
-		}
+	o.TokenUpdate = send("TokenUpdate", "TokenUpdate", mdmOpts{purpose: "check-in: TokenUpdate"})
+	if st := mdmStop(*o.TokenUpdate); st != nil {
+		return st, stepStatusOf(st), st.message
 	}
 	m.checkedIn = true
 	msg := "Authenticate and TokenUpdate accepted"
-	if !perUser {
-		r.skip("CHK-005", r.noUserChannel())
+	if !o.Mac || !o.PerUserCap {
 		return nil, StepOK, msg
 	}
-	utu := r.checkInMessage("TokenUpdate", m.ids, true)
-	uv := r.sendMDM("user-channel TokenUpdate", utu, mdmOpts{userChannel: true, purpose: "check-in: user-channel TokenUpdate"})
-	if m.userEnrollment {
-		r.check("CHK-004", true, "", "")
-		st := r.judgeSent("CHK-005", uv, "200 to the user-channel TokenUpdate with EnrollmentUserID")
-		if st != nil && st.outcome == OutcomeError {
-			return st, StepError, st.message
-		}
-	} else {
-		r.skip("CHK-005", "device enrollment: CHK-005 is the user enrollment's user channel (this one sends UserID)")
-		if st := r.judgeSent("CHK-004", uv, "200 to the user-channel TokenUpdate"); st != nil && st.outcome == OutcomeError {
-			return st, StepError, st.message
-		}
+	uv := send("user-channel TokenUpdate", "TokenUpdate", mdmOpts{userChannel: true, purpose: "check-in: user-channel TokenUpdate"})
+	o.UserTokenUpdate = uv
+	if uv.Why != "" {
+		st := mdmStop(*uv)
+		return st, StepError, st.message
 	}
-	m.userChannelOK = uv.ok
-	if !uv.ok {
+	m.userChannelOK = uv.OK
+	if !uv.OK {
 		// The device channel works: the Mac goes on to connect there.
-		return nil, StepFailed, msg + " on the device channel; the user channel's TokenUpdate got " + uv.actual
+		return nil, StepFailed, msg + " on the device channel; the user channel's TokenUpdate got " + uv.Refusal().Actual
 	}
 	return nil, StepOK, msg + " on both channels"
-}
-
-func (r *runner) noUserChannel() string {
-	switch {
-	case r.c.Device.Family != Mac:
-		return "only a Mac has a user channel; this is " + r.c.Device.Family.Platform()
-	case !r.mdm.userEnrollment:
-		return "device enrollment: CHK-005 is the user enrollment's user channel"
-	}
-	return "ServerCapabilities lacks " + capPerUser + ": the Mac opens no user channel"
-}
-
-func (m *mdmState) enrollmentKind() string {
-	if m.userEnrollment {
-		return "user enrollment"
-	}
-	return "device enrollment"
 }
 
 func stepStatusOf(st *stop) StepStatus {
@@ -239,11 +202,10 @@ func stepStatusOf(st *stop) StepStatus {
 // PushMagic, Token, Topic, UDID; UnlockToken left out), and the iOS 18.2.1
 // user enrollment capture of the digest (§2.13, [O] S27): EnrollmentID in
 // place of UDID, and no SerialNumber, IMEI or MEID.
-func (r *runner) checkInMessage(messageType string, ids deviceIDs, userChannel bool) map[string]any {
-	m := r.mdm
-	d := r.c.Device
+func (m *mdmState) checkInMessage(messageType string, ids deviceIDs, userChannel bool) map[string]any {
+	d := m.device
 	msg := map[string]any{"MessageType": messageType, "Topic": m.cfg.topic}
-	for k, v := range r.idKeys(ids, userChannel) {
+	for k, v := range m.idKeys(ids, userChannel) {
 		msg[k] = v
 	}
 	switch messageType {
@@ -260,9 +222,9 @@ func (r *runner) checkInMessage(messageType string, ids deviceIDs, userChannel b
 
 // idKeys are the keys that say which enrollment (and user) a message is
 // from: EnrollmentID in user enrollment, UDID in device enrollment.
-func (r *runner) idKeys(ids deviceIDs, userChannel bool) map[string]any {
+func (m *mdmState) idKeys(ids deviceIDs, userChannel bool) map[string]any {
 	k := map[string]any{}
-	if r.mdm.userEnrollment {
+	if m.userEnrollment {
 		k["EnrollmentID"] = ids.enrollmentID
 		if userChannel {
 			k["EnrollmentUserID"], k["UserShortName"], k["UserLongName"] = ids.enrollmentUserID, ids.userShortName, ids.userLongName
@@ -313,7 +275,7 @@ func (r *runner) mdmSend(target, contentType string, body []byte, o mdmOpts) *re
 	if ident == nil {
 		ident = r.identity
 	}
-	if ident == nil || ident.cert == nil || ident.key == nil {
+	if !ident.usable() {
 		return &response{err: errNoIdentity}
 	}
 	h := http.Header{}

@@ -284,6 +284,10 @@ func (m *mdmRun) describe() string {
 	return b.String()
 }
 
+// identityChecks are the checks of check-in and commands that need the
+// identity: with none they are blocked (error, never fail).
+var identityChecks = []string{"CHK-002", "CHK-003", "CHK-004", "CHK-005", "CHK-006", "TOK-004", "TOK-005", "CHK-008", "CHK-012"}
+
 // Every MDM check is reported exactly once per case.
 func (m *mdmRun) assertEachOnce(t *testing.T) {
 	t.Helper()
@@ -872,7 +876,7 @@ func TestCheckInPrimitives(t *testing.T) {
 	r := run.r
 	before := len(f.requests())
 	other := r.otherDeviceIDs(1)
-	msg := r.checkInMessage("Authenticate", other, false)
+	msg := r.mdm.checkInMessage("Authenticate", other, false)
 	tests := []struct {
 		o       mdmOpts
 		bearer  string
@@ -889,7 +893,7 @@ func TestCheckInPrimitives(t *testing.T) {
 	for i, tt := range tests {
 		var resp *response
 		if tt.connect {
-			resp = r.connect(r.connectMessage(other, true, "Idle"), tt.o)
+			resp = r.connect(r.mdm.connectMessage(other, true, "Idle"), tt.o)
 		} else {
 			resp = r.checkIn(msg, tt.o)
 		}

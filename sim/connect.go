@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/mdmcmd"
 )
 
@@ -14,53 +15,60 @@ const maxCommands = 20
 
 // connectMessage is a connect body of this enrollment: Status and the keys
 // that say who sends it.
-func (r *runner) connectMessage(ids deviceIDs, userChannel bool, status string) map[string]any {
-	msg := r.idKeys(ids, userChannel)
+func (m *mdmState) connectMessage(ids deviceIDs, userChannel bool, status string) map[string]any {
+	msg := m.idKeys(ids, userChannel)
 	msg["Status"] = status
 	return msg
 }
 
 // commandsStep is §2.13.4: connect with Status Idle, answer each command
 // the server sends, connect again, up to maxCommands and the step's time
-// bound. CHK-008 judges the first connect, CHK-012 what the commands ask.
+// bound. CHK-008 judges the first connect, CHK-012 what the commands ask,
+// and TOK-004/005 and CHK-006 every request the device sent.
 func (r *runner) commandsStep() (*stop, StepStatus, string) {
 	m := r.mdm
 	if m == nil || !m.checkedIn {
 		return nil, StepSkipped, "no connect: the device did not check in"
 	}
-	defer r.judgeMDMRequests()
+	o := &check.Commands{UserEnrollment: m.userEnrollment}
+	r.obs.Commands = o
+	defer func() {
+		o.Withheld = m.withheld
+		r.judged(check.JudgeCommands(*o))
+		r.judged(check.JudgeRequestsTOK(r.obs.CheckIn, o))
+		r.judged(check.JudgeRequestsCHK(r.obs.CheckIn, o))
+	}()
 	m.played = true
 	deadline := time.Now().Add(r.lim.StepTimeout)
 	dev := r.commandDevice()
-	body := r.connectMessage(m.ids, false, "Idle")
+	body := m.connectMessage(m.ids, false, "Idle")
 	what, purpose := "connect (Idle)", "connect: Idle"
 	status, msg := StepOK, ""
 	for i := 0; ; i++ {
-		v := r.exchangeMDM(m.cfg.serverURL, ctConnect, what, body, mdmOpts{purpose: purpose})
-		cmd, done, bad := r.readCommand(v)
+		x, resp := r.exchangeMDM(m.cfg.serverURL, ctConnect, what, body, mdmOpts{purpose: purpose})
+		o.Connects = append(o.Connects, x)
+		cmd, done, bad := readCommand(x, resp)
 		if i == 0 {
-			r.judgeFirstConnect(v, bad)
-			m.connected = v.ok && bad == ""
+			o.FirstBad = bad
+			m.connected = x.OK && bad == ""
 		}
 		switch {
-		case v.unenroll:
-			r.judgeWithheld()
-			msg := "the server asked the device to unenroll at " + what + ": " + v.actual
+		case x.Unenroll:
+			msg := "the server asked the device to unenroll at " + what + ": " + x.Summary
 			return &stop{OutcomeUnenrolled, msg}, StepFailed, msg
-		case v.why != "":
-			status, msg = StepError, what+" could not be judged: "+v.why
-		case !v.ok || bad != "":
-			status, msg = StepFailed, what+": "+firstNonEmpty(bad, v.actual)
+		case x.Why != "":
+			status, msg = StepError, what+" could not be judged: "+x.Why
+		case !x.OK || bad != "":
+			status, msg = StepFailed, what+": "+firstNonEmpty(bad, x.Refusal().Actual)
 		case !done && (i == maxCommands || time.Now().After(deadline)):
 			msg = fmt.Sprintf("stopped with %s unanswered: the simulator answers at most %d commands within %s (its bounds)", cmd.RequestType, maxCommands, r.lim.StepTimeout)
 		case !done:
-			body = r.answerMessage(cmd, dev)
+			body = m.answerMessage(cmd, dev)
 			what, purpose = "connect (answer "+cmd.RequestType+")", "connect: answer "+cmd.RequestType
 			continue
 		}
 		break
 	}
-	r.judgeWithheld()
 	summary := fmt.Sprintf("answered %d commands", len(m.commands))
 	if len(m.commands) > 0 {
 		summary += ": " + strings.Join(m.commands, ", ")
@@ -74,8 +82,7 @@ func (r *runner) commandsStep() (*stop, StepStatus, string) {
 // answerMessage records cmd and builds the device's answer to it: the
 // answer's Status and result keys, the keys naming the enrollment (never
 // the answer's), and the CommandUUID.
-func (r *runner) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[string]any {
-	m := r.mdm
+func (m *mdmState) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[string]any {
 	m.commands = append(m.commands, cmd.RequestType)
 	if w := mdmcmd.Withheld(cmd, m.userEnrollment); len(w) > 0 {
 		m.withheld = append(m.withheld, fmt.Sprintf("%s asks for %s", cmd.RequestType, strings.Join(w, ", ")))
@@ -84,7 +91,7 @@ func (r *runner) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[string
 	for k, v := range mdmcmd.Answer(cmd, dev) {
 		body[k] = v
 	}
-	for k, v := range r.idKeys(m.ids, false) {
+	for k, v := range m.idKeys(m.ids, false) {
 		body[k] = v
 	}
 	if _, ok := body["Status"]; !ok {
@@ -96,43 +103,18 @@ func (r *runner) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[string
 
 // readCommand reads a connect's answer: done when the body is empty (no
 // command queued), bad says why a 200 is no command plist.
-func (r *runner) readCommand(v mdmVerdict) (cmd mdmcmd.Command, done bool, bad string) {
-	if !v.ok {
+func readCommand(x check.MDMExchange, resp *response) (cmd mdmcmd.Command, done bool, bad string) {
+	if !x.OK {
 		return cmd, false, ""
 	}
-	if len(strings.TrimSpace(string(v.resp.body))) == 0 {
+	if len(strings.TrimSpace(string(resp.body))) == 0 {
 		return cmd, true, ""
 	}
-	cmd, err := mdmcmd.Parse(v.resp.body)
+	cmd, err := mdmcmd.Parse(resp.body)
 	if err != nil {
 		return cmd, false, "200 with a body that is no command plist: " + truncate(err.Error(), 300)
 	}
 	return cmd, false, ""
-}
-
-// judgeFirstConnect is CHK-008: 200 with an empty body or a command plist.
-func (r *runner) judgeFirstConnect(v mdmVerdict, bad string) {
-	const expected = "200 with an empty body or a command plist {CommandUUID, Command: {RequestType}}"
-	switch {
-	case v.ok && bad != "":
-		r.check("CHK-008", false, expected, bad)
-	default:
-		_ = r.judgeSent("CHK-008", v, expected)
-	}
-}
-
-// judgeWithheld is CHK-012: in user enrollment the server should not ask
-// for what the device withholds; the device leaves it out of its answer.
-func (r *runner) judgeWithheld() {
-	m := r.mdm
-	switch {
-	case !m.userEnrollment:
-		r.skip("CHK-012", "device enrollment: the device may report its identifiers")
-	case len(m.withheld) > 0:
-		r.note("CHK-012", "commands asked for identifiers user enrollment withholds (the device left them out): "+strings.Join(m.withheld, "; "))
-	default:
-		r.check("CHK-012", true, "", "")
-	}
 }
 
 // commandDevice is what the command answers may tell about the device.

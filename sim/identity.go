@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"crypto"
 	"crypto/md5"
 	"crypto/rand"
@@ -52,40 +53,46 @@ const (
 	scepCertBody = 256 << 10
 )
 
-// blockedByIdentity are the checks that need the identity certificate:
-// when it cannot be obtained they cannot be judged (CHK-001's rule).
-var blockedByIdentity = []string{"CHK-002", "CHK-003", "CHK-004", "CHK-005", "CHK-006", "CHK-007", "CHK-008",
-	"CHK-009", "CHK-010", "CHK-011", "CHK-012", "TOK-004", "TOK-005", "TOK-006", "TOK-007", "TOK-009"}
-
 // identityStep obtains the identity the profile names: SCEP is played; an
 // embedded PKCS#12 or an attested ACME identity cannot be (CHK-001 skips),
 // and without an identity nothing after can be judged.
 func (r *runner) identityStep() (*stop, StepStatus, string) {
 	r.identity = &identityState{}
+	o := &check.Identity{CaseGoesOn: r.c.Until.Reaches(UntilCheckIn)}
+	r.obs.Identity = o
+	st, status, msg := r.obtainIdentity(o)
+	r.judged(check.JudgeIdentity(*o))
+	r.judged(check.JudgeIdentityBlocksCHK(*o))
+	r.judged(check.JudgeIdentityBlocksTOK(*o))
+	return st, status, msg
+}
+
+// obtainIdentity plays the identity payload and says in o how it went.
+func (r *runner) obtainIdentity(o *check.Identity) (*stop, StepStatus, string) {
 	p := r.enroll.profile
 	mdm := p.MDM()[0]
 	uuid, _ := mdm.String("IdentityCertificateUUID")
 	pl, ok := p.ByUUID(uuid)
 	if !ok {
 		// PROF-010 has failed already; the device would not install it.
-		return r.noIdentity(Error, "the profile names no identity payload (PROF-010)")
+		return noIdentity(o, Error, "the profile names no identity payload (PROF-010)")
 	}
 	switch pl.Type {
 	case "com.apple.security.pkcs12":
-		return r.noIdentity(Skip, "the identity is an embedded PKCS#12 (nothing to request from a server)")
+		return noIdentity(o, Skip, "the identity is an embedded PKCS#12 (nothing to request from a server)")
 	case "com.apple.security.acme":
 		if attest, _ := pl.Dict.Bool("Attest"); attest {
-			return r.noIdentity(Skip, "the identity is an ACME payload with Attest: device attestation cannot be simulated")
+			return noIdentity(o, Skip, "the identity is an ACME payload with Attest: device attestation cannot be simulated")
 		}
-		return r.noIdentity(Skip, "the identity is an ACME payload: enrollsim plays SCEP identities only")
+		return noIdentity(o, Skip, "the identity is an ACME payload: enrollsim plays SCEP identities only")
 	case "com.apple.security.scep":
 	default:
-		return r.noIdentity(Error, fmt.Sprintf("the identity payload has type %q", pl.Type))
+		return noIdentity(o, Error, fmt.Sprintf("the identity payload has type %q", pl.Type))
 	}
 	cfg, err := readSCEPPayload(pl.Dict)
 	if err != nil {
-		r.check("CHK-001", false, "a SCEP payload the device can use", err.Error())
-		return r.identityFailed(err.Error())
+		o.Finding, o.Expected = err.Error(), "a SCEP payload the device can use"
+		return identityFailed(err.Error())
 	}
 	id, finding, blame, absent := r.scepEnroll(cfg)
 	if finding != "" {
@@ -97,42 +104,31 @@ func (r *runner) identityStep() (*stop, StepStatus, string) {
 			finding += "; hint: the server serves no SCEP here; to judge only the enrollment, try --until profile"
 		}
 		if blame {
-			r.check("CHK-001", false, "the SCEP endpoint issues a certificate for the device's CSR and challenge", finding)
-			return r.identityFailed(finding)
+			o.Finding, o.Expected = finding, "the SCEP endpoint issues a certificate for the device's CSR and challenge"
+			return identityFailed(finding)
 		}
-		r.cannotJudge("CHK-001", finding)
-		r.blockAfterIdentity(finding)
+		o.Error = finding
 		return &stop{OutcomeError, "no identity certificate: " + finding}, StepError, finding
 	}
 	r.identity = id
-	r.report(check.With("CHK-001", Pass, fmt.Sprintf("issued %q by %q, %s", id.cert.Subject.CommonName, id.cert.Issuer.CommonName, cfg.key)))
+	o.Issued = fmt.Sprintf("issued %q by %q, %s", id.cert.Subject.CommonName, id.cert.Issuer.CommonName, cfg.key)
 	return nil, StepOK, fmt.Sprintf("identity %q from %s", id.cert.Subject.CommonName, cfg.url.Redacted())
 }
 
 // noIdentity ends the flow when the identity cannot be played: CHK-001
 // gets status why, every later check error.
-func (r *runner) noIdentity(status Status, why string) (*stop, StepStatus, string) {
-	r.report(check.With("CHK-001", status, why))
-	r.blockAfterIdentity(why)
+func noIdentity(o *check.Identity, status Status, why string) (*stop, StepStatus, string) {
 	if status == Skip {
+		o.Skip = why
 		return &stop{OutcomeEnrolled, "enrolled; identity not simulated: " + why}, StepSkipped, why
 	}
+	o.Error = why
 	return &stop{OutcomeError, "no identity certificate: " + why}, StepError, why
 }
 
 // identityFailed ends the flow after the server failed CHK-001.
-func (r *runner) identityFailed(finding string) (*stop, StepStatus, string) {
-	r.blockAfterIdentity("the SCEP endpoint issued no certificate (CHK-001)")
+func identityFailed(finding string) (*stop, StepStatus, string) {
 	return &stop{OutcomeIdentityFailed, "no identity certificate: " + finding}, StepFailed, finding
-}
-
-func (r *runner) blockAfterIdentity(why string) {
-	if !r.c.Until.Reaches(UntilCheckIn) {
-		return
-	}
-	for _, id := range blockedByIdentity {
-		r.cannotJudge(id, "blocked: no identity certificate ("+why+")")
-	}
 }
 
 // scepConfig is what a com.apple.security.scep payload asks for.
@@ -298,7 +294,7 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 		f, b := fail(cert, "GetCACert")
 		return nil, f, b, noSCEPServed(cert)
 	}
-	cas, err := r.scepCACerts(cert)
+	cas, err := scepCACerts(r.ctx, cert)
 	if err != nil {
 		return nil, "GetCACert: " + err.Error(), true, looksLikeWebPage(caps) || looksLikeWebPage(cert)
 	}
@@ -318,30 +314,9 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 	if !ok {
 		return nil, "the device key is not RSA", false, false
 	}
-	csrDER, err := x509util.CreateCertificateRequest(rand.Reader, &x509util.CertificateRequest{
-		CertificateRequest: x509.CertificateRequest{Subject: cfg.subject, ExtraExtensions: keyUsageExtension(cfg.usage)},
-		ChallengePassword:  cfg.challenge,
-	}, rsaKey)
-	if err != nil {
-		return nil, "building the CSR: " + err.Error(), false, false
-	}
-	csr, err := x509.ParseCertificateRequest(csrDER)
-	if err != nil {
-		return nil, "building the CSR: " + err.Error(), false, false
-	}
-	// A SCEP client signs its first request with a self-signed
-	// certificate for the key it asks a certificate for (RFC 8894 §2.3).
-	signer, err := selfSigned(rsaKey, cfg.subject, r.clock())
-	if err != nil {
-		return nil, "building the SCEP signer: " + err.Error(), false, false
-	}
-	sel := scep.EnciphermentCertsSelector()
-	if len(sel.SelectCerts(cas)) == 0 {
-		sel = scep.NopCertsSelector()
-	}
-	msg, err := scep.NewCSRRequest(csr, &scep.PKIMessage{MessageType: scep.PKCSReq, Recipients: cas, SignerKey: rsaKey, SignerCert: signer}, scep.WithCertsSelector(sel))
-	if err != nil {
-		return nil, "encrypting the CSR to the CA: " + err.Error(), true, false
+	msg, signer, finding, blame := scepPKCSReq(cfg, rsaKey, cas, r.clock())
+	if finding != "" {
+		return nil, finding, blame, false
 	}
 	var pki *response
 	if capSet["postpkioperation"] || capSet["scepstandard"] {
@@ -363,6 +338,39 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 	}
 	r.red.Add(cfg.challenge)
 	return &identityState{cert: issued, key: rsaKey, chain: cas, how: "scep"}, "", false, false
+}
+
+// scepPKCSReq builds the PKCSReq for rsaKey: the CSR with the payload's
+// subject, key usage and challenge, signed with a self-signed certificate
+// and encrypted to the CA. A finding with blame is the CA's (its
+// certificates cannot be encrypted to); without, the tester's own.
+func scepPKCSReq(cfg scepConfig, rsaKey *rsa.PrivateKey, cas []*x509.Certificate, now time.Time) (msg *scep.PKIMessage, signer *x509.Certificate, finding string, blame bool) {
+	csrDER, err := x509util.CreateCertificateRequest(rand.Reader, &x509util.CertificateRequest{
+		CertificateRequest: x509.CertificateRequest{Subject: cfg.subject, ExtraExtensions: keyUsageExtension(cfg.usage)},
+		ChallengePassword:  cfg.challenge,
+	}, rsaKey)
+	if err != nil {
+		return nil, nil, "building the CSR: " + err.Error(), false
+	}
+	csr, err := x509.ParseCertificateRequest(csrDER)
+	if err != nil {
+		return nil, nil, "building the CSR: " + err.Error(), false
+	}
+	// A SCEP client signs its first request with a self-signed
+	// certificate for the key it asks a certificate for (RFC 8894 §2.3).
+	signer, err = selfSigned(rsaKey, cfg.subject, now)
+	if err != nil {
+		return nil, nil, "building the SCEP signer: " + err.Error(), false
+	}
+	sel := scep.EnciphermentCertsSelector()
+	if len(sel.SelectCerts(cas)) == 0 {
+		sel = scep.NopCertsSelector()
+	}
+	msg, err = scep.NewCSRRequest(csr, &scep.PKIMessage{MessageType: scep.PKCSReq, Recipients: cas, SignerKey: rsaKey, SignerCert: signer}, scep.WithCertsSelector(sel))
+	if err != nil {
+		return nil, nil, "encrypting the CSR to the CA: " + err.Error(), true
+	}
+	return msg, signer, "", false
 }
 
 // noSCEPServed: resp says nothing at the URL speaks SCEP: the connection
@@ -390,11 +398,11 @@ func looksLikeWebPage(resp *response) bool {
 // scepCACerts reads GetCACert's answer: one DER certificate
 // (application/x-x509-ca-cert) or a degenerate PKCS#7 with the CA and RA
 // (application/x-x509-ca-ra-cert).
-func (r *runner) scepCACerts(resp *response) ([]*x509.Certificate, error) {
+func scepCACerts(ctx context.Context, resp *response) ([]*x509.Certificate, error) {
 	if c, err := x509.ParseCertificate(resp.body); err == nil {
 		return []*x509.Certificate{c}, nil
 	}
-	if err := profile.CheckCMS(r.ctx, resp.body, profile.Limits{MaxBytes: scepCertBody}); err != nil {
+	if err := profile.CheckCMS(ctx, resp.body, profile.Limits{MaxBytes: scepCertBody}); err != nil {
 		return nil, fmt.Errorf("neither a DER certificate nor a PKCS#7 certificate bag (%s): %w", resp.mediaType(), err)
 	}
 	certs, err := scep.CACerts(resp.body)

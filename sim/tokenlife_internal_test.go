@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"howett.net/plist"
+
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 // gettokenMDM answers GetToken for com.apple.maid with data, 400 for any
@@ -57,7 +59,7 @@ func TestGetTokenDataIsAJWT(t *testing.T) {
 			for _, noProbes := range []bool{false, true} {
 				run := playMDM(t, mdmSetupT{device: "iphone@18.2", user: true, noProbes: noProbes}, gettokenMDM([]byte(tc.data)))
 				run.r.step = StepTokenLife
-				run.r.getToken(false)
+				run.r.judged(check.JudgeTokenLifeCHK(check.TokenLife{GetToken: run.r.getToken(false), NoProbes: true}))
 				res := run.result("CHK-010")
 				if tc.says == "" {
 					assert.Equal(t, Pass, res.Status, "%s %s", res.Actual, res.Detail)
@@ -90,7 +92,7 @@ func TestGetTokenUnknownServiceAndShape(t *testing.T) {
 	}
 	run := playMDM(t, mdmSetupT{device: "iphone@18.2", user: true}, f)
 	run.r.step = StepTokenLife
-	run.r.getToken(false)
+	run.r.judged(check.JudgeTokenLifeCHK(check.TokenLife{GetToken: run.r.getToken(false), NoProbes: true}))
 	res := run.result("CHK-010")
 	assert.Equal(t, Warn, res.Status)
 	assert.Contains(t, res.Actual, "not a signed JWT (no dot: one part where a JWT has three)")
@@ -137,7 +139,8 @@ func TestTopicProbeRestores(t *testing.T) {
 			run := playMDM(t, mdmSetupT{device: tc.device, user: true}, f)
 			before := len(f.requests())
 			run.r.step = StepTokenLife
-			run.r.topicProbe(tc.user)
+			run.r.judged(check.JudgeTokenLifeCHK(check.TokenLife{GetToken: check.GetToken{NotAdvertised: true},
+				Topic: run.r.topicProbe(tc.user), NoToken: "the test plays no second enrollment"}))
 			res := run.result("CHK-007")
 			assert.Equal(t, tc.status, res.Status, "%s %s", res.Actual, res.Detail)
 			if tc.restoreStatus == "" {
