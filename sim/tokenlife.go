@@ -157,7 +157,7 @@ func (r *runner) getToken(user bool) (g check.GetToken) {
 		g.Why = why
 		return g
 	}
-	g.Unknown = &check.Answer{Status: bad.status, Summary: answerSummary(bad)}
+	g.Unknown = &check.ReplyAnswer{Status: bad.status, Summary: answerSummary(bad)}
 	return g
 }
 
@@ -193,7 +193,7 @@ func (r *runner) topicProbe(user bool) *check.TopicProbe {
 		p.Why = why
 		return p
 	}
-	p.Answer = check.Answer{Status: resp.status, Summary: answerSummary(resp)}
+	p.Answer = check.ReplyAnswer{Status: resp.status, Summary: answerSummary(resp)}
 	return p
 }
 
@@ -248,7 +248,7 @@ func (r *runner) otherEnrollmentProbe(user bool) (*check.OtherProbe, *otherEnrol
 		p.Why = firstNonEmpty(why, fmt.Sprintf("the connect failed: %v", resp.err))
 		return p, other
 	}
-	p.Answer = check.Answer{Status: resp.status, Summary: answerSummary(resp)}
+	p.Answer = check.ReplyAnswer{Status: resp.status, Summary: answerSummary(resp)}
 	return p, other
 }
 
@@ -405,7 +405,7 @@ func (r *runner) reauthCheck(id, hook, what string, user bool) (a *check.Reauth,
 		a.Why = firstNonEmpty(why, fmt.Sprintf("the connect failed: %v (the connect itself is CHK-008's)", resp.err))
 		return a, false
 	}
-	a.Answer = check.Answer{Status: resp.status, Summary: answerSummary(resp)}
+	a.Answer = check.ReplyAnswer{Status: resp.status, Summary: answerSummary(resp)}
 	ch := challengeOf(resp)
 	if ch == nil {
 		return a, false
@@ -425,7 +425,7 @@ func (r *runner) reauthCheck(id, hook, what string, user bool) (a *check.Reauth,
 		a.Why = why
 		return a, false
 	}
-	a.Retry = check.Answer{Status: retry.status, Summary: answerSummary(retry)}
+	a.Retry = check.ReplyAnswer{Status: retry.status, Summary: answerSummary(retry)}
 	return a, retry.status == http.StatusOK
 }
 
@@ -449,7 +449,7 @@ func (r *runner) unenrollCheck(ids deviceIDs, o mdmOpts, who string) (u *check.U
 		u.Why = firstNonEmpty(why, fmt.Sprintf("the connect failed: %v (the connect itself is CHK-008's)", resp.err))
 		return u, false
 	}
-	u.Answer = check.Answer{Status: resp.status, Summary: answerSummary(resp)}
+	u.Answer = check.ReplyAnswer{Status: resp.status, Summary: answerSummary(resp)}
 	u.Asked = unenrollAsked(resp)
 	u.Bare401 = resp.status == http.StatusUnauthorized && challengeOf(resp) == nil
 	return u, u.Asked || resp.status == http.StatusUnauthorized
@@ -475,6 +475,6 @@ func (r *runner) checkOut(unenrolled bool) (c check.CheckOut, ok bool) {
 		c.Why = w
 		return c, false
 	}
-	c.Answer = check.Answer{Status: resp.status, Summary: answerSummary(resp)}
+	c.Answer = check.ReplyAnswer{Status: resp.status, Summary: answerSummary(resp)}
 	return c, resp.status == http.StatusOK
 }

@@ -27,11 +27,11 @@ type GetToken struct {
 	Problem       string  `json:"problem,omitempty"`        // the com.apple.maid answer carries no TokenData
 	Size          int     `json:"size,omitempty"`           // of the TokenData (never the data: a credential)
 	JWTProblem    string  `json:"jwt_problem,omitempty"`    // why the TokenData is not a signed JWT
-	Unknown       *Answer `json:"unknown,omitempty"`        // the answer for TokenServiceUnknown
+	Unknown       *ReplyAnswer `json:"unknown,omitempty"`        // the answer for TokenServiceUnknown
 }
 
-// Answer is an answer's status and its bounded summary.
-type Answer struct {
+// ReplyAnswer is an MDM answer's status and its bounded summary.
+type ReplyAnswer struct {
 	Status  int    `json:"status"`
 	Summary string `json:"summary,omitempty"`
 }
@@ -44,7 +44,7 @@ const TokenServiceUnknown = "com.enrollsim.unknown-service"
 type TopicProbe struct {
 	Topic  string `json:"topic"`
 	Why    string `json:"why,omitempty"`
-	Answer Answer `json:"answer"`
+	Answer ReplyAnswer `json:"answer"`
 	// Restore is an error note when the restoring TokenUpdate was refused.
 	Restore string `json:"restore,omitempty"`
 }
@@ -54,7 +54,7 @@ type TopicProbe struct {
 type OtherProbe struct {
 	NoSecond string `json:"no_second,omitempty"` // why there is no second enrollment
 	Why      string `json:"why,omitempty"`       // the probe's connect could not be judged
-	Answer   Answer `json:"answer"`
+	Answer   ReplyAnswer `json:"answer"`
 	Restore  string `json:"restore,omitempty"`
 	// Own and Assigned are the AssignedManagedAppleID of this profile and
 	// of the second's; Account is who signed in for both.
@@ -69,7 +69,7 @@ type Reauth struct {
 	What   string `json:"what"` // the hook: revoke-token, expire-token
 	NoHook bool   `json:"no_hook,omitempty"`
 	Why    string `json:"why,omitempty"` // the hook, the connect or the retry could not be judged
-	Answer Answer `json:"answer"`
+	Answer ReplyAnswer `json:"answer"`
 	// Challenged: the answer's challenge could be read; Method is its
 	// method.
 	Challenged  bool   `json:"challenged,omitempty"`
@@ -78,7 +78,7 @@ type Reauth struct {
 	How         string `json:"how,omitempty"` // silent refresh, sign-in, authorization
 	SignInWhy   string `json:"sign_in_why,omitempty"`
 	SignInBlame bool   `json:"sign_in_blame,omitempty"` // the sign-in failed through the server's fault
-	Retry       Answer `json:"retry"`
+	Retry       ReplyAnswer `json:"retry"`
 }
 
 // Unenroll is TOK-007's: the server unenrolls a device (its admin hook),
@@ -88,7 +88,7 @@ type Unenroll struct {
 	Blocked string `json:"blocked,omitempty"` // no device to unenroll
 	NoHook  bool   `json:"no_hook,omitempty"`
 	Why     string `json:"why,omitempty"`
-	Answer  Answer `json:"answer"`
+	Answer  ReplyAnswer `json:"answer"`
 	Asked   bool   `json:"asked,omitempty"`    // 403 com.apple.unrecognized.device
 	Bare401 bool   `json:"bare_401,omitempty"` // 401 without a challenge
 }
@@ -98,5 +98,5 @@ type Unenroll struct {
 type CheckOut struct {
 	NotSet bool   `json:"not_set,omitempty"` // the profile does not set CheckOutWhenRemoved
 	Why    string `json:"why,omitempty"`
-	Answer Answer `json:"answer"`
+	Answer ReplyAnswer `json:"answer"`
 }

@@ -32,13 +32,13 @@ func TestJWTProblem(t *testing.T) {
 func goodLife() TokenLife {
 	return TokenLife{
 		OAuth:    true,
-		GetToken: GetToken{Size: 300, Unknown: &Answer{Status: 400, Summary: "status 400"}},
-		Topic:    &TopicProbe{Topic: "com.apple.mgmt.x.enrollsim-other", Answer: Answer{Status: 400}},
-		Other:    &OtherProbe{Answer: Answer{Status: 401}, Own: "alice@acme.test", Assigned: "alice@acme.test"},
-		Revoke:   &Reauth{What: "revoke-token", Answer: Answer{Status: 401}, Challenged: true, Method: "apple-as-web", SignedIn: true, How: "sign-in", Retry: Answer{Status: 200}},
-		Expire:   &Reauth{What: "expire-token", Answer: Answer{Status: 401}, Challenged: true, Method: "apple-oauth2", SignedIn: true, How: "silent refresh", Retry: Answer{Status: 200}},
-		Unenroll: &Unenroll{Who: "the probe's second device", Answer: Answer{Status: 403}, Asked: true},
-		CheckOut: CheckOut{Answer: Answer{Status: 200}},
+		GetToken: GetToken{Size: 300, Unknown: &ReplyAnswer{Status: 400, Summary: "status 400"}},
+		Topic:    &TopicProbe{Topic: "com.apple.mgmt.x.enrollsim-other", Answer: ReplyAnswer{Status: 400}},
+		Other:    &OtherProbe{Answer: ReplyAnswer{Status: 401}, Own: "alice@acme.test", Assigned: "alice@acme.test"},
+		Revoke:   &Reauth{What: "revoke-token", Answer: ReplyAnswer{Status: 401}, Challenged: true, Method: "apple-as-web", SignedIn: true, How: "sign-in", Retry: ReplyAnswer{Status: 200}},
+		Expire:   &Reauth{What: "expire-token", Answer: ReplyAnswer{Status: 401}, Challenged: true, Method: "apple-oauth2", SignedIn: true, How: "silent refresh", Retry: ReplyAnswer{Status: 200}},
+		Unenroll: &Unenroll{Who: "the probe's second device", Answer: ReplyAnswer{Status: 403}, Asked: true},
+		CheckOut: CheckOut{Answer: ReplyAnswer{Status: 200}},
 	}
 }
 
