@@ -179,7 +179,6 @@ func TestProfileJudges(t *testing.T) {
 	}
 }
 
-
 func adde(rights *PlistValue) func(o *Profile) {
 	return func(o *Profile) {
 		o.Version = "mdm-adde"
