@@ -167,7 +167,7 @@ func (r *runner) deviceLogin(start, purpose string, restart func() (string, erro
 	mode := r.c.Login.Driver
 	r.driver = weblogin.Form
 	if mode == DriverBrowser {
-		r.driver = r.browser()
+		r.driver = r.e.browser()
 	}
 	lr := r.deviceLoginWith(start, purpose)
 	if (mode != "" && mode != DriverAuto) || lr.kind() != weblogin.KindJavaScript {
@@ -182,18 +182,18 @@ func (r *runner) deviceLogin(start, purpose string, restart func() (string, erro
 		lr.restartErr = err.Error()
 		return lr
 	}
-	r.driver = r.browser()
+	r.driver = r.e.browser()
 	next := r.deviceLoginWith(again, purpose+" in the browser")
 	next.formJS = lr
 	return next
 }
 
 // browser is the engine's browser driver, or one that says there is none.
-func (r *runner) browser() weblogin.Driver {
-	if r.e.Browser == nil {
+func (e *Engine) browser() weblogin.Driver {
+	if e.Browser == nil {
 		return noBrowser{}
 	}
-	return r.e.Browser
+	return e.Browser
 }
 
 type noBrowser struct{}
@@ -271,10 +271,10 @@ func (r *runner) deviceOTP() otpSource {
 // loginURL builds the apple-as-web URL: the challenge's url with its query
 // replaced by user-identifier (the iOS 26.1 client), or with the item added
 // (Apple's wording) as a device option.
-func (r *runner) loginURL(raw string) string {
+func loginURL(c Case, raw string) string {
 	u, _ := url.Parse(raw)
-	id := "user-identifier=" + queryValue(r.c.Account.Identifier)
-	if r.c.Options.AppendLoginQuery && u.RawQuery != "" {
+	id := "user-identifier=" + queryValue(c.Account.Identifier)
+	if c.Options.AppendLoginQuery && u.RawQuery != "" {
 		u.RawQuery += "&" + id
 	} else {
 		u.RawQuery = id
@@ -288,7 +288,7 @@ func (r *runner) loginURL(raw string) string {
 func (r *runner) webLogin() (*stop, StepStatus, string) {
 	es := r.enroll
 	raw := es.challenge.Params["url"]
-	start := r.loginURL(raw)
+	start := loginURL(r.c, raw)
 	// The turn spans the device's sign-in and the probes (totpLedger).
 	release, err := r.takeTurn()
 	if err != nil {
@@ -303,7 +303,7 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 		if c.Params["url"] == "" {
 			return "", errors.New("a fresh challenge: no url")
 		}
-		return r.loginURL(c.Params["url"]), nil
+		return loginURL(r.c, c.Params["url"]), nil
 	})
 	s := newSignIn(r.c, r.lim.Timeout, lr)
 	if u, err := url.Parse(raw); err == nil && u.RawQuery != "" {

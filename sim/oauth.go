@@ -227,7 +227,7 @@ func parseTokenResponse(tr *response) (access, refresh string, problems []string
 // error answer's form (AUTH-016); the enroll step calls it after
 // enrollment.
 func (r *runner) codeReuseProbe(code string) {
-	s := r.signInObs()
+	s := signInSeen(&r.obs, r.oauth != nil, r.c.NoProbes)
 	if !r.c.NoProbes {
 		s.Reuse = r.redeemAgain(code)
 	}
@@ -246,19 +246,19 @@ func (r *runner) redeemAgain(code string) *check.Answer {
 	return a
 }
 
-// signInObs is the sign-in's observation, for the probes the enroll step
-// makes after it.
-func (r *runner) signInObs() *check.SignIn {
-	if r.obs.SignIn == nil {
-		r.obs.SignIn = &check.SignIn{OAuth: r.oauth != nil, NoProbes: r.c.NoProbes}
+// signInSeen is the sign-in's observation, for the probes the enroll step
+// makes after it (a fresh one should no sign-in have observed).
+func signInSeen(o *check.Observations, oauth, noProbes bool) *check.SignIn {
+	if o.SignIn == nil {
+		o.SignIn = &check.SignIn{OAuth: oauth, NoProbes: noProbes}
 	}
-	return r.obs.SignIn
+	return o.SignIn
 }
 
 // refreshProbe is AUTH-015: the refresh grant gives a new access token. It
 // runs after enrollment, when a device would refresh silently.
 func (r *runner) refreshProbe() {
-	s, os := r.signInObs(), r.oauth
+	s, os := signInSeen(&r.obs, r.oauth != nil, r.c.NoProbes), r.oauth
 	s.Refresh = &check.Refresh{HadToken: os != nil && os.refreshToken != ""}
 	if !s.Refresh.HadToken {
 		r.judged(check.JudgeRefresh(s))

@@ -118,7 +118,7 @@ func (r *runner) signInAgain(ch *Challenge, purpose string) reauthOutcome {
 	if r.driver == nil {
 		r.driver = weblogin.Form
 	}
-	lr := r.deviceLoginWith(r.loginURL(raw), purpose+": sign in again")
+	lr := r.deviceLoginWith(loginURL(r.c, raw), purpose+": sign in again")
 	cb := lr.callback()
 	if cb == nil {
 		return loginFailed(lr)
