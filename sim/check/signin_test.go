@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -295,18 +296,34 @@ func TestJudgeOAuth(t *testing.T) {
 	assert.Equal(t, []string{"AUTH-015 skip"}, got(JudgeRefresh(webOK())), "not an OAuth 2 enrollment")
 }
 
-// The saved observations are judged the same as the step judged them; a
-// registered judge returns every check it owns whenever it runs.
-func TestSignInObservationsRoundTrip(t *testing.T) {
-	files, _ := filepath.Glob("testdata/observations/signin-*.json")
+// The saved observations (sim's TestSignInJudgedAgainFromItsObservation
+// saves them from the reference server's conforming accounts and faults)
+// are judged to what the run reported, without a server, and survive
+// JSON; a registered judge returns every check it owns whenever it runs,
+// and only checks of its group.
+func TestSavedSignInObservations(t *testing.T) {
+	files, err := filepath.Glob("testdata/observations/signin/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
 	sets := map[string]*SignIn{"web": webOK(), "oauth": oauthOK()}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
-		var o Observations
-		require.NoError(t, json.Unmarshal(b, &o), f)
-		require.NotNil(t, o.SignIn, f)
-		sets[f] = o.SignIn
+		var saved struct {
+			Observations Observations `json:"observations"`
+			Results      []string     `json:"results"`
+		}
+		require.NoError(t, json.Unmarshal(b, &saved), f)
+		require.NotNil(t, saved.Observations.SignIn, f)
+		var again []string
+		for _, r := range JudgeAll(&saved.Observations) {
+			if Implemented(r.ID) {
+				again = append(again, r.ID+" "+string(r.Status))
+			}
+		}
+		slices.Sort(again)
+		assert.Equal(t, saved.Results, again, f)
+		sets[f] = saved.Observations.SignIn
 	}
 	for name, s := range sets {
 		b, err := json.Marshal(Observations{SignIn: s})
