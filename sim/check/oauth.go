@@ -229,6 +229,8 @@ func JudgeRefresh(s *SignIn) *Verdicts {
 	switch {
 	case !s.OAuth:
 		v.Skip("AUTH-015", "not an OAuth 2 enrollment")
+	case r != nil && r.NoEnrollment:
+		v.Skip("AUTH-015", "no enrollment to refresh")
 	case r == nil || !r.HadToken:
 		v.Skip("AUTH-015", "the token response had no refresh_token")
 	case r.Answer == nil:

@@ -134,8 +134,10 @@ type Answer struct {
 
 // Refresh is the refresh grant after enrollment (AUTH-015).
 type Refresh struct {
-	HadToken bool    `json:"had_token,omitempty"` // the token response carried a refresh_token
-	Answer   *Answer `json:"answer,omitempty"`    // nil when not sent
+	// NoEnrollment: the enrollment failed, so there is nothing to refresh.
+	NoEnrollment bool    `json:"no_enrollment,omitempty"`
+	HadToken     bool    `json:"had_token,omitempty"` // the token response carried a refresh_token
+	Answer       *Answer `json:"answer,omitempty"`    // nil when not sent
 }
 
 // FirstPage is the first 200 of the run after any redirects, or its first

@@ -294,6 +294,8 @@ func TestJudgeOAuth(t *testing.T) {
 	s.Refresh.Answer = &Answer{Unjudgeable: "no answer"}
 	assert.Equal(t, []string{"AUTH-015 error"}, got(JudgeRefresh(s)))
 	assert.Equal(t, []string{"AUTH-015 skip"}, got(JudgeRefresh(webOK())), "not an OAuth 2 enrollment")
+	s.Refresh = &Refresh{NoEnrollment: true}
+	assert.Equal(t, "no enrollment to refresh", JudgeRefresh(s).Results[0].Detail)
 }
 
 // The saved observations (sim's TestSignInJudgedAgainFromItsObservation
