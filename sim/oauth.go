@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 // oauthState is what the OAuth 2 flow learned.
@@ -49,13 +52,9 @@ func (r *runner) authorizeURL(state string) (string, error) {
 	return u.String(), nil
 }
 
-func mentionsPKCE(b []byte) bool {
-	s := strings.ToLower(string(b))
-	return strings.Contains(s, "code_challenge") || strings.Contains(s, "pkce") || strings.Contains(s, "code_verifier")
-}
-
 // oauth2 is steps 6–13 for apple-oauth2: authorization code flow, then the
-// token request without client authentication.
+// token request without client authentication, then the probes; the
+// judges come last, in the order they were always reported.
 func (r *runner) oauth2() (*stop, StepStatus, string) {
 	es := r.enroll
 	p := es.challenge.Params
@@ -79,128 +78,98 @@ func (r *runner) oauth2() (*stop, StepStatus, string) {
 		es.challenge, os.state = c, newState()
 		return r.authorizeURL(os.state)
 	})
-	start = lr.start
-	r.judgeLoginPages(lr, true)
-
-	pkce := false
-	for _, pg := range lr.pages {
-		if pg.status == http.StatusBadRequest && mentionsPKCE(pg.body) {
-			pkce = true
+	s := newSignIn(r.c, r.lim.Timeout, lr)
+	s.OAuth, s.RedirectURL, s.State = true, p["redirect-url"], os.state
+	r.obs.SignIn = s
+	cb, bad := lr.callback(), check.OAuthCallbackProblems(s)
+	var refresh string
+	if cb != nil {
+		q, _ := foundationQuery(cb.RawQuery)
+		os.code = q.Get("code")
+	}
+	if cb != nil && bad == nil {
+		tr := r.tokenRequest(url.Values{"grant_type": {"authorization_code"}, "code": {os.code}, "redirect_uri": {p["redirect-url"]}, "client_id": {p["client-id"]}}, "token request", false)
+		s.Token, refresh = tokenAnswer(tr, r.lim.Timeout)
+		if s.Token.Unjudgeable == "" {
+			r.red.Add(s.Token.AccessToken)
+			r.red.Add(refresh)
 		}
 	}
-	if first := lr.firstPage(); pkce {
-		r.skip("AUTH-009", "the authorization endpoint refused for want of PKCE (AUTH-010)")
-	} else if first == nil && lr.transport != "" {
-		r.cannotJudge("AUTH-009", "the authorization endpoint could not be read: "+lr.transport)
-	} else if first == nil || first.status >= 400 {
-		actual := "no answer"
-		if first != nil {
-			actual = fmt.Sprintf("status %d", first.status)
-		}
-		r.check("AUTH-009", false, "the authorization endpoint accepts response_type, client_id, redirect_uri, scope, state, login_hint and its own query", actual)
-	} else {
-		r.check("AUTH-009", true, "", "")
-	}
-
-	cb := lr.callback()
-	if cb == nil {
-		r.skipAll("no callback", "AUTH-004", "AUTH-011")
-		if pkce {
-			r.check("AUTH-010", false, "no PKCE required (devices send no code_challenge)", "the authorization endpoint refused without code_challenge")
-		} else {
-			r.skip("AUTH-010", "the authorization did not complete")
-		}
-		r.skipAll("no authorization code", "AUTH-007", "AUTH-008", "AUTH-012", "AUTH-013", "AUTH-014", "AUTH-016")
-		r.judgeSecondFactor(lr, false)
-		r.oauthProbes(start, lr)
-		if lr.transport != "" {
-			why := "the authorization could not be judged: " + lr.transport
-			return &stop{OutcomeError, why}, StepError, why
-		}
-		why := loginFailure(lr)
-		if lr.atLimit() || lr.untestable() {
-			return &stop{OutcomeError, why}, StepError, why
-		}
-		return &stop{OutcomeAuthFailed, why}, StepFailed, why
-	}
-	q, _ := foundationQuery(cb.RawQuery)
-	os.code = q.Get("code")
-	r.judgeRepeatedItems("AUTH-011", q, "code", "state")
-	var bad []string
-	if !strings.HasPrefix(cb.String(), p["redirect-url"]) {
-		bad = append(bad, "does not start with the redirect-url")
-	}
-	if os.code == "" {
-		bad = append(bad, "no code")
-	}
-	if got := q.Get("state"); got != os.state {
-		bad = append(bad, fmt.Sprintf("state %q instead of the %q sent", got, os.state))
-	}
-	r.check("AUTH-011", len(bad) == 0 && callbackDelivered(lr.res), "a 3xx to redirect-url with code and the unchanged state (or a navigation to it)",
-		fmt.Sprintf("%s: %s", callbackHow(lr.res), strings.Join(bad, "; ")))
-	r.judgeCallbackStatus(lr)
-	r.judgeSecondFactor(lr, true)
-	if len(bad) > 0 {
-		r.skipAll("the callback was refused", "AUTH-007", "AUTH-008", "AUTH-010", "AUTH-012", "AUTH-013", "AUTH-014", "AUTH-016")
-		r.oauthProbes(start, lr)
-		msg := "the device refuses the authorization response: " + strings.Join(bad, "; ")
-		return &stop{OutcomeAuthFailed, msg}, StepFailed, msg
-	}
-	noStore := strings.Contains(strings.ToLower(lr.res.CallbackHeader.Get("Cache-Control")), "no-store")
-
-	tr := r.tokenRequest(url.Values{"grant_type": {"authorization_code"}, "code": {os.code}, "redirect_uri": {p["redirect-url"]}, "client_id": {p["client-id"]}}, "token request", false)
-	if why := unjudgeable(tr, r.lim.Timeout, "token response"); why != "" {
-		// No answer is not a refused code: the tester cannot judge.
-		for _, id := range []string{"AUTH-010", "AUTH-012", "AUTH-008", "AUTH-013"} {
-			r.cannotJudge(id, why)
-		}
-		r.skip("AUTH-007", "no access token")
-		r.oauthProbes(start, lr)
-		r.codeReuseProbe(os.code)
-		return &stop{OutcomeError, "the token request could not be judged: " + why}, StepError, why
-	}
-	if tr.status == http.StatusBadRequest && mentionsPKCE(tr.body) {
-		r.check("AUTH-010", false, "no PKCE required (devices send no code_verifier)", "the token endpoint asked for code_verifier")
-	} else {
-		r.check("AUTH-010", true, "", "")
-	}
-	r.check("AUTH-012", tr.status == http.StatusOK, "200 to the token request without client authentication", fmt.Sprintf("status %d %s", tr.status, excerpt(tr.body, 200)))
-	noStore = noStore && strings.Contains(strings.ToLower(tr.header.Get("Cache-Control")), "no-store")
-	r.check("AUTH-008", noStore, "Cache-Control: no-store on the code redirect and the token response",
-		fmt.Sprintf("redirect %q, token response %q", lr.res.CallbackHeader.Get("Cache-Control"), tr.header.Get("Cache-Control")))
-	tok, refresh, problems := parseTokenResponse(tr)
-	if tok != "" {
-		r.red.Add(tok)
-	}
-	if refresh != "" {
-		r.red.Add(refresh)
-	}
-	const tokenJSON = `JSON with token_type "Bearer", a non-empty access_token, integer expires_in, string refresh_token`
-	if _, note := JSONText(tr.body); tr.status == http.StatusOK && len(problems) == 0 && note != "" {
-		// The device reads it (NSJSONSerialization), so the token works.
-		r.report(docWarning("AUTH-013", tokenJSON+", in UTF-8 without a byte-order mark", note))
-	} else if tr.status == http.StatusOK {
-		r.check("AUTH-013", len(problems) == 0, tokenJSON, strings.Join(problems, "; "))
-	} else {
-		r.skip("AUTH-013", "the token request failed")
-	}
-	ok := tr.status == http.StatusOK && len(problems) == 0
-	if ok {
-		es.token, os.refreshToken = tok, refresh
-		r.judgeTokenEntropy(tok)
-	} else {
-		r.skip("AUTH-007", "no access token")
-	}
-	r.oauthProbes(start, lr)
-	if !ok {
+	s.Probes = r.authProbes(lr.start, lr)
+	if s.Token != nil && !check.TokenIssued(s.Token) && !r.c.NoProbes {
 		// Redeeming a code twice may revoke what it issued (RFC 6749
 		// §4.1.2), so after a success the probe waits until enrollment is
 		// done; here nothing is left to spoil.
-		r.codeReuseProbe(os.code)
-		msg := "the token request failed: " + firstNonEmpty(strings.Join(problems, "; "), fmt.Sprintf("status %d", tr.status))
+		s.Reuse = r.redeemAgain(os.code)
+	}
+	judgeOAuth(s, r.judged)
+	st, status, msg := oauthOutcome(lr, s, bad)
+	if st == nil {
+		es.token, os.refreshToken = s.Token.AccessToken, refresh
+	}
+	return st, status, msg
+}
+
+// judgeOAuth calls the sign-in's judges in the order of the oauth2 step's
+// report: AUTH, TOTP (the code), AUTH, TOTP (the probes), AUTH (the code
+// redeemed again); the token request's judges come before the code's when
+// no callback came.
+func judgeOAuth(s *check.SignIn, emit func(*check.Verdicts)) {
+	js := []func(*check.SignIn) *check.Verdicts{check.JudgeSignInPages, check.JudgeAuthorization, check.JudgeOAuthCallback}
+	issued := check.TokenIssued(s.Token)
+	switch {
+	case !s.Login.HasCallback():
+		js = append(js, check.JudgeTokenRequest, check.JudgeCodeReuse, check.JudgeSecondFactor, check.JudgeWrongPassword, check.JudgeCodeProbes)
+	case s.Token == nil:
+		js = append(js, check.JudgeSecondFactor, check.JudgeTokenRequest, check.JudgeCodeReuse, check.JudgeWrongPassword, check.JudgeCodeProbes)
+	case issued:
+		js = append(js, check.JudgeSecondFactor, check.JudgeTokenRequest, check.JudgeWrongPassword, check.JudgeCodeProbes)
+	default:
+		js = append(js, check.JudgeSecondFactor, check.JudgeTokenRequest, check.JudgeWrongPassword, check.JudgeCodeProbes, check.JudgeCodeReuse)
+	}
+	for _, j := range js {
+		emit(j(s))
+	}
+}
+
+// oauthOutcome is the oauth2 step's status: whether the device holds an
+// access token, and if not whose doing that is.
+func oauthOutcome(lr *loginRun, s *check.SignIn, bad []string) (*stop, StepStatus, string) {
+	tr := s.Token
+	switch {
+	case !s.Login.HasCallback() && lr.transport != "":
+		why := "the authorization could not be judged: " + lr.transport
+		return &stop{OutcomeError, why}, StepError, why
+	case !s.Login.HasCallback() && (lr.atLimit() || lr.untestable()):
+		why := loginFailure(lr)
+		return &stop{OutcomeError, why}, StepError, why
+	case !s.Login.HasCallback():
+		why := loginFailure(lr)
+		return &stop{OutcomeAuthFailed, why}, StepFailed, why
+	case bad != nil:
+		msg := "the device refuses the authorization response: " + strings.Join(bad, "; ")
+		return &stop{OutcomeAuthFailed, msg}, StepFailed, msg
+	case tr.Unjudgeable != "":
+		return &stop{OutcomeError, "the token request could not be judged: " + tr.Unjudgeable}, StepError, tr.Unjudgeable
+	case !check.TokenIssued(tr):
+		msg := "the token request failed: " + firstNonEmpty(strings.Join(tr.Problems, "; "), fmt.Sprintf("status %d", tr.Status))
 		return &stop{OutcomeAuthFailed, msg}, StepFailed, msg
 	}
 	return nil, StepOK, "authorized with a code; the token endpoint issued a Bearer access token" + lr.driverNote()
+}
+
+// tokenAnswer is what the device reads of a token endpoint's answer, and
+// the refresh token it carries.
+func tokenAnswer(tr *response, timeout time.Duration) (*check.Answer, string) {
+	a := &check.Answer{Unjudgeable: unjudgeable(tr, timeout, "token response"), Status: tr.status, Excerpt: excerpt(tr.body, 200),
+		CacheControl: tr.header.Get("Cache-Control"), MentionsPKCE: check.MentionsPKCE(tr.body)}
+	var refresh string
+	a.AccessToken, refresh, a.Problems = parseTokenResponse(tr)
+	var m map[string]any
+	note, err := unmarshalServerJSON(tr.body, &m)
+	a.JSON, a.JSONNote = err == nil, note
+	a.Error, _ = m["error"].(string)
+	return a, refresh
 }
 
 func firstNonEmpty(s ...string) string {
@@ -210,14 +179,6 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-func (r *runner) oauthProbes(start string, lr *loginRun) {
-	if r.c.NoProbes {
-		r.skipAll("probes are off (--no-probes)", "AUTH-006", "TOTP-003", "TOTP-004", "TOTP-005")
-		return
-	}
-	r.authProbes(start, lr)
 }
 
 // tokenRequest posts a form to token-url like the device: no client
@@ -263,83 +224,60 @@ func parseTokenResponse(tr *response) (access, refresh string, problems []string
 }
 
 // codeReuseProbe redeems the code a second time (AUTH-014) and judges the
-// error answer's form (AUTH-016).
+// error answer's form (AUTH-016); the enroll step calls it after
+// enrollment.
 func (r *runner) codeReuseProbe(code string) {
-	if r.c.NoProbes {
-		r.skipAll("probes are off (--no-probes)", "AUTH-014", "AUTH-016")
-		return
+	s := signInSeen(&r.obs, r.oauth != nil, r.c.NoProbes)
+	if !r.c.NoProbes {
+		s.Reuse = r.redeemAgain(code)
 	}
+	r.judged(check.JudgeCodeReuse(s))
+}
+
+// redeemAgain is the probe of AUTH-014: the same code again.
+func (r *runner) redeemAgain(code string) *check.Answer {
 	p := r.enroll.challenge.Params
 	tr := r.tokenRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {p["redirect-url"]}, "client_id": {p["client-id"]}}, "probe AUTH-014: the same code again", true)
-	if why := unjudgeable(tr, r.lim.Timeout, "token response"); why != "" {
-		r.cannotJudge("AUTH-014", why)
-		r.cannotJudge("AUTH-016", why)
-		return
+	a, _ := tokenAnswer(tr, r.lim.Timeout)
+	if a.Unjudgeable != "" {
+		return &check.Answer{Unjudgeable: a.Unjudgeable}
 	}
-	var m map[string]any
-	note, jerr := unmarshalServerJSON(tr.body, &m)
-	isJSON := jerr == nil
-	errCode, _ := m["error"].(string)
-	issued, _ := m["access_token"].(string)
-	if issued != "" {
-		r.red.Add(issued)
+	r.red.Add(a.AccessToken)
+	return a
+}
+
+// signInSeen is the sign-in's observation, for the probes the enroll step
+// makes after it (a fresh one should no sign-in have observed).
+func signInSeen(o *check.Observations, oauth, noProbes bool) *check.SignIn {
+	if o.SignIn == nil {
+		o.SignIn = &check.SignIn{OAuth: oauth, NoProbes: noProbes}
 	}
-	switch {
-	case tr.status == http.StatusOK && issued != "":
-		r.check("AUTH-014", false, "a redeemed code is refused (400 invalid_grant)", "the second redemption got another access token")
-		r.skip("AUTH-016", "no error answer to judge")
-		return
-	default:
-		r.check("AUTH-014", true, "", "")
-	}
-	switch {
-	case tr.status == http.StatusOK:
-		r.check("AUTH-016", false, "a non-200 status with an RFC 6749 error body", fmt.Sprintf("200 with %s", excerpt(tr.body, 200)))
-	case !isJSON || errCode == "":
-		r.check("AUTH-016", false, `a JSON body {"error": "..."} (RFC 6749 §5.2)`, fmt.Sprintf("%d %s", tr.status, excerpt(tr.body, 200)))
-	case note != "":
-		r.report(docWarning("AUTH-016", `a JSON body {"error": "..."} (RFC 6749 §5.2) in UTF-8 without a byte-order mark`, note))
-	default:
-		r.check("AUTH-016", true, "", "")
-	}
+	return o.SignIn
 }
 
 // refreshProbe is AUTH-015: the refresh grant gives a new access token. It
 // runs after enrollment, when a device would refresh silently.
 func (r *runner) refreshProbe() {
-	os := r.oauth
-	if os == nil {
-		r.skip("AUTH-015", "not an OAuth 2 enrollment")
-		return
-	}
-	if os.refreshToken == "" {
-		r.skip("AUTH-015", "the token response had no refresh_token")
+	s, os := signInSeen(&r.obs, r.oauth != nil, r.c.NoProbes), r.oauth
+	s.Refresh = &check.Refresh{HadToken: os != nil && os.refreshToken != ""}
+	if !s.Refresh.HadToken {
+		r.judged(check.JudgeRefresh(s))
 		return
 	}
 	p := r.enroll.challenge.Params
 	tr := r.tokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {os.refreshToken}, "client_id": {p["client-id"]}}, "refresh grant", false)
-	if why := unjudgeable(tr, r.lim.Timeout, "token response"); why != "" {
-		r.cannotJudge("AUTH-015", why)
-		return
-	}
-	tok, refresh, problems := parseTokenResponse(tr)
-	if tok != "" {
-		r.red.Add(tok)
-	}
-	if refresh != "" {
+	a, refresh := tokenAnswer(tr, r.lim.Timeout)
+	s.Refresh.Answer = a
+	if a.Unjudgeable == "" {
+		r.red.Add(a.AccessToken)
 		r.red.Add(refresh)
 	}
-	ok := tr.status == http.StatusOK && len(problems) == 0
-	actual := fmt.Sprintf("status %d", tr.status)
-	if len(problems) > 0 {
-		actual += ": " + strings.Join(problems, "; ")
-	}
-	r.check("AUTH-015", ok, "200 with a new access token for grant_type=refresh_token", actual)
-	if ok {
+	r.judged(check.JudgeRefresh(s))
+	if a.Unjudgeable == "" && check.TokenIssued(a) {
 		// The device goes on with what the refresh gave: servers may
 		// rotate refresh tokens (RFC 6749 §10.4), and a later silent
 		// refresh (§2.14) must not present a spent one.
-		r.enroll.token = tok
+		r.enroll.token = a.AccessToken
 		if refresh != "" {
 			os.refreshToken = refresh
 		}

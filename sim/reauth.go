@@ -118,10 +118,10 @@ func (r *runner) signInAgain(ch *Challenge, purpose string) reauthOutcome {
 	if r.driver == nil {
 		r.driver = weblogin.Form
 	}
-	lr := r.deviceLoginWith(r.loginURL(raw), purpose+": sign in again")
+	lr := r.deviceLoginWith(loginURL(r.c, raw), purpose+": sign in again")
 	cb := lr.callback()
 	if cb == nil {
-		return r.loginFailed(lr)
+		return loginFailed(lr)
 	}
 	q, _ := foundationQuery(cb.RawQuery)
 	tok := q.Get("access-token")
@@ -155,7 +155,7 @@ func (r *runner) authorizeAgain(ch *Challenge, purpose string) reauthOutcome {
 	lr := r.deviceLoginWith(start, purpose+": authorize again")
 	cb := lr.callback()
 	if cb == nil {
-		return r.loginFailed(lr)
+		return loginFailed(lr)
 	}
 	q, _ := foundationQuery(cb.RawQuery)
 	if q.Get("state") != os.state || q.Get("code") == "" {
@@ -183,7 +183,7 @@ func (r *runner) authorizeAgain(ch *Challenge, purpose string) reauthOutcome {
 
 // loginFailed says why a sign-in again gave no callback, and whose doing
 // that is.
-func (r *runner) loginFailed(lr *loginRun) reauthOutcome {
+func loginFailed(lr *loginRun) reauthOutcome {
 	if lr.transport != "" {
 		return reauthOutcome{why: "signing in again could not be judged: " + lr.transport}
 	}

@@ -232,7 +232,7 @@ func (l *totpLedger) turn(k [32]byte) chan struct{} {
 // a no-op for an account without a second factor, and for a case that has
 // its turn already, so a step cannot wait for its own turn.
 func (r *runner) takeTurn() (release func(), err error) {
-	if !r.hasSecondFactor() || r.turnHeld {
+	if !r.c.Account.hasSecondFactor() || r.turnHeld {
 		return func() {}, nil
 	}
 	l := r.ledger

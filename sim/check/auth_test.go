@@ -1,4 +1,4 @@
-package sim
+package check
 
 import (
 	"crypto/rand"
@@ -13,7 +13,7 @@ func TestContainsGuessableUser(t *testing.T) {
 		tok, id string
 		want    bool
 	}{
-		{b64("alice@acme.test"), "alice@acme.test", true},
+		{rawBase64("alice@acme.test"), "alice@acme.test", true},
 		{"alice-1700000000", "alice@acme.test", true},
 		{"ALICE@ACME.TEST", "alice@acme.test", true},
 		{"bob" + "Qm9iSXNOb3RBVG9rZW5CdXRSYW5kb21CeXRlcw", "bob@acme.test", false}, // a name by chance in a long random token
