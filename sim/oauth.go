@@ -160,8 +160,8 @@ func oauthOutcome(lr *loginRun, s *check.SignIn, bad []string) (*stop, StepStatu
 
 // tokenAnswer is what the device reads of a token endpoint's answer, and
 // the refresh token it carries.
-func tokenAnswer(tr *response, timeout time.Duration) (*check.Answer, string) {
-	a := &check.Answer{Unjudgeable: unjudgeable(tr, timeout, "token response"), Status: tr.status, Excerpt: excerpt(tr.body, 200),
+func tokenAnswer(tr *response, timeout time.Duration) (*check.TokenReply, string) {
+	a := &check.TokenReply{Unjudgeable: unjudgeable(tr, timeout, "token response"), Status: tr.status, Excerpt: excerpt(tr.body, 200),
 		CacheControl: tr.header.Get("Cache-Control"), MentionsPKCE: check.MentionsPKCE(tr.body)}
 	var refresh string
 	a.AccessToken, refresh, a.Problems = parseTokenResponse(tr)
@@ -235,12 +235,12 @@ func (r *runner) codeReuseProbe(code string) {
 }
 
 // redeemAgain is the probe of AUTH-014: the same code again.
-func (r *runner) redeemAgain(code string) *check.Answer {
+func (r *runner) redeemAgain(code string) *check.TokenReply {
 	p := r.enroll.challenge.Params
 	tr := r.tokenRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {p["redirect-url"]}, "client_id": {p["client-id"]}}, "probe AUTH-014: the same code again", true)
 	a, _ := tokenAnswer(tr, r.lim.Timeout)
 	if a.Unjudgeable != "" {
-		return &check.Answer{Unjudgeable: a.Unjudgeable}
+		return &check.TokenReply{Unjudgeable: a.Unjudgeable}
 	}
 	r.red.Add(a.AccessToken)
 	return a

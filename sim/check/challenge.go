@@ -43,9 +43,6 @@ type EnrollProbes struct {
 	ProductErr string `json:"product_err,omitempty"`
 }
 
-// CallbackScheme is the scheme of the sign-in's callback and of an
-// apple-oauth2 redirect-url (§2.7).
-const CallbackScheme = "apple-remotemanagement-user-login"
 
 func init() {
 	onChallenge := func(f func(*Challenge) *Verdicts) func(*Observations) *Verdicts {

@@ -177,7 +177,7 @@ func JudgeTokenRequest(s *SignIn) *Verdicts {
 
 // TokenIssued: the token endpoint answered 200 with a token response the
 // device takes.
-func TokenIssued(tr *Answer) bool {
+func TokenIssued(tr *TokenReply) bool {
 	return tr != nil && tr.Unjudgeable == "" && tr.Status == 200 && len(tr.Problems) == 0
 }
 

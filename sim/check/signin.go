@@ -29,11 +29,11 @@ type SignIn struct {
 	State       string `json:"state,omitempty"`
 
 	Login  Login   `json:"login"`            // the device's own sign-in
-	Token  *Answer `json:"token,omitempty"`  // OAuth 2: the token request, when the callback was usable
+	Token  *TokenReply `json:"token,omitempty"`  // OAuth 2: the token request, when the callback was usable
 	Probes *Probes `json:"probes,omitempty"` // nil with --no-probes
 	// Reuse is the second redemption of the code (AUTH-014, AUTH-016),
 	// Refresh the refresh grant after enrollment (AUTH-015).
-	Reuse   *Answer  `json:"reuse,omitempty"`
+	Reuse   *TokenReply  `json:"reuse,omitempty"`
 	Refresh *Refresh `json:"refresh,omitempty"`
 }
 
@@ -112,8 +112,8 @@ type Probes struct {
 	SkewErr       string `json:"skew_err,omitempty"`
 }
 
-// Answer is a token endpoint's answer, as the device reads it.
-type Answer struct {
+// TokenReply is a token endpoint's answer, as the device reads it.
+type TokenReply struct {
 	// Unjudgeable says why the answer is no verdict on the server (no
 	// answer, a body cut short); "" when it is one.
 	Unjudgeable  string `json:"unjudgeable,omitempty"`
@@ -137,7 +137,7 @@ type Refresh struct {
 	// NoEnrollment: the enrollment failed, so there is nothing to refresh.
 	NoEnrollment bool    `json:"no_enrollment,omitempty"`
 	HadToken     bool    `json:"had_token,omitempty"` // the token response carried a refresh_token
-	Answer       *Answer `json:"answer,omitempty"`    // nil when not sent
+	Answer       *TokenReply `json:"answer,omitempty"`    // nil when not sent
 }
 
 // FirstPage is the first 200 of the run after any redirects, or its first

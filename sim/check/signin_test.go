@@ -218,10 +218,10 @@ func oauthOK() *SignIn {
 	l := webCallback("apple-remotemanagement-user-login://oauth-redirect?code=c0de&state=S1")
 	return &SignIn{OAuth: true, Identifier: "alice@acme.test", RedirectURL: "apple-remotemanagement-user-login://oauth-redirect", State: "S1",
 		Login:   l,
-		Token:   &Answer{Status: 200, CacheControl: "no-store", JSON: true, AccessToken: goodToken},
+		Token:   &TokenReply{Status: 200, CacheControl: "no-store", JSON: true, AccessToken: goodToken},
 		Probes:  &Probes{WrongPassword: refusedProbe()},
-		Reuse:   &Answer{Status: 400, JSON: true, Error: "invalid_grant"},
-		Refresh: &Refresh{HadToken: true, Answer: &Answer{Status: 200, JSON: true, AccessToken: goodToken + "2"}}}
+		Reuse:   &TokenReply{Status: 400, JSON: true, Error: "invalid_grant"},
+		Refresh: &Refresh{HadToken: true, Answer: &TokenReply{Status: 200, JSON: true, AccessToken: goodToken + "2"}}}
 }
 
 func TestJudgeOAuth(t *testing.T) {
@@ -256,26 +256,26 @@ func TestJudgeOAuth(t *testing.T) {
 		}, []string{"AUTH-009 pass", "AUTH-011 warn", "AUTH-011 fail", "AUTH-004 pass",
 			"AUTH-007 skip", "AUTH-008 skip", "AUTH-010 skip", "AUTH-012 skip", "AUTH-013 skip", "AUTH-014 skip", "AUTH-016 skip", "AUTH-015 pass"}},
 		{"token endpoint unreadable", func(s *SignIn) {
-			s.Token, s.Reuse = &Answer{Unjudgeable: "no answer"}, &Answer{Unjudgeable: "no answer"}
+			s.Token, s.Reuse = &TokenReply{Unjudgeable: "no answer"}, &TokenReply{Unjudgeable: "no answer"}
 		}, []string{"AUTH-009 pass", "AUTH-011 pass", "AUTH-004 pass",
 			"AUTH-010 error", "AUTH-012 error", "AUTH-008 error", "AUTH-013 error", "AUTH-007 skip", "AUTH-014 error", "AUTH-016 error", "AUTH-015 pass"}},
 		{"token endpoint wants a verifier", func(s *SignIn) {
-			s.Token = &Answer{Status: 400, MentionsPKCE: true, JSON: true, Error: "invalid_request", Excerpt: `{"error":"code_verifier"}`}
+			s.Token = &TokenReply{Status: 400, MentionsPKCE: true, JSON: true, Error: "invalid_request", Excerpt: `{"error":"code_verifier"}`}
 		}, []string{"AUTH-009 pass", "AUTH-011 pass", "AUTH-004 pass",
 			"AUTH-010 warn", "AUTH-012 fail", "AUTH-008 warn", "AUTH-013 skip", "AUTH-007 skip", "AUTH-014 pass", "AUTH-016 pass", "AUTH-015 pass"}},
 		{"a bad token response", func(s *SignIn) {
-			s.Token = &Answer{Status: 200, CacheControl: "no-store", JSON: true, Problems: []string{"token_type mac"}}
+			s.Token = &TokenReply{Status: 200, CacheControl: "no-store", JSON: true, Problems: []string{"token_type mac"}}
 		}, []string{"AUTH-009 pass", "AUTH-011 pass", "AUTH-004 pass",
 			"AUTH-010 pass", "AUTH-012 pass", "AUTH-008 pass", "AUTH-013 fail", "AUTH-007 skip", "AUTH-014 pass", "AUTH-016 pass", "AUTH-015 pass"}},
 		{"a byte-order mark", func(s *SignIn) { s.Token.JSONNote, s.Reuse.JSONNote = "a mark", "a mark" },
 			[]string{"AUTH-009 pass", "AUTH-011 pass", "AUTH-004 pass",
 				"AUTH-010 pass", "AUTH-012 pass", "AUTH-008 pass", "AUTH-013 warn", "AUTH-007 pass", "AUTH-014 pass", "AUTH-016 warn", "AUTH-015 pass"}},
-		{"a code redeemed twice", func(s *SignIn) { s.Reuse = &Answer{Status: 200, JSON: true, AccessToken: "x"} },
+		{"a code redeemed twice", func(s *SignIn) { s.Reuse = &TokenReply{Status: 200, JSON: true, AccessToken: "x"} },
 			[]string{"AUTH-009 pass", "AUTH-011 pass", "AUTH-004 pass",
 				"AUTH-010 pass", "AUTH-012 pass", "AUTH-008 pass", "AUTH-013 pass", "AUTH-007 pass", "AUTH-014 warn", "AUTH-016 skip", "AUTH-015 pass"}},
 		{"errors as 200 and as text", func(s *SignIn) {
-			s.Reuse = &Answer{Status: 200, JSON: true, Error: "invalid_grant"}
-			s.Refresh.Answer = &Answer{Status: 400, Problems: []string{"no access_token string"}}
+			s.Reuse = &TokenReply{Status: 200, JSON: true, Error: "invalid_grant"}
+			s.Refresh.Answer = &TokenReply{Status: 400, Problems: []string{"no access_token string"}}
 		}, []string{"AUTH-009 pass", "AUTH-011 pass", "AUTH-004 pass",
 			"AUTH-010 pass", "AUTH-012 pass", "AUTH-008 pass", "AUTH-013 pass", "AUTH-007 pass", "AUTH-014 pass", "AUTH-016 warn", "AUTH-015 warn"}},
 		{"no refresh token, probes off", func(s *SignIn) {
@@ -289,9 +289,9 @@ func TestJudgeOAuth(t *testing.T) {
 		assert.Equal(t, tt.want, all(s), tt.name)
 	}
 	s := oauthOK()
-	s.Reuse = &Answer{Status: 400, Excerpt: "bad"}
+	s.Reuse = &TokenReply{Status: 400, Excerpt: "bad"}
 	assert.Equal(t, []string{"AUTH-014 pass", "AUTH-016 warn"}, got(JudgeCodeReuse(s)), "a text error")
-	s.Refresh.Answer = &Answer{Unjudgeable: "no answer"}
+	s.Refresh.Answer = &TokenReply{Unjudgeable: "no answer"}
 	assert.Equal(t, []string{"AUTH-015 error"}, got(JudgeRefresh(s)))
 	assert.Equal(t, []string{"AUTH-015 skip"}, got(JudgeRefresh(webOK())), "not an OAuth 2 enrollment")
 	s.Refresh = &Refresh{NoEnrollment: true}

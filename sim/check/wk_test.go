@@ -80,15 +80,6 @@ func conformingDiscovery() *Discovery {
 	}
 }
 
-// got lists "ID status" of every result, in order.
-func got(v *Verdicts) []string {
-	var out []string
-	for _, r := range v.Results {
-		out = append(out, r.ID+" "+string(r.Status))
-	}
-	return out
-}
-
 // says finds the text of the first result of id that is not a pass.
 func says(v *Verdicts, id string) string {
 	for _, r := range v.Results {
