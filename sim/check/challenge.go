@@ -43,7 +43,6 @@ type EnrollProbes struct {
 	ProductErr string `json:"product_err,omitempty"`
 }
 
-
 func init() {
 	onChallenge := func(f func(*Challenge) *Verdicts) func(*Observations) *Verdicts {
 		return func(o *Observations) *Verdicts {

@@ -28,13 +28,13 @@ type SignIn struct {
 	RedirectURL string `json:"redirect_url,omitempty"`
 	State       string `json:"state,omitempty"`
 
-	Login  Login   `json:"login"`            // the device's own sign-in
+	Login  Login       `json:"login"`            // the device's own sign-in
 	Token  *TokenReply `json:"token,omitempty"`  // OAuth 2: the token request, when the callback was usable
-	Probes *Probes `json:"probes,omitempty"` // nil with --no-probes
+	Probes *Probes     `json:"probes,omitempty"` // nil with --no-probes
 	// Reuse is the second redemption of the code (AUTH-014, AUTH-016),
 	// Refresh the refresh grant after enrollment (AUTH-015).
-	Reuse   *TokenReply  `json:"reuse,omitempty"`
-	Refresh *Refresh `json:"refresh,omitempty"`
+	Reuse   *TokenReply `json:"reuse,omitempty"`
+	Refresh *Refresh    `json:"refresh,omitempty"`
 }
 
 // Login is one pass through the sign-in pages, as the step saw it: the
@@ -135,8 +135,8 @@ type TokenReply struct {
 // Refresh is the refresh grant after enrollment (AUTH-015).
 type Refresh struct {
 	// NoEnrollment: the enrollment failed, so there is nothing to refresh.
-	NoEnrollment bool    `json:"no_enrollment,omitempty"`
-	HadToken     bool    `json:"had_token,omitempty"` // the token response carried a refresh_token
+	NoEnrollment bool        `json:"no_enrollment,omitempty"`
+	HadToken     bool        `json:"had_token,omitempty"` // the token response carried a refresh_token
 	Answer       *TokenReply `json:"answer,omitempty"`    // nil when not sent
 }
 
