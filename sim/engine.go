@@ -745,13 +745,3 @@ func (r *runner) judged(v *check.Verdicts) {
 	}
 }
 
-// check judges and reports in one call.
-func (r *runner) check(id string, ok bool, expected, actual string) {
-	r.report(check.Verdict(id, ok, expected, actual))
-}
-
-func (r *runner) skip(id, why string)  { r.report(check.With(id, Skip, why)) }
-func (r *runner) note(id, what string) { r.report(check.With(id, Noted, what)) }
-func (r *runner) cannotJudge(id, why string) {
-	r.report(check.With(id, Error, why))
-}

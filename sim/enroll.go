@@ -248,12 +248,6 @@ func answerOf(resp *response) check.Answer {
 	return a
 }
 
-func (r *runner) skipAll(why string, ids ...string) {
-	for _, id := range ids {
-		r.skip(id, why)
-	}
-}
-
 // enrollProbes send what a device would not: the same body under the other
 // content types real devices and Apple's examples use (ENR-008) and, with
 // all, a body that is no signed plist (ENR-009) and a product no server

@@ -255,31 +255,3 @@ func signInSeen(o *check.Observations, oauth, noProbes bool) *check.SignIn {
 	return o.SignIn
 }
 
-// refreshProbe is AUTH-015: the refresh grant gives a new access token. It
-// runs after enrollment, when a device would refresh silently.
-func (r *runner) refreshProbe() {
-	s, os := signInSeen(&r.obs, r.oauth != nil, r.c.NoProbes), r.oauth
-	s.Refresh = &check.Refresh{HadToken: os != nil && os.refreshToken != ""}
-	if !s.Refresh.HadToken {
-		r.judged(check.JudgeRefresh(s))
-		return
-	}
-	p := r.enroll.challenge.Params
-	tr := r.tokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {os.refreshToken}, "client_id": {p["client-id"]}}, "refresh grant", false)
-	a, refresh := tokenAnswer(tr, r.lim.Timeout)
-	s.Refresh.Answer = a
-	if a.Unjudgeable == "" {
-		r.red.Add(a.AccessToken)
-		r.red.Add(refresh)
-	}
-	r.judged(check.JudgeRefresh(s))
-	if a.Unjudgeable == "" && check.TokenIssued(a) {
-		// The device goes on with what the refresh gave: servers may
-		// rotate refresh tokens (RFC 6749 §10.4), and a later silent
-		// refresh (§2.14) must not present a spent one.
-		r.enroll.token = a.AccessToken
-		if refresh != "" {
-			os.refreshToken = refresh
-		}
-	}
-}
