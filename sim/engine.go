@@ -744,4 +744,3 @@ func (r *runner) judged(v *check.Verdicts) {
 		r.report(res)
 	}
 }
-

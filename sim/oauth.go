@@ -254,4 +254,3 @@ func signInSeen(o *check.Observations, oauth, noProbes bool) *check.SignIn {
 	}
 	return o.SignIn
 }
-
