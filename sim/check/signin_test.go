@@ -1,15 +1,10 @@
 package check
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 const goodToken = "kq3XbZ1vN8w2YpL0rT5uHcE7mA9sD4fG6jK2lPqRxyW"
@@ -296,50 +291,4 @@ func TestJudgeOAuth(t *testing.T) {
 	assert.Equal(t, []string{"AUTH-015 skip"}, got(JudgeRefresh(webOK())), "not an OAuth 2 enrollment")
 	s.Refresh = &Refresh{NoEnrollment: true}
 	assert.Equal(t, "no enrollment to refresh", JudgeRefresh(s).Results[0].Detail)
-}
-
-// The saved observations (sim's TestSignInJudgedAgainFromItsObservation
-// saves them from the reference server's conforming accounts and faults)
-// are judged to what the run reported, without a server, and survive
-// JSON; a registered judge returns every check it owns whenever it runs,
-// and only checks of its group.
-func TestSavedSignInObservations(t *testing.T) {
-	files, err := filepath.Glob("testdata/observations/signin/*.json")
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	sets := map[string]*SignIn{"web": webOK(), "oauth": oauthOK()}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		var saved struct {
-			Observations Observations `json:"observations"`
-			Results      []string     `json:"results"`
-		}
-		require.NoError(t, json.Unmarshal(b, &saved), f)
-		require.NotNil(t, saved.Observations.SignIn, f)
-		var again []string
-		for _, r := range JudgeAll(&saved.Observations) {
-			if Implemented(r.ID) {
-				again = append(again, r.ID+" "+string(r.Status))
-			}
-		}
-		slices.Sort(again)
-		assert.Equal(t, saved.Results, again, f)
-		sets[f] = saved.Observations.SignIn
-	}
-	for name, s := range sets {
-		b, err := json.Marshal(Observations{SignIn: s})
-		require.NoError(t, err)
-		var back Observations
-		require.NoError(t, json.Unmarshal(b, &back))
-		assert.Equal(t, JudgeAll(&Observations{SignIn: s}), JudgeAll(&back), name)
-		for _, j := range Judges() {
-			if v := j.Run(&back); v != nil {
-				assert.Empty(t, v.Missing(), "%s: %s %s", name, j.Group, j.Reads)
-				for _, r := range v.Results {
-					assert.True(t, strings.HasPrefix(r.ID, j.Group+"-"), "%s: %s returned %s", name, j.Group, r.ID)
-				}
-			}
-		}
-	}
 }
