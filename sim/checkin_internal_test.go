@@ -201,7 +201,7 @@ func playMDMAt(t *testing.T, s mdmSetupT, base string, doer Doer) *mdmRun {
 	}
 	run := &mdmRun{}
 	var mu sync.Mutex
-	red := (&Redactor{}).ForCase(Account{})
+	red := (&Redactor{}).ForCase()
 	r := &runner{e: &Engine{Doer: doer}, ctx: context.Background(), clock: time.Now, lim: lim.withDefaults(), red: red,
 		c:    Case{Name: s.device + "/" + mode, Device: d, Account: Account{Identifier: "alice@acme.test"}, Until: s.until, NoProbes: s.noProbes},
 		emit: func(ev Event) { mu.Lock(); run.events = append(run.events, ev); mu.Unlock() }}

@@ -383,7 +383,7 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 		if c.Target.Timeout > 0 {
 			lim.Timeout = c.Target.Timeout
 		}
-		return &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: lim, red: red.ForCase(c.Account), ledger: ledger}
+		return &runner{e: e, c: c, ctx: ctx, emit: emit, clock: clock, lim: lim, red: red.ForCase(c.Account.Password, c.Account.TOTPSecret), ledger: ledger}
 	}
 	var reports []CaseReport
 	if e.Parallel > 1 && e.Gate == nil {

@@ -8,14 +8,6 @@ import (
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
-// NumForms is how many secret forms r holds itself (not its parent's), for
-// the test that a finished case leaves none behind in the run's redactor.
-func (r *Redactor) NumForms() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.forms)
-}
-
 // IdentityStepForTest plays the identity step alone, for a profile whose
 // payloads are given (the MDM payload first), against doer: what the step
 // reported, its status, and the subject of the certificate it obtained.

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/sim/ats"
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/secret"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -210,7 +209,7 @@ func (r *runner) doOnce(q request) *response {
 		// redactor, which would grow by kilobytes with every request.
 		out.body = bytes.ReplaceAll(out.body, []byte(sig), []byte(redacted))
 	}
-	r.red.learnSecrets(out)
+	r.red.Learn(out.header, out.body)
 	ex.Status = resp.StatusCode
 	if !r.noResults {
 		ex.ResponseHeaders = resp.Header.Clone()
@@ -320,61 +319,6 @@ func isTimeout(ctx context.Context, err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// credentialFields name the values in callbacks and token responses that
-// are credentials.
-var credentialFields = map[string]bool{"access-token": true, "code": true, "ticket": true, "access_token": true, "refresh_token": true, "id_token": true}
-
-// learnSecrets registers credentials with the redactor the moment they
-// arrive, before the exchange that carries them is emitted: cookies,
-// tokens and codes in a Location or another header, tokens in a JSON body,
-// and callbacks anywhere in a body (a meta refresh, a script navigation, a
-// JSON field of a script's fetch; see bodysecrets.go).
-func (red *Redactor) learnSecrets(resp *response) {
-	for _, line := range resp.header.Values("Set-Cookie") {
-		if c, err := http.ParseSetCookie(line); err == nil {
-			red.Add(c.Value)
-		}
-	}
-	if loc := resp.header.Get("Location"); loc != "" {
-		if u, err := url.Parse(loc); err == nil {
-			q, _ := foundationQuery(u.RawQuery)
-			for k, vs := range q {
-				if credentialFields[k] {
-					for _, v := range vs {
-						red.Add(v)
-					}
-				}
-			}
-			for k, vs := range u.Query() {
-				if credentialFields[k] {
-					for _, v := range vs {
-						red.Add(v)
-					}
-				}
-			}
-		}
-	}
-	red.learnHeaderCallbacks(resp.header)
-	red.learnJSONCredentials(resp.body)
-	red.learnBodyCallbacks(resp.body)
-	red.learnURLCredentials(resp.body)
-	// A profile's SCEP challenge (a signed profile carries its XML as is)
-	// and a GetToken answer's TokenData, as the excerpt shows them and as
-	// the step reads them.
-	for _, m := range plistCredential.FindAllSubmatch(resp.body, -1) {
-		red.Add(string(m[2]))
-		if string(m[1]) == "data" {
-			flat := strings.Join(strings.Fields(string(m[2])), "")
-			red.Add(flat)
-			if d, err := base64.StdEncoding.DecodeString(flat); err == nil {
-				red.Add(string(d))
-			}
-		}
-	}
-}
-
-var plistCredential = regexp.MustCompile(`<key>(?:Challenge|TokenData)</key>\s*<(string|data)>([^<]+)</(?:string|data)>`)
-
 // sensitiveHeaders carry credentials; their values are masked whole.
 var sensitiveHeaders = map[string]bool{"Authorization": true, "Cookie": true, "Set-Cookie": true, "Proxy-Authorization": true}
 
@@ -406,7 +350,7 @@ func redactHeaders(red *Redactor, h http.Header, max int) http.Header {
 	for k, vs := range h {
 		for _, v := range vs {
 			if sensitiveHeaders[http.CanonicalHeaderKey(k)] {
-				v = maskCredential(v)
+				v = secret.MaskCredential(v)
 			}
 			if opaqueHeaders[http.CanonicalHeaderKey(k)] {
 				v = redacted
@@ -415,29 +359,6 @@ func redactHeaders(red *Redactor, h http.Header, max int) http.Header {
 		}
 	}
 	return out
-}
-
-// maskCredential keeps the shape of a credential header (scheme, cookie
-// names and attributes) and drops the values, so a reader still sees what
-// was sent.
-func maskCredential(v string) string {
-	if scheme, _, ok := strings.Cut(v, " "); ok && !strings.Contains(scheme, "=") {
-		return scheme + " " + redacted
-	}
-	parts := strings.Split(v, ";")
-	for i, p := range parts {
-		name, _, ok := strings.Cut(p, "=")
-		if !ok {
-			continue
-		}
-		n := strings.TrimSpace(name)
-		switch strings.ToLower(n) {
-		case "path", "domain", "expires", "max-age", "samesite":
-			continue
-		}
-		parts[i] = name + "=" + redacted
-	}
-	return strings.Join(parts, ";")
 }
 
 // excerpt keeps the first n bytes of a body as text; binary bodies are

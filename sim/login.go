@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/secret"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -144,7 +145,7 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 		// The token or code is a secret from the moment it arrives.
 		q, _ := foundationQuery(cb.RawQuery)
 		for k, vs := range q {
-			if credentialFields[k] {
+			if secret.CredentialField(k) {
 				for _, v := range vs {
 					r.red.Add(v)
 				}

@@ -46,6 +46,6 @@ func (p *Player) Play(ctx context.Context, c Case, emit func(Event)) string {
 		lim.Timeout = c.Target.Timeout
 	}
 	r := &runner{e: e, c: c, ctx: ctx, emit: e.stamping(emit), clock: clock, lim: lim,
-		red: p.red.ForCase(c.Account), ledger: p.ledger, noResults: true}
+		red: p.red.ForCase(c.Account.Password, c.Account.TOTPSecret), ledger: p.ledger, noResults: true}
 	return r.play().Outcome
 }

@@ -81,7 +81,7 @@ func TestFinishedCasesReleaseSecretsAndEvents(t *testing.T) {
 	plan := &sim.Redactor{}
 	plan.AddSecret(acct.Password)
 	plan.AddSecret(acct.TOTPSecret)
-	assert.Equal(t, plan.NumForms(), runRed.NumForms(), "the run's redactor holds more than the plan's secrets")
+	assert.Equal(t, plan.Len(), runRed.Len(), "the run's redactor holds more than the plan's secrets")
 	assert.Equal(t, "[redacted] [redacted]", runRed.Redact(acct.Password.Reveal()+" "+acct.TOTPSecret.Reveal()))
 	for s := range watch.seen {
 		if s != acct.Password.Reveal() && s != acct.TOTPSecret.Reveal() {

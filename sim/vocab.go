@@ -10,6 +10,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // Types of package check.
@@ -154,3 +155,14 @@ const (
 
 // ParseUntil is event.ParseUntil.
 func ParseUntil(s string) (Until, error) { return event.ParseUntil(s) }
+
+// Secret is secret.Secret; Redactor is secret.Redactor.
+type (
+	Secret   = secret.Secret
+	Redactor = secret.Redactor
+)
+
+// NewSecret is secret.New.
+func NewSecret(v string) Secret { return secret.New(v) }
+
+const redacted = secret.Redacted

@@ -1,4 +1,4 @@
-package sim
+package secret
 
 import (
 	"encoding/base64"
@@ -12,7 +12,7 @@ import (
 )
 
 func TestSecretNeverPrints(t *testing.T) {
-	s := NewSecret("hunter2-canary")
+	s := New("hunter2-canary")
 	for _, out := range []string{
 		fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q", s, s, s, s, s),
 		fmt.Sprintf("%v", struct{ P Secret }{s}), fmt.Sprintf("%+v", &struct{ P Secret }{s}),
@@ -45,10 +45,10 @@ func TestRedactorForms(t *testing.T) {
 }
 
 func TestMaskCredential(t *testing.T) {
-	assert.Equal(t, "Bearer [redacted]", maskCredential("Bearer abc.def"))
-	assert.Equal(t, "session=[redacted]; Path=/; HttpOnly", maskCredential("session=abc; Path=/; HttpOnly"))
-	assert.Equal(t, "a=[redacted]; b=[redacted]", maskCredential("a=1; b=2"))
-	assert.Equal(t, "sid=[redacted]; Expires=Wed, 21 Oct 2026 07:28:00 GMT", maskCredential("sid=x; Expires=Wed, 21 Oct 2026 07:28:00 GMT"))
+	assert.Equal(t, "Bearer [redacted]", MaskCredential("Bearer abc.def"))
+	assert.Equal(t, "session=[redacted]; Path=/; HttpOnly", MaskCredential("session=abc; Path=/; HttpOnly"))
+	assert.Equal(t, "a=[redacted]; b=[redacted]", MaskCredential("a=1; b=2"))
+	assert.Equal(t, "sid=[redacted]; Expires=Wed, 21 Oct 2026 07:28:00 GMT", MaskCredential("sid=x; Expires=Wed, 21 Oct 2026 07:28:00 GMT"))
 }
 
 // A password posted by fetch() as JSON has its quotes and backslashes
@@ -73,15 +73,15 @@ func TestRedactorJSONForm(t *testing.T) {
 // whole (both are its own, so longest first applies across them).
 func TestRedactorForCase(t *testing.T) {
 	run := &Redactor{}
-	pw := NewSecret("hunter2-password")
+	pw := New("hunter2-password")
 	run.AddSecret(pw)
 	run.Add("other-account-seed")
-	c := run.ForCase(Account{Password: pw})
+	c := run.ForCase(pw)
 	c.Add("tok-hunter2-password-tail")
 	c.Add("cookie-value")
-	forms := c.NumForms()
+	forms := c.Len()
 	c.Add("cookie-value") // again: no new form
-	assert.Equal(t, forms, c.NumForms())
+	assert.Equal(t, forms, c.Len())
 	assert.Equal(t, "a [redacted] b [redacted] c [redacted] d [redacted]",
 		c.Redact("a tok-hunter2-password-tail b hunter2-password c cookie-value d other-account-seed"))
 	assert.Equal(t, "cookie-value [redacted]", run.Redact("cookie-value hunter2-password"),
@@ -95,9 +95,9 @@ func TestRedactorForCase(t *testing.T) {
 // case's own account secrets, and resumes it when the run learns more.
 func TestRedactorForCaseCoveredRun(t *testing.T) {
 	run := &Redactor{}
-	pw := NewSecret("hunter2-password")
+	pw := New("hunter2-password")
 	run.AddSecret(pw)
-	c := run.ForCase(Account{Password: pw})
+	c := run.ForCase(pw)
 	assert.Equal(t, "[redacted]", c.Redact("hunter2-password"))
 	run.Add("late-plan-secret")
 	assert.Equal(t, "[redacted] [redacted]", c.Redact("hunter2-password late-plan-secret"))

@@ -1,12 +1,16 @@
-package sim
+package secret
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"html"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 // Credentials can reach the web view inside a body as well as in a
@@ -19,14 +23,14 @@ import (
 // one leaks it.
 
 // callbackSchemePrefix is what a callback URL starts with in a body.
-const callbackSchemePrefix = CallbackScheme + ":"
+const callbackSchemePrefix = check.CallbackScheme + ":"
 
 // learnHeaderCallbacks registers the credentials of a callback named in
 // any response header (Refresh: 0; url=…, Link), not only Location.
 func (red *Redactor) learnHeaderCallbacks(h map[string][]string) {
 	for _, vs := range h {
 		for _, v := range vs {
-			if containsFold([]byte(v), CallbackScheme) {
+			if containsFold([]byte(v), check.CallbackScheme) {
 				for _, raw := range callbackURLsIn(v, maxBodyCallbacks) {
 					red.learnCallbackURL(raw)
 				}
@@ -46,7 +50,7 @@ const maxBodyCallbacks = 32
 // JSON-escaped (\/, \u0026) and percent-encoded (a URL inside another
 // URL's query).
 func (red *Redactor) learnBodyCallbacks(body []byte) {
-	if !containsFold(body, CallbackScheme) {
+	if !containsFold(body, check.CallbackScheme) {
 		return
 	}
 	text := string(body)
@@ -242,3 +246,71 @@ func containsFold(b []byte, sub string) bool {
 	}
 	return false
 }
+
+// credentialFields name the values in callbacks and token responses that
+// are credentials.
+var credentialFields = map[string]bool{"access-token": true, "code": true, "ticket": true, "access_token": true, "refresh_token": true, "id_token": true}
+
+// Learn registers the credentials of an answer with the redactor the moment they
+// arrive, before the exchange that carries them is emitted: cookies,
+// tokens and codes in a Location or another header, tokens in a JSON body,
+// and callbacks anywhere in a body (a meta refresh, a script navigation, a
+// JSON field of a script's fetch; see bodysecrets.go).
+func (red *Redactor) Learn(header http.Header, body []byte) {
+	for _, line := range header.Values("Set-Cookie") {
+		if c, err := http.ParseSetCookie(line); err == nil {
+			red.Add(c.Value)
+		}
+	}
+	if loc := header.Get("Location"); loc != "" {
+		if u, err := url.Parse(loc); err == nil {
+			q, _ := check.FoundationQuery(u.RawQuery)
+			for k, vs := range q {
+				if credentialFields[k] {
+					for _, v := range vs {
+						red.Add(v)
+					}
+				}
+			}
+			for k, vs := range u.Query() {
+				if credentialFields[k] {
+					for _, v := range vs {
+						red.Add(v)
+					}
+				}
+			}
+		}
+	}
+	red.learnHeaderCallbacks(header)
+	red.learnJSONCredentials(body)
+	red.learnBodyCallbacks(body)
+	red.learnURLCredentials(body)
+	// A profile's SCEP challenge (a signed profile carries its XML as is)
+	// and a GetToken answer's TokenData, as the excerpt shows them and as
+	// the step reads them.
+	for _, m := range plistCredential.FindAllSubmatch(body, -1) {
+		red.Add(string(m[2]))
+		if string(m[1]) == "data" {
+			flat := strings.Join(strings.Fields(string(m[2])), "")
+			red.Add(flat)
+			if d, err := base64.StdEncoding.DecodeString(flat); err == nil {
+				red.Add(string(d))
+			}
+		}
+	}
+}
+
+var plistCredential = regexp.MustCompile(`<key>(?:Challenge|TokenData)</key>\s*<(string|data)>([^<]+)</(?:string|data)>`)
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// CredentialField reports whether a callback's or token answer's field
+// carries a credential.
+func CredentialField(name string) bool { return credentialFields[name] }

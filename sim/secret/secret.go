@@ -1,4 +1,10 @@
-package sim
+// Package secret keeps credentials out of everything enrollsim writes: the
+// Secret type, which prints and marshals as [redacted], and the Redactor,
+// which removes every registered value, in each form it travels in, from
+// text before it leaves the engine, and learns the credentials a server
+// hands out (cookies, tokens, codes, callbacks) from its answers the
+// moment they arrive.
+package secret
 
 import (
 	"encoding/base64"
@@ -10,15 +16,16 @@ import (
 	"sync/atomic"
 )
 
-const redacted = "[redacted]"
+// Redacted is what stands in for a secret.
+const Redacted = "[redacted]"
 
 // Secret holds a password, seed or token. It prints and marshals as
 // [redacted] whatever the verb, so it cannot leak through a log line or a
 // report by accident; Reveal is the one way to the value.
 type Secret struct{ v string }
 
-// NewSecret wraps a value.
-func NewSecret(v string) Secret { return Secret{v} }
+// New wraps a value.
+func New(v string) Secret { return Secret{v} }
 
 // Reveal returns the value, for the one place that must send it.
 func (s Secret) Reveal() string { return s.v }
@@ -26,14 +33,14 @@ func (s Secret) Reveal() string { return s.v }
 // IsZero reports an empty secret.
 func (s Secret) IsZero() bool { return s.v == "" }
 
-func (s Secret) String() string   { return redacted }
-func (s Secret) GoString() string { return redacted }
+func (s Secret) String() string   { return Redacted }
+func (s Secret) GoString() string { return Redacted }
 
 // MarshalJSON keeps secrets out of JSON reports.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
 
 // MarshalText keeps secrets out of YAML and text encoders.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+func (s Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
 
 // Redactor removes registered secrets, in every form they travel in, from
 // text before it leaves the engine. Values are registered the moment they are
@@ -67,14 +74,15 @@ type Redactor struct {
 }
 
 // ForCase returns a redactor for one case: it knows the case's own account
-// secrets and what the case learns, and falls back on r for the rest of the
+// secrets (own) and what the case learns, and falls back on r for the rest of the
 // plan's. The case's account secrets are held here too so that, within the
 // case, a token that contains the password (or a password that contains a
 // token) is replaced whole, longest first.
-func (r *Redactor) ForCase(a Account) *Redactor {
+func (r *Redactor) ForCase(own ...Secret) *Redactor {
 	c := &Redactor{parent: r, covered: -1}
-	c.AddSecret(a.Password)
-	c.AddSecret(a.TOTPSecret)
+	for _, s := range own {
+		c.AddSecret(s)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for v := range r.values {
@@ -149,7 +157,7 @@ func (r *Redactor) replacer() *strings.Replacer {
 		sort.SliceStable(r.forms, func(i, j int) bool { return len(r.forms[i]) > len(r.forms[j]) })
 		pairs := make([]string, 0, 2*len(r.forms))
 		for _, f := range r.forms {
-			pairs = append(pairs, f, redacted)
+			pairs = append(pairs, f, Redacted)
 		}
 		r.repl = strings.NewReplacer(pairs...)
 	}
@@ -168,4 +176,35 @@ func jsonString(v string, html bool) string {
 	}
 	s := strings.TrimSpace(b.String())
 	return strings.TrimSuffix(strings.TrimPrefix(s, `"`), `"`)
+}
+
+// Len is how many forms of secrets r holds itself (not its parent's): a
+// finished case's redactor must leave none behind in the run's.
+func (r *Redactor) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.forms)
+}
+
+// MaskCredential keeps the shape of a credential header (scheme, cookie
+// names and attributes) and drops the values, so a reader still sees what
+// was sent.
+func MaskCredential(v string) string {
+	if scheme, _, ok := strings.Cut(v, " "); ok && !strings.Contains(scheme, "=") {
+		return scheme + " " + Redacted
+	}
+	parts := strings.Split(v, ";")
+	for i, p := range parts {
+		name, _, ok := strings.Cut(p, "=")
+		if !ok {
+			continue
+		}
+		n := strings.TrimSpace(name)
+		switch strings.ToLower(n) {
+		case "path", "domain", "expires", "max-age", "samesite":
+			continue
+		}
+		parts[i] = name + "=" + Redacted
+	}
+	return strings.Join(parts, ";")
 }

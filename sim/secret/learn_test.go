@@ -1,4 +1,4 @@
-package sim
+package secret
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -14,7 +15,7 @@ import (
 // it; a body that only looks alike registers nothing.
 func TestLearnSecretsFromEveryCallbackRoute(t *testing.T) {
 	const tok = "tok/EN+sec=ret_0123456789"
-	const cb = CallbackScheme + "://authentication-results?access-token="
+	const cb = check.CallbackScheme + "://authentication-results?access-token="
 	esc := strings.NewReplacer("/", "%2F", "+", "%2B", "=", "%3D").Replace(tok)
 	tests := []struct {
 		name   string
@@ -37,25 +38,25 @@ func TestLearnSecretsFromEveryCallbackRoute(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &runner{red: &Redactor{}}
+			red := &Redactor{}
 			h := tt.header
 			if h == nil {
 				h = http.Header{"Content-Type": {"text/html"}}
 			}
-			r.red.learnSecrets(&response{status: 200, header: h, body: []byte(tt.body)})
+			red.Learn(h, []byte(tt.body))
 			for _, form := range []string{tok, tt.shown} {
-				assert.NotContains(t, r.red.Redact("shown: "+form+" end"), form, "the token as the page shows it is redacted")
+				assert.NotContains(t, red.Redact("shown: "+form+" end"), form, "the token as the page shows it is redacted")
 			}
 		})
 	}
 	for name, body := range map[string]string{
 		"a code outside a callback": `<a href="https://mdm.test/help?code=E1234567">help</a> <meta http-equiv="refresh" content="0;url=msauth://x?code=notasecret1">`,
-		"no credential item":        `<script>location.href = "` + CallbackScheme + `://authentication-results?lang=english-uk"</script>`,
+		"no credential item":        `<script>location.href = "` + check.CallbackScheme + `://authentication-results?lang=english-uk"</script>`,
 	} {
 		t.Run("near miss: "+name, func(t *testing.T) {
-			r := &runner{red: &Redactor{}}
-			r.red.learnSecrets(&response{status: 200, header: http.Header{}, body: []byte(body)})
-			assert.Equal(t, body, r.red.Redact(body))
+			red := &Redactor{}
+			red.Learn(http.Header{}, []byte(body))
+			assert.Equal(t, body, red.Redact(body))
 		})
 	}
 	t.Run("hostile: 100000 callbacks and a rune that lowers longer", func(t *testing.T) {
@@ -64,9 +65,9 @@ func TestLearnSecretsFromEveryCallbackRoute(t *testing.T) {
 		for i := 0; i < 100000; i++ {
 			fmt.Fprintf(&b, `<a href="%stok%07d">x</a>`, cb, i)
 		}
-		r := &runner{red: &Redactor{}}
-		r.red.learnSecrets(&response{status: 200, header: http.Header{}, body: []byte(b.String())})
-		assert.LessOrEqual(t, len(r.red.values), 5*maxBodyCallbacks, "the redactor grows by a bounded amount")
-		assert.Equal(t, "[redacted]", r.red.Redact("tok0000000"), "the first callbacks are learnt, at the right place")
+		red := &Redactor{}
+		red.Learn(http.Header{}, []byte(b.String()))
+		assert.LessOrEqual(t, len(red.values), 5*maxBodyCallbacks, "the redactor grows by a bounded amount")
+		assert.Equal(t, "[redacted]", red.Redact("tok0000000"), "the first callbacks are learnt, at the right place")
 	})
 }
