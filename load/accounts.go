@@ -17,6 +17,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/accounts"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // DefaultPattern names pattern accounts: user1@acme.test, user2@acme.test...
@@ -30,7 +31,7 @@ const DefaultPattern = accounts.DefaultPattern
 type Accounts struct {
 	Pattern string
 	Count   int
-	Master  sim.Secret
+	Master  secret.Secret
 	List    []sim.Account
 	// First shifts which account case 0 takes: repeated loads against one
 	// server start where the last one stopped, since a server refuses a
@@ -73,7 +74,7 @@ func (a Accounts) At(i int) sim.Account {
 	}
 	id := Name(a.Pattern, i%a.Count+1)
 	pw, seed := Derive(a.Master.Reveal(), id)
-	return sim.Account{Identifier: id, Password: sim.NewSecret(pw), TOTPSecret: sim.NewSecret(seed)}
+	return sim.Account{Identifier: id, Password: secret.New(pw), TOTPSecret: secret.New(seed)}
 }
 
 // Size is how many distinct accounts there are.
@@ -120,13 +121,13 @@ func ReadCSV(path string, getenv func(string) string) ([]sim.Account, error) {
 		}
 		return ""
 	}
-	secret := func(line int, rec []string, name string) (sim.Secret, error) {
+	secret := func(line int, rec []string, name string) (secret.Secret, error) {
 		if env := get(rec, name+"_env"); env != "" {
 			v := getenv(env)
 			if v == "" {
-				return sim.Secret{}, fmt.Errorf("%s:%d: %s_env %s is not set", path, line, name, env)
+				return secret.Secret{}, fmt.Errorf("%s:%d: %s_env %s is not set", path, line, name, env)
 			}
-			return sim.NewSecret(v), nil
+			return secret.New(v), nil
 		}
 		if file := get(rec, name+"_file"); file != "" {
 			if !filepath.IsAbs(file) {
@@ -134,11 +135,11 @@ func ReadCSV(path string, getenv func(string) string) ([]sim.Account, error) {
 			}
 			raw, err := os.ReadFile(file)
 			if err != nil {
-				return sim.Secret{}, fmt.Errorf("%s:%d: %s_file: %v", path, line, name, err)
+				return secret.Secret{}, fmt.Errorf("%s:%d: %s_file: %v", path, line, name, err)
 			}
-			return sim.NewSecret(strings.TrimSpace(string(raw))), nil
+			return secret.New(strings.TrimSpace(string(raw))), nil
 		}
-		return sim.Secret{}, nil
+		return secret.Secret{}, nil
 	}
 	var out []sim.Account
 	for line := 2; ; line++ {

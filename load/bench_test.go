@@ -30,6 +30,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim"
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // recorder keeps the requests one case sends, to replay them bare.
@@ -168,7 +169,7 @@ func benchEngine(b *testing.B, probes bool) {
 	player := (&sim.Engine{}).Player()
 	c := func(i int, t sim.Target, probes bool) sim.Case {
 		return sim.Case{Name: "bench", Device: mix[0].Device, Type: sim.TypeUser, Account: accts.At(i), Target: t,
-			Expect: sim.Expect{Enroll: true}, NoProbes: !probes, Until: sim.UntilProfile}
+			Expect: sim.Expect{Enroll: true}, NoProbes: !probes, Until: event.UntilProfile}
 	}
 	if out := player.Play(context.Background(), c(0, recTarget, false), func(event.Event) {}); out != event.OutcomeEnrolled {
 		b.Fatalf("recording case: %s", out)
@@ -228,8 +229,8 @@ func benchThroughput(b *testing.B, n int, tgt sim.Target) (done int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: n, Concurrency: 200, Mix: mix,
-			Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: n * (b.N + 1), Master: sim.NewSecret(master), First: i * n},
-			Target:   tgt, Until: sim.UntilProfile}, nil)
+			Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: n * (b.N + 1), Master: secret.New(master), First: i * n},
+			Target:   tgt, Until: event.UntilProfile}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -373,8 +374,8 @@ func BenchmarkHeapPerDevice(b *testing.B) {
 	loadOf := func(devices int, doer sim.Doer) load.Config {
 		t := tgt
 		t.Doer = doer
-		cfg := load.Config{Devices: devices, Concurrency: devices, Mix: mix, Target: t, Until: sim.UntilProfile,
-			Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: accountsN, Master: sim.NewSecret(master), First: used}}
+		cfg := load.Config{Devices: devices, Concurrency: devices, Mix: mix, Target: t, Until: event.UntilProfile,
+			Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: accountsN, Master: secret.New(master), First: used}}
 		used += devices
 		return cfg
 	}
@@ -443,7 +444,7 @@ func BenchmarkHeapPerDevice(b *testing.B) {
 				b.Fatal(err)
 			}
 			res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: devices, Concurrency: 200, Mix: mix, Target: t,
-				Until: sim.UntilProfile, Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: devices, Master: sim.NewSecret(master)}}, nil)
+				Until: event.UntilProfile, Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: devices, Master: secret.New(master)}}, nil)
 			if err != nil || res.Enrolled() != devices {
 				b.Fatalf("load of %d: %v %v", devices, err, res)
 			}

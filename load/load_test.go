@@ -23,6 +23,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim"
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 const master = "load-test-master-secret"
@@ -53,7 +54,7 @@ func startEmbedded(n int, faults ...string) (sim.Target, func(), error) {
 }
 
 func accounts(n int) load.Accounts {
-	return load.Accounts{Pattern: load.DefaultPattern, Count: n, Master: sim.NewSecret(master)}
+	return load.Accounts{Pattern: load.DefaultPattern, Count: n, Master: secret.New(master)}
 }
 
 func TestClosedModelEnrollsEveryDeviceAndKeepsAggregates(t *testing.T) {
@@ -62,7 +63,7 @@ func TestClosedModelEnrollsEveryDeviceAndKeepsAggregates(t *testing.T) {
 	var snaps []load.Snapshot
 	var mu sync.Mutex
 	res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: 30, Concurrency: 6, Mix: mix,
-		Accounts: accounts(30), Target: target(t, 30), Until: sim.UntilProfile}, func(s load.Snapshot) {
+		Accounts: accounts(30), Target: target(t, 30), Until: event.UntilProfile}, func(s load.Snapshot) {
 		mu.Lock()
 		snaps = append(snaps, s)
 		mu.Unlock()
@@ -86,7 +87,7 @@ func TestOpenModelStartsOnSchedule(t *testing.T) {
 	mix, _ := load.ParseMix("iphone@18.2:1")
 	start := time.Now()
 	res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Rate: 20, Duration: time.Second, Mix: mix,
-		Accounts: accounts(20), Target: target(t, 20), Until: sim.UntilProfile}, nil)
+		Accounts: accounts(20), Target: target(t, 20), Until: event.UntilProfile}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 20, res.Cases)
 	assert.GreaterOrEqual(t, time.Since(start), 950*time.Millisecond, "arrivals are spread over the duration")
@@ -102,7 +103,7 @@ func TestOpenModelStartsOnSchedule(t *testing.T) {
 func TestFailuresAreCountedAndSampled(t *testing.T) {
 	mix, _ := load.ParseMix("iphone@18.1:1")
 	res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: 8, Concurrency: 4, Mix: mix, SampleFailures: 2,
-		Accounts: accounts(8), Target: target(t, 8, refserver.FaultWellKnown404), Until: sim.UntilProfile}, nil)
+		Accounts: accounts(8), Target: target(t, 8, refserver.FaultWellKnown404), Until: event.UntilProfile}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 8, res.Failed())
 	assert.Equal(t, 8, res.Checks["WK-001"].Fail)
@@ -136,7 +137,7 @@ func playShard(shard, shards int) (*load.Result, error) {
 		return now
 	}
 	return load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: 12, Concurrency: 1, Mix: mix,
-		Accounts: accounts(12), Target: tgt, Until: sim.UntilProfile, Shard: shard, Shards: shards, Now: clock}, nil)
+		Accounts: accounts(12), Target: tgt, Until: event.UntilProfile, Shard: shard, Shards: shards, Now: clock}, nil)
 }
 
 func roundTrip(t *testing.T, res *load.Result) *load.Result {
@@ -230,7 +231,7 @@ func TestBadConfigAndInput(t *testing.T) {
 		"no accounts":    {Devices: 1, Mix: mix},
 		"bad shard":      {Devices: 1, Mix: mix, Accounts: accounts(1), Shard: 4, Shards: 3},
 		"no master":      {Devices: 1, Mix: mix, Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: 1}},
-		"no {n}":         {Devices: 1, Mix: mix, Accounts: load.Accounts{Pattern: "u@acme.test", Count: 1, Master: sim.NewSecret("x")}},
+		"no {n}":         {Devices: 1, Mix: mix, Accounts: load.Accounts{Pattern: "u@acme.test", Count: 1, Master: secret.New("x")}},
 	} {
 		_, err := load.Run(context.Background(), &sim.Engine{}, cfg, nil)
 		assert.Error(t, err, name)
@@ -275,7 +276,7 @@ func TestInterruptedLoadKeepsTheResultsSoFar(t *testing.T) {
 	mix, _ := load.ParseMix("iphone@18.2:1")
 	var last load.Snapshot
 	res, err := load.Run(ctx, &sim.Engine{}, load.Config{Devices: 200, Concurrency: 4, Mix: mix, Accounts: accounts(200),
-		Target: tgt, Until: sim.UntilProfile}, func(s load.Snapshot) { last = s })
+		Target: tgt, Until: event.UntilProfile}, func(s load.Snapshot) { last = s })
 	require.NoError(t, err)
 	assert.True(t, res.Interrupted)
 	assert.Greater(t, res.Cases, 0)

@@ -30,7 +30,7 @@ type Config struct {
 	Mix      Mix
 	Accounts Accounts
 	Target   sim.Target
-	Until    sim.Until
+	Until    event.Until
 	Probes   bool
 	// Shard (1-based) of Shards plays the arrivals i with i%Shards ==
 	// Shard-1: shards on several machines together play every arrival

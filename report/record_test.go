@@ -21,6 +21,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // update rewrites the recorded run and every golden file from it:
@@ -73,7 +74,7 @@ func record(t *testing.T) []event.Event {
 		acct := sim.Account{Identifier: rc.account}
 		for _, a := range srv.Accounts() {
 			if a.Identifier == rc.account {
-				acct.Password, acct.TOTPSecret, acct.ManagedAppleID = sim.NewSecret(a.Password), sim.NewSecret(a.TOTPSecret), a.ManagedAppleID
+				acct.Password, acct.TOTPSecret, acct.ManagedAppleID = secret.New(a.Password), secret.New(a.TOTPSecret), a.ManagedAppleID
 			}
 		}
 		require.False(t, acct.Password.IsZero(), "the reference server has no account %s", rc.account)

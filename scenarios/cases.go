@@ -12,6 +12,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // Cases expands the scenario's device, devices or matrix into one case
@@ -284,7 +285,7 @@ func (s Scenario) autoOutcome(d device.Device) (string, int) {
 }
 
 // secret reads one secret from its environment variable or file.
-func (s Scenario) secret(getenv func(string) string, envKey, env, fileKey, file string, probs *problems) sim.Secret {
+func (s Scenario) secret(getenv func(string) string, envKey, env, fileKey, file string, probs *problems) secret.Secret {
 	switch {
 	case env != "" && file != "":
 		probs.add(s.File, s.pos("account."+fileKey), "account: %s and %s both given: choose one", envKey, fileKey)
@@ -292,24 +293,24 @@ func (s Scenario) secret(getenv func(string) string, envKey, env, fileKey, file 
 		v := getenv(env)
 		if v == "" {
 			probs.add(s.File, s.pos("account."+envKey), "account.%s: the environment variable %s is not set (or empty)", envKey, env)
-			return sim.Secret{}
+			return secret.Secret{}
 		}
-		return sim.NewSecret(v)
+		return secret.New(v)
 	case file != "":
 		path := s.rel(file)
 		b, err := os.ReadFile(path)
 		if err != nil {
 			probs.add(s.File, s.pos("account."+fileKey), "account.%s %q: cannot read %s: %v", fileKey, file, path, unwrapPath(err))
-			return sim.Secret{}
+			return secret.Secret{}
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
 			probs.add(s.File, s.pos("account."+fileKey), "account.%s %q: the file is empty", fileKey, file)
-			return sim.Secret{}
+			return secret.Secret{}
 		}
-		return sim.NewSecret(v)
+		return secret.New(v)
 	}
-	return sim.Secret{}
+	return secret.Secret{}
 }
 
 // files resolves a list of file paths and checks that each can be read.

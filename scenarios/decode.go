@@ -46,7 +46,7 @@ var (
 	loginKeys         = []string{"form", "username", "password", "otp", "submit", "fields", "driver"}
 	expectKeys        = []string{"outcome", "enroll", "fail", "steps", "commands"}
 	typeValues        = []string{"user", "device", "auto"}
-	untilValues       = []string{string(sim.UntilProfile), string(sim.UntilIdentity), string(sim.UntilCheckIn), string(sim.UntilCommands)}
+	untilValues       = []string{string(event.UntilProfile), string(event.UntilIdentity), string(event.UntilCheckIn), string(event.UntilCommands)}
 	familyValues      = []string{"iphone", "ipad", "mac", "vision", "all"}
 	matrixAllFamilies = []device.Family{device.IPhone, device.IPad, device.Mac, device.RealityDevice}
 )
@@ -964,7 +964,7 @@ func (d *decoder) until(n *yaml.Node, s *Scenario) {
 	if !ok {
 		return
 	}
-	s.Until = sim.Until(u)
+	s.Until = event.Until(u)
 	if s.DiscoveryOnly {
 		d.errf(deref(n), "until: %s and discovery_only: true cannot go together (discovery_only ends the case before the profile): drop one", u)
 	}
@@ -976,7 +976,7 @@ func (d *decoder) commands(key, n *yaml.Node, s *Scenario) {
 	switch {
 	case s.DiscoveryOnly:
 		d.errf(key, "expect.commands: never observed with discovery_only: true (the case ends after discovery)")
-	case !s.Until.Reaches(sim.UntilCommands):
+	case !s.Until.Reaches(event.UntilCommands):
 		d.errf(key, "expect.commands: never observed with until: %s (commands are answered with until: commands, the default)", s.Until)
 	case s.Expect.Outcome != "" && !contains([]string{OutcomeAuto, OutcomeAny, event.OutcomeEnrolled, event.OutcomeUnenrolled, event.OutcomeError}, s.Expect.Outcome):
 		d.errf(key, "expect.commands: never observed with expect.outcome %s (the case ends before the first commands)", s.Expect.Outcome)

@@ -16,6 +16,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim"
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // playEmbedded plays every case of a suite against embedded reference
@@ -62,7 +63,7 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 			g.cases[i].Target = target
 			for _, a := range srv.Accounts() {
 				if a.Identifier == g.cases[i].Account.Identifier {
-					g.cases[i].Account.Password, g.cases[i].Account.TOTPSecret = sim.NewSecret(a.Password), sim.NewSecret(a.TOTPSecret)
+					g.cases[i].Account.Password, g.cases[i].Account.TOTPSecret = secret.New(a.Password), secret.New(a.TOTPSecret)
 				}
 			}
 		}

@@ -55,7 +55,7 @@ type Scenario struct {
 	Probes        bool
 	DiscoveryOnly bool
 	// Until says how far the cases go after the profile; zero: commands.
-	Until  sim.Until
+	Until  event.Until
 	Expect Expect
 
 	// Suite names the suite the scenario was loaded with.
@@ -253,12 +253,12 @@ var outcomes = []string{
 // OutcomeNeeds is the stage a case must reach for outcome o to happen
 // (identity-failed needs the identity step, checkin-failed and unenrolled
 // the check-in), "" for outcomes of the steps up to the profile.
-func OutcomeNeeds(o string) sim.Until {
+func OutcomeNeeds(o string) event.Until {
 	switch o {
 	case event.OutcomeIdentityFailed:
-		return sim.UntilIdentity
+		return event.UntilIdentity
 	case event.OutcomeCheckInFailed, event.OutcomeUnenrolled:
-		return sim.UntilCheckIn
+		return event.UntilCheckIn
 	}
 	return ""
 }

@@ -27,12 +27,12 @@ func TestUntilAndCommandsBecomeCases(t *testing.T) {
 	require.Len(t, byCase, 5)
 
 	byod := byCase["byod-commands/iphone@26.1"]
-	assert.Equal(t, sim.Until(""), byod.Until, "no until: all the way")
+	assert.Equal(t, event.Until(""), byod.Until, "no until: all the way")
 	assert.Equal(t, []string{"DeviceInformation", "ProfileList"}, byod.Expect.CommandTypes)
 	assert.NotContains(t, byod.Expect.Facts, "commands")
 
 	adde := byCase["adde-count/iphone@26.1"]
-	assert.Equal(t, sim.UntilCommands, adde.Until)
+	assert.Equal(t, event.UntilCommands, adde.Until)
 	assert.Equal(t, "5", adde.Expect.Facts["commands"])
 	assert.Equal(t, event.OutcomeEnrolled, adde.Expect.Outcome)
 
@@ -43,18 +43,18 @@ func TestUntilAndCommandsBecomeCases(t *testing.T) {
 	assert.Nil(t, refused.Expect.CommandTypes)
 
 	profile := byCase["profile-only/mac@26.1"]
-	assert.Equal(t, sim.UntilProfile, profile.Until)
+	assert.Equal(t, event.UntilProfile, profile.Until)
 	assert.Equal(t, event.OutcomeEnrolled, profile.Expect.Outcome, "a case that stops at the profile has enrolled")
 
 	refusedCheckIn := byCase["checkin-refused/ipad@26.1"]
-	assert.Equal(t, sim.UntilCheckIn, refusedCheckIn.Until)
+	assert.Equal(t, event.UntilCheckIn, refusedCheckIn.Until)
 	assert.Equal(t, event.OutcomeCheckInFailed, refusedCheckIn.Expect.Outcome)
 }
 
 func TestOutcomeNeeds(t *testing.T) {
-	for o, want := range map[string]sim.Until{
-		event.OutcomeIdentityFailed: sim.UntilIdentity, event.OutcomeCheckInFailed: sim.UntilCheckIn,
-		event.OutcomeUnenrolled: sim.UntilCheckIn, event.OutcomeEnrolled: "", event.OutcomeProfileRejected: "",
+	for o, want := range map[string]event.Until{
+		event.OutcomeIdentityFailed: event.UntilIdentity, event.OutcomeCheckInFailed: event.UntilCheckIn,
+		event.OutcomeUnenrolled: event.UntilCheckIn, event.OutcomeEnrolled: "", event.OutcomeProfileRejected: "",
 	} {
 		assert.Equal(t, want, scenarios.OutcomeNeeds(o), o)
 	}

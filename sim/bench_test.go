@@ -10,7 +10,10 @@ import (
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // countingDoer counts the requests a benchmark sends, so it can report
@@ -42,7 +45,7 @@ func benchTarget(b *testing.B) (*ref, func()) {
 }
 
 func benchCases(b *testing.B, r *ref, n int, discoveryOnly bool) []sim.Case {
-	d, err := sim.LookupDevice("iphone@26.1")
+	d, err := device.LookupDevice("iphone@26.1")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -69,13 +72,13 @@ func runBench(b *testing.B, discoveryOnly bool, parallel, perRun int) {
 		// every iteration after the first would have its code refused
 		// and sign in twice, 46 requests instead of 42.
 		r.clock.Advance(seed, 30*time.Second)
-		reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(sim.Event) {})
+		reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(event.Event) {})
 		if err != nil || len(reps) != perRun {
 			b.Fatalf("run: %v (%d reports)", err, len(reps))
 		}
-		want := sim.OutcomeEnrolled
+		want := event.OutcomeEnrolled
 		if discoveryOnly {
-			want = sim.OutcomeDiscovered
+			want = event.OutcomeDiscovered
 		}
 		if reps[0].Outcome != want {
 			b.Fatalf("outcome %s", reps[0].Outcome)
@@ -114,9 +117,9 @@ func benchCasesAfter(b *testing.B, warm int) {
 	b.ReportAllocs()
 	b.StopTimer()
 	b.ResetTimer()
-	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(ev sim.Event) {
+	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(ev event.Event) {
 		// Serial play: emit runs on this goroutine, between cases.
-		if ev.Kind == sim.EventCaseEnd {
+		if ev.Kind == event.EventCaseEnd {
 			if ended++; ended == warm {
 				b.StartTimer()
 			}
@@ -127,7 +130,7 @@ func benchCasesAfter(b *testing.B, warm int) {
 		b.Fatalf("run: %v (%d reports)", err, len(reps))
 	}
 	for _, rep := range reps {
-		if rep.Outcome != sim.OutcomeEnrolled {
+		if rep.Outcome != event.OutcomeEnrolled {
 			b.Fatalf("outcome %s", rep.Outcome)
 		}
 	}
@@ -144,7 +147,7 @@ func BenchmarkRedactBaselineCopy(b *testing.B) {
 }
 
 func BenchmarkRedact40Secrets(b *testing.B) {
-	var red sim.Redactor
+	var red secret.Redactor
 	for i := 0; i < 40; i++ {
 		red.Add("secret-token-value-" + string(rune('a'+i%26)) + "-0123456789abcdef")
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // issuedLog collects every credential a reference server mints.
@@ -75,16 +77,16 @@ func TestCallbackInAPageJudgedTheSameByBothDrivers(t *testing.T) {
 				if fault == refserver.FaultCallbackInJSONBody && strings.HasSuffix(rep.Name, "/form") {
 					// Only a script can fetch the callback: the form driver
 					// cannot sign in, which is no verdict on the server.
-					assert.Equal(t, sim.OutcomeError, rep.Outcome, "%s:%s", rep.Name, describe(rep))
-					assert.Equal(t, sim.Noted, result(rep, "AUTH-017").Status, rep.Name)
+					assert.Equal(t, event.OutcomeError, rep.Outcome, "%s:%s", rep.Name, describe(rep))
+					assert.Equal(t, check.Noted, result(rep, "AUTH-017").Status, rep.Name)
 					continue
 				}
-				assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, "%s:%s", rep.Name, describe(rep))
-				assert.Equal(t, sim.Pass, result(rep, "AUTH-003").Status, "%s:%s", rep.Name, describe(rep))
+				assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, "%s:%s", rep.Name, describe(rep))
+				assert.Equal(t, check.Pass, result(rep, "AUTH-003").Status, "%s:%s", rep.Name, describe(rep))
 				auth004 := result(rep, "AUTH-004")
-				assert.Equal(t, sim.Noted, auth004.Status, rep.Name)
+				assert.Equal(t, check.Noted, auth004.Status, rep.Name)
 				assert.Contains(t, auth004.Detail, "not an HTTP redirect", rep.Name)
-				assert.Equal(t, sim.Pass, result(rep, "AUTH-008").Status, "%s: the page carrying the token says no-store", rep.Name)
+				assert.Equal(t, check.Pass, result(rep, "AUTH-008").Status, "%s: the page carrying the token says no-store", rep.Name)
 			}
 			creds := issued.values()
 			require.NotEmpty(t, creds, "the server issued tokens")

@@ -13,6 +13,8 @@ import (
 	"howett.net/plist"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Media types of the MDM protocol ([O] S27: observed, not stated by Apple).
@@ -55,7 +57,7 @@ func (c mdmConfig) has(capability string) bool { return slices.Contains(c.capabi
 // mdmState is what check-in and connect have learned.
 type mdmState struct {
 	cfg            mdmConfig
-	device         Device // the simulated device, whose messages these are
+	device         device.Device // the simulated device, whose messages these are
 	ids            deviceIDs
 	userEnrollment bool
 	checkedIn      bool                    // Authenticate and the device-channel TokenUpdate got 200
@@ -117,8 +119,8 @@ func (id *identityState) usable() bool {
 // channel, then on a Mac with per-user connections the user channel's.
 // TOK-004/005 and CHK-006 are judged over the device's requests here when
 // no connect follows, else at the end of the commands.
-func (r *runner) checkInStep() (*stop, StepStatus, string) {
-	o := &check.CheckIn{Mac: r.c.Device.Family == Mac, Platform: r.c.Device.Family.Platform()}
+func (r *runner) checkInStep() (*stop, event.StepStatus, string) {
+	o := &check.CheckIn{Mac: r.c.Device.Family == device.Mac, Platform: r.c.Device.Family.Platform()}
 	r.obs.CheckIn = o
 	st, status, msg := r.checkInFlow(o)
 	if st != nil {
@@ -131,7 +133,7 @@ func (r *runner) checkInStep() (*stop, StepStatus, string) {
 		// given them.
 		r.judged(check.JudgeRequestsCHK(o, nil))
 		r.judged(check.JudgeRequestsTOK(o, nil))
-	case st != nil || !r.c.Until.Reaches(UntilCommands):
+	case st != nil || !r.c.Until.Reaches(event.UntilCommands):
 		r.judged(check.JudgeRequestsTOK(o, nil))
 		r.judged(check.JudgeRequestsCHK(o, nil))
 	}
@@ -141,20 +143,20 @@ func (r *runner) checkInStep() (*stop, StepStatus, string) {
 
 // checkInFlow sends the check-in messages, as far as the server accepts
 // them, into o.
-func (r *runner) checkInFlow(o *check.CheckIn) (*stop, StepStatus, string) {
+func (r *runner) checkInFlow(o *check.CheckIn) (*stop, event.StepStatus, string) {
 	m, err := r.mdmSetup()
 	if err != nil {
 		o.NoCheckIn = "no check-in: " + err.Error()
-		return &stop{OutcomeCheckInFailed, "the device cannot check in: " + err.Error()}, StepFailed, o.NoCheckIn
+		return &stop{event.OutcomeCheckInFailed, "the device cannot check in: " + err.Error()}, event.StepFailed, o.NoCheckIn
 	}
 	o.UserEnrollment, o.PerUserCap = m.userEnrollment, m.cfg.has(capPerUser)
 	if !r.identity.usable() {
 		o.CannotSend = errNoIdentity.Error()
-		return nil, StepSkipped, o.CannotSend
+		return nil, event.StepSkipped, o.CannotSend
 	}
 	if _, err := r.mdmDoer(r.identity); err != nil {
 		o.CannotSend = err.Error()
-		return nil, StepError, err.Error()
+		return nil, event.StepError, err.Error()
 	}
 	send := func(what, messageType string, opts mdmOpts) *check.MDMExchange {
 		x, _ := r.exchangeMDM(m.cfg.checkInURL, ctCheckIn, what, m.checkInMessage(messageType, m.ids, opts.userChannel), opts)
@@ -171,27 +173,27 @@ func (r *runner) checkInFlow(o *check.CheckIn) (*stop, StepStatus, string) {
 	m.checkedIn = true
 	msg := "Authenticate and TokenUpdate accepted"
 	if !o.Mac || !o.PerUserCap {
-		return nil, StepOK, msg
+		return nil, event.StepOK, msg
 	}
 	uv := send("user-channel TokenUpdate", "TokenUpdate", mdmOpts{userChannel: true, purpose: "check-in: user-channel TokenUpdate"})
 	o.UserTokenUpdate = uv
 	if uv.Why != "" {
 		st := mdmStop(*uv)
-		return st, StepError, st.message
+		return st, event.StepError, st.message
 	}
 	m.userChannelOK = uv.OK
 	if !uv.OK {
 		// The device channel works: the Mac goes on to connect there.
-		return nil, StepFailed, msg + " on the device channel; the user channel's TokenUpdate got " + uv.Refusal().Actual
+		return nil, event.StepFailed, msg + " on the device channel; the user channel's TokenUpdate got " + uv.Refusal().Actual
 	}
-	return nil, StepOK, msg + " on both channels"
+	return nil, event.StepOK, msg + " on both channels"
 }
 
-func stepStatusOf(st *stop) StepStatus {
-	if st.outcome == OutcomeError {
-		return StepError
+func stepStatusOf(st *stop) event.StepStatus {
+	if st.outcome == event.OutcomeError {
+		return event.StepError
 	}
-	return StepFailed
+	return event.StepFailed
 }
 
 // checkInMessage builds a check-in message of the device of this
@@ -238,11 +240,11 @@ func (m *mdmState) idKeys(ids deviceIDs, userChannel bool) map[string]any {
 	return k
 }
 
-func modelName(d Device) string {
+func modelName(d device.Device) string {
 	switch d.Family {
-	case IPhone, IPad:
+	case device.IPhone, device.IPad:
 		return string(d.Family)
-	case RealityDevice:
+	case device.RealityDevice:
 		return "Apple Vision Pro"
 	}
 	name, _, _ := strings.Cut(d.Name, " (")
@@ -311,7 +313,7 @@ func (r *runner) mdmToken(o mdmOpts) string {
 		return o.token
 	case r.enroll == nil:
 		return ""
-	case r.c.Device.Family == Mac && !o.userChannel:
+	case r.c.Device.Family == device.Mac && !o.userChannel:
 		return ""
 	}
 	return r.enroll.token

@@ -27,7 +27,11 @@ import (
 	"howett.net/plist"
 
 	"github.com/enrollsim/enrollsim/internal/transport"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // fakeMDM is a check-in and connect server for one test: it records every
@@ -142,7 +146,7 @@ type mdmSetupT struct {
 	user        bool   // user enrollment (BYOD); else ADDE
 	noSign      bool   // SignMessage false
 	caps        []string
-	until       Until
+	until       event.Until
 	noIdentity  bool
 	timeout     time.Duration
 	stepTimeout time.Duration
@@ -157,7 +161,7 @@ const testToken = "tok-3f9a1c77e2b94d0c"
 
 type mdmRun struct {
 	r      *runner
-	events []Event
+	events []event.Event
 	stop   *stop
 }
 
@@ -180,7 +184,7 @@ func playMDM(t *testing.T, s mdmSetupT, f http.Handler) *mdmRun {
 
 func playMDMAt(t *testing.T, s mdmSetupT, base string, doer Doer) *mdmRun {
 	t.Helper()
-	d, err := LookupDevice(s.device)
+	d, err := device.LookupDevice(s.device)
 	require.NoError(t, err)
 	caps := s.caps
 	if caps == nil {
@@ -201,10 +205,10 @@ func playMDMAt(t *testing.T, s mdmSetupT, base string, doer Doer) *mdmRun {
 	}
 	run := &mdmRun{}
 	var mu sync.Mutex
-	red := (&Redactor{}).ForCase()
+	red := (&secret.Redactor{}).ForCase()
 	r := &runner{e: &Engine{Doer: doer}, ctx: context.Background(), clock: time.Now, lim: lim.withDefaults(), red: red,
 		c:    Case{Name: s.device + "/" + mode, Device: d, Account: Account{Identifier: "alice@acme.test"}, Until: s.until, NoProbes: s.noProbes},
-		emit: func(ev Event) { mu.Lock(); run.events = append(run.events, ev); mu.Unlock() }}
+		emit: func(ev event.Event) { mu.Lock(); run.events = append(run.events, ev); mu.Unlock() }}
 	r.enroll = &enrollState{token: testToken, profile: p}
 	red.Add(testToken)
 	if !s.noIdentity {
@@ -223,8 +227,8 @@ func playMDMAt(t *testing.T, s mdmSetupT, base string, doer Doer) *mdmRun {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if run.stop = r.runStep(StepCheckIn, r.checkInStep); run.stop == nil && r.c.Until.Reaches(UntilCommands) {
-			run.stop = r.runStep(StepCommands, r.commandsStep)
+		if run.stop = r.runStep(event.StepCheckIn, r.checkInStep); run.stop == nil && r.c.Until.Reaches(event.UntilCommands) {
+			run.stop = r.runStep(event.StepCommands, r.commandsStep)
 		}
 	}()
 	select {
@@ -247,7 +251,7 @@ func testProfile(t *testing.T, mdm map[string]any) *profile.Profile {
 	return p
 }
 
-func (m *mdmRun) status(id string) Status {
+func (m *mdmRun) status(id string) check.Status {
 	for _, res := range m.r.results {
 		if res.ID == id {
 			return res.Status
@@ -256,13 +260,13 @@ func (m *mdmRun) status(id string) Status {
 	return ""
 }
 
-func (m *mdmRun) result(id string) Result {
+func (m *mdmRun) result(id string) check.Result {
 	for _, res := range m.r.results {
 		if res.ID == id {
 			return res
 		}
 	}
-	return Result{}
+	return check.Result{}
 }
 
 func (m *mdmRun) tripped() []string {
@@ -390,14 +394,14 @@ func TestCheckInRequestShapes(t *testing.T) {
 			assert.Equal(t, map[string]string{"checkin": "ok", "commands": "2", "command_types": "DeviceInformation,ProfileList"}, facts)
 			assert.Equal(t, "checked in, answered 2 commands: DeviceInformation, ProfileList", run.r.afterProfileSummary())
 			if mac && tt.user {
-				assert.Equal(t, Pass, run.status("CHK-005"))
-				assert.Equal(t, Pass, run.status("TOK-005"))
+				assert.Equal(t, check.Pass, run.status("CHK-005"))
+				assert.Equal(t, check.Pass, run.status("TOK-005"))
 			} else {
-				assert.Equal(t, Skip, run.status("CHK-005"))
+				assert.Equal(t, check.Skip, run.status("CHK-005"))
 			}
-			assert.Equal(t, Pass, run.status("CHK-008"))
-			assert.Equal(t, Pass, run.status("TOK-004"))
-			assert.Equal(t, Pass, run.status("CHK-006"))
+			assert.Equal(t, check.Pass, run.status("CHK-008"))
+			assert.Equal(t, check.Pass, run.status("TOK-004"))
+			assert.Equal(t, check.Pass, run.status("CHK-006"))
 		})
 	}
 }
@@ -449,7 +453,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 		s       mdmSetupT
 		f       *fakeMDM
 		tripped []string
-		status  map[string]Status
+		status  map[string]check.Status
 		outcome string // the stop's, "" for none
 	}{
 		{name: "byod authenticate refused without a UDID", s: mdmSetupT{device: "iphone@18.2", user: true},
@@ -459,7 +463,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{"CHK-002"}, status: map[string]Status{"CHK-004": Skip, "CHK-008": Skip, "TOK-004": Skip, "CHK-006": Skip}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"CHK-002"}, status: map[string]check.Status{"CHK-004": check.Skip, "CHK-008": check.Skip, "TOK-004": check.Skip, "CHK-006": check.Skip}, outcome: event.OutcomeCheckInFailed},
 		{name: "adde authenticate refused", s: mdmSetupT{device: "iphone@18.2"},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if typ(msg) == "Authenticate" {
@@ -467,7 +471,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{"CHK-003"}, status: map[string]Status{"CHK-002": Skip}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"CHK-003"}, status: map[string]check.Status{"CHK-002": check.Skip}, outcome: event.OutcomeCheckInFailed},
 		{name: "tokenupdate refused", s: mdmSetupT{device: "ipad@18.2", user: true},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if typ(msg) == "TokenUpdate" {
@@ -475,7 +479,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{"CHK-004"}, status: map[string]Status{"CHK-002": Pass, "TOK-004": Pass, "CHK-006": Pass}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"CHK-004"}, status: map[string]check.Status{"CHK-002": check.Pass, "TOK-004": check.Pass, "CHK-006": check.Pass}, outcome: event.OutcomeCheckInFailed},
 		{name: "mac user channel refused", s: mdmSetupT{device: "mac@15.2", user: true},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if msg["EnrollmentUserID"] != nil {
@@ -483,7 +487,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{"CHK-005"}, status: map[string]Status{"CHK-004": Pass, "CHK-008": Pass, "TOK-005": Pass, "TOK-004": Skip}},
+			tripped: []string{"CHK-005"}, status: map[string]check.Status{"CHK-004": check.Pass, "CHK-008": check.Pass, "TOK-005": check.Pass, "TOK-004": check.Skip}},
 		{name: "mac adde user channel refused", s: mdmSetupT{device: "mac@15.2"},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if msg["UserID"] != nil {
@@ -491,7 +495,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{"CHK-004"}, status: map[string]Status{"CHK-005": Skip, "CHK-008": Pass}},
+			tripped: []string{"CHK-004"}, status: map[string]check.Status{"CHK-005": check.Skip, "CHK-008": check.Pass}},
 		{name: "check-in content type refused with 415", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if q.Header.Get("Content-Type") != "application/xml" {
@@ -499,7 +503,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{"CHK-006"}, status: map[string]Status{"CHK-002": Skip}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"CHK-006"}, status: map[string]check.Status{"CHK-002": check.Skip}, outcome: event.OutcomeCheckInFailed},
 		{name: "check-in content type refused with 400, xml accepted", s: mdmSetupT{device: "vision@2.2"},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if q.Header.Get("Content-Type") != "application/xml" {
@@ -507,12 +511,12 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{"CHK-006"}, status: map[string]Status{"CHK-003": Skip}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"CHK-006"}, status: map[string]check.Status{"CHK-003": check.Skip}, outcome: event.OutcomeCheckInFailed},
 		{name: "the signature refused, said in words", s: mdmSetupT{device: "iphone@18.2"},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				return 403, "Mdm-Signature does not verify"
 			}},
-			tripped: []string{"CHK-006"}, status: map[string]Status{"CHK-006": Warn, "CHK-003": Skip}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"CHK-006"}, status: map[string]check.Status{"CHK-006": check.Warn, "CHK-003": check.Skip}, outcome: event.OutcomeCheckInFailed},
 		{name: "the bearer token refused", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if q.Header.Get("Authorization") != "" {
@@ -520,12 +524,12 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{"TOK-004"}, status: map[string]Status{"CHK-002": Skip}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"TOK-004"}, status: map[string]check.Status{"CHK-002": check.Skip}, outcome: event.OutcomeCheckInFailed},
 		{name: "sign in again, not built", s: mdmSetupT{device: "ipad@18.2"},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				return challenge401()
 			}},
-			tripped: []string{}, status: map[string]Status{"CHK-003": Error, "TOK-004": Error}, outcome: OutcomeError},
+			tripped: []string{}, status: map[string]check.Status{"CHK-003": check.Error, "TOK-004": check.Error}, outcome: event.OutcomeError},
 		{name: "sign in again, then accepted", s: mdmSetupT{device: "ipad@18.2", reauthToken: "tok-fresh-after-sign-in"},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if q.Header.Get("Authorization") == "Bearer "+testToken {
@@ -533,12 +537,12 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{}, status: map[string]Status{"CHK-003": Pass, "TOK-004": Pass, "CHK-008": Pass}},
+			tripped: []string{}, status: map[string]check.Status{"CHK-003": check.Pass, "TOK-004": check.Pass, "CHK-008": check.Pass}},
 		{name: "sign in again, challenged again", s: mdmSetupT{device: "ipad@18.2", reauthToken: "tok-fresh-after-sign-in"},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				return challenge401()
 			}},
-			tripped: []string{"TOK-004"}, status: map[string]Status{"CHK-003": Skip}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"TOK-004"}, status: map[string]check.Status{"CHK-003": check.Skip}, outcome: event.OutcomeCheckInFailed},
 		{name: "the bearer token refused in words", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if q.Header.Get("Authorization") != "" {
@@ -546,7 +550,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return challenge401()
 			}},
-			tripped: []string{"TOK-004"}, status: map[string]Status{"TOK-004": Warn, "CHK-002": Skip}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"TOK-004"}, status: map[string]check.Status{"TOK-004": check.Warn, "CHK-002": check.Skip}, outcome: event.OutcomeCheckInFailed},
 		{name: "a refusal for another reason stays the request's own", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if q.Header.Get("Authorization") == "" {
@@ -554,7 +558,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 400, "a user enrollment (EnrollmentID) must not send UDID"
 			}},
-			tripped: []string{"CHK-002"}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"CHK-002"}, outcome: event.OutcomeCheckInFailed},
 		{name: "mac device channel requires the token", s: mdmSetupT{device: "mac@15.2", user: true},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if q.Header.Get("Authorization") == "" {
@@ -562,24 +566,24 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{"TOK-005"}, status: map[string]Status{"CHK-002": Skip, "TOK-004": Skip}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"TOK-005"}, status: map[string]check.Status{"CHK-002": check.Skip, "TOK-004": check.Skip}, outcome: event.OutcomeCheckInFailed},
 		{name: "first connect answers garbage", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f:       &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) { return 200, "<html>hello</html>" }},
-			tripped: []string{"CHK-008"}, status: map[string]Status{"CHK-012": Pass, "TOK-004": Pass}},
+			tripped: []string{"CHK-008"}, status: map[string]check.Status{"CHK-012": check.Pass, "TOK-004": check.Pass}},
 		{name: "first connect fails", s: mdmSetupT{device: "mac@15.2", user: true},
 			f:       &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) { return 500, "" }},
-			tripped: []string{"CHK-008"}, status: map[string]Status{"TOK-005": Pass}},
+			tripped: []string{"CHK-008"}, status: map[string]check.Status{"TOK-005": check.Pass}},
 		{name: "connect unenrolls", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
 				return 403, `{"code":"com.apple.unrecognized.device"}`
 			}},
-			tripped: []string{"CHK-008"}, outcome: OutcomeUnenrolled},
+			tripped: []string{"CHK-008"}, outcome: event.OutcomeUnenrolled},
 		{name: "serial number asked in user enrollment", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f:       &fakeMDM{queries: []any{"OSVersion", "SerialNumber", "UDID"}},
-			tripped: []string{}, status: map[string]Status{"CHK-012": Noted, "CHK-008": Pass}},
+			tripped: []string{}, status: map[string]check.Status{"CHK-012": check.Noted, "CHK-008": check.Pass}},
 		{name: "serial number asked in device enrollment", s: mdmSetupT{device: "iphone@18.2"},
 			f:       &fakeMDM{queries: []any{"OSVersion", "SerialNumber", "UDID"}},
-			tripped: []string{}, status: map[string]Status{"CHK-012": Skip}},
+			tripped: []string{}, status: map[string]check.Status{"CHK-012": check.Skip}},
 		{name: "no probes: a refusal is the request's own", s: mdmSetupT{device: "iphone@18.2", user: true, noProbes: true},
 			f: &fakeMDM{checkin: func(msg map[string]any, q *http.Request) (int, string) {
 				if q.Header.Get("Authorization") != "" {
@@ -587,7 +591,7 @@ func TestCheckInChecksTrip(t *testing.T) {
 				}
 				return 200, ""
 			}},
-			tripped: []string{"CHK-002"}, outcome: OutcomeCheckInFailed},
+			tripped: []string{"CHK-002"}, outcome: event.OutcomeCheckInFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -622,7 +626,7 @@ func TestCheckInBlockedWithoutIdentity(t *testing.T) {
 			assert.Nil(t, run.stop, "the case still ends enrolled: the profile is installed")
 			run.assertEachOnce(t)
 			for _, id := range identityChecks {
-				assert.Equal(t, Error, run.status(id), id)
+				assert.Equal(t, check.Error, run.status(id), id)
 			}
 			if s.noIdentity {
 				assert.Equal(t, "blocked: no identity certificate (CHK-001)", run.result("CHK-002").Detail)
@@ -650,10 +654,10 @@ func TestCheckInHostileAnswers(t *testing.T) {
 		name     string
 		s        mdmSetupT
 		f        *fakeMDM
-		status   map[string]Status
+		status   map[string]check.Status
 		commands int
 		outcome  string
-		step     StepStatus // of the commands step, "" when it does not run
+		step     event.StepStatus // of the commands step, "" when it does not run
 	}{
 		// The request that never answers ends at the timeout; the ones
 		// before it (Authenticate, TokenUpdate) must answer within it on a
@@ -663,33 +667,33 @@ func TestCheckInHostileAnswers(t *testing.T) {
 				<-q.Context().Done()
 				return 200, ""
 			}},
-			status: map[string]Status{"CHK-002": Error, "TOK-004": Error, "CHK-006": Error, "CHK-008": Skip}, outcome: OutcomeError},
+			status: map[string]check.Status{"CHK-002": check.Error, "TOK-004": check.Error, "CHK-006": check.Error, "CHK-008": check.Skip}, outcome: event.OutcomeError},
 		{name: "first connect never answered", s: mdmSetupT{device: "iphone@18.2", user: true, timeout: 2 * time.Second},
 			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
 				<-q.Context().Done()
 				return 200, ""
 			}},
-			status: map[string]Status{"CHK-002": Pass, "CHK-008": Error, "TOK-004": Pass}, step: StepError},
+			status: map[string]check.Status{"CHK-002": check.Pass, "CHK-008": check.Error, "TOK-004": check.Pass}, step: event.StepError},
 		{name: "first connect over the read limit", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
 				return 200, strings.Repeat("x", 2<<20)
 			}},
-			status: map[string]Status{"CHK-008": Error}, step: StepError},
+			status: map[string]check.Status{"CHK-008": check.Error}, step: event.StepError},
 		{name: "a refusal over the read limit is still a refusal", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
 				return 500, strings.Repeat("x", 2<<20)
 			}},
-			status: map[string]Status{"CHK-008": Warn}, step: StepFailed},
+			status: map[string]check.Status{"CHK-008": check.Warn}, step: event.StepFailed},
 		{name: "binary garbage as a command", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
 				return 200, "bplist00\xff\xff\xff\x00\x01garbage"
 			}},
-			status: map[string]Status{"CHK-008": Warn}, step: StepFailed},
+			status: map[string]check.Status{"CHK-008": check.Warn}, step: event.StepFailed},
 		{name: "a command without its UUID", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
 				return 200, commandPlist("", map[string]any{"RequestType": "DeviceInformation"})
 			}},
-			status: map[string]Status{"CHK-008": Warn}, step: StepFailed},
+			status: map[string]check.Status{"CHK-008": check.Warn}, step: event.StepFailed},
 		{name: "garbage after a good first command", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
 				if n == 0 {
@@ -697,17 +701,17 @@ func TestCheckInHostileAnswers(t *testing.T) {
 				}
 				return 200, "not a plist"
 			}},
-			status: map[string]Status{"CHK-008": Pass}, commands: 1, step: StepFailed},
+			status: map[string]check.Status{"CHK-008": check.Pass}, commands: 1, step: event.StepFailed},
 		{name: "an endless command stream", s: mdmSetupT{device: "iphone@18.2", user: true},
 			f:        &fakeMDM{connect: endless},
-			status:   map[string]Status{"CHK-008": Pass, "CHK-012": Pass},
-			commands: maxCommands, step: StepOK},
+			status:   map[string]check.Status{"CHK-008": check.Pass, "CHK-012": check.Pass},
+			commands: maxCommands, step: event.StepOK},
 		{name: "an endless slow command stream", s: mdmSetupT{device: "iphone@18.2", stepTimeout: 300 * time.Millisecond},
 			f: &fakeMDM{connect: func(n int, msg map[string]any, q *http.Request) (int, string) {
 				time.Sleep(100 * time.Millisecond)
 				return endless(n, msg, q)
 			}},
-			status: map[string]Status{"CHK-008": Pass}, commands: -1, step: StepOK},
+			status: map[string]check.Status{"CHK-008": check.Pass}, commands: -1, step: event.StepOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -738,29 +742,29 @@ func TestCheckInHostileAnswers(t *testing.T) {
 				assert.Less(t, got, maxCommands)
 			}
 			if tt.step != "" {
-				assert.Equal(t, tt.step, stepEnd(run.events, StepCommands).Status, stepEnd(run.events, StepCommands).Message)
+				assert.Equal(t, tt.step, stepEnd(run.events, event.StepCommands).Status, stepEnd(run.events, event.StepCommands).Message)
 			}
 		})
 	}
 }
 
 // lastExchange is the exchange event emitted last.
-func lastExchange(evs []Event) Exchange {
+func lastExchange(evs []event.Event) event.Exchange {
 	for i := len(evs) - 1; i >= 0; i-- {
-		if evs[i].Kind == EventExchange {
+		if evs[i].Kind == event.EventExchange {
 			return *evs[i].Exchange
 		}
 	}
-	return Exchange{}
+	return event.Exchange{}
 }
 
-func stepEnd(evs []Event, s Step) Event {
+func stepEnd(evs []event.Event, s event.Step) event.Event {
 	for _, e := range evs {
-		if e.Kind == EventStepEnd && e.Step == s {
+		if e.Kind == event.EventStepEnd && e.Step == s {
 			return e
 		}
 	}
-	return Event{}
+	return event.Event{}
 }
 
 // The access token and the Mdm-Signature never leave the engine: not in
@@ -786,11 +790,11 @@ func TestCheckInSecretsRedacted(t *testing.T) {
 			assert.False(t, strings.Contains(string(out), sig[len(sig)-60:]), "an Mdm-Signature leaked")
 		}
 		for _, e := range run.events {
-			if e.Kind == EventExchange {
+			if e.Kind == event.EventExchange {
 				exchanges++
-				assert.Equal(t, redacted, e.Exchange.RequestHeaders.Get("Mdm-Signature"))
+				assert.Equal(t, secret.Redacted, e.Exchange.RequestHeaders.Get("Mdm-Signature"))
 				if h := e.Exchange.RequestHeaders.Get("Authorization"); h != "" {
-					assert.Equal(t, "Bearer "+redacted, h)
+					assert.Equal(t, "Bearer "+secret.Redacted, h)
 				}
 			}
 		}
@@ -823,7 +827,7 @@ func TestCheckInClientCertificate(t *testing.T) {
 	run := playMDMAt(t, mdmSetupT{device: "ipad@18.2", user: true, noSign: true}, srv.URL, client)
 	require.Nil(t, run.stop, run.describe())
 	assert.Empty(t, run.tripped(), run.describe())
-	assert.Equal(t, Pass, run.status("CHK-006"))
+	assert.Equal(t, check.Pass, run.status("CHK-006"))
 	reqs := f.requests()
 	require.Len(t, reqs, 5)
 	for _, q := range reqs {
@@ -841,25 +845,25 @@ func TestCheckInClientCertificate(t *testing.T) {
 // checks there; one that goes on judges them over the connects too.
 func TestCheckInUntil(t *testing.T) {
 	f := &fakeMDM{}
-	run := playMDM(t, mdmSetupT{device: "iphone@18.2", user: true, until: UntilCheckIn}, f)
+	run := playMDM(t, mdmSetupT{device: "iphone@18.2", user: true, until: event.UntilCheckIn}, f)
 	require.Nil(t, run.stop)
 	assert.Len(t, f.requests(), 2, "Authenticate and TokenUpdate only")
-	assert.Equal(t, Pass, run.status("TOK-004"))
-	assert.Equal(t, Pass, run.status("CHK-006"))
+	assert.Equal(t, check.Pass, run.status("TOK-004"))
+	assert.Equal(t, check.Pass, run.status("CHK-006"))
 	assert.Equal(t, "", string(run.status("CHK-008")), "no connect, no verdict on it")
 	assert.Equal(t, "checked in", run.r.afterProfileSummary())
 	facts := map[string]string{}
 	run.r.mdmFacts(facts)
 	assert.Equal(t, map[string]string{"checkin": "ok"}, facts)
-	assert.Equal(t, StepCheckIn, checkStep(run.events, "TOK-004"))
+	assert.Equal(t, event.StepCheckIn, checkStep(run.events, "TOK-004"))
 
 	run = playMDM(t, mdmSetupT{device: "iphone@18.2", user: true}, &fakeMDM{})
-	assert.Equal(t, StepCommands, checkStep(run.events, "TOK-004"))
+	assert.Equal(t, event.StepCommands, checkStep(run.events, "TOK-004"))
 }
 
-func checkStep(evs []Event, id string) Step {
+func checkStep(evs []event.Event, id string) event.Step {
 	for _, e := range evs {
-		if e.Kind == EventCheck && e.Result.ID == id {
+		if e.Kind == event.EventCheck && e.Result.ID == id {
 			return e.Step
 		}
 	}
@@ -871,7 +875,7 @@ func checkStep(evs []Event, id string) Step {
 // marked as such.
 func TestCheckInPrimitives(t *testing.T) {
 	f := &fakeMDM{}
-	run := playMDM(t, mdmSetupT{device: "mac@15.2", user: true, until: UntilCheckIn}, f)
+	run := playMDM(t, mdmSetupT{device: "mac@15.2", user: true, until: event.UntilCheckIn}, f)
 	require.Nil(t, run.stop)
 	r := run.r
 	before := len(f.requests())
@@ -922,8 +926,8 @@ func TestCheckInPrimitives(t *testing.T) {
 // Device identifiers are stable per case, distinct across cases and
 // enrollments, and shaped like a real device's.
 func TestDeviceIDs(t *testing.T) {
-	iphone, _ := LookupDevice("iphone@18.2")
-	mac, _ := LookupDevice("mac@15.2")
+	iphone, _ := device.LookupDevice("iphone@18.2")
+	mac, _ := device.LookupDevice("mac@15.2")
 	a := deviceIDsFor("case-a", "", iphone, "alice@acme.test")
 	assert.Equal(t, a, deviceIDsFor("case-a", "", iphone, "alice@acme.test"), "stable across reruns")
 	b := deviceIDsFor("case-b", "", iphone, "alice@acme.test")

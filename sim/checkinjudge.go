@@ -9,6 +9,8 @@ import (
 	"howett.net/plist"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // exchangeMDM sends msg, reads the answer, and when it is a refusal sends
@@ -23,7 +25,7 @@ func (r *runner) exchangeMDM(target, contentType, what string, msg map[string]an
 		resp = r.mdmSend(target, contentType, body, o)
 	}
 	x = check.MDMExchange{What: what, ContentType: contentType, TokenSent: r.mdmToken(o) != "", UserChannel: o.userChannel,
-		MacDeviceChannel: r.c.Device.Family == Mac && !o.userChannel}
+		MacDeviceChannel: r.c.Device.Family == device.Mac && !o.userChannel}
 	if x.TokenSent && resp.status == http.StatusUnauthorized && hasChallenge(resp.header) {
 		// §2.14: "sign in again", which the server may ask at any time;
 		// not a refusal of the token until the retry is refused too.
@@ -135,9 +137,9 @@ func mdmStop(x check.MDMExchange) *stop {
 	case msg == "":
 		return nil
 	case x.Why != "":
-		return &stop{OutcomeError, msg}
+		return &stop{event.OutcomeError, msg}
 	case x.Unenroll:
-		return &stop{OutcomeUnenrolled, msg}
+		return &stop{event.OutcomeUnenrolled, msg}
 	}
-	return &stop{OutcomeCheckInFailed, msg}
+	return &stop{event.OutcomeCheckInFailed, msg}
 }

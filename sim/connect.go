@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/mdmcmd"
 )
 
@@ -25,10 +26,10 @@ func (m *mdmState) connectMessage(ids deviceIDs, userChannel bool, status string
 // the server sends, connect again, up to maxCommands and the step's time
 // bound. CHK-008 judges the first connect, CHK-012 what the commands ask,
 // and TOK-004/005 and CHK-006 every request the device sent.
-func (r *runner) commandsStep() (*stop, StepStatus, string) {
+func (r *runner) commandsStep() (*stop, event.StepStatus, string) {
 	m := r.mdm
 	if m == nil || !m.checkedIn {
-		return nil, StepSkipped, "no connect: the device did not check in"
+		return nil, event.StepSkipped, "no connect: the device did not check in"
 	}
 	o := &check.Commands{UserEnrollment: m.userEnrollment}
 	r.obs.Commands = o
@@ -43,7 +44,7 @@ func (r *runner) commandsStep() (*stop, StepStatus, string) {
 	dev := r.commandDevice()
 	body := m.connectMessage(m.ids, false, "Idle")
 	what, purpose := "connect (Idle)", "connect: Idle"
-	status, msg := StepOK, ""
+	status, msg := event.StepOK, ""
 	for i := 0; ; i++ {
 		x, resp := r.exchangeMDM(m.cfg.serverURL, ctConnect, what, body, mdmOpts{purpose: purpose})
 		o.Connects = append(o.Connects, x)
@@ -55,11 +56,11 @@ func (r *runner) commandsStep() (*stop, StepStatus, string) {
 		switch {
 		case x.Unenroll:
 			msg := "the server asked the device to unenroll at " + what + ": " + x.Summary
-			return &stop{OutcomeUnenrolled, msg}, StepFailed, msg
+			return &stop{event.OutcomeUnenrolled, msg}, event.StepFailed, msg
 		case x.Why != "":
-			status, msg = StepError, what+" could not be judged: "+x.Why
+			status, msg = event.StepError, what+" could not be judged: "+x.Why
 		case !x.OK || bad != "":
-			status, msg = StepFailed, what+": "+firstNonEmpty(bad, x.Refusal().Actual)
+			status, msg = event.StepFailed, what+": "+firstNonEmpty(bad, x.Refusal().Actual)
 		case !done && (i == maxCommands || time.Now().After(deadline)):
 			msg = fmt.Sprintf("stopped with %s unanswered: the simulator answers at most %d commands within %s (its bounds)", cmd.RequestType, maxCommands, r.lim.StepTimeout)
 		case !done:

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/sim/device"
 )
 
 func TestLookupDeviceErrorsNameTheValueAndTheForms(t *testing.T) {
@@ -25,14 +27,14 @@ func TestLookupDeviceErrorsNameTheValueAndTheForms(t *testing.T) {
 		{"mac", []string{"catalogue versions of macOS: "}},
 	}
 	for _, tt := range tests {
-		_, err := LookupDevice(tt.ref)
+		_, err := device.LookupDevice(tt.ref)
 		require.Error(t, err, tt.ref)
 		for _, w := range tt.want {
 			assert.Contains(t, err.Error(), w, tt.ref)
 		}
 	}
 	for _, ok := range []string{"iphone@18.2", " ipad@18.1 ", "iPhone17,2@26.1", "mac@15.2.1", "vision@2.2", "ios@17.5", "iphone@26.3"} {
-		_, err := LookupDevice(ok)
+		_, err := device.LookupDevice(ok)
 		assert.NoError(t, err, ok)
 	}
 }

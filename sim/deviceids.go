@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/enrollsim/enrollsim/sim/device"
 )
 
 // deviceIDs are the identifiers a device sends after enrollment (§2.13).
@@ -28,7 +30,7 @@ type deviceIDs struct {
 
 // deviceIDsFor derives the identifiers of one enrollment of a case; seed
 // tells enrollments of the same case apart ("" for the case's own).
-func deviceIDsFor(caseName, seed string, d Device, account string) deviceIDs {
+func deviceIDsFor(caseName, seed string, d device.Device, account string) deviceIDs {
 	h := func(what string) []byte {
 		sum := sha256.Sum256([]byte("enrollsim/" + caseName + "/" + seed + "/" + what))
 		return sum[:]
@@ -47,7 +49,7 @@ func deviceIDsFor(caseName, seed string, d Device, account string) deviceIDs {
 		pushMagic:        uuidOf(h("push-magic")),
 		pushToken:        h("push-token"),
 	}
-	if d.Family == Mac {
+	if d.Family == device.Mac {
 		ids.udid = uuidOf(h("udid")) // macOS UDIDs are hardware UUIDs
 	} else {
 		// Devices since the iPhone XS: ECID-based, 8-16 hex digits.

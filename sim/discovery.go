@@ -11,6 +11,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/sim/ats"
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
@@ -300,7 +301,7 @@ func parseRejection(resp *response) *rejection {
 
 // discover is step 2: the organisation domain's well-known, hop by hop,
 // then the tester's probes; the RD and WK judges judge what they saw.
-func (r *runner) discover() (*stop, StepStatus, string) {
+func (r *runner) discover() (*stop, event.StepStatus, string) {
 	d := r.c.Device
 	start := discoveryURL("https://"+r.domain+WellKnownPath, r.c.Account.Identifier, string(d.Family), r.c.Options.OmitModelFamily)
 	c := r.follow(start, "well-known", false)
@@ -315,9 +316,9 @@ func (r *runner) discover() (*stop, StepStatus, string) {
 
 	if c.OK() {
 		hops := len(c.hops) - 1
-		return nil, StepOK, fmt.Sprintf("%s (%d redirect%s)", c.Doc, hops, plural(hops))
+		return nil, event.StepOK, fmt.Sprintf("%s (%d redirect%s)", c.Doc, hops, plural(hops))
 	}
-	return nil, StepFailed, "the organisation domain's discovery failed: " + c.Failure
+	return nil, event.StepFailed, "the organisation domain's discovery failed: " + c.Failure
 }
 
 func plural(n int) string {

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -28,7 +30,7 @@ type Clock func() time.Time
 // Gate lets a driver (the step-through TUI) hold the engine before each step.
 // Returning an error stops the case.
 type Gate interface {
-	Before(ctx context.Context, caseName string, step Step) error
+	Before(ctx context.Context, caseName string, step event.Step) error
 }
 
 // Limits bound every network step, so a hostile server cannot hang or
@@ -136,8 +138,8 @@ type Account struct {
 	Identifier string // what the user types, e.g. alice@acme.test
 	// Username for the login form; empty means the identifier.
 	Username   string
-	Password   Secret
-	TOTPSecret Secret // base32 seed; empty means no second factor is declared
+	Password   secret.Secret
+	TOTPSecret secret.Secret // base32 seed; empty means no second factor is declared
 	TOTP       TOTPOptions
 	// ManagedAppleID the profile should assign; empty means the identifier.
 	ManagedAppleID string
@@ -233,7 +235,7 @@ type Expect struct {
 // Case is one device, one account, one target.
 type Case struct {
 	Name    string
-	Device  Device
+	Device  device.Device
 	Account Account
 	Type    EnrollmentType
 	Target  Target
@@ -251,7 +253,7 @@ type Case struct {
 	// DiscoveryOnly ends the case after discovery.
 	DiscoveryOnly bool
 	// Until says how far the case goes after the profile; zero: commands.
-	Until Until
+	Until event.Until
 	// Scenario, Suite, Description and Tags label the case in reports.
 	Scenario, Suite, Description string
 	Tags                         []string
@@ -301,12 +303,12 @@ type Engine struct {
 	// JavaScript end the case in error.
 	Browser weblogin.Driver
 	// Checks selects which checks are reported; nil reports all.
-	Checks CheckFilter
+	Checks check.Filter
 	// Redactor receives the plan's secrets (the accounts' passwords and
 	// seeds); a fresh one is used when nil. What a case learns (tokens,
 	// cookies, codes) goes to a redactor of its own (ForCase), dropped when
 	// the case ends.
-	Redactor *Redactor
+	Redactor *secret.Redactor
 	// TOTPClock, when set, gives each account's second factor its own time
 	// and turns the wait for a fresh code into a jump of it; the embedded
 	// target passes its VirtualClock. Nil: codes follow Clock, and waits
@@ -346,12 +348,12 @@ type CaseReport struct {
 	// did not enroll stopped (the sign-in driver's reason, the step that
 	// failed), so a caller can say why without the event stream.
 	Message string
-	Results []Result
+	Results []check.Result
 }
 
 // Run plays every case of the plan in order and calls emit for each event.
 // It returns a context error when interrupted; failing checks are not errors.
-func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseReport, error) {
+func (e *Engine) Run(ctx context.Context, plan Plan, emit func(event.Event)) ([]CaseReport, error) {
 	for _, c := range plan.Cases {
 		if e.Doer == nil && c.Target.Doer == nil {
 			return nil, errors.New("engine: no Doer (HTTP client) configured for case " + c.Name)
@@ -367,15 +369,15 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 	clock := func() time.Time { return given().Round(0) }
 	red := e.Redactor
 	if red == nil {
-		red = &Redactor{}
+		red = &secret.Redactor{}
 	}
 	for _, c := range plan.Cases {
 		red.AddSecret(c.Account.Password)
 		red.AddSecret(c.Account.TOTPSecret)
 	}
 	ledger := newTOTPLedger()
-	emit(e.stamp(Event{Kind: EventRunStart, Time: clock(), Run: &RunInfo{Cases: len(plan.Cases)}}))
-	newRunner := func(c Case, emit func(Event)) *runner {
+	emit(e.stamp(event.Event{Kind: event.EventRunStart, Time: clock(), Run: &event.RunInfo{Cases: len(plan.Cases)}}))
+	newRunner := func(c Case, emit func(event.Event)) *runner {
 		// Stamped where the event happens: parallel cases hold theirs
 		// back and emit them later.
 		emit = e.stamping(emit)
@@ -398,7 +400,7 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 				rep.Results, rep.Message = nil, ""
 			}
 			reports = append(reports, rep)
-			if rep.Outcome == OutcomeInterrupted {
+			if rep.Outcome == event.OutcomeInterrupted {
 				break
 			}
 		}
@@ -406,7 +408,7 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 	ledger.mu.Lock()
 	skipped := ledger.skipped
 	ledger.mu.Unlock()
-	emit(e.stamp(Event{Kind: EventRunEnd, Time: clock(), TOTPSkipped: skipped}))
+	emit(e.stamp(event.Event{Kind: event.EventRunEnd, Time: clock(), TOTPSkipped: skipped}))
 	if err := ctx.Err(); err != nil && len(reports) < len(plan.Cases) || interrupted(reports) {
 		if err == nil {
 			err = context.Canceled
@@ -418,7 +420,7 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(Event)) ([]CaseRe
 
 func interrupted(reps []CaseReport) bool {
 	for _, r := range reps {
-		if r.Outcome == OutcomeInterrupted {
+		if r.Outcome == event.OutcomeInterrupted {
 			return true
 		}
 	}
@@ -426,29 +428,29 @@ func interrupted(reps []CaseReport) bool {
 }
 
 // stamp sets the event's wall time when the run's clock is simulated.
-func (e *Engine) stamp(ev Event) Event {
+func (e *Engine) stamp(ev event.Event) event.Event {
 	if e.Wall != nil {
 		ev.Wall = e.Wall()
 	}
 	return ev
 }
 
-func (e *Engine) stamping(emit func(Event)) func(Event) {
+func (e *Engine) stamping(emit func(event.Event)) func(event.Event) {
 	if e.Wall == nil {
 		return emit
 	}
-	return func(ev Event) { emit(e.stamp(ev)) }
+	return func(ev event.Event) { emit(e.stamp(ev)) }
 }
 
 // runParallel plays up to e.Parallel cases at once. Each case's events are
 // held back and emitted whole, in plan order, so every consumer (text,
 // reports) sees the same stream a serial run would give, and emit is never
 // called from two goroutines at once.
-func (e *Engine) runParallel(ctx context.Context, plan Plan, emit func(Event), newRunner func(Case, func(Event)) *runner) []CaseReport {
+func (e *Engine) runParallel(ctx context.Context, plan Plan, emit func(event.Event), newRunner func(Case, func(event.Event)) *runner) []CaseReport {
 	n := len(plan.Cases)
 	type done struct {
 		rep    CaseReport
-		events []Event
+		events []event.Event
 		ok     bool
 	}
 	results := make([]done, n)
@@ -460,8 +462,8 @@ func (e *Engine) runParallel(ctx context.Context, plan Plan, emit func(Event), n
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				var buf []Event
-				rep := newRunner(plan.Cases[i], func(ev Event) { buf = append(buf, ev) }).play()
+				var buf []event.Event
+				rep := newRunner(plan.Cases[i], func(ev event.Event) { buf = append(buf, ev) }).play()
 				if e.Discard {
 					rep.Results, rep.Message = nil, ""
 				}
@@ -514,17 +516,17 @@ type runner struct {
 	e         *Engine
 	c         Case
 	ctx       context.Context
-	emit      func(Event)
+	emit      func(event.Event)
 	clock     Clock
 	lim       Limits
-	red       *Redactor
+	red       *secret.Redactor
 	ledger    *totpLedger
 	seq       int
 	// turnHeld: this case has its account's turn to sign in (takeTurn).
 	turnHeld bool
 
-	step    Step
-	results []Result
+	step    event.Step
+	results []check.Result
 
 	// What the flow has learned so far.
 	user, domain string
@@ -593,7 +595,7 @@ type stop struct {
 
 func (r *runner) play() CaseReport {
 	c := r.c
-	r.emit(Event{Kind: EventCaseStart, Time: r.clock(), Case: c.Name, Info: &CaseInfo{
+	r.emit(event.Event{Kind: event.EventCaseStart, Time: r.clock(), Case: c.Name, Info: &event.CaseInfo{
 		Device: c.Device, Identifier: c.Account.Identifier, Type: c.Type.label(), Target: c.Target.Name,
 		Expect:      map[bool]string{true: "enroll", false: "no enrollment"}[c.Expect.Enroll],
 		ExpectTrips: c.Expect.Trips, KnownTrips: c.Expect.Known, ExpectOutcome: c.Expect.Outcome, ExpectFacts: c.Expect.Facts,
@@ -607,13 +609,13 @@ func (r *runner) play() CaseReport {
 	// after them (the transport checks), so no panic ends the run.
 	bug, stack := r.recovered("case "+c.Name, func() { outcome, msg = r.flow(); facts = r.facts() })
 	if bug != "" {
-		outcome, msg, facts = OutcomeError, bug, nil
+		outcome, msg, facts = event.OutcomeError, bug, nil
 	}
 	msg = truncate(r.red.Redact(msg), maxResultText)
 	if r.e.observed != nil {
 		r.e.observed(c.Name, &r.obs)
 	}
-	r.emit(Event{Kind: EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: msg, Facts: facts, Stack: stack})
+	r.emit(event.Event{Kind: event.EventCaseEnd, Time: r.clock(), Case: c.Name, Outcome: outcome, Message: msg, Facts: facts, Stack: stack})
 	return CaseReport{Name: c.Name, Outcome: outcome, Message: msg, Results: r.results}
 }
 
@@ -638,17 +640,17 @@ func (r *runner) recovered(where string, f func()) (msg, stack string) {
 // returns nil to go on or a stop.
 func (r *runner) flow() (string, string) {
 	defer r.judgeTransport()
-	steps := map[Step]func() (*stop, StepStatus, string){
-		StepSignIn: r.signIn, StepRegistration: r.registrationStep, StepDiscovery: r.discover,
-		StepFallback: r.fallback, StepDocument: r.processDocument, StepChallenge: r.enrollChallenge,
-		StepWebLogin: r.webLogin, StepOAuth2: r.oauth2, StepEnroll: r.enrollWithToken,
-		StepProfile: r.profileStep, StepIdentity: r.identityStep, StepCheckIn: r.checkInStep,
-		StepCommands: r.commandsStep, StepTokenLife: r.tokenLifeStep,
+	steps := map[event.Step]func() (*stop, event.StepStatus, string){
+		event.StepSignIn: r.signIn, event.StepRegistration: r.registrationStep, event.StepDiscovery: r.discover,
+		event.StepFallback: r.fallback, event.StepDocument: r.processDocument, event.StepChallenge: r.enrollChallenge,
+		event.StepWebLogin: r.webLogin, event.StepOAuth2: r.oauth2, event.StepEnroll: r.enrollWithToken,
+		event.StepProfile: r.profileStep, event.StepIdentity: r.identityStep, event.StepCheckIn: r.checkInStep,
+		event.StepCommands: r.commandsStep, event.StepTokenLife: r.tokenLifeStep,
 	}
 	for _, s := range event.Flow {
-		if s == StepChallenge && r.c.DiscoveryOnly {
+		if s == event.StepChallenge && r.c.DiscoveryOnly {
 			d := r.discovery
-			return OutcomeDiscovered, fmt.Sprintf("discovery done: %s at %s", d.version, d.baseURL)
+			return event.OutcomeDiscovered, fmt.Sprintf("discovery done: %s at %s", d.version, d.baseURL)
 		}
 		if !r.takes(s) {
 			continue
@@ -664,64 +666,64 @@ func (r *runner) flow() (string, string) {
 	if after := r.afterProfileSummary(); after != "" {
 		msg += "; " + after
 	}
-	return OutcomeEnrolled, msg
+	return event.OutcomeEnrolled, msg
 }
 
 // takes reports whether this case plays step s: the AxM registration only
 // when it is under test, one of the two sign-ins (the one the challenge
 // named), and the steps after the profile as far as the case's Until.
-func (r *runner) takes(s Step) bool {
+func (r *runner) takes(s event.Step) bool {
 	switch s {
-	case StepRegistration:
+	case event.StepRegistration:
 		return r.c.Target.AxM != nil
-	case StepWebLogin, StepOAuth2:
-		return (r.enroll.method == "apple-oauth2") == (s == StepOAuth2)
+	case event.StepWebLogin, event.StepOAuth2:
+		return (r.enroll.method == "apple-oauth2") == (s == event.StepOAuth2)
 	}
 	return r.c.Until.Plays(s)
 }
 
 // runStep wraps a step with its start/end events and the gate.
-func (r *runner) runStep(name Step, fn func() (*stop, StepStatus, string)) *stop {
+func (r *runner) runStep(name event.Step, fn func() (*stop, event.StepStatus, string)) *stop {
 	if r.e.Gate != nil {
 		var err error
 		if bug, stack := r.recovered("the step gate before "+string(name), func() { err = r.e.Gate.Before(r.ctx, r.c.Name, name) }); bug != "" {
-			r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: StepError, Message: bug, Stack: stack})
-			return &stop{OutcomeError, bug}
+			r.emit(event.Event{Kind: event.EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: event.StepError, Message: bug, Stack: stack})
+			return &stop{event.OutcomeError, bug}
 		}
 		if err != nil {
-			return &stop{OutcomeInterrupted, "stopped before " + string(name) + ": " + err.Error()}
+			return &stop{event.OutcomeInterrupted, "stopped before " + string(name) + ": " + err.Error()}
 		}
 	}
 	if r.ctx.Err() != nil {
-		return &stop{OutcomeInterrupted, "interrupted before " + string(name)}
+		return &stop{event.OutcomeInterrupted, "interrupted before " + string(name)}
 	}
 	r.step = name
-	r.emit(Event{Kind: EventStepStart, Time: r.clock(), Case: r.c.Name, Step: name})
+	r.emit(event.Event{Kind: event.EventStepStart, Time: r.clock(), Case: r.c.Name, Step: name})
 	var st *stop
-	var status StepStatus
+	var status event.StepStatus
 	var msg string
 	bug, stack := r.recovered("step "+string(name), func() { st, status, msg = fn() })
 	switch {
 	case bug != "":
-		st, status, msg = &stop{OutcomeError, bug}, StepError, bug
+		st, status, msg = &stop{event.OutcomeError, bug}, event.StepError, bug
 	case st != nil && r.ctx.Err() != nil:
-		st = &stop{OutcomeInterrupted, "interrupted during " + string(name)}
-		status = StepError
+		st = &stop{event.OutcomeInterrupted, "interrupted during " + string(name)}
+		status = event.StepError
 	}
-	r.emit(Event{Kind: EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: truncate(r.red.Redact(msg), maxResultText), Stack: stack})
+	r.emit(event.Event{Kind: event.EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: truncate(r.red.Redact(msg), maxResultText), Stack: stack})
 	return st
 }
 
 // report emits a check result unless the filter deselects it or the engine
 // does not judge it yet.
-func (r *runner) report(res Result) {
-	if !Implemented(res.ID) || !r.e.Checks.Match(res.ID) {
+func (r *runner) report(res check.Result) {
+	if !check.Implemented(res.ID) || !r.e.Checks.Match(res.ID) {
 		return
 	}
 	if res.Tripped() && r.ctx.Err() != nil {
 		// The interruption cut the exchange short: a trip now would
 		// blame the server for the tester being stopped.
-		res = check.With(res.ID, Error, "not judged: the run was interrupted ("+firstNonEmpty(res.Actual, res.Detail)+")")
+		res = check.With(res.ID, check.Error, "not judged: the run was interrupted ("+firstNonEmpty(res.Actual, res.Detail)+")")
 	}
 	// Redacted first, so a cut never leaves half a secret; then bounded,
 	// since a hostile server's URL or header can be a megabyte.
@@ -732,7 +734,7 @@ func (r *runner) report(res Result) {
 		r.results = append(r.results, res)
 	}
 	rc := res
-	r.emit(Event{Kind: EventCheck, Time: r.clock(), Case: r.c.Name, Step: r.step, Result: &rc})
+	r.emit(event.Event{Kind: event.EventCheck, Time: r.clock(), Case: r.c.Name, Step: r.step, Result: &rc})
 }
 
 // judged emits a judge's verdicts (package check) in the order judged.

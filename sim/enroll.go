@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
@@ -148,18 +150,18 @@ func (r *runner) postEnroll(target string, body []byte, contentType, bearer, pur
 // enrollChallenge is steps 4–5: the first POST to BaseURL without a token
 // must draw a 401 with a Bearer challenge naming the sign-in method. The
 // probes go out first; the judges of check read what all of them saw.
-func (r *runner) enrollChallenge() (*stop, StepStatus, string) {
+func (r *runner) enrollChallenge() (*stop, event.StepStatus, string) {
 	ds := r.discovery
 	es := &enrollState{}
 	r.enroll = es
 	u, err := url.Parse(ds.baseURL)
 	if err != nil || u.Scheme != "https" {
 		msg := fmt.Sprintf("BaseURL %s is not https: the device refuses to send the enrollment request (App Transport Security)", ds.baseURL)
-		return &stop{OutcomeEnrollFailed, msg}, StepFailed, msg
+		return &stop{event.OutcomeEnrollFailed, msg}, event.StepFailed, msg
 	}
 	body, kind, err := r.deviceBody()
 	if err != nil {
-		return &stop{OutcomeError, "building the enrollment body: " + err.Error()}, StepError, err.Error()
+		return &stop{event.OutcomeError, "building the enrollment body: " + err.Error()}, event.StepError, err.Error()
 	}
 	es.body, es.bodyKind = body, kind
 	es.contentType = ctPKCS7
@@ -191,18 +193,18 @@ func (r *runner) enrollChallenge() (*stop, StepStatus, string) {
 
 // challengeOutcome is where the device stands after the first answer: it
 // cancels, the tester cannot go on, or it signs in by the method named.
-func challengeOutcome(o *check.Challenge, b check.BearerReading, es *enrollState, d Device) (*stop, StepStatus, string) {
+func challengeOutcome(o *check.Challenge, b check.BearerReading, es *enrollState, d device.Device) (*stop, event.StepStatus, string) {
 	if msg, detail, tester := o.FirstStop(); msg != "" {
 		if tester {
-			return &stop{OutcomeError, msg}, StepError, detail
+			return &stop{event.OutcomeError, msg}, event.StepError, detail
 		}
-		return &stop{OutcomeEnrollFailed, msg}, StepFailed, detail
+		return &stop{event.OutcomeEnrollFailed, msg}, event.StepFailed, detail
 	}
 	why, tester := b.Cancel()
 	if why == "" {
-		capability := CapAsWeb
+		capability := device.CapAsWeb
 		if es.method == "apple-oauth2" {
-			capability = CapOAuth2
+			capability = device.CapOAuth2
 		}
 		if _, no := d.Can(capability); !d.Has(capability) {
 			why = "the device cannot sign in: " + no
@@ -210,9 +212,9 @@ func challengeOutcome(o *check.Challenge, b check.BearerReading, es *enrollState
 	}
 	switch {
 	case tester:
-		return &stop{OutcomeError, why}, StepError, why
+		return &stop{event.OutcomeError, why}, event.StepError, why
 	case why != "":
-		return &stop{OutcomeEnrollFailed, why}, StepFailed, why
+		return &stop{event.OutcomeEnrollFailed, why}, event.StepFailed, why
 	}
 	c := es.challenge
 	msg := fmt.Sprintf("401 challenge: method %s", es.method)
@@ -224,7 +226,7 @@ func challengeOutcome(o *check.Challenge, b check.BearerReading, es *enrollState
 	if es.challengeNote != "" {
 		msg += "; Bearer was " + es.challengeNote
 	}
-	return nil, StepOK, msg
+	return nil, event.StepOK, msg
 }
 
 // judgedHeaders are the headers of an enrollment answer that the judges

@@ -5,13 +5,16 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // IdentityStepForTest plays the identity step alone, for a profile whose
 // payloads are given (the MDM payload first), against doer: what the step
 // reported, its status, and the subject of the certificate it obtained.
-func IdentityStepForTest(ctx context.Context, doer Doer, lim Limits, payloads ...map[string]any) (results []Result, events []Event, status StepStatus, subject string) {
+func IdentityStepForTest(ctx context.Context, doer Doer, lim Limits, payloads ...map[string]any) (results []check.Result, events []event.Event, status event.StepStatus, subject string) {
 	p := &profile.Profile{}
 	for i, d := range payloads {
 		pl := profile.Payload{Dict: profile.Dict(d), Index: i}
@@ -19,11 +22,11 @@ func IdentityStepForTest(ctx context.Context, doer Doer, lim Limits, payloads ..
 		pl.UUID, _ = pl.Dict.String("PayloadUUID")
 		p.Payloads = append(p.Payloads, pl)
 	}
-	dev, _ := LookupDevice("iphone@18.2")
+	dev, _ := device.LookupDevice("iphone@18.2")
 	e := &Engine{Doer: doer, Limits: lim}
-	r := &runner{e: e, c: Case{Name: "t", Device: dev, Until: UntilIdentity}, ctx: ctx, clock: time.Now, lim: lim.withDefaults(), red: &Redactor{},
-		emit: func(ev Event) { events = append(events, ev) }, enroll: &enrollState{profile: p}}
-	r.step = StepIdentity
+	r := &runner{e: e, c: Case{Name: "t", Device: dev, Until: event.UntilIdentity}, ctx: ctx, clock: time.Now, lim: lim.withDefaults(), red: &secret.Redactor{},
+		emit: func(ev event.Event) { events = append(events, ev) }, enroll: &enrollState{profile: p}}
+	r.step = event.StepIdentity
 	_, status, _ = r.identityStep()
 	if r.identity != nil && r.identity.cert != nil {
 		subject = r.identity.cert.Subject.String()

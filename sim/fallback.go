@@ -5,6 +5,8 @@ import (
 	"net/url"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // fallback is step 2b (§2.3): when the organisation domain failed, devices
@@ -12,13 +14,13 @@ import (
 // redirects to the discovery URL the MDM server registered. When the target
 // declares an AxM registration, the tester probes that path even if the
 // device does not need it, to judge ABM-003/004/009.
-func (r *runner) fallback() (*stop, StepStatus, string) {
+func (r *runner) fallback() (*stop, event.StepStatus, string) {
 	ds := r.discovery
 	d := r.c.Device
 	o := &check.Fallback{Domain: ds.domain.DiscoveryChain, StopOnRejection: r.c.Options.NoFallbackOnRejection,
 		AxMConfigured: r.c.Target.AxMURL != "", Declared: r.c.Target.AxMDeclared, NoProbes: r.c.NoProbes,
 		ExpectEnroll: r.c.Expect.Enroll, Timeout: r.lim.Timeout}
-	o.AxMFallback.OK, o.AxMFallback.Why = d.Can(CapAxMFallback)
+	o.AxMFallback.OK, o.AxMFallback.Why = d.Can(device.CapAxMFallback)
 	plan := check.PlanFallback(o)
 	domainFailed := !ds.domain.OK()
 	if plan.Device || plan.Probe {
@@ -33,9 +35,9 @@ func (r *runner) fallback() (*stop, StepStatus, string) {
 
 	if o.AxM == nil {
 		if domainFailed {
-			return nil, StepSkipped, "no fallback: " + plan.Reason
+			return nil, event.StepSkipped, "no fallback: " + plan.Reason
 		}
-		return nil, StepSkipped, "not needed: the organisation domain answered"
+		return nil, event.StepSkipped, "not needed: the organisation domain answered"
 	}
 	c := ds.axm
 	msg := ""
@@ -53,12 +55,12 @@ func (r *runner) fallback() (*stop, StepStatus, string) {
 		if domainFailed {
 			msg = "no fallback on this device (" + plan.Reason + "); " + msg
 		}
-		return nil, StepSkipped, msg
+		return nil, event.StepSkipped, msg
 	}
 	if !c.OK() {
-		return nil, StepFailed, msg
+		return nil, event.StepFailed, msg
 	}
-	return nil, StepOK, msg
+	return nil, event.StepOK, msg
 }
 
 // askAxM follows the AxM path, as the device or as the tester's probe, and

@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // rewriteDoer passes every request to the conforming reference server and
@@ -35,13 +37,13 @@ func (d rewriteDoer) Do(req *http.Request) (*http.Response, error) {
 
 // playRewritten plays one case against the reference server through
 // rewrite, under a deadline so a regression fails instead of hanging.
-func playRewritten(t *testing.T, identifier string, rewrite func(*http.Request, *http.Response)) (sim.CaseReport, []sim.Event) {
+func playRewritten(t *testing.T, identifier string, rewrite func(*http.Request, *http.Response)) (sim.CaseReport, []event.Event) {
 	t.Helper()
 	r := startRef(t, 5*time.Second)
 	r.target.Doer = rewriteDoer{inner: r.target.Doer, rewrite: rewrite}
 	c := caseFor(t, "iphone@18.2", identifier, sim.TypeUser)
 	var reps []sim.CaseReport
-	var evs []sim.Event
+	var evs []event.Event
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -57,9 +59,9 @@ func playRewritten(t *testing.T, identifier string, rewrite func(*http.Request, 
 }
 
 // caseMessage is the message the case ended with.
-func caseMessage(evs []sim.Event) string {
+func caseMessage(evs []event.Event) string {
 	for _, e := range evs {
-		if e.Kind == sim.EventCaseEnd {
+		if e.Kind == event.EventCaseEnd {
 			return e.Message
 		}
 	}
@@ -102,13 +104,13 @@ func TestChallengeAmongOthers(t *testing.T) {
 					resp.Header["Www-Authenticate"] = tt.headers(resp.Header.Get("WWW-Authenticate"))
 				}
 			})
-			assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
-			assert.Equal(t, sim.Pass, result(rep, "ENR-002").Status, describe(rep))
+			assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, describe(rep))
+			assert.Equal(t, check.Pass, result(rep, "ENR-002").Status, describe(rep))
 			if tt.warn6 == "" {
 				assert.Empty(t, tripped(rep), describe(rep))
 			} else {
 				assert.Equal(t, []string{"ENR-006"}, tripped(rep), describe(rep))
-				assert.Equal(t, sim.Warn, result(rep, "ENR-006").Status)
+				assert.Equal(t, check.Warn, result(rep, "ENR-006").Status)
 				assert.Contains(t, result(rep, "ENR-006").Actual, tt.warn6)
 			}
 		})
@@ -121,14 +123,14 @@ func TestChallengeWithoutBearer(t *testing.T) {
 	tests := []struct {
 		name    string
 		headers []string
-		status  sim.Status
+		status  check.Status
 		outcome string
 		actual  string
 	}{
-		{name: "Basic only", headers: []string{`Basic realm="acme"`, `Negotiate`}, status: sim.Fail, outcome: sim.OutcomeEnrollFailed, actual: "schemes Basic, Negotiate"},
+		{name: "Basic only", headers: []string{`Basic realm="acme"`, `Negotiate`}, status: check.Fail, outcome: event.OutcomeEnrollFailed, actual: "schemes Basic, Negotiate"},
 		{name: "a 1 MiB challenge", headers: []string{`Bearer method="apple-as-web", url="https://x.test/` + strings.Repeat("a", 1<<20) + `"`},
-			status: sim.Error, outcome: sim.OutcomeError, actual: "over the simulator's limit of 16 KiB"},
-		{name: "10,000 challenges", headers: manyChallenges(10000), status: sim.Error, outcome: sim.OutcomeError, actual: "over the simulator's limit"},
+			status: check.Error, outcome: event.OutcomeError, actual: "over the simulator's limit of 16 KiB"},
+		{name: "10,000 challenges", headers: manyChallenges(10000), status: check.Error, outcome: event.OutcomeError, actual: "over the simulator's limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,10 +179,10 @@ func TestCallbackRepeatedItems(t *testing.T) {
 				u.RawQuery += strings.Repeat("&"+tt.item+"=decoy", 9)
 				resp.Header.Set("Location", u.String())
 			})
-			assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+			assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, describe(rep))
 			assert.Equal(t, []string{tt.check}, tripped(rep), describe(rep))
 			r := result(rep, tt.check)
-			assert.Equal(t, sim.Warn, r.Status)
+			assert.Equal(t, check.Warn, r.Status)
 			assert.Contains(t, r.Actual, tt.actual)
 			assert.NotContains(t, r.Actual, "decoy", "values are not quoted")
 		})
@@ -195,7 +197,7 @@ func TestRepeatedLocation(t *testing.T) {
 			resp.Header["Location"] = []string{loc, loc}
 		}
 	})
-	assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+	assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, describe(rep))
 	assert.Empty(t, tripped(rep), "identical repeats are resolved silently:%s", describe(rep))
 }
 
@@ -215,10 +217,10 @@ func TestSignInPageBeyondLimits(t *testing.T) {
 					resp.Header.Del("Content-Length")
 				}
 			})
-			assert.Equal(t, sim.OutcomeError, rep.Outcome, describe(rep))
+			assert.Equal(t, event.OutcomeError, rep.Outcome, describe(rep))
 			assert.Contains(t, caseMessage(evs), "the simulator could not read the sign-in page")
 			for _, r := range rep.Results {
-				assert.NotEqual(t, sim.Fail, r.Status, "%s: %s", r.ID, r.Actual)
+				assert.NotEqual(t, check.Fail, r.Status, "%s: %s", r.ID, r.Actual)
 			}
 		})
 	}
@@ -233,28 +235,28 @@ func TestHostileWellKnownDocument(t *testing.T) {
 		name    string
 		body    string
 		outcome string
-		status  map[string]sim.Status // check → status
-		actual  map[string]string     // check → text its Actual or Detail contains
+		status  map[string]check.Status // check → status
+		actual  map[string]string       // check → text its Actual or Detail contains
 	}{
-		{name: "60 KiB of nesting", body: deep, outcome: sim.OutcomeError,
-			status: map[string]sim.Status{"WK-003": sim.Error, "WK-001": sim.Error},
+		{name: "60 KiB of nesting", body: deep, outcome: event.OutcomeError,
+			status: map[string]check.Status{"WK-003": check.Error, "WK-001": check.Error},
 			actual: map[string]string{"WK-003": "nested deeper than 64 levels (the simulator's limit)", "WK-001": "deeper than 64 levels"}},
 		{name: "nesting the device does not read", body: `{"Servers":[` + entry + `],"x":` + strings.Repeat("[", 20) + strings.Repeat("]", 20) + `}`,
-			outcome: sim.OutcomeDiscovered, status: map[string]sim.Status{"WK-003": sim.Pass, "WK-001": sim.Pass}},
+			outcome: event.OutcomeDiscovered, status: map[string]check.Status{"WK-003": check.Pass, "WK-001": check.Pass}},
 		{name: "Servers twice", body: `{"Servers":[{"Version":"mdm-adde","BaseURL":"https://other.acme.test/x"}],"Servers":[` + entry + `]}`,
-			outcome: sim.OutcomeDiscovered, status: map[string]sim.Status{"WK-003": sim.Warn, "WK-001": sim.Pass},
+			outcome: event.OutcomeDiscovered, status: map[string]check.Status{"WK-003": check.Warn, "WK-001": check.Pass},
 			actual: map[string]string{"WK-003": `key "Servers" appears 2 times in the document; the simulator used the last`}},
 		{name: "thousands of Servers", body: `{"Servers":[` + entry + strings.Repeat(`,{}`, 20000) + `]}`,
-			outcome: sim.OutcomeDiscovered, status: map[string]sim.Status{"WK-004": sim.Fail, "WK-006": sim.Fail},
+			outcome: event.OutcomeDiscovered, status: map[string]check.Status{"WK-004": check.Fail, "WK-006": check.Fail},
 			actual: map[string]string{"WK-004": "and 39990 more", "WK-006": "20001 entries"}},
 		{name: "invalid UTF-8 in a string", body: `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll","Name":"Acme ` + "\xff\xfe" + `"}]}`,
-			outcome: sim.OutcomeDiscovered, status: map[string]sim.Status{"WK-003": sim.Warn, "WK-001": sim.Pass},
+			outcome: event.OutcomeDiscovered, status: map[string]check.Status{"WK-003": check.Warn, "WK-001": check.Pass},
 			actual: map[string]string{"WK-003": "not valid UTF-8 at byte 88"}},
 		{name: "NUL byte in a string", body: `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://mdm.acme.test/enroll` + "\x00" + `"}]}`,
-			outcome: sim.OutcomeDiscoveryFailed, status: map[string]sim.Status{"WK-003": sim.Fail},
+			outcome: event.OutcomeDiscoveryFailed, status: map[string]check.Status{"WK-003": check.Fail},
 			actual: map[string]string{"WK-003": "invalid character '\\x00' in string literal"}},
 		{name: "NUL bytes around the object", body: "\x00\x00" + `{"Servers":[` + entry + `]}`,
-			outcome: sim.OutcomeDiscoveryFailed, status: map[string]sim.Status{"WK-003": sim.Fail},
+			outcome: event.OutcomeDiscoveryFailed, status: map[string]check.Status{"WK-003": check.Fail},
 			actual: map[string]string{"WK-003": "not a JSON object"}},
 	}
 	for _, tt := range tests {
@@ -300,16 +302,16 @@ func TestRepeatedDiscoveryHeaders(t *testing.T) {
 		m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, `{"code":"com.apple.well-known.failed"}`))
 	})
 	rep, _ := runOne(t, doer, "iphone@18.1", sim.Limits{})
-	assert.Equal(t, sim.OutcomeDiscovered, rep.Outcome, describe(rep))
+	assert.Equal(t, event.OutcomeDiscovered, rep.Outcome, describe(rep))
 	for _, id := range []string{"RD-005", "WK-002"} {
 		var noted, passed bool
 		for _, r := range rep.Results {
 			if r.ID != id {
 				continue
 			}
-			assert.NotEqual(t, sim.Fail, r.Status, id)
-			noted = noted || (r.Status == sim.Noted && strings.Contains(r.Detail, "headers with different values; the first is used"))
-			passed = passed || r.Status == sim.Pass
+			assert.NotEqual(t, check.Fail, r.Status, id)
+			noted = noted || (r.Status == check.Noted && strings.Contains(r.Detail, "headers with different values; the first is used"))
+			passed = passed || r.Status == check.Pass
 		}
 		assert.True(t, noted && passed, "%s noted and passed:%s", id, describe(rep))
 	}
@@ -343,7 +345,7 @@ func TestHugeRedirectHeaders(t *testing.T) {
 			start := time.Now()
 			rep, evs := runOne(t, doer, "iphone@18.1", sim.Limits{})
 			assert.Less(t, time.Since(start), 10*time.Second)
-			assert.NotEqual(t, sim.OutcomeDiscovered, rep.Outcome)
+			assert.NotEqual(t, event.OutcomeDiscovered, rep.Outcome)
 			for _, e := range evs {
 				assert.Less(t, len(e.Message), 4000, "event messages are bounded")
 			}
@@ -363,12 +365,12 @@ func TestRepeatedProfileContentType(t *testing.T) {
 	tests := []struct {
 		name   string
 		values []string
-		status sim.Status // PROF-019's verdict
+		status check.Status // PROF-019's verdict
 		noted  bool
 	}{
-		{"the profile type first", []string{aspen, "text/plain"}, sim.Pass, true},
-		{"another type first", []string{"text/plain", aspen}, sim.Warn, true},
-		{"identical repeats", []string{aspen, aspen}, sim.Pass, false},
+		{"the profile type first", []string{aspen, "text/plain"}, check.Pass, true},
+		{"another type first", []string{"text/plain", aspen}, check.Warn, true},
+		{"identical repeats", []string{aspen, aspen}, check.Pass, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -377,15 +379,15 @@ func TestRepeatedProfileContentType(t *testing.T) {
 					resp.Header["Content-Type"] = tt.values
 				}
 			})
-			assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
-			var verdicts []sim.Status
+			assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, describe(rep))
+			var verdicts []check.Status
 			noted := false
 			for _, r := range rep.Results {
 				if r.ID != "PROF-019" {
 					continue
 				}
-				assert.NotEqual(t, sim.Fail, r.Status)
-				if r.Status == sim.Noted {
+				assert.NotEqual(t, check.Fail, r.Status)
+				if r.Status == check.Noted {
 					noted = true
 					assert.Contains(t, r.Detail, note)
 					assert.Contains(t, r.Detail, fmt.Sprintf("%q", tt.values[0]))
@@ -393,9 +395,9 @@ func TestRepeatedProfileContentType(t *testing.T) {
 				}
 				verdicts = append(verdicts, r.Status)
 			}
-			assert.Equal(t, []sim.Status{tt.status}, verdicts, describe(rep))
+			assert.Equal(t, []check.Status{tt.status}, verdicts, describe(rep))
 			assert.Equal(t, tt.noted, noted, describe(rep))
-			if tt.status == sim.Warn {
+			if tt.status == check.Warn {
 				assert.Equal(t, `"text/plain"`, result(rep, "PROF-019").Actual)
 				assert.Equal(t, []string{"PROF-019"}, tripped(rep), describe(rep))
 			} else {

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 const aspen = "application/x-apple-aspen-config"
@@ -115,7 +117,7 @@ func hostileProfileServer(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func status(rep sim.CaseReport, id string) sim.Status { return result(rep, id).Status }
+func status(rep sim.CaseReport, id string) check.Status { return result(rep, id).Status }
 
 // profileTimeout is the per-request timeout of the hostile-profile runs:
 // the endless body ends at it, and every other request of the two cases
@@ -130,32 +132,32 @@ func TestHostileProfileBodies(t *testing.T) {
 	tests := []struct {
 		path    string
 		outcome string
-		want    map[string]sim.Status
+		want    map[string]check.Status
 		actual  map[string]string // check ID → text its Actual (or Detail) must contain
 	}{
-		{"/bomb", sim.OutcomeError,
-			map[string]sim.Status{"TOK-001": sim.Pass, "PROF-001": sim.Pass, "PROF-002": sim.Error, "SEC-003": sim.Warn},
+		{"/bomb", event.OutcomeError,
+			map[string]check.Status{"TOK-001": check.Pass, "PROF-001": check.Pass, "PROF-002": check.Error, "SEC-003": check.Warn},
 			map[string]string{"PROF-002": "more than 100000 objects (shared references expanded); the limit guards against plist bombs", "SEC-003": "plist bombs"}},
-		{"/cycle", sim.OutcomeProfileRejected,
-			map[string]sim.Status{"TOK-001": sim.Pass, "PROF-002": sim.Fail},
+		{"/cycle", event.OutcomeProfileRejected,
+			map[string]check.Status{"TOK-001": check.Pass, "PROF-002": check.Fail},
 			map[string]string{"PROF-002": "reference cycle"}},
-		{"/garbage-cms", sim.OutcomeProfileRejected,
-			map[string]sim.Status{"TOK-001": sim.Pass, "PROF-002": sim.Fail},
+		{"/garbage-cms", event.OutcomeProfileRejected,
+			map[string]check.Status{"TOK-001": check.Pass, "PROF-002": check.Fail},
 			map[string]string{"PROF-002": "malformed CMS SignedData"}},
-		{"/xml-deep", sim.OutcomeError,
-			map[string]sim.Status{"TOK-001": sim.Pass, "PROF-002": sim.Error, "SEC-003": sim.Warn},
+		{"/xml-deep", event.OutcomeError,
+			map[string]check.Status{"TOK-001": check.Pass, "PROF-002": check.Error, "SEC-003": check.Warn},
 			map[string]string{"PROF-002": "nests deeper than 64 levels"}},
-		{"/xml-wide", sim.OutcomeError,
-			map[string]sim.Status{"TOK-001": sim.Pass, "PROF-002": sim.Error, "SEC-003": sim.Warn},
+		{"/xml-wide", event.OutcomeError,
+			map[string]check.Status{"TOK-001": check.Pass, "PROF-002": check.Error, "SEC-003": check.Warn},
 			map[string]string{"PROF-002": "more than 100000 objects"}},
-		{"/huge", sim.OutcomeError,
-			map[string]sim.Status{"TOK-001": sim.Pass, "PROF-001": sim.Pass, "PROF-002": sim.Error, "SEC-003": sim.Warn},
+		{"/huge", event.OutcomeError,
+			map[string]check.Status{"TOK-001": check.Pass, "PROF-001": check.Pass, "PROF-002": check.Error, "SEC-003": check.Warn},
 			map[string]string{"PROF-002": "larger than the simulator's 8 MiB read limit", "SEC-003": "over the 8 MiB read limit"}},
-		{"/endless", sim.OutcomeError,
-			map[string]sim.Status{"TOK-001": sim.Error, "PROF-001": sim.Error, "SEC-003": sim.Warn},
+		{"/endless", event.OutcomeError,
+			map[string]check.Status{"TOK-001": check.Error, "PROF-001": check.Error, "SEC-003": check.Warn},
 			map[string]string{"TOK-001": "the server answered 200, but the profile body did not complete within " + profileTimeout.String(), "SEC-003": "no complete answer within " + profileTimeout.String()}},
-		{"/reset", sim.OutcomeError,
-			map[string]sim.Status{"TOK-001": sim.Error, "PROF-001": sim.Error},
+		{"/reset", event.OutcomeError,
+			map[string]check.Status{"TOK-001": check.Error, "PROF-001": check.Error},
 			map[string]string{"TOK-001": "the server answered 200, but the profile body broke off after"}},
 	}
 	r := startRef(t, profileTimeout)
@@ -177,7 +179,7 @@ func TestHostileProfileBodies(t *testing.T) {
 			start := time.Now()
 			go func() {
 				defer close(done)
-				reps, err = eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{bad, next}}, func(sim.Event) {})
+				reps, err = eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{bad, next}}, func(event.Event) {})
 			}()
 			select {
 			case <-done:
@@ -196,8 +198,8 @@ func TestHostileProfileBodies(t *testing.T) {
 				res := result(rep, id)
 				assert.Contains(t, res.Actual+res.Detail, text, id)
 			}
-			assert.NotEqual(t, sim.Fail, status(rep, "TOK-001"), "the token is never blamed for the profile body")
-			assert.Equal(t, sim.OutcomeEnrolled, reps[1].Outcome, "the run goes on:%s", describe(reps[1]))
+			assert.NotEqual(t, check.Fail, status(rep, "TOK-001"), "the token is never blamed for the profile body")
+			assert.Equal(t, event.OutcomeEnrolled, reps[1].Outcome, "the run goes on:%s", describe(reps[1]))
 		})
 	}
 }
@@ -220,8 +222,8 @@ func TestHostileProfileCancelled(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		reps, err = eng.Run(ctx, sim.Plan{Cases: []sim.Case{c}}, func(ev sim.Event) {
-			if ev.Kind == sim.EventStepStart && ev.Step == sim.StepEnroll {
+		reps, err = eng.Run(ctx, sim.Plan{Cases: []sim.Case{c}}, func(ev event.Event) {
+			if ev.Kind == event.EventStepStart && ev.Step == event.StepEnroll {
 				go func() { time.Sleep(300 * time.Millisecond); cancelled = time.Now(); cancel() }()
 			}
 		})
@@ -233,7 +235,7 @@ func TestHostileProfileCancelled(t *testing.T) {
 	}
 	require.ErrorIs(t, err, context.Canceled)
 	require.Len(t, reps, 1)
-	assert.Equal(t, sim.OutcomeInterrupted, reps[0].Outcome)
+	assert.Equal(t, event.OutcomeInterrupted, reps[0].Outcome)
 	// A third of the 30 s read timeout: the cancel, not the timeout, ended
 	// the read, with room for a loaded machine (it takes milliseconds).
 	assert.Less(t, time.Since(cancelled), 10*time.Second, "stopped within 10 s of the cancel")

@@ -8,7 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // A sign-in answer that is not a 200 says what it says by its status and
@@ -28,16 +29,16 @@ func TestSignInRedirectBodyPastThePageCap(t *testing.T) {
 		}
 	})
 	assert.Positive(t, rewritten, "the sign-in has a redirect to rewrite")
-	assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, "%s\n%s", caseMessage(evs), describe(rep))
+	assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, "%s\n%s", caseMessage(evs), describe(rep))
 	for _, r := range rep.Results {
-		assert.NotEqual(t, sim.Fail, r.Status, "%s: %s", r.ID, r.Actual)
+		assert.NotEqual(t, check.Fail, r.Status, "%s: %s", r.ID, r.Actual)
 	}
 }
 
 // An error page is judged by its status whatever its size: the same
 // verdict for a short 404 and one past the page cap.
 func TestSignInErrorPageJudgedByItsStatusPastThePageCap(t *testing.T) {
-	verdict := func(body string) (string, sim.Status) {
+	verdict := func(body string) (string, check.Status) {
 		rep, _ := playRewritten(t, "alice@acme.test", func(req *http.Request, resp *http.Response) {
 			if req.Method == http.MethodGet && req.URL.Path == "/auth/login" {
 				resp.StatusCode, resp.Status = http.StatusNotFound, "404 Not Found"
@@ -50,7 +51,7 @@ func TestSignInErrorPageJudgedByItsStatusPastThePageCap(t *testing.T) {
 	}
 	shortOutcome, shortStatus := verdict("<p>not found</p>")
 	hugeOutcome, hugeStatus := verdict(strings.Repeat("x", 2<<20))
-	assert.Equal(t, sim.Fail, shortStatus, "a 404 sign-in page fails AUTH-001")
+	assert.Equal(t, check.Fail, shortStatus, "a 404 sign-in page fails AUTH-001")
 	assert.Equal(t, shortStatus, hugeStatus)
 	assert.Equal(t, shortOutcome, hugeOutcome)
 }

@@ -18,6 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 const wk = "https://acme.test/.well-known/com.apple.remotemanagement"
@@ -31,33 +34,33 @@ func mockDoer(t *testing.T, register func(m *httpmock.MockTransport)) sim.Doer {
 	return &http.Client{Transport: m, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-func result(rep sim.CaseReport, id string) sim.Result {
+func result(rep sim.CaseReport, id string) check.Result {
 	for _, r := range rep.Results {
 		if r.ID == id {
 			return r
 		}
 	}
-	return sim.Result{}
+	return check.Result{}
 }
 
-func runOne(t *testing.T, doer sim.Doer, ref string, lim sim.Limits) (sim.CaseReport, []sim.Event) {
+func runOne(t *testing.T, doer sim.Doer, ref string, lim sim.Limits) (sim.CaseReport, []event.Event) {
 	t.Helper()
 	return runOnTarget(t, doer, ref, sim.Target{}, lim)
 }
 
 // runOnTarget is runOne against a target, e.g. one with an AxM endpoint.
-func runOnTarget(t *testing.T, doer sim.Doer, ref string, target sim.Target, lim sim.Limits) (sim.CaseReport, []sim.Event) {
+func runOnTarget(t *testing.T, doer sim.Doer, ref string, target sim.Target, lim sim.Limits) (sim.CaseReport, []event.Event) {
 	t.Helper()
-	d, err := sim.LookupDevice(ref)
+	d, err := device.LookupDevice(ref)
 	require.NoError(t, err)
 	c := sim.Case{Name: "c", Device: d, Account: sim.Account{Identifier: "alice@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}, DiscoveryOnly: true, Target: target}
-	var evs []sim.Event
+	var evs []event.Event
 	eng := &sim.Engine{Doer: doer, Limits: lim}
 	done := make(chan struct{})
 	var reps []sim.CaseReport
 	go func() {
 		defer close(done)
-		reps, err = eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(e sim.Event) { evs = append(evs, e) })
+		reps, err = eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(e event.Event) { evs = append(evs, e) })
 	}()
 	select {
 	case <-done:
@@ -89,7 +92,7 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 			register: func(m *httpmock.MockTransport) {
 				m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(200, `{"Servers":[`+strings.Repeat(" ", 100<<10)+`]}`))
 			},
-			outcome: sim.OutcomeDiscoveryFailed,
+			outcome: event.OutcomeDiscoveryFailed,
 			fails:   map[string]string{"WK-001": "Servers is empty", "WK-003": "Servers is an empty array", "SEC-003": "(bound 64 KiB)"},
 		},
 		{
@@ -97,7 +100,7 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 			register: func(m *httpmock.MockTransport) {
 				m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(200, `{"Servers": [{"Version": "mdm-byod",`))
 			},
-			outcome: sim.OutcomeDiscoveryFailed,
+			outcome: event.OutcomeDiscoveryFailed,
 			fails:   map[string]string{"WK-001": "not a JSON object", "WK-003": "not a JSON object"},
 		},
 		{
@@ -105,7 +108,7 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 			register: func(m *httpmock.MockTransport) {
 				m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(200, `[1,2]`))
 			},
-			outcome: sim.OutcomeDiscoveryFailed,
+			outcome: event.OutcomeDiscoveryFailed,
 			fails:   map[string]string{"WK-003": "not a JSON object"},
 		},
 		{
@@ -114,7 +117,7 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 				m.RegisterRegexpResponder("GET", mustRe(wk), redirectTo(302, "https://b.acme.test/x"))
 				m.RegisterResponder("GET", "https://b.acme.test/x", redirectTo(302, wk+"?user-identifier=alice@acme.test&model-family=iPhone"))
 			},
-			outcome: sim.OutcomeDiscoveryFailed,
+			outcome: event.OutcomeDiscoveryFailed,
 			fails:   map[string]string{"RD-004": "", "WK-001": "redirect loop"},
 		},
 		{
@@ -126,7 +129,7 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 					return redirectTo(307, fmt.Sprintf("/hop/%d", n))(nil)
 				})
 			},
-			outcome: sim.OutcomeDiscoveryFailed,
+			outcome: event.OutcomeDiscoveryFailed,
 			fails:   map[string]string{"RD-004": "more than 10 redirects"},
 		},
 		{
@@ -134,7 +137,7 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 			register: func(m *httpmock.MockTransport) {
 				m.RegisterRegexpResponder("GET", mustRe(wk), redirectTo(300, "https://mdm.acme.test/x"))
 			},
-			outcome: sim.OutcomeDiscoveryFailed,
+			outcome: event.OutcomeDiscoveryFailed,
 			fails:   map[string]string{"RD-005": "status 300"},
 		},
 		{
@@ -144,13 +147,13 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 				m.RegisterRegexpResponder("GET", mustRe("https://acme.test/mdm/wk"), jsonResp(200, good).HeaderAdd(http.Header{"Cache-Control": {"no-store"}}))
 				m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, `{"code":"com.apple.well-known.failed"}`))
 			},
-			outcome: sim.OutcomeDiscovered,
+			outcome: event.OutcomeDiscovered,
 			passes:  []string{"RD-002", "RD-003", "RD-004", "RD-005", "WK-001", "WK-002", "WK-003", "WK-004", "WK-016"},
 		},
 		{
 			name:     "nothing answers",
 			register: func(m *httpmock.MockTransport) {},
-			outcome:  sim.OutcomeError,
+			outcome:  event.OutcomeError,
 		},
 	}
 	for _, tt := range tests {
@@ -163,7 +166,7 @@ func TestHostileDiscoveryAnswers(t *testing.T) {
 				assert.Contains(t, r.Actual, text, id)
 			}
 			for _, id := range tt.passes {
-				assert.Equal(t, sim.Pass, result(rep, id).Status, id)
+				assert.Equal(t, check.Pass, result(rep, id).Status, id)
 			}
 		})
 	}
@@ -184,7 +187,7 @@ func utf16Text(s string, order binary.AppendByteOrder, bom bool) string {
 // wantCheck is a check's exact status and a text its Actual or Detail
 // holds ("" for any).
 type wantCheck struct {
-	status sim.Status
+	status check.Status
 	says   string
 }
 
@@ -210,41 +213,41 @@ func TestHostileDiscoveryEncodingsAndSizes(t *testing.T) {
 		axm     map[string]wantCheck // the registered URL serves it
 		noFail  bool                 // legal or beyond the simulator's bounds: nothing may FAIL
 	}{
-		{name: "UTF-8 byte-order mark", body: bom + good, outcome: sim.OutcomeDiscovered, noFail: true,
-			domain: map[string]wantCheck{"WK-001": {sim.Pass, ""}, "WK-002": {sim.Pass, ""}, "WK-003": {sim.Warn, "starts with a UTF-8 byte-order mark (EF BB BF)"},
-				"WK-004": {sim.Pass, ""}, "WK-005": {sim.Pass, ""}, "WK-007": {sim.Pass, ""}, "SEC-003": {sim.Pass, ""}},
-			axm: map[string]wantCheck{"WK-001": {sim.Noted, "the AxM fallback covered it"}, "ABM-003": {sim.Warn, "WK-003: the body starts with a UTF-8 byte-order mark"}, "SEC-003": {sim.Pass, ""}}},
-		{name: "UTF-16LE with a byte-order mark", body: utf16Text(good, binary.LittleEndian, true), outcome: sim.OutcomeDiscovered, noFail: true,
-			domain: map[string]wantCheck{"WK-001": {sim.Pass, ""}, "WK-003": {sim.Warn, "is UTF-16LE text with a byte-order mark, not UTF-8"}, "WK-004": {sim.Pass, ""}},
-			axm:    map[string]wantCheck{"WK-001": {sim.Noted, ""}, "ABM-003": {sim.Warn, "UTF-16LE text with a byte-order mark"}}},
-		{name: "UTF-16BE without a mark", body: utf16Text(good, binary.BigEndian, false), outcome: sim.OutcomeDiscovered, noFail: true,
-			domain: map[string]wantCheck{"WK-001": {sim.Pass, ""}, "WK-003": {sim.Warn, "is UTF-16BE text, not UTF-8"}},
-			axm:    map[string]wantCheck{"ABM-003": {sim.Warn, "UTF-16BE text"}}},
-		{name: "byte-order mark and broken JSON", body: bom + `{"Servers": [` + entry, outcome: sim.OutcomeDiscoveryFailed,
-			domain: map[string]wantCheck{"WK-001": {sim.Fail, "not a JSON object"}, "WK-003": {sim.Fail, "unexpected end of JSON input (the body starts with a UTF-8 byte-order mark"}},
-			axm:    map[string]wantCheck{"WK-001": {sim.Fail, "the AxM fallback failed"}, "ABM-003": {sim.Fail, "byte-order mark"}}},
-		{name: "100 KiB valid document", body: withVendor(100 << 10), outcome: sim.OutcomeDiscovered, noFail: true,
-			domain: map[string]wantCheck{"WK-001": {sim.Pass, ""}, "WK-003": {sim.Pass, ""}, "WK-004": {sim.Pass, ""}, "SEC-003": {sim.Warn, "(bound 64 KiB)"}},
-			axm:    map[string]wantCheck{"WK-001": {sim.Noted, ""}, "ABM-003": {sim.Pass, ""}, "SEC-003": {sim.Warn, "(bound 64 KiB)"}}},
-		{name: "object over the hard cap", body: withVendor(1<<20 + 1024), outcome: sim.OutcomeError, noFail: true,
-			domain: map[string]wantCheck{"WK-001": {sim.Error, "larger than the simulator's 1 MiB read limit"}, "WK-002": {sim.Pass, ""},
-				"WK-003": {sim.Error, "larger than the simulator's 1 MiB read limit"}, "WK-004": {sim.Skip, ""}, "SEC-003": {sim.Warn, "over the 1 MiB read limit"}},
-			axm: map[string]wantCheck{"WK-001": {sim.Error, "larger than the simulator's 1 MiB read limit"}, "ABM-003": {sim.Error, "read limit"}, "SEC-003": {sim.Warn, "over the 1 MiB read limit"}}},
-		{name: "array over the hard cap", body: "[" + strings.Repeat(`"x",`, 300_000) + `"x"]`, outcome: sim.OutcomeDiscoveryFailed,
-			domain: map[string]wantCheck{"WK-001": {sim.Fail, "the document is an array, not an object"}, "WK-003": {sim.Fail, "the document is an array, not an object"}, "SEC-003": {sim.Warn, "read limit"}},
-			axm:    map[string]wantCheck{"ABM-003": {sim.Fail, "the document is an array, not an object"}}},
-		{name: "deep array root", body: deep, outcome: sim.OutcomeDiscoveryFailed,
-			domain: map[string]wantCheck{"WK-001": {sim.Fail, "the document is an array, not an object"}, "WK-003": {sim.Fail, "the document is an array, not an object"}},
-			axm:    map[string]wantCheck{"WK-001": {sim.Fail, "the document is an array"}, "ABM-003": {sim.Fail, "the document is an array, not an object"}}},
-		{name: "shallow array root", body: "[" + good + "]", outcome: sim.OutcomeDiscoveryFailed,
-			domain: map[string]wantCheck{"WK-001": {sim.Fail, "the document is an array, not an object"}, "WK-003": {sim.Fail, "the document is an array, not an object"}},
-			axm:    map[string]wantCheck{"ABM-003": {sim.Fail, "the document is an array, not an object"}}},
-		{name: "number root", body: "42", outcome: sim.OutcomeDiscoveryFailed,
-			domain: map[string]wantCheck{"WK-003": {sim.Fail, "the document is a number, not an object"}},
-			axm:    map[string]wantCheck{"ABM-003": {sim.Fail, "the document is a number, not an object"}}},
-		{name: "deep object root", body: `{"Servers":[` + entry + `],"x":` + deep + `}`, outcome: sim.OutcomeError, noFail: true,
-			domain: map[string]wantCheck{"WK-001": {sim.Error, "nested deeper than 64 levels"}, "WK-003": {sim.Error, "nested deeper than 64 levels (the simulator's limit)"}},
-			axm:    map[string]wantCheck{"WK-001": {sim.Error, "nested deeper than 64 levels"}, "ABM-003": {sim.Error, "nested deeper than 64 levels"}}},
+		{name: "UTF-8 byte-order mark", body: bom + good, outcome: event.OutcomeDiscovered, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {check.Pass, ""}, "WK-002": {check.Pass, ""}, "WK-003": {check.Warn, "starts with a UTF-8 byte-order mark (EF BB BF)"},
+				"WK-004": {check.Pass, ""}, "WK-005": {check.Pass, ""}, "WK-007": {check.Pass, ""}, "SEC-003": {check.Pass, ""}},
+			axm: map[string]wantCheck{"WK-001": {check.Noted, "the AxM fallback covered it"}, "ABM-003": {check.Warn, "WK-003: the body starts with a UTF-8 byte-order mark"}, "SEC-003": {check.Pass, ""}}},
+		{name: "UTF-16LE with a byte-order mark", body: utf16Text(good, binary.LittleEndian, true), outcome: event.OutcomeDiscovered, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {check.Pass, ""}, "WK-003": {check.Warn, "is UTF-16LE text with a byte-order mark, not UTF-8"}, "WK-004": {check.Pass, ""}},
+			axm:    map[string]wantCheck{"WK-001": {check.Noted, ""}, "ABM-003": {check.Warn, "UTF-16LE text with a byte-order mark"}}},
+		{name: "UTF-16BE without a mark", body: utf16Text(good, binary.BigEndian, false), outcome: event.OutcomeDiscovered, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {check.Pass, ""}, "WK-003": {check.Warn, "is UTF-16BE text, not UTF-8"}},
+			axm:    map[string]wantCheck{"ABM-003": {check.Warn, "UTF-16BE text"}}},
+		{name: "byte-order mark and broken JSON", body: bom + `{"Servers": [` + entry, outcome: event.OutcomeDiscoveryFailed,
+			domain: map[string]wantCheck{"WK-001": {check.Fail, "not a JSON object"}, "WK-003": {check.Fail, "unexpected end of JSON input (the body starts with a UTF-8 byte-order mark"}},
+			axm:    map[string]wantCheck{"WK-001": {check.Fail, "the AxM fallback failed"}, "ABM-003": {check.Fail, "byte-order mark"}}},
+		{name: "100 KiB valid document", body: withVendor(100 << 10), outcome: event.OutcomeDiscovered, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {check.Pass, ""}, "WK-003": {check.Pass, ""}, "WK-004": {check.Pass, ""}, "SEC-003": {check.Warn, "(bound 64 KiB)"}},
+			axm:    map[string]wantCheck{"WK-001": {check.Noted, ""}, "ABM-003": {check.Pass, ""}, "SEC-003": {check.Warn, "(bound 64 KiB)"}}},
+		{name: "object over the hard cap", body: withVendor(1<<20 + 1024), outcome: event.OutcomeError, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {check.Error, "larger than the simulator's 1 MiB read limit"}, "WK-002": {check.Pass, ""},
+				"WK-003": {check.Error, "larger than the simulator's 1 MiB read limit"}, "WK-004": {check.Skip, ""}, "SEC-003": {check.Warn, "over the 1 MiB read limit"}},
+			axm: map[string]wantCheck{"WK-001": {check.Error, "larger than the simulator's 1 MiB read limit"}, "ABM-003": {check.Error, "read limit"}, "SEC-003": {check.Warn, "over the 1 MiB read limit"}}},
+		{name: "array over the hard cap", body: "[" + strings.Repeat(`"x",`, 300_000) + `"x"]`, outcome: event.OutcomeDiscoveryFailed,
+			domain: map[string]wantCheck{"WK-001": {check.Fail, "the document is an array, not an object"}, "WK-003": {check.Fail, "the document is an array, not an object"}, "SEC-003": {check.Warn, "read limit"}},
+			axm:    map[string]wantCheck{"ABM-003": {check.Fail, "the document is an array, not an object"}}},
+		{name: "deep array root", body: deep, outcome: event.OutcomeDiscoveryFailed,
+			domain: map[string]wantCheck{"WK-001": {check.Fail, "the document is an array, not an object"}, "WK-003": {check.Fail, "the document is an array, not an object"}},
+			axm:    map[string]wantCheck{"WK-001": {check.Fail, "the document is an array"}, "ABM-003": {check.Fail, "the document is an array, not an object"}}},
+		{name: "shallow array root", body: "[" + good + "]", outcome: event.OutcomeDiscoveryFailed,
+			domain: map[string]wantCheck{"WK-001": {check.Fail, "the document is an array, not an object"}, "WK-003": {check.Fail, "the document is an array, not an object"}},
+			axm:    map[string]wantCheck{"ABM-003": {check.Fail, "the document is an array, not an object"}}},
+		{name: "number root", body: "42", outcome: event.OutcomeDiscoveryFailed,
+			domain: map[string]wantCheck{"WK-003": {check.Fail, "the document is a number, not an object"}},
+			axm:    map[string]wantCheck{"ABM-003": {check.Fail, "the document is a number, not an object"}}},
+		{name: "deep object root", body: `{"Servers":[` + entry + `],"x":` + deep + `}`, outcome: event.OutcomeError, noFail: true,
+			domain: map[string]wantCheck{"WK-001": {check.Error, "nested deeper than 64 levels"}, "WK-003": {check.Error, "nested deeper than 64 levels (the simulator's limit)"}},
+			axm:    map[string]wantCheck{"WK-001": {check.Error, "nested deeper than 64 levels"}, "ABM-003": {check.Error, "nested deeper than 64 levels"}}},
 	}
 	serve := func(body string) httpmock.Responder {
 		return jsonResp(200, body).HeaderAdd(http.Header{"Cache-Control": {"no-store"}})
@@ -261,7 +264,7 @@ func TestHostileDiscoveryEncodingsAndSizes(t *testing.T) {
 				}
 				if tt.noFail {
 					for _, r := range rep.Results {
-						assert.NotEqual(t, sim.Fail, r.Status, "%s: %s", r.ID, r.Actual)
+						assert.NotEqual(t, check.Fail, r.Status, "%s: %s", r.ID, r.Actual)
 					}
 				}
 			}
@@ -297,11 +300,11 @@ func TestRegisteredURLSizeWhenOnlyProbed(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		size   int
-		abm003 sim.Status
+		abm003 check.Status
 		sec003 string
 	}{
-		{"100 KiB", 100 << 10, sim.Pass, "https://reg.acme.test/wk?user-identifier=alice@acme.test&model-family=iPhone: 100 KiB (bound 64 KiB)"},
-		{"over the hard cap", 1<<20 + 1024, sim.Error, "over the 1 MiB read limit"},
+		{"100 KiB", 100 << 10, check.Pass, "https://reg.acme.test/wk?user-identifier=alice@acme.test&model-family=iPhone: 100 KiB (bound 64 KiB)"},
+		{"over the hard cap", 1<<20 + 1024, check.Error, "over the 1 MiB read limit"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			doer := mockDoer(t, func(m *httpmock.MockTransport) {
@@ -314,12 +317,12 @@ func TestRegisteredURLSizeWhenOnlyProbed(t *testing.T) {
 				m.RegisterRegexpResponder("GET", mustRe("https://reg.acme.test/wk"), jsonResp(200, big).HeaderAdd(http.Header{"Cache-Control": {"no-store"}}))
 			})
 			rep, _ := runOnTarget(t, doer, "iphone@18.1", sim.Target{AxMURL: "https://axm.test/mdmBaseURL", AxMDeclared: true}, sim.Limits{})
-			assert.Equal(t, sim.OutcomeDiscovered, rep.Outcome, describe(rep))
+			assert.Equal(t, event.OutcomeDiscovered, rep.Outcome, describe(rep))
 			assert.Equal(t, tt.abm003, result(rep, "ABM-003").Status, describe(rep))
-			assert.Equal(t, sim.Warn, result(rep, "SEC-003").Status, describe(rep))
+			assert.Equal(t, check.Warn, result(rep, "SEC-003").Status, describe(rep))
 			assert.Contains(t, result(rep, "SEC-003").Actual, tt.sec003)
 			for _, r := range rep.Results {
-				assert.NotEqual(t, sim.Fail, r.Status, "%s: %s", r.ID, r.Actual)
+				assert.NotEqual(t, check.Fail, r.Status, "%s: %s", r.ID, r.Actual)
 			}
 		})
 	}
@@ -340,8 +343,8 @@ func TestDocumentProbesPastTheCap(t *testing.T) {
 			m.RegisterResponder("GET", "https://mdm.acme.test/wk", jsonResp(200, huge).HeaderAdd(noStore))
 		})
 		rep, _ := runOne(t, doer, "iphone@18.1", sim.Limits{})
-		assert.Equal(t, sim.OutcomeError, rep.Outcome, describe(rep))
-		assert.Equal(t, sim.Error, result(rep, "RD-002").Status, describe(rep))
+		assert.Equal(t, event.OutcomeError, rep.Outcome, describe(rep))
+		assert.Equal(t, check.Error, result(rep, "RD-002").Status, describe(rep))
 		assert.Contains(t, result(rep, "RD-002").Detail+result(rep, "RD-002").Actual, "1 MiB read limit")
 	})
 	t.Run("WK-013: a variant answers past the cap", func(t *testing.T) {
@@ -351,8 +354,8 @@ func TestDocumentProbesPastTheCap(t *testing.T) {
 			m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, `{"code":"com.apple.well-known.failed"}`))
 		})
 		rep, _ := runOne(t, doer, "iphone@18.1", sim.Limits{})
-		assert.Equal(t, sim.OutcomeDiscovered, rep.Outcome, describe(rep))
-		assert.Equal(t, sim.Error, result(rep, "WK-013").Status, describe(rep))
+		assert.Equal(t, event.OutcomeDiscovered, rep.Outcome, describe(rep))
+		assert.Equal(t, check.Error, result(rep, "WK-013").Status, describe(rep))
 		assert.Contains(t, result(rep, "WK-013").Detail+result(rep, "WK-013").Actual, "'@' percent-encoded")
 	})
 }
@@ -364,9 +367,9 @@ func TestRejectionWithAByteOrderMark(t *testing.T) {
 		m.RegisterRegexpResponder("GET", mustRe(wk), jsonResp(403, "\xEF\xBB\xBF"+`{"code":"com.apple.well-known.failed","message":"Ask IT"}`))
 	})
 	rep, evs := runOne(t, doer, "iphone@18.1", sim.Limits{})
-	assert.Equal(t, sim.OutcomeDiscoveryFailed, rep.Outcome)
-	assert.Equal(t, sim.Pass, result(rep, "WK-010").Status, describe(rep))
-	assert.Equal(t, sim.Warn, result(rep, "WK-011").Status, describe(rep))
+	assert.Equal(t, event.OutcomeDiscoveryFailed, rep.Outcome)
+	assert.Equal(t, check.Pass, result(rep, "WK-010").Status, describe(rep))
+	assert.Equal(t, check.Warn, result(rep, "WK-011").Status, describe(rep))
 	assert.Contains(t, result(rep, "WK-011").Actual, "the device's own request: the body starts with a UTF-8 byte-order mark")
 	assert.Contains(t, caseMessage(evs), `the device shows "Ask IT"`)
 }
@@ -409,9 +412,9 @@ func TestSlowBodyTimesOut(t *testing.T) {
 	assert.Less(t, time.Since(start), 30*timeout)
 	// Devices wait 90 s: a timeout of the simulator's is no proof that
 	// discovery fails, so the case ends in error, not in a WK-001 failure.
-	assert.Equal(t, sim.OutcomeError, rep.Outcome, "%+v", result(rep, "WK-001"))
-	assert.Equal(t, sim.Error, result(rep, "WK-001").Status)
-	assert.Equal(t, sim.Warn, result(rep, "WK-015").Status)
+	assert.Equal(t, event.OutcomeError, rep.Outcome, "%+v", result(rep, "WK-001"))
+	assert.Equal(t, check.Error, result(rep, "WK-001").Status)
+	assert.Equal(t, check.Warn, result(rep, "WK-015").Status)
 	assert.Contains(t, result(rep, "WK-015").Actual, "not complete within "+timeout.String())
 }
 

@@ -41,6 +41,10 @@ import (
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // Limits of the corpus: a short per-request timeout keeps each case under
@@ -221,7 +225,7 @@ func startCorpusWith(t *testing.T, h2 bool) *corpus {
 func (c *corpus) account(id string) sim.Account {
 	for _, d := range c.ref.Accounts() {
 		if d.Identifier == id {
-			return sim.Account{Identifier: id, Password: sim.NewSecret(d.Password), TOTPSecret: sim.NewSecret(d.TOTPSecret), ManagedAppleID: d.ManagedAppleID}
+			return sim.Account{Identifier: id, Password: secret.New(d.Password), TOTPSecret: secret.New(d.TOTPSecret), ManagedAppleID: d.ManagedAppleID}
 		}
 	}
 	panic("no account " + id)
@@ -230,25 +234,25 @@ func (c *corpus) account(id string) sim.Account {
 // played is one run of the corpus: the hostile case and the clean one.
 type played struct {
 	hostile, clean sim.CaseReport
-	events         []sim.Event // of the hostile case
-	message        string      // the hostile case's case-end message
+	events         []event.Event // of the hostile case
+	message        string        // the hostile case's case-end message
 	elapsed        time.Duration
 }
 
 // play runs the hostile case of account id on device, disarms the hostile
 // handler when it ends, and plays the same case again.
-func (c *corpus) play(t *testing.T, device, id string) played {
+func (c *corpus) play(t *testing.T, ref, id string) played {
 	t.Helper()
-	p, err := c.run(device, id)
+	p, err := c.run(ref, id)
 	require.NoError(t, err)
 	return p
 }
 
 // run is play without the test: it may run on any goroutine (see
 // playAll), so it reports a hang or a lost case as an error.
-func (c *corpus) run(device, id string) (played, error) {
+func (c *corpus) run(ref, id string) (played, error) {
 	var out played
-	d, err := sim.LookupDevice(device)
+	d, err := device.LookupDevice(ref)
 	if err != nil {
 		return out, err
 	}
@@ -270,12 +274,12 @@ func (c *corpus) run(device, id string) (played, error) {
 	start := time.Now()
 	go func() {
 		defer close(done)
-		reps, runErr = eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{hostileCase, mk("clean", cleanTimeout)}}, func(e sim.Event) {
+		reps, runErr = eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{hostileCase, mk("clean", cleanTimeout)}}, func(e event.Event) {
 			if e.Case != "hostile" {
 				return
 			}
 			out.events = append(out.events, e)
-			if e.Kind == sim.EventCaseEnd {
+			if e.Kind == event.EventCaseEnd {
 				out.message = e.Message
 				c.armed.Store(false)
 			}
@@ -338,7 +342,7 @@ func playAll(t *testing.T, jobs []corpusJob) {
 func (p played) said() string {
 	var b strings.Builder
 	for _, e := range p.events {
-		if e.Kind == sim.EventExchange && e.Exchange.Error != "" {
+		if e.Kind == event.EventExchange && e.Exchange.Error != "" {
 			b.WriteString(e.Exchange.Error + "\n")
 		}
 	}
@@ -353,7 +357,7 @@ func (p played) said() string {
 // was wrong; and a limit or timeout of the simulator's own is never a FAIL.
 func (p played) check(t *testing.T, want verdict) {
 	t.Helper()
-	assert.Equal(t, sim.OutcomeEnrolled, p.clean.Outcome, "the case after the hostile one must still play")
+	assert.Equal(t, event.OutcomeEnrolled, p.clean.Outcome, "the case after the hostile one must still play")
 	assert.Empty(t, tripped(p.clean), "the case after the hostile one:%s", describe(p.clean))
 	if want.outcome != "" {
 		assert.Equal(t, want.outcome, p.hostile.Outcome, "outcome; the case said:\n%s", p.said())
@@ -368,11 +372,11 @@ func (p played) check(t *testing.T, want verdict) {
 		}
 	}
 	for _, id := range want.passes {
-		assert.Equal(t, sim.Pass, result(p.hostile, id).Status, "%s; the case said:\n%s", id, p.said())
+		assert.Equal(t, check.Pass, result(p.hostile, id).Status, "%s; the case said:\n%s", id, p.said())
 	}
 	if want.testerLimit {
 		for _, r := range p.hostile.Results {
-			assert.NotEqual(t, sim.Fail, r.Status, "%s failed on the simulator's own limit: %s", r.ID, r.Actual)
+			assert.NotEqual(t, check.Fail, r.Status, "%s failed on the simulator's own limit: %s", r.ID, r.Actual)
 		}
 	}
 	if want.clean {
@@ -607,7 +611,7 @@ func TestCorpusBodiesAtEveryStep(t *testing.T) {
 				want := b.want
 				want.testerLimit = want.testerLimit && limitsJudged[st.name]
 				if st.name == "discovery" {
-					want = verdict{outcome: sim.OutcomeEnrolled, passes: []string{"SEC-003", "WK-015"}, clean: true}
+					want = verdict{outcome: event.OutcomeEnrolled, passes: []string{"SEC-003", "WK-015"}, clean: true}
 				}
 				p.check(t, want)
 			}})
@@ -676,7 +680,7 @@ func TestCorpusHeadersAtEveryStep(t *testing.T) {
 				want.testerLimit = want.testerLimit && limitsJudged[st.name]
 				if st.name == "discovery" {
 					// Nothing answered the device at all: exit code 3.
-					want.outcome = sim.OutcomeError
+					want.outcome = event.OutcomeError
 				}
 				p.check(t, want)
 				assert.NotContains(t, p.said(), strings.Repeat("a", 1<<10), "a hostile header must not be copied into the report")
@@ -693,7 +697,7 @@ func TestCorpusHTTP10CloseDelimitedIsValid(t *testing.T) {
 			c := startCorpus(t)
 			c.on(st, c.http10)
 			p := c.play(t, "iphone@18.1", st.account)
-			p.check(t, verdict{outcome: sim.OutcomeEnrolled, clean: true})
+			p.check(t, verdict{outcome: event.OutcomeEnrolled, clean: true})
 		})
 	}
 }
@@ -755,13 +759,13 @@ func TestCorpusRedirectsAtEveryStep(t *testing.T) {
 				p := c.play(t, "iphone@18.1", st.account)
 				switch name {
 				case "discovery":
-					p.check(t, verdict{outcome: sim.OutcomeDiscoveryFailed, trips: map[string]string{rd.discovery[0]: rd.discovery[1]}})
+					p.check(t, verdict{outcome: event.OutcomeDiscoveryFailed, trips: map[string]string{rd.discovery[0]: rd.discovery[1]}})
 				case "401 challenge":
 					// The enrollment POST is redirected (ENR-011); a device
 					// cancels at whatever the chain ends in.
-					p.check(t, verdict{outcome: sim.OutcomeEnrollFailed, trips: map[string]string{"ENR-011": "redirected: 302 to"}})
+					p.check(t, verdict{outcome: event.OutcomeEnrollFailed, trips: map[string]string{"ENR-011": "redirected: 302 to"}})
 				default:
-					p.check(t, verdict{outcome: sim.OutcomeAuthFailed, says: []string{rd.web}})
+					p.check(t, verdict{outcome: event.OutcomeAuthFailed, says: []string{rd.web}})
 				}
 			})
 		}
@@ -799,10 +803,10 @@ func TestCorpusTLS(t *testing.T) {
 	hosts := []struct {
 		host    string
 		outcome string
-		wk001   sim.Status
+		wk001   check.Status
 	}{
-		{refserver.OrgDomain, sim.OutcomeError, sim.Error},
-		{refserver.MDMHost, sim.OutcomeDiscoveryFailed, sim.Fail},
+		{refserver.OrgDomain, event.OutcomeError, check.Error},
+		{refserver.MDMHost, event.OutcomeDiscoveryFailed, check.Fail},
 	}
 	for _, h := range hosts {
 		for _, b := range bad {
@@ -853,13 +857,13 @@ func TestCorpusInvalidUTF8AndNUL(t *testing.T) {
 			c := startCorpus(t)
 			c.on(st, c.withJunk)
 			p := c.play(t, "iphone@18.1", st.account)
-			p.check(t, verdict{outcome: sim.OutcomeEnrolled, clean: true})
+			p.check(t, verdict{outcome: event.OutcomeEnrolled, clean: true})
 			sawJunk := false
 			for _, e := range p.events {
 				data, err := json.Marshal(e)
 				require.NoError(t, err)
 				assert.True(t, utf8.Valid(data))
-				if e.Kind != sim.EventExchange {
+				if e.Kind != event.EventExchange {
 					continue
 				}
 				x := e.Exchange

@@ -18,6 +18,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/sim/ats"
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/secret"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
@@ -153,7 +154,7 @@ func (r *runner) doOnce(q request) *response {
 		q.probe = true
 	}
 	u, err := url.Parse(q.url)
-	ex := Exchange{Seq: r.seq, Purpose: q.purpose, Probe: q.probe, Method: q.method, URL: q.url}
+	ex := event.Exchange{Seq: r.seq, Purpose: q.purpose, Probe: q.probe, Method: q.method, URL: q.url}
 	if err != nil {
 		ex.Error = "bad URL: " + err.Error()
 		r.emitExchange(ex)
@@ -207,7 +208,7 @@ func (r *runner) doOnce(q request) *response {
 		// A server that echoes the signature must not have it shown:
 		// dropped here, per exchange, rather than registered with the
 		// redactor, which would grow by kilobytes with every request.
-		out.body = bytes.ReplaceAll(out.body, []byte(sig), []byte(redacted))
+		out.body = bytes.ReplaceAll(out.body, []byte(sig), []byte(secret.Redacted))
 	}
 	r.red.Learn(out.header, out.body)
 	ex.Status = resp.StatusCode
@@ -285,7 +286,7 @@ func readBody(ctx context.Context, resp *http.Response, out *response, limit int
 
 // recordExchange emits the exchange and keeps the device's own answers
 // (not the tester's probes) for the transport checks.
-func (r *runner) recordExchange(ex Exchange, q request, out *response) {
+func (r *runner) recordExchange(ex event.Exchange, q request, out *response) {
 	r.emitExchange(ex)
 	if !q.probe {
 		r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out, classicTLS: q.classicTLS})
@@ -326,7 +327,7 @@ var sensitiveHeaders = map[string]bool{"Authorization": true, "Cookie": true, "S
 // signs, and its base64 has no shape worth keeping.
 var opaqueHeaders = map[string]bool{"Mdm-Signature": true}
 
-func (r *runner) emitExchange(ex Exchange) {
+func (r *runner) emitExchange(ex event.Exchange) {
 	if r.noResults {
 		// The load mode folds an exchange into a count and, for a failure
 		// sample, one line: headers and bodies would be redacted for
@@ -339,10 +340,10 @@ func (r *runner) emitExchange(ex Exchange) {
 	ex.RequestBody = r.red.Redact(ex.RequestBody)
 	ex.ResponseBody = r.red.Redact(ex.ResponseBody)
 	ex.Error = printable(r.red.Redact(ex.Error))
-	r.emit(Event{Kind: EventExchange, Time: r.clock(), Case: r.c.Name, Step: r.step, Exchange: &ex})
+	r.emit(event.Event{Kind: event.EventExchange, Time: r.clock(), Case: r.c.Name, Step: r.step, Exchange: &ex})
 }
 
-func redactHeaders(red *Redactor, h http.Header, max int) http.Header {
+func redactHeaders(red *secret.Redactor, h http.Header, max int) http.Header {
 	if h == nil {
 		return nil
 	}
@@ -353,7 +354,7 @@ func redactHeaders(red *Redactor, h http.Header, max int) http.Header {
 				v = secret.MaskCredential(v)
 			}
 			if opaqueHeaders[http.CanonicalHeaderKey(k)] {
-				v = redacted
+				v = secret.Redacted
 			}
 			out[printable(k)] = append(out[printable(k)], clip(printable(red.Redact(v)), max))
 		}

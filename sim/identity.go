@@ -26,6 +26,7 @@ import (
 	"github.com/smallstep/scep/x509util"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
@@ -56,9 +57,9 @@ const (
 // identityStep obtains the identity the profile names: SCEP is played; an
 // embedded PKCS#12 or an attested ACME identity cannot be (CHK-001 skips),
 // and without an identity nothing after can be judged.
-func (r *runner) identityStep() (*stop, StepStatus, string) {
+func (r *runner) identityStep() (*stop, event.StepStatus, string) {
 	r.identity = &identityState{}
-	o := &check.Identity{CaseGoesOn: r.c.Until.Reaches(UntilCheckIn)}
+	o := &check.Identity{CaseGoesOn: r.c.Until.Reaches(event.UntilCheckIn)}
 	r.obs.Identity = o
 	st, status, msg := r.obtainIdentity(o)
 	r.judged(check.JudgeIdentity(*o))
@@ -68,26 +69,26 @@ func (r *runner) identityStep() (*stop, StepStatus, string) {
 }
 
 // obtainIdentity plays the identity payload and says in o how it went.
-func (r *runner) obtainIdentity(o *check.Identity) (*stop, StepStatus, string) {
+func (r *runner) obtainIdentity(o *check.Identity) (*stop, event.StepStatus, string) {
 	p := r.enroll.profile
 	mdm := p.MDM()[0]
 	uuid, _ := mdm.String("IdentityCertificateUUID")
 	pl, ok := p.ByUUID(uuid)
 	if !ok {
 		// PROF-010 has failed already; the device would not install it.
-		return noIdentity(o, Error, "the profile names no identity payload (PROF-010)")
+		return noIdentity(o, check.Error, "the profile names no identity payload (PROF-010)")
 	}
 	switch pl.Type {
 	case "com.apple.security.pkcs12":
-		return noIdentity(o, Skip, "the identity is an embedded PKCS#12 (nothing to request from a server)")
+		return noIdentity(o, check.Skip, "the identity is an embedded PKCS#12 (nothing to request from a server)")
 	case "com.apple.security.acme":
 		if attest, _ := pl.Dict.Bool("Attest"); attest {
-			return noIdentity(o, Skip, "the identity is an ACME payload with Attest: device attestation cannot be simulated")
+			return noIdentity(o, check.Skip, "the identity is an ACME payload with Attest: device attestation cannot be simulated")
 		}
-		return noIdentity(o, Skip, "the identity is an ACME payload: enrollsim plays SCEP identities only")
+		return noIdentity(o, check.Skip, "the identity is an ACME payload: enrollsim plays SCEP identities only")
 	case "com.apple.security.scep":
 	default:
-		return noIdentity(o, Error, fmt.Sprintf("the identity payload has type %q", pl.Type))
+		return noIdentity(o, check.Error, fmt.Sprintf("the identity payload has type %q", pl.Type))
 	}
 	cfg, err := readSCEPPayload(pl.Dict)
 	if err != nil {
@@ -108,27 +109,27 @@ func (r *runner) obtainIdentity(o *check.Identity) (*stop, StepStatus, string) {
 			return identityFailed(finding)
 		}
 		o.Error = finding
-		return &stop{OutcomeError, "no identity certificate: " + finding}, StepError, finding
+		return &stop{event.OutcomeError, "no identity certificate: " + finding}, event.StepError, finding
 	}
 	r.identity = id
 	o.Issued = fmt.Sprintf("issued %q by %q, %s", id.cert.Subject.CommonName, id.cert.Issuer.CommonName, cfg.key)
-	return nil, StepOK, fmt.Sprintf("identity %q from %s", id.cert.Subject.CommonName, cfg.url.Redacted())
+	return nil, event.StepOK, fmt.Sprintf("identity %q from %s", id.cert.Subject.CommonName, cfg.url.Redacted())
 }
 
 // noIdentity ends the flow when the identity cannot be played: CHK-001
 // gets status why, every later check error.
-func noIdentity(o *check.Identity, status Status, why string) (*stop, StepStatus, string) {
-	if status == Skip {
+func noIdentity(o *check.Identity, status check.Status, why string) (*stop, event.StepStatus, string) {
+	if status == check.Skip {
 		o.Skip = why
-		return &stop{OutcomeEnrolled, "enrolled; identity not simulated: " + why}, StepSkipped, why
+		return &stop{event.OutcomeEnrolled, "enrolled; identity not simulated: " + why}, event.StepSkipped, why
 	}
 	o.Error = why
-	return &stop{OutcomeError, "no identity certificate: " + why}, StepError, why
+	return &stop{event.OutcomeError, "no identity certificate: " + why}, event.StepError, why
 }
 
 // identityFailed ends the flow after the server failed CHK-001.
-func identityFailed(finding string) (*stop, StepStatus, string) {
-	return &stop{OutcomeIdentityFailed, "no identity certificate: " + finding}, StepFailed, finding
+func identityFailed(finding string) (*stop, event.StepStatus, string) {
+	return &stop{event.OutcomeIdentityFailed, "no identity certificate: " + finding}, event.StepFailed, finding
 }
 
 // scepConfig is what a com.apple.security.scep payload asks for.

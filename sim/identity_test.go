@@ -20,6 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // fakeCA is a SCEP CA whose answers a test can break one at a time.
@@ -126,7 +128,7 @@ func scepPayloads(url string, content map[string]any) []map[string]any {
 	}
 }
 
-func chk001(t *testing.T, results []sim.Result) sim.Result {
+func chk001(t *testing.T, results []check.Result) check.Result {
 	t.Helper()
 	for _, r := range results {
 		if r.ID == "CHK-001" {
@@ -134,7 +136,7 @@ func chk001(t *testing.T, results []sim.Result) sim.Result {
 		}
 	}
 	t.Fatal("no CHK-001 result")
-	return sim.Result{}
+	return check.Result{}
 }
 
 // identityTimeout is the per-request timeout of the SCEP runs: the stalled
@@ -149,31 +151,31 @@ func TestIdentityOverSCEP(t *testing.T) {
 		name    string
 		break_  func(ca *fakeCA)
 		content map[string]any
-		status  sim.Status
+		status  check.Status
 		says    string
-		step    sim.StepStatus
+		step    event.StepStatus
 	}{
-		{name: "a conforming CA", status: sim.Pass, says: `issued "device identity 1" by "fake SCEP CA", RSA 2048`, step: sim.StepOK},
+		{name: "a conforming CA", status: check.Pass, says: `issued "device identity 1" by "fake SCEP CA", RSA 2048`, step: event.StepOK},
 		{name: "GetCACaps 500", break_: func(ca *fakeCA) {
 			ca.caps = func(w http.ResponseWriter, r *http.Request) bool { http.Error(w, "down", 500); return true }
-		}, status: sim.Fail, says: "GetCACaps: HTTP 500", step: sim.StepFailed},
+		}, status: check.Fail, says: "GetCACaps: HTTP 500", step: event.StepFailed},
 		{name: "GetCACert not a certificate", break_: func(ca *fakeCA) {
 			ca.cacert = func(w http.ResponseWriter, r *http.Request) bool { io.WriteString(w, "<html>"); return true }
-		}, status: sim.Fail, says: "GetCACert: neither a DER certificate nor a PKCS#7", step: sim.StepFailed},
-		{name: "the challenge refused", content: map[string]any{"Challenge": "wrong"}, status: sim.Fail,
-			says: "the CA refused the request: FAILURE (badRequest", step: sim.StepFailed},
-		{name: "no challenge at all", content: map[string]any{"Challenge": nil}, status: sim.Fail, says: "FAILURE", step: sim.StepFailed},
-		{name: "a certificate for another key", break_: func(ca *fakeCA) { ca.otherKey = true }, status: sim.Fail,
-			says: "the certificate issued is for another key than the CSR's", step: sim.StepFailed},
+		}, status: check.Fail, says: "GetCACert: neither a DER certificate nor a PKCS#7", step: event.StepFailed},
+		{name: "the challenge refused", content: map[string]any{"Challenge": "wrong"}, status: check.Fail,
+			says: "the CA refused the request: FAILURE (badRequest", step: event.StepFailed},
+		{name: "no challenge at all", content: map[string]any{"Challenge": nil}, status: check.Fail, says: "FAILURE", step: event.StepFailed},
+		{name: "a certificate for another key", break_: func(ca *fakeCA) { ca.otherKey = true }, status: check.Fail,
+			says: "the certificate issued is for another key than the CSR's", step: event.StepFailed},
 		{name: "PKIOperation garbage", break_: func(ca *fakeCA) {
 			ca.pki = func(w http.ResponseWriter, r *http.Request) bool { io.WriteString(w, "OK"); return true }
-		}, status: sim.Fail, says: "the CertRep is not a CMS message", step: sim.StepFailed},
+		}, status: check.Fail, says: "the CertRep is not a CMS message", step: event.StepFailed},
 		{name: "PKIOperation nested 10000 deep", break_: func(ca *fakeCA) {
 			ca.pki = func(w http.ResponseWriter, r *http.Request) bool { w.Write(nested); return true }
-		}, status: sim.Fail, says: "the CertRep is not a CMS message", step: sim.StepFailed},
+		}, status: check.Fail, says: "the CertRep is not a CMS message", step: event.StepFailed},
 		{name: "PKIOperation over the read limit", break_: func(ca *fakeCA) {
 			ca.pki = func(w http.ResponseWriter, r *http.Request) bool { w.Write(make([]byte, 1<<20)); return true }
-		}, status: sim.Error, says: "larger than the simulator's", step: sim.StepError},
+		}, status: check.Error, says: "larger than the simulator's", step: event.StepError},
 		{name: "PKIOperation slower than the timeout", break_: func(ca *fakeCA) {
 			ca.pki = func(w http.ResponseWriter, r *http.Request) bool {
 				select {
@@ -182,17 +184,17 @@ func TestIdentityOverSCEP(t *testing.T) {
 				}
 				return true
 			}
-		}, status: sim.Error, says: "no answer within the simulator's " + identityTimeout.String() + " timeout", step: sim.StepError},
-		{name: "a fingerprint that does not match", content: map[string]any{"CAFingerprint": []byte("0123456789abcdef0123")}, status: sim.Fail,
-			says: "no CA certificate matches the payload's CAFingerprint", step: sim.StepFailed},
-		{name: "a key size no device makes", content: map[string]any{"Keysize": int64(100000)}, status: sim.Fail,
-			says: "the SCEP payload's key: RSA key size 100000", step: sim.StepFailed},
-		{name: "an EC key type", content: map[string]any{"Key Type": "ECSECPrimeRandom"}, status: sim.Fail,
-			says: "Apple's SCEP payload allows RSA only", step: sim.StepFailed},
-		{name: "a subject that is not X.500", content: map[string]any{"Subject": "CN=x"}, status: sim.Fail,
-			says: "the SCEP payload's Subject: want an array of arrays", step: sim.StepFailed},
-		{name: "a URL that is not http", content: map[string]any{"URL": "ftp://x"}, status: sim.Fail,
-			says: `the SCEP payload's URL "ftp://x" is not an http(s) URL`, step: sim.StepFailed},
+		}, status: check.Error, says: "no answer within the simulator's " + identityTimeout.String() + " timeout", step: event.StepError},
+		{name: "a fingerprint that does not match", content: map[string]any{"CAFingerprint": []byte("0123456789abcdef0123")}, status: check.Fail,
+			says: "no CA certificate matches the payload's CAFingerprint", step: event.StepFailed},
+		{name: "a key size no device makes", content: map[string]any{"Keysize": int64(100000)}, status: check.Fail,
+			says: "the SCEP payload's key: RSA key size 100000", step: event.StepFailed},
+		{name: "an EC key type", content: map[string]any{"Key Type": "ECSECPrimeRandom"}, status: check.Fail,
+			says: "Apple's SCEP payload allows RSA only", step: event.StepFailed},
+		{name: "a subject that is not X.500", content: map[string]any{"Subject": "CN=x"}, status: check.Fail,
+			says: "the SCEP payload's Subject: want an array of arrays", step: event.StepFailed},
+		{name: "a URL that is not http", content: map[string]any{"URL": "ftp://x"}, status: check.Fail,
+			says: `the SCEP payload's URL "ftp://x" is not an http(s) URL`, step: event.StepFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ca := newFakeCA(t)
@@ -209,7 +211,7 @@ func TestIdentityOverSCEP(t *testing.T) {
 			assert.Equal(t, tc.status, r.Status, "%s %s", r.Actual, r.Detail)
 			assert.Contains(t, r.Actual+r.Detail, tc.says)
 			assert.Equal(t, tc.step, step)
-			if tc.status == sim.Pass {
+			if tc.status == check.Pass {
 				assert.Equal(t, "CN=device identity 1,O=Acme", subject)
 			} else {
 				assert.Empty(t, subject)
@@ -230,14 +232,14 @@ func TestIdentityThatCannotBePlayed(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		ident  map[string]any
-		status sim.Status
+		status check.Status
 		says   string
 	}{
-		{"pkcs12", map[string]any{"PayloadType": "com.apple.security.pkcs12", "PayloadUUID": "S"}, sim.Skip, "embedded PKCS#12"},
-		{"acme attested", map[string]any{"PayloadType": "com.apple.security.acme", "PayloadUUID": "S", "Attest": true}, sim.Skip, "device attestation cannot be simulated"},
-		{"acme", map[string]any{"PayloadType": "com.apple.security.acme", "PayloadUUID": "S"}, sim.Skip, "SCEP identities only"},
-		{"no identity payload", map[string]any{"PayloadType": "com.apple.security.scep", "PayloadUUID": "other"}, sim.Error, "names no identity payload"},
-		{"another type", map[string]any{"PayloadType": "com.apple.security.root", "PayloadUUID": "S"}, sim.Error, `type "com.apple.security.root"`},
+		{"pkcs12", map[string]any{"PayloadType": "com.apple.security.pkcs12", "PayloadUUID": "S"}, check.Skip, "embedded PKCS#12"},
+		{"acme attested", map[string]any{"PayloadType": "com.apple.security.acme", "PayloadUUID": "S", "Attest": true}, check.Skip, "device attestation cannot be simulated"},
+		{"acme", map[string]any{"PayloadType": "com.apple.security.acme", "PayloadUUID": "S"}, check.Skip, "SCEP identities only"},
+		{"no identity payload", map[string]any{"PayloadType": "com.apple.security.scep", "PayloadUUID": "other"}, check.Error, "names no identity payload"},
+		{"another type", map[string]any{"PayloadType": "com.apple.security.root", "PayloadUUID": "S"}, check.Error, `type "com.apple.security.root"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			results, _, _, _ := sim.IdentityStepForTest(context.Background(), http.DefaultClient, sim.Limits{}, mdm, tc.ident)
@@ -245,8 +247,8 @@ func TestIdentityThatCannotBePlayed(t *testing.T) {
 			assert.Equal(t, tc.status, r.Status)
 			assert.Contains(t, r.Actual+r.Detail, tc.says)
 			for _, res := range results {
-				assert.NotEqual(t, sim.Fail, res.Status, "%s", res.ID)
-				assert.NotEqual(t, sim.Warn, res.Status, "%s", res.ID)
+				assert.NotEqual(t, check.Fail, res.Status, "%s", res.ID)
+				assert.NotEqual(t, check.Warn, res.Status, "%s", res.ID)
 			}
 		})
 	}
@@ -260,7 +262,7 @@ func TestIdentityPayloadDefaults(t *testing.T) {
 	results, _, _, _ := sim.IdentityStepForTest(context.Background(), srv.Client(), sim.Limits{},
 		scepPayloads(srv.URL+"/scep", map[string]any{"Keysize": nil, "Key Type": nil, "Subject": nil})...)
 	r := chk001(t, results)
-	assert.Equal(t, sim.Pass, r.Status, r.Actual)
+	assert.Equal(t, check.Pass, r.Status, r.Actual)
 	assert.True(t, strings.HasSuffix(r.Actual+r.Detail, "RSA 1024"), r.Actual+r.Detail)
 }
 
@@ -273,19 +275,19 @@ func TestIdentityFailureNamesTheSCEPURL(t *testing.T) {
 		name   string
 		break_ func(ca *fakeCA)
 		closed bool // the listener is gone: connection refused
-		status sim.Status
+		status check.Status
 		hint   bool
 	}{
 		{name: "GetCACaps 500", break_: func(ca *fakeCA) {
 			ca.caps = func(w http.ResponseWriter, r *http.Request) bool { http.Error(w, "down", 500); return true }
-		}, status: sim.Fail},
-		{name: "the challenge refused", break_: func(ca *fakeCA) { ca.challenge = "other" }, status: sim.Fail},
+		}, status: check.Fail},
+		{name: "the challenge refused", break_: func(ca *fakeCA) { ca.challenge = "other" }, status: check.Fail},
 		{name: "GetCACaps 404", break_: func(ca *fakeCA) {
 			ca.caps = func(w http.ResponseWriter, r *http.Request) bool { http.NotFound(w, r); return true }
-		}, status: sim.Fail, hint: true},
+		}, status: check.Fail, hint: true},
 		{name: "GetCACert 404", break_: func(ca *fakeCA) {
 			ca.cacert = func(w http.ResponseWriter, r *http.Request) bool { http.NotFound(w, r); return true }
-		}, status: sim.Fail, hint: true},
+		}, status: check.Fail, hint: true},
 		{name: "a web page where the CA should be", break_: func(ca *fakeCA) {
 			page := func(w http.ResponseWriter, r *http.Request) bool {
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -293,8 +295,8 @@ func TestIdentityFailureNamesTheSCEPURL(t *testing.T) {
 				return true
 			}
 			ca.caps, ca.cacert = page, page
-		}, status: sim.Fail, hint: true},
-		{name: "connection refused", closed: true, status: sim.Error, hint: true},
+		}, status: check.Fail, hint: true},
+		{name: "connection refused", closed: true, status: check.Error, hint: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ca := newFakeCA(t)

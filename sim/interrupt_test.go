@@ -12,6 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // cancellingDoer passes the first n requests to next, then stops the run
@@ -39,20 +42,20 @@ func TestInterruptionNeverTripsACheck(t *testing.T) {
 	})
 	for _, n := range []int32{0, 1, 2, 3} {
 		ctx, cancel := context.WithCancel(context.Background())
-		d, err := sim.LookupDevice("iphone@18.2")
+		d, err := device.LookupDevice("iphone@18.2")
 		require.NoError(t, err)
 		doer := &cancellingDoer{next: good, n: n, cancel: cancel}
 		c := sim.Case{Name: "c", Device: d, Account: sim.Account{Identifier: "alice@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}, DiscoveryOnly: true}
-		var after []sim.Result // judged once the run was stopped
-		reps, err := (&sim.Engine{Doer: doer}).Run(ctx, sim.Plan{Cases: []sim.Case{c, c}}, func(e sim.Event) {
-			if e.Kind == sim.EventCheck && ctx.Err() != nil {
+		var after []check.Result // judged once the run was stopped
+		reps, err := (&sim.Engine{Doer: doer}).Run(ctx, sim.Plan{Cases: []sim.Case{c, c}}, func(e event.Event) {
+			if e.Kind == event.EventCheck && ctx.Err() != nil {
 				after = append(after, *e.Result)
 			}
 		})
 		cancel()
 		assert.ErrorIs(t, err, context.Canceled, "after %d requests", n)
 		require.Len(t, reps, 1, "the run stops at the interrupted case")
-		assert.Equal(t, sim.OutcomeInterrupted, reps[0].Outcome, "after %d requests", n)
+		assert.Equal(t, event.OutcomeInterrupted, reps[0].Outcome, "after %d requests", n)
 		if n < 3 {
 			assert.NotEmpty(t, after, "after %d requests: the probes' checks are judged after the stop", n)
 		}

@@ -71,7 +71,7 @@ func TestEveryServerJSONReaderTakesWhatDevicesRead(t *testing.T) {
 				Hops: []check.DiscoveryHop{{Status: http.StatusOK, Header: check.Header(hdr), Body: body}}}}
 			for _, res := range check.JudgeWellKnown(o).Results {
 				if res.ID == "WK-003" {
-					assert.Contains(t, []Status{Pass, Warn}, res.Status)
+					assert.Contains(t, []check.Status{check.Pass, check.Warn}, res.Status)
 					return res.Actual
 				}
 			}

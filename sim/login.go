@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/secret"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
@@ -209,7 +211,7 @@ func (r *runner) emitScreenshots(shots []weblogin.Screenshot) {
 		r.artifacts++
 		role, _, _ := strings.Cut(s.Page, " on ")
 		file := fmt.Sprintf("%02d-%s.png", r.artifacts, strings.NewReplacer(",", "-", " ", "-", "/", "-").Replace(role))
-		r.emit(Event{Kind: EventArtifact, Time: r.clock(), Case: r.c.Name, Step: r.step, Artifact: &Artifact{
+		r.emit(event.Event{Kind: event.EventArtifact, Time: r.clock(), Case: r.c.Name, Step: r.step, Artifact: &event.Artifact{
 			Name: fmt.Sprintf("screenshot %d: %s", r.artifacts, r.red.Redact(s.Page)), File: file, MediaType: "image/png", Data: s.PNG,
 		}})
 	}
@@ -286,14 +288,14 @@ func loginURL(c Case, raw string) string {
 // webLogin is steps 6–11 for apple-as-web: the device's sign-in and the
 // probes, then the judges of what they saw, in the order they were always
 // reported (ENR-007, AUTH, TOTP, AUTH, TOTP).
-func (r *runner) webLogin() (*stop, StepStatus, string) {
+func (r *runner) webLogin() (*stop, event.StepStatus, string) {
 	es := r.enroll
 	raw := es.challenge.Params["url"]
 	start := loginURL(r.c, raw)
 	// The turn spans the device's sign-in and the probes (totpLedger).
 	release, err := r.takeTurn()
 	if err != nil {
-		return &stop{OutcomeInterrupted, "interrupted while waiting to sign in"}, StepError, err.Error()
+		return &stop{event.OutcomeInterrupted, "interrupted while waiting to sign in"}, event.StepError, err.Error()
 	}
 	defer release()
 	lr := r.deviceLogin(start, "sign-in", func() (string, error) {
@@ -324,22 +326,22 @@ func (r *runner) webLogin() (*stop, StepStatus, string) {
 	}
 	if es.token == "" && lr.transport != "" {
 		why := "the sign-in could not be judged: " + lr.transport
-		return &stop{OutcomeError, why}, StepError, why
+		return &stop{event.OutcomeError, why}, event.StepError, why
 	}
 	if es.token == "" {
 		why := loginFailure(lr)
 		if lr.atLimit() || lr.untestable() {
 			// The driver's own bound: no verdict on the server.
-			return &stop{OutcomeError, why}, StepError, why
+			return &stop{event.OutcomeError, why}, event.StepError, why
 		}
-		return &stop{OutcomeAuthFailed, why}, StepFailed, why
+		return &stop{event.OutcomeAuthFailed, why}, event.StepFailed, why
 	}
 	msg := fmt.Sprintf("signed in (%d pages): callback %s with an access token", lr.res.Pages, check.CallbackHow(&s.Login))
 	if lr.retried {
 		msg += "; the first one-time code was refused, the next one worked"
 	}
 	msg += lr.driverNote()
-	return nil, StepOK, msg
+	return nil, event.StepOK, msg
 }
 
 // newSignIn starts the sign-in's observation from the device's own login.
@@ -536,13 +538,13 @@ func ValidateLoginFields(l LoginFields) error {
 // model of the family in portrait (iPhone 16: 393×852 @3x; iPad Air 11":
 // 820×1180 @2x), a sign-in sheet on a Mac (a 1440×900 @2x display), and
 // the Vision Pro's default Safari window (1280×720 @2x).
-func webViewport(d Device) weblogin.Viewport {
+func webViewport(d device.Device) weblogin.Viewport {
 	switch d.Family {
-	case IPhone:
+	case device.IPhone:
 		return weblogin.Viewport{Width: 393, Height: 852, Scale: 3, Mobile: true, Touch: true}
-	case IPad:
+	case device.IPad:
 		return weblogin.Viewport{Width: 820, Height: 1180, Scale: 2, Mobile: true, Touch: true}
-	case RealityDevice:
+	case device.RealityDevice:
 		return weblogin.Viewport{Width: 1280, Height: 720, Scale: 2}
 	}
 	return weblogin.Viewport{Width: 1440, Height: 900, Scale: 2}

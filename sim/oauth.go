@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // oauthState is what the OAuth 2 flow learned.
@@ -55,19 +56,19 @@ func (r *runner) authorizeURL(state string) (string, error) {
 // oauth2 is steps 6–13 for apple-oauth2: authorization code flow, then the
 // token request without client authentication, then the probes; the
 // judges come last, in the order they were always reported.
-func (r *runner) oauth2() (*stop, StepStatus, string) {
+func (r *runner) oauth2() (*stop, event.StepStatus, string) {
 	es := r.enroll
 	p := es.challenge.Params
 	os := &oauthState{state: newState(), tokenURL: p["token-url"]}
 	r.oauth = os
 	start, err := r.authorizeURL(os.state)
 	if err != nil {
-		return &stop{OutcomeAuthFailed, "authorization-url does not parse: " + err.Error()}, StepFailed, err.Error()
+		return &stop{event.OutcomeAuthFailed, "authorization-url does not parse: " + err.Error()}, event.StepFailed, err.Error()
 	}
 	// The turn spans the device's sign-in and the probes (totpLedger).
 	release, err := r.takeTurn()
 	if err != nil {
-		return &stop{OutcomeInterrupted, "interrupted while waiting to sign in"}, StepError, err.Error()
+		return &stop{event.OutcomeInterrupted, "interrupted while waiting to sign in"}, event.StepError, err.Error()
 	}
 	defer release()
 	lr := r.deviceLogin(start, "authorize", func() (string, error) {
@@ -134,28 +135,28 @@ func judgeOAuth(s *check.SignIn, emit func(*check.Verdicts)) {
 
 // oauthOutcome is the oauth2 step's status: whether the device holds an
 // access token, and if not whose doing that is.
-func oauthOutcome(lr *loginRun, s *check.SignIn, bad []string) (*stop, StepStatus, string) {
+func oauthOutcome(lr *loginRun, s *check.SignIn, bad []string) (*stop, event.StepStatus, string) {
 	tr := s.Token
 	switch {
 	case !s.Login.HasCallback() && lr.transport != "":
 		why := "the authorization could not be judged: " + lr.transport
-		return &stop{OutcomeError, why}, StepError, why
+		return &stop{event.OutcomeError, why}, event.StepError, why
 	case !s.Login.HasCallback() && (lr.atLimit() || lr.untestable()):
 		why := loginFailure(lr)
-		return &stop{OutcomeError, why}, StepError, why
+		return &stop{event.OutcomeError, why}, event.StepError, why
 	case !s.Login.HasCallback():
 		why := loginFailure(lr)
-		return &stop{OutcomeAuthFailed, why}, StepFailed, why
+		return &stop{event.OutcomeAuthFailed, why}, event.StepFailed, why
 	case bad != nil:
 		msg := "the device refuses the authorization response: " + strings.Join(bad, "; ")
-		return &stop{OutcomeAuthFailed, msg}, StepFailed, msg
+		return &stop{event.OutcomeAuthFailed, msg}, event.StepFailed, msg
 	case tr.Unjudgeable != "":
-		return &stop{OutcomeError, "the token request could not be judged: " + tr.Unjudgeable}, StepError, tr.Unjudgeable
+		return &stop{event.OutcomeError, "the token request could not be judged: " + tr.Unjudgeable}, event.StepError, tr.Unjudgeable
 	case !check.TokenIssued(tr):
 		msg := "the token request failed: " + firstNonEmpty(strings.Join(tr.Problems, "; "), fmt.Sprintf("status %d", tr.Status))
-		return &stop{OutcomeAuthFailed, msg}, StepFailed, msg
+		return &stop{event.OutcomeAuthFailed, msg}, event.StepFailed, msg
 	}
-	return nil, StepOK, "authorized with a code; the token endpoint issued a Bearer access token" + lr.driverNote()
+	return nil, event.StepOK, "authorized with a code; the token endpoint issued a Bearer access token" + lr.driverNote()
 }
 
 // tokenAnswer is what the device reads of a token endpoint's answer, and

@@ -17,6 +17,7 @@ import (
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/sim"
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 var updateObservations = flag.Bool("update-observations", false,
@@ -101,7 +102,7 @@ func TestObservationsAreWhatTheEngineJudged(t *testing.T) {
 			var obs *check.Observations
 			eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, Browser: testBrowser}
 			eng.SetObserved(func(_ string, o *check.Observations) { cp := *o; obs = &cp })
-			reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(sim.Event) {})
+			reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(event.Event) {})
 			require.NoError(t, err)
 			require.NotNil(t, obs)
 			engine := check.Outcomes(reps[0].Results)

@@ -11,6 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // panicDoer stands for a bug anywhere under a step: the engine calls it in
@@ -24,9 +27,9 @@ func (panicDoer) Do(*http.Request) (*http.Response, error) {
 }
 
 // panicGate panics before one step, as a buggy front end might.
-type panicGate struct{ at sim.Step }
+type panicGate struct{ at event.Step }
 
-func (g panicGate) Before(_ context.Context, _ string, step sim.Step) error {
+func (g panicGate) Before(_ context.Context, _ string, step event.Step) error {
 	if step == g.at {
 		panic("gate bug")
 	}
@@ -44,24 +47,24 @@ func TestPanicInCaseBecomesErrorAndRunGoesOn(t *testing.T) {
 		where string
 	}{
 		{"panic in a step", sim.Engine{Doer: good}, panicDoer{}, "panic in step discovery: runtime error: index out of range"},
-		{"panic in the gate", sim.Engine{Doer: good, Gate: panicGate{at: sim.StepDiscovery}}, nil, "panic in the step gate before discovery: gate bug"},
+		{"panic in the gate", sim.Engine{Doer: good, Gate: panicGate{at: event.StepDiscovery}}, nil, "panic in the step gate before discovery: gate bug"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := sim.LookupDevice("iphone@18.2")
+			d, err := device.LookupDevice("iphone@18.2")
 			require.NoError(t, err)
 			mk := func(name string, doer sim.Doer) sim.Case {
-				return sim.Case{Name: name, Device: d, Account: sim.Account{Identifier: "alice@acme.test", Password: sim.NewSecret("hunter2-secret")},
+				return sim.Case{Name: name, Device: d, Account: sim.Account{Identifier: "alice@acme.test", Password: secret.New("hunter2-secret")},
 					Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}, DiscoveryOnly: true, Target: sim.Target{Doer: doer}}
 			}
 			eng := tt.eng
 			plan := sim.Plan{Cases: []sim.Case{mk("first", tt.first), mk("second", nil)}}
-			var evs []sim.Event
+			var evs []event.Event
 			var reps []sim.CaseReport
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				reps, err = eng.Run(context.Background(), plan, func(e sim.Event) { evs = append(evs, e) })
+				reps, err = eng.Run(context.Background(), plan, func(e event.Event) { evs = append(evs, e) })
 			}()
 			select {
 			case <-done:
@@ -70,17 +73,17 @@ func TestPanicInCaseBecomesErrorAndRunGoesOn(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Len(t, reps, 2, "the run must go on to the next case")
-			assert.Equal(t, sim.OutcomeError, reps[0].Outcome)
-			var end, stepEnd *sim.Event
+			assert.Equal(t, event.OutcomeError, reps[0].Outcome)
+			var end, stepEnd *event.Event
 			started := 0
 			for i := range evs {
 				e := &evs[i]
 				switch {
-				case e.Kind == sim.EventCaseStart:
+				case e.Kind == event.EventCaseStart:
 					started++
-				case e.Kind == sim.EventCaseEnd && e.Case == "first":
+				case e.Kind == event.EventCaseEnd && e.Case == "first":
 					end = e
-				case e.Kind == sim.EventStepEnd && e.Case == "first" && e.Stack != "":
+				case e.Kind == event.EventStepEnd && e.Case == "first" && e.Stack != "":
 					stepEnd = e
 				}
 			}
@@ -89,18 +92,18 @@ func TestPanicInCaseBecomesErrorAndRunGoesOn(t *testing.T) {
 			assert.Contains(t, end.Message, "enrollsim bug: "+tt.where)
 			assert.Contains(t, end.Message, "please report it at "+sim.IssueTracker+" with the jsonl report (--report jsonl=run.jsonl)")
 			require.NotNil(t, stepEnd, "the stack goes with the step's end event")
-			assert.Equal(t, sim.StepError, stepEnd.Status)
+			assert.Equal(t, event.StepError, stepEnd.Status)
 			assert.Contains(t, stepEnd.Stack, "goroutine")
 			assert.Contains(t, stepEnd.Stack, "panic_test.go", "the stack names the panicking code")
 			for _, e := range evs {
 				assert.NotContains(t, e.Stack+e.Message, "hunter2-secret")
 			}
 			if tt.eng.Gate == nil {
-				assert.Equal(t, sim.OutcomeDiscovered, reps[1].Outcome, "the next case plays normally")
+				assert.Equal(t, event.OutcomeDiscovered, reps[1].Outcome, "the next case plays normally")
 			} else {
 				// The gate panics before every case's discovery: the
 				// second case is still played, and ends the same way.
-				assert.Equal(t, sim.OutcomeError, reps[1].Outcome)
+				assert.Equal(t, event.OutcomeError, reps[1].Outcome)
 			}
 		})
 	}

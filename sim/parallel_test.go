@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // Many cases of one account at once all enroll: they sign in one after
@@ -43,20 +44,20 @@ func TestOneAccountManyCasesAtOnce(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
-			var events []sim.Event
+			var events []event.Event
 			eng := &sim.Engine{Limits: sim.Limits{Timeout: 30 * time.Second}, Clock: r.clock.Now, TOTPClock: r.clock, Parallel: parallel}
-			reps, err := eng.Run(ctx, sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
+			reps, err := eng.Run(ctx, sim.Plan{Cases: cases}, func(e event.Event) { events = append(events, e) })
 			require.NoError(t, err, "the run did not finish within its deadline")
 			require.Len(t, reps, 64)
 			for _, rep := range reps {
-				assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, rep.Name)
+				assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, rep.Name)
 				assert.Empty(t, tripped(rep), rep.Name)
 			}
 			for _, ev := range events {
 				switch {
-				case ev.Kind == sim.EventExchange && strings.Contains(ev.Exchange.Purpose, "again, with the next code"):
+				case ev.Kind == event.EventExchange && strings.Contains(ev.Exchange.Purpose, "again, with the next code"):
 					t.Errorf("%s: a code was refused and retried: cases of one account burnt each other's codes", ev.Case)
-				case ev.Kind == sim.EventWait:
+				case ev.Kind == event.EventWait:
 					t.Errorf("%s: a wait event against the embedded target, whose waits are jumps: %s", ev.Case, ev.Message)
 				}
 			}

@@ -3,6 +3,9 @@ package sim
 import (
 	"context"
 	"time"
+
+	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // Player plays single cases for the load mode, sharing between them the
@@ -10,7 +13,7 @@ import (
 // ledger, so two cases of one account never sign in with the same code.
 type Player struct {
 	e      *Engine
-	red    *Redactor
+	red    *secret.Redactor
 	ledger *totpLedger
 }
 
@@ -18,7 +21,7 @@ type Player struct {
 func (e *Engine) Player() *Player {
 	red := e.Redactor
 	if red == nil {
-		red = &Redactor{}
+		red = &secret.Redactor{}
 	}
 	return &Player{e: e, red: red, ledger: newTOTPLedger()}
 }
@@ -31,10 +34,10 @@ func (e *Engine) Player() *Player {
 // ten-thousandth case as for the first. Its exchange events carry the
 // request line, status, size, TLS version and error, without headers or
 // bodies.
-func (p *Player) Play(ctx context.Context, c Case, emit func(Event)) string {
+func (p *Player) Play(ctx context.Context, c Case, emit func(event.Event)) string {
 	e := p.e
 	if e.Doer == nil && c.Target.Doer == nil {
-		return OutcomeError
+		return event.OutcomeError
 	}
 	given := e.Clock
 	if given == nil {

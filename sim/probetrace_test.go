@@ -11,18 +11,20 @@ import (
 
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // playSeeded plays c against r with devices that are the same in every
 // run, so that two runs against two servers leave comparable records.
-func playSeeded(t *testing.T, r *ref, c sim.Case) (sim.CaseReport, []sim.Event) {
+func playSeeded(t *testing.T, r *ref, c sim.Case) (sim.CaseReport, []event.Event) {
 	t.Helper()
 	c.Target = r.target
 	c.Account = r.account(c.Account.Identifier)
-	var events []sim.Event
+	var events []event.Event
 	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: r.clock.Now, TOTPClock: r.clock}
 	sim.SetDeviceSeed(eng, "probes-leave-no-trace")
-	reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(e sim.Event) { events = append(events, e) })
+	reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	require.Len(t, reps, 1)
 	return reps[0], events
@@ -70,7 +72,7 @@ func TestProbesLeaveNoTrace(t *testing.T) {
 				c := caseFor(t, tc.device, tc.account, tc.typ)
 				c.NoProbes = noProbes
 				rep, events := playSeeded(t, r, c)
-				require.Equal(t, sim.OutcomeEnrolled, rep.Outcome, "no-probes=%v:%s", noProbes, describe(rep))
+				require.Equal(t, event.OutcomeEnrolled, rep.Outcome, "no-probes=%v:%s", noProbes, describe(rep))
 				restores := map[string]int{}
 				for _, ev := range events {
 					if ex := ev.Exchange; ex != nil && strings.HasPrefix(ex.Purpose, "restore after ") {
@@ -117,12 +119,12 @@ func TestSameUserTokenIsNoted(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		fault  string
-		status sim.Status
+		status check.Status
 		says   string
 	}{
-		{"", sim.Pass, ""},
-		{refserver.FaultCheckinIgnoresToken, sim.Noted, "accepted a token of another enrollment of the same user (alice@acme.test; the probe's second device signed in with this case's account)"},
-		{refserver.FaultSecondEnrollmentOtherUser, sim.Warn, "accepted a token of another user (the second enrollment's profile is for "},
+		{"", check.Pass, ""},
+		{refserver.FaultCheckinIgnoresToken, check.Noted, "accepted a token of another enrollment of the same user (alice@acme.test; the probe's second device signed in with this case's account)"},
+		{refserver.FaultSecondEnrollmentOtherUser, check.Warn, "accepted a token of another user (the second enrollment's profile is for "},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			var faults []string
@@ -132,10 +134,10 @@ func TestSameUserTokenIsNoted(t *testing.T) {
 			r := startRef(t, 5*time.Second, faults...)
 			reps, _ := play(t, r, 5*time.Second, caseFor(t, "iphone@18.2", "alice@acme.test", sim.TypeUser))
 			rep := reps[0]
-			require.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+			require.Equal(t, event.OutcomeEnrolled, rep.Outcome, describe(rep))
 			n := 0
 			for _, res := range rep.Results {
-				if res.Status == sim.Fail {
+				if res.Status == check.Fail {
 					t.Errorf("%s failed: %s", res.ID, res.Actual)
 				}
 				if res.ID != "CHK-009" && !(res.ID == "TOK-008" && (strings.HasPrefix(res.Expected, "a token bound to another enrollment") || strings.Contains(res.Detail, "another enrollment"))) {
@@ -145,12 +147,12 @@ func TestSameUserTokenIsNoted(t *testing.T) {
 				assert.Equal(t, tc.status, res.Status, "%s: %s", res.ID, res.Actual)
 				assert.Contains(t, res.Actual+res.Detail, tc.says, res.ID)
 			}
-			if tc.status == sim.Pass {
+			if tc.status == check.Pass {
 				assert.Equal(t, 1, n, "CHK-009 passed (a passing TOK-008 carries no expectation to tell its half)")
 			} else {
 				assert.Equal(t, 2, n, "CHK-009 and TOK-008's second half")
 			}
-			if tc.status == sim.Noted {
+			if tc.status == check.Noted {
 				assert.Empty(t, tripped(rep), describe(rep))
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
@@ -26,7 +27,7 @@ func readProfile(ctx context.Context, resp *response, limit int64) (p *profile.P
 // on anything account-driven enrollment forbids. The step reads the
 // profile and records its facts; package check judges them (PROF, and
 // TOK-008 between PROF-006 and PROF-007).
-func (r *runner) profileStep() (*stop, StepStatus, string) {
+func (r *runner) profileStep() (*stop, event.StepStatus, string) {
 	es := r.enroll
 	resp := es.second
 	p, overLimit, err := readProfile(r.ctx, resp, r.lim.ProfileBody)
@@ -58,7 +59,7 @@ func (r *runner) profileStep() (*stop, StepStatus, string) {
 	case err != nil && r.ctx.Err() != nil:
 		// Interrupted mid-parse: the engine reports a tripped verdict as
 		// not judged, since the tester stopped, not the server.
-		return &stop{OutcomeInterrupted, err.Error()}, StepError, err.Error()
+		return &stop{event.OutcomeInterrupted, err.Error()}, event.StepError, err.Error()
 	case err != nil && overLimit:
 		// The simulator's own limit: it could not judge the profile.
 		// SEC-003 says what the limit says about the server (judgeTransport
@@ -66,21 +67,21 @@ func (r *runner) profileStep() (*stop, StepStatus, string) {
 		if !resp.tooLarge {
 			r.limitIssues = append(r.limitIssues, "the profile: "+err.Error())
 		}
-		return &stop{OutcomeError, "the profile could not be read: " + err.Error()}, StepError, err.Error()
+		return &stop{event.OutcomeError, "the profile could not be read: " + err.Error()}, event.StepError, err.Error()
 	case err != nil:
-		return &stop{OutcomeProfileRejected, "the profile does not parse: " + err.Error()}, StepFailed, err.Error()
+		return &stop{event.OutcomeProfileRejected, "the profile does not parse: " + err.Error()}, event.StepFailed, err.Error()
 	}
 	es.profile = p
 	if len(p.MDM()) == 0 {
-		return &stop{OutcomeProfileRejected, "the profile has no com.apple.mdm payload"}, StepFailed, "no MDM payload"
+		return &stop{event.OutcomeProfileRejected, "the profile has no com.apple.mdm payload"}, event.StepFailed, "no MDM payload"
 	}
 	if cancel := check.ProfileCancels(head, body); len(cancel) > 0 {
 		msg := "the device cancels the enrollment: " + strings.Join(cancel, "; ")
-		return &stop{OutcomeProfileRejected, msg}, StepFailed, msg
+		return &stop{event.OutcomeProfileRejected, msg}, event.StepFailed, msg
 	}
 	mode, _ := p.MDM()[0].String("EnrollmentMode")
 	assigned, _ := p.MDM()[0].String("AssignedManagedAppleID")
-	return nil, StepOK, fmt.Sprintf("%s profile for %s, %d payloads, %s", mode, assigned, len(p.Payloads), map[bool]string{true: "signed", false: "unsigned"}[p.Signed])
+	return nil, event.StepOK, fmt.Sprintf("%s profile for %s, %d payloads, %s", mode, assigned, len(p.Payloads), map[bool]string{true: "signed", false: "unsigned"}[p.Signed])
 }
 
 // recordProfile records in o what the checks read of p, and returns the

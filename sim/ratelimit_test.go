@@ -14,6 +14,8 @@ import (
 
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // rateLimiter answers the first times requests whose path is path with 429
@@ -47,12 +49,12 @@ func (l *rateLimiter) Do(req *http.Request) (*http.Response, error) {
 
 // rateLimitedRun plays alice against the reference server behind a
 // rateLimiter, with a sleeper that records its waits and returns at once.
-func rateLimitedRun(t *testing.T, method, path, retryAfter string, times int) (sim.CaseReport, []sim.Event, []time.Duration) {
+func rateLimitedRun(t *testing.T, method, path, retryAfter string, times int) (sim.CaseReport, []event.Event, []time.Duration) {
 	t.Helper()
 	return rateLimitedRunOn(t, "iphone@18.2", method, path, retryAfter, times)
 }
 
-func rateLimitedRunOn(t *testing.T, device, method, path, retryAfter string, times int) (sim.CaseReport, []sim.Event, []time.Duration) {
+func rateLimitedRunOn(t *testing.T, device, method, path, retryAfter string, times int) (sim.CaseReport, []event.Event, []time.Duration) {
 	t.Helper()
 	ref := startRef(t, 5*time.Second)
 	ref.target.Doer = &rateLimiter{next: ref.target.Doer, method: method, path: path, retryAfter: retryAfter, times: times}
@@ -60,38 +62,38 @@ func rateLimitedRunOn(t *testing.T, device, method, path, retryAfter string, tim
 	c.Target, c.Account = ref.target, ref.account("alice@acme.test")
 	c.NoProbes = true
 	var slept []time.Duration
-	var events []sim.Event
+	var events []event.Event
 	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: ref.clock.Now, TOTPClock: ref.clock,
 		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }}
-	reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(e sim.Event) { events = append(events, e) })
+	reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return reps[0], events, slept
 }
 
-func resultOf(rep sim.CaseReport, id string) sim.Result {
+func resultOf(rep sim.CaseReport, id string) check.Result {
 	for _, r := range rep.Results {
 		if r.ID == id {
 			return r
 		}
 	}
-	return sim.Result{}
+	return check.Result{}
 }
 
 // statuses lists the answers to method path, in order.
-func statuses(events []sim.Event, method, path string) []int {
+func statuses(events []event.Event, method, path string) []int {
 	var out []int
 	for _, ev := range events {
-		if ev.Kind == sim.EventExchange && ev.Exchange.Method == method && strings.Contains(ev.Exchange.URL, path) && !ev.Exchange.Probe {
+		if ev.Kind == event.EventExchange && ev.Exchange.Method == method && strings.Contains(ev.Exchange.URL, path) && !ev.Exchange.Probe {
 			out = append(out, ev.Exchange.Status)
 		}
 	}
 	return out
 }
 
-func waits(events []sim.Event) []sim.Event {
-	var out []sim.Event
+func waits(events []event.Event) []event.Event {
+	var out []event.Event
 	for _, ev := range events {
-		if ev.Kind == sim.EventWait {
+		if ev.Kind == event.EventWait {
 			out = append(out, ev)
 		}
 	}
@@ -110,15 +112,15 @@ func TestRateLimitedSignInPageIsWaitedOut(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, events, slept := rateLimitedRun(t, http.MethodGet, "/auth/login", tc.retryAfter, 1)
 
-			assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
-			assert.Equal(t, sim.Pass, resultOf(rep, "AUTH-001").Status, describe(rep))
+			assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, describe(rep))
+			assert.Equal(t, check.Pass, resultOf(rep, "AUTH-001").Status, describe(rep))
 			assert.Empty(t, tripped(rep), describe(rep))
 			require.Len(t, slept, 1, "one wait")
 			assert.Equal(t, []int{429, 200}, statuses(events, http.MethodGet, "/auth/login"), "the page after the wait is fetched once more")
 			w := waits(events)
 			require.Len(t, w, 1)
 			assert.Equal(t, slept[0], w[0].Wait)
-			assert.Equal(t, sim.StepWebLogin, w[0].Step)
+			assert.Equal(t, event.StepWebLogin, w[0].Step)
 			assert.Contains(t, w[0].Message, "429 Too Many Requests")
 			if tc.name == "seconds" {
 				assert.Equal(t, 7*time.Second, slept[0])
@@ -136,8 +138,8 @@ func TestRateLimitedTwiceIsJudged(t *testing.T) {
 
 	assert.Equal(t, []time.Duration{time.Second}, slept, "one wait, never two")
 	assert.Equal(t, []int{429, 429}, statuses(events, http.MethodGet, "/auth/login"))
-	assert.Equal(t, sim.Fail, resultOf(rep, "AUTH-001").Status, describe(rep))
-	assert.Equal(t, sim.OutcomeAuthFailed, rep.Outcome)
+	assert.Equal(t, check.Fail, resultOf(rep, "AUTH-001").Status, describe(rep))
+	assert.Equal(t, event.OutcomeAuthFailed, rep.Outcome)
 }
 
 // A Retry-After beyond the cap is not waited; the tester cannot judge
@@ -157,10 +159,10 @@ func TestRateLimitedBeyondTheCap(t *testing.T) {
 			assert.Empty(t, slept)
 			assert.Empty(t, waits(events))
 			res := resultOf(rep, tc.check)
-			assert.Equal(t, sim.Error, res.Status, describe(rep))
+			assert.Equal(t, check.Error, res.Status, describe(rep))
 			assert.Contains(t, res.Actual+res.Detail, "Retry-After 3600 s, longer than the simulator waits (30 s)")
 			assert.Empty(t, tripped(rep), describe(rep))
-			assert.Equal(t, sim.OutcomeError, rep.Outcome)
+			assert.Equal(t, event.OutcomeError, rep.Outcome)
 		})
 	}
 }
@@ -171,7 +173,7 @@ func TestRateLimitedEnrollmentIsWaitedOut(t *testing.T) {
 	rep, events, slept := rateLimitedRun(t, http.MethodPost, "/enroll/byod", "2", 1)
 
 	assert.Equal(t, []time.Duration{2 * time.Second}, slept)
-	assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+	assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, describe(rep))
 	assert.Empty(t, tripped(rep), describe(rep))
 	assert.Equal(t, 429, statuses(events, http.MethodPost, "/enroll/byod")[0])
 }
@@ -183,12 +185,12 @@ func TestLoginRateLimitedOnceFault(t *testing.T) {
 	c := caseFor(t, "iphone@18.2", "alice@acme.test", sim.TypeUser)
 	c.Target, c.Account = ref.target, ref.account("alice@acme.test")
 	var slept []time.Duration
-	var events []sim.Event
+	var events []event.Event
 	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: ref.clock.Now, TOTPClock: ref.clock,
 		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }}
-	reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(e sim.Event) { events = append(events, e) })
+	reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
-	assert.Equal(t, sim.OutcomeEnrolled, reps[0].Outcome, describe(reps[0]))
+	assert.Equal(t, event.OutcomeEnrolled, reps[0].Outcome, describe(reps[0]))
 	assert.Empty(t, tripped(reps[0]), describe(reps[0]))
 	assert.Equal(t, []time.Duration{time.Second}, slept)
 	assert.Len(t, waits(events), 1)
@@ -207,12 +209,12 @@ func TestUnfillableSignInIsNoFinding(t *testing.T) {
 	reps, events := play(t, ref, 5*time.Second, c)
 	rep := reps[0]
 
-	assert.Equal(t, sim.OutcomeError, rep.Outcome, describe(rep))
+	assert.Equal(t, event.OutcomeError, rep.Outcome, describe(rep))
 	assert.Empty(t, tripped(rep), "no FAIL or WARN against the server:%s", describe(rep))
-	assert.Equal(t, sim.Error, resultOf(rep, "TOTP-002").Status, describe(rep))
+	assert.Equal(t, check.Error, resultOf(rep, "TOTP-002").Status, describe(rep))
 	msg := ""
 	for _, ev := range events {
-		if ev.Kind == sim.EventStepEnd && ev.Step == sim.StepWebLogin {
+		if ev.Kind == event.EventStepEnd && ev.Step == event.StepWebLogin {
 			msg = ev.Message
 		}
 	}
@@ -229,9 +231,9 @@ func TestRateLimitedDomainFallsBack(t *testing.T) {
 	rep, _, slept := rateLimitedRun(t, http.MethodGet, "/.well-known/com.apple.remotemanagement", "3600", 1)
 
 	assert.Empty(t, slept)
-	assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+	assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, describe(rep))
 	assert.Empty(t, tripped(rep), describe(rep))
-	assert.Equal(t, sim.Noted, resultOf(rep, "WK-001").Status)
+	assert.Equal(t, check.Noted, resultOf(rep, "WK-001").Status)
 }
 
 // Discovery's 429 is waited out the same way: the same helper serves every
@@ -241,7 +243,7 @@ func TestRateLimitedDiscoveryIsWaitedOut(t *testing.T) {
 	rep, events, slept := rateLimitedRun(t, http.MethodGet, "/.well-known/com.apple.remotemanagement", "3", 1)
 
 	assert.Equal(t, []time.Duration{3 * time.Second}, slept)
-	assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, describe(rep))
+	assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, describe(rep))
 	assert.Empty(t, tripped(rep), describe(rep))
 	assert.Equal(t, 429, statuses(events, http.MethodGet, "/.well-known/com.apple.remotemanagement")[0])
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // wireSecrets watches the raw HTTP traffic and collects every credential
@@ -106,7 +107,7 @@ func TestNoSecretInEventsOrReports(t *testing.T) {
 	}
 	reps, events := play(t, r, 5*time.Second, cases...)
 	for _, rep := range reps {
-		require.Equal(t, sim.OutcomeEnrolled, rep.Outcome, rep.Name)
+		require.Equal(t, event.OutcomeEnrolled, rep.Outcome, rep.Name)
 	}
 	var out bytes.Buffer
 	text := report.NewText(&out, report.TextOptions{Verbose: true})

@@ -14,7 +14,11 @@ import (
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // ref is a reference server with the target that reaches it over real
@@ -56,13 +60,13 @@ func (r *ref) account(id string) sim.Account {
 	a := sim.Account{Identifier: id}
 	for _, d := range r.srv.Accounts() {
 		if d.Identifier == id {
-			a.Password, a.TOTPSecret, a.ManagedAppleID = sim.NewSecret(d.Password), sim.NewSecret(d.TOTPSecret), d.ManagedAppleID
+			a.Password, a.TOTPSecret, a.ManagedAppleID = secret.New(d.Password), secret.New(d.TOTPSecret), d.ManagedAppleID
 		}
 	}
 	return a
 }
 
-func play(t *testing.T, r *ref, timeout time.Duration, cases ...sim.Case) ([]sim.CaseReport, []sim.Event) {
+func play(t *testing.T, r *ref, timeout time.Duration, cases ...sim.Case) ([]sim.CaseReport, []event.Event) {
 	t.Helper()
 	for i := range cases {
 		cases[i].Target = r.target
@@ -70,9 +74,9 @@ func play(t *testing.T, r *ref, timeout time.Duration, cases ...sim.Case) ([]sim
 			cases[i].Account = r.account(cases[i].Account.Identifier)
 		}
 	}
-	var events []sim.Event
+	var events []event.Event
 	eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, Browser: testBrowser}
-	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
+	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return reps, events
 }
@@ -109,7 +113,7 @@ func describe(rep sim.CaseReport) string {
 	var b strings.Builder
 	b.WriteString("\n  outcome " + rep.Outcome + ": " + rep.Message)
 	for _, r := range rep.Results {
-		if r.Status != sim.Pass && r.Status != sim.Skip {
+		if r.Status != check.Pass && r.Status != check.Skip {
 			b.WriteString("\n  " + string(r.Status) + " " + r.ID + ": " + r.Actual + r.Detail)
 		}
 	}
@@ -117,7 +121,7 @@ func describe(rep sim.CaseReport) string {
 }
 
 func caseFor(t *testing.T, ref, identifier string, typ sim.EnrollmentType) sim.Case {
-	d, err := sim.LookupDevice(ref)
+	d, err := device.LookupDevice(ref)
 	require.NoError(t, err)
 	return sim.Case{Name: ref + "/" + identifier, Device: d, Account: sim.Account{Identifier: identifier}, Type: typ, Expect: sim.Expect{Enroll: true}}
 }
@@ -136,22 +140,22 @@ func TestFirstCommandsAnsweredByOSVersion(t *testing.T) {
 		c.Target, c.Account = target.target, target.account(c.Account.Identifier)
 		cases = append(cases, c)
 	}
-	var events []sim.Event
+	var events []event.Event
 	lim := loadedLimits(5 * time.Second)
 	lim.ExcerptBody = 1 << 16 // the whole answer, not its first 2 KiB
 	eng := &sim.Engine{Limits: lim, Clock: target.clock.Now, TOTPClock: target.clock, Browser: testBrowser}
-	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
+	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	require.Len(t, reps, len(cases))
 	answers := map[string]string{}
 	for _, ev := range events {
-		if ev.Kind == sim.EventExchange && ev.Exchange.Purpose == "connect: answer DeviceInformation" {
+		if ev.Kind == event.EventExchange && ev.Exchange.Purpose == "connect: answer DeviceInformation" {
 			answers[ev.Case] = ev.Exchange.RequestBody
 		}
 	}
 	for i, rep := range reps {
 		assert.Empty(t, tripped(rep), "%s tripped checks:%s", rep.Name, describe(rep))
-		assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, rep.Name)
+		assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, rep.Name)
 		body := answers[cases[i].Name]
 		require.Contains(t, body, "<key>QueryResponses</key>", rep.Name)
 		assert.Contains(t, body, "<string>Acknowledged</string>", rep.Name)
@@ -173,7 +177,7 @@ func TestConformingServerTripsNothing(t *testing.T) {
 	t.Parallel()
 	target := startRef(t, 5*time.Second)
 	var cases []sim.Case
-	for _, d := range sim.Catalogue() {
+	for _, d := range device.Catalogue() {
 		cases = append(cases,
 			sim.Case{Name: d.Ref() + "/user", Device: d, Account: sim.Account{Identifier: "alice@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}},
 			sim.Case{Name: d.Ref() + "/device", Device: d, Account: sim.Account{Identifier: "carol@acme.test"}, Type: sim.TypeDevice, Expect: sim.Expect{Enroll: true}},
@@ -188,25 +192,25 @@ func TestConformingServerTripsNothing(t *testing.T) {
 	for i, rep := range reps {
 		c := cases[i]
 		assert.Empty(t, tripped(rep), "%s tripped checks:%s", rep.Name, describe(rep))
-		canUser, _ := c.Device.Can(sim.CapUserEnrollment)
+		canUser, _ := c.Device.Can(device.CapUserEnrollment)
 		canType := canUser
 		if c.Type == sim.TypeDevice {
-			canType = c.Device.Has(sim.CapDeviceEnrollment)
+			canType = c.Device.Has(device.CapDeviceEnrollment)
 		}
 		oauthUser := strings.HasPrefix(c.Account.Identifier, "erin") || strings.HasPrefix(c.Account.Identifier, "frank")
-		if canType && oauthUser && !c.Device.Has(sim.CapOAuth2) {
+		if canType && oauthUser && !c.Device.Has(device.CapOAuth2) {
 			// The server asks for OAuth 2, which iOS 15 cannot do: the
 			// device gives up after the challenge, through no fault of
 			// the server's that a check could name.
-			assert.Equal(t, sim.OutcomeEnrollFailed, rep.Outcome, rep.Name)
+			assert.Equal(t, event.OutcomeEnrollFailed, rep.Outcome, rep.Name)
 			continue
 		}
 		if canType {
-			assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, "%s:%s", rep.Name, describe(rep))
+			assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, "%s:%s", rep.Name, describe(rep))
 			assert.NotEmpty(t, rep.Results, rep.Name)
 			enrolled++
 		} else {
-			assert.Equal(t, sim.OutcomeRefused, rep.Outcome, rep.Name)
+			assert.Equal(t, event.OutcomeRefused, rep.Outcome, rep.Name)
 			assert.Empty(t, rep.Results, "%s: a refusing device sends nothing, so nothing is judged", rep.Name)
 		}
 	}
@@ -249,7 +253,7 @@ func TestEveryFaultTripsItsChecks(t *testing.T) {
 			var infoWant []string
 			var trip []string
 			for _, id := range want {
-				if spec, _ := sim.LookupCheck(id); spec.Level == sim.Info {
+				if spec, _ := check.Lookup(id); spec.Level == check.Info {
 					infoWant = append(infoWant, id)
 				} else {
 					trip = append(trip, id)
@@ -264,13 +268,13 @@ func TestEveryFaultTripsItsChecks(t *testing.T) {
 				// An odd but legal server: a device enrolls, so what it
 				// trips may warn, never fail.
 				for _, r := range reps[0].Results {
-					assert.NotEqual(t, sim.Fail, r.Status, "legal fault %s: %s failed: %s", f.Name, r.ID, r.Actual)
+					assert.NotEqual(t, check.Fail, r.Status, "legal fault %s: %s failed: %s", f.Name, r.ID, r.Actual)
 				}
 			}
 			for _, id := range infoWant {
 				found := false
 				for _, r := range reps[0].Results {
-					if r.ID == id && r.Status == sim.Noted {
+					if r.ID == id && r.Status == check.Noted {
 						found = true
 					}
 				}
@@ -281,8 +285,8 @@ func TestEveryFaultTripsItsChecks(t *testing.T) {
 			}
 		})
 	}
-	for _, c := range sim.Checks() {
-		if c.Level == sim.Info {
+	for _, c := range check.Checks() {
+		if c.Level == check.Info {
 			continue
 		}
 		assert.True(t, covered[c.ID], "no reference-server fault trips %s: a check that cannot fail is a defect", c.ID)
@@ -307,7 +311,7 @@ func TestInfoChecksFireAndStayQuiet(t *testing.T) {
 		{refserver.FaultQueriesSerialInBYOD, "iphone@18.2", "alice@acme.test"},
 		{refserver.FaultNeverRemovesURL, "iphone@18.2", "alice@acme.test"},
 	}
-	seen := map[string]map[sim.Status]bool{}
+	seen := map[string]map[check.Status]bool{}
 	for _, r := range runs {
 		var faults []string
 		if r.fault != "" {
@@ -317,20 +321,20 @@ func TestInfoChecksFireAndStayQuiet(t *testing.T) {
 		reps, _ := play(t, target, 5*time.Second, caseFor(t, r.device, r.account, sim.TypeUser))
 		for _, res := range reps[0].Results {
 			if seen[res.ID] == nil {
-				seen[res.ID] = map[sim.Status]bool{}
+				seen[res.ID] = map[check.Status]bool{}
 			}
 			seen[res.ID][res.Status] = true
 		}
 	}
-	for _, c := range sim.Checks() {
-		if c.Level != sim.Info {
+	for _, c := range check.Checks() {
+		if c.Level != check.Info {
 			continue
 		}
-		assert.True(t, seen[c.ID][sim.Noted], "%s never reported info", c.ID)
-		assert.True(t, seen[c.ID][sim.Pass], "%s never passed", c.ID)
+		assert.True(t, seen[c.ID][check.Noted], "%s never reported info", c.ID)
+		assert.True(t, seen[c.ID][check.Pass], "%s never passed", c.ID)
 	}
 	// WK-001 is a MUST whose covered-by-fallback case is only noted.
-	assert.True(t, seen["WK-001"][sim.Noted])
+	assert.True(t, seen["WK-001"][check.Noted])
 }
 
 // Parallel play gives the same cases, in the same order, with the same
@@ -346,10 +350,10 @@ func TestParallelMatchesSerial(t *testing.T) {
 		cases[i].Target = r.target
 		cases[i].Account = r.account(cases[i].Account.Identifier)
 	}
-	verdicts := func(parallel int) ([]string, []sim.Event) {
-		var events []sim.Event
+	verdicts := func(parallel int) ([]string, []event.Event) {
+		var events []event.Event
 		eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: r.clock.Now, TOTPClock: r.clock, Parallel: parallel}
-		reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e sim.Event) { events = append(events, e) })
+		reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e event.Event) { events = append(events, e) })
 		require.NoError(t, err)
 		var out []string
 		for _, rep := range reps {
@@ -371,12 +375,12 @@ func TestParallelMatchesSerial(t *testing.T) {
 	current := ""
 	for _, ev := range events {
 		switch ev.Kind {
-		case sim.EventCaseStart:
+		case event.EventCaseStart:
 			assert.Empty(t, current, "case %s starts inside %s", ev.Case, current)
 			current = ev.Case
-		case sim.EventCaseEnd:
+		case event.EventCaseEnd:
 			current = ""
-		case sim.EventRunStart, sim.EventRunEnd:
+		case event.EventRunStart, event.EventRunEnd:
 		default:
 			assert.Equal(t, current, ev.Case)
 		}
@@ -414,12 +418,12 @@ func TestJavaScriptAccountsEnrollInTheBrowser(t *testing.T) {
 	require.Len(t, reps, len(cases))
 	for _, rep := range reps {
 		if strings.HasSuffix(rep.Name, "/form") {
-			assert.Equal(t, sim.OutcomeError, rep.Outcome, "%s:%s", rep.Name, describe(rep))
-			assert.Equal(t, sim.Noted, result(rep, "AUTH-017").Status, rep.Name)
+			assert.Equal(t, event.OutcomeError, rep.Outcome, "%s:%s", rep.Name, describe(rep))
+			assert.Equal(t, check.Noted, result(rep, "AUTH-017").Status, rep.Name)
 			assert.Empty(t, tripped(rep), "%s: the tester could not sign in, which says nothing of the server:%s", rep.Name, describe(rep))
 			continue
 		}
-		assert.Equal(t, sim.OutcomeEnrolled, rep.Outcome, "%s:%s", rep.Name, describe(rep))
+		assert.Equal(t, event.OutcomeEnrolled, rep.Outcome, "%s:%s", rep.Name, describe(rep))
 		assert.Empty(t, tripped(rep), "%s:%s", rep.Name, describe(rep))
 	}
 }
@@ -431,17 +435,17 @@ func TestTokenLifeWithoutHooksSkips(t *testing.T) {
 	r := startRef(t, 5*time.Second)
 	r.target.Admin = sim.AdminHooks{}
 	reps, _ := play(t, r, 5*time.Second, caseFor(t, "iphone@18.2", "erin@acme.test", sim.TypeUser))
-	require.Equal(t, sim.OutcomeEnrolled, reps[0].Outcome, describe(reps[0]))
-	got := map[string]sim.Result{}
+	require.Equal(t, event.OutcomeEnrolled, reps[0].Outcome, describe(reps[0]))
+	got := map[string]check.Result{}
 	for _, res := range reps[0].Results {
 		got[res.ID] = res
 	}
 	for id, hook := range map[string]string{"TOK-006": "revoke-token", "TOK-009": "expire-token", "TOK-007": "unenroll"} {
-		assert.Equal(t, sim.Skip, got[id].Status, id)
+		assert.Equal(t, check.Skip, got[id].Status, id)
 		assert.Contains(t, got[id].Detail+got[id].Actual, "the target has no "+hook+" hook", id)
 	}
 	for _, id := range []string{"CHK-007", "CHK-009", "CHK-010", "CHK-011"} {
-		assert.Equal(t, sim.Pass, got[id].Status, "%s: %s", id, got[id].Actual)
+		assert.Equal(t, check.Pass, got[id].Status, "%s: %s", id, got[id].Actual)
 	}
 	assert.Empty(t, tripped(reps[0]), describe(reps[0]))
 }
@@ -453,14 +457,14 @@ func TestCaseReportSaysWhyASignInFailed(t *testing.T) {
 	r := startRef(t, 5*time.Second)
 	c := caseFor(t, "iphone@18.2", "alice@acme.test", sim.TypeUser)
 	c.Account = r.account(c.Account.Identifier)
-	c.Account.Password = sim.NewSecret("not-alices-password")
+	c.Account.Password = secret.New("not-alices-password")
 	c.NoProbes = true
 	reps, events := play(t, r, 5*time.Second, c)
 	require.Len(t, reps, 1)
-	assert.Equal(t, sim.OutcomeAuthFailed, reps[0].Outcome, describe(reps[0]))
+	assert.Equal(t, event.OutcomeAuthFailed, reps[0].Outcome, describe(reps[0]))
 	assert.Contains(t, reps[0].Message, "the sign-in was rejected", describe(reps[0]))
 	for _, ev := range events {
-		if ev.Kind == sim.EventCaseEnd {
+		if ev.Kind == event.EventCaseEnd {
 			assert.Equal(t, ev.Message, reps[0].Message, "the report's reason is the case-end event's")
 		}
 	}

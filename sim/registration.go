@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 const axmProfilePath = check.AxMProfilePath
@@ -14,18 +15,18 @@ const axmProfilePath = check.AxMProfilePath
 // the tester's Device Assignment API stand-in (spec §2.3.1), from what the
 // stand-in recorded before the run. It never stops the case: a device whose
 // domain answers needs no registration.
-func (r *runner) registrationStep() (*stop, StepStatus, string) {
+func (r *runner) registrationStep() (*stop, event.StepStatus, string) {
 	reg := r.c.Target.AxM
 	o := reg.observed()
 	r.obs.Registration = o
 	r.judged(check.JudgeRegistration(o))
 	if last := reg.lastAccepted(); last != nil {
-		return nil, StepOK, fmt.Sprintf("%s registered %s with the AxM stand-in (%d API calls)", reg.Server, check.RegisteredURL(last.Body), len(reg.Calls))
+		return nil, event.StepOK, fmt.Sprintf("%s registered %s with the AxM stand-in (%d API calls)", reg.Server, check.RegisteredURL(last.Body), len(reg.Calls))
 	}
 	if reg.TimedOut {
-		return nil, StepFailed, fmt.Sprintf("%s did not register a discovery URL within %s (%d API calls)", reg.Server, reg.Waited.Round(time.Second), len(reg.Calls))
+		return nil, event.StepFailed, fmt.Sprintf("%s did not register a discovery URL within %s (%d API calls)", reg.Server, reg.Waited.Round(time.Second), len(reg.Calls))
 	}
-	return nil, StepFailed, fmt.Sprintf("%s has no accepted registration (%d API calls)", reg.Server, len(reg.Calls))
+	return nil, event.StepFailed, fmt.Sprintf("%s has no accepted registration (%d API calls)", reg.Server, len(reg.Calls))
 }
 
 func (reg *AxMRegistration) lastAccepted() *AxMCall {

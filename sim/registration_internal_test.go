@@ -8,16 +8,20 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // judgeRegistration runs the registration step over a fabricated record
 // and returns each check's status (and its Actual, for the messages).
-func judgeRegistration(t *testing.T, reg AxMRegistration) (map[string]Status, map[string]string, StepStatus) {
+func judgeRegistration(t *testing.T, reg AxMRegistration) (map[string]check.Status, map[string]string, event.StepStatus) {
 	t.Helper()
 	r := &runner{e: &Engine{}, c: Case{Target: Target{AxM: &reg}}, ctx: context.Background(), clock: time.Now,
-		red: &Redactor{}, emit: func(Event) {}}
+		red: &secret.Redactor{}, emit: func(event.Event) {}}
 	_, st, _ := r.registrationStep()
-	status, actual := map[string]Status{}, map[string]string{}
+	status, actual := map[string]check.Status{}, map[string]string{}
 	for _, res := range r.results {
 		status[res.ID] = res.Status
 		actual[res.ID] = res.Actual + res.Detail
@@ -75,84 +79,84 @@ func TestRegistrationJudgement(t *testing.T) {
 	tests := []struct {
 		name   string
 		reg    func() AxMRegistration
-		want   map[string]Status
+		want   map[string]check.Status
 		says   map[string]string
-		status StepStatus
+		status event.StepStatus
 	}{
 		{"conforming", conforming,
-			map[string]Status{"ABM-001": Pass, "ABM-002": Pass, "ABM-006": Pass, "ABM-007": Pass}, nil, StepOK},
+			map[string]check.Status{"ABM-001": check.Pass, "ABM-002": check.Pass, "ABM-006": check.Pass, "ABM-007": check.Pass}, nil, event.StepOK},
 		{"conforming with the change probe", func() AxMRegistration { return withChanges(true, true) },
-			map[string]Status{"ABM-001": Pass, "ABM-002": Pass, "ABM-006": Pass, "ABM-007": Noted}, nil, StepOK},
+			map[string]check.Status{"ABM-001": check.Pass, "ABM-002": check.Pass, "ABM-006": check.Pass, "ABM-007": check.Noted}, nil, event.StepOK},
 		{"never registered, no call at all", func() AxMRegistration {
 			return AxMRegistration{Server: "acme-mdm", StandIn: "https://127.0.0.1:8443", Waited: 60 * time.Second, TimedOut: true}
-		}, map[string]Status{"ABM-001": Fail, "ABM-002": Error, "ABM-006": Skip, "ABM-007": Skip},
-			map[string]string{"ABM-001": "is the server's Device Assignment base URL set to https://127.0.0.1:8443"}, StepFailed},
+		}, map[string]check.Status{"ABM-001": check.Fail, "ABM-002": check.Error, "ABM-006": check.Skip, "ABM-007": check.Skip},
+			map[string]string{"ABM-001": "is the server's Device Assignment base URL set to https://127.0.0.1:8443"}, event.StepFailed},
 		{"session refused", func() AxMRegistration {
 			return AxMRegistration{Server: "acme-mdm", TimedOut: true, Calls: []AxMCall{
 				call(0, "GET", "/session", 401, "UNAUTHORIZED", ""), call(time.Minute, "GET", "/session", 401, "UNAUTHORIZED", "")}}
-		}, map[string]Status{"ABM-001": Fail, "ABM-006": Pass},
-			map[string]string{"ABM-001": "2 /session call(s) refused"}, StepFailed},
+		}, map[string]check.Status{"ABM-001": check.Fail, "ABM-006": check.Pass},
+			map[string]string{"ABM-001": "2 /session call(s) refused"}, event.StepFailed},
 		{"form-encoded POST", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls[2] = call(0, "POST", axmProfilePath, 200, "", goodBody, "Content-Type", "application/x-www-form-urlencoded")
 			return reg
-		}, map[string]Status{"ABM-001": Fail}, map[string]string{"ABM-001": "not application/json"}, StepOK},
+		}, map[string]check.Status{"ABM-001": check.Fail}, map[string]string{"ABM-001": "not application/json"}, event.StepOK},
 		{"JSON with parameters is fine", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls[2] = call(0, "POST", axmProfilePath, 200, "", goodBody, "Content-Type", "application/json; charset=utf-8")
 			return reg
-		}, map[string]Status{"ABM-001": Pass}, nil, StepOK},
+		}, map[string]check.Status{"ABM-001": check.Pass}, nil, event.StepOK},
 		{"body not an object", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls[2] = call(0, "POST", axmProfilePath, 400, "MALFORMED_REQUEST_BODY", `"https://x"`)
 			return reg
-		}, map[string]Status{"ABM-001": Fail}, nil, StepFailed},
+		}, map[string]check.Status{"ABM-001": check.Fail}, nil, event.StepFailed},
 		{"no session", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls[2].SessionOK = false
 			return reg
-		}, map[string]Status{"ABM-001": Fail}, map[string]string{"ABM-001": "X-ADM-Auth-Session"}, StepOK},
+		}, map[string]check.Status{"ABM-001": check.Fail}, map[string]string{"ABM-001": "X-ADM-Auth-Session"}, event.StepOK},
 		{"a byte-order mark warns, names it, and the URL still counts", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls[2] = call(0, "POST", axmProfilePath, 200, "", "\xEF\xBB\xBF"+goodBody)
 			return reg
-		}, map[string]Status{"ABM-001": Warn, "ABM-002": Pass}, map[string]string{"ABM-001": "starts with a UTF-8 byte-order mark"}, StepOK},
+		}, map[string]check.Status{"ABM-001": check.Warn, "ABM-002": check.Pass}, map[string]string{"ABM-001": "starts with a UTF-8 byte-order mark"}, event.StepOK},
 		{"no protocol header warns", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls[2] = call(0, "POST", axmProfilePath, 200, "", goodBody, "X-Server-Protocol-Version", "")
 			return reg
-		}, map[string]Status{"ABM-001": Warn, "ABM-002": Pass}, map[string]string{"ABM-001": "X-Server-Protocol-Version"}, StepOK},
+		}, map[string]check.Status{"ABM-001": check.Warn, "ABM-002": check.Pass}, map[string]string{"ABM-001": "X-Server-Protocol-Version"}, event.StepOK},
 		{"registration stays after withdraw", func() AxMRegistration { return withChanges(false, true) },
-			map[string]Status{"ABM-001": Warn}, map[string]string{"ABM-001": "stayed"}, StepOK},
+			map[string]check.Status{"ABM-001": check.Warn}, map[string]string{"ABM-001": "stayed"}, event.StepOK},
 		{"not registered again after restore", func() AxMRegistration { return withChanges(true, false) },
-			map[string]Status{"ABM-001": Warn}, map[string]string{"ABM-001": "did not register again"}, StepOK},
+			map[string]check.Status{"ABM-001": check.Warn}, map[string]string{"ABM-001": "did not register again"}, event.StepOK},
 		{"a failing hook is not the server's fault", func() AxMRegistration {
 			reg := withChanges(false, false)
 			reg.Changes[0].HookErr, reg.Changes[1].HookErr = "hook answered 404", "hook answered 404"
 			return reg
-		}, map[string]Status{"ABM-001": Pass}, map[string]string{"ABM-001": "hook answered 404"}, StepOK},
+		}, map[string]check.Status{"ABM-001": check.Pass}, map[string]string{"ABM-001": "hook answered 404"}, event.StepOK},
 		{"http URL", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls[2] = call(0, "POST", axmProfilePath, 400, "MDM_SERVICE_DISCOVERY_URL_NOT_VALID", `{"mdm_service_discovery_url":"http://mdm.acme.test/d"}`)
 			reg.Calls = reg.Calls[:3]
 			return reg
-		}, map[string]Status{"ABM-001": Pass, "ABM-002": Fail}, map[string]string{"ABM-002": "MDM_SERVICE_DISCOVERY_URL_NOT_VALID"}, StepFailed},
+		}, map[string]check.Status{"ABM-001": check.Pass, "ABM-002": check.Fail}, map[string]string{"ABM-002": "MDM_SERVICE_DISCOVERY_URL_NOT_VALID"}, event.StepFailed},
 		{"missing URL", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls[2] = call(0, "POST", axmProfilePath, 400, "MDM_SERVICE_DISCOVERY_URL_REQUIRED", `{}`)
 			return reg
-		}, map[string]Status{"ABM-002": Fail}, map[string]string{"ABM-002": "REQUIRED"}, StepFailed},
+		}, map[string]check.Status{"ABM-002": check.Fail}, map[string]string{"ABM-002": "REQUIRED"}, event.StepFailed},
 		{"userinfo in the URL", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls[2] = call(0, "POST", axmProfilePath, 200, "", `{"mdm_service_discovery_url":"https://u:p@mdm.acme.test/d"}`)
 			return reg
-		}, map[string]Status{"ABM-002": Fail}, nil, StepOK},
+		}, map[string]check.Status{"ABM-002": check.Fail}, nil, event.StepOK},
 		{"a refusal the stand-in was told to give", func() AxMRegistration {
 			reg := conforming()
 			refused := call(0, "POST", axmProfilePath, 400, "ORG_NOT_SUPPORTED", goodBody)
 			reg.Calls = append([]AxMCall{refused}, reg.Calls...)
 			return reg
-		}, map[string]Status{"ABM-002": Pass, "ABM-006": Pass}, nil, StepOK},
+		}, map[string]check.Status{"ABM-002": check.Pass, "ABM-006": check.Pass}, nil, event.StepOK},
 		{"retry loop after an error", func() AxMRegistration {
 			reg := conforming()
 			var loop []AxMCall
@@ -161,19 +165,19 @@ func TestRegistrationJudgement(t *testing.T) {
 			}
 			reg.Calls = append(append(reg.Calls[:2:2], loop...), reg.Calls[2:]...)
 			return reg
-		}, map[string]Status{"ABM-006": Warn}, map[string]string{"ABM-006": "a retry loop"}, StepOK},
+		}, map[string]check.Status{"ABM-006": check.Warn}, map[string]string{"ABM-006": "a retry loop"}, event.StepOK},
 		{"repeats spread over minutes are no loop", func() AxMRegistration {
 			reg := conforming()
 			for i := 0; i < 10; i++ {
 				reg.Calls = append(reg.Calls, call(time.Duration(i+1)*time.Minute, "GET", axmProfilePath, 200, "", ""))
 			}
 			return reg
-		}, map[string]Status{"ABM-006": Pass}, nil, StepOK},
+		}, map[string]check.Status{"ABM-006": check.Pass}, nil, event.StepOK},
 		{"no error answered", func() AxMRegistration {
 			reg := conforming()
 			reg.Calls = append(reg.Calls[:1:1], reg.Calls[2:]...)
 			return reg
-		}, map[string]Status{"ABM-006": Skip}, map[string]string{"ABM-006": "--refuse-first"}, StepOK},
+		}, map[string]check.Status{"ABM-006": check.Skip}, map[string]string{"ABM-006": "--refuse-first"}, event.StepOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,7 +199,7 @@ func TestConformingRegistrationTripsNothing(t *testing.T) {
 		got, says, _ := judgeRegistration(t, reg)
 		require.NotEmpty(t, got)
 		for id, st := range got {
-			assert.NotContains(t, []Status{Fail, Warn, Error}, st, "%s: %s", id, says[id])
+			assert.NotContains(t, []check.Status{check.Fail, check.Warn, check.Error}, st, "%s: %s", id, says[id])
 		}
 	}
 }

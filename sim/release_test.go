@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // What a case learns dies with it (DESIGN.md: state that grows with a run
@@ -35,7 +37,7 @@ func TestFinishedCasesReleaseSecretsAndEvents(t *testing.T) {
 		c.Target, c.Account = r.target, acct
 		cases = append(cases, c)
 	}
-	runRed := &sim.Redactor{}
+	runRed := &secret.Redactor{}
 	eng := &sim.Engine{Limits: sim.Limits{Timeout: 10 * time.Second}, Clock: r.clock.Now, TOTPClock: r.clock, Parallel: 2, Redactor: runRed}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a hang's bound
 	defer cancel()
@@ -46,14 +48,14 @@ func TestFinishedCasesReleaseSecretsAndEvents(t *testing.T) {
 	defer stream.Close()
 	heapAt := map[int]uint64{}
 	ended := 0
-	reps, err := eng.Run(ctx, sim.Plan{Cases: cases}, func(ev sim.Event) {
+	reps, err := eng.Run(ctx, sim.Plan{Cases: cases}, func(ev event.Event) {
 		// The events are dropped once written, as load mode will: what
 		// the heap holds after a GC is the engine's.
 		raw, err := json.Marshal(ev)
 		require.NoError(t, err)
 		_, err = stream.Write(append(raw, '\n'))
 		require.NoError(t, err)
-		if ev.Kind != sim.EventCaseEnd {
+		if ev.Kind != event.EventCaseEnd {
 			return
 		}
 		if ended++; ended == early || ended == n {
@@ -66,7 +68,7 @@ func TestFinishedCasesReleaseSecretsAndEvents(t *testing.T) {
 	require.NoError(t, err, "the run did not finish within its deadline")
 	require.Len(t, reps, n)
 	for _, rep := range reps {
-		require.Equal(t, sim.OutcomeEnrolled, rep.Outcome, rep.Name)
+		require.Equal(t, event.OutcomeEnrolled, rep.Outcome, rep.Name)
 	}
 	all, err := os.ReadFile(stream.Name())
 	require.NoError(t, err)
@@ -78,7 +80,7 @@ func TestFinishedCasesReleaseSecretsAndEvents(t *testing.T) {
 	}
 	assert.Contains(t, string(all), "[redacted]")
 
-	plan := &sim.Redactor{}
+	plan := &secret.Redactor{}
 	plan.AddSecret(acct.Password)
 	plan.AddSecret(acct.TOTPSecret)
 	assert.Equal(t, plan.Len(), runRed.Len(), "the run's redactor holds more than the plan's secrets")

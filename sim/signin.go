@@ -3,35 +3,38 @@ package sim
 import (
 	"fmt"
 	"strings"
+
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // signIn is §2.1: the user types the identifier; the device parses it and
 // decides whether it can enroll at all. Nothing goes on the wire.
-func (r *runner) signIn() (*stop, StepStatus, string) {
+func (r *runner) signIn() (*stop, event.StepStatus, string) {
 	d, c := r.c.Device, r.c
-	need := CapUserEnrollment
+	need := device.CapUserEnrollment
 	switch c.Type {
 	case TypeDevice:
-		need = CapDeviceEnrollment
+		need = device.CapDeviceEnrollment
 	case TypeAuto:
 		// Either kind will do: the server decides in discovery.
-		if !d.Has(CapUserEnrollment) && d.Has(CapDeviceEnrollment) {
-			need = CapDeviceEnrollment
+		if !d.Has(device.CapUserEnrollment) && d.Has(device.CapDeviceEnrollment) {
+			need = device.CapDeviceEnrollment
 		}
 	}
 	if ok, why := d.Can(need); !ok {
-		return &stop{OutcomeRefused, why}, StepRefused, "the device refuses: " + why
+		return &stop{event.OutcomeRefused, why}, event.StepRefused, "the device refuses: " + why
 	}
 	user, domain, err := ParseIdentifier(c.Account.Identifier, c.Options.ExactlyOneAt)
 	if err != nil {
-		return &stop{OutcomeRefused, err.Error()}, StepRefused, "the device refuses: " + err.Error()
+		return &stop{event.OutcomeRefused, err.Error()}, event.StepRefused, "the device refuses: " + err.Error()
 	}
 	r.user, r.domain = user, domain
 	where := "Settings > General > VPN & Device Management > Sign In to Work or School Account"
-	if d.Family == Mac {
+	if d.Family == device.Mac {
 		where = "System Settings > General > Device Management > Sign In"
 	}
-	return nil, StepOK, fmt.Sprintf("%s: %s signs in as %s (organisation domain %s)", where, d.Name, c.Account.Identifier, domain)
+	return nil, event.StepOK, fmt.Sprintf("%s: %s signs in as %s (organisation domain %s)", where, d.Name, c.Account.Identifier, domain)
 }
 
 // ParseIdentifier splits a typed identifier the way Apple documents (at the

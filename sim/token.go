@@ -14,13 +14,14 @@ import (
 
 	"github.com/enrollsim/enrollsim/sim/ats"
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // enrollWithToken is step 12 (§2.10): the same POST with the token. Tokens
 // may be single-use (Fleet consumes them here), so the negative probes go
 // first and the real token is sent exactly once; after it, an OAuth 2
 // device refreshes its token silently (AUTH-015).
-func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
+func (r *runner) enrollWithToken() (*stop, event.StepStatus, string) {
 	es := r.enroll
 	base := r.discovery.baseURL
 	o := &check.Enroll{OAuth2: r.oauth != nil, RefreshToken: r.oauth != nil && r.oauth.refreshToken != ""}
@@ -55,7 +56,7 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 	r.judged(check.JudgeEnrollAnswer(o))
 	r.judged(check.JudgeEnrollAuth(o))
 	if why := o.Answer.Unjudgeable; why != "" {
-		return &stop{OutcomeError, "the enrollment request with the token could not be judged: " + why}, StepError, why
+		return &stop{event.OutcomeError, "the enrollment request with the token could not be judged: " + why}, event.StepError, why
 	}
 	if r.oauth != nil {
 		r.codeReuseProbe(r.oauth.code)
@@ -65,9 +66,9 @@ func (r *runner) enrollWithToken() (*stop, StepStatus, string) {
 		if resp.status == http.StatusUnauthorized {
 			msg += " (devices give up here: there is no second challenge round)"
 		}
-		return &stop{OutcomeEnrollFailed, msg}, StepFailed, msg
+		return &stop{event.OutcomeEnrollFailed, msg}, event.StepFailed, msg
 	}
-	return nil, StepOK, "200 " + resp.header.Get("Content-Type")
+	return nil, event.StepOK, "200 " + resp.header.Get("Content-Type")
 }
 
 // refreshGrant is the refresh a device makes after enrollment: what the

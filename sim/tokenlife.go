@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
 )
 
@@ -17,10 +19,10 @@ const unknownTokenService = check.TokenServiceUnknown
 // wrong topic, another enrollment's token) are off with --no-probes; the
 // admin-driven checks run when the target has the hook. Every request is
 // sent first; the judges then read what each saw.
-func (r *runner) tokenLifeStep() (*stop, StepStatus, string) {
+func (r *runner) tokenLifeStep() (*stop, event.StepStatus, string) {
 	m := r.mdm
 	if m == nil || !m.checkedIn {
-		return nil, StepSkipped, "the device did not check in"
+		return nil, event.StepSkipped, "the device did not check in"
 	}
 	o := &check.TokenLife{NoProbes: r.c.NoProbes, OAuth: r.oauth != nil}
 	r.obs.TokenLife = o
@@ -58,9 +60,9 @@ func (r *runner) tokenLifeStep() (*stop, StepStatus, string) {
 	}
 	r.judged(check.JudgeCheckOut(*o))
 	if len(done) == 0 {
-		return nil, StepOK, "token life: nothing the target could be asked to do"
+		return nil, event.StepOK, "token life: nothing the target could be asked to do"
 	}
-	return nil, StepOK, strings.Join(done, "; ")
+	return nil, event.StepOK, strings.Join(done, "; ")
 }
 
 // serverActs asks the server, through the target's admin hooks, to revoke
@@ -111,7 +113,7 @@ func (r *runner) serverActs(o *check.TokenLife, user bool, other *otherEnrollmen
 func (r *runner) tokenChannel() (user bool, why string) {
 	m := r.mdm
 	switch {
-	case r.c.Device.Family != Mac:
+	case r.c.Device.Family != device.Mac:
 		return false, ""
 	case !m.cfg.has(capPerUser):
 		return false, "the Mac has no user channel (the profile lacks com.apple.mdm.per-user-connections): no request carries the token"
@@ -266,7 +268,7 @@ type otherEnrollment struct {
 // identity, and its token where the family sends one there.
 func (o *otherEnrollment) opts(r *runner, purpose string) mdmOpts {
 	op := mdmOpts{ident: o.ident, token: o.token, probe: true, purpose: purpose}
-	if r.c.Device.Family == Mac {
+	if r.c.Device.Family == device.Mac {
 		op.token, op.noToken = "", true
 	}
 	return op
@@ -343,7 +345,7 @@ func (r *runner) secondEnrollment() (string, *otherEnrollment, string) {
 	other := &otherEnrollment{ids: r.otherDeviceIDs(1), ident: ident, token: tok}
 	other.assigned, _ = p.MDM()[0].String("AssignedManagedAppleID")
 	o := mdmOpts{ident: ident, token: tok, probe: true, purpose: "probe CHK-009: the second device's Authenticate"}
-	if r.c.Device.Family == Mac {
+	if r.c.Device.Family == device.Mac {
 		o.token = "" // the Mac's device channel carries no token
 	}
 	if a := r.checkIn(r.mdm.checkInMessage("Authenticate", other.ids, false), o); a.status != http.StatusOK {
@@ -353,7 +355,7 @@ func (r *runner) secondEnrollment() (string, *otherEnrollment, string) {
 	if t := r.checkIn(r.mdm.checkInMessage("TokenUpdate", other.ids, false), o); t.status != http.StatusOK {
 		return "", other, "the second device's TokenUpdate got " + answerSummary(t)
 	}
-	if r.c.Device.Family == Mac && r.mdm.cfg.has(capPerUser) {
+	if r.c.Device.Family == device.Mac && r.mdm.cfg.has(capPerUser) {
 		o.userChannel, o.token = true, tok
 		o.purpose = "probe CHK-009: the second device's user-channel TokenUpdate"
 		if t := r.checkIn(r.mdm.checkInMessage("TokenUpdate", other.ids, true), o); t.status != http.StatusOK {

@@ -12,6 +12,7 @@ import (
 	"howett.net/plist"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // gettokenMDM answers GetToken for com.apple.maid with data, 400 for any
@@ -58,13 +59,13 @@ func TestGetTokenDataIsAJWT(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, noProbes := range []bool{false, true} {
 				run := playMDM(t, mdmSetupT{device: "iphone@18.2", user: true, noProbes: noProbes}, gettokenMDM([]byte(tc.data)))
-				run.r.step = StepTokenLife
+				run.r.step = event.StepTokenLife
 				run.r.judged(check.JudgeTokenLifeCHK(check.TokenLife{GetToken: run.r.getToken(false), NoProbes: true}))
 				res := run.result("CHK-010")
 				if tc.says == "" {
-					assert.Equal(t, Pass, res.Status, "%s %s", res.Actual, res.Detail)
+					assert.Equal(t, check.Pass, res.Status, "%s %s", res.Actual, res.Detail)
 				} else {
-					assert.Equal(t, Warn, res.Status, "%s %s", res.Actual, res.Detail)
+					assert.Equal(t, check.Warn, res.Status, "%s %s", res.Actual, res.Detail)
 					assert.Contains(t, res.Actual, "not a signed JWT ("+tc.says+")")
 					assert.Contains(t, res.Expected, "signed JWT")
 				}
@@ -91,10 +92,10 @@ func TestGetTokenUnknownServiceAndShape(t *testing.T) {
 		return inner(msg, q)
 	}
 	run := playMDM(t, mdmSetupT{device: "iphone@18.2", user: true}, f)
-	run.r.step = StepTokenLife
+	run.r.step = event.StepTokenLife
 	run.r.judged(check.JudgeTokenLifeCHK(check.TokenLife{GetToken: run.r.getToken(false), NoProbes: true}))
 	res := run.result("CHK-010")
-	assert.Equal(t, Warn, res.Status)
+	assert.Equal(t, check.Warn, res.Status)
 	assert.Contains(t, res.Actual, "not a signed JWT (no dot: one part where a JWT has three)")
 	assert.Contains(t, res.Actual, unknownTokenService+": status 200")
 }
@@ -109,14 +110,14 @@ func TestTopicProbeRestores(t *testing.T) {
 		user          bool // the probe's channel
 		takesWrong    bool // the server accepts the wrong topic
 		refusesLater  bool // and every TokenUpdate after it
-		status        Status
+		status        check.Status
 		restoreStatus string
 	}{
-		{"a conforming server", "iphone@18.2", false, false, false, Pass, ""},
-		{"a server that stores the wrong topic", "iphone@18.2", false, true, false, Warn, ""},
-		{"the Mac user channel", "mac@15.2", true, true, false, Warn, ""},
-		{"a restore the server refuses", "iphone@18.2", false, true, true, Warn, "error: after probe CHK-007 the device's own TokenUpdate, resent to restore what the server stores, was not accepted (status 400"},
-		{"a restore refused after a refused probe", "iphone@18.2", false, false, true, Pass, "was not accepted (status 400"},
+		{"a conforming server", "iphone@18.2", false, false, false, check.Pass, ""},
+		{"a server that stores the wrong topic", "iphone@18.2", false, true, false, check.Warn, ""},
+		{"the Mac user channel", "mac@15.2", true, true, false, check.Warn, ""},
+		{"a restore the server refuses", "iphone@18.2", false, true, true, check.Warn, "error: after probe CHK-007 the device's own TokenUpdate, resent to restore what the server stores, was not accepted (status 400"},
+		{"a restore refused after a refused probe", "iphone@18.2", false, false, true, check.Pass, "was not accepted (status 400"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			probed := false
@@ -138,7 +139,7 @@ func TestTopicProbeRestores(t *testing.T) {
 			}}
 			run := playMDM(t, mdmSetupT{device: tc.device, user: true}, f)
 			before := len(f.requests())
-			run.r.step = StepTokenLife
+			run.r.step = event.StepTokenLife
 			run.r.judged(check.JudgeTokenLifeCHK(check.TokenLife{GetToken: check.GetToken{NotAdvertised: true},
 				Topic: run.r.topicProbe(tc.user), NoToken: "the test plays no second enrollment"}))
 			res := run.result("CHK-007")

@@ -11,6 +11,9 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // TOTPOptions describe the second factor's RFC 6238 parameters; zero values
@@ -59,7 +62,7 @@ func (o TOTPOptions) validate() (totp.ValidateOpts, error) {
 // breaks, '=' padding at the end or none. A bad seed is described by the
 // position and kind of its first bad character, never by the character: the
 // seed is a secret, and so is each of its characters.
-func ValidateTOTP(seed Secret, o TOTPOptions) error {
+func ValidateTOTP(seed secret.Secret, o TOTPOptions) error {
 	v, err := o.validate()
 	if err != nil {
 		return err
@@ -146,7 +149,7 @@ func runeKind(r rune) string {
 }
 
 // totpCode is the code for the step at t plus offset steps.
-func totpCode(seed Secret, o TOTPOptions, t time.Time, offset int) (string, error) {
+func totpCode(seed secret.Secret, o TOTPOptions, t time.Time, offset int) (string, error) {
 	v, err := o.validate()
 	if err != nil {
 		return "", err
@@ -215,7 +218,7 @@ func seedKey(seed string) [32]byte {
 	return sha256.Sum256([]byte(strings.TrimRight(strings.ToUpper(strings.TrimSpace(seed)), "=")))
 }
 
-func (l *totpLedger) key(seed Secret) [32]byte { return seedKey(seed.Reveal()) }
+func (l *totpLedger) key(seed secret.Secret) [32]byte { return seedKey(seed.Reveal()) }
 
 func (l *totpLedger) turn(k [32]byte) chan struct{} {
 	l.mu.Lock()
@@ -331,7 +334,7 @@ func roundSeconds(d time.Duration) string {
 // wait tells consumers that the case is waiting, so a pause of up to a
 // TOTP period against a deployed server is shown rather than hidden.
 func (r *runner) wait(d time.Duration, msg string) {
-	r.emit(Event{Kind: EventWait, Time: r.clock(), Case: r.c.Name, Step: r.step, Wait: d, Message: r.red.Redact(msg)})
+	r.emit(event.Event{Kind: event.EventWait, Time: r.clock(), Case: r.c.Name, Step: r.step, Wait: d, Message: r.red.Redact(msg)})
 }
 
 func (r *runner) sleep(d time.Duration) error {

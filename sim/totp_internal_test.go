@@ -8,17 +8,20 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // A seed from RFC 6238's test vectors, in base32.
 const testSeed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 
-func turnRunner(ctx context.Context, e *Engine, l *totpLedger, name string, emit func(Event)) *runner {
+func turnRunner(ctx context.Context, e *Engine, l *totpLedger, name string, emit func(event.Event)) *runner {
 	if emit == nil {
-		emit = func(Event) {}
+		emit = func(event.Event) {}
 	}
-	c := Case{Name: name, Account: Account{Identifier: "alice@acme.test", TOTPSecret: NewSecret(testSeed)}}
-	return &runner{e: e, c: c, ctx: ctx, emit: emit, clock: time.Now, red: &Redactor{}, ledger: l}
+	c := Case{Name: name, Account: Account{Identifier: "alice@acme.test", TOTPSecret: secret.New(testSeed)}}
+	return &runner{e: e, c: c, ctx: ctx, emit: emit, clock: time.Now, red: &secret.Redactor{}, ledger: l}
 }
 
 // A case that has its account's turn and needs fresh codes jumps its own
@@ -123,8 +126,8 @@ func TestRealWaitIsShown(t *testing.T) {
 	}}
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	l := newTOTPLedger()
-	var events []Event
-	emit := func(ev Event) { events = append(events, ev) }
+	var events []event.Event
+	emit := func(ev event.Event) { events = append(events, ev) }
 	a := turnRunner(context.Background(), e, l, "iphone@18.2/first", emit)
 	a.clock = clock
 	b := turnRunner(context.Background(), e, l, "iphone@18.2/second", emit)
@@ -137,7 +140,7 @@ func TestRealWaitIsShown(t *testing.T) {
 	assert.Equal(t, s1+1, s2)
 	assert.Equal(t, []time.Duration{17 * time.Second}, slept)
 	require.Len(t, events, 1)
-	assert.Equal(t, EventWait, events[0].Kind)
+	assert.Equal(t, event.EventWait, events[0].Kind)
 	assert.Equal(t, 17*time.Second, events[0].Wait)
 	assert.Equal(t, "waiting 17 s for the next TOTP step of alice@acme.test: its current code was used by case iphone@18.2/first", events[0].Message)
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 func TestValidateTOTPSeedMessages(t *testing.T) {
@@ -39,7 +41,7 @@ func TestValidateTOTPSeedMessages(t *testing.T) {
 		{"JBSWY3DPE", "its 9 characters are not a whole number of bytes"},
 	}
 	for _, tt := range tests {
-		err := ValidateTOTP(NewSecret(tt.seed), TOTPOptions{})
+		err := ValidateTOTP(secret.New(tt.seed), TOTPOptions{})
 		if tt.want == "" {
 			assert.NoError(t, err, "%q", tt.seed)
 			continue
@@ -73,7 +75,7 @@ func TestValidateTOTPAgreesWithGenerator(t *testing.T) {
 		s := b.String()
 		_, genErr := totp.GenerateCodeCustom(s, time.Unix(0, 0), v)
 		usable := genErr == nil && strings.TrimSpace(s) != ""
-		err := ValidateTOTP(NewSecret(s), TOTPOptions{})
+		err := ValidateTOTP(secret.New(s), TOTPOptions{})
 		if err == nil {
 			require.True(t, usable, "seed %q passed validation, but the generator says %v", s, genErr)
 		} else if isASCII(s) && !strings.ContainsAny(strings.TrimSpace(s), "\r\n") {

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // failing plays the reference server but breaks the nth request that match
@@ -127,43 +129,43 @@ func TestTransportFailuresAreNotVerdicts(t *testing.T) {
 		passes                []string
 	}{
 		{"first enrollment POST reset", "iphone@26.1", "alice@acme.test", enrollPOST(func(a string) bool { return a == "" }), 1, "reset",
-			sim.OutcomeError, map[string]string{"ENR-001": "connection reset"}, nil},
+			event.OutcomeError, map[string]string{"ENR-001": "connection reset"}, nil},
 		{"sign-in page reset", "iphone@26.1", "alice@acme.test",
 			func(r *http.Request, _ string) bool { return r.Method == http.MethodGet && r.URL.Path == "/auth/login" }, 1, "reset",
-			sim.OutcomeError, map[string]string{"AUTH-001": "no answer: read tcp: connection reset"}, nil},
+			event.OutcomeError, map[string]string{"AUTH-001": "no answer: read tcp: connection reset"}, nil},
 		{"sign-in page cut", "iphone@26.1", "alice@acme.test",
 			func(r *http.Request, _ string) bool { return r.Method == http.MethodGet && r.URL.Path == "/auth/login" }, 1, "cut",
-			sim.OutcomeError, nil, []string{"AUTH-001"}},
+			event.OutcomeError, nil, []string{"AUTH-001"}},
 		{"wrong-password probe reset", "iphone@26.1", "alice@acme.test",
 			func(r *http.Request, body string) bool {
 				return post("/auth/login")(r, body) && strings.Contains(body, "enrollsim-wrong")
 			}, 1, "reset",
-			sim.OutcomeEnrolled, map[string]string{"AUTH-006": "the probe could not be read: no answer"}, []string{"TOK-001"}},
+			event.OutcomeEnrolled, map[string]string{"AUTH-006": "the probe could not be read: no answer"}, []string{"TOK-001"}},
 		{"token probe reset", "iphone@26.1", "alice@acme.test", enrollPOST(func(a string) bool { return strings.HasPrefix(a, "Basic ") }), 1, "reset",
-			sim.OutcomeEnrolled, map[string]string{"TOK-002": "another scheme: no answer", "TOK-003": "connection reset"}, []string{"TOK-001"}},
+			event.OutcomeEnrolled, map[string]string{"TOK-002": "another scheme: no answer", "TOK-003": "connection reset"}, []string{"TOK-001"}},
 		{"token POST reset", "iphone@26.1", "alice@acme.test", enrollPOST(bearer), 2, "reset",
-			sim.OutcomeError, map[string]string{"TOK-001": "no answer: read tcp: connection reset", "PROF-001": "connection reset"}, nil},
+			event.OutcomeError, map[string]string{"TOK-001": "no answer: read tcp: connection reset", "PROF-001": "connection reset"}, nil},
 		{"token POST body cut", "iphone@26.1", "alice@acme.test", enrollPOST(bearer), 2, "cut",
-			sim.OutcomeError, map[string]string{"TOK-001": "the server answered 200, but the profile body broke off after 100 bytes", "PROF-001": "broke off"}, []string{"AUTH-005"}},
+			event.OutcomeError, map[string]string{"TOK-001": "the server answered 200, but the profile body broke off after 100 bytes", "PROF-001": "broke off"}, []string{"AUTH-005"}},
 		{"token POST body endless", "iphone@26.1", "alice@acme.test", enrollPOST(bearer), 2, "hang",
-			sim.OutcomeError, map[string]string{"TOK-001": "the profile body did not complete within " + failureTimeout.String()}, nil},
+			event.OutcomeError, map[string]string{"TOK-001": "the profile body did not complete within " + failureTimeout.String()}, nil},
 		{"OAuth token request reset", "iphone@26.1", "erin@acme.test", grant("authorization_code"), 1, "reset",
-			sim.OutcomeError, map[string]string{"AUTH-012": "connection reset", "AUTH-013": "connection reset", "AUTH-008": "connection reset"}, nil},
+			event.OutcomeError, map[string]string{"AUTH-012": "connection reset", "AUTH-013": "connection reset", "AUTH-008": "connection reset"}, nil},
 		{"OAuth token response cut", "iphone@26.1", "erin@acme.test", grant("authorization_code"), 1, "cut",
-			sim.OutcomeError, map[string]string{"AUTH-013": "the token response broke off after 100 bytes"}, nil},
+			event.OutcomeError, map[string]string{"AUTH-013": "the token response broke off after 100 bytes"}, nil},
 		{"OAuth code reuse probe reset", "iphone@26.1", "erin@acme.test", grant("authorization_code"), 2, "reset",
-			sim.OutcomeEnrolled, map[string]string{"AUTH-014": "connection reset", "AUTH-016": "connection reset"}, []string{"AUTH-012", "TOK-001"}},
+			event.OutcomeEnrolled, map[string]string{"AUTH-014": "connection reset", "AUTH-016": "connection reset"}, []string{"AUTH-012", "TOK-001"}},
 		{"OAuth refresh grant reset", "iphone@26.1", "erin@acme.test", grant("refresh_token"), 1, "reset",
-			sim.OutcomeEnrolled, map[string]string{"AUTH-015": "connection reset"}, []string{"TOK-001"}},
+			event.OutcomeEnrolled, map[string]string{"AUTH-015": "connection reset"}, []string{"TOK-001"}},
 		{"AxM-registered URL reset", "iphone@18.2", "alice@acme.test", registered(true), 1, "reset",
-			sim.OutcomeEnrolled, map[string]string{"ABM-003": "the registered URL did not answer"}, []string{"TOK-001"}},
+			event.OutcomeEnrolled, map[string]string{"ABM-003": "the registered URL did not answer"}, []string{"TOK-001"}},
 		{"ABM-004 probe reset", "iphone@18.2", "alice@acme.test", registered(false), 1, "reset",
-			sim.OutcomeEnrolled, map[string]string{"ABM-004": "no answer without the query"}, []string{"ABM-003", "TOK-001"}},
+			event.OutcomeEnrolled, map[string]string{"ABM-004": "no answer without the query"}, []string{"ABM-003", "TOK-001"}},
 		{"authorization page reset", "iphone@26.1", "erin@acme.test",
 			func(r *http.Request, _ string) bool {
 				return r.Method == http.MethodGet && r.URL.Path == "/oauth2/authorize"
 			}, 1, "reset",
-			sim.OutcomeError, map[string]string{"AUTH-009": "connection reset"}, nil},
+			event.OutcomeError, map[string]string{"AUTH-009": "connection reset"}, nil},
 	}
 	r := startRef(t, failureTimeout)
 	for _, tc := range tests {
@@ -179,7 +181,7 @@ func TestTransportFailuresAreNotVerdicts(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				reps, err = eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(sim.Event) {})
+				reps, err = eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(event.Event) {})
 			}()
 			select {
 			case <-done:
@@ -192,14 +194,14 @@ func TestTransportFailuresAreNotVerdicts(t *testing.T) {
 			assert.Equal(t, tc.outcome, rep.Outcome, describe(rep))
 			for id, text := range tc.errors {
 				res := result(rep, id)
-				assert.Equal(t, sim.Error, res.Status, "%s: %+v", id, res)
+				assert.Equal(t, check.Error, res.Status, "%s: %+v", id, res)
 				assert.Contains(t, res.Actual+res.Detail, text, id)
 			}
 			for _, id := range tc.passes {
-				assert.Equal(t, sim.Pass, result(rep, id).Status, "%s: %+v", id, result(rep, id))
+				assert.Equal(t, check.Pass, result(rep, id).Status, "%s: %+v", id, result(rep, id))
 			}
 			for _, res := range rep.Results {
-				assert.NotEqual(t, sim.Fail, res.Status, "%s failed on a transport failure: %s", res.ID, res.Actual)
+				assert.NotEqual(t, check.Fail, res.Status, "%s failed on a transport failure: %s", res.ID, res.Actual)
 			}
 		})
 	}

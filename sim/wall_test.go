@@ -10,6 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 type refusingDoer struct{}
@@ -33,15 +36,15 @@ func TestEventsCarryWallTimeWhenTheClockIsSimulated(t *testing.T) {
 			return tick
 		}
 		sim := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-		d, err := LookupDevice("iphone@18.2")
+		d, err := device.LookupDevice("iphone@18.2")
 		require.NoError(t, err)
 		var cases []Case
 		for _, n := range []string{"a", "b", "c", "d"} {
 			cases = append(cases, Case{Name: n, Device: d, Type: TypeUser, Account: Account{Identifier: "alice@acme.test"}, NoProbes: true})
 		}
 		eng := &Engine{Doer: refusingDoer{}, Clock: func() time.Time { return sim }, Wall: wall, Parallel: parallel}
-		var events []Event
-		_, err = eng.Run(context.Background(), Plan{Cases: cases}, func(ev Event) { events = append(events, ev) })
+		var events []event.Event
+		_, err = eng.Run(context.Background(), Plan{Cases: cases}, func(ev event.Event) { events = append(events, ev) })
 		require.NoError(t, err)
 		seen := map[time.Time]bool{}
 		for _, ev := range events {
@@ -51,17 +54,17 @@ func TestEventsCarryWallTimeWhenTheClockIsSimulated(t *testing.T) {
 			seen[ev.Wall] = true
 		}
 		start, end := events[0], events[len(events)-1]
-		require.Equal(t, EventRunStart, start.Kind)
-		require.Equal(t, EventRunEnd, end.Kind)
+		require.Equal(t, event.EventRunStart, start.Kind)
+		require.Equal(t, event.EventRunEnd, end.Kind)
 		for _, ev := range events[1 : len(events)-1] {
 			assert.True(t, start.Wall.Before(ev.Wall) && ev.Wall.Before(end.Wall), "run-start and run-end bracket every event")
 		}
 	}
 
 	// Without Wall the stream is as before: Time is the real clock.
-	d, _ := LookupDevice("iphone@18.2")
+	d, _ := device.LookupDevice("iphone@18.2")
 	eng := &Engine{Doer: refusingDoer{}, Clock: time.Now}
-	_, err := eng.Run(context.Background(), Plan{Cases: []Case{{Name: "a", Device: d, Type: TypeUser, Account: Account{Identifier: "alice@acme.test"}, NoProbes: true}}}, func(ev Event) {
+	_, err := eng.Run(context.Background(), Plan{Cases: []Case{{Name: "a", Device: d, Type: TypeUser, Account: Account{Identifier: "alice@acme.test"}, NoProbes: true}}}, func(ev event.Event) {
 		assert.True(t, ev.Wall.IsZero())
 	})
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim"
 	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // scenarioOptions tells the scenario loader what the embedded server can
@@ -111,10 +112,10 @@ func (e *embeddedServer) fillAccount(a sim.Account) sim.Account {
 			continue
 		}
 		if a.Password.IsZero() {
-			a.Password = sim.NewSecret(d.Password)
+			a.Password = secret.New(d.Password)
 		}
 		if a.TOTPSecret.IsZero() && d.TOTPSecret != "" {
-			a.TOTPSecret = sim.NewSecret(d.TOTPSecret)
+			a.TOTPSecret = secret.New(d.TOTPSecret)
 		}
 		if a.ManagedAppleID == "" {
 			a.ManagedAppleID = d.ManagedAppleID

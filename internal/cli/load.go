@@ -21,7 +21,9 @@ import (
 	"github.com/enrollsim/enrollsim/load"
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 type loadOptions struct {
@@ -107,7 +109,7 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	if err != nil {
 		return usageErr("--mix: %v", err)
 	}
-	until, err := sim.ParseUntil(o.Until)
+	until, err := event.ParseUntil(o.Until)
 	if err != nil {
 		return usageErr("--until: %v", err)
 	}
@@ -192,20 +194,20 @@ func loadAccounts(f *Factory, o *loadOptions, deployed bool) (load.Accounts, err
 		if v == "" {
 			return accts, usageErr("--master-secret-env %s is not set", o.MasterEnv)
 		}
-		accts.Master = sim.NewSecret(v)
+		accts.Master = secret.New(v)
 	case o.MasterFile != "":
 		raw, err := os.ReadFile(o.MasterFile)
 		if err != nil {
 			return accts, usageErr("--master-secret-file: %v", err)
 		}
-		accts.Master = sim.NewSecret(strings.TrimSpace(string(raw)))
+		accts.Master = secret.New(strings.TrimSpace(string(raw)))
 	case deployed:
 		return accts, usageErr("a deployed server's accounts: give --master-secret-env or --master-secret-file (as 'enrollsim serve --accounts N' prints), or --accounts-csv")
 	default:
 		// The embedded server and the load agree on a master made now.
 		b := make([]byte, 24)
 		_, _ = rand.Read(b)
-		accts.Master = sim.NewSecret(hex.EncodeToString(b))
+		accts.Master = secret.New(hex.EncodeToString(b))
 	}
 	return accts, nil
 }

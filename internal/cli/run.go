@@ -375,11 +375,11 @@ func buildPlan(o *runOptions, getenv func(string) string) (runPlan, func(), erro
 }
 
 // until reads --until; "" when not given.
-func (o *runOptions) until() (sim.Until, error) {
+func (o *runOptions) until() (event.Until, error) {
 	if o.Until == "" {
 		return "", nil
 	}
-	u, err := sim.ParseUntil(o.Until)
+	u, err := event.ParseUntil(o.Until)
 	if err != nil {
 		return "", usageErr("--%v", err)
 	}
@@ -392,14 +392,14 @@ func (o *runOptions) until() (sim.Until, error) {
 // applyUntil sets how far case c goes (--until). A case that expects what
 // only a later stage shows cannot be cut short: its expectation would fail
 // for the tester's choice, not the server's doing.
-func applyUntil(c *sim.Case, u sim.Until) error {
+func applyUntil(c *sim.Case, u event.Until) error {
 	const hint = "drop --until, or play that scenario separately"
 	switch need := scenarios.OutcomeNeeds(c.Expect.Outcome); {
 	case c.DiscoveryOnly:
 		return usageHint(fmt.Errorf("--until %s: case %s has discovery_only: true, which ends it before the profile", u, c.Name), hint)
 	case need != "" && !u.Reaches(need):
 		return usageHint(fmt.Errorf("--until %s: case %s expects outcome %s, which needs until %s or later", u, c.Name, c.Expect.Outcome, need), hint)
-	case !u.Reaches(sim.UntilCommands) && (c.Expect.Facts["commands"] != "" || len(c.Expect.CommandTypes) > 0):
+	case !u.Reaches(event.UntilCommands) && (c.Expect.Facts["commands"] != "" || len(c.Expect.CommandTypes) > 0):
 		return usageHint(fmt.Errorf("--until %s: case %s expects commands, which are answered only with until commands", u, c.Name), hint)
 	}
 	c.Until = u

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // secretFlags are where a run's secrets come from: the environment or
@@ -17,31 +18,31 @@ type secretFlags struct {
 
 // loadSecret reads one secret from an environment variable or a file.
 // Errors name the flag and the source, never the value.
-func loadSecret(getenv func(string) string, envFlag, env, fileFlag, file string) (sim.Secret, error) {
+func loadSecret(getenv func(string) string, envFlag, env, fileFlag, file string) (secret.Secret, error) {
 	switch {
 	case env != "" && file != "":
-		return sim.Secret{}, usageErr("--%s and --%s both given: choose one", envFlag, fileFlag)
+		return secret.Secret{}, usageErr("--%s and --%s both given: choose one", envFlag, fileFlag)
 	case env != "":
 		v := getenv(env)
 		if v == "" {
-			return sim.Secret{}, usageErr("--%s %s: the variable is not set or empty", envFlag, env)
+			return secret.Secret{}, usageErr("--%s %s: the variable is not set or empty", envFlag, env)
 		}
-		return sim.NewSecret(v), nil
+		return secret.New(v), nil
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return sim.Secret{}, usageErr("--%s: %v", fileFlag, err)
+			return secret.Secret{}, usageErr("--%s: %v", fileFlag, err)
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
-			return sim.Secret{}, usageErr("--%s %s: the file is empty", fileFlag, file)
+			return secret.Secret{}, usageErr("--%s %s: the file is empty", fileFlag, file)
 		}
-		return sim.NewSecret(v), nil
+		return secret.New(v), nil
 	}
-	return sim.Secret{}, nil
+	return secret.Secret{}, nil
 }
 
-func (s secretFlags) load(getenv func(string) string) (password, seed sim.Secret, err error) {
+func (s secretFlags) load(getenv func(string) string) (password, seed secret.Secret, err error) {
 	password, err = loadSecret(getenv, "password-env", s.PasswordEnv, "password-file", s.PasswordFile)
 	if err != nil {
 		return
@@ -74,7 +75,7 @@ func (s secretFlags) totpSource() string {
 
 // checkTOTPFlags checks each --totp-* option alone, so the error names the
 // flag that is wrong, and then the seed, naming where it came from.
-func checkTOTPFlags(s secretFlags, seed sim.Secret, o sim.TOTPOptions) error {
+func checkTOTPFlags(s secretFlags, seed secret.Secret, o sim.TOTPOptions) error {
 	for _, opt := range []struct {
 		flag  string
 		value any

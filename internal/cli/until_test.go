@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/report"
-	"github.com/enrollsim/enrollsim/sim"
 	"github.com/enrollsim/enrollsim/sim/event"
 )
 
@@ -72,12 +71,12 @@ func TestUntilFlagOverridesScenario(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		o    runOptions
-		want sim.Until
+		want event.Until
 	}{
-		{"scenario's", runOptions{Args: []string{file}}, sim.UntilCheckIn},
-		{"flag's", runOptions{Args: []string{file}, Until: "profile"}, sim.UntilProfile},
-		{"flag's spelt check-in", runOptions{Args: []string{file}, Until: "check-in"}, sim.UntilCheckIn},
-		{"flag run", runOptions{Email: "alice@acme.test", Embedded: true, Type: "auto", Until: "identity"}, sim.UntilIdentity},
+		{"scenario's", runOptions{Args: []string{file}}, event.UntilCheckIn},
+		{"flag's", runOptions{Args: []string{file}, Until: "profile"}, event.UntilProfile},
+		{"flag's spelt check-in", runOptions{Args: []string{file}, Until: "check-in"}, event.UntilCheckIn},
+		{"flag run", runOptions{Email: "alice@acme.test", Embedded: true, Type: "auto", Until: "identity"}, event.UntilIdentity},
 		{"flag run without it", runOptions{Email: "alice@acme.test", Embedded: true, Type: "auto"}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

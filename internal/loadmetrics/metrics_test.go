@@ -22,6 +22,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 const master = "metrics-test-master"
@@ -99,8 +100,8 @@ func TestLoadIsScrapedAsPrometheusMetrics(t *testing.T) {
 			mix, err := load.ParseMix(tc.device + ":1")
 			require.NoError(t, err)
 			res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: n, Concurrency: 3, Mix: mix,
-				Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: n, Master: sim.NewSecret(master)},
-				Target:   target(t, n, tc.faults...), Until: sim.UntilProfile, Observer: m}, nil)
+				Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: n, Master: secret.New(master)},
+				Target:   target(t, n, tc.faults...), Until: event.UntilProfile, Observer: m}, nil)
 			require.NoError(t, err)
 			fams := scrape(t, srv.URL())
 

@@ -23,6 +23,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // engineOnRefServer plays alice@acme.test on an iPhone against an in-process
@@ -38,7 +39,7 @@ func engineOnRefServer(t *testing.T, builds *atomic.Int32) tui.RunFunc {
 	account := sim.Account{Identifier: "alice@acme.test"}
 	for _, a := range srv.Accounts() {
 		if a.Identifier == account.Identifier {
-			account.Password, account.TOTPSecret, account.ManagedAppleID = sim.NewSecret(a.Password), sim.NewSecret(a.TOTPSecret), a.ManagedAppleID
+			account.Password, account.TOTPSecret, account.ManagedAppleID = secret.New(a.Password), secret.New(a.TOTPSecret), a.ManagedAppleID
 		}
 	}
 	device, err := device.LookupDevice("iphone@26.1")

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 )
 
 // BenchmarkEnrollment plays the same case against the same reference
@@ -15,7 +17,7 @@ import (
 //	go test ./sim/chromium/ -run '^$' -bench Enrollment -benchtime 10x
 func BenchmarkEnrollment(b *testing.B) {
 	ref := startRef(b)
-	d, err := sim.LookupDevice("iphone@26.1")
+	d, err := device.LookupDevice("iphone@26.1")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -24,8 +26,8 @@ func BenchmarkEnrollment(b *testing.B) {
 			eng := &sim.Engine{Limits: sim.Limits{Timeout: 10 * time.Second}, Clock: ref.clock.Now, TOTPClock: ref.clock, Browser: shared}
 			c := sim.Case{Name: "c", Device: d, Account: ref.account("alice@acme.test"), Target: ref.target, Login: sim.LoginFields{Driver: driver}, NoProbes: true}
 			for b.Loop() {
-				reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(sim.Event) {})
-				if err != nil || reps[0].Outcome != sim.OutcomeEnrolled {
+				reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(event.Event) {})
+				if err != nil || reps[0].Outcome != event.OutcomeEnrolled {
 					b.Fatalf("outcome %v, err %v", reps, err)
 				}
 			}

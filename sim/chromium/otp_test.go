@@ -16,6 +16,9 @@ import (
 
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -26,39 +29,39 @@ import (
 func TestSplitCodeInTheBrowser(t *testing.T) {
 	t.Parallel()
 	ref := startRef(t, refserver.FaultLoginSplitOTP)
-	d, err := sim.LookupDevice("iphone@26.1")
+	d, err := device.LookupDevice("iphone@26.1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := sim.Case{Name: "split", Device: d, Account: ref.account("alice@acme.test"), Target: ref.target,
 		Login: sim.LoginFields{Driver: sim.DriverBrowser}}
 	eng := &sim.Engine{Limits: sim.Limits{Timeout: 10 * time.Second}, Clock: ref.clock.Now, TOTPClock: ref.clock, Browser: shared}
-	var events []sim.Event
+	var events []event.Event
 	var mu sync.Mutex
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	reps, err := eng.Run(ctx, sim.Plan{Cases: []sim.Case{c}}, func(e sim.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
+	reps, err := eng.Run(ctx, sim.Plan{Cases: []sim.Case{c}}, func(e event.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
 	if err != nil {
 		t.Fatal(err)
 	}
 	rep := reps[0]
-	if rep.Outcome != sim.OutcomeEnrolled {
+	if rep.Outcome != event.OutcomeEnrolled {
 		for _, ev := range events {
-			if ev.Kind == sim.EventStepEnd {
+			if ev.Kind == event.EventStepEnd {
 				t.Logf("%s: %s", ev.Step, ev.Message)
 			}
 		}
 		t.Fatalf("outcome %s, want enrolled", rep.Outcome)
 	}
 	for _, r := range rep.Results {
-		if r.Status == sim.Fail || r.Status == sim.Warn || r.Status == sim.Error {
+		if r.Status == check.Fail || r.Status == check.Warn || r.Status == check.Error {
 			t.Errorf("%s %s: %s %s", r.ID, r.Status, r.Actual, r.Detail)
 		}
 	}
 	digits := regexp.MustCompile(`digit1=\d`)
 	codeSubmissions := 0
 	for _, ev := range events {
-		if ev.Kind != sim.EventExchange || !strings.Contains(ev.Exchange.Purpose, "submit one-time code (browser") {
+		if ev.Kind != event.EventExchange || !strings.Contains(ev.Exchange.Purpose, "submit one-time code (browser") {
 			continue
 		}
 		codeSubmissions++

@@ -16,7 +16,11 @@ import (
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/device"
+	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/keys"
+	"github.com/enrollsim/enrollsim/sim/secret"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
 
@@ -93,7 +97,7 @@ func (r *refTarget) account(id string) sim.Account {
 	a := sim.Account{Identifier: id}
 	for _, d := range r.srv.Accounts() {
 		if d.Identifier == id {
-			a.Password, a.TOTPSecret, a.ManagedAppleID = sim.NewSecret(d.Password), sim.NewSecret(d.TOTPSecret), d.ManagedAppleID
+			a.Password, a.TOTPSecret, a.ManagedAppleID = secret.New(d.Password), secret.New(d.TOTPSecret), d.ManagedAppleID
 		}
 	}
 	return a
@@ -111,44 +115,44 @@ func TestReferenceAccountsInTheBrowser(t *testing.T) {
 		{"vision@26.1", "alice@acme.test"},
 		{"iphone@26.1", "erin@acme.test"}, // OAuth 2: the authorization pages in the browser too
 	} {
-		d, err := sim.LookupDevice(tc.device)
+		d, err := device.LookupDevice(tc.device)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cases = append(cases, sim.Case{Name: tc.device + "/" + tc.account, Device: d, Account: ref.account(tc.account), Target: ref.target,
 			Login: sim.LoginFields{Driver: sim.DriverBrowser}, NoProbes: len(cases) > 0})
 	}
-	var events []sim.Event
+	var events []event.Event
 	var mu sync.Mutex
 	eng := &sim.Engine{Limits: engineLimits, Clock: ref.clock.Now, TOTPClock: ref.clock, Browser: shared, Parallel: 2}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	reps, err := eng.Run(ctx, sim.Plan{Cases: cases}, func(e sim.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
+	reps, err := eng.Run(ctx, sim.Plan{Cases: cases}, func(e event.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, rep := range reps {
-		if rep.Outcome != sim.OutcomeEnrolled {
+		if rep.Outcome != event.OutcomeEnrolled {
 			var why []string
 			for _, ev := range events {
-				if ev.Case == rep.Name && ev.Kind == sim.EventStepEnd {
+				if ev.Case == rep.Name && ev.Kind == event.EventStepEnd {
 					why = append(why, string(ev.Step)+": "+ev.Message)
 				}
 			}
 			t.Errorf("%s: outcome %s: %s\n%s", rep.Name, rep.Outcome, rep.Message, strings.Join(why, "\n"))
 		}
 		for _, r := range rep.Results {
-			if r.Status == sim.Fail || r.Status == sim.Warn || r.Status == sim.Error {
+			if r.Status == check.Fail || r.Status == check.Warn || r.Status == check.Error {
 				t.Errorf("%s: %s %s: %s %s", rep.Name, r.ID, r.Status, r.Actual, r.Detail)
 			}
 		}
 	}
 	browserPages, shots := map[string]int{}, map[string]int{}
 	for _, ev := range events {
-		if ev.Kind == sim.EventExchange && strings.Contains(ev.Exchange.Purpose, "(browser") {
+		if ev.Kind == event.EventExchange && strings.Contains(ev.Exchange.Purpose, "(browser") {
 			browserPages[ev.Case]++
 		}
-		if ev.Kind == sim.EventArtifact {
+		if ev.Kind == event.EventArtifact {
 			shots[ev.Case]++
 			if !strings.HasPrefix(string(ev.Artifact.Data), "\x89PNG") || strings.ContainsAny(ev.Artifact.File, "?&=/@") {
 				t.Errorf("%s: artifact %q (%s) is no PNG or has an unsafe file name", ev.Case, ev.Artifact.Name, ev.Artifact.File)
@@ -163,7 +167,7 @@ func TestReferenceAccountsInTheBrowser(t *testing.T) {
 	assertNoSecrets(t, events, ref)
 }
 
-func assertNoSecrets(t *testing.T, events []sim.Event, ref *refTarget) {
+func assertNoSecrets(t *testing.T, events []event.Event, ref *refTarget) {
 	t.Helper()
 	secrets := map[string]string{}
 	for _, d := range ref.srv.Accounts() {
@@ -201,7 +205,7 @@ func assertNoSecrets(t *testing.T, events []sim.Event, ref *refTarget) {
 // error (the tester could not sign in), not in a failure of the server.
 func TestAutoStartsOverInTheBrowser(t *testing.T) {
 	t.Parallel()
-	d, err := sim.LookupDevice("iphone@26.1")
+	d, err := device.LookupDevice("iphone@26.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,31 +214,31 @@ func TestAutoStartsOverInTheBrowser(t *testing.T) {
 		browser         weblogin.Driver
 		message         string
 	}{
-		{sim.DriverAuto, sim.OutcomeEnrolled, shared, "the page needs JavaScript: signed in again in the browser"},
-		{sim.DriverForm, sim.OutcomeError, shared, "the tester could not sign in: the page needs JavaScript"},
-		{sim.DriverAuto, sim.OutcomeError, nil, weblogin.InstallHint},
-		{sim.DriverBrowser, sim.OutcomeError, New("/nonexistent/chromium"), weblogin.InstallHint},
+		{sim.DriverAuto, event.OutcomeEnrolled, shared, "the page needs JavaScript: signed in again in the browser"},
+		{sim.DriverForm, event.OutcomeError, shared, "the tester could not sign in: the page needs JavaScript"},
+		{sim.DriverAuto, event.OutcomeError, nil, weblogin.InstallHint},
+		{sim.DriverBrowser, event.OutcomeError, New("/nonexistent/chromium"), weblogin.InstallHint},
 	} {
 		ref := startRef(t, refserver.FaultOTPNeedsJavaScript)
 		c := sim.Case{Name: "c", Device: d, Account: ref.account("alice@acme.test"), Target: ref.target, Login: sim.LoginFields{Driver: tc.driver}, NoProbes: true}
 		eng := &sim.Engine{Limits: engineLimits, Clock: ref.clock.Now, TOTPClock: ref.clock, Browser: tc.browser}
-		var events []sim.Event
+		var events []event.Event
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		reps, err := eng.Run(ctx, sim.Plan{Cases: []sim.Case{c}}, func(e sim.Event) { events = append(events, e) })
+		reps, err := eng.Run(ctx, sim.Plan{Cases: []sim.Case{c}}, func(e event.Event) { events = append(events, e) })
 		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
 		msg, challenges := "", 0
-		results := map[string]sim.Status{}
+		results := map[string]check.Status{}
 		for _, ev := range events {
-			if ev.Kind == sim.EventStepEnd && ev.Step == sim.StepWebLogin {
+			if ev.Kind == event.EventStepEnd && ev.Step == event.StepWebLogin {
 				msg = ev.Message
 			}
-			if ev.Kind == sim.EventExchange && strings.HasPrefix(ev.Exchange.Purpose, "enrollment request") {
+			if ev.Kind == event.EventExchange && strings.HasPrefix(ev.Exchange.Purpose, "enrollment request") {
 				challenges++
 			}
-			if ev.Kind == sim.EventCheck {
+			if ev.Kind == event.EventCheck {
 				results[ev.Result.ID] = ev.Result.Status
 			}
 		}
@@ -245,10 +249,10 @@ func TestAutoStartsOverInTheBrowser(t *testing.T) {
 		if reps[0].Outcome != tc.outcome || !strings.Contains(msg, tc.message) {
 			t.Errorf("%s: outcome %s (%s), web-login %q; want %s and %q", name, reps[0].Outcome, reps[0].Message, msg, tc.outcome, tc.message)
 		}
-		if results["AUTH-002"] == sim.Warn || results["AUTH-002"] == sim.Fail || results["AUTH-001"] == sim.Fail {
+		if results["AUTH-002"] == check.Warn || results["AUTH-002"] == check.Fail || results["AUTH-001"] == check.Fail {
 			t.Errorf("%s: AUTH-001 %s, AUTH-002 %s: a page the tester could not read is no verdict on the server", name, results["AUTH-001"], results["AUTH-002"])
 		}
-		if tc.outcome == sim.OutcomeEnrolled && challenges != 3 {
+		if tc.outcome == event.OutcomeEnrolled && challenges != 3 {
 			// the first POST, the fresh challenge, and the enrollment with the token
 			t.Errorf("%s: %d enrollment requests, want 3 (a fresh challenge before the browser)", name, challenges)
 		}
