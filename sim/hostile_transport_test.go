@@ -27,6 +27,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -234,8 +236,9 @@ func (c *corpus) account(id string) sim.Account {
 // played is one run of the corpus: the hostile case and the clean one.
 type played struct {
 	hostile, clean sim.CaseReport
-	events         []event.Event // of the hostile case
-	message        string        // the hostile case's case-end message
+	obs            *check.Observations // of the hostile case
+	events         []event.Event       // of the hostile case
+	message        string              // the hostile case's case-end message
 	elapsed        time.Duration
 }
 
@@ -268,6 +271,12 @@ func (c *corpus) run(ref, id string) (played, error) {
 	hostileCase.NoProbes = c.quick
 	c.armed.Store(true)
 	eng := &sim.Engine{Limits: sim.Limits{StepTimeout: 10 * time.Second}, Clock: c.clock.Now, TOTPClock: c.clock}
+	eng.SetObserved(func(name string, o *check.Observations) {
+		if name == "hostile" {
+			cp := *o
+			out.obs = &cp
+		}
+	})
 	done := make(chan struct{})
 	var reps []sim.CaseReport
 	var runErr error
@@ -332,9 +341,41 @@ func playAll(t *testing.T, jobs []corpusJob) {
 	for i, j := range jobs {
 		t.Run(j.name, func(t *testing.T) {
 			require.NoError(t, errs[i])
+			judgedAgain(t, j, results[i])
 			j.assertion(t, results[i])
 		})
 	}
+}
+
+// maxSavedHostile bounds a hostile case's saved observations: a body at
+// the read cap would make a file of megabytes that says no more than a
+// smaller one.
+const maxSavedHostile = 256 << 10
+
+// judgedAgain: what the engine emitted on a hostile server is what the
+// judges return on the case's observations; with -update-observations the
+// observations are saved for the judges' table tests (sim/check).
+func judgedAgain(t *testing.T, j corpusJob, p played) {
+	t.Helper()
+	require.NotNil(t, p.obs, "the hostile case's observations were not handed over")
+	engine := check.Outcomes(p.hostile.Results)
+	assert.Equal(t, engine, check.Outcomes(check.JudgeAll(p.obs)),
+		"the judges over the hostile case's observations disagree with what the engine emitted")
+	if !*updateObservations {
+		return
+	}
+	b, err := json.MarshalIndent(check.Saved{Setup: "hostile: " + j.name, Device: j.device, Type: "auto", Observations: p.obs, Results: engine}, "", " ")
+	require.NoError(t, err)
+	if len(b) > maxSavedHostile {
+		return
+	}
+	name := "hostile_" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '_'
+	}, j.name)
+	require.NoError(t, os.WriteFile(filepath.Join(observationsDir, name+".json"), append(b, '\n'), 0o644))
 }
 
 // said is everything the hostile case told people: its exchanges' errors,

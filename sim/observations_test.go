@@ -73,7 +73,9 @@ func TestObservationsAreWhatTheEngineJudged(t *testing.T) {
 	if *updateObservations {
 		old, _ := filepath.Glob(filepath.Join(observationsDir, "*.json"))
 		for _, f := range old {
-			require.NoError(t, os.Remove(f))
+			if !strings.HasPrefix(filepath.Base(f), "hostile_") { // the corpus tests rewrite those
+				require.NoError(t, os.Remove(f))
+			}
 		}
 		require.NoError(t, os.MkdirAll(observationsDir, 0o755))
 	}
