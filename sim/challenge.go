@@ -53,18 +53,6 @@ func pickBearer(cs []*Challenge) (chosen *Challenge, index, bearers int) {
 // hasChallenge: the answer carries a WWW-Authenticate that is not blank.
 func hasChallenge(h http.Header) bool { return check.HasChallenge(check.Header(h)) }
 
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // maxResultText bounds each text of a check result (Expected, Actual,
 // Detail): a hostile server's URL or header can be a megabyte.
 const maxResultText = 2000

@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/enrollsim/enrollsim/sim/ats"
 	"github.com/enrollsim/enrollsim/sim/check"
@@ -362,30 +360,6 @@ func redactHeaders(red *secret.Redactor, h http.Header, max int) http.Header {
 	return out
 }
 
-// excerpt keeps the first n bytes of a body as text; binary bodies are
-// summarised, never dumped. The text is made safe for every report: invalid
-// UTF-8 becomes U+FFFD and control characters other than tab and newline
-// are shown escaped, so a hostile body cannot break a JSON or HTML report
-// or send escape sequences to a terminal.
-func excerpt(b []byte, n int) string {
-	if len(b) == 0 {
-		return ""
-	}
-	for _, c := range b[:min(len(b), 512)] {
-		if c == 0 || (c < 0x09) {
-			return fmt.Sprintf("(%d bytes of binary data)", len(b))
-		}
-	}
-	if len(b) > n {
-		cut := n
-		for cut > 0 && cut > n-utf8.UTFMax && !utf8.RuneStart(b[cut]) {
-			cut-- // never split a character
-		}
-		return printable(string(b[:cut])) + fmt.Sprintf("… (%d more bytes)", len(b)-cut)
-	}
-	return printable(string(b))
-}
-
 // clip keeps the first n bytes of a header value for reports: the transport
 // admits up to 256 KiB of headers, which no reader wants to scroll through.
 func clip(s string, n int) string {
@@ -396,33 +370,6 @@ func clip(s string, n int) string {
 	return kept + fmt.Sprintf("… (%d more bytes)", len(s)-len(kept))
 }
 
-// printable replaces what a report cannot show as is: invalid UTF-8 and
-// control characters except tab, newline and carriage return.
-func printable(s string) string {
-	clean := true
-	for _, c := range s {
-		if c == utf8.RuneError || (unicode.IsControl(c) && c != '\t' && c != '\n' && c != '\r') {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for len(s) > 0 {
-		c, size := utf8.DecodeRuneInString(s)
-		s = s[size:]
-		switch {
-		case c == utf8.RuneError && size <= 1:
-			b.WriteRune(utf8.RuneError)
-		case unicode.IsControl(c) && c != '\t' && c != '\n' && c != '\r':
-			fmt.Fprintf(&b, "\\x%02x", c)
-		default:
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
-}
-
-func byteSize(n int64) string { return check.ByteSize(n) }
+func byteSize(n int64) string        { return check.ByteSize(n) }
+func excerpt(b []byte, n int) string { return check.Excerpt(b, n) }
+func printable(s string) string      { return check.Printable(s) }

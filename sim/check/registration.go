@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Registration is what the tester's stand-in for Apple's Device
@@ -120,7 +118,7 @@ func judgeABM001(v *Verdicts, reg *Registration, posts []RegistrationCall) {
 		}
 		var obj map[string]any
 		if _, err := UnmarshalServerJSON(p.Body, &obj); err != nil {
-			v.Check("ABM-001", false, expected, fmt.Sprintf("the POST's body is not a JSON object: %s", bodyExcerpt(p.Body, 80)))
+			v.Check("ABM-001", false, expected, fmt.Sprintf("the POST's body is not a JSON object: %s", Excerpt(p.Body, 80)))
 			return
 		}
 		if _, what := JSONUTF8(p.Body); what != "" {
@@ -276,7 +274,7 @@ func judgeABM007(v *Verdicts, reg *Registration) {
 		v.Skip("ABM-007", "the server neither fetched nor removed its registration")
 		return
 	}
-	seen = distinct(seen)
+	seen = Distinct(seen)
 	// Worth noting is a server that removes its registration through the
 	// resource; fetching it only is the plain case.
 	if deleted {
@@ -286,68 +284,4 @@ func judgeABM007(v *Verdicts, reg *Registration) {
 	res := Verdict("ABM-007", true, "", "")
 	res.Detail = strings.Join(seen, "; ")
 	v.Add(res)
-}
-
-// distinct keeps the first of each repeated string, in order.
-func distinct(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// bodyExcerpt is at most n bytes of a body for a report, as the engine's
-// exchange excerpts are: binary data summarised, never split inside a
-// character, and made printable.
-func bodyExcerpt(b []byte, n int) string {
-	if len(b) == 0 {
-		return ""
-	}
-	for _, c := range b[:min(len(b), 512)] {
-		if c == 0 || (c < 0x09) {
-			return fmt.Sprintf("(%d bytes of binary data)", len(b))
-		}
-	}
-	if len(b) > n {
-		cut := n
-		for cut > 0 && cut > n-utf8.UTFMax && !utf8.RuneStart(b[cut]) {
-			cut-- // never split a character
-		}
-		return printableText(string(b[:cut])) + fmt.Sprintf("… (%d more bytes)", len(b)-cut)
-	}
-	return printableText(string(b))
-}
-
-// printableText replaces what a report cannot show as is: invalid UTF-8
-// and control characters except tab, newline and carriage return.
-func printableText(s string) string {
-	clean := true
-	for _, c := range s {
-		if c == utf8.RuneError || (unicode.IsControl(c) && c != '\t' && c != '\n' && c != '\r') {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for len(s) > 0 {
-		c, size := utf8.DecodeRuneInString(s)
-		s = s[size:]
-		switch {
-		case c == utf8.RuneError && size <= 1:
-			b.WriteRune(utf8.RuneError)
-		case unicode.IsControl(c) && c != '\t' && c != '\n' && c != '\r':
-			fmt.Fprintf(&b, "\\x%02x", c)
-		default:
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
 }

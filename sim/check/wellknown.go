@@ -334,16 +334,5 @@ func readDocument(body []byte, tooLarge bool) (map[string]any, []string, error) 
 	if kind := rootKind(text); kind != "" && kind != "an object" {
 		return nil, nil, fmt.Errorf("the document is %s, not an object", kind)
 	}
-	return nil, nil, &docLimitError{fmt.Sprintf("the document is larger than the simulator's %s read limit, so it was not judged (SEC-003 reports the size)", sizeText(int64(len(body))))}
-}
-
-// sizeText words a byte count as the engine's limits are worded.
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
+	return nil, nil, &docLimitError{fmt.Sprintf("the document is larger than the simulator's %s read limit, so it was not judged (SEC-003 reports the size)", ByteSize(int64(len(body))))}
 }

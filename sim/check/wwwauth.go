@@ -114,7 +114,7 @@ func ParseChallenges(values []string) ([]*AuthChallenge, error) {
 			if len(out) == MaxChallenges {
 				return out, fmt.Errorf("more than %d challenges in WWW-Authenticate (the simulator's limit)", MaxChallenges)
 			}
-			c.Lenient = uniqueStrings(c.Lenient)
+			c.Lenient = Distinct(c.Lenient)
 			out = append(out, c)
 			if c.Err != nil {
 				break
@@ -317,18 +317,6 @@ func ChallengeHeader(h Header) string {
 		}
 	}
 	return Truncate(strings.Join(vs, " | "), 200)
-}
-
-func uniqueStrings(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // Truncate cuts s to at most n bytes on a rune boundary, marking the cut.
