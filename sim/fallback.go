@@ -32,6 +32,7 @@ func (r *runner) fallback() (*stop, event.StepStatus, string) {
 		r.judged(check.JudgeRegisteredURL(o))
 	}
 	r.judged(check.JudgeFallbackProbe(o))
+	r.judged(check.JudgeFallbackRedirects(o))
 
 	if o.AxM == nil {
 		if domainFailed {

@@ -117,3 +117,27 @@ func validURL(s string) bool {
 	_, err := url.Parse(s)
 	return err == nil
 }
+
+// JudgeFallbackRedirects notes, under RD-005, Location headers repeated
+// with other values on the AxM path: the chain from AxM (the device's, or
+// the tester's probe of a declared registration) and the probe of the
+// registered URL. Nil when there is nothing to note: a redirect on that
+// path is otherwise judged by ABM, not RD.
+func JudgeFallbackRedirects(f *Fallback) *Verdicts {
+	v := NewVerdicts("RD-005")
+	noteRepeats(v, f.AxM)
+	noteRepeats(v, f.RegisteredProbe)
+	if len(v.Results) == 0 {
+		return nil
+	}
+	return v
+}
+
+func init() {
+	register(Judge{Group: "RD", Reads: "fallback: repeated Locations", Owns: []string{"RD-005"}, Run: func(o *Observations) *Verdicts {
+		if o.Fallback == nil {
+			return nil
+		}
+		return JudgeFallbackRedirects(o.Fallback)
+	}})
+}

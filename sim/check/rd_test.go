@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const (
@@ -72,4 +73,18 @@ func TestJudgeRedirects(t *testing.T) {
 			roundTrips(t, &tt.d, JudgeRedirects)
 		})
 	}
+}
+
+// A Location repeated with another value on the AxM path is noted under
+// RD-005; a clean path gives the judge nothing to say.
+func TestJudgeFallbackRedirects(t *testing.T) {
+	clean := &Fallback{AxM: &DiscoveryChain{URLs: []string{"https://axm.test/mdmBaseURL"}, Hops: []DiscoveryHop{{Status: 302}}}}
+	assert.Nil(t, JudgeFallbackRedirects(clean))
+	repeated := &Fallback{AxM: &DiscoveryChain{URLs: []string{"https://axm.test/mdmBaseURL"},
+		Hops: []DiscoveryHop{{Status: 302, RepeatedLocation: "Location repeated with another value"}}},
+		RegisteredProbe: &DiscoveryChain{URLs: []string{"https://mdm.test/sd"}, Hops: []DiscoveryHop{{Status: 200}}}}
+	v := JudgeFallbackRedirects(repeated)
+	require.NotNil(t, v)
+	assert.Equal(t, []string{"RD-005 info"}, got(v))
+	assert.Contains(t, v.Results[0].Detail, "https://axm.test/mdmBaseURL: Location repeated")
 }
