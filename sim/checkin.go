@@ -66,6 +66,7 @@ type mdmState struct {
 	commands       []string                // RequestType of each command answered, in order
 	played         bool                    // the commands step ran its loop
 	withheld       []string                // CHK-012: what commands asked that user enrollment withholds
+	forbidden      []check.ForbiddenCommand // CMD-001: commands user enrollment forbids on this platform
 	doers          map[*identityState]Doer // TLS client certificate clients
 	// signInAgain, when set, replaces signInAgainAfter (tests).
 	signInAgain func(resp *response, what string) (bool, string)

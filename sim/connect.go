@@ -2,12 +2,15 @@ package sim
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/mdmcmd"
+	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
 // maxCommands bounds the commands one case answers: a server may queue
@@ -34,10 +37,11 @@ func (r *runner) commandsStep() (*stop, event.StepStatus, string) {
 	o := &check.Commands{UserEnrollment: m.userEnrollment}
 	r.obs.Commands = o
 	defer func() {
-		o.Withheld = m.withheld
+		o.Withheld, o.Forbidden = m.withheld, m.forbidden
 		r.judged(check.JudgeCommands(*o))
 		r.judged(check.JudgeRequestsTOK(r.obs.CheckIn, o))
 		r.judged(check.JudgeRequestsCHK(r.obs.CheckIn, o))
+		r.judged(check.JudgeForbiddenCommands(*o))
 	}()
 	m.played = true
 	deadline := time.Now().Add(r.lim.StepTimeout)
@@ -87,6 +91,9 @@ func (m *mdmState) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[stri
 	m.commands = append(m.commands, cmd.RequestType)
 	if w := mdmcmd.Withheld(cmd, m.userEnrollment); len(w) > 0 {
 		m.withheld = append(m.withheld, fmt.Sprintf("%s asks for %s", cmd.RequestType, strings.Join(w, ", ")))
+	}
+	if no, platform := mdmcmd.ForbiddenInUserEnrollment(cmd.RequestType, dev.Family); no && m.userEnrollment {
+		m.forbidden = append(m.forbidden, check.ForbiddenCommand{RequestType: cmd.RequestType, Platform: platform, Text: commandText(cmd)})
 	}
 	body := map[string]any{}
 	for k, v := range mdmcmd.Answer(cmd, dev) {
@@ -167,4 +174,31 @@ func (r *runner) mdmFacts(f map[string]string) {
 		f["commands"] = fmt.Sprint(len(m.commands))
 		f["command_types"] = strings.Join(m.commands, ",")
 	}
+}
+
+// commandText is a command as a report shows it: its RequestType, its
+// keys with their values (those that unlock or authorise something
+// masked) and its CommandUUID.
+func commandText(cmd mdmcmd.Command) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(cmd.Body)) {
+		if k == "RequestType" {
+			continue
+		}
+		v := cmd.Body[k]
+		switch lk := strings.ToLower(k); {
+		case strings.Contains(lk, "pin") || strings.Contains(lk, "passcode") || strings.Contains(lk, "password") ||
+			strings.Contains(lk, "token") || strings.Contains(lk, "code"):
+			v = secret.Redacted
+		default:
+			switch x := v.(type) {
+			case map[string]any:
+				v = fmt.Sprintf("{%d keys}", len(x))
+			case []any:
+				v = fmt.Sprintf("[%d items]", len(x))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s: %v", k, v))
+	}
+	return truncate(fmt.Sprintf("%s {%s} (CommandUUID %s)", cmd.RequestType, strings.Join(parts, ", "), cmd.UUID), 500)
 }

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -469,4 +470,28 @@ func TestCaseReportSaysWhyASignInFailed(t *testing.T) {
 		}
 	}
 	assert.NotContains(t, reps[0].Message, "not-alices-password")
+}
+
+// A personal device sent EraseDevice fails its case, and the report quotes
+// the command (its PIN masked); the device itself refused it.
+func TestEraseOfAPersonalDeviceFails(t *testing.T) {
+	r := startRef(t, 5*time.Second, refserver.FaultEraseBYOD)
+	reps, events := play(t, r, 5*time.Second, caseFor(t, "iphone@18.2", "alice@acme.test", sim.TypeUser))
+	var cmd *check.Result
+	for i, res := range reps[0].Results {
+		if res.ID == "CMD-001" {
+			cmd = &reps[0].Results[i]
+		}
+	}
+	require.NotNil(t, cmd, describe(reps[0]))
+	assert.Equal(t, check.Fail, cmd.Status)
+	assert.Contains(t, cmd.Actual, "EraseDevice {PIN: [redacted], PreserveDataPlan: true}")
+	refused := false
+	for _, e := range events {
+		assert.NotContains(t, fmt.Sprint(e.Result), "123456", "the PIN is masked")
+		if e.Kind == event.EventExchange && strings.Contains(e.Exchange.RequestBody, "EraseDevice") && strings.Contains(e.Exchange.RequestBody, "<string>Error</string>") {
+			refused = true
+		}
+	}
+	assert.True(t, refused, "the device answers EraseDevice with an Error")
 }

@@ -183,6 +183,7 @@ const (
 	FaultGetTokenUnknownType200        = "gettoken-unknown-type-200"
 	FaultMacDeviceChannelRequiresToken = "mac-device-channel-requires-token"
 	FaultQueriesSerialInBYOD           = "queries-serial-in-byod"
+	FaultEraseBYOD                     = "erase-byod"
 	FaultRevokedTokenBare401           = "revoked-token-bare-401"
 	FaultSecondEnrollmentOtherUser     = "second-enrollment-other-user"
 	FaultTokenUpdateRefused            = "tokenupdate-refused"
@@ -494,6 +495,8 @@ var faultTable = []Fault{
 		Trips: []string{"CHK-011"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultQueriesSerialInBYOD, Doc: "the DeviceInformation of a user enrollment also queries SerialNumber, which user enrollment withholds",
 		Trips: []string{"CHK-012"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultEraseBYOD, Doc: "a user enrollment (a personal device) is sent EraseDevice among its first commands, which user enrollment forbids",
+		Trips: []string{"CMD-001"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultCheckinRejectsBearer, Doc: "check-in and connect answer 400 to any request that carries Authorization",
 		Trips: []string{"TOK-004"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultMacDeviceChannelRequiresToken, Doc: "Mac device-channel requests without Authorization get the 401 challenge, as iOS ones do",

@@ -142,6 +142,11 @@ var mdmFaultEffects = map[string]func(t *testing.T, s *Server){
 		_, _, cmd := command(t, d.connect("Idle", nil, send{}))
 		assert.Contains(t, queriesOf(t, cmd), "SerialNumber")
 	},
+	FaultEraseBYOD: func(t *testing.T, s *Server) {
+		types, cmds := aliceDevice(t, s).drain(send{})
+		assert.Contains(t, types, "EraseDevice")
+		assert.Equal(t, "123456", cmds["EraseDevice"]["PIN"])
+	},
 	FaultCheckinRejectsBearer: func(t *testing.T, s *Server) {
 		d := newDevice(t, s, "iPhone17,3", KindBYOD, webToken(t, s, "alice@acme.test"))
 		assertRefused(t, d.checkin(d.authenticateMsg(), send{}), 400, "must not carry Authorization")

@@ -377,6 +377,7 @@ var wantFaults = map[string]string{
 	"gettoken-unknown-type-200":         "iphone@18.2 alice CHK-010",
 	"checkout-requires-token":           "iphone@18.2 alice CHK-011",
 	"queries-serial-in-byod":            "iphone@18.2 alice CHK-012",
+	"erase-byod":                        "iphone@18.2 alice CMD-001",
 	"checkin-rejects-bearer":            "iphone@18.2 alice TOK-004",
 	"mac-device-channel-requires-token": "mac@15.2 alice TOK-005",
 	"revoked-token-bare-401":            "iphone@18.2 alice TOK-006",
@@ -399,7 +400,7 @@ func TestFaultCatalogue(t *testing.T) {
 	assert.True(t, slices.IsSorted(names), "Faults() is sorted by name")
 
 	got := map[string]string{}
-	checkID := regexp.MustCompile(`^(WK|RD|ABM|ENR|AUTH|TOTP|TOK|PROF|CHK|SEC)-\d{3}$`)
+	checkID := regexp.MustCompile(`^(WK|RD|ABM|ENR|AUTH|TOTP|TOK|PROF|CHK|SEC|CMD)-\d{3}$`)
 	s := start(t)
 	for _, f := range faults {
 		_, dup := got[f.Name]

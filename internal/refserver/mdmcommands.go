@@ -90,6 +90,9 @@ func (s *Server) firstCommands(e *enrollment) []*mdmCommand {
 		{requestType: "SecurityInfo", keys: map[string]any{}},
 		{requestType: "CertificateList", keys: map[string]any{}},
 	}
+	if e.kind == KindBYOD && s.has(FaultEraseBYOD) {
+		cmds = append(cmds, &mdmCommand{requestType: "EraseDevice", keys: map[string]any{"PIN": "123456", "PreserveDataPlan": true}})
+	}
 	for _, c := range cmds {
 		c.uuid = newUUID()
 	}

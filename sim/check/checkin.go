@@ -42,6 +42,16 @@ type Commands struct {
 	FirstBad string `json:"first_bad,omitempty"`
 	// Withheld is what commands asked that user enrollment withholds.
 	Withheld []string `json:"withheld,omitempty"`
+	// Forbidden are the commands of a user enrollment that Apple's schema
+	// forbids there on the device's platform (the device refused each).
+	Forbidden []ForbiddenCommand `json:"forbidden,omitempty"`
+}
+
+// ForbiddenCommand is one command a user enrollment must never get.
+type ForbiddenCommand struct {
+	RequestType string `json:"request_type"`
+	Platform    string `json:"platform"` // iOS, macOS or visionOS: whose schema forbids it
+	Text        string `json:"text"`     // the command as received, credentials masked
 }
 
 // sent are the device's own check-in and connect requests, in order.

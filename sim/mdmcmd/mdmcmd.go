@@ -225,3 +225,16 @@ func sortedUnique(s []string) []string {
 
 // typeName names a plist value's type, as the profile reader does.
 func typeName(v any) string { return profile.TypeName(v) }
+
+// ForbiddenInUserEnrollment reports whether Apple's schema forbids the
+// command in a user enrollment on the family's platform
+// (supportedOS.<platform>.userenrollment.mode forbidden), and names the
+// platform. A device so enrolled refuses it (Answer); a server should
+// never send it.
+func ForbiddenInUserEnrollment(requestType, family string) (bool, string) {
+	p := platformOf(family)
+	if p == platformUnknown {
+		return false, ""
+	}
+	return commandModes[requestType][p] == modeForbidden, [...]string{"iOS", "macOS", "visionOS"}[p]
+}
