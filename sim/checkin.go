@@ -60,14 +60,14 @@ type mdmState struct {
 	device         device.Device // the simulated device, whose messages these are
 	ids            deviceIDs
 	userEnrollment bool
-	checkedIn      bool                    // Authenticate and the device-channel TokenUpdate got 200
-	userChannelOK  bool                    // the Mac's user-channel TokenUpdate got 200
-	connected      bool                    // the first connect got 200
-	commands       []string                // RequestType of each command answered, in order
-	played         bool                    // the commands step ran its loop
-	withheld       []string                // CHK-012: what commands asked that user enrollment withholds
+	checkedIn      bool                     // Authenticate and the device-channel TokenUpdate got 200
+	userChannelOK  bool                     // the Mac's user-channel TokenUpdate got 200
+	connected      bool                     // the first connect got 200
+	commands       []string                 // RequestType of each command answered, in order
+	played         bool                     // the commands step ran its loop
+	withheld       []string                 // CHK-012: what commands asked that user enrollment withholds
 	forbidden      []check.ForbiddenCommand // CMD-001: commands user enrollment forbids on this platform
-	doers          map[*identityState]Doer // TLS client certificate clients
+	doers          map[*identityState]Doer  // TLS client certificate clients
 	// signInAgain, when set, replaces signInAgainAfter (tests).
 	signInAgain func(resp *response, what string) (bool, string)
 }
