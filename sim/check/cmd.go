@@ -7,6 +7,13 @@ import (
 
 var commandOwns = []string{"CMD-001"}
 
+// againstTheOwner are the commands that act against a personal device's
+// owner: its data erased, the device locked, its passcode removed. CMD-001
+// judges these where Apple's schema forbids them in user enrollment. Other
+// commands the schema forbids there (InstalledApplicationList on macOS...)
+// are refused by the device at no cost to its owner, and are not judged.
+var againstTheOwner = map[string]bool{"EraseDevice": true, "DeviceLock": true, "ClearPasscode": true}
+
 func init() {
 	register(Judge{Group: "CMD", Reads: "commands", Owns: commandOwns, Run: func(o *Observations) *Verdicts {
 		if o.Commands == nil {
@@ -17,9 +24,10 @@ func init() {
 }
 
 // JudgeForbiddenCommands is CMD-001: a user enrollment (a personal
-// device) gets no command that Apple's schema forbids in user enrollment
-// on its platform. The device refuses each; the server is judged for
-// sending it, with the command's text.
+// device) gets no command against its owner (EraseDevice, DeviceLock,
+// ClearPasscode) where Apple's schema forbids it in user enrollment on its
+// platform. The device refuses each; the server is judged for sending it,
+// with the command's text.
 func JudgeForbiddenCommands(c Commands) *Verdicts {
 	v := NewVerdicts(commandOwns...)
 	if !c.UserEnrollment {
@@ -28,9 +36,12 @@ func JudgeForbiddenCommands(c Commands) *Verdicts {
 	}
 	var sent []string
 	for _, f := range c.Forbidden {
+		if !againstTheOwner[f.RequestType] {
+			continue
+		}
 		sent = append(sent, fmt.Sprintf("%s, which user enrollment forbids on %s: %s", f.RequestType, f.Platform, f.Text))
 	}
-	v.Check("CMD-001", len(sent) == 0, "no command that Apple's schema forbids in user enrollment (EraseDevice, ClearPasscode, DeviceLock on macOS...)",
+	v.Check("CMD-001", len(sent) == 0, "no EraseDevice, DeviceLock or ClearPasscode where Apple's schema forbids it in user enrollment",
 		"the server sent "+strings.Join(sent, "; "))
 	return v
 }

@@ -28,3 +28,10 @@ func TestJudgeForbiddenCommands(t *testing.T) {
 		})
 	}
 }
+
+// A command the schema forbids in user enrollment but that does not act
+// against the owner is the device's to refuse: CMD-001 passes.
+func TestForbiddenButHarmlessCommandPasses(t *testing.T) {
+	list := ForbiddenCommand{RequestType: "InstalledApplicationList", Platform: "macOS", Text: "InstalledApplicationList {ManagedAppsOnly: true}"}
+	assert.Equal(t, []string{"CMD-001 pass"}, got(JudgeForbiddenCommands(Commands{UserEnrollment: true, Forbidden: []ForbiddenCommand{list}})))
+}
