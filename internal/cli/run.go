@@ -273,7 +273,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	if plan.clock != nil {
 		// The embedded servers and the engine share a clock whose
 		// per-account TOTP time jumps instead of waiting for fresh steps.
-		eng.Clock, eng.TOTPClock = plan.clock.Now, plan.clock
+		eng.Clock, eng.TOTPClock, eng.WorkerClock = plan.clock.Now, plan.clock, plan.clock
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
