@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -125,4 +126,51 @@ func (v *VirtualClock) AdvanceWorker(enrollment string, d time.Duration) {
 		v.workers = map[string]time.Duration{}
 	}
 	v.workers[enrollment] += d
+}
+
+// MinPoll is the shortest poll interval accepted: a device that
+// reconnects faster than this would be a load test, not a stand-in for a
+// push.
+const MinPoll = 100 * time.Millisecond
+
+// ParsePoll reads a poll interval (--poll, poll:) as a Case.Poll: a
+// duration of MinPoll or more, or 0 (or "off") for no polling at all.
+func ParsePoll(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" || strings.EqualFold(s, "off") {
+		return -1, nil
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil || d < 0:
+		return 0, fmt.Errorf("%q: want a duration such as 1s or 500ms, or 0 (off) for no polling", s)
+	case d == 0:
+		return -1, nil
+	case d < MinPoll:
+		return 0, fmt.Errorf("%q: want %s or more (a device does not reconnect faster), or 0 (off) for no polling", s, MinPoll)
+	}
+	return d, nil
+}
+
+// ParseStay reads how long the device stays (--stay, stay:) as a
+// Case.Stay: a duration, or 0 for polling only until the first commands.
+func ParseStay(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q: want a duration such as 30s or 5m, or 0 to poll only until the first commands", s)
+	}
+	return d, nil
+}
+
+// CheckPoll says what is wrong with a poll and stay together: staying
+// without polling would end at the first empty answer all the same.
+func CheckPoll(poll, stay time.Duration) error {
+	if stay > 0 && poll < 0 {
+		return fmt.Errorf("stay %s needs polling, but poll is off: the device would leave at the first empty answer", stay)
+	}
+	return nil
 }
