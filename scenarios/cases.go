@@ -78,6 +78,8 @@ func (s Scenario) Cases(getenv func(string) string) ([]CaseSpec, error) {
 			NoProbes:      !s.Probes,
 			DiscoveryOnly: s.DiscoveryOnly,
 			Until:         s.Until,
+			Poll:          s.Poll,
+			Stay:          s.Stay,
 			Scenario:      s.Name,
 			Suite:         s.Suite,
 			Description:   s.Description,

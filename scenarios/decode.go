@@ -33,7 +33,7 @@ var (
 var (
 	suiteKeys    = []string{"name", "description", "scenarios"}
 	scenarioKeys = []string{"name", "description", "tags", "device", "devices", "matrix", "type", "account", "target",
-		"device_options", "login", "replay_body", "probes", "discovery_only", "until", "expect"}
+		"device_options", "login", "replay_body", "probes", "discovery_only", "until", "poll", "stay", "expect"}
 	matrixKeys  = []string{"families", "versions"}
 	accountKeys = []string{"identifier", "username", "password_env", "password_file", "totp_secret_env", "totp_secret_file",
 		"totp", "managed_apple_id"}
@@ -442,6 +442,7 @@ func (d *decoder) scenario(n *yaml.Node) Scenario {
 	if v := f.get("until"); v != nil {
 		d.until(v, &s)
 	}
+	d.poll(f, &s)
 	if v := f.get("expect"); v != nil {
 		d.expect(v, &s)
 	}
@@ -967,6 +968,37 @@ func (d *decoder) until(n *yaml.Node, s *Scenario) {
 	s.Until = event.Until(u)
 	if s.DiscoveryOnly {
 		d.errf(deref(n), "until: %s and discovery_only: true cannot go together (discovery_only ends the case before the profile): drop one", u)
+	}
+}
+
+// poll reads poll: and stay:, how the device reconnects after an empty
+// answer in place of the push it cannot receive.
+func (d *decoder) poll(f *fields, s *Scenario) {
+	pv, sv := f.get("poll"), f.get("stay")
+	if pv != nil {
+		if v, ok := d.str(pv, "poll"); ok {
+			if p, err := sim.ParsePoll(v); err != nil {
+				d.errf(deref(pv), "poll: %v", err)
+				pv = nil
+			} else {
+				s.Poll = p
+			}
+		}
+	}
+	if sv != nil {
+		if v, ok := d.str(sv, "stay"); ok {
+			if st, err := sim.ParseStay(v); err != nil {
+				d.errf(deref(sv), "stay: %v", err)
+				sv = nil
+			} else {
+				s.Stay = st
+			}
+		}
+	}
+	if sv != nil && pv != nil {
+		if err := sim.CheckPoll(s.Poll, s.Stay); err != nil {
+			d.errf(deref(sv), "%v (drop stay, or give poll an interval such as 1s)", err)
+		}
 	}
 }
 

@@ -55,8 +55,12 @@ type Scenario struct {
 	Probes        bool
 	DiscoveryOnly bool
 	// Until says how far the cases go after the profile; zero: commands.
-	Until  event.Until
-	Expect Expect
+	Until event.Until
+	// Poll and Stay are sim.Case's: how often the device reconnects after
+	// an empty answer (zero: sim.DefaultPoll; below zero: never) and how
+	// long it stays polling (zero: until its first commands only).
+	Poll, Stay time.Duration
+	Expect     Expect
 
 	// Suite names the suite the scenario was loaded with.
 	Suite string

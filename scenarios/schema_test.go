@@ -73,6 +73,7 @@ func TestSchemaRejectsBrokenFiles(t *testing.T) {
 		"unknown-key", "wrong-type", "embedded-and-server", "password-env-and-file", "bad-outcome",
 		"unknown-step-fact", "many-problems", "no-device", "bad-matrix", "bad-duration", "bad-server",
 		"not-a-mapping", "bad-suite", "device-without-version", "bom", "bad-until", "bad-commands",
+		"bad-poll",
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, err := os.ReadFile("testdata/broken/" + name + ".yaml")

@@ -65,6 +65,7 @@ type mdmState struct {
 	connected      bool                     // the first connect got 200
 	commands       []string                 // RequestType of each command answered, in order
 	played         bool                     // the commands step ran its loop
+	polled         int                      // connects woken by polling (poll.go)
 	withheld       []string                 // CHK-012: what commands asked that user enrollment withholds
 	forbidden      []check.ForbiddenCommand // CMD-001: commands user enrollment forbids on this platform
 	doers          map[*identityState]Doer  // TLS client certificate clients

@@ -27,8 +27,10 @@ func (m *mdmState) connectMessage(ids deviceIDs, userChannel bool, status string
 
 // commandsStep is §2.13.4: connect with Status Idle, answer each command
 // the server sends, connect again, up to maxCommands and the step's time
-// bound. CHK-008 judges the first connect, CHK-012 what the commands ask,
-// and TOK-004/005 and CHK-006 every request the device sent.
+// bound. After an empty answer the device may connect again on the
+// poller's schedule (poll.go), in place of the push it cannot receive.
+// CHK-008 judges the first connect, CHK-012 what the commands ask, and
+// TOK-004/005 and CHK-006 every request the device sent.
 func (r *runner) commandsStep() (*stop, event.StepStatus, string) {
 	m := r.mdm
 	if m == nil || !m.checkedIn {
@@ -46,17 +48,20 @@ func (r *runner) commandsStep() (*stop, event.StepStatus, string) {
 	m.played = true
 	deadline := time.Now().Add(r.lim.StepTimeout)
 	dev := r.commandDevice()
+	p := newPoller(r.c)
 	body := m.connectMessage(m.ids, false, "Idle")
-	what, purpose := "connect (Idle)", "connect: Idle"
+	what, purpose, route := "connect (Idle)", "connect: Idle", ""
 	status, msg := event.StepOK, ""
 	for i := 0; ; i++ {
 		x, resp := r.exchangeMDM(m.cfg.serverURL, ctConnect, what, body, mdmOpts{purpose: purpose})
+		x.Route = route
 		o.Connects = append(o.Connects, x)
 		cmd, done, bad := readCommand(x, resp)
 		if i == 0 {
 			o.FirstBad = bad
 			m.connected = x.OK && bad == ""
 		}
+		wait, waitMsg, again := p.next(len(m.commands))
 		switch {
 		case x.Unenroll:
 			msg := "the server asked the device to unenroll at " + what + ": " + x.Summary
@@ -65,23 +70,46 @@ func (r *runner) commandsStep() (*stop, event.StepStatus, string) {
 			status, msg = event.StepError, what+" could not be judged: "+x.Why
 		case !x.OK || bad != "":
 			status, msg = event.StepFailed, what+": "+firstNonEmpty(bad, x.Refusal().Actual)
-		case !done && (i == maxCommands || time.Now().After(deadline)):
+		case !done && (len(m.commands) == maxCommands || time.Now().After(deadline)):
 			msg = fmt.Sprintf("stopped with %s unanswered: the simulator answers at most %d commands within %s (its bounds)", cmd.RequestType, maxCommands, r.lim.StepTimeout)
 		case !done:
 			body = m.answerMessage(cmd, dev)
-			what, purpose = "connect (answer "+cmd.RequestType+")", "connect: answer "+cmd.RequestType
+			what, purpose, route = "connect (answer "+cmd.RequestType+")", "connect: answer "+cmd.RequestType, ""
+			continue
+		case again:
+			if err := pollWait(r, m, wait, waitMsg); err != nil {
+				status, msg = event.StepError, "interrupted while waiting to reconnect: "+err.Error()
+				break
+			}
+			if r.e.WorkerClock == nil {
+				// A real wait: the step's time bound does not count it.
+				deadline = deadline.Add(wait)
+			}
+			body = m.connectMessage(m.ids, false, "Idle")
+			what, purpose = p.woke(wait)
+			route = check.RoutePoll
 			continue
 		}
 		break
 	}
-	summary := fmt.Sprintf("answered %d commands", len(m.commands))
-	if len(m.commands) > 0 {
-		summary += ": " + strings.Join(m.commands, ", ")
+	m.polled = p.polled
+	return nil, status, commandsSummary(m.commands, p.polled, msg)
+}
+
+// commandsSummary is the commands step's message: what was answered, how
+// many connects polling woke, and why the step stopped early.
+func commandsSummary(commands []string, polled int, msg string) string {
+	summary := fmt.Sprintf("answered %d commands", len(commands))
+	if len(commands) > 0 {
+		summary += ": " + strings.Join(commands, ", ")
+	}
+	if polled > 0 {
+		summary += fmt.Sprintf("; %d connects woke by polling (a real device waits for a push)", polled)
 	}
 	if msg != "" {
 		summary += "; " + msg
 	}
-	return nil, status, summary
+	return summary
 }
 
 // answerMessage records cmd and builds the device's answer to it: the
@@ -173,6 +201,9 @@ func (r *runner) mdmFacts(f map[string]string) {
 	if m.played {
 		f["commands"] = fmt.Sprint(len(m.commands))
 		f["command_types"] = strings.Join(m.commands, ",")
+		if m.polled > 0 {
+			f["connects_polled"] = fmt.Sprint(m.polled)
+		}
 	}
 }
 

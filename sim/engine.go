@@ -254,6 +254,14 @@ type Case struct {
 	DiscoveryOnly bool
 	// Until says how far the case goes after the profile; zero: commands.
 	Until event.Until
+	// Poll is how often the device connects again after an empty answer,
+	// a tester's stand-in for the push it cannot receive (poll.go): zero
+	// DefaultPoll, below zero never.
+	Poll time.Duration
+	// Stay, when positive, keeps the device polling this long (waits
+	// added up), answering what arrives; zero: it polls only until its
+	// first command, up to DefaultPollFor.
+	Stay time.Duration
 	// Scenario, Suite, Description and Tags label the case in reports.
 	Scenario, Suite, Description string
 	Tags                         []string
@@ -314,6 +322,10 @@ type Engine struct {
 	// target passes its VirtualClock. Nil: codes follow Clock, and waits
 	// are real (Sleep), shown as wait events.
 	TOTPClock TOTPClock
+	// WorkerClock, when set, turns the device's poll waits into jumps of
+	// its enrollment's worker time (the embedded target's VirtualClock);
+	// nil: the waits are real (Sleep).
+	WorkerClock WorkerClock
 	// Parallel plays this many cases at once (1 or 0: one after another).
 	// A Gate forces one at a time.
 	Parallel int

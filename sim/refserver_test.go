@@ -41,7 +41,7 @@ func startRefWith(t *testing.T, timeout time.Duration, cfg refserver.Config) *re
 	t.Helper()
 	clock := &sim.VirtualClock{}
 	// The slow well-known stalls until the client gives up (WK-015).
-	cfg.SlowDelay, cfg.Now, cfg.TOTPNow = time.Minute, clock.Now, clock.TOTPNow
+	cfg.SlowDelay, cfg.Now, cfg.TOTPNow, cfg.WorkerNow = time.Minute, clock.Now, clock.TOTPNow, clock.WorkerNow
 	srv, err := refserver.Start(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })

@@ -363,6 +363,7 @@ type VirtualClock struct {
 	mu      sync.Mutex
 	offsets map[[32]byte]time.Duration
 	jumped  time.Duration
+	workers map[string]time.Duration // per enrollment: WorkerNow (poll.go)
 }
 
 // Now is the wall clock.

@@ -55,7 +55,7 @@ var embeddedIssued func(credential string)
 // assignments (nil: every family to the reference server), and judges its
 // registration with its own stand-in once, for all its cases.
 func startEmbedded(faults []string, defaults map[device.Family]string, timeout time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
-	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow, OnIssue: embeddedIssued}
+	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow, WorkerNow: clock.WorkerNow, OnIssue: embeddedIssued}
 	for fam, name := range defaults {
 		if cfg.AxMDefaults == nil {
 			cfg.AxMDefaults = map[string]string{}

@@ -79,7 +79,7 @@ func runMatrix(ctx context.Context, f *Factory, o *matrixOptions) error {
 	closeBrowser := o.attachBrowser(eng)
 	defer closeBrowser()
 	if plan.clock != nil {
-		eng.Clock, eng.TOTPClock = plan.clock.Now, plan.clock
+		eng.Clock, eng.TOTPClock, eng.WorkerClock = plan.clock.Now, plan.clock, plan.clock
 	}
 	var sum report.Summary
 	if _, err := eng.Run(ctx, plan.Plan, sum.Add); err != nil {

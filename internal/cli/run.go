@@ -73,6 +73,8 @@ type runOptions struct {
 	NoProbes       bool
 	DiscoveryOnly  bool
 	Until          string
+	Poll           string // --poll: "" when not given
+	Stay           string // --stay: "" when not given
 	TOTPOffset     int
 	TOTPWrong      bool
 
@@ -183,6 +185,8 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.BoolVar(&o.NoProbes, "no-probes", false, "skip the tester's extra requests (wrong passwords and codes, other content types, random tokens), e.g. for servers with lockout")
 	fl.BoolVar(&o.DiscoveryOnly, "discovery-only", false, "stop each case after discovery")
 	fl.StringVar(&o.Until, "until", "", "how far each case goes after the profile: profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate) or commands (connect and the first commands); default commands, or the scenario's until")
+	fl.StringVar(&o.Poll, "poll", "", fmt.Sprintf("EVERY: after an empty answer, connect again every EVERY, a tester's stand-in for the APNs push the simulator cannot receive (a real device waits for the push); 0 turns it off (default %s while no command has come yet, for up to %s; or the scenario's poll)", sim.DefaultPoll, sim.DefaultPollFor))
+	fl.StringVar(&o.Stay, "stay", "", "FOR: keep polling every --poll until the waits add up to FOR, also after the queue drains, answering what arrives, e.g. 2m (default 0: poll only until the first commands; or the scenario's stay)")
 	fl.StringVar(&o.LoginDriver, "login-driver", "", "web login driver: form (HTML forms, no JavaScript), browser (Chromium) or auto (form first, then the browser when a page needs JavaScript); default auto, or the scenario's login.driver")
 	fl.DurationVar(&o.PageTimeout, "page-timeout", 0, "how long the browser driver waits for a field to appear, or for a page to move after a submit (default "+sim.DefaultLimits.PageTimeout.String()+"); raise it for a slow identity provider or a busy machine")
 	fl.StringVar(&o.BrowserPath, "browser-path", "", "Chromium binary for the browser driver (default: chromium, chromium-browser or google-chrome from PATH)")
@@ -221,6 +225,9 @@ func (o *runOptions) checkFlags() (check.Filter, error) {
 		}
 	}
 	if _, err := o.until(); err != nil {
+		return nil, err
+	}
+	if _, err := o.pollStay(); err != nil {
 		return nil, err
 	}
 	return filter, nil
@@ -273,7 +280,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	if plan.clock != nil {
 		// The embedded servers and the engine share a clock whose
 		// per-account TOTP time jumps instead of waiting for fresh steps.
-		eng.Clock, eng.TOTPClock = plan.clock.Now, plan.clock
+		eng.Clock, eng.TOTPClock, eng.WorkerClock = plan.clock.Now, plan.clock, plan.clock
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -341,8 +348,8 @@ type runPlan struct {
 }
 
 // buildPlan turns flags into cases; cleanup stops any embedded servers.
-// --login-driver and --until, when given, replace each scenario's
-// login.driver and until.
+// --login-driver, --until, --poll and --stay, when given, replace each
+// scenario's login.driver, until, poll and stay.
 func buildPlan(o *runOptions, getenv func(string) string) (runPlan, func(), error) {
 	driver := ""
 	if o.LoginDriver != "" {
@@ -353,6 +360,10 @@ func buildPlan(o *runOptions, getenv func(string) string) (runPlan, func(), erro
 		driver = d
 	}
 	until, err := o.until()
+	if err != nil {
+		return runPlan{}, func() {}, err
+	}
+	ps, err := o.pollStay()
 	if err != nil {
 		return runPlan{}, func() {}, err
 	}
@@ -370,8 +381,56 @@ func buildPlan(o *runOptions, getenv func(string) string) (runPlan, func(), erro
 				return runPlan{}, func() {}, err
 			}
 		}
+		if err := ps.apply(&rp.Cases[i]); err != nil {
+			cleanup()
+			return runPlan{}, func() {}, err
+		}
 	}
 	return rp, cleanup, nil
+}
+
+// pollFlags are --poll and --stay as read; set says which were given.
+type pollFlags struct {
+	poll, stay       time.Duration
+	setPoll, setStay bool
+}
+
+// pollStay reads --poll and --stay.
+func (o *runOptions) pollStay() (pollFlags, error) {
+	var ps pollFlags
+	var err error
+	if o.Poll != "" {
+		if ps.poll, err = sim.ParsePoll(o.Poll); err != nil {
+			return ps, usageErr("--poll %v", err)
+		}
+		ps.setPoll = true
+	}
+	if o.Stay != "" {
+		if ps.stay, err = sim.ParseStay(o.Stay); err != nil {
+			return ps, usageErr("--stay %v", err)
+		}
+		ps.setStay = true
+	}
+	if ps.setPoll && ps.setStay {
+		if sim.CheckPoll(ps.poll, ps.stay) != nil {
+			return ps, usageErr("--stay %s needs polling, but --poll %s turns it off: the device would leave at the first empty answer; drop one", o.Stay, o.Poll)
+		}
+	}
+	return ps, nil
+}
+
+// apply sets the flags given on case c, over its scenario's poll and stay.
+func (ps pollFlags) apply(c *sim.Case) error {
+	if ps.setPoll {
+		c.Poll = ps.poll
+	}
+	if ps.setStay {
+		c.Stay = ps.stay
+	}
+	if err := sim.CheckPoll(c.Poll, c.Stay); err != nil {
+		return usageHint(fmt.Errorf("case %s: %v", c.Name, err), "give --poll an interval such as 1s, or --stay 0")
+	}
+	return nil
 }
 
 // until reads --until; "" when not given.

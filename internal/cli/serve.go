@@ -34,6 +34,9 @@ type serveOptions struct {
 	Accounts   int
 	Pattern    string
 	MasterFile string
+	// CommandDelay: the worker queues the first commands this long after
+	// TokenUpdate (a real MDM's behaviour; 0: at the first connect).
+	CommandDelay time.Duration
 }
 
 func newServeCmd(f *Factory, ready func(*refserver.Server)) *cobra.Command {
@@ -59,6 +62,7 @@ plays against it from another terminal.`,
 	cmd.Flags().IntVar(&o.Accounts, "accounts", 0, "also serve N pattern accounts for 'enrollsim load' (BYOD, web login with TOTP)")
 	cmd.Flags().StringVar(&o.Pattern, "account-pattern", accounts.DefaultPattern, "names of the pattern accounts; {n} counts from 1")
 	cmd.Flags().StringVar(&o.MasterFile, "master-secret-file", "", "the master secret their passwords and seeds derive from (made, mode 0600, when missing; default: beside the CA)")
+	cmd.Flags().DurationVar(&o.CommandDelay, "command-delay", 0, "queue each enrollment's first commands this long after its TokenUpdate, as a real MDM's background worker does (default 0: at its first connect); a device then gets them only by connecting again")
 	cmd.Flags().StringVar(&o.AxMBaseURL, "axm-base-url", "", "register with this Device Assignment API ('enrollsim axm serve') instead of the built-in stand-in")
 	cmd.Flags().StringVar(&o.AxMState, "axm-state", "axm-state", "with --axm-base-url: the stand-in's directory, for its CA and the server's token")
 	cmd.Flags().StringVar(&o.AxMServer, "axm-server", "acme-mdm", "with --axm-base-url: the server's name in AxM (a token in --axm-state)")
@@ -66,7 +70,10 @@ plays against it from another terminal.`,
 }
 
 func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refserver.Server)) error {
-	cfg := refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now}
+	if o.CommandDelay < 0 {
+		return usageErr("--command-delay %s: want 0 or a positive duration such as 3s", o.CommandDelay)
+	}
+	cfg := refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now, CommandDelay: o.CommandDelay}
 	if o.AxMBaseURL != "" {
 		outside, err := outsideAxM(o, f.Now())
 		if err != nil {

@@ -269,7 +269,7 @@ func (o *stepOptions) plan(f *Factory, filter check.Filter, known *knownFindings
 		return nil, err
 	}
 	if rp.clock != nil {
-		eng.Clock, eng.TOTPClock = rp.clock.Now, rp.clock
+		eng.Clock, eng.TOTPClock, eng.WorkerClock = rp.clock.Now, rp.clock, rp.clock
 	}
 	known.apply(rp.Cases)
 	closeBrowser := ro.attachBrowser(eng)

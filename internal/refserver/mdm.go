@@ -113,6 +113,10 @@ type enrollment struct {
 	// topic-not-checked lets one through): what the server would push with.
 	push, userPush Push
 	unenrolled     bool // the admin unenrolled it: every request gets the 403
+	// commandsDue is when the worker queues the first commands
+	// (Config.CommandDelay after the first device-channel TokenUpdate, on
+	// the worker's clock); zero without a delay.
+	commandsDue time.Time
 
 	channels [2]commandChannel // device, user (mdmcommands.go)
 }
@@ -613,6 +617,9 @@ func (s *Server) tokenUpdate(req *mdmRequest) mdmAnswer {
 	if req.userChannel {
 		e.userChannel, e.userPush = req.userID, push
 	} else {
+		if !e.tokenUpdate && s.cfg.CommandDelay > 0 {
+			e.commandsDue = s.workerNow(e.id).Add(s.cfg.CommandDelay)
+		}
 		e.tokenUpdate, e.pushMagic, e.push = true, magic, push
 	}
 	return answerOK()

@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
-// The first commands (§2.13.4): on an enrollment's first Idle connect the
+// The first commands (§2.13.4): on an enrollment's first Idle connect (or,
+// with Config.CommandDelay, the first one after its worker's due time) the
 // server queues what an MDM asks a new device, hands one command per
 // connect, records each answer and, once the queue is drained, answers 200
 // with an empty body.
@@ -141,10 +143,12 @@ func (s *Server) connectAnswer(req *mdmRequest) mdmAnswer {
 		ch = &e.channels[1]
 	}
 	if status == "Idle" {
-		if !ch.queued && !req.userChannel {
-			ch.queue = s.firstCommands(e)
+		if !ch.queued && (req.userChannel || s.workerQueued(e)) {
+			if !req.userChannel {
+				ch.queue = s.firstCommands(e)
+			}
+			ch.queued = true
 		}
-		ch.queued = true
 	} else {
 		if ch.sent == nil || ch.sent.uuid != uuid {
 			return answerText(http.StatusBadRequest, "CommandUUID %q is not the command awaiting an answer on this channel", uuid)
@@ -159,6 +163,25 @@ func (s *Server) connectAnswer(req *mdmRequest) mdmAnswer {
 		ch.sent = nil
 	}
 	return s.nextCommand(ch)
+}
+
+// workerQueued reports whether the first commands of e are queued by now:
+// at once without Config.CommandDelay, else once the worker's clock has
+// reached the due time its TokenUpdate set (never without a TokenUpdate).
+// The caller holds reg.mu.
+func (s *Server) workerQueued(e *enrollment) bool {
+	if s.cfg.CommandDelay <= 0 {
+		return true
+	}
+	return e.tokenUpdate && !s.workerNow(e.id).Before(e.commandsDue)
+}
+
+// workerNow is the worker's clock for enrollment id.
+func (s *Server) workerNow(id string) time.Time {
+	if s.cfg.WorkerNow != nil {
+		return s.cfg.WorkerNow(id)
+	}
+	return s.cfg.Now()
 }
 
 // nextCommand hands the command awaiting an answer again (the device said

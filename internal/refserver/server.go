@@ -53,6 +53,19 @@ type Config struct {
 	// target jumps one account's TOTP time instead of waiting for a fresh
 	// code, while sessions and tokens still age by Now (sim.VirtualClock).
 	TOTPNow func(seed string) time.Time
+	// CommandDelay, when positive, makes the server queue an enrollment's
+	// first commands as a real MDM's background worker does: this long
+	// after the device channel's first TokenUpdate, not at the first Idle
+	// connect. A connect before then gets the empty 200 of an empty queue,
+	// and only a device that connects again (after a push, or polling)
+	// gets the commands.
+	CommandDelay time.Duration
+	// WorkerNow, when set, is the worker's clock for the enrollment with
+	// this EnrollmentID or UDID, in place of Now: the embedded target
+	// gives each enrollment a virtual worker time that moves only when
+	// the device's poll wait jumps it (sim.VirtualClock.WorkerNow), so
+	// "3 s after TokenUpdate" is 3 s of virtual time whatever the load.
+	WorkerNow func(enrollment string) time.Time
 	// AxMDefaults are AxM's default device assignments on the stand-in:
 	// model family (iPhone, iPad, Mac, RealityDevice) to AxMServerName or
 	// AxMOtherServer. Nil sends every family to the reference server.

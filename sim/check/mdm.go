@@ -33,7 +33,15 @@ type MDMExchange struct {
 	NamesToken    bool       `json:"names_token,omitempty"`    // the refusal's text speaks of the Authorization header
 	NamesIdentity bool       `json:"names_identity,omitempty"` // the refusal's text speaks of the signature or certificate
 	Probes        []MDMProbe `json:"probes,omitempty"`
+	// Route says what woke a connect: RoutePoll for a reconnect on the
+	// tester's schedule after an empty answer; empty for the first connect
+	// and the answers, which need no waking.
+	Route string `json:"route,omitempty"`
 }
+
+// RoutePoll is MDMExchange.Route of a connect woken by polling, the
+// tester's stand-in for an APNs push.
+const RoutePoll = "poll"
 
 // MDMProbe is one probe for the cause of a refusal: the same request with
 // one thing changed, and the status it got.

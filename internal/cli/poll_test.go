@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/report"
+)
+
+// --poll and --stay are checked like every flag: a bad value names the
+// flag and the accepted form, and exits 2 before anything is played.
+func TestPollFlagErrors(t *testing.T) {
+	contradicting := writeUntilScenario(t, untilScenario+"stay: 30s\n")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"not a duration", []string{"run", "--poll", "often"}, []string{`--poll "often": want a duration such as 1s or 500ms, or 0 (off) for no polling`}},
+		{"negative poll", []string{"run", "--poll", "-1s"}, []string{`--poll "-1s": want a duration`}},
+		{"too fast", []string{"run", "--poll", "5ms"}, []string{`--poll "5ms": want 100ms or more`}},
+		{"not a stay", []string{"run", "--stay", "forever"}, []string{`--stay "forever": want a duration such as 30s or 5m, or 0 to poll only until the first commands`}},
+		{"negative stay", []string{"run", "--stay", "-5m"}, []string{`--stay "-5m": want a duration`}},
+		{"stay without polling", []string{"run", "--stay", "1m", "--poll", "off"}, []string{"--stay 1m needs polling, but --poll off turns it off"}},
+		{"step too", []string{"step", "--poll", "sometimes"}, []string{`--poll "sometimes"`}},
+		{"flag against the scenario's stay", []string{"run", "--poll", "0", contradicting},
+			[]string{"case s/iphone@26.1: stay 30s needs polling, but poll is off", "give --poll an interval"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := execute(t, tt.args...)
+			assert.Equal(t, report.ExitUsage, r.code, "stdout: %s\nstderr: %s", r.out, r.errOut)
+			for _, w := range tt.want {
+				assert.Contains(t, r.errOut, w)
+			}
+		})
+	}
+}
+
+// A scenario's poll and stay reach its cases; the flags replace them, each
+// on its own; flag runs get the flags.
+func TestPollScenarioAndFlags(t *testing.T) {
+	file := writeUntilScenario(t, untilScenario+"poll: 2s\nstay: 1m\n")
+	off := writeUntilScenario(t, untilScenario+"poll: 0\n")
+	for _, tt := range []struct {
+		name       string
+		o          runOptions
+		poll, stay time.Duration
+	}{
+		{"scenario's", runOptions{Args: []string{file}}, 2 * time.Second, time.Minute},
+		{"scenario's off", runOptions{Args: []string{off}}, -1, 0},
+		{"flag's poll", runOptions{Args: []string{file}, Poll: "500ms"}, 500 * time.Millisecond, time.Minute},
+		{"flag's stay", runOptions{Args: []string{file}, Stay: "0"}, 2 * time.Second, 0},
+		{"flag run", runOptions{Email: "alice@acme.test", Embedded: true, Type: "auto", Poll: "3s", Stay: "30s"}, 3 * time.Second, 30 * time.Second},
+		{"flag run without them", runOptions{Email: "alice@acme.test", Embedded: true, Type: "auto"}, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.o
+			o.Timeout = 5 * time.Second
+			o.TOTPDigits, o.TOTPPeriod, o.TOTPAlgorithm = 6, 30*time.Second, "SHA1"
+			rp, cleanup, err := buildPlan(&o, func(string) string { return "" })
+			require.NoError(t, err)
+			defer cleanup()
+			require.NotEmpty(t, rp.Cases)
+			for _, c := range rp.Cases {
+				assert.Equal(t, tt.poll, c.Poll, c.Name)
+				assert.Equal(t, tt.stay, c.Stay, c.Name)
+			}
+		})
+	}
+}
