@@ -14,16 +14,7 @@ import (
 // until and expect.commands reach the engine's cases: the stage, the count
 // as the fact "commands", the RequestTypes as Expect.CommandTypes.
 func TestUntilAndCommandsBecomeCases(t *testing.T) {
-	suite, err := scenarios.LoadFile("testdata/valid/until.yaml", opts(nil))
-	require.NoError(t, err)
-	byCase := map[string]sim.Case{}
-	for _, s := range suite.Scenarios {
-		specs, err := s.Cases(env(nil))
-		require.NoError(t, err, s.Name)
-		for _, spec := range specs {
-			byCase[spec.Case.Name] = spec.Case
-		}
-	}
+	byCase := casesOf(t, "testdata/valid/until.yaml")
 	require.Len(t, byCase, 5)
 
 	byod := byCase["byod-commands/iphone@26.1"]
@@ -58,4 +49,20 @@ func TestOutcomeNeeds(t *testing.T) {
 	} {
 		assert.Equal(t, want, scenarios.OutcomeNeeds(o), o)
 	}
+}
+
+// casesOf loads a scenario file and returns its cases by name.
+func casesOf(t *testing.T, file string) map[string]sim.Case {
+	t.Helper()
+	suite, err := scenarios.LoadFile(file, opts(nil))
+	require.NoError(t, err)
+	byCase := map[string]sim.Case{}
+	for _, s := range suite.Scenarios {
+		specs, err := s.Cases(env(nil))
+		require.NoError(t, err, s.Name)
+		for _, spec := range specs {
+			byCase[spec.Case.Name] = spec.Case
+		}
+	}
+	return byCase
 }
