@@ -54,8 +54,8 @@ var embeddedIssued func(credential string)
 // startEmbedded starts a reference server with faults and AxM default
 // assignments (nil: every family to the reference server), and judges its
 // registration with its own stand-in once, for all its cases.
-func startEmbedded(faults []string, defaults map[device.Family]string, timeout time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
-	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow, WorkerNow: clock.WorkerNow, OnIssue: embeddedIssued}
+func startEmbedded(faults []string, defaults map[device.Family]string, timeout, commandDelay time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
+	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow, WorkerNow: clock.WorkerNow, OnIssue: embeddedIssued, CommandDelay: commandDelay}
 	for fam, name := range defaults {
 		if cfg.AxMDefaults == nil {
 			cfg.AxMDefaults = map[string]string{}
@@ -172,12 +172,12 @@ func defaultPlan(o *runOptions) (runPlan, func(), error) {
 		fallback.cases = append(fallback.cases, c)
 	}
 	groups = append(groups, fallback)
-	return playGroups(groups, o.Timeout)
+	return playGroups(groups, o.Timeout, o.CommandDelay)
 }
 
 // playGroups starts one embedded server per fault set and points each
 // group's cases at it.
-func playGroups(groups []suiteGroup, timeout time.Duration) (runPlan, func(), error) {
+func playGroups(groups []suiteGroup, timeout, commandDelay time.Duration) (runPlan, func(), error) {
 	clock := &sim.VirtualClock{}
 	var servers []*embeddedServer
 	cleanup := func() {
@@ -187,7 +187,7 @@ func playGroups(groups []suiteGroup, timeout time.Duration) (runPlan, func(), er
 	}
 	plan := runPlan{clock: clock}
 	for _, g := range groups {
-		es, err := startEmbedded(g.faults, nil, timeout, clock)
+		es, err := startEmbedded(g.faults, nil, timeout, commandDelay, clock)
 		if err != nil {
 			cleanup()
 			return runPlan{}, func() {}, err

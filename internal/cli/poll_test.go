@@ -71,3 +71,29 @@ func TestPollScenarioAndFlags(t *testing.T) {
 		})
 	}
 }
+
+// --command-delay makes the embedded server's worker queue the first
+// commands after TokenUpdate: the device gets them by polling, and with
+// polling off it gets none. It is the embedded server's only.
+func TestCommandDelayOnTheEmbeddedServer(t *testing.T) {
+	base := []string{"run", "--embedded", "--email", "alice@acme.test", "--device", "iphone@26.1", "--command-delay", "3s"}
+	r := execute(t, base...)
+	assert.Equal(t, report.ExitOK, r.code, "stderr: %s", r.errOut)
+	assert.Contains(t, r.out+r.errOut, "answered 5 commands")
+	assert.Contains(t, r.out+r.errOut, "connects woke by polling")
+
+	r = execute(t, append(base, "--poll", "0")...)
+	assert.Contains(t, r.out+r.errOut, "answered 0 commands")
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--command-delay", "-2s"}, "--command-delay -2s: want 0 or a positive duration"},
+		{[]string{"run", "--email", "alice@acme.test", "--command-delay", "3s"}, "--command-delay sets the embedded server's worker"},
+	} {
+		r := execute(t, tt.args...)
+		assert.Equal(t, report.ExitUsage, r.code, "%v: %s", tt.args, r.errOut)
+		assert.Contains(t, r.errOut, tt.want)
+	}
+}

@@ -64,6 +64,10 @@ func scenarioPlan(args []string, o *runOptions, getenv func(string) string) (run
 		ts.close()
 		return runPlan{}, none, usageErr("one run cannot mix embedded and deployed targets (they need different clocks): run them separately")
 	}
+	if o.CommandDelay > 0 && len(ts.servers) == 0 {
+		ts.close()
+		return runPlan{}, none, usageErr("--command-delay sets the embedded server's worker, and these scenarios target deployed servers (whose worker is their own): drop it")
+	}
 	return plan, ts.close, nil
 }
 
@@ -127,7 +131,7 @@ func (ts *scenarioTargets) embedded(spec scenarios.CaseSpec, c *sim.Case) error 
 	es := ts.byFaults[key]
 	if es == nil {
 		var err error
-		if es, err = startEmbedded(spec.Faults, defaults, ts.o.Timeout, ts.clock); err != nil {
+		if es, err = startEmbedded(spec.Faults, defaults, ts.o.Timeout, ts.o.CommandDelay, ts.clock); err != nil {
 			return err
 		}
 		ts.byFaults[key] = es
