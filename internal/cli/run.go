@@ -78,8 +78,8 @@ type runOptions struct {
 	// CommandDelay: the embedded server's worker queues each enrollment's
 	// first commands this long after its TokenUpdate (--command-delay).
 	CommandDelay time.Duration
-	TOTPOffset     int
-	TOTPWrong      bool
+	TOTPOffset   int
+	TOTPWrong    bool
 
 	Parallel     int
 	Shard        string
