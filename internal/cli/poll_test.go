@@ -14,11 +14,7 @@ import (
 // flag and the accepted form, and exits 2 before anything is played.
 func TestPollFlagErrors(t *testing.T) {
 	contradicting := writeUntilScenario(t, untilScenario+"stay: 30s\n")
-	for _, tt := range []struct {
-		name string
-		args []string
-		want []string
-	}{
+	assertUsageErrors(t, []usageCase{
 		{"not a duration", []string{"run", "--poll", "often"}, []string{`--poll "often": want a duration such as 1s or 500ms, or 0 (off) for no polling`}},
 		{"negative poll", []string{"run", "--poll", "-1s"}, []string{`--poll "-1s": want a duration`}},
 		{"too fast", []string{"run", "--poll", "5ms"}, []string{`--poll "5ms": want 100ms or more`}},
@@ -28,15 +24,7 @@ func TestPollFlagErrors(t *testing.T) {
 		{"step too", []string{"step", "--poll", "sometimes"}, []string{`--poll "sometimes"`}},
 		{"flag against the scenario's stay", []string{"run", "--poll", "0", contradicting},
 			[]string{"case s/iphone@26.1: stay 30s needs polling, but poll is off", "give --poll an interval"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			r := execute(t, tt.args...)
-			assert.Equal(t, report.ExitUsage, r.code, "stdout: %s\nstderr: %s", r.out, r.errOut)
-			for _, w := range tt.want {
-				assert.Contains(t, r.errOut, w)
-			}
-		})
-	}
+	})
 }
 
 // A scenario's poll and stay reach its cases; the flags replace them, each
@@ -85,15 +73,8 @@ func TestCommandDelayOnTheEmbeddedServer(t *testing.T) {
 	r = execute(t, append(base, "--poll", "0")...)
 	assert.Contains(t, r.out+r.errOut, "answered 0 commands")
 
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"run", "--command-delay", "-2s"}, "--command-delay -2s: want 0 or a positive duration"},
-		{[]string{"run", "--email", "alice@acme.test", "--command-delay", "3s"}, "--command-delay sets the embedded server's worker"},
-	} {
-		r := execute(t, tt.args...)
-		assert.Equal(t, report.ExitUsage, r.code, "%v: %s", tt.args, r.errOut)
-		assert.Contains(t, r.errOut, tt.want)
-	}
+	assertUsageErrors(t, []usageCase{
+		{"negative delay", []string{"run", "--command-delay", "-2s"}, []string{"--command-delay -2s: want 0 or a positive duration"}},
+		{"deployed target", []string{"run", "--email", "alice@acme.test", "--command-delay", "3s"}, []string{"--command-delay sets the embedded server's worker"}},
+	})
 }

@@ -35,11 +35,7 @@ func TestUntilFlagErrors(t *testing.T) {
 	commands := writeUntilScenario(t, untilScenario+"expect: {commands: [DeviceInformation]}\n")
 	count := writeUntilScenario(t, untilScenario+"expect: {commands: 0}\n")
 	discovery := writeUntilScenario(t, untilScenario+"discovery_only: true\n")
-	for _, tt := range []struct {
-		name string
-		args []string
-		want []string
-	}{
+	assertUsageErrors(t, []usageCase{
 		{"unknown value", []string{"run", "--until", "connect"},
 			[]string{`--until "connect": want profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate) or commands`}},
 		{"with discovery-only", []string{"run", "--email", "alice@acme.test", "--embedded", "--until", "identity", "--discovery-only"},
@@ -52,15 +48,7 @@ func TestUntilFlagErrors(t *testing.T) {
 		{"no commands cut off", []string{"run", "--until", "identity", count}, []string{"expects commands"}},
 		{"scenario ends after discovery", []string{"run", "--until", "commands", discovery},
 			[]string{"--until commands: case s/iphone@26.1 has discovery_only: true"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			r := execute(t, tt.args...)
-			assert.Equal(t, report.ExitUsage, r.code, "stdout: %s\nstderr: %s", r.out, r.errOut)
-			for _, w := range tt.want {
-				assert.Contains(t, r.errOut, w)
-			}
-		})
-	}
+	})
 }
 
 // The flag replaces the scenario's until, as --login-driver replaces
@@ -123,4 +111,25 @@ func TestUntilProfileStopsAfterTheProfile(t *testing.T) {
 		assert.NotContains(t, steps, string(s))
 	}
 	assert.Equal(t, event.OutcomeEnrolled, outcome)
+}
+
+// usageCase is a command line that must exit 2 with each of want in its
+// error output.
+type usageCase struct {
+	name string
+	args []string
+	want []string
+}
+
+func assertUsageErrors(t *testing.T, cases []usageCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			r := execute(t, tt.args...)
+			assert.Equal(t, report.ExitUsage, r.code, "stdout: %s\nstderr: %s", r.out, r.errOut)
+			for _, w := range tt.want {
+				assert.Contains(t, r.errOut, w)
+			}
+		})
+	}
 }
