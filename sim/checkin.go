@@ -68,6 +68,7 @@ type mdmState struct {
 	polled         int                      // connects woken by polling (poll.go)
 	withheld       []string                 // CHK-012: what commands asked that user enrollment withholds
 	forbidden      []check.ForbiddenCommand // CMD-001: commands user enrollment forbids on this platform
+	push           *pushState               // the push route (push.go); nil without one
 	doers          map[*identityState]Doer  // TLS client certificate clients
 	// signInAgain, when set, replaces signInAgainAfter (tests).
 	signInAgain func(resp *response, what string) (bool, string)
@@ -168,7 +169,9 @@ func (r *runner) checkInFlow(o *check.CheckIn) (*stop, event.StepStatus, string)
 	if st := mdmStop(*o.Authenticate); st != nil {
 		return st, stepStatusOf(st), st.message
 	}
+	tk := r.subscribe(m, m.ids.pushToken, m.ids.pushMagic)
 	o.TokenUpdate = send("TokenUpdate", "TokenUpdate", mdmOpts{purpose: "check-in: TokenUpdate"})
+	tokenAnswered(tk, o.TokenUpdate.OK)
 	if st := mdmStop(*o.TokenUpdate); st != nil {
 		return st, stepStatusOf(st), st.message
 	}

@@ -38,73 +38,120 @@ func (r *runner) commandsStep() (*stop, event.StepStatus, string) {
 	}
 	o := &check.Commands{UserEnrollment: m.userEnrollment}
 	r.obs.Commands = o
+	if m.push != nil {
+		r.obs.Push = m.push.life
+	}
 	defer func() {
 		o.Withheld, o.Forbidden = m.withheld, m.forbidden
 		r.judged(check.JudgeCommands(*o))
 		r.judged(check.JudgeRequestsTOK(r.obs.CheckIn, o))
 		r.judged(check.JudgeRequestsCHK(r.obs.CheckIn, o))
 		r.judged(check.JudgeForbiddenCommands(*o))
+		if ps := m.push; ps != nil {
+			ps.life.Pushes = ps.pushes()
+			r.judged(check.JudgePushes(*ps.life))
+		}
 	}()
 	m.played = true
+	r.rotatePushToken(m)
+	st, status, msg := r.connectLoop(m, o)
+	return st, status, commandsSummary(m, msg)
+}
+
+// connectLoop connects with Idle and answers each command until an empty
+// answer, then waits for what wakes the device again: a push (push.go) or
+// its poll schedule (poll.go).
+func (r *runner) connectLoop(m *mdmState, o *check.Commands) (*stop, event.StepStatus, string) {
 	deadline := time.Now().Add(r.lim.StepTimeout)
 	dev := r.commandDevice()
 	p := newPoller(r.c)
 	body := m.connectMessage(m.ids, false, "Idle")
 	what, purpose, route := "connect (Idle)", "connect: Idle", ""
-	status, msg := event.StepOK, ""
 	for i := 0; ; i++ {
+		m.push.connecting(route)
 		x, resp := r.exchangeMDM(m.cfg.serverURL, ctConnect, what, body, mdmOpts{purpose: purpose})
 		x.Route = route
 		o.Connects = append(o.Connects, x)
 		cmd, done, bad := readCommand(x, resp)
+		m.push.found(cmd.RequestType)
 		if i == 0 {
 			o.FirstBad = bad
 			m.connected = x.OK && bad == ""
 		}
-		wait, waitMsg, again := p.next(len(m.commands))
 		switch {
 		case x.Unenroll:
 			msg := "the server asked the device to unenroll at " + what + ": " + x.Summary
 			return &stop{event.OutcomeUnenrolled, msg}, event.StepFailed, msg
 		case x.Why != "":
-			status, msg = event.StepError, what+" could not be judged: "+x.Why
+			return nil, event.StepError, what + " could not be judged: " + x.Why
 		case !x.OK || bad != "":
-			status, msg = event.StepFailed, what+": "+firstNonEmpty(bad, x.Refusal().Actual)
+			return nil, event.StepFailed, what + ": " + firstNonEmpty(bad, x.Refusal().Actual)
 		case !done && (len(m.commands) == maxCommands || time.Now().After(deadline)):
-			msg = fmt.Sprintf("stopped with %s unanswered: the simulator answers at most %d commands within %s (its bounds)", cmd.RequestType, maxCommands, r.lim.StepTimeout)
+			return nil, event.StepOK, fmt.Sprintf("stopped with %s unanswered: the simulator answers at most %d commands within %s (its bounds)", cmd.RequestType, maxCommands, r.lim.StepTimeout)
 		case !done:
 			body = m.answerMessage(cmd, dev)
 			what, purpose, route = "connect (answer "+cmd.RequestType+")", "connect: answer "+cmd.RequestType, ""
 			continue
-		case again:
-			if err := pollWait(r, m, wait, waitMsg); err != nil {
-				status, msg = event.StepError, "interrupted while waiting to reconnect: "+err.Error()
-				break
-			}
-			if r.e.WorkerClock == nil {
-				// A real wait: the step's time bound does not count it.
-				deadline = deadline.Add(wait)
-			}
-			body = m.connectMessage(m.ids, false, "Idle")
-			what, purpose = p.woke(wait)
-			route = check.RoutePoll
-			continue
 		}
-		break
+		next, err := r.wake(m, p, &deadline)
+		if err != nil {
+			return nil, event.StepError, "interrupted while waiting to reconnect: " + err.Error()
+		}
+		if next == "" {
+			return nil, event.StepOK, ""
+		}
+		body = m.connectMessage(m.ids, false, "Idle")
+		what, purpose, route = p.named(next)
 	}
-	m.polled = p.polled
-	return nil, status, commandsSummary(m.commands, p.polled, msg)
+}
+
+// wake waits for what makes the device connect again after an empty
+// answer: the route ("" when it leaves).
+func (r *runner) wake(m *mdmState, p *poller, deadline *time.Time) (string, error) {
+	answered := len(m.commands)
+	if ps := m.push; ps != nil && !ps.life.Loop {
+		// After a push loop the device polls: it no longer heeds pushes.
+		ok, err := r.awaitPush(m, p, answered)
+		switch {
+		case err != nil:
+			return "", err
+		case ok:
+			ps.woken++
+			return check.RoutePush, nil
+		case answered == 0 && !ps.lookedLast:
+			ps.lookedLast = true
+			return check.RouteLastLook, nil
+		}
+		return "", nil
+	}
+	wait, waitMsg, again := p.next(answered)
+	if !again {
+		return "", nil
+	}
+	if err := pollWait(r, m, wait, waitMsg); err != nil {
+		return "", err
+	}
+	if r.e.WorkerClock == nil {
+		// A real wait: the step's time bound does not count it.
+		*deadline = deadline.Add(wait)
+	}
+	p.waited += wait
+	m.polled++
+	return check.RoutePoll, nil
 }
 
 // commandsSummary is the commands step's message: what was answered, how
-// many connects polling woke, and why the step stopped early.
-func commandsSummary(commands []string, polled int, msg string) string {
-	summary := fmt.Sprintf("answered %d commands", len(commands))
-	if len(commands) > 0 {
-		summary += ": " + strings.Join(commands, ", ")
+// many connects a push or polling woke, and why the step stopped early.
+func commandsSummary(m *mdmState, msg string) string {
+	summary := fmt.Sprintf("answered %d commands", len(m.commands))
+	if len(m.commands) > 0 {
+		summary += ": " + strings.Join(m.commands, ", ")
 	}
-	if polled > 0 {
-		summary += fmt.Sprintf("; %d connects woke by polling (a real device waits for a push)", polled)
+	if m.push != nil && m.push.woken > 0 {
+		summary += fmt.Sprintf("; %d connects woke by a push", m.push.woken)
+	}
+	if m.polled > 0 {
+		summary += fmt.Sprintf("; %d connects woke by polling (a real device waits for a push)", m.polled)
 	}
 	if msg != "" {
 		summary += "; " + msg
@@ -203,6 +250,9 @@ func (r *runner) mdmFacts(f map[string]string) {
 		f["command_types"] = strings.Join(m.commands, ",")
 		if m.polled > 0 {
 			f["connects_polled"] = fmt.Sprint(m.polled)
+		}
+		if m.push != nil && m.push.woken > 0 {
+			f["connects_pushed"] = fmt.Sprint(m.push.woken)
 		}
 	}
 }

@@ -326,6 +326,10 @@ type Engine struct {
 	// its enrollment's worker time (the embedded target's VirtualClock);
 	// nil: the waits are real (Sleep).
 	WorkerClock WorkerClock
+	// Push, when set, is where pushes to the devices land (the APNs
+	// stand-in the server pushes through): after an empty answer a device
+	// waits for a push instead of polling (push.go). Nil: it polls.
+	Push PushReceiver
 	// Parallel plays this many cases at once (1 or 0: one after another).
 	// A Gate forces one at a time.
 	Parallel int
@@ -652,6 +656,7 @@ func (r *runner) recovered(where string, f func()) (msg, stack string) {
 // returns nil to go on or a stop.
 func (r *runner) flow() (string, string) {
 	defer r.judgeTransport()
+	defer r.closePush()
 	steps := map[event.Step]func() (*stop, event.StepStatus, string){
 		event.StepSignIn: r.signIn, event.StepRegistration: r.registrationStep, event.StepDiscovery: r.discover,
 		event.StepFallback: r.fallback, event.StepDocument: r.processDocument, event.StepChallenge: r.enrollChallenge,

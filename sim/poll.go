@@ -2,8 +2,12 @@ package sim
 
 import (
 	"fmt"
+	"slices"
+
 	"strings"
 	"time"
+
+	"github.com/enrollsim/enrollsim/sim/check"
 )
 
 // Polling: a real device connects when the server pushes (APNs), and this
@@ -43,7 +47,7 @@ type poller struct {
 	// idle counts the Idle connects sent (the first is 1): "poll N" names
 	// the N-th, so the first polled one is "poll 2".
 	idle   int
-	polled int // connects woken by polling
+	pushed int // connects woken by a push
 }
 
 func newPoller(c Case) *poller {
@@ -77,12 +81,18 @@ func (p *poller) next(answered int) (d time.Duration, msg string, ok bool) {
 	return d, msg, true
 }
 
-// woke records a wait of d and names the connect it wakes.
-func (p *poller) woke(d time.Duration) (what, purpose string) {
-	p.waited += d
+// named names the connect a route woke: polling counts as the N-th Idle
+// connect ("poll N"), a push as the N-th push-woken one.
+func (p *poller) named(route string) (what, purpose, r string) {
 	p.idle++
-	p.polled++
-	return fmt.Sprintf("connect (Idle, poll %d)", p.idle), fmt.Sprintf("connect: Idle (poll %d)", p.idle)
+	switch route {
+	case check.RoutePush:
+		p.pushed++
+		return fmt.Sprintf("connect (Idle, push %d)", p.pushed), fmt.Sprintf("connect: Idle (woken by push %d)", p.pushed), route
+	case check.RouteLastLook:
+		return "connect (Idle, last look)", "connect: Idle (a last look: no push came while waiting)", route
+	}
+	return fmt.Sprintf("connect (Idle, poll %d)", p.idle), fmt.Sprintf("connect: Idle (poll %d)", p.idle), route
 }
 
 // pollWait waits d before a polled connect: a jump of the enrollment's
@@ -119,13 +129,28 @@ func (v *VirtualClock) WorkerNow(enrollment string) time.Time {
 
 // AdvanceWorker jumps an enrollment's worker time forward by d instead of
 // waiting.
+// Then it runs the hooks (OnWorkerAdvance), outside its lock, so a
+// server whose worker was due has queued and pushed when it returns.
 func (v *VirtualClock) AdvanceWorker(enrollment string, d time.Duration) {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	if v.workers == nil {
 		v.workers = map[string]time.Duration{}
 	}
 	v.workers[enrollment] += d
+	hooks := slices.Clone(v.workerHooks)
+	v.mu.Unlock()
+	for _, h := range hooks {
+		h(enrollment)
+	}
+}
+
+// OnWorkerAdvance adds f to what runs after each AdvanceWorker: a
+// reference server's worker (refserver.Server.RunWorker), which acts on
+// worker time only when asked.
+func (v *VirtualClock) OnWorkerAdvance(f func(enrollment string)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.workerHooks = append(v.workerHooks, f)
 }
 
 // MinPoll is the shortest poll interval accepted: a device that

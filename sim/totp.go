@@ -364,6 +364,8 @@ type VirtualClock struct {
 	offsets map[[32]byte]time.Duration
 	jumped  time.Duration
 	workers map[string]time.Duration // per enrollment: WorkerNow (poll.go)
+	// workerHooks run after each AdvanceWorker (OnWorkerAdvance).
+	workerHooks []func(enrollment string)
 }
 
 // Now is the wall clock.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Fault is one named, switchable misbehaviour of the reference server. Each
@@ -23,7 +24,14 @@ type Fault struct {
 	// the fault lives in pages that need JavaScript (Account's sign-in),
 	// "" when the form driver can play it.
 	Driver string
+	// CommandDelay is the worker's delay the fault is shown with: the push
+	// faults need commands queued after the device's first connect, so
+	// that a push (or none) is what wakes it.
+	CommandDelay time.Duration
 }
+
+// pushFaultDelay is the push faults' CommandDelay.
+const pushFaultDelay = 3 * time.Second
 
 // DriverBrowser names the web-login driver that runs a real browser engine
 // (issue 13); faults in pages that need JavaScript can only be shown with it.
@@ -190,6 +198,13 @@ const (
 	FaultTopicNotChecked               = "topic-not-checked"
 	FaultUnenrollBare401               = "unenroll-bare-401"
 	FaultUserChannelRefused            = "user-channel-refused"
+	FaultPushNone                      = "push-none"
+	FaultPushStaleToken                = "push-stale-token"
+	FaultPushStaleMagic                = "push-stale-magic"
+	FaultPushWrongTopic                = "push-wrong-topic"
+	FaultPushTypeAlert                 = "push-type-alert"
+	FaultPushStorm                     = "push-storm"
+	FaultPushLoop                      = "push-loop"
 )
 
 const (
@@ -495,6 +510,20 @@ var faultTable = []Fault{
 		Trips: []string{"CHK-011"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultQueriesSerialInBYOD, Doc: "the DeviceInformation of a user enrollment also queries SerialNumber, which user enrollment withholds",
 		Trips: []string{"CHK-012"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultPushNone, Doc: "the worker queues the first commands 3 s after TokenUpdate and never pushes",
+		Trips: []string{"PUSH-001"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
+	{Name: FaultPushStaleToken, Doc: "pushes go to the token of the device's first TokenUpdate, not of its latest",
+		Trips: []string{"PUSH-001"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
+	{Name: FaultPushStaleMagic, Doc: "pushes carry the PushMagic of the device's first TokenUpdate, not of its latest",
+		Trips: []string{"PUSH-003"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
+	{Name: FaultPushWrongTopic, Doc: "pushes carry an apns-topic that is not the profile's Topic (APNs refuses them: TopicDisallowed)",
+		Trips: []string{"PUSH-002"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
+	{Name: FaultPushTypeAlert, Doc: "legal: pushes carry apns-push-type alert instead of mdm",
+		Trips: []string{"PUSH-004"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
+	{Name: FaultPushStorm, Doc: "legal: the worker sends 30 pushes where one would do",
+		Trips: []string{"PUSH-006"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
+	{Name: FaultPushLoop, Doc: "legal: the server pushes again after every empty answer, queued command or not",
+		Trips: []string{"PUSH-005"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
 	{Name: FaultEraseBYOD, Doc: "a user enrollment (a personal device) is sent EraseDevice among its first commands, which user enrollment forbids",
 		Trips: []string{"CMD-001"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultCheckinRejectsBearer, Doc: "check-in and connect answer 400 to any request that carries Authorization",

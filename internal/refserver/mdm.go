@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/enrollsim/enrollsim/internal/apns"
+
 	"github.com/smallstep/pkcs7"
 	"howett.net/plist"
 )
@@ -112,7 +114,10 @@ type enrollment struct {
 	// said, stored as sent, as NanoMDM stores it (a wrong Topic too, when
 	// topic-not-checked lets one through): what the server would push with.
 	push, userPush Push
-	unenrolled     bool // the admin unenrolled it: every request gets the 403
+	// firstPush is what the device channel's first TokenUpdate said: the
+	// push-stale-* faults push with it after a newer one.
+	firstPush  Push
+	unenrolled bool // the admin unenrolled it: every request gets the 403
 	// commandsDue is when the worker queues the first commands
 	// (Config.CommandDelay after the first device-channel TokenUpdate, on
 	// the worker's clock); zero without a delay.
@@ -153,6 +158,9 @@ type mdmAnswer struct {
 	contentType string
 	body        []byte
 	reauth      *enrollEndpoint // 401 with this endpoint's challenge
+	// pushes are sent before the answer is written, outside the
+	// registry's lock: a device that got the answer has its push.
+	pushes []apns.Notification
 }
 
 func answerOK() mdmAnswer { return mdmAnswer{status: http.StatusOK} }
@@ -173,6 +181,7 @@ func answerPlist(v any) mdmAnswer {
 }
 
 func (s *Server) writeMDM(w http.ResponseWriter, a mdmAnswer) {
+	s.sendPushes(a.pushes)
 	w.Header().Set("Cache-Control", "no-store")
 	if a.reauth != nil {
 		s.challenge401(w, *a.reauth)
@@ -617,10 +626,17 @@ func (s *Server) tokenUpdate(req *mdmRequest) mdmAnswer {
 	if req.userChannel {
 		e.userChannel, e.userPush = req.userID, push
 	} else {
-		if !e.tokenUpdate && s.cfg.CommandDelay > 0 {
-			e.commandsDue = s.workerNow(e.id).Add(s.cfg.CommandDelay)
+		first := !e.tokenUpdate
+		if first {
+			e.firstPush = push
+			if s.cfg.CommandDelay > 0 {
+				e.commandsDue = s.workerNow(e.id).Add(s.cfg.CommandDelay)
+			}
 		}
 		e.tokenUpdate, e.pushMagic, e.push = true, magic, push
+		a := answerOK()
+		a.pushes = s.afterTokenUpdate(e, first)
+		return a
 	}
 	return answerOK()
 }

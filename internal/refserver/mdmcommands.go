@@ -162,7 +162,13 @@ func (s *Server) connectAnswer(req *mdmRequest) mdmAnswer {
 		})
 		ch.sent = nil
 	}
-	return s.nextCommand(ch)
+	a := s.nextCommand(ch)
+	if s.has(FaultPushLoop) && !req.userChannel && len(a.body) == 0 {
+		// Pushes again whatever is queued: a device that heeds every push
+		// connects to an empty queue again and again.
+		a.pushes = s.pushesFor(e)
+	}
+	return a
 }
 
 // workerQueued reports whether the first commands of e are queued by now:

@@ -66,6 +66,10 @@ type Config struct {
 	// the device's poll wait jumps it (sim.VirtualClock.WorkerNow), so
 	// "3 s after TokenUpdate" is 3 s of virtual time whatever the load.
 	WorkerNow func(enrollment string) time.Time
+	// APNs, when set, is the APNs provider API the server pushes through
+	// after its worker queues commands (push.go): the stand-in of
+	// internal/apns. Nil: the server never pushes.
+	APNs *APNs
 	// AxMDefaults are AxM's default device assignments on the stand-in:
 	// model family (iPhone, iPad, Mac, RealityDevice) to AxMServerName or
 	// AxMOtherServer. Nil sends every family to the reference server.
@@ -117,6 +121,7 @@ type Server struct {
 	logins    *sessionStore           // web login sessions, by cookie
 	scep      scepChallenges          // SCEP challenges handed out in profiles
 	topic     string                  // the MDM's push topic, com.apple.mgmt.External.<uuid>
+	push      *pusher                 // pushes through Config.APNs (push.go); nil without
 	mdm       *mdmRegistry            // enrollments that checked in (mdm.go), made by mdmRoutes
 	sites     map[string]http.Handler // by lower-case host name without port
 	handler   http.Handler
@@ -297,6 +302,9 @@ func newServer(cfg Config) (*Server, error) {
 		logins: newSessionStore(),
 		topic:  "com.apple.mgmt.External." + newUUID(),
 	}
+	if s.push, err = newPusher(cfg.APNs, s.topic); err != nil {
+		return nil, err
+	}
 	if err := s.newAxM(); err != nil {
 		return nil, err
 	}
@@ -389,6 +397,7 @@ func (s *Server) Port() int {
 // Close stops the server and drops open connections, which also cancels the
 // context of any request still in a handler.
 func (s *Server) Close() error {
+	s.push.close()
 	err := s.srv.Close()
 	<-s.done
 	if s.sniLn != nil {

@@ -16,6 +16,7 @@ type Observations struct {
 	Identity     *Identity     `json:"identity,omitempty"`     // identity: SCEP (CHK)
 	CheckIn      *CheckIn      `json:"check_in,omitempty"`     // check-in (CHK, TOK)
 	Commands     *Commands     `json:"commands,omitempty"`     // commands (CHK, TOK)
+	Push         *PushLife     `json:"push,omitempty"`         // commands: the pushes that woke them (PUSH)
 	TokenLife    *TokenLife    `json:"token_life,omitempty"`   // token-life (CHK, TOK)
 	Transport    *Transport    `json:"transport,omitempty"`    // every connection of the case (SEC)
 }
