@@ -22,6 +22,13 @@ type PushReceiver interface {
 	Subscribe(token []byte) PushMailbox
 }
 
+// PushReceiverFunc is a PushReceiver made of a function, so that a
+// stand-in whose mailbox type is its own can be one.
+type PushReceiverFunc func(token []byte) PushMailbox
+
+// Subscribe calls f.
+func (f PushReceiverFunc) Subscribe(token []byte) PushMailbox { return f(token) }
+
 // PushMailbox holds the pushes to one token.
 type PushMailbox interface {
 	// Wait is signalled when a push arrives; Pushes then has it.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/enrollsim/enrollsim/internal/apns"
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/sim"
@@ -28,6 +29,12 @@ type ref struct {
 	target sim.Target
 	srv    *refserver.Server
 	clock  *sim.VirtualClock
+	apns   *apns.Server // the APNs stand-in the server pushes through
+}
+
+// pushReceiver is the stand-in as the engine's PushReceiver.
+func (r *ref) pushReceiver() sim.PushReceiver {
+	return sim.PushReceiverFunc(func(token []byte) sim.PushMailbox { return r.apns.Subscribe(token) })
 }
 
 func startRef(t *testing.T, timeout time.Duration, faults ...string) *ref {
@@ -42,9 +49,15 @@ func startRefWith(t *testing.T, timeout time.Duration, cfg refserver.Config) *re
 	clock := &sim.VirtualClock{}
 	// The slow well-known stalls until the client gives up (WK-015).
 	cfg.SlowDelay, cfg.Now, cfg.TOTPNow, cfg.WorkerNow = time.Minute, clock.Now, clock.TOTPNow, clock.WorkerNow
+	// The server pushes through an APNs stand-in, as the embedded target's does.
+	standIn, err := apns.Start("127.0.0.1:0", apns.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { standIn.Close() })
+	cfg.APNs = &refserver.APNs{URL: standIn.URL(), Roots: standIn.CertPool()}
 	srv, err := refserver.Start(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
+	clock.OnWorkerAdvance(srv.RunWorker)
 	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 	require.NoError(t, err)
 	revoke, expire, unenroll := srv.AdminURLs()
@@ -52,7 +65,7 @@ func startRefWith(t *testing.T, timeout time.Duration, cfg refserver.Config) *re
 	return &ref{
 		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(),
 			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}, Keys: keys.Reused, AxM: &reg},
-		srv: srv, clock: clock,
+		srv: srv, clock: clock, apns: standIn,
 	}
 }
 
@@ -76,7 +89,7 @@ func play(t *testing.T, r *ref, timeout time.Duration, cases ...sim.Case) ([]sim
 		}
 	}
 	var events []event.Event
-	eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, Browser: testBrowser}
+	eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, WorkerClock: r.clock, Push: r.pushReceiver(), Browser: testBrowser}
 	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return reps, events
@@ -232,7 +245,7 @@ func TestEveryFaultTripsItsChecks(t *testing.T) {
 				// must meet it on a loaded machine (1 s left little room).
 				timeout = 3 * time.Second
 			}
-			target := startRef(t, timeout, f.Name)
+			target := startRefWith(t, timeout, refserver.Config{Faults: []string{f.Name}, CommandDelay: f.CommandDelay})
 			typ := sim.TypeUser
 			if strings.HasPrefix(f.Account, "carol") || strings.HasPrefix(f.Account, "frank") {
 				typ = sim.TypeDevice

@@ -162,13 +162,13 @@ func (s *Server) connectAnswer(req *mdmRequest) mdmAnswer {
 		})
 		ch.sent = nil
 	}
-	a := s.nextCommand(ch)
-	if s.has(FaultPushLoop) && !req.userChannel && len(a.body) == 0 {
+	next := s.nextCommand(ch)
+	if s.has(FaultPushLoop) && !req.userChannel && len(next.body) == 0 {
 		// Pushes again whatever is queued: a device that heeds every push
 		// connects to an empty queue again and again.
-		a.pushes = s.pushesFor(e)
+		next.pushes = s.pushesFor(e)
 	}
-	return a
+	return next
 }
 
 // workerQueued reports whether the first commands of e are queued by now:
