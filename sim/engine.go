@@ -173,6 +173,10 @@ type Target struct {
 	// saw of the server's registration (ABM-001/002/006/007); nil: the
 	// registration is not under test.
 	AxM *AxMRegistration
+	// Push, when set, is where pushes to this target's devices land (the
+	// APNs stand-in its server pushes through): after an empty answer a
+	// device waits for a push instead of polling (push.go). Nil: it polls.
+	Push PushReceiver
 }
 
 // AdminHooks are URL templates of a server's test triggers, POSTed with no
@@ -326,10 +330,6 @@ type Engine struct {
 	// its enrollment's worker time (the embedded target's VirtualClock);
 	// nil: the waits are real (Sleep).
 	WorkerClock WorkerClock
-	// Push, when set, is where pushes to the devices land (the APNs
-	// stand-in the server pushes through): after an empty answer a device
-	// waits for a push instead of polling (push.go). Nil: it polls.
-	Push PushReceiver
 	// Parallel plays this many cases at once (1 or 0: one after another).
 	// A Gate forces one at a time.
 	Parallel int

@@ -81,7 +81,7 @@ func seenOf(events []event.Event) pollSeen {
 // Sleep fails the case), the fourth Idle connect gets them. With polling
 // off, the same server and devices answer none: the route is the cause.
 func TestPollingAnswersDelayedCommands(t *testing.T) {
-	target := startRefWith(t, 5*time.Second, refserver.Config{CommandDelay: 3 * time.Second})
+	target := startRefWith(t, 5*time.Second, refserver.Config{CommandDelay: 3 * time.Second, APNs: noPush})
 	cases := pollCases(t, target)
 	reps, events := playPolled(t, target, cases)
 	answered := 0
@@ -128,7 +128,7 @@ func TestPollingAnswersDelayedCommands(t *testing.T) {
 // Against the conforming server (commands queued at the first connect)
 // nothing polls: no wait event, no polled connect, no connects_polled.
 func TestConformingServerNeedsNoPolling(t *testing.T) {
-	target := startRef(t, 5*time.Second)
+	target := startRefWith(t, 5*time.Second, refserver.Config{APNs: noPush})
 	var cases []sim.Case
 	for _, c := range pollCases(t, target) {
 		if strings.HasPrefix(c.Name, "iphone@26.1/") || strings.HasPrefix(c.Name, "mac@26.1/") {
@@ -150,7 +150,7 @@ func TestConformingServerNeedsNoPolling(t *testing.T) {
 // With Stay the device keeps polling after the queue drains, until the
 // waits add up to Stay, every wait a jump of the worker clock.
 func TestStayKeepsPolling(t *testing.T) {
-	target := startRef(t, 5*time.Second)
+	target := startRefWith(t, 5*time.Second, refserver.Config{APNs: noPush})
 	var cases []sim.Case
 	for _, c := range pollCases(t, target) {
 		if c.Name == "iphone@26.1/user" {

@@ -52,7 +52,7 @@ type pushState struct {
 }
 
 // pushOn reports whether this case's device listens for pushes.
-func (r *runner) pushOn() bool { return r.e.Push != nil }
+func (r *runner) pushOn() bool { return r.c.Target.Push != nil }
 
 // subscribe listens for pushes to the token a TokenUpdate is about to
 // give, and records that TokenUpdate.
@@ -64,7 +64,7 @@ func (r *runner) subscribe(m *mdmState, token []byte, magic string) *check.PushT
 		// r.obs.Push is set by the commands step, which judges it.
 		m.push = &pushState{life: &check.PushLife{Topic: m.cfg.topic}}
 	}
-	m.push.boxes = append(m.push.boxes, r.e.Push.Subscribe(token))
+	m.push.boxes = append(m.push.boxes, r.c.Target.Push.Subscribe(token))
 	m.push.life.Tokens = append(m.push.life.Tokens, check.PushToken{Token: hex.EncodeToString(token), Magic: magic, Sent: time.Now()})
 	return &m.push.life.Tokens[len(m.push.life.Tokens)-1]
 }

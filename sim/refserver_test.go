@@ -32,6 +32,10 @@ type ref struct {
 	apns   *apns.Server // the APNs stand-in the server pushes through
 }
 
+// noPush is a Config.APNs for a server that never pushes, whose devices
+// poll: the push stand-in off.
+var noPush = &refserver.APNs{}
+
 // pushReceiver is the stand-in as the engine's PushReceiver.
 func (r *ref) pushReceiver() sim.PushReceiver {
 	return sim.PushReceiverFunc(func(token []byte) sim.PushMailbox { return r.apns.Subscribe(token) })
@@ -49,11 +53,16 @@ func startRefWith(t *testing.T, timeout time.Duration, cfg refserver.Config) *re
 	clock := &sim.VirtualClock{}
 	// The slow well-known stalls until the client gives up (WK-015).
 	cfg.SlowDelay, cfg.Now, cfg.TOTPNow, cfg.WorkerNow = time.Minute, clock.Now, clock.TOTPNow, clock.WorkerNow
-	// The server pushes through an APNs stand-in, as the embedded target's does.
-	standIn, err := apns.Start("127.0.0.1:0", apns.Config{})
-	require.NoError(t, err)
-	t.Cleanup(func() { standIn.Close() })
-	cfg.APNs = &refserver.APNs{URL: standIn.URL(), Roots: standIn.CertPool()}
+	// The server pushes through an APNs stand-in, as the embedded
+	// target's does, unless cfg.APNs says otherwise (noPush).
+	var standIn *apns.Server
+	if cfg.APNs == nil {
+		var err error
+		standIn, err = apns.Start("127.0.0.1:0", apns.Config{})
+		require.NoError(t, err)
+		t.Cleanup(func() { standIn.Close() })
+		cfg.APNs = &refserver.APNs{URL: standIn.URL(), Roots: standIn.CertPool()}
+	}
 	srv, err := refserver.Start(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
@@ -62,11 +71,15 @@ func startRefWith(t *testing.T, timeout time.Duration, cfg refserver.Config) *re
 	require.NoError(t, err)
 	revoke, expire, unenroll := srv.AdminURLs()
 	reg := srv.ObserveAxM(context.Background(), client)
-	return &ref{
+	out := &ref{
 		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(),
 			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}, Keys: keys.Reused, AxM: &reg},
 		srv: srv, clock: clock, apns: standIn,
 	}
+	if standIn != nil {
+		out.target.Push = out.pushReceiver()
+	}
+	return out
 }
 
 // account is a directory account with its secrets.
@@ -89,7 +102,7 @@ func play(t *testing.T, r *ref, timeout time.Duration, cases ...sim.Case) ([]sim
 		}
 	}
 	var events []event.Event
-	eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, WorkerClock: r.clock, Push: r.pushReceiver(), Browser: testBrowser}
+	eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, WorkerClock: r.clock, Browser: testBrowser}
 	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return reps, events

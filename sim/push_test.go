@@ -1,0 +1,67 @@
+package sim_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/sim"
+	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/event"
+)
+
+// pushWakes are the purposes of a case's push-woken connects.
+func pushWakes(events []event.Event) []string {
+	var out []string
+	for _, e := range events {
+		if e.Kind == event.EventExchange && e.Step == event.StepCommands && strings.Contains(e.Exchange.Purpose, "woken by push") {
+			out = append(out, e.Exchange.Purpose)
+		}
+	}
+	return out
+}
+
+// Against a server whose worker queues the first commands 3 s after
+// TokenUpdate and then pushes through the APNs stand-in, every catalogue
+// device that enrolls answers every command through the push route: its
+// first connect finds nothing, the worker's push (after 3 s of virtual
+// worker time) wakes the second, and no connect is polled. The server's
+// pushes pass every PUSH check. The poll route of the same server with the
+// stand-in off is TestPollingAnswersDelayedCommands.
+func TestEveryDeviceAnswersThroughThePushRoute(t *testing.T) {
+	target := startRefWith(t, 5*time.Second, refserver.Config{CommandDelay: 3 * time.Second})
+	cases := pollCases(t, target)
+	reps, events := playPolled(t, target, cases)
+	answered := 0
+	for _, rep := range reps {
+		if rep.Outcome != event.OutcomeEnrolled {
+			continue // iOS 15 and OAuth: not this test's concern
+		}
+		answered++
+		s := seenOf(events[rep.Name])
+		assert.Empty(t, tripped(rep), "%s:%s", rep.Name, describe(rep))
+		assert.True(t, strings.HasPrefix(s.message, "answered 5 commands: DeviceInformation, ProfileList, InstalledApplicationList, SecurityInfo, CertificateList; 1 connects woke by a push"), "%s: %s", rep.Name, s.message)
+		assert.NotContains(t, s.message, "polling", rep.Name)
+		assert.Empty(t, s.polled, rep.Name)
+		assert.Equal(t, []string{"connect: Idle (woken by push 1)"}, pushWakes(events[rep.Name]), rep.Name)
+		assert.Equal(t, "1", s.facts["connects_pushed"], rep.Name)
+		assert.NotContains(t, s.facts, "connects_polled", rep.Name)
+		for _, id := range []string{"PUSH-001", "PUSH-002", "PUSH-003", "PUSH-004", "PUSH-005", "PUSH-006"} {
+			assert.Equal(t, check.Pass, statusOf(rep, id), "%s %s:%s", rep.Name, id, describe(rep))
+		}
+	}
+	assert.Greater(t, answered, 10, "most catalogue devices enroll")
+}
+
+// statusOf is the status of a case's result for check id ("" when none).
+func statusOf(rep sim.CaseReport, id string) check.Status {
+	for _, r := range rep.Results {
+		if r.ID == id {
+			return r.Status
+		}
+	}
+	return ""
+}
