@@ -104,41 +104,23 @@ func stringKey(m map[string]any, key, where string) (string, error) {
 // Answer is the device's result for c: Status, the result keys, and
 // RequestType (real devices echo it: micromdm/nanomdm
 // mdm/testdata/DeviceInformation.1.plist). It holds no identifier keys: the
-// caller adds UDID or EnrollmentID and CommandUUID.
+// caller adds UDID or EnrollmentID and CommandUUID. Answer is a freshly
+// enrolled, unlocked device's answer (NewState().Answer): a device that
+// stays enrolled answers through its own State, which remembers what
+// InstallProfile, RemoveProfile and InstallApplication changed.
 //
-// NotNow is never answered. Apple documents it for states the simulator
-// does not have (a CertificateList before the first unlock after boot,
-// certificate.list.yaml; a locked device with Data Protection), and a device
-// that says NotNow is asked again, which would only lengthen every run.
+// NotNow is answered only by a State that is Locked (see State.Locked).
+// Apple documents it for states a fresh device does not have (a
+// CertificateList before the first unlock after boot, certificate.list.yaml;
+// a locked device with Data Protection), and a device that says NotNow is
+// asked again.
 //
 // A command Apple's schema removes in the device's OS version (the
 // software-update commands in 27.0) is answered as a device that no longer
 // knows it (removedCommand), before any other rule: the command no longer
 // exists there, whatever the enrollment type.
 func Answer(c Command, d Device) map[string]any {
-	p := platformOf(d.Family)
-	if commandRemoved(c.RequestType, p, d.OSVersion) {
-		return withType(c, removedCommand(c.RequestType))
-	}
-	if d.UserEnrollment && p != platformUnknown && commandModes[c.RequestType][p] == modeForbidden {
-		return withType(c, forbiddenInUE(c.RequestType))
-	}
-	var a map[string]any
-	switch c.RequestType {
-	case "DeviceInformation":
-		a = deviceInformation(c, d, p)
-	case "ProfileList":
-		a = profileList(c, d, p)
-	case "InstalledApplicationList":
-		a = installedApplicationList(c, d, p)
-	case "SecurityInfo":
-		a = securityInfo(d, p)
-	case "CertificateList":
-		a = certificateList(d)
-	default:
-		a = notSupported(c.RequestType)
-	}
-	return withType(c, a)
+	return NewState().Answer(c, d)
 }
 
 func withType(c Command, a map[string]any) map[string]any {
