@@ -7,7 +7,14 @@
 // The source is Apple's schema, github.com/apple/device-management at the
 // commit in appleschema.go (mdm/commands/*.yaml): which commands a user
 // enrollment refuses, which DeviceInformation queries and SecurityInfo keys
-// it withholds, which keys exist on which platform and since when.
+// it withholds, which keys exist on which platform and since when; and
+// (mdm/profiles/*.yaml, applepayloads.go) which payloads a user enrollment
+// refuses in an InstallProfile.
+//
+// Answer plays a freshly enrolled device. A device that stays enrolled
+// answers through its State (NewState), which remembers what InstallProfile,
+// RemoveProfile and InstallApplication changed, and can play a locked device
+// that answers NotNow.
 package mdmcmd
 
 import (
@@ -27,8 +34,10 @@ type Device struct {
 	// Family is one of "iPhone", "iPad", "Mac", "RealityDevice".
 	Family, Product, OSVersion, BuildVersion, DeviceName, SerialNumber, UDID string
 	UserEnrollment                                                           bool
-	// ProfileIdentifiers are the PayloadIdentifiers of the installed profiles
-	// (all installed by MDM, so all managed).
+	// ProfileIdentifiers are the PayloadIdentifiers of the profiles installed
+	// at enrollment (all installed by MDM, so all managed). The first is the
+	// enrollment profile, the one holding the MDM payload, which
+	// RemoveProfile does not remove (CodeRemoveEnrollmentProfile).
 	ProfileIdentifiers []string
 	// IdentityDER is the device identity certificate from SCEP (DER).
 	IdentityDER []byte

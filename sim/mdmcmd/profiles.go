@@ -172,7 +172,8 @@ func installedFrom(pr *profile.Profile, id, uuid, commandUUID string) InstalledP
 }
 
 // certificateOf reads a certificate payload's PayloadContent: DER, or PEM
-// (com.apple.security.pem, and what devices accept in the others). A PKCS #12
+// (com.apple.security.pem, and what devices accept in the others; of a
+// chain, the first). A PKCS #12
 // identity is recorded by name only: opening it needs its Password and a
 // PKCS #12 reader the module does not have. A certificate that does not
 // parse is recorded by name too, rather than failing the profile as a device
@@ -181,7 +182,7 @@ func installedFrom(pr *profile.Profile, id, uuid, commandUUID string) InstalledP
 func certificateOf(pl profile.Payload) InstalledCertificate {
 	ic := InstalledCertificate{PayloadIdentifier: pl.Identifier, IsIdentity: pl.Type == "com.apple.security.pkcs12"}
 	if data, ok := pl.Dict.Data("PayloadContent"); ok && !ic.IsIdentity {
-		if b, rest := pem.Decode(data); b != nil && strings.TrimSpace(string(rest)) == "" {
+		if b, _ := pem.Decode(data); b != nil { // the first certificate of a PEM chain
 			data = b.Bytes
 		}
 		if cert, err := x509.ParseCertificate(data); err == nil {
