@@ -7,10 +7,12 @@ import (
 	"strings"
 )
 
-// profileList answers ProfileList (profile.list.yaml). Every profile the
-// simulator installed came by MDM, so ManagedOnly and a user enrollment
-// (which lists managed profiles only) give the same list.
-func profileList(c Command, d Device, p platform) map[string]any {
+// profileList answers ProfileList (profile.list.yaml): the enrollment-time
+// profiles (Device.ProfileIdentifiers) that s has not removed or replaced,
+// then the profiles InstallProfile installed. Every profile the simulator
+// installed came by MDM, so ManagedOnly and a user enrollment (which lists
+// managed profiles only) give the same list.
+func profileList(c Command, d Device, p platform, s *State) map[string]any {
 	if v, ok := c.Body["ManagedOnly"]; ok {
 		if _, isBool := v.(bool); !isBool {
 			return formatError(c.RequestType, fmt.Sprintf("ManagedOnly is %s, not a boolean", typeName(v)))
@@ -18,6 +20,9 @@ func profileList(c Command, d Device, p platform) map[string]any {
 	}
 	items := []any{}
 	for _, id := range d.ProfileIdentifiers {
+		if !s.listed(id) {
+			continue
+		}
 		item := map[string]any{
 			"PayloadIdentifier":        id,
 			"PayloadUUID":              uuidFrom("profile\x00" + id),
@@ -31,6 +36,11 @@ func profileList(c Command, d Device, p platform) map[string]any {
 			item["IsManaged"] = true
 		}
 		items = append(items, item)
+	}
+	if s != nil {
+		for _, ip := range s.profiles {
+			items = append(items, profileItem(ip, p, d.OSVersion))
+		}
 	}
 	return map[string]any{"Status": "Acknowledged", "ProfileList": items}
 }
@@ -222,9 +232,10 @@ func securityInfo(d Device, p platform) map[string]any {
 }
 
 // certificateList answers CertificateList (certificate.list.yaml) with the
-// identity certificate. A user enrollment lists the certificates MDM
-// installed only; the identity is one, and the simulator has no others.
-func certificateList(d Device) map[string]any {
+// identity certificate, then the certificates of the profiles InstallProfile
+// installed. A user enrollment lists the certificates MDM installed only;
+// these are all of them.
+func certificateList(d Device, s *State) map[string]any {
 	list := []any{}
 	if len(d.IdentityDER) > 0 {
 		item := map[string]any{"Data": d.IdentityDER, "IsIdentity": true}
@@ -235,6 +246,7 @@ func certificateList(d Device) map[string]any {
 		}
 		list = append(list, item)
 	}
+	list = append(list, s.installedCertificates()...)
 	return map[string]any{"Status": "Acknowledged", "CertificateList": list}
 }
 

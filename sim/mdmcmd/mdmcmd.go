@@ -7,7 +7,14 @@
 // The source is Apple's schema, github.com/apple/device-management at the
 // commit in appleschema.go (mdm/commands/*.yaml): which commands a user
 // enrollment refuses, which DeviceInformation queries and SecurityInfo keys
-// it withholds, which keys exist on which platform and since when.
+// it withholds, which keys exist on which platform and since when; and
+// (mdm/profiles/*.yaml, applepayloads.go) which payloads a user enrollment
+// refuses in an InstallProfile.
+//
+// Answer plays a freshly enrolled device. A device that stays enrolled
+// answers through its State (NewState), which remembers what InstallProfile,
+// RemoveProfile and InstallApplication changed, and can play a locked device
+// that answers NotNow.
 package mdmcmd
 
 import (
@@ -27,8 +34,10 @@ type Device struct {
 	// Family is one of "iPhone", "iPad", "Mac", "RealityDevice".
 	Family, Product, OSVersion, BuildVersion, DeviceName, SerialNumber, UDID string
 	UserEnrollment                                                           bool
-	// ProfileIdentifiers are the PayloadIdentifiers of the installed profiles
-	// (all installed by MDM, so all managed).
+	// ProfileIdentifiers are the PayloadIdentifiers of the profiles installed
+	// at enrollment (all installed by MDM, so all managed). The first is the
+	// enrollment profile, the one holding the MDM payload, which
+	// RemoveProfile does not remove (CodeRemoveEnrollmentProfile).
 	ProfileIdentifiers []string
 	// IdentityDER is the device identity certificate from SCEP (DER).
 	IdentityDER []byte
@@ -104,41 +113,23 @@ func stringKey(m map[string]any, key, where string) (string, error) {
 // Answer is the device's result for c: Status, the result keys, and
 // RequestType (real devices echo it: micromdm/nanomdm
 // mdm/testdata/DeviceInformation.1.plist). It holds no identifier keys: the
-// caller adds UDID or EnrollmentID and CommandUUID.
+// caller adds UDID or EnrollmentID and CommandUUID. Answer is a freshly
+// enrolled, unlocked device's answer (NewState().Answer): a device that
+// stays enrolled answers through its own State, which remembers what
+// InstallProfile, RemoveProfile and InstallApplication changed.
 //
-// NotNow is never answered. Apple documents it for states the simulator
-// does not have (a CertificateList before the first unlock after boot,
-// certificate.list.yaml; a locked device with Data Protection), and a device
-// that says NotNow is asked again, which would only lengthen every run.
+// NotNow is answered only by a State that is Locked (see State.Locked).
+// Apple documents it for states a fresh device does not have (a
+// CertificateList before the first unlock after boot, certificate.list.yaml;
+// a locked device with Data Protection), and a device that says NotNow is
+// asked again.
 //
 // A command Apple's schema removes in the device's OS version (the
 // software-update commands in 27.0) is answered as a device that no longer
 // knows it (removedCommand), before any other rule: the command no longer
 // exists there, whatever the enrollment type.
 func Answer(c Command, d Device) map[string]any {
-	p := platformOf(d.Family)
-	if commandRemoved(c.RequestType, p, d.OSVersion) {
-		return withType(c, removedCommand(c.RequestType))
-	}
-	if d.UserEnrollment && p != platformUnknown && commandModes[c.RequestType][p] == modeForbidden {
-		return withType(c, forbiddenInUE(c.RequestType))
-	}
-	var a map[string]any
-	switch c.RequestType {
-	case "DeviceInformation":
-		a = deviceInformation(c, d, p)
-	case "ProfileList":
-		a = profileList(c, d, p)
-	case "InstalledApplicationList":
-		a = installedApplicationList(c, d, p)
-	case "SecurityInfo":
-		a = securityInfo(d, p)
-	case "CertificateList":
-		a = certificateList(d)
-	default:
-		a = notSupported(c.RequestType)
-	}
-	return withType(c, a)
+	return NewState().Answer(c, d)
 }
 
 func withType(c Command, a map[string]any) map[string]any {
