@@ -66,6 +66,9 @@ func (s *Server) judge(r *http.Request) check.Push {
 		p.CertUID = CertUID(r.TLS.PeerCertificates[0])
 	}
 	token, onPath := strings.CutPrefix(r.URL.Path, "/3/device/")
+	if !onPath {
+		token = "" // a path that names no token: BadPath says what came
+	}
 	p.Token = cut(strings.ToLower(token), recordedToken)
 	body := readPayload(r)
 	p.Payload = cut(string(body), recordedPayload)
