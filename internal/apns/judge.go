@@ -11,8 +11,9 @@ import (
 )
 
 // maxPayload is APNs' limit for a notification payload other than VoIP:
-// "For regular remote notifications, the maximum size is 4KB (4096 bytes)"
-// (Apple, "Generating a remote notification"); more is 413 PayloadTooLarge.
+// "For all other remote notifications, the maximum payload size is 4 KB
+// (4096 bytes)" (Apple, "Generating a remote notification"); more is 413
+// PayloadTooLarge.
 const maxPayload = 4096
 
 // Device tokens: Apple's are 32 bytes today, and Apple warns they may grow
