@@ -161,6 +161,9 @@ func TestAnswersAsAPNsDoes(t *testing.T) {
 			assert.Equal(t, tc.reason, p.Reason)
 			assert.Equal(t, topic, p.CertUID)
 			assert.Equal(t, resp.Header.Get("apns-id"), p.ID)
+			if tc.reason != "BadPath" && tc.reason != "MissingDeviceToken" {
+				assert.Equal(t, strings.ToLower(strings.TrimPrefix(tc.req.path, "/3/device/")), p.Token)
+			}
 		})
 	}
 }

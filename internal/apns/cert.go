@@ -179,3 +179,7 @@ func isUUID(s string) bool {
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
+
+// NewTopic is a fresh MDM push topic, com.apple.mgmt.External.<uuid>, the
+// shape of the topics Apple issues.
+func NewTopic() string { return mdmTopicPrefix + newUUID() }

@@ -11,8 +11,9 @@ import (
 )
 
 // maxPayload is APNs' limit for a notification payload other than VoIP:
-// "For regular remote notifications, the maximum size is 4KB (4096 bytes)"
-// (Apple, "Generating a remote notification"); more is 413 PayloadTooLarge.
+// "For all other remote notifications, the maximum payload size is 4 KB
+// (4096 bytes)" (Apple, "Generating a remote notification"); more is 413
+// PayloadTooLarge.
 const maxPayload = 4096
 
 // Device tokens: Apple's are 32 bytes today, and Apple warns they may grow
@@ -66,6 +67,9 @@ func (s *Server) judge(r *http.Request) check.Push {
 		p.CertUID = CertUID(r.TLS.PeerCertificates[0])
 	}
 	token, onPath := strings.CutPrefix(r.URL.Path, "/3/device/")
+	if !onPath {
+		token = "" // a path that names no token: BadPath says what came
+	}
 	p.Token = cut(strings.ToLower(token), recordedToken)
 	body := readPayload(r)
 	p.Payload = cut(string(body), recordedPayload)

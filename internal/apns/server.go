@@ -105,9 +105,9 @@ func Start(addr string, cfg Config) (*Server, error) {
 	if cfg.ClientCAs != nil {
 		tlsCfg.ClientAuth, tlsCfg.ClientCAs = tls.RequireAndVerifyClientCert, cfg.ClientCAs
 	}
-	// APNs speaks HTTP/2 only ("Sending notification requests to APNs":
-	// "HTTP/2 and TLS 1.2 or later"): a provider that cannot is refused at
-	// the TLS handshake (ALPN), as Apple's servers refuse it.
+	// APNs speaks HTTP/2 only ("Use HTTP/2 and TLS 1.2 or later",
+	// Apple's "Establishing a connection to APNs"): a provider that cannot
+	// is refused at the TLS handshake (ALPN).
 	protos := new(http.Protocols)
 	protos.SetHTTP2(true)
 	errLog := cfg.ErrorLog

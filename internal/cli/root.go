@@ -44,7 +44,7 @@ With no target flags it runs against its own embedded reference server.
 		return usageHint(flagError(c, err), fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()))
 	})
 	root.AddCommand(newRunCmd(f, nil), newServeCmd(f, nil), newListCmd(f), newReportCmd(f), newMatrixCmd(f), newStepCmd(f),
-		newValidateCmd(f), newNewCmd(f), newSchemaCmd(f), newAxMCmd(f), newLoadCmd(f))
+		newValidateCmd(f), newNewCmd(f), newSchemaCmd(f), newAxMCmd(f), newLoadCmd(f), newAPNsCmd(f))
 	return root
 }
 
