@@ -15,6 +15,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/mdmcmd"
 )
 
 // Media types of the MDM protocol ([O] S27: observed, not stated by Apple).
@@ -69,6 +70,7 @@ type mdmState struct {
 	withheld       []string                 // CHK-012: what commands asked that user enrollment withholds
 	forbidden      []check.ForbiddenCommand // CMD-001: commands user enrollment forbids on this platform
 	push           *pushState               // the push route (push.go); nil without one
+	cmds           *mdmcmd.State            // what commands installed, and whether the device is locked
 	doers          map[*identityState]Doer  // TLS client certificate clients
 	// signInAgain, when set, replaces signInAgainAfter (tests).
 	signInAgain func(resp *response, what string) (bool, string)
@@ -109,7 +111,8 @@ func (r *runner) mdmSetup() (*mdmState, error) {
 		return nil, errors.New("the MDM payload has no ServerURL or no Topic (see PROF-*)")
 	}
 	user := cfg.mode == "BYOD" || (cfg.mode == "" && r.discovery != nil && r.discovery.version == TypeUser.ServerVersion())
-	r.mdm = &mdmState{cfg: cfg, ids: r.deviceIDs(), userEnrollment: user, device: r.c.Device}
+	r.mdm = &mdmState{cfg: cfg, ids: r.deviceIDs(), userEnrollment: user, device: r.c.Device, cmds: mdmcmd.NewState()}
+	r.mdm.cmds.Locked = r.c.Options.Locked
 	return r.mdm, nil
 }
 

@@ -43,6 +43,9 @@ func (r *runner) commandsStep() (*stop, event.StepStatus, string) {
 	}
 	defer func() {
 		o.Withheld, o.Forbidden = m.withheld, m.forbidden
+		for _, p := range m.cmds.ForbiddenPayloads() {
+			o.ForbiddenPayloads = append(o.ForbiddenPayloads, check.ForbiddenPayload{PayloadType: p.PayloadType, PayloadIdentifier: p.PayloadIdentifier, Platform: p.Platform, CommandUUID: p.CommandUUID})
+		}
 		r.judged(check.JudgeCommands(*o))
 		r.judged(check.JudgeRequestsTOK(r.obs.CheckIn, o))
 		r.judged(check.JudgeRequestsCHK(r.obs.CheckIn, o))
@@ -171,7 +174,7 @@ func (m *mdmState) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[stri
 		m.forbidden = append(m.forbidden, check.ForbiddenCommand{RequestType: cmd.RequestType, Platform: platform, Text: commandText(cmd)})
 	}
 	body := map[string]any{}
-	for k, v := range mdmcmd.Answer(cmd, dev) {
+	for k, v := range m.cmds.Answer(cmd, dev) {
 		body[k] = v
 	}
 	for k, v := range m.idKeys(m.ids, false) {

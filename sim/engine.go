@@ -194,6 +194,10 @@ const AppleAxMURL = "https://axm-servicediscovery.apple.com/mdmBaseURL"
 // DeviceOptions select observed device behaviour where it differs from
 // Apple's documentation (DESIGN.md: the engine follows Apple by default).
 type DeviceOptions struct {
+	// Locked plays a device that stays locked (passcode set, Data
+	// Protection keys unavailable): commands that need it unlocked are
+	// answered NotNow (mdmcmd.State.Locked).
+	Locked bool
 	// ExactlyOneAt rejects identifiers with several '@' as the iOS 26.1
 	// client does, instead of splitting at the last one.
 	ExactlyOneAt bool

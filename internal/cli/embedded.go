@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/enrollsim/enrollsim/internal/apns"
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/scenarios"
@@ -44,6 +46,7 @@ type embeddedServer struct {
 	faults  []string
 	timeout time.Duration
 	axm     *sim.AxMRegistration // what its stand-in saw of its registration
+	apns    *apns.Server         // the APNs stand-in it pushes through; nil: its devices poll
 }
 
 // embeddedIssued, when set (by tests, before any run), sees every
@@ -54,8 +57,28 @@ var embeddedIssued func(credential string)
 // startEmbedded starts a reference server with faults and AxM default
 // assignments (nil: every family to the reference server), and judges its
 // registration with its own stand-in once, for all its cases.
-func startEmbedded(faults []string, defaults map[device.Family]string, timeout, commandDelay time.Duration, clock *sim.VirtualClock) (*embeddedServer, error) {
+//
+// Unless noPush, the server pushes through an APNs stand-in of its own and
+// its devices wait for the pushes (the push route); with noPush they poll.
+// Without a commandDelay of the user's, a push fault's own applies: its
+// commands must come after the device's first connect to be seen.
+func startEmbedded(faults []string, defaults map[device.Family]string, timeout, commandDelay time.Duration, noPush bool, clock *sim.VirtualClock) (*embeddedServer, error) {
+	if commandDelay == 0 {
+		for _, f := range refserver.Faults() {
+			if slices.Contains(faults, f.Name) {
+				commandDelay = max(commandDelay, f.CommandDelay)
+			}
+		}
+	}
 	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow, WorkerNow: clock.WorkerNow, OnIssue: embeddedIssued, CommandDelay: commandDelay}
+	var standIn *apns.Server
+	if !noPush {
+		var err error
+		if standIn, err = apns.Start("127.0.0.1:0", apns.Config{}); err != nil {
+			return nil, incompleteErr(fmt.Errorf("embedded APNs stand-in: %w", err), "")
+		}
+		cfg.APNs = &refserver.APNs{URL: standIn.URL(), Roots: standIn.CertPool()}
+	}
 	for fam, name := range defaults {
 		if cfg.AxMDefaults == nil {
 			cfg.AxMDefaults = map[string]string{}
@@ -73,8 +96,12 @@ func startEmbedded(faults []string, defaults map[device.Family]string, timeout, 
 	}
 	srv, err := refserver.Start(cfg)
 	if err != nil {
+		if standIn != nil {
+			standIn.Close()
+		}
 		return nil, usageHint(err, "see 'enrollsim list faults'")
 	}
+	clock.OnWorkerAdvance(srv.RunWorker)
 	client, err := transport.New(transport.Options{
 		Timeout:   timeout,
 		RootCAs:   srv.CertPool(),
@@ -82,12 +109,15 @@ func startEmbedded(faults []string, defaults map[device.Family]string, timeout, 
 	})
 	if err != nil {
 		srv.Close()
+		if standIn != nil {
+			standIn.Close()
+		}
 		return nil, incompleteErr(fmt.Errorf("embedded server client: %w", err), "")
 	}
 	// The triggers act before they answer, so a conforming server costs no
 	// waiting; ObserveAxM bounds the wait for a faulty one.
 	reg := srv.ObserveAxM(context.Background(), client)
-	return &embeddedServer{srv: srv, client: client, faults: faults, timeout: timeout, axm: &reg}, nil
+	return &embeddedServer{srv: srv, client: client, faults: faults, timeout: timeout, axm: &reg, apns: standIn}, nil
 }
 
 func (e *embeddedServer) target() sim.Target {
@@ -101,7 +131,16 @@ func (e *embeddedServer) target() sim.Target {
 	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool(), Timeout: e.timeout,
 		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}, AxM: e.axm,
 		// The reference server keys nothing on device keys (keys.Reused).
-		Keys: keys.Reused}
+		Keys: keys.Reused, Push: e.pushReceiver()}
+}
+
+// pushReceiver is the server's APNs stand-in as the engine's receiver;
+// nil without one.
+func (e *embeddedServer) pushReceiver() sim.PushReceiver {
+	if e.apns == nil {
+		return nil
+	}
+	return sim.PushReceiverFunc(func(token []byte) sim.PushMailbox { return e.apns.Subscribe(token) })
 }
 
 // fillAccount takes the password and TOTP seed of a directory account the
@@ -127,6 +166,9 @@ func (e *embeddedServer) fillAccount(a sim.Account) sim.Account {
 func (e *embeddedServer) close() {
 	e.client.CloseIdleConnections()
 	e.srv.Close()
+	if e.apns != nil {
+		e.apns.Close()
+	}
 }
 
 // defaultSuite is what `enrollsim run` plays with no arguments: every
@@ -172,12 +214,12 @@ func defaultPlan(o *runOptions) (runPlan, func(), error) {
 		fallback.cases = append(fallback.cases, c)
 	}
 	groups = append(groups, fallback)
-	return playGroups(groups, o.Timeout, o.CommandDelay)
+	return playGroups(groups, o.Timeout, o.CommandDelay, o.NoPush)
 }
 
 // playGroups starts one embedded server per fault set and points each
 // group's cases at it.
-func playGroups(groups []suiteGroup, timeout, commandDelay time.Duration) (runPlan, func(), error) {
+func playGroups(groups []suiteGroup, timeout, commandDelay time.Duration, noPush bool) (runPlan, func(), error) {
 	clock := &sim.VirtualClock{}
 	var servers []*embeddedServer
 	cleanup := func() {
@@ -187,7 +229,7 @@ func playGroups(groups []suiteGroup, timeout, commandDelay time.Duration) (runPl
 	}
 	plan := runPlan{clock: clock}
 	for _, g := range groups {
-		es, err := startEmbedded(g.faults, nil, timeout, commandDelay, clock)
+		es, err := startEmbedded(g.faults, nil, timeout, commandDelay, noPush, clock)
 		if err != nil {
 			cleanup()
 			return runPlan{}, func() {}, err

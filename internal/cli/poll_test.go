@@ -76,5 +76,6 @@ func TestCommandDelayOnTheEmbeddedServer(t *testing.T) {
 	assertUsageErrors(t, []usageCase{
 		{"negative delay", []string{"run", "--command-delay", "-2s"}, []string{"--command-delay -2s: want 0 or a positive duration"}},
 		{"deployed target", []string{"run", "--email", "alice@acme.test", "--command-delay", "3s"}, []string{"--command-delay sets the embedded server's worker"}},
+		{"no push for a deployed target", []string{"run", "--email", "alice@acme.test", "--no-push"}, []string{"--no-push switches off the embedded server's pushes"}},
 	})
 }

@@ -78,6 +78,8 @@ type runOptions struct {
 	// CommandDelay: the embedded server's worker queues each enrollment's
 	// first commands this long after its TokenUpdate (--command-delay).
 	CommandDelay time.Duration
+	// NoPush: the embedded server does not push, and its devices poll.
+	NoPush bool
 	TOTPOffset   int
 	TOTPWrong    bool
 
@@ -189,6 +191,7 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.BoolVar(&o.DiscoveryOnly, "discovery-only", false, "stop each case after discovery")
 	fl.StringVar(&o.Until, "until", "", "how far each case goes after the profile: profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate) or commands (connect and the first commands); default commands, or the scenario's until")
 	fl.StringVar(&o.Poll, "poll", "", fmt.Sprintf("EVERY: after an empty answer, connect again every EVERY, a tester's stand-in for the APNs push the simulator cannot receive (a real device waits for the push); 0 turns it off (default %s while no command has come yet, for up to %s; or the scenario's poll)", sim.DefaultPoll, sim.DefaultPollFor))
+	fl.BoolVar(&o.NoPush, "no-push", false, "the embedded server does not push (its APNs stand-in is off), so the devices reconnect by polling (--poll) instead of on its pushes. The embedded server only")
 	fl.DurationVar(&o.CommandDelay, "command-delay", 0, "the embedded server queues each enrollment's first commands this long after its TokenUpdate, as a real MDM's background worker does, e.g. 3s (default 0: at the first connect); the device then gets them by polling (--poll). The embedded server only")
 	fl.StringVar(&o.Stay, "stay", "", "FOR: keep polling every --poll until the waits add up to FOR, also after the queue drains, answering what arrives, e.g. 2m (default 0: poll only until the first commands; or the scenario's stay)")
 	fl.StringVar(&o.LoginDriver, "login-driver", "", "web login driver: form (HTML forms, no JavaScript), browser (Chromium) or auto (form first, then the browser when a page needs JavaScript); default auto, or the scenario's login.driver")
@@ -483,6 +486,9 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 	if o.CommandDelay > 0 && o.Email != "" && !embedded {
 		return runPlan{}, none, usageErr("--command-delay sets the embedded server's worker: add --embedded, or drop it for a deployed server (whose worker is its own)")
 	}
+	if o.NoPush && o.Email != "" && !embedded {
+		return runPlan{}, none, usageErr("--no-push switches off the embedded server's pushes: add --embedded, or drop it for a deployed server (its devices poll unless it pushes to a stand-in)")
+	}
 	if o.Email == "" {
 		if len(o.Devices) > 0 || len(o.Faults) > 0 || o.Type != "auto" || o.Secrets.any() {
 			return runPlan{}, none, usageErr("--device, --fault, --type and the secret flags need --email (without --email, run plays the default suite)")
@@ -523,7 +529,7 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 			return runPlan{}, none, usageErr("--embedded/--fault cannot be combined with --resolve, --connect-to, --cacert, --axm-url or --admin-* (the embedded server brings its own)")
 		}
 		clock = &sim.VirtualClock{}
-		es, err := startEmbedded(o.Faults, nil, o.Timeout, o.CommandDelay, clock)
+		es, err := startEmbedded(o.Faults, nil, o.Timeout, o.CommandDelay, o.NoPush, clock)
 		if err != nil {
 			return runPlan{}, none, err
 		}

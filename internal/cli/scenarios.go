@@ -131,7 +131,7 @@ func (ts *scenarioTargets) embedded(spec scenarios.CaseSpec, c *sim.Case) error 
 	es := ts.byFaults[key]
 	if es == nil {
 		var err error
-		if es, err = startEmbedded(spec.Faults, defaults, ts.o.Timeout, ts.o.CommandDelay, ts.clock); err != nil {
+		if es, err = startEmbedded(spec.Faults, defaults, ts.o.Timeout, ts.o.CommandDelay, ts.o.NoPush, ts.clock); err != nil {
 			return err
 		}
 		ts.byFaults[key] = es

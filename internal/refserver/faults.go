@@ -199,6 +199,7 @@ const (
 	FaultUnenrollBare401               = "unenroll-bare-401"
 	FaultUserChannelRefused            = "user-channel-refused"
 	FaultPushNone                      = "push-none"
+	FaultForbiddenPayloadBYOD          = "forbidden-payload-byod"
 	FaultPushStaleToken                = "push-stale-token"
 	FaultPushStaleMagic                = "push-stale-magic"
 	FaultPushWrongTopic                = "push-wrong-topic"
@@ -524,6 +525,8 @@ var faultTable = []Fault{
 		Trips: []string{"PUSH-006"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
 	{Name: FaultPushLoop, Doc: "legal: the server pushes again after every empty answer, queued command or not",
 		Trips: []string{"PUSH-005"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
+	{Name: FaultForbiddenPayloadBYOD, Doc: "a user enrollment (a personal device) is sent InstallProfile with a Cellular payload, which user enrollment forbids on iOS",
+		Trips: []string{"CMD-002"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultEraseBYOD, Doc: "a user enrollment (a personal device) is sent EraseDevice among its first commands, which user enrollment forbids",
 		Trips: []string{"CMD-001"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultCheckinRejectsBearer, Doc: "check-in and connect answer 400 to any request that carries Authorization",

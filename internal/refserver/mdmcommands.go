@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"howett.net/plist"
 )
 
 // The first commands (§2.13.4): on an enrollment's first Idle connect (or,
@@ -91,6 +93,9 @@ func (s *Server) firstCommands(e *enrollment) []*mdmCommand {
 		{requestType: "InstalledApplicationList", keys: apps},
 		{requestType: "SecurityInfo", keys: map[string]any{}},
 		{requestType: "CertificateList", keys: map[string]any{}},
+	}
+	if e.kind == KindBYOD && s.has(FaultForbiddenPayloadBYOD) {
+		cmds = append(cmds, &mdmCommand{requestType: "InstallProfile", keys: map[string]any{"Payload": cellularProfile()}})
 	}
 	if e.kind == KindBYOD && s.has(FaultEraseBYOD) {
 		cmds = append(cmds, &mdmCommand{requestType: "EraseDevice", keys: map[string]any{"PIN": "123456", "PreserveDataPlan": true}})
@@ -291,3 +296,20 @@ func (s *Server) CheckedOutEnrollments() []Enrollment {
 
 // Topic is the MDM's push topic, the profile's Topic.
 func (s *Server) Topic() string { return s.topic }
+
+// cellularProfile is a profile with a Cellular payload (APN settings),
+// which Apple's schema forbids in user enrollment on iOS
+// (mdm/profiles/com.apple.cellular.yaml, userenrollment mode forbidden).
+func cellularProfile() []byte {
+	p := map[string]any{
+		"PayloadType": "Configuration", "PayloadVersion": 1, "PayloadIdentifier": "test.acme.cellular",
+		"PayloadUUID": newUUID(), "PayloadDisplayName": "Cellular (APN)",
+		"PayloadContent": []any{map[string]any{
+			"PayloadType": "com.apple.cellular", "PayloadVersion": 1, "PayloadIdentifier": "test.acme.cellular.apn",
+			"PayloadUUID": newUUID(), "PayloadDisplayName": "APN",
+			"APNs": []any{map[string]any{"Name": "internet.acme.test", "AuthenticationType": "PAP"}},
+		}},
+	}
+	b, _ := plist.Marshal(p, plist.XMLFormat) // the server's own map of strings and numbers
+	return b
+}

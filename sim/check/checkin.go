@@ -45,6 +45,18 @@ type Commands struct {
 	// Forbidden are the commands of a user enrollment that Apple's schema
 	// forbids there on the device's platform (the device refused each).
 	Forbidden []ForbiddenCommand `json:"forbidden,omitempty"`
+	// ForbiddenPayloads are the payloads of InstallProfile commands to a
+	// user enrollment that Apple's schema forbids there (CMD-002).
+	ForbiddenPayloads []ForbiddenPayload `json:"forbidden_payloads,omitempty"`
+}
+
+// ForbiddenPayload is one payload of an InstallProfile that a user
+// enrollment refuses.
+type ForbiddenPayload struct {
+	PayloadType       string `json:"payload_type"`
+	PayloadIdentifier string `json:"payload_identifier,omitempty"`
+	Platform          string `json:"platform"`
+	CommandUUID       string `json:"command_uuid"`
 }
 
 // ForbiddenCommand is one command a user enrollment must never get.

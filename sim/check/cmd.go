@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-var commandOwns = []string{"CMD-001"}
+var commandOwns = []string{"CMD-001", "CMD-002"}
 
 // againstTheOwner are the commands that act against a personal device's
 // owner: its data erased, the device locked, its passcode removed. CMD-001
@@ -31,7 +31,7 @@ func init() {
 func JudgeForbiddenCommands(c Commands) *Verdicts {
 	v := NewVerdicts(commandOwns...)
 	if !c.UserEnrollment {
-		v.Skip("CMD-001", "a device enrollment: the user-enrollment command rules do not apply")
+		v.SkipAll("a device enrollment: the user-enrollment command rules do not apply", commandOwns...)
 		return v
 	}
 	var sent []string
@@ -43,5 +43,11 @@ func JudgeForbiddenCommands(c Commands) *Verdicts {
 	}
 	v.Check("CMD-001", len(sent) == 0, "no EraseDevice, DeviceLock or ClearPasscode where Apple's schema forbids it in user enrollment",
 		"the server sent "+strings.Join(sent, "; "))
+	var payloads []string
+	for _, p := range c.ForbiddenPayloads {
+		payloads = append(payloads, fmt.Sprintf("%s (%s) in InstallProfile %s, which user enrollment forbids on %s", p.PayloadType, Printable(p.PayloadIdentifier), p.CommandUUID, p.Platform))
+	}
+	v.Check("CMD-002", len(payloads) == 0, "no InstallProfile with a payload Apple's schema forbids in user enrollment on the device's platform",
+		"the server sent "+strings.Join(payloads, "; ")+"; the device refused the whole profile")
 	return v
 }
