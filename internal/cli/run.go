@@ -79,9 +79,9 @@ type runOptions struct {
 	// first commands this long after its TokenUpdate (--command-delay).
 	CommandDelay time.Duration
 	// NoPush: the embedded server does not push, and its devices poll.
-	NoPush bool
-	TOTPOffset   int
-	TOTPWrong    bool
+	NoPush     bool
+	TOTPOffset int
+	TOTPWrong  bool
 
 	Parallel     int
 	Shard        string
