@@ -142,6 +142,12 @@ var mdmFaultEffects = map[string]func(t *testing.T, s *Server){
 		_, _, cmd := command(t, d.connect("Idle", nil, send{}))
 		assert.Contains(t, queriesOf(t, cmd), "SerialNumber")
 	},
+	FaultForbiddenPayloadBYOD: func(t *testing.T, s *Server) {
+		types, cmds := aliceDevice(t, s).drain(send{})
+		assert.Contains(t, types, "InstallProfile")
+		payload, _ := cmds["InstallProfile"]["Payload"].([]byte)
+		assert.Contains(t, string(payload), "com.apple.cellular")
+	},
 	FaultEraseBYOD: func(t *testing.T, s *Server) {
 		types, cmds := aliceDevice(t, s).drain(send{})
 		assert.Contains(t, types, "EraseDevice")

@@ -219,12 +219,15 @@ var faultEffects = map[string]func(t *testing.T, s *Server){
 func TestFaultEffects(t *testing.T) {
 	for _, f := range Faults() {
 		t.Run(f.Name, func(t *testing.T) {
+			if _, ok := pushFaultEffects[f.Name]; ok {
+				return // TestPushFaultEffects: a server that pushes
+			}
 			effect, ok := faultEffects[f.Name]
-			require.True(t, ok, "fault %s has no row in faultEffects", f.Name)
+			require.True(t, ok, "fault %s has no row in faultEffects or pushFaultEffects", f.Name)
 			effect(t, start(t, f.Name))
 		})
 	}
-	assert.Len(t, faultEffects, len(Faults()), "faultEffects has rows for faults that do not exist")
+	assert.Len(t, faultEffects, len(Faults())-len(pushFaultEffects), "faultEffects has rows for faults that do not exist")
 }
 
 // The conforming server must show none of the fault effects; spot-check the
@@ -378,6 +381,14 @@ var wantFaults = map[string]string{
 	"checkout-requires-token":           "iphone@18.2 alice CHK-011",
 	"queries-serial-in-byod":            "iphone@18.2 alice CHK-012",
 	"erase-byod":                        "iphone@18.2 alice CMD-001",
+	"forbidden-payload-byod":            "iphone@18.2 alice CMD-002",
+	"push-none":                         "iphone@18.2 alice PUSH-001",
+	"push-stale-token":                  "iphone@18.2 alice PUSH-001",
+	"push-stale-magic":                  "iphone@18.2 alice PUSH-003",
+	"push-wrong-topic":                  "iphone@18.2 alice PUSH-002",
+	"push-type-alert":                   "iphone@18.2 alice PUSH-004",
+	"push-storm":                        "iphone@18.2 alice PUSH-006",
+	"push-loop":                         "iphone@18.2 alice PUSH-005",
 	"checkin-rejects-bearer":            "iphone@18.2 alice TOK-004",
 	"mac-device-channel-requires-token": "mac@15.2 alice TOK-005",
 	"revoked-token-bare-401":            "iphone@18.2 alice TOK-006",
@@ -400,7 +411,7 @@ func TestFaultCatalogue(t *testing.T) {
 	assert.True(t, slices.IsSorted(names), "Faults() is sorted by name")
 
 	got := map[string]string{}
-	checkID := regexp.MustCompile(`^(WK|RD|ABM|ENR|AUTH|TOTP|TOK|PROF|CHK|SEC|CMD)-\d{3}$`)
+	checkID := regexp.MustCompile(`^(WK|RD|ABM|ENR|AUTH|TOTP|TOK|PROF|CHK|SEC|CMD|PUSH)-\d{3}$`)
 	s := start(t)
 	for _, f := range faults {
 		_, dup := got[f.Name]
