@@ -68,9 +68,15 @@ func TestCommandDelayOnTheEmbeddedServer(t *testing.T) {
 	r := execute(t, base...)
 	assert.Equal(t, report.ExitOK, r.code, "stderr: %s", r.errOut)
 	assert.Contains(t, r.out+r.errOut, "answered 5 commands")
-	assert.Contains(t, r.out+r.errOut, "connects woke by polling")
+	assert.Contains(t, r.out+r.errOut, "1 connects woke by a push")
+	assert.NotContains(t, r.out+r.errOut, "polling")
 
-	r = execute(t, append(base, "--poll", "0")...)
+	// The stand-in off: the device polls, or with polling off answers none.
+	r = execute(t, append(base, "--no-push")...)
+	assert.Equal(t, report.ExitOK, r.code, "stderr: %s", r.errOut)
+	assert.Contains(t, r.out+r.errOut, "answered 5 commands")
+	assert.Contains(t, r.out+r.errOut, "connects woke by polling")
+	r = execute(t, append(base, "--no-push", "--poll", "0")...)
 	assert.Contains(t, r.out+r.errOut, "answered 0 commands")
 
 	assertUsageErrors(t, []usageCase{
