@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/enrollsim/enrollsim/internal/apns"
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/report"
@@ -63,9 +64,16 @@ func record(t *testing.T) []event.Event {
 	clock := &sim.VirtualClock{}
 	var cases []sim.Case
 	for _, rc := range recordCases() {
-		srv, err := refserver.Start(refserver.Config{Faults: rc.faults, Now: clock.Now, TOTPNow: clock.TOTPNow})
+		// As the CLI's embedded target: the server pushes through an APNs
+		// stand-in of its own, and its devices wait for the pushes.
+		standIn, err := apns.Start("127.0.0.1:0", apns.Config{})
+		require.NoError(t, err)
+		t.Cleanup(func() { standIn.Close() })
+		srv, err := refserver.Start(refserver.Config{Faults: rc.faults, Now: clock.Now, TOTPNow: clock.TOTPNow, WorkerNow: clock.WorkerNow,
+			APNs: &refserver.APNs{URL: standIn.URL(), Roots: standIn.CertPool()}})
 		require.NoError(t, err)
 		t.Cleanup(func() { srv.Close() })
+		clock.OnWorkerAdvance(srv.RunWorker)
 		client, err := transport.New(transport.Options{Timeout: 5 * time.Second, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 		require.NoError(t, err)
 		reg := srv.ObserveAxM(context.Background(), client)
@@ -80,14 +88,15 @@ func record(t *testing.T) []event.Event {
 		require.False(t, acct.Password.IsZero(), "the reference server has no account %s", rc.account)
 		cases = append(cases, sim.Case{
 			Name: rc.name, Device: d, Account: acct, Type: sim.TypeUser, Expect: rc.expect,
-			Target:   sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused, AxM: &reg},
+			Target: sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused, AxM: &reg,
+				Push: sim.PushReceiverFunc(func(token []byte) sim.PushMailbox { return standIn.Subscribe(token) })},
 			NoProbes: rc.noProbes, Scenario: "report-fixture", Suite: "report",
 		})
 	}
 	var events []event.Event
 	// As the CLI sets it for embedded runs: wall-clock event times, and
 	// per-account TOTP time that jumps (reported apart at run end).
-	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: clock.Now, TOTPClock: clock}
+	eng := &sim.Engine{Limits: sim.Limits{Timeout: 5 * time.Second}, Clock: clock.Now, TOTPClock: clock, WorkerClock: clock}
 	_, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return events
