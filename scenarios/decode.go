@@ -42,7 +42,7 @@ var (
 	axmKeys           = []string{"serve", "listen", "state", "server", "wait", "default", "withdraw", "restore", "refuse_first"}
 	embeddedKeys      = []string{"faults"}
 	serverKeys        = []string{"base_url", "resolve", "connect_to", "cacert", "stock_ca", "axm_url", "timeout"}
-	deviceOptionKeys  = []string{"exactly_one_at", "omit_model_family", "no_fallback_on_rejection", "form_encoded_body", "append_login_query"}
+	deviceOptionKeys  = []string{"exactly_one_at", "omit_model_family", "no_fallback_on_rejection", "form_encoded_body", "append_login_query", "locked"}
 	loginKeys         = []string{"form", "username", "password", "otp", "submit", "fields", "driver"}
 	expectKeys        = []string{"outcome", "enroll", "fail", "steps", "commands"}
 	typeValues        = []string{"user", "device", "auto"}
@@ -844,7 +844,7 @@ func (d *decoder) deviceOptions(n *yaml.Node, o *sim.DeviceOptions) {
 	}{
 		{"exactly_one_at", &o.ExactlyOneAt}, {"omit_model_family", &o.OmitModelFamily},
 		{"no_fallback_on_rejection", &o.NoFallbackOnRejection}, {"form_encoded_body", &o.FormEncodedBody},
-		{"append_login_query", &o.AppendLoginQuery},
+		{"append_login_query", &o.AppendLoginQuery}, {"locked", &o.Locked},
 	} {
 		if v := f.get(opt.key); v != nil {
 			*opt.dst, _ = d.boolean(v, "device_options."+opt.key)

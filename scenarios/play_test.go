@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/enrollsim/enrollsim/internal/apns"
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/report"
@@ -53,12 +55,25 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 			timeout = 3 * time.Second
 		}
 		clock := &sim.VirtualClock{}
-		srv, err := refserver.Start(refserver.Config{Faults: g.faults, SlowDelay: time.Minute, Now: clock.Now, TOTPNow: clock.TOTPNow})
+		// As the CLI's embedded target: pushes through an APNs stand-in,
+		// and a push fault's own command delay.
+		standIn, err := apns.Start("127.0.0.1:0", apns.Config{})
 		require.NoError(t, err)
+		var delay time.Duration
+		for _, f := range refserver.Faults() {
+			if slices.Contains(g.faults, f.Name) {
+				delay = max(delay, f.CommandDelay)
+			}
+		}
+		srv, err := refserver.Start(refserver.Config{Faults: g.faults, SlowDelay: time.Minute, Now: clock.Now, TOTPNow: clock.TOTPNow,
+			WorkerNow: clock.WorkerNow, CommandDelay: delay, APNs: &refserver.APNs{URL: standIn.URL(), Roots: standIn.CertPool()}})
+		require.NoError(t, err)
+		clock.OnWorkerAdvance(srv.RunWorker)
 		client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 		require.NoError(t, err)
 		reg := srv.ObserveAxM(context.Background(), client)
-		target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused, AxM: &reg}
+		target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused, AxM: &reg,
+			Push: sim.PushReceiverFunc(func(token []byte) sim.PushMailbox { return standIn.Subscribe(token) })}
 		for i := range g.cases {
 			g.cases[i].Target = target
 			for _, a := range srv.Accounts() {
@@ -70,10 +85,11 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 		// The browser's page and step timeouts get room no loaded machine
 		// needs: the production 10 s and 60 s can expire on busy cores and
 		// end a sign-in that would have worked.
-		eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout, PageTimeout: 2 * time.Minute, StepTimeout: 5 * time.Minute}, Clock: clock.Now, TOTPClock: clock, Browser: testBrowser}
+		eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout, PageTimeout: 2 * time.Minute, StepTimeout: 5 * time.Minute}, Clock: clock.Now, TOTPClock: clock, WorkerClock: clock, Browser: testBrowser}
 		_, err = eng.Run(context.Background(), sim.Plan{Cases: g.cases}, sum.Add)
 		client.CloseIdleConnections()
 		srv.Close()
+		standIn.Close()
 		require.NoError(t, err)
 	}
 	return sum

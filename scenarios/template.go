@@ -65,6 +65,7 @@ device_options:
   no_fallback_on_rejection: false
   form_encoded_body: false
   append_login_query: false
+  locked: false                      # true: the device stays locked; commands that need it unlocked get NotNow
 
 # Sign-in form selectors when detection needs help (CSS), and fixed fields.
 # login: {form: "form#login", username: "#user", password: "#pass", otp: "#code", submit: "button[type=submit]", fields: {tenant: acme}, driver: auto}

@@ -226,6 +226,9 @@ func (m *mdmState) checkInMessage(messageType string, ids deviceIDs, userChannel
 		}
 	case "TokenUpdate":
 		msg["Token"], msg["PushMagic"], msg["AwaitingConfiguration"] = ids.pushToken, ids.pushMagic, false
+		if userChannel && ids.userPushToken != nil {
+			msg["Token"], msg["PushMagic"] = ids.userPushToken, ids.userPushMagic
+		}
 	}
 	return msg
 }

@@ -26,6 +26,10 @@ type deviceIDs struct {
 	userLongName     string
 	pushMagic        string
 	pushToken        []byte // the APNs token TokenUpdate carries
+	// userPushToken and userPushMagic, once the device channel's token
+	// was rotated (push.go), are what the Mac user channel keeps sending.
+	userPushToken []byte
+	userPushMagic string
 }
 
 // deviceIDsFor derives the identifiers of one enrollment of a case; seed

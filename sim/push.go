@@ -107,6 +107,7 @@ func (r *runner) rotatePushToken(m *mdmState) {
 		return
 	}
 	sum := sha256.Sum256(append([]byte("enrollsim/rotated/"), m.ids.pushToken...))
+	m.ids.userPushToken, m.ids.userPushMagic = m.ids.pushToken, m.ids.pushMagic
 	m.ids.pushToken, m.ids.pushMagic = sum[:], uuidOf(sha256.New().Sum(sum[:]))
 	tk := r.subscribe(m, m.ids.pushToken, m.ids.pushMagic)
 	x, _ := r.exchangeMDM(m.cfg.checkInURL, ctCheckIn, "TokenUpdate (a new push token)", m.checkInMessage("TokenUpdate", m.ids, false),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/sim"
@@ -64,4 +65,35 @@ func statusOf(rep sim.CaseReport, id string) check.Status {
 		}
 	}
 	return ""
+}
+
+// A locked device (DeviceOptions.Locked) answers NotNow to the commands
+// that need it unlocked, and the server records NotNow; unlocked, the same
+// server gets Acknowledged for them.
+func TestLockedDeviceAnswersNotNow(t *testing.T) {
+	for _, locked := range []bool{true, false} {
+		target := startRefWith(t, 5*time.Second, refserver.Config{APNs: noPush})
+		var cases []sim.Case
+		for _, c := range pollCases(t, target) {
+			if c.Name == "iphone@26.1/user" {
+				c.Options.Locked = locked
+				cases = append(cases, c)
+			}
+		}
+		reps, _ := playPolled(t, target, cases)
+		require.Equal(t, event.OutcomeEnrolled, reps[0].Outcome, describe(reps[0]))
+		statuses := map[string]string{}
+		// The case ends with CheckOut: the server's last record of it.
+		for _, e := range target.srv.CheckedOutEnrollments() {
+			for _, r := range e.Results {
+				statuses[r.RequestType] = r.Status
+			}
+		}
+		want := "Acknowledged"
+		if locked {
+			want = "NotNow"
+		}
+		assert.Equal(t, want, statuses["CertificateList"], "locked %v: %v", locked, statuses)
+		assert.Equal(t, "Acknowledged", statuses["DeviceInformation"], "locked %v", locked)
+	}
 }
