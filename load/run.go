@@ -32,6 +32,10 @@ type Config struct {
 	Target   sim.Target
 	Until    event.Until
 	Probes   bool
+	// Poll and Stay are each device's Case.Poll and Case.Stay: with Stay
+	// it keeps answering pushes (or polling) that long after its queue
+	// drains.
+	Poll, Stay time.Duration
 	// Shard (1-based) of Shards plays the arrivals i with i%Shards ==
 	// Shard-1: shards on several machines together play every arrival
 	// once.
@@ -150,6 +154,22 @@ func (a *agg) bucket(t time.Time) *Bucket {
 	return &a.res.Throughput[s]
 }
 
+// StepPushToConnect is the latency from a push's arrival at the APNs
+// stand-in to the answer of the connect it woke, reported with the steps.
+const StepPushToConnect event.Step = "push-to-connect"
+
+// record adds one latency of step to its histogram.
+func (a *agg) record(step event.Step, d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h := a.res.Steps[step]
+	if h == nil {
+		h = newHistogram()
+		a.res.Steps[step] = h
+	}
+	h.Record(d)
+}
+
 // caseFold is one case's state while it plays: step start times, and for
 // a possible failure sample a bounded list of exchange lines.
 type caseFold struct {
@@ -170,14 +190,7 @@ func (f *caseFold) emit(ev event.Event) {
 		f.stepStart[ev.Step] = now
 	case event.EventStepEnd:
 		if t, ok := f.stepStart[ev.Step]; ok {
-			f.a.mu.Lock()
-			h := f.a.res.Steps[ev.Step]
-			if h == nil {
-				h = newHistogram()
-				f.a.res.Steps[ev.Step] = h
-			}
-			h.Record(now.Sub(t))
-			f.a.mu.Unlock()
+			f.a.record(ev.Step, now.Sub(t))
 			f.a.obs.StepDone(ev.Step, ev.Status, now.Sub(t))
 		}
 		if ev.Status == event.StepFailed || ev.Status == event.StepError {
@@ -185,6 +198,9 @@ func (f *caseFold) emit(ev event.Event) {
 		}
 	case event.EventExchange:
 		f.requests++
+		if x := ev.Exchange; x != nil && x.PushedAt != nil {
+			f.a.record(StepPushToConnect, now.Sub(*x.PushedAt))
+		}
 		if x := ev.Exchange; x != nil && len(f.exchanges) < 40 {
 			f.exchanges = append(f.exchanges, fmt.Sprintf("%s %s %s → %d", ev.Step, x.Method, x.URL, x.Status))
 		}
@@ -340,7 +356,7 @@ func (r *loadRun) play(i int) {
 	e := cfg.Mix[r.seq[i%len(r.seq)]]
 	acct := cfg.Accounts.At(i)
 	c := sim.Case{Name: fmt.Sprintf("load-%d/%s", i+1, e.Device.Ref()), Device: e.Device, Type: e.Type,
-		Account: acct, Target: cfg.Target, Expect: sim.Expect{Enroll: true}, NoProbes: !cfg.Probes, Until: cfg.Until,
+		Account: acct, Target: cfg.Target, Expect: sim.Expect{Enroll: true}, NoProbes: !cfg.Probes, Until: cfg.Until, Poll: cfg.Poll, Stay: cfg.Stay,
 		Scenario: "load", Suite: "load"}
 	f := &caseFold{a: a, stepStart: map[event.Step]time.Time{}, start: cfg.Now()}
 	a.startedN.Add(1)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/smallstep/pkcs7"
 	"howett.net/plist"
@@ -85,6 +86,7 @@ type mdmOpts struct {
 	noToken     bool
 	ident       *identityState
 	purpose     string
+	pushedAt    *time.Time // a connect a push woke (push.go)
 	probe       bool
 }
 
@@ -311,7 +313,7 @@ func (r *runner) mdmSend(target, contentType string, body []byte, o mdmOpts) *re
 		}
 		doer = d
 	}
-	return r.do(request{method: http.MethodPut, url: target, header: h, body: body, purpose: o.purpose, probe: o.probe, limit: mdmBody, doer: doer})
+	return r.do(request{method: http.MethodPut, url: target, header: h, body: body, purpose: o.purpose, probe: o.probe, limit: mdmBody, doer: doer, pushedAt: o.pushedAt})
 }
 
 // mdmToken is the Bearer token a request carries: on iOS, iPadOS and

@@ -71,8 +71,9 @@ func (r *runner) connectLoop(m *mdmState, o *check.Commands) (*stop, event.StepS
 	body := m.connectMessage(m.ids, false, "Idle")
 	what, purpose, route := "connect (Idle)", "connect: Idle", ""
 	for i := 0; ; i++ {
+		pushedAt := m.push.wokeAt(route) // before connecting marks the push heard
 		m.push.connecting(route)
-		x, resp := r.exchangeMDM(m.cfg.serverURL, ctConnect, what, body, mdmOpts{purpose: purpose})
+		x, resp := r.exchangeMDM(m.cfg.serverURL, ctConnect, what, body, mdmOpts{purpose: purpose, pushedAt: pushedAt})
 		x.Route = route
 		o.Connects = append(o.Connects, x)
 		cmd, done, bad := readCommand(x, resp)

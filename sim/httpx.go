@@ -42,6 +42,7 @@ type request struct {
 	// classicTLS: not under the 27 releases' TLS rules (SCEP, which Apple
 	// exempts, and the tester's own admin hooks).
 	classicTLS bool
+	pushedAt   *time.Time // a connect a push woke: when the push came
 }
 
 // response is what came back, body read (up to the cap) and closed.
@@ -152,7 +153,7 @@ func (r *runner) doOnce(q request) *response {
 		q.probe = true
 	}
 	u, err := url.Parse(q.url)
-	ex := event.Exchange{Seq: r.seq, Purpose: q.purpose, Probe: q.probe, Method: q.method, URL: q.url}
+	ex := event.Exchange{Seq: r.seq, Purpose: q.purpose, Probe: q.probe, Method: q.method, URL: q.url, PushedAt: q.pushedAt}
 	if err != nil {
 		ex.Error = "bad URL: " + err.Error()
 		r.emitExchange(ex)

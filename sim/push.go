@@ -137,6 +137,18 @@ func (ps *pushState) wakingPush() (check.Push, bool) {
 	return check.Push{}, false
 }
 
+// wokeAt is when the push that woke a connect of this route came; nil
+// for a connect no push woke.
+func (ps *pushState) wokeAt(route string) *time.Time {
+	if ps == nil || route != check.RoutePush {
+		return nil
+	}
+	if x, ok := ps.wakingPush(); ok {
+		return &x.At
+	}
+	return nil
+}
+
 // connecting marks every push heard so far as answered by the connect
 // about to be sent, and records that connect.
 func (ps *pushState) connecting(route string) {

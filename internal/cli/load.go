@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/enrollsim/enrollsim/internal/apns"
 	"github.com/enrollsim/enrollsim/internal/loadmetrics"
 	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/internal/transport"
@@ -47,6 +48,9 @@ type loadOptions struct {
 	CACerts              []string
 	AxMURL               string
 	MetricsAddr          string
+	Poll, Stay           string
+	CommandDelay         time.Duration
+	NoPush               bool
 }
 
 func newLoadCmd(f *Factory) *cobra.Command {
@@ -100,6 +104,10 @@ run could not start; 130 interrupted (results written).`,
 	fl.StringArrayVar(&o.Resolve, "resolve", nil, "deployed server: HOST:PORT:ADDR (repeatable)")
 	fl.StringArrayVar(&o.CACerts, "cacert", nil, "deployed server: extra CA (PEM; repeatable)")
 	fl.StringVar(&o.AxMURL, "axm-url", "", "deployed server: device-side AxM endpoint")
+	fl.StringVar(&o.Poll, "poll", "", "with --until commands: how often a device without a push reconnects after an empty answer (default 1s; 0: never)")
+	fl.StringVar(&o.Stay, "stay", "", "with --until commands: keep each device enrolled this long after its queue drains, answering pushes (or polling), e.g. 30s")
+	fl.DurationVar(&o.CommandDelay, "command-delay", 0, "embedded server: queue each enrollment's first commands this long after its TokenUpdate and push, as a real MDM's worker does; the report then has push-to-connect latencies")
+	fl.BoolVar(&o.NoPush, "no-push", false, "embedded server: do not push; the devices poll")
 	fl.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics while the load runs (e.g. :9090 or 127.0.0.1:9090)")
 	return cmd
 }
@@ -122,8 +130,12 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 		return err
 	}
 	deployed := len(o.ConnectTo) > 0 || len(o.Resolve) > 0 || len(o.CACerts) > 0 || o.AxMURL != ""
-	if deployed && len(o.Faults) > 0 {
-		return usageErr("--fault is for the embedded server; drop it or the deployed-server flags")
+	if deployed && (len(o.Faults) > 0 || o.CommandDelay != 0 || o.NoPush) {
+		return usageErr("--fault, --command-delay and --no-push are for the embedded server; drop them or the deployed-server flags")
+	}
+	poll, stay, err := loadPollStay(o, until)
+	if err != nil {
+		return err
 	}
 	accts, err := loadAccounts(f, o, deployed)
 	if err != nil {
@@ -135,7 +147,8 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	}
 	defer closeTarget()
 	cfg := load.Config{Devices: o.Devices, Concurrency: o.Concurrency, Rate: o.Rate, Duration: o.Duration, MaxInFlight: o.MaxInFlight,
-		Mix: mix, Accounts: accts, Target: target, Until: until, Probes: o.Probes, Shard: shard, Shards: shards}
+		Mix: mix, Accounts: accts, Target: target, Until: until, Probes: o.Probes, Shard: shard, Shards: shards,
+		Poll: poll, Stay: stay}
 	if o.MetricsAddr != "" {
 		closeMetrics, err := serveLoadMetrics(f, o.MetricsAddr, &cfg)
 		if err != nil {
@@ -227,8 +240,28 @@ func loadTarget(o *loadOptions, accts load.Accounts, deployed bool) (sim.Target,
 	if accts.Size() > 1_000_000 {
 		return sim.Target{}, nil, usageErr("--accounts %d: at most 1000000 for the embedded server", accts.Size())
 	}
-	srv, err := refserver.Start(refserver.Config{Faults: o.Faults, Accounts: refserver.PatternAccounts{Pattern: o.Pattern, Count: accts.Count, Master: accts.Master.Reveal()}})
+	if o.CommandDelay < 0 {
+		return sim.Target{}, nil, usageErr("--command-delay %s: want 0 or a positive duration such as 3s", o.CommandDelay)
+	}
+	cfg := refserver.Config{Faults: o.Faults, CommandDelay: o.CommandDelay, Accounts: refserver.PatternAccounts{Pattern: o.Pattern, Count: accts.Count, Master: accts.Master.Reveal()}}
+	// The load's clock is real: the server's worker runs on timers, and
+	// the devices wait for its pushes for real.
+	var standIn *apns.Server
+	if !o.NoPush {
+		var err error
+		if standIn, err = apns.Start("127.0.0.1:0", apns.Config{}); err != nil {
+			return sim.Target{}, nil, incompleteErr(fmt.Errorf("embedded APNs stand-in: %w", err), "")
+		}
+		cfg.APNs = &refserver.APNs{URL: standIn.URL(), Roots: standIn.CertPool()}
+	}
+	closeStandIn := func() {
+		if standIn != nil {
+			standIn.Close()
+		}
+	}
+	srv, err := refserver.Start(cfg)
 	if err != nil {
+		closeStandIn()
 		return sim.Target{}, nil, usageHint(err, "see 'enrollsim list faults'")
 	}
 	// One transport for every simulated device: connections are reused
@@ -236,13 +269,18 @@ func loadTarget(o *loadOptions, accts load.Accounts, deployed bool) (sim.Target,
 	client, err := transport.New(transport.Options{Timeout: o.Timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 	if err != nil {
 		srv.Close()
+		closeStandIn()
 		return sim.Target{}, nil, incompleteErr(err, "")
 	}
 	target := sim.Target{Name: "embedded reference server", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client,
 		StockRoots: srv.StockPool(), Timeout: o.Timeout, Keys: keys.Reused}
+	if standIn != nil {
+		target.Push = sim.PushReceiverFunc(func(token []byte) sim.PushMailbox { return standIn.Subscribe(token) })
+	}
 	return target, func() {
 		client.CloseIdleConnections()
 		srv.Close()
+		closeStandIn()
 	}, nil
 }
 
@@ -359,4 +397,29 @@ func roundMs(d time.Duration) string {
 		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
 	}
 	return d.Round(time.Millisecond).String()
+}
+
+// loadPollStay reads --poll and --stay, which only a load that reaches
+// the commands step can use.
+func loadPollStay(o *loadOptions, until event.Until) (poll, stay time.Duration, err error) {
+	if o.Poll == "" && o.Stay == "" {
+		return 0, 0, nil
+	}
+	if !until.Reaches(event.UntilCommands) {
+		return 0, 0, usageErr("--poll and --stay act in the commands step: add --until commands")
+	}
+	if o.Poll != "" {
+		if poll, err = sim.ParsePoll(o.Poll); err != nil {
+			return 0, 0, usageErr("--poll %v", err)
+		}
+	}
+	if o.Stay != "" {
+		if stay, err = sim.ParseStay(o.Stay); err != nil {
+			return 0, 0, usageErr("--stay %v", err)
+		}
+	}
+	if err := sim.CheckPoll(poll, stay); err != nil {
+		return 0, 0, usageErr("%v", err)
+	}
+	return poll, stay, nil
 }

@@ -62,6 +62,10 @@ func TestLoadFailuresAndUsage(t *testing.T) {
 		{[]string{"load", "--rate", "5"}, "needs a duration"},
 		{[]string{"load", "--devices", "1", "--metrics-addr", "9090"}, "want HOST:PORT or :PORT"},
 		{[]string{"report", "merge", "/nonexistent.json"}, "no such file"},
+		{[]string{"load", "--devices", "1", "--stay", "30s"}, "add --until commands"},
+		{[]string{"load", "--devices", "1", "--until", "commands", "--poll", "10ms"}, "--poll"},
+		{[]string{"load", "--devices", "1", "--until", "commands", "--poll", "0", "--stay", "5s"}, "needs polling"},
+		{[]string{"load", "--devices", "1", "--command-delay", "1s", "--connect-to", "a:443:127.0.0.1:1"}, "for the embedded server"},
 	} {
 		r := execute(t, tt.args...)
 		assert.Equal(t, 2, r.code, "%v: %s", tt.args, r.errOut)
@@ -181,6 +185,36 @@ func TestLoadOutputsHoldNoSecret(t *testing.T) {
 		}
 		for _, m := range regexp.MustCompile(`access-token=([^&"'\s<]+)`).FindAllStringSubmatch(out, -1) {
 			assert.Contains(t, m[1], "REDACTED", "%s: a token in %q", name, m[0])
+		}
+	}
+}
+
+// A load to the commands step against an embedded server whose worker
+// queues and pushes after TokenUpdate: every device is woken by a push,
+// and the report has one push-to-connect latency per device next to the
+// steps. With --no-push the devices poll and there is none.
+func TestLoadPushToConnectLatency(t *testing.T) {
+	for _, push := range []bool{true, false} {
+		path := filepath.Join(t.TempDir(), "load.json")
+		args := []string{"load", "--devices", "3", "--concurrency", "3", "--mix", "iphone@26.1:1", "--until", "commands",
+			"--command-delay", "200ms", "--report", "json=" + path}
+		if !push {
+			args = append(args, "--no-push", "--poll", "100ms")
+		}
+		r := execute(t, args...)
+		require.Equal(t, 0, r.code, r.out+r.errOut)
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		res, err := load.ReadJSON(f)
+		f.Close()
+		require.NoError(t, err)
+		assert.Equal(t, 3, res.Enrolled())
+		if push {
+			require.NotNil(t, res.Steps[load.StepPushToConnect], "push-to-connect latencies")
+			assert.Equal(t, int64(3), res.Steps[load.StepPushToConnect].Count())
+			assert.Contains(t, r.out, "push-to-connect")
+		} else {
+			assert.Nil(t, res.Steps[load.StepPushToConnect], "polling is no push")
 		}
 	}
 }

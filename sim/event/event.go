@@ -210,6 +210,9 @@ type Exchange struct {
 	TLSVersion      string        `json:"tls_version,omitempty"`
 	Duration        time.Duration `json:"duration_ns"`
 	Error           string        `json:"error,omitempty"`
+	// PushedAt, on a connect a push woke, is when the APNs stand-in
+	// received that push: the load mode's push-to-connect latency.
+	PushedAt *time.Time `json:"pushed_at,omitempty"`
 }
 
 // Expects reports whether the case expects check id to fail or warn: a trip
