@@ -105,3 +105,25 @@ func TestOutcomesAfterTheProfile(t *testing.T) {
 		}
 	}
 }
+
+// A scripted server action the device did not answer in time fails the
+// case, with what went wrong; one it answered does not.
+func TestScriptedActionsFailTheCase(t *testing.T) {
+	for _, failed := range []string{"", "queue DeviceLock after 2s: not answered within 5s"} {
+		events := commandsRun(t, nil, "", "DeviceInformation", "1")
+		end := &events[2]
+		end.Facts["actions"] = "queued DeviceInformation after 2s, answered 0s later"
+		if failed != "" {
+			end.Facts["actions"] += "; " + failed
+			end.Facts["actions_failed"] = failed
+		}
+		s := summaryOf(events)
+		problems := s.Cases[0].Problems(false)
+		if failed == "" {
+			assert.Empty(t, problems)
+			continue
+		}
+		assert.Equal(t, []string{"scenario actions: " + failed}, problems)
+		assert.Equal(t, report.ExitFailed, s.ExitCode(false))
+	}
+}

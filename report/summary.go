@@ -76,6 +76,9 @@ func (c *CaseSummary) Problems(strict bool) []string {
 			out = append(out, fmt.Sprintf("expected %s %s, got %s", k, want, got))
 		}
 	}
+	if failed := c.Facts["actions_failed"]; failed != "" {
+		out = append(out, "scenario actions: "+failed)
+	}
 	if missing := missingCommands(c.Info.ExpectCommandTypes, c.Facts["command_types"]); len(missing) > 0 {
 		got := c.Facts["command_types"]
 		if got == "" {

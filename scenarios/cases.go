@@ -80,6 +80,7 @@ func (s Scenario) Cases(getenv func(string) string) ([]CaseSpec, error) {
 			Until:         s.Until,
 			Poll:          s.Poll,
 			Stay:          s.Stay,
+			Actions:       slices.Clone(s.Actions),
 			Scenario:      s.Name,
 			Suite:         s.Suite,
 			Description:   s.Description,

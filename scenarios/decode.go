@@ -33,7 +33,7 @@ var (
 var (
 	suiteKeys    = []string{"name", "description", "scenarios"}
 	scenarioKeys = []string{"name", "description", "tags", "device", "devices", "matrix", "type", "account", "target",
-		"device_options", "login", "replay_body", "probes", "discovery_only", "until", "poll", "stay", "expect"}
+		"device_options", "login", "replay_body", "probes", "discovery_only", "until", "poll", "stay", "actions", "expect"}
 	matrixKeys  = []string{"families", "versions"}
 	accountKeys = []string{"identifier", "username", "password_env", "password_file", "totp_secret_env", "totp_secret_file",
 		"totp", "managed_apple_id"}
@@ -41,7 +41,8 @@ var (
 	targetKeys        = []string{"embedded", "server", "axm"}
 	axmKeys           = []string{"serve", "listen", "state", "server", "wait", "default", "withdraw", "restore", "refuse_first"}
 	embeddedKeys      = []string{"faults"}
-	serverKeys        = []string{"base_url", "resolve", "connect_to", "cacert", "stock_ca", "axm_url", "timeout"}
+	serverKeys        = []string{"base_url", "resolve", "connect_to", "cacert", "stock_ca", "axm_url", "timeout", "admin_queue"}
+	actionKeys        = []string{"after", "queue", "keys", "within"}
 	deviceOptionKeys  = []string{"exactly_one_at", "omit_model_family", "no_fallback_on_rejection", "form_encoded_body", "append_login_query", "locked"}
 	loginKeys         = []string{"form", "username", "password", "otp", "submit", "fields", "driver"}
 	expectKeys        = []string{"outcome", "enroll", "fail", "steps", "commands"}
@@ -443,6 +444,9 @@ func (d *decoder) scenario(n *yaml.Node) Scenario {
 		d.until(v, &s)
 	}
 	d.poll(f, &s)
+	if v := f.get("actions"); v != nil {
+		d.actions(v, &s)
+	}
 	if v := f.get("expect"); v != nil {
 		d.expect(v, &s)
 	}
@@ -797,6 +801,15 @@ func (d *decoder) server(n *yaml.Node, s *Scenario) {
 	if v := f.get("timeout"); v != nil {
 		t.Timeout, _ = d.duration(v, "target.server.timeout")
 	}
+	if v := f.get("admin_queue"); v != nil {
+		if q, ok := d.str(v, "target.server.admin_queue"); ok {
+			if u, err := url.Parse(strings.TrimSpace(strings.TrimPrefix(q, "PUT "))); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				d.errf(deref(v), "target.server.admin_queue %q: want an http(s) URL with {id} where the EnrollmentID or UDID goes, optionally after \"PUT \"", q)
+			} else {
+				t.AdminQueue = q
+			}
+		}
+	}
 	if v := f.get("resolve"); v != nil {
 		items, _ := d.strList(v, "target.server.resolve")
 		for i, it := range items {
@@ -1146,4 +1159,50 @@ func checkIDs() []string {
 		out = append(out, c.ID)
 	}
 	return out
+}
+
+// actions reads actions:, server actions scripted for the device's stay:
+// [{after: 5s, queue: DeviceLock, within: 10s, keys: {...}}].
+func (d *decoder) actions(n *yaml.Node, s *Scenario) {
+	list := deref(n)
+	if list.Kind != yaml.SequenceNode {
+		d.errf(list, "actions: want a list such as [{after: 5s, queue: DeviceLock, within: 10s}]")
+		return
+	}
+	if s.Until != "" && s.Until != event.UntilCommands {
+		d.errf(list, "actions: act in the commands step, and until is %s: drop until or the actions", s.Until)
+	}
+	for i, item := range list.Content {
+		ctx := fmt.Sprintf("actions[%d]", i)
+		f, ok := d.mapping(item, ctx, "key", actionKeys)
+		if !ok {
+			continue
+		}
+		var a sim.Action
+		if v := f.get("after"); v != nil {
+			a.After, _ = d.duration(v, ctx+".after")
+		}
+		if v := f.get("within"); v != nil {
+			a.Within, _ = d.duration(v, ctx+".within")
+		}
+		if v := f.get("queue"); v != nil {
+			if q, ok := d.str(v, ctx+".queue"); ok {
+				if !requestTypePattern.MatchString(q) {
+					d.errf(deref(v), "%s.queue %q: want a RequestType such as DeviceLock", ctx, q)
+				}
+				a.Queue = q
+			}
+		} else {
+			d.errf(item, "%s: missing queue (the RequestType the server queues, e.g. queue: DeviceInformation)", ctx)
+		}
+		if v := f.get("keys"); v != nil {
+			if err := deref(v).Decode(&a.Keys); err != nil || deref(v).Kind != yaml.MappingNode {
+				d.errf(deref(v), "%s.keys: want a mapping of the command's keys, e.g. {Queries: [DeviceName]}", ctx)
+			}
+		}
+		s.Actions = append(s.Actions, a)
+	}
+	if len(s.Actions) > 0 && !s.Target.Embedded && s.Target.Server.AdminQueue == "" {
+		d.errf(list, "actions: the server needs a hook to queue commands: add target.server.admin_queue (e.g. \"PUT https://mdm.example.com/v1/enqueue/{id}\")")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/enrollsim/enrollsim/sim"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -20,4 +21,14 @@ func TestPollAndStayBecomeCases(t *testing.T) {
 	profile := byCase["profile-only/mac@26.1"]
 	assert.Zero(t, profile.Poll, "no poll: the engine's default")
 	assert.Zero(t, profile.Stay)
+}
+
+// actions reach the engine's cases as sim.Actions, keys and all.
+func TestActionsBecomeCases(t *testing.T) {
+	byCase := casesOf(t, "testdata/valid/actions.yaml")
+	c := byCase["actions/iphone@26.1"]
+	assert.Equal(t, []sim.Action{
+		{After: 2 * time.Second, Queue: "DeviceInformation", Keys: map[string]any{"Queries": []any{"DeviceName"}}, Within: 5 * time.Second},
+		{Queue: "ProfileList"},
+	}, c.Actions)
 }

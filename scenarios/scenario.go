@@ -60,7 +60,9 @@ type Scenario struct {
 	// an empty answer (zero: sim.DefaultPoll; below zero: never) and how
 	// long it stays polling (zero: until its first commands only).
 	Poll, Stay time.Duration
-	Expect     Expect
+	// Actions are sim.Case's: server actions scripted for the stay.
+	Actions []sim.Action
+	Expect  Expect
 
 	// Suite names the suite the scenario was loaded with.
 	Suite string
@@ -163,6 +165,8 @@ type ServerTarget struct {
 	// registration. Empty means Apple's.
 	AxMURL  string
 	Timeout time.Duration // per request; 0 means the run's
+	// AdminQueue is the server's hook to queue a command (sim.AdminHooks.Queue).
+	AdminQueue string
 }
 
 // Expect is what the scenario expects of each of its cases.

@@ -72,6 +72,7 @@ type mdmState struct {
 	forbidden      []check.ForbiddenCommand // CMD-001: commands user enrollment forbids on this platform
 	push           *pushState               // the push route (push.go); nil without one
 	cmds           *mdmcmd.State            // what commands installed, and whether the device is locked
+	actions        []*actionState           // the scenario's server actions (actions.go)
 	doers          map[*identityState]Doer  // TLS client certificate clients
 	// signInAgain, when set, replaces signInAgainAfter (tests).
 	signInAgain func(resp *response, what string) (bool, string)

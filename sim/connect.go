@@ -56,6 +56,7 @@ func (r *runner) commandsStep() (*stop, event.StepStatus, string) {
 		}
 	}()
 	m.played = true
+	m.actions = actionsOf(r.c)
 	r.rotatePushToken(m)
 	st, status, msg := r.connectLoop(m, o)
 	return st, status, commandsSummary(m, msg)
@@ -93,6 +94,7 @@ func (r *runner) connectLoop(m *mdmState, o *check.Commands) (*stop, event.StepS
 		case !done && (len(m.commands) == maxCommands || time.Now().After(deadline)):
 			return nil, event.StepOK, fmt.Sprintf("stopped with %s unanswered: the simulator answers at most %d commands within %s (its bounds)", cmd.RequestType, maxCommands, r.lim.StepTimeout)
 		case !done:
+			m.actionAnswered(cmd.UUID, cmd.RequestType, p.waited)
 			body = m.answerMessage(cmd, dev)
 			what, purpose, route = "connect (answer "+cmd.RequestType+")", "connect: answer "+cmd.RequestType, ""
 			continue
@@ -113,6 +115,7 @@ func (r *runner) connectLoop(m *mdmState, o *check.Commands) (*stop, event.StepS
 // answer: the route ("" when it leaves).
 func (r *runner) wake(m *mdmState, p *poller, deadline *time.Time) (string, error) {
 	answered := len(m.commands)
+	r.fireActions(m, p.waited)
 	if ps := m.push; ps != nil && !ps.life.Loop {
 		// After a push loop the device polls: it no longer heeds pushes.
 		ok, err := r.awaitPush(m, p, answered)
@@ -156,6 +159,9 @@ func commandsSummary(m *mdmState, msg string) string {
 	}
 	if m.polled > 0 {
 		summary += fmt.Sprintf("; %d connects woke by polling (a real device waits for a push)", m.polled)
+	}
+	if acts, _ := actionsSummary(m); acts != "" {
+		summary += "; scenario actions: " + acts
 	}
 	if msg != "" {
 		summary += "; " + msg
@@ -257,6 +263,12 @@ func (r *runner) mdmFacts(f map[string]string) {
 		}
 		if m.push != nil && m.push.woken > 0 {
 			f["connects_pushed"] = fmt.Sprint(m.push.woken)
+		}
+		if acts, failed := actionsSummary(m); acts != "" {
+			f["actions"] = acts
+			if failed != "" {
+				f["actions_failed"] = failed
+			}
 		}
 	}
 }

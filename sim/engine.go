@@ -186,6 +186,10 @@ type AdminHooks struct {
 	RevokeToken string // the next request of the enrollment gets a 401 challenge
 	ExpireToken string // the token counts as past its expires_in
 	Unenroll    string // the next request gets 403 com.apple.unrecognized.device
+	// Queue makes the server queue a command for the enrollment (and push):
+	// the command plist ({CommandUUID, Command}) is the body. POSTed, or
+	// PUT when the template starts with "PUT " (NanoMDM's /v1/enqueue/{id}).
+	Queue string
 }
 
 // AppleAxMURL is the AxM endpoint real devices ask (spec §2.0).
@@ -270,6 +274,10 @@ type Case struct {
 	// added up), answering what arrives; zero: it polls only until its
 	// first command, up to DefaultPollFor.
 	Stay time.Duration
+	// Actions are server actions scripted for the stay (actions.go): the
+	// target's Queue hook queues a command, which the device must answer
+	// in time. They keep the device staying until each is due and judged.
+	Actions []Action
 	// Scenario, Suite, Description and Tags label the case in reports.
 	Scenario, Suite, Description string
 	Tags                         []string

@@ -52,6 +52,10 @@ type poller struct {
 
 func newPoller(c Case) *poller {
 	p := &poller{every: c.Poll, stay: c.Stay, idle: 1}
+	for _, a := range c.Actions {
+		// The device stays until every action is due and judged.
+		p.stay = max(p.stay, a.After+a.within())
+	}
 	if p.every == 0 {
 		p.every = DefaultPoll
 	}

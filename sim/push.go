@@ -216,6 +216,7 @@ func (r *runner) awaitPush(m *mdmState, p *poller, answered int) (bool, error) {
 			return false, err
 		}
 		p.waited += d
+		r.fireActions(m, p.waited)
 		if _, ok := ps.wakingPush(); ok {
 			return true, nil
 		}

@@ -97,3 +97,41 @@ func TestLockedDeviceAnswersNotNow(t *testing.T) {
 		assert.Equal(t, "Acknowledged", statuses["DeviceInformation"], "locked %v", locked)
 	}
 }
+
+// A scripted server action during the stay: 2 s into the device's waiting
+// the target's queue hook queues DeviceInformation, and the device answers
+// it, woken by the server's push (at once) or by polling (at its next
+// poll). Against a server that never pushes the device, waiting for a push,
+// never learns of it: the action fails the case's expectations.
+func TestScriptedActionIsAnswered(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		cfg     refserver.Config
+		actions string
+		failed  string
+	}{
+		{"push", refserver.Config{}, "queued DeviceInformation after 2s, answered 0s later", ""},
+		{"poll", refserver.Config{APNs: noPush}, "queued DeviceInformation after 2s, answered 1s later", ""},
+		{"no push", refserver.Config{Faults: []string{refserver.FaultPushNone}}, "queue DeviceInformation after 2s: not answered within 5s",
+			"queue DeviceInformation after 2s: not answered within 5s"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			target := startRefWith(t, 5*time.Second, tt.cfg)
+			var cases []sim.Case
+			for _, c := range pollCases(t, target) {
+				if c.Name == "iphone@26.1/user" {
+					c.Actions = []sim.Action{{After: 2 * time.Second, Queue: "DeviceInformation", Keys: map[string]any{"Queries": []any{"DeviceName"}}, Within: 5 * time.Second}}
+					cases = append(cases, c)
+				}
+			}
+			reps, events := playPolled(t, target, cases)
+			require.Equal(t, event.OutcomeEnrolled, reps[0].Outcome, describe(reps[0]))
+			s := seenOf(events[reps[0].Name])
+			assert.Equal(t, tt.actions, s.facts["actions"])
+			assert.Equal(t, tt.failed, s.facts["actions_failed"])
+			if tt.failed == "" {
+				assert.Contains(t, s.message, "answered 6 commands")
+			}
+		})
+	}
+}

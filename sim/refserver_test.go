@@ -73,7 +73,7 @@ func startRefWith(t *testing.T, timeout time.Duration, cfg refserver.Config) *re
 	reg := srv.ObserveAxM(context.Background(), client)
 	out := &ref{
 		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(),
-			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}, Keys: keys.Reused, AxM: &reg},
+			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll, Queue: srv.QueueURL()}, Keys: keys.Reused, AxM: &reg},
 		srv: srv, clock: clock, apns: standIn,
 	}
 	if standIn != nil {

@@ -129,7 +129,7 @@ func (e *embeddedServer) target() sim.Target {
 	// trusts (SEC-002).
 	revoke, expire, unenroll := e.srv.AdminURLs()
 	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool(), Timeout: e.timeout,
-		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}, AxM: e.axm,
+		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll, Queue: e.srv.QueueURL()}, AxM: e.axm,
 		// The reference server keys nothing on device keys (keys.Reused).
 		Keys: keys.Reused, Push: e.pushReceiver()}
 }

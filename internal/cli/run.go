@@ -154,6 +154,7 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.StringArrayVar(&o.StockCAs, "stock-ca", nil, "PEM file of a CA to trust AND to count as a stock device root, for a lab CA that stands in for the public PKI, such as 'enrollsim serve's (repeatable)")
 	fl.StringVar(&o.Admin.RevokeToken, "admin-revoke-token", "", "URL the simulator POSTs to make the server revoke this enrollment's token ({id} is the EnrollmentID or UDID): judges TOK-006")
 	fl.StringVar(&o.Admin.ExpireToken, "admin-expire-token", "", "URL the simulator POSTs to make the server treat the token as expired ({id} as above): judges TOK-009 for OAuth 2")
+	fl.StringVar(&o.Admin.Queue, "admin-queue", "", "URL the simulator POSTs a command plist to, to make the server queue it for the device and push ({id} as above; \"PUT URL\" to PUT, as NanoMDM's /v1/enqueue/{id}): for scenario actions")
 	fl.StringVar(&o.Admin.Unenroll, "admin-unenroll", "", "URL the simulator POSTs to make the server unenroll the device ({id} as above): judges TOK-007")
 	fl.StringVar(&o.AxMURL, "axm-url", "", "device-side AxM discovery endpoint (default Apple's "+sim.AppleAxMURL+"); setting it declares an AxM registration, so the registered URL is probed too")
 	fl.DurationVar(&o.Timeout, "timeout", sim.DefaultLimits.Timeout, "per-request timeout, body included (devices wait 90s)")
@@ -608,8 +609,8 @@ func deployedTarget(o *runOptions) (sim.Target, error) {
 	if o.AxMURL != "" {
 		target.AxMURL, target.AxMDeclared = o.AxMURL, true
 	}
-	for flag, v := range map[string]string{"--admin-revoke-token": o.Admin.RevokeToken, "--admin-expire-token": o.Admin.ExpireToken, "--admin-unenroll": o.Admin.Unenroll} {
-		if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+	for flag, v := range map[string]string{"--admin-revoke-token": o.Admin.RevokeToken, "--admin-expire-token": o.Admin.ExpireToken, "--admin-unenroll": o.Admin.Unenroll, "--admin-queue": strings.TrimPrefix(o.Admin.Queue, "PUT ")} {
+		if u, err := url.Parse(strings.TrimSpace(v)); v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
 			return sim.Target{}, usageErr("%s %q: want an http(s) URL, with {id} where the enrollment's EnrollmentID or UDID goes", flag, v)
 		}
 	}

@@ -194,7 +194,7 @@ func (ts *scenarioTargets) client(spec scenarios.CaseSpec, si *standInRun, scena
 	if err != nil {
 		return sim.Target{}, usageErr("scenario %s: %v", scenario, err)
 	}
-	t := sim.Target{Name: firstNonEmpty(st.BaseURL, "deployed server"), Doer: client, Timeout: timeout}
+	t := sim.Target{Name: firstNonEmpty(st.BaseURL, "deployed server"), Doer: client, Timeout: timeout, Admin: sim.AdminHooks{Queue: st.AdminQueue}}
 	if len(st.StockCAs) > 0 {
 		if t.StockRoots, err = transport.StockPool(st.StockCAs); err != nil {
 			return sim.Target{}, usageErr("scenario %s: stock_ca: %v", scenario, err)

@@ -150,7 +150,7 @@ func (s *Server) connectAnswer(req *mdmRequest) mdmAnswer {
 	if status == "Idle" {
 		if !ch.queued && (req.userChannel || s.workerQueued(e)) {
 			if !req.userChannel {
-				ch.queue = s.firstCommands(e)
+				ch.queue = append(s.firstCommands(e), ch.queue...)
 			}
 			ch.queued = true
 		}

@@ -140,7 +140,8 @@ func (s *Server) queueFirst(e *enrollment) bool {
 	if ch.queued || !s.workerQueued(e) {
 		return false
 	}
-	ch.queue, ch.queued = s.firstCommands(e), true
+	// Commands an admin queued before come after the first ones.
+	ch.queue, ch.queued = append(s.firstCommands(e), ch.queue...), true
 	return true
 }
 
