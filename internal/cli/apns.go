@@ -91,9 +91,10 @@ func runAPNsServe(ctx context.Context, f *Factory, o *apnsServeOptions, ready fu
 	if err != nil {
 		return usageHint(fmt.Errorf("--topic: %w", err), "")
 	}
-	serving, err := apns.NewServerCert(append([]string{"127.0.0.1", "::1", "localhost"}, o.Hosts...)...)
+	keep := o.CertOut // a temporary directory keeps nothing
+	serving, err := standInCert(keep, o.Hosts)
 	if err != nil {
-		return incompleteErr(err, "")
+		return err
 	}
 	w := f.IO.Out
 	srv, err := apns.Start(o.Listen, apns.Config{Certificate: &serving, Now: f.Now,

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/enrollsim/enrollsim/internal/apns"
 	"github.com/enrollsim/enrollsim/internal/transport"
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/scenarios"
@@ -79,9 +82,13 @@ type runOptions struct {
 	// first commands this long after its TokenUpdate (--command-delay).
 	CommandDelay time.Duration
 	// NoPush: the embedded server does not push, and its devices poll.
-	NoPush     bool
-	TOTPOffset int
-	TOTPWrong  bool
+	NoPush bool
+	// APNsListen, for a deployed server, starts an APNs stand-in there
+	// that the server pushes through (the push route); APNsCertOut keeps
+	// its certificates.
+	APNsListen, APNsCertOut string
+	TOTPOffset              int
+	TOTPWrong               bool
 
 	Parallel     int
 	Shard        string
@@ -192,6 +199,8 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.BoolVar(&o.DiscoveryOnly, "discovery-only", false, "stop each case after discovery")
 	fl.StringVar(&o.Until, "until", "", "how far each case goes after the profile: profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate) or commands (connect and the first commands); default commands, or the scenario's until")
 	fl.StringVar(&o.Poll, "poll", "", fmt.Sprintf("EVERY: after an empty answer, connect again every EVERY, a tester's stand-in for the APNs push the simulator cannot receive (a real device waits for the push); 0 turns it off (default %s while no command has come yet, for up to %s; or the scenario's poll)", sim.DefaultPoll, sim.DefaultPollFor))
+	fl.StringVar(&o.APNsListen, "apns-listen", "", "deployed server: run an APNs stand-in on HOST:PORT that the server pushes through (point its push host there), so the devices wait for its pushes instead of polling")
+	fl.StringVar(&o.APNsCertOut, "apns-cert-out", "", "with --apns-listen: directory of the stand-in's certificates (apns-ca.pem for the server to trust), kept and taken again by later runs and 'enrollsim apns serve'")
 	fl.BoolVar(&o.NoPush, "no-push", false, "the embedded server does not push (its APNs stand-in is off), so the devices reconnect by polling (--poll) instead of on its pushes. The embedded server only")
 	fl.DurationVar(&o.CommandDelay, "command-delay", 0, "the embedded server queues each enrollment's first commands this long after its TokenUpdate, as a real MDM's background worker does, e.g. 3s (default 0: at the first connect); the device then gets them by polling (--poll). The embedded server only")
 	fl.StringVar(&o.Stay, "stay", "", "FOR: keep polling every --poll until the waits add up to FOR, also after the queue drains, answering what arrives, e.g. 2m (default 0: poll only until the first commands; or the scenario's stay)")
@@ -487,6 +496,12 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 	if o.CommandDelay > 0 && o.Email != "" && !embedded {
 		return runPlan{}, none, usageErr("--command-delay sets the embedded server's worker: add --embedded, or drop it for a deployed server (whose worker is its own)")
 	}
+	if o.APNsListen != "" && embedded {
+		return runPlan{}, none, usageErr("--apns-listen is for a deployed server: the embedded server pushes through a stand-in of its own (--no-push to poll)")
+	}
+	if o.APNsCertOut != "" && o.APNsListen == "" {
+		return runPlan{}, none, usageErr("--apns-cert-out needs --apns-listen")
+	}
 	if o.NoPush && o.Email != "" && !embedded {
 		return runPlan{}, none, usageErr("--no-push switches off the embedded server's pushes: add --embedded, or drop it for a deployed server (its devices poll unless it pushes to a stand-in)")
 	}
@@ -537,6 +552,8 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 		target, cleanup = es.target(), es.close
 		account = es.fillAccount(account)
 	} else if target, err = deployedTarget(o); err != nil {
+		return runPlan{}, none, err
+	} else if cleanup, err = deployedPush(o, &target); err != nil {
 		return runPlan{}, none, err
 	}
 	plan := runPlan{clock: clock}
@@ -746,4 +763,37 @@ func openReports(specs []string, opt report.Options) ([]reportSink, func(), erro
 			finish: func() error { return write(fh, events, opt) }})
 	}
 	return sinks, closeAll, nil
+}
+
+// deployedPush starts the APNs stand-in of --apns-listen for a deployed
+// target, and points the target's devices at it. The returned func stops it.
+func deployedPush(o *runOptions, t *sim.Target) (func(), error) {
+	if o.APNsListen == "" {
+		return func() {}, nil
+	}
+	if _, port, err := net.SplitHostPort(o.APNsListen); err != nil || !validPort(port) {
+		return nil, usageErr("--apns-listen %q: want HOST:PORT, e.g. 127.0.0.1:2197", o.APNsListen)
+	}
+	if o.APNsCertOut != "" {
+		if err := os.MkdirAll(o.APNsCertOut, 0o700); err != nil {
+			return nil, usageHint(fmt.Errorf("--apns-cert-out: %w", unwrapPathErr(err)), "pass a writable directory")
+		}
+	}
+	serving, err := standInCert(o.APNsCertOut, nil)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := apns.Start(o.APNsListen, apns.Config{Certificate: &serving})
+	if err != nil {
+		return nil, incompleteErr(err, "is another stand-in running there? pick another --apns-listen (and tell the server)")
+	}
+	if o.APNsCertOut != "" {
+		if err := os.WriteFile(filepath.Join(o.APNsCertOut, "apns-ca.pem"), srv.CertificatePEM(), 0o644); err != nil {
+			srv.Close()
+			return nil, usageHint(fmt.Errorf("--apns-cert-out: %w", err), "pass a writable directory")
+		}
+	}
+	o.say(fmt.Sprintf("APNs stand-in at %s: the server must push there (and trust its certificate); the devices wait for its pushes", srv.URL()))
+	t.Push = sim.PushReceiverFunc(func(token []byte) sim.PushMailbox { return srv.Subscribe(token) })
+	return func() { srv.Close() }, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/enrollsim/enrollsim/accounts"
 	"github.com/enrollsim/enrollsim/internal/axm"
 	"github.com/enrollsim/enrollsim/internal/refserver"
+	"github.com/enrollsim/enrollsim/internal/transport"
 )
 
 type serveOptions struct {
@@ -37,6 +38,8 @@ type serveOptions struct {
 	// CommandDelay: the worker queues the first commands this long after
 	// TokenUpdate (a real MDM's behaviour; 0: at the first connect).
 	CommandDelay time.Duration
+	// APNs and APNsCACert: the APNs stand-in the server pushes through.
+	APNs, APNsCACert string
 }
 
 func newServeCmd(f *Factory, ready func(*refserver.Server)) *cobra.Command {
@@ -62,6 +65,8 @@ plays against it from another terminal.`,
 	cmd.Flags().IntVar(&o.Accounts, "accounts", 0, "also serve N pattern accounts for 'enrollsim load' (BYOD, web login with TOTP)")
 	cmd.Flags().StringVar(&o.Pattern, "account-pattern", accounts.DefaultPattern, "names of the pattern accounts; {n} counts from 1")
 	cmd.Flags().StringVar(&o.MasterFile, "master-secret-file", "", "the master secret their passwords and seeds derive from (made, mode 0600, when missing; default: beside the CA)")
+	cmd.Flags().StringVar(&o.APNs, "apns", "", "push through the APNs stand-in at this base URL after queuing commands (e.g. https://127.0.0.1:2197, from 'enrollsim run --apns-listen' or 'enrollsim apns serve')")
+	cmd.Flags().StringVar(&o.APNsCACert, "apns-cacert", "", "with --apns: the stand-in's certificate to trust (apns-ca.pem of its --cert-out)")
 	cmd.Flags().DurationVar(&o.CommandDelay, "command-delay", 0, "queue each enrollment's first commands this long after its TokenUpdate, as a real MDM's background worker does (default 0: at its first connect); a device then gets them only by connecting again")
 	cmd.Flags().StringVar(&o.AxMBaseURL, "axm-base-url", "", "register with this Device Assignment API ('enrollsim axm serve') instead of the built-in stand-in")
 	cmd.Flags().StringVar(&o.AxMState, "axm-state", "axm-state", "with --axm-base-url: the stand-in's directory, for its CA and the server's token")
@@ -74,6 +79,22 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 		return usageErr("--command-delay %s: want 0 or a positive duration such as 3s", o.CommandDelay)
 	}
 	cfg := refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now, CommandDelay: o.CommandDelay}
+	if o.APNsCACert != "" && o.APNs == "" {
+		return usageErr("--apns-cacert needs --apns")
+	}
+	if o.APNs != "" {
+		if u, err := url.Parse(o.APNs); err != nil || u.Scheme != "https" || u.Host == "" {
+			return usageErr("--apns %q: want the stand-in's https base URL, e.g. https://127.0.0.1:2197", o.APNs)
+		}
+		cfg.APNs = &refserver.APNs{URL: strings.TrimRight(o.APNs, "/")}
+		if o.APNsCACert != "" {
+			pool, err := transport.StockPool([]string{o.APNsCACert})
+			if err != nil {
+				return usageErr("--apns-cacert: %v", err)
+			}
+			cfg.APNs.Roots = pool
+		}
+	}
 	if o.AxMBaseURL != "" {
 		outside, err := outsideAxM(o, f.Now())
 		if err != nil {
