@@ -43,6 +43,15 @@ def lifelit(dep, rem):
     if rem: parts.append('Removed: "%s"' % rem)
     return '{' + ', '.join(parts) + '}'
 
+def introduced(s, f, pl):
+    # '' where the platform lacks the command (absent, or introduced n/a). A version YAML read as a
+    # number (10.10 unquoted would be 10.1) would be wrong silently: refuse it.
+    if s is None or s.get('introduced') in (None, 'n/a'): return ''
+    v = s['introduced']
+    if not isinstance(v, str): sys.exit('%s: supportedOS.%s.introduced is %r, not a string' % (f, pl, v))
+    return v
+
+intro = {}
 files = subprocess.check_output(['git','-C',repo,'ls-tree','--name-only','HEAD','mdm/commands/']).decode().split()
 cmds = {}
 for f in files:
@@ -57,6 +66,7 @@ for f in files:
     if rt in LIFE_COMMANDS:
         lrow = [LIFE_COMMANDS[rt].get(pl, ('', '')) for pl in plats]
     cmds[rt] = (row, lrow, f)
+    intro[rt] = [introduced(so.get(pl), f, pl) for pl in plats]
 def keyrow(k, override=None):
     so = k.get('supportedOS') or {}
     out = []
@@ -91,6 +101,14 @@ for rt in sorted(cmds):
     row, lrow, f = cmds[rt]
     if any(a or b for a, b in lrow):
         w.append('\t"%s": {%s}, // %s' % (rt, ', '.join(lifelit(a, b) for a, b in lrow), f))
+w.append('}\n')
+w.append('// commandIntroduced maps RequestType -> the OS version that introduced the command on iOS,\n'
+         '// macOS, visionOS (payload-level supportedOS.<platform>.introduced); "" where the platform\n'
+         '// does not have it (introduced n/a, or the platform absent), as modeUnsupported in commandModes.\n'
+         '// From the snapshot commit only: the 27.0 commit was not read for it.\n'
+         'var commandIntroduced = map[string][3]string{')
+for rt in sorted(intro):
+    w.append('\t%-36s {%s}, // %s' % ('"%s":' % rt, ', '.join('"%s"' % v for v in intro[rt]), cmds[rt][2]))
 w.append('}\n')
 def emit(name, doc, keys, extra=lambda k: k, override=None):
     w.append(doc); w.append('var %s = map[string]keySupport{' % name)

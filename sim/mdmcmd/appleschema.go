@@ -103,6 +103,79 @@ var commandLifecycle = map[string][3]lifecycle{
 	"ScheduleOSUpdateScan": {{}, {Deprecated: "26.0", Removed: "27.0"}, {}},                                    // mdm/commands/system.update.scan.yaml
 }
 
+// commandIntroduced maps RequestType -> the OS version that introduced the command on iOS,
+// macOS, visionOS (payload-level supportedOS.<platform>.introduced); "" where the platform
+// does not have it (introduced n/a, or the platform absent), as modeUnsupported in commandModes.
+// From the snapshot commit only: the 27.0 commit was not read for it.
+var commandIntroduced = map[string][3]string{
+	"AccountConfiguration":            {"", "10.11", ""},       // mdm/commands/account.configuration.yaml
+	"ActivationLockBypassCode":        {"7.1", "10.15", "2.0"}, // mdm/commands/device.activationlock.bypasscode.yaml
+	"ActiveNSExtensions":              {"", "10.13", ""},       // mdm/commands/application.extensions.listactive.yaml
+	"ApplyRedemptionCode":             {"5.0", "", ""},         // mdm/commands/application.redemptioncode.yaml
+	"AvailableOSUpdates":              {"9.0", "10.11", ""},    // mdm/commands/system.update.available.yaml
+	"CertificateList":                 {"4.0", "10.7", "1.1"},  // mdm/commands/certificate.list.yaml
+	"ClearActivationLockBypassCode":   {"7.1", "10.15", "2.0"}, // mdm/commands/device.activationlock.clearbypasscode.yaml
+	"ClearPasscode":                   {"4.0", "", "1.1"},      // mdm/commands/passcode.clear.yaml
+	"ClearRestrictionsPassword":       {"8.0", "", ""},         // mdm/commands/device.restrictions.clearpassword.yaml
+	"ContentCachingInformation":       {"", "10.15.4", ""},     // mdm/commands/information.contentcaching.yaml
+	"DeclarativeManagement":           {"15.0", "13.0", "1.1"}, // mdm/commands/declarativemanagement.yaml
+	"DeleteUser":                      {"9.3", "10.13", ""},    // mdm/commands/user.delete.yaml
+	"DeviceConfigured":                {"9.0", "10.11", "2.0"}, // mdm/commands/device.configured.yaml
+	"DeviceInformation":               {"4.0", "10.7", "1.1"},  // mdm/commands/information.device.yaml
+	"DeviceLocation":                  {"9.3", "", ""},         // mdm/commands/device.lostmode.location.yaml
+	"DeviceLock":                      {"4.0", "10.7", "2.0"},  // mdm/commands/device.lock.yaml
+	"DisableLostMode":                 {"9.3", "", ""},         // mdm/commands/device.lostmode.disable.yaml
+	"DisableRemoteDesktop":            {"", "10.14.4", ""},     // mdm/commands/remotedesktop.disable.yaml
+	"EnableLostMode":                  {"9.3", "", ""},         // mdm/commands/device.lostmode.enable.yaml
+	"EnableRemoteDesktop":             {"", "10.14.4", ""},     // mdm/commands/remotedesktop.enable.yaml
+	"EraseDevice":                     {"4.0", "10.7", "1.1"},  // mdm/commands/device.erase.yaml
+	"InstallApplication":              {"5.0", "10.9", "1.1"},  // mdm/commands/application.install.yaml
+	"InstallEnterpriseApplication":    {"", "10.13.6", ""},     // mdm/commands/application.install.enterprise.yaml
+	"InstallMedia":                    {"8.0", "10.9", ""},     // mdm/commands/media.install.yaml
+	"InstallProfile":                  {"4.0", "10.7", "1.1"},  // mdm/commands/profile.install.yaml
+	"InstallProvisioningProfile":      {"4.0", "11.0", "1.1"},  // mdm/commands/profile.provisioning.install.yaml
+	"InstalledApplicationList":        {"5.0", "10.7", "1.1"},  // mdm/commands/application.installed.list.yaml
+	"InviteToProgram":                 {"7.0", "10.9", ""},     // mdm/commands/application.invitetoprogram.yaml
+	"LOMDeviceRequest":                {"", "11.0", ""},        // mdm/commands/lom.devicerequest.yaml
+	"LOMSetupRequest":                 {"", "11.0", ""},        // mdm/commands/lom.setuprequest.yaml
+	"LogOutUser":                      {"9.3", "", ""},         // mdm/commands/user.logout.yaml
+	"ManagedApplicationAttributes":    {"7.0", "", "1.1"},      // mdm/commands/managed.application.attributes.yaml
+	"ManagedApplicationConfiguration": {"7.0", "10.15", "1.1"}, // mdm/commands/managed.application.configuration.yaml
+	"ManagedApplicationFeedback":      {"7.0", "11.0", "1.1"},  // mdm/commands/managed.application.feedback.yaml
+	"ManagedApplicationList":          {"5.0", "11.0", "1.1"},  // mdm/commands/application.managed.list.yaml
+	"ManagedMediaList":                {"8.0", "", ""},         // mdm/commands/media.managed.list.yaml
+	"NSExtensionMappings":             {"", "10.13", ""},       // mdm/commands/application.extensions.mappings.yaml
+	"OSUpdateStatus":                  {"9.0", "10.11.5", ""},  // mdm/commands/system.update.status.yaml
+	"PlayLostModeSound":               {"10.3", "", ""},        // mdm/commands/device.lostmode.playsound.yaml
+	"ProfileList":                     {"4.0", "10.7", "1.1"},  // mdm/commands/profile.list.yaml
+	"ProvisioningProfileList":         {"4.0", "11.0", "1.1"},  // mdm/commands/profile.provisioning.list.yaml
+	"RefreshCellularPlans":            {"13.0", "", ""},        // mdm/commands/device.esim.yaml
+	"RemoveApplication":               {"5.0", "11.0", "1.1"},  // mdm/commands/application.remove.yaml
+	"RemoveMedia":                     {"8.0", "", ""},         // mdm/commands/media.remove.yaml
+	"RemoveProfile":                   {"4.0", "10.7", "1.1"},  // mdm/commands/profile.remove.yaml
+	"RemoveProvisioningProfile":       {"4.0", "11.0", "1.1"},  // mdm/commands/profile.provisioning.remove.yaml
+	"RequestMirroring":                {"7.0", "10.10", ""},    // mdm/commands/mirroring.request.yaml
+	"RequestUnlockToken":              {"5.0", "", ""},         // mdm/commands/passcode.unlocktoken.yaml
+	"RestartDevice":                   {"10.3", "10.13", ""},   // mdm/commands/device.restart.yaml
+	"Restrictions":                    {"4.0", "", "1.1"},      // mdm/commands/device.restrictions.list.yaml
+	"RotateFileVaultKey":              {"", "10.9", ""},        // mdm/commands/rotate.file.vault.key.yaml
+	"ScheduleOSUpdate":                {"9.0", "10.11", ""},    // mdm/commands/system.update.schedule.yaml
+	"ScheduleOSUpdateScan":            {"", "10.11", ""},       // mdm/commands/system.update.scan.yaml
+	"SecurityInfo":                    {"4.0", "10.7", "1.1"},  // mdm/commands/information.security.yaml
+	"SetAutoAdminPassword":            {"", "10.11", ""},       // mdm/commands/set.auto.admin.password.yaml
+	"SetFirmwarePassword":             {"", "10.13", ""},       // mdm/commands/passcode.firmware.set.yaml
+	"SetRecoveryLock":                 {"", "11.5", ""},        // mdm/commands/passcode.recovery.set.yaml
+	"Settings":                        {"5.0", "10.9", "1.1"},  // mdm/commands/settings.yaml
+	"ShutDownDevice":                  {"10.3", "10.13", ""},   // mdm/commands/device.shutdown.yaml
+	"StopMirroring":                   {"7.0", "10.10", ""},    // mdm/commands/mirroring.stop.yaml
+	"UnlockUserAccount":               {"", "10.13", ""},       // mdm/commands/user.unlock.yaml
+	"UserConfigured":                  {"17.0", "", ""},        // mdm/commands/user.configured.yaml
+	"UserList":                        {"9.3", "10.13", ""},    // mdm/commands/user.list.yaml
+	"ValidateApplications":            {"9.2", "", "1.1"},      // mdm/commands/application.validate.yaml
+	"VerifyFirmwarePassword":          {"", "10.13", ""},       // mdm/commands/passcode.firmware.verify.yaml
+	"VerifyRecoveryLock":              {"", "11.5", ""},        // mdm/commands/passcode.recovery.verify.yaml
+}
+
 // deviceInfoKeys maps each DeviceInformation query key to its support on iOS, macOS, visionOS.
 var deviceInfoKeys = map[string]keySupport{
 	"UDID":                                  {{Supported: true, Since: "", UEForbidden: true}, {Supported: true, Since: "", UEForbidden: true}, {Supported: true, Since: "", UEForbidden: true}},

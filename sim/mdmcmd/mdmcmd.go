@@ -125,9 +125,10 @@ func stringKey(m map[string]any, key, where string) (string, error) {
 // asked again.
 //
 // A command Apple's schema removes in the device's OS version (the
-// software-update commands in 27.0) is answered as a device that no longer
-// knows it (removedCommand), before any other rule: the command no longer
-// exists there, whatever the enrollment type.
+// software-update commands in 27.0), or introduces on the device's platform
+// only in a later version (UserConfigured before iOS 17.0), is answered as a
+// device that does not know it (removedCommand), before any other rule: the
+// command does not exist there, whatever the enrollment type. See Available.
 func Answer(c Command, d Device) map[string]any {
 	return NewState().Answer(c, d)
 }
@@ -228,4 +229,30 @@ func ForbiddenInUserEnrollment(requestType, family string) (bool, string) {
 		return false, ""
 	}
 	return commandModes[requestType][p] == modeForbidden, [...]string{"iOS", "macOS", "visionOS"}[p]
+}
+
+// Available reports whether the family's platform, at osVersion, has the
+// command in Apple's schema (commandIntroduced, commandLifecycle), and if
+// not why: "not on macOS", "introduced in iOS 17.0", "removed in iOS 27.0".
+// The platform is the schema's (an iPad's is iOS). An unknown family or
+// RequestType is available: the schema says nothing against it. A device
+// answers a command introduced later or removed with removedCommand
+// (Answer); one its platform never had keeps the simulator's
+// not-supported answer, as it did before this table existed.
+func Available(requestType, family, osVersion string) (ok bool, why string) {
+	p := platformOf(family)
+	in, known := commandIntroduced[requestType]
+	if p == platformUnknown || !known {
+		return true, ""
+	}
+	name := platformName(p)
+	switch {
+	case in[p] == "":
+		return false, "not on " + name
+	case commandNotYetIntroduced(requestType, p, osVersion):
+		return false, fmt.Sprintf("introduced in %s %s", name, in[p])
+	case commandRemoved(requestType, p, osVersion):
+		return false, fmt.Sprintf("removed in %s %s", name, commandLifecycle[requestType][p].Removed)
+	}
+	return true, ""
 }

@@ -97,6 +97,18 @@ func commandRemoved(requestType string, p platform, osVersion string) bool {
 	return removedBy(osVersion, l[p].Removed)
 }
 
+// commandNotYetIntroduced says whether the device's platform has the
+// command only from a later OS version than the device's. A platform that
+// never has it ("" in commandIntroduced) is not this case: such a command
+// keeps the answer of a command the simulator does not simulate.
+func commandNotYetIntroduced(requestType string, p platform, osVersion string) bool {
+	in, ok := commandIntroduced[requestType]
+	if !ok || p == platformUnknown {
+		return false
+	}
+	return !atLeast(osVersion, in[p])
+}
+
 // atLeast compares dotted versions numerically; an empty or unreadable
 // minimum is met, and an unreadable device version meets every minimum
 // (better to answer a key than to drop it on a typo).

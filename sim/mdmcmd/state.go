@@ -96,7 +96,7 @@ func (s *State) ForbiddenPayloads() []ForbiddenPayload {
 // records what c changes.
 func (s *State) Answer(c Command, d Device) map[string]any {
 	p := platformOf(d.Family)
-	if commandRemoved(c.RequestType, p, d.OSVersion) {
+	if commandRemoved(c.RequestType, p, d.OSVersion) || commandNotYetIntroduced(c.RequestType, p, d.OSVersion) {
 		return withType(c, removedCommand(c.RequestType))
 	}
 	if d.UserEnrollment && p != platformUnknown && commandModes[c.RequestType][p] == modeForbidden {
