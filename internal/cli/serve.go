@@ -79,21 +79,9 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 		return usageErr("--command-delay %s: want 0 or a positive duration such as 3s", o.CommandDelay)
 	}
 	cfg := refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now, CommandDelay: o.CommandDelay}
-	if o.APNsCACert != "" && o.APNs == "" {
-		return usageErr("--apns-cacert needs --apns")
-	}
-	if o.APNs != "" {
-		if u, err := url.Parse(o.APNs); err != nil || u.Scheme != "https" || u.Host == "" {
-			return usageErr("--apns %q: want the stand-in's https base URL, e.g. https://127.0.0.1:2197", o.APNs)
-		}
-		cfg.APNs = &refserver.APNs{URL: strings.TrimRight(o.APNs, "/")}
-		if o.APNsCACert != "" {
-			pool, err := transport.StockPool([]string{o.APNsCACert})
-			if err != nil {
-				return usageErr("--apns-cacert: %v", err)
-			}
-			cfg.APNs.Roots = pool
-		}
+	var err error
+	if cfg.APNs, err = serveAPNs(o); err != nil {
+		return err
 	}
 	if o.AxMBaseURL != "" {
 		outside, err := outsideAxM(o, f.Now())
@@ -246,4 +234,26 @@ func masterSecret(o *serveOptions) (string, string, error) {
 		return "", "", usageHint(fmt.Errorf("--master-secret-file: %w", err), "pass a writable path")
 	}
 	return v, path, nil
+}
+
+// serveAPNs is where --apns makes the server push; nil without it.
+func serveAPNs(o *serveOptions) (*refserver.APNs, error) {
+	if o.APNsCACert != "" && o.APNs == "" {
+		return nil, usageErr("--apns-cacert needs --apns")
+	}
+	if o.APNs == "" {
+		return nil, nil
+	}
+	if u, err := url.Parse(o.APNs); err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, usageErr("--apns %q: want the stand-in's https base URL, e.g. https://127.0.0.1:2197", o.APNs)
+	}
+	a := &refserver.APNs{URL: strings.TrimRight(o.APNs, "/")}
+	if o.APNsCACert != "" {
+		pool, err := transport.StockPool([]string{o.APNsCACert})
+		if err != nil {
+			return nil, usageErr("--apns-cacert: %v", err)
+		}
+		a.Roots = pool
+	}
+	return a, nil
 }
