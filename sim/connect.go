@@ -42,7 +42,7 @@ func (r *runner) commandsStep() (*stop, event.StepStatus, string) {
 		r.obs.Push = m.push.life
 	}
 	defer func() {
-		o.Withheld, o.Forbidden = m.withheld, m.forbidden
+		o.Withheld, o.Forbidden, o.Unavailable = m.withheld, m.forbidden, m.unavailable
 		for _, p := range m.cmds.ForbiddenPayloads() {
 			o.ForbiddenPayloads = append(o.ForbiddenPayloads, check.ForbiddenPayload{PayloadType: p.PayloadType, PayloadIdentifier: p.PayloadIdentifier, Platform: p.Platform, CommandUUID: p.CommandUUID})
 		}
@@ -176,6 +176,9 @@ func (m *mdmState) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[stri
 	m.commands = append(m.commands, cmd.RequestType)
 	if w := mdmcmd.Withheld(cmd, m.userEnrollment); len(w) > 0 {
 		m.withheld = append(m.withheld, fmt.Sprintf("%s asks for %s", cmd.RequestType, strings.Join(w, ", ")))
+	}
+	if ok, why := mdmcmd.Available(cmd.RequestType, dev.Family, dev.OSVersion); !ok {
+		m.unavailable = append(m.unavailable, fmt.Sprintf("%s (%s): %s", cmd.RequestType, why, commandText(cmd)))
 	}
 	if no, platform := mdmcmd.ForbiddenInUserEnrollment(cmd.RequestType, dev.Family); no && m.userEnrollment {
 		m.forbidden = append(m.forbidden, check.ForbiddenCommand{RequestType: cmd.RequestType, Platform: platform, Text: commandText(cmd)})

@@ -200,6 +200,7 @@ const (
 	FaultUserChannelRefused            = "user-channel-refused"
 	FaultPushNone                      = "push-none"
 	FaultForbiddenPayloadBYOD          = "forbidden-payload-byod"
+	FaultCommandNotOnPlatform          = "command-not-on-platform"
 	FaultPushStaleToken                = "push-stale-token"
 	FaultPushStaleMagic                = "push-stale-magic"
 	FaultPushWrongTopic                = "push-wrong-topic"
@@ -525,6 +526,8 @@ var faultTable = []Fault{
 		Trips: []string{"PUSH-006"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
 	{Name: FaultPushLoop, Doc: "legal: the server pushes again after every empty answer, queued command or not",
 		Trips: []string{"PUSH-005"}, Probe: probeFallback, Account: probeAlice, CommandDelay: pushFaultDelay},
+	{Name: FaultCommandNotOnPlatform, Doc: "legal: an iPhone, iPad or Vision Pro is sent ContentCachingInformation, a macOS-only command, among its first commands",
+		Trips: []string{"CMD-003"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultForbiddenPayloadBYOD, Doc: "a user enrollment (a personal device) is sent InstallProfile with a Cellular payload, which user enrollment forbids on iOS",
 		Trips: []string{"CMD-002"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultEraseBYOD, Doc: "a user enrollment (a personal device) is sent EraseDevice among its first commands, which user enrollment forbids",

@@ -142,6 +142,10 @@ var mdmFaultEffects = map[string]func(t *testing.T, s *Server){
 		_, _, cmd := command(t, d.connect("Idle", nil, send{}))
 		assert.Contains(t, queriesOf(t, cmd), "SerialNumber")
 	},
+	FaultCommandNotOnPlatform: func(t *testing.T, s *Server) {
+		types, _ := aliceDevice(t, s).drain(send{})
+		assert.Contains(t, types, "ContentCachingInformation")
+	},
 	FaultForbiddenPayloadBYOD: func(t *testing.T, s *Server) {
 		types, cmds := aliceDevice(t, s).drain(send{})
 		assert.Contains(t, types, "InstallProfile")

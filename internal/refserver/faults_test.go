@@ -382,6 +382,7 @@ var wantFaults = map[string]string{
 	"queries-serial-in-byod":            "iphone@18.2 alice CHK-012",
 	"erase-byod":                        "iphone@18.2 alice CMD-001",
 	"forbidden-payload-byod":            "iphone@18.2 alice CMD-002",
+	"command-not-on-platform":           "iphone@18.2 alice CMD-003",
 	"push-none":                         "iphone@18.2 alice PUSH-001",
 	"push-stale-token":                  "iphone@18.2 alice PUSH-001",
 	"push-stale-magic":                  "iphone@18.2 alice PUSH-003",

@@ -94,6 +94,10 @@ func (s *Server) firstCommands(e *enrollment) []*mdmCommand {
 		{requestType: "SecurityInfo", keys: map[string]any{}},
 		{requestType: "CertificateList", keys: map[string]any{}},
 	}
+	if !e.mac && s.has(FaultCommandNotOnPlatform) {
+		// Content caching is a macOS service (information.contentcaching.yaml).
+		cmds = append(cmds, &mdmCommand{requestType: "ContentCachingInformation", keys: map[string]any{}})
+	}
 	if e.kind == KindBYOD && s.has(FaultForbiddenPayloadBYOD) {
 		cmds = append(cmds, &mdmCommand{requestType: "InstallProfile", keys: map[string]any{"Payload": cellularProfile()}})
 	}

@@ -48,6 +48,9 @@ type Commands struct {
 	// ForbiddenPayloads are the payloads of InstallProfile commands to a
 	// user enrollment that Apple's schema forbids there (CMD-002).
 	ForbiddenPayloads []ForbiddenPayload `json:"forbidden_payloads,omitempty"`
+	// Unavailable are the commands the device's platform or OS version
+	// does not have (CMD-003), each with why.
+	Unavailable []string `json:"unavailable,omitempty"`
 }
 
 // ForbiddenPayload is one payload of an InstallProfile that a user

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-var commandOwns = []string{"CMD-001", "CMD-002"}
+var commandOwns = []string{"CMD-001", "CMD-002", "CMD-003"}
 
 // againstTheOwner are the commands that act against a personal device's
 // owner: its data erased, the device locked, its passcode removed. CMD-001
@@ -31,7 +31,8 @@ func init() {
 func JudgeForbiddenCommands(c Commands) *Verdicts {
 	v := NewVerdicts(commandOwns...)
 	if !c.UserEnrollment {
-		v.SkipAll("a device enrollment: the user-enrollment command rules do not apply", commandOwns...)
+		v.SkipAll("a device enrollment: the user-enrollment command rules do not apply", "CMD-001", "CMD-002")
+		judgeUnavailable(v, c)
 		return v
 	}
 	var sent []string
@@ -49,5 +50,15 @@ func JudgeForbiddenCommands(c Commands) *Verdicts {
 	}
 	v.Check("CMD-002", len(payloads) == 0, "no InstallProfile with a payload Apple's schema forbids in user enrollment on the device's platform",
 		"the server sent "+strings.Join(payloads, "; ")+"; the device refused the whole profile")
+	judgeUnavailable(v, c)
 	return v
+}
+
+// judgeUnavailable is CMD-003: the server sends only commands the device's
+// platform and OS version have (Apple's schema: supportedOS introduced and
+// removed). The device answers the others with an error; a SHOULD, since
+// a server may send first and learn from the answer.
+func judgeUnavailable(v *Verdicts, c Commands) {
+	v.Check("CMD-003", len(c.Unavailable) == 0, "only commands the device's platform and OS version have",
+		"the server sent "+strings.Join(c.Unavailable, "; ")+"; the device answered each with an error")
 }

@@ -15,13 +15,15 @@ func TestJudgeForbiddenCommands(t *testing.T) {
 		want []string
 		says string
 	}{
-		{"a device enrollment may be erased", Commands{Forbidden: []ForbiddenCommand{erase}}, []string{"CMD-001 skip", "CMD-002 skip"}, "device enrollment"},
-		{"a user enrollment that got only allowed commands", Commands{UserEnrollment: true}, []string{"CMD-001 pass", "CMD-002 pass"}, ""},
-		{"a user enrollment sent EraseDevice", Commands{UserEnrollment: true, Forbidden: []ForbiddenCommand{erase}}, []string{"CMD-001 fail", "CMD-002 pass"},
+		{"a device enrollment may be erased", Commands{Forbidden: []ForbiddenCommand{erase}}, []string{"CMD-001 skip", "CMD-002 skip", "CMD-003 pass"}, "device enrollment"},
+		{"a user enrollment that got only allowed commands", Commands{UserEnrollment: true}, []string{"CMD-001 pass", "CMD-002 pass", "CMD-003 pass"}, ""},
+		{"a user enrollment sent EraseDevice", Commands{UserEnrollment: true, Forbidden: []ForbiddenCommand{erase}}, []string{"CMD-001 fail", "CMD-002 pass", "CMD-003 pass"},
 			"EraseDevice, which user enrollment forbids on iOS: EraseDevice {PIN: [redacted]"},
-		{"a device enrollment may get a Cellular payload", Commands{ForbiddenPayloads: []ForbiddenPayload{cellular}}, []string{"CMD-001 skip", "CMD-002 skip"}, "device enrollment"},
-		{"a user enrollment sent a Cellular payload", Commands{UserEnrollment: true, ForbiddenPayloads: []ForbiddenPayload{cellular}}, []string{"CMD-001 pass", "CMD-002 fail"},
+		{"a device enrollment may get a Cellular payload", Commands{ForbiddenPayloads: []ForbiddenPayload{cellular}}, []string{"CMD-001 skip", "CMD-002 skip", "CMD-003 pass"}, "device enrollment"},
+		{"a user enrollment sent a Cellular payload", Commands{UserEnrollment: true, ForbiddenPayloads: []ForbiddenPayload{cellular}}, []string{"CMD-001 pass", "CMD-002 fail", "CMD-003 pass"},
 			"com.apple.cellular (test.acme.cellular.apn) in InstallProfile u9, which user enrollment forbids on iOS"},
+		{"a command the device's OS does not have", Commands{Unavailable: []string{"ContentCachingInformation (not on iOS): ContentCachingInformation {} (CommandUUID u3)"}},
+			[]string{"CMD-001 skip", "CMD-002 skip", "CMD-003 warn"}, "ContentCachingInformation (not on iOS)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			v := JudgeForbiddenCommands(tt.c)
@@ -41,5 +43,5 @@ func TestJudgeForbiddenCommands(t *testing.T) {
 // against the owner is the device's to refuse: CMD-001 passes.
 func TestForbiddenButHarmlessCommandPasses(t *testing.T) {
 	list := ForbiddenCommand{RequestType: "InstalledApplicationList", Platform: "macOS", Text: "InstalledApplicationList {ManagedAppsOnly: true}"}
-	assert.Equal(t, []string{"CMD-001 pass", "CMD-002 pass"}, got(JudgeForbiddenCommands(Commands{UserEnrollment: true, Forbidden: []ForbiddenCommand{list}})))
+	assert.Equal(t, []string{"CMD-001 pass", "CMD-002 pass", "CMD-003 pass"}, got(JudgeForbiddenCommands(Commands{UserEnrollment: true, Forbidden: []ForbiddenCommand{list}})))
 }
