@@ -556,16 +556,16 @@ func TestMarkdown(t *testing.T) {
 		}
 		assert.True(t, strings.HasPrefix(out, heading+"\n"), "heading: %q", strings.SplitN(out, "\n", 2)[0])
 		assert.Contains(t, out, "| Case | Device | Outcome | Pass | Fail | Warn | Verdict |\n|---|---|---|---:|---:|---:|---|\n")
-		assert.Contains(t, out, "| iphone@26.1/user | iPhone 16 Pro Max iOS 26.1 | enrolled | 102 | 0 | 0 | ✅ PASS |")
+		assert.Contains(t, out, "| iphone@26.1/user | iPhone 16 Pro Max iOS 26.1 | enrolled | 103 | 0 | 0 | ✅ PASS |")
 		assert.Equal(t, len(caseNames(events)), strings.Count(out, "\n| iphone@"), "a row per case")
 		assert.Contains(t, out, "<details><summary>")
 		assert.Contains(t, out, "  - Expected: `308 Permanent Redirect`\n  - Actual: `303`\n  - Source: [A] S2; [V] Fleet\n")
 		assert.NotContains(t, out, "Not listed")
 		if strict {
-			assert.Contains(t, out, "| iphone@18.2/callback-303 | iPhone 16 iOS 18.2 | enrolled | 78 | 0 | 1 | ❌ FAIL |")
+			assert.Contains(t, out, "| iphone@18.2/callback-303 | iPhone 16 iOS 18.2 | enrolled | 79 | 0 | 1 | ❌ FAIL |")
 			assert.Contains(t, out, "- **Problem:** AUTH-004 WARN: 303")
 		} else {
-			assert.Contains(t, out, "| iphone@18.2/callback-303 | iPhone 16 iOS 18.2 | enrolled | 78 | 0 | 1 | ⚠️ PASS (warnings) |")
+			assert.Contains(t, out, "| iphone@18.2/callback-303 | iPhone 16 iOS 18.2 | enrolled | 79 | 0 | 1 | ⚠️ PASS (warnings) |")
 		}
 	}
 }
