@@ -580,6 +580,7 @@ type runner struct {
 	// After the profile (§2.13-2.14).
 	identity *identityState // the SCEP identity (identity.go)
 	mdm      *mdmState      // check-in, connect and commands (checkin.go)
+	esso     *essoState     // what Enrollment SSO installed (esso.go)
 
 	// obs is what the steps observed for the judges (package check).
 	obs check.Observations
@@ -671,7 +672,7 @@ func (r *runner) flow() (string, string) {
 	defer r.closePush()
 	steps := map[event.Step]func() (*stop, event.StepStatus, string){
 		event.StepSignIn: r.signIn, event.StepRegistration: r.registrationStep, event.StepDiscovery: r.discover,
-		event.StepFallback: r.fallback, event.StepDocument: r.processDocument, event.StepChallenge: r.enrollChallenge,
+		event.StepFallback: r.fallback, event.StepDocument: r.processDocument, event.StepChallenge: r.enrollChallenge, event.StepESSO: r.essoStep,
 		event.StepWebLogin: r.webLogin, event.StepOAuth2: r.oauth2, event.StepEnroll: r.enrollWithToken,
 		event.StepProfile: r.profileStep, event.StepIdentity: r.identityStep, event.StepCheckIn: r.checkInStep,
 		event.StepCommands: r.commandsStep, event.StepTokenLife: r.tokenLifeStep,
@@ -707,6 +708,9 @@ func (r *runner) takes(s event.Step) bool {
 		return r.c.Target.AxM != nil
 	case event.StepWebLogin, event.StepOAuth2:
 		return (r.enroll.method == "apple-oauth2") == (s == event.StepOAuth2)
+	case event.StepESSO:
+		u, _ := r.essoURL()
+		return u != ""
 	}
 	return r.c.Until.Plays(s)
 }

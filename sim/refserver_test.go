@@ -211,6 +211,7 @@ func TestConformingServerTripsNothing(t *testing.T) {
 			sim.Case{Name: d.Ref() + "/direct", Device: d, Account: sim.Account{Identifier: "dave@mdm.acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}},
 			sim.Case{Name: d.Ref() + "/oauth-user", Device: d, Account: sim.Account{Identifier: "erin@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}},
 			sim.Case{Name: d.Ref() + "/oauth-device", Device: d, Account: sim.Account{Identifier: "frank@acme.test"}, Type: sim.TypeDevice, Expect: sim.Expect{Enroll: true}},
+			sim.Case{Name: d.Ref() + "/esso", Device: d, Account: sim.Account{Identifier: "judy@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}},
 		)
 	}
 	reps, _ := play(t, target, 5*time.Second, cases...)

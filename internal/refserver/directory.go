@@ -39,6 +39,9 @@ type Account struct {
 	// engine; a form reader stops at them with AUTH-017. Walks that play
 	// every account with the form driver leave these out.
 	NeedsJavaScript bool
+	// ESSO: discovery hands the account the BaseURL whose 401 names an
+	// Enrollment SSO document (esso.go); the sign-in after it is web.
+	ESSO bool
 }
 
 // atIdP reports whether the account's password lives with the identity
@@ -53,7 +56,9 @@ func (a Account) atIdP() bool { return a.Auth == AuthWebIdP || a.Auth == AuthOAu
 // OAuth 2 against it. grace, heidi and ivan sign in on the identity
 // provider's pages that need JavaScript: grace (user enrollment) a
 // single-page flow, heidi (device enrollment) a form sent by XHR, ivan
-// (user enrollment) a page only Safari may open.
+// (user enrollment) a page only Safari may open. judy's organisation signs
+// in through an identity provider's app: Enrollment SSO before the web
+// login.
 var builtinAccounts = []Account{
 	{Identifier: "alice@acme.test", Kind: KindBYOD, Auth: AuthWeb, ManagedAppleID: "alice@acme.test",
 		Password: "alice-Tr0ub4dor-7", TOTPSecret: "JBSWY3DPEHPK3PXPKQ4GC6LTMFZWK4TE"},
@@ -73,6 +78,8 @@ var builtinAccounts = []Account{
 		Password: "heidi-Fj0rd-Lantern-6", TOTPSecret: "6LJDVYTC2TSNP5FBTLWWEX2UCPDLNRA7", NeedsJavaScript: true},
 	{Identifier: "ivan@acme.test", Kind: KindBYOD, Auth: AuthWebSafari, ManagedAppleID: "ivan@acme.test",
 		Password: "ivan-Qu4rtz-Meadow-1", TOTPSecret: "7X6FNMHNS4GXKTRM4QQBWUXDLQVORNF7", NeedsJavaScript: true},
+	{Identifier: "judy@acme.test", Kind: KindBYOD, Auth: AuthWeb, ManagedAppleID: "judy@acme.test", ESSO: true,
+		Password: "judy-Ember-Qu1lt-4", TOTPSecret: "KRUGS4ZANFZSAYJAORSXG5BAONSWG4TF"},
 }
 
 // verifiedDomains are the domains the organisation has verified in AxM; the

@@ -30,11 +30,13 @@ const (
 	enrollADDEPath      = "/enroll/adde"
 	enrollOAuthBYODPath = "/enroll/oauth/byod"
 	enrollOAuthADDEPath = "/enroll/oauth/adde"
+	enrollESSOBYODPath  = "/enroll/esso/byod" // apple-as-web after Enrollment SSO (esso.go)
 
 	enrollBYODURL      = "https://" + MDMHost + enrollBYODPath
 	enrollADDEURL      = "https://" + MDMHost + enrollADDEPath
 	enrollOAuthBYODURL = "https://" + MDMHost + enrollOAuthBYODPath
 	enrollOAuthADDEURL = "https://" + MDMHost + enrollOAuthADDEPath
+	enrollESSOBYODURL  = "https://" + MDMHost + enrollESSOBYODPath
 	enrollOtherURL     = "https://" + MDMHost + "/enroll/other"
 
 	codeWellKnownFailed = "com.apple.well-known.failed"
@@ -178,9 +180,9 @@ func (s *Server) discover(w http.ResponseWriter, r *http.Request, at endpoint) {
 	}
 
 	version := VersionBYOD
-	oauth := false
+	oauth, esso := false, false
 	if acct, ok := s.dir.lookup(id); ok {
-		oauth = acct.Auth == AuthOAuth2
+		oauth, esso = acct.Auth == AuthOAuth2, acct.ESSO
 		if acct.Kind == KindADDE {
 			version = VersionADDE
 		}
@@ -199,7 +201,11 @@ func (s *Server) discover(w http.ResponseWriter, r *http.Request, at endpoint) {
 		return
 	}
 
-	s.writeDocument(w, at, s.document(at, version, oauth))
+	doc := s.document(at, version, oauth)
+	if esso && version == VersionBYOD && len(doc.Servers) == 1 && doc.Servers[0].BaseURL == enrollBYODURL {
+		doc.Servers[0].BaseURL = enrollESSOBYODURL
+	}
+	s.writeDocument(w, at, doc)
 }
 
 // document builds the discovery document for the chosen enrollment type and

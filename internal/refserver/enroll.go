@@ -43,13 +43,15 @@ type enrollEndpoint struct {
 	path  string
 	kind  string
 	oauth bool
+	esso  bool // the 401 names the Enrollment SSO document
 }
 
 var enrollEndpoints = []enrollEndpoint{
-	{enrollBYODPath, KindBYOD, false},
-	{enrollADDEPath, KindADDE, false},
-	{enrollOAuthBYODPath, KindBYOD, true},
-	{enrollOAuthADDEPath, KindADDE, true},
+	{enrollBYODPath, KindBYOD, false, false},
+	{enrollADDEPath, KindADDE, false, false},
+	{enrollOAuthBYODPath, KindBYOD, true, false},
+	{enrollOAuthADDEPath, KindADDE, true, false},
+	{enrollESSOBYODPath, KindBYOD, false, true},
 }
 
 // b64token is RFC 6750's token68-like syntax for bearer credentials.
@@ -230,8 +232,11 @@ func (s *Server) challenge401(w http.ResponseWriter, e enrollEndpoint) {
 	if !s.has(FaultNoWWWAuthenticate) {
 		w.Header().Set("WWW-Authenticate", s.challenge(e))
 	}
-	if s.has(FaultESSOHTTP) {
+	switch {
+	case s.has(FaultESSOHTTP):
 		w.Header().Set("X-Apple-MDM-ESSO", essoHTTPURL)
+	case e.esso:
+		w.Header().Set("X-Apple-MDM-ESSO", essoDocumentURL)
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusUnauthorized)

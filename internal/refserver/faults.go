@@ -88,6 +88,11 @@ const (
 	FaultEnrollRejectsPKCS7       = "enroll-rejects-pkcs7"
 	FaultErrorWithChallenge       = "error-with-challenge"
 	FaultESSOHTTP                 = "esso-http"
+	FaultESSOWrongMediaType       = "esso-wrong-media-type"
+	FaultESSONoStoreID            = "esso-no-itunesstoreid"
+	FaultESSOAppIDsInStandard     = "esso-appids-in-standard"
+	FaultESSOForbiddenPayload     = "esso-forbidden-payload"
+	FaultESSONoActivation         = "esso-declarations-without-activation"
 	FaultHTTPLoginURL             = "http-login-url"
 	FaultLoginURLQuery            = "login-url-query"
 	FaultNoWWWAuthenticate        = "no-www-authenticate"
@@ -217,6 +222,10 @@ const (
 	probeCarol    = "carol@acme.test" // apple-as-web through idp.acme.test, ADDE
 	probeErin     = "erin@acme.test"  // apple-oauth2, BYOD
 	probeGrace    = "grace@acme.test" // apple-as-web through a single-page flow that needs JavaScript, BYOD
+	probeJudy     = "judy@acme.test"  // Enrollment SSO, then apple-as-web on the MDM, BYOD
+	// probeESSODeclarations reads the Enrollment SSO document's
+	// Declarations (iOS 18.4 and later).
+	probeESSODeclarations = "iphone@26.1"
 )
 
 // faultTable is the catalogue of faults. The "wellknown-" faults act on the
@@ -311,6 +320,16 @@ var faultTable = []Fault{
 		Trips: []string{"ENR-004", "AUTH-001"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultLoginURLQuery, Doc: "the challenge's url carries ?tenant=acme and the login page answers 400 without it",
 		Trips: []string{"ENR-007", "AUTH-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultESSOWrongMediaType, Doc: "legal: the Enrollment SSO document is served as text/plain",
+		Trips: []string{"ESSO-001"}, Probe: probeFallback, Account: probeJudy},
+	{Name: FaultESSONoStoreID, Doc: "the Enrollment SSO document has no iTunesStoreID",
+		Trips: []string{"ESSO-002"}, Probe: probeFallback, Account: probeJudy, Outcome: "auth-failed"},
+	{Name: FaultESSOAppIDsInStandard, Doc: "the standard Enrollment SSO document carries AppIDs, which only the developer document may",
+		Trips: []string{"ESSO-003"}, Probe: probeFallback, Account: probeJudy},
+	{Name: FaultESSOForbiddenPayload, Doc: "the Enrollment SSO profile holds a Wi-Fi payload besides the SSO and certificate payloads",
+		Trips: []string{"ESSO-004"}, Probe: probeFallback, Account: probeJudy, Outcome: "auth-failed"},
+	{Name: FaultESSONoActivation, Doc: "the Enrollment SSO declarations have no com.apple.activation.simple",
+		Trips: []string{"ESSO-005"}, Probe: probeESSODeclarations, Account: probeJudy},
 	{Name: FaultESSOHTTP, Doc: "the 401 challenge adds X-Apple-MDM-ESSO: http://mdm.acme.test/esso",
 		Trips: []string{"ENR-012"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultProfileWithoutAuth, Doc: "the first POST, without Authorization, gets 200 and a profile instead of the 401",

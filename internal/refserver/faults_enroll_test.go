@@ -62,6 +62,26 @@ var enrollFaultEffects = map[string]func(t *testing.T, s *Server){
 		require.Equal(t, http.StatusSeeOther, l.password(acct.Identifier, acct.Password).Code)
 		assert.Equal(t, http.StatusPermanentRedirect, l.otp(totpAt(t, acct, s.cfg.Now())).Code)
 	},
+	FaultESSOWrongMediaType: func(t *testing.T, s *Server) {
+		rec := serve(t, s, http.MethodGet, essoDocumentURL)
+		assert.Equal(t, "text/plain; charset=utf-8", rec.Header().Get("Content-Type"))
+	},
+	FaultESSONoStoreID: func(t *testing.T, s *Server) {
+		assert.NotContains(t, essoDoc(t, s), "iTunesStoreID")
+	},
+	FaultESSOAppIDsInStandard: func(t *testing.T, s *Server) {
+		assert.Contains(t, essoDoc(t, s), "AppIDs")
+	},
+	FaultESSOForbiddenPayload: func(t *testing.T, s *Server) {
+		profile, _ := base64.StdEncoding.DecodeString(essoDoc(t, s)["ConfigurationProfile"].(string))
+		assert.Contains(t, string(profile), "com.apple.wifi.managed")
+	},
+	FaultESSONoActivation: func(t *testing.T, s *Server) {
+		for _, d := range essoDoc(t, s)["Declarations"].([]any) {
+			b, _ := base64.StdEncoding.DecodeString(d.(string))
+			assert.NotContains(t, string(b), "com.apple.activation.simple")
+		}
+	},
 	FaultESSOHTTP: func(t *testing.T, s *Server) {
 		rec := enrollPost(t, s, enrollBYOD)
 		assert.Equal(t, http.StatusUnauthorized, rec.Code)

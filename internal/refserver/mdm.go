@@ -591,7 +591,7 @@ func (s *Server) reauth(user, kind string) mdmAnswer {
 		oauth = acct.Auth == AuthOAuth2
 	}
 	for _, ep := range enrollEndpoints {
-		if ep.kind == kind && ep.oauth == oauth {
+		if ep.kind == kind && ep.oauth == oauth && !ep.esso {
 			return mdmAnswer{status: http.StatusUnauthorized, reauth: &ep}
 		}
 	}

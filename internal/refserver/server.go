@@ -328,6 +328,7 @@ func (s *Server) routes() map[string]http.Handler {
 	s.loginRoutes(mdm)
 	s.scepRoutes(mdm)
 	s.mdmRoutes(mdm)
+	s.essoRoutes(mdm)
 	s.axmAdminRoutes(mdm)
 
 	idp := http.NewServeMux()

@@ -184,6 +184,7 @@ func TestHostsAndAccounts(t *testing.T) {
 		"grace@acme.test":    "byod web-spa",
 		"heidi@acme.test":    "adde web-xhr",
 		"ivan@acme.test":     "byod web-safari",
+		"judy@acme.test":     "byod web",
 	}, kinds)
 	for _, a := range accounts {
 		js := a.Auth == AuthWebSPA || a.Auth == AuthWebXHR || a.Auth == AuthWebSafari

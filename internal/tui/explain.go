@@ -97,6 +97,22 @@ var explanations = map[event.Step]explanation{
 		Mobile: "Nothing yet: the sign-in sheet is about to open.",
 		Mac:    "Nothing yet: the sign-in window is about to open.",
 	},
+	event.StepESSO: {
+		Title:   "Enrollment single sign-on: the identity provider's app first",
+		Section: "§2.9",
+		What: "The 401 also carried X-Apple-MDM-ESSO: the organisation signs people in with its identity " +
+			"provider's app (Microsoft Authenticator, Okta Verify...). The device fetches that URL: a JSON " +
+			"document naming the app (iTunesStoreID), a profile with its single sign-on extension and, from iOS " +
+			"18.4 and visionOS 2.4, declarations to apply. It installs the app as managed, applies them, and " +
+			"then signs in as the challenge said, now through the app's extension.",
+		Expects: "200 with a JSON object (application/json): an integer iTunesStoreID (AppIDs in the developer " +
+			"document only), a ConfigurationProfile with a com.apple.extensiblesso payload and certificates " +
+			"only, and Declarations with one activation of every configuration, a legacy configuration and " +
+			"the app's managed-app configuration (ESSO-001..005).",
+		Mobile: "A sheet asks to install the organisation's sign-in app; the App Store installs it, then the " +
+			"sign-in goes on in the app.",
+		Mac: "Nothing: a Mac ignores the header (Apple supports Enrollment SSO on iPhone, iPad and Vision Pro).",
+	},
 	event.StepWebLogin: {
 		Title:   "Sign-in in a web sheet",
 		Section: "§2.7",

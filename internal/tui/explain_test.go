@@ -49,11 +49,11 @@ func TestPredictedStepsHonourUntil(t *testing.T) {
 	} {
 		c := newCase(event.Event{Kind: event.EventCaseStart, Case: "c", Info: &event.CaseInfo{Until: until}})
 		var got []event.Step
-		for _, s := range c.steps[event.StepProfile.Index()-2:] { // no registration, no oauth2 row
+		for _, s := range c.steps[event.StepProfile.Index()-3:] { // no registration, no enrollment-sso, no oauth2 row
 			got = append(got, s.step)
 		}
 		assert.Equal(t, want, got, "until %q", until)
 	}
 	c := newCase(event.Event{Kind: event.EventCaseStart, Case: "c"})
-	assert.Len(t, c.steps, len(event.Flow)-2, "no case info: all the way (every step but the registration and oauth2)")
+	assert.Len(t, c.steps, len(event.Flow)-3, "no case info: all the way (every step but the registration, enrollment-sso and oauth2)")
 }

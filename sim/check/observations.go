@@ -10,6 +10,7 @@ type Observations struct {
 	Fallback     *Fallback     `json:"fallback,omitempty"`     // axm-fallback (ABM, WK)
 	Document     *Document     `json:"document,omitempty"`     // process-document (WK)
 	Challenge    *Challenge    `json:"challenge,omitempty"`    // enroll-challenge (ENR)
+	ESSO         *ESSO         `json:"esso,omitempty"`         // enrollment-sso (ESSO)
 	SignIn       *SignIn       `json:"sign_in,omitempty"`      // web-login or oauth2 (AUTH, TOTP)
 	Enroll       *Enroll       `json:"enroll,omitempty"`       // enroll: the POST with the token (TOK, PROF, AUTH)
 	Profile      *Profile      `json:"profile,omitempty"`      // profile (PROF, TOK)

@@ -44,6 +44,7 @@ const (
 	StepFallback     Step = "axm-fallback"     // §2.3
 	StepDocument     Step = "process-document" // §2.4
 	StepChallenge    Step = "enroll-challenge" // §2.5–2.6: first POST, 401
+	StepESSO         Step = "enrollment-sso"   // §2.9: the Enrollment SSO document, when the 401 names one
 	StepWebLogin     Step = "web-login"        // §2.7: apple-as-web
 	StepOAuth2       Step = "oauth2"           // §2.8: apple-oauth2
 	StepEnroll       Step = "enroll"           // §2.10: POST with the token
@@ -61,7 +62,7 @@ const (
 // order what they show by it.
 var Flow = []Step{
 	StepSignIn, StepRegistration, StepDiscovery, StepFallback, StepDocument,
-	StepChallenge, StepWebLogin, StepOAuth2, StepEnroll, StepProfile,
+	StepChallenge, StepESSO, StepWebLogin, StepOAuth2, StepEnroll, StepProfile,
 	StepIdentity, StepCheckIn, StepCommands, StepTokenLife,
 }
 

@@ -58,11 +58,11 @@ func (u Until) Plays(s Step) bool {
 // Planned is the flow a case plays when nothing stops it, in Flow order:
 // the AxM registration only when it is under test (registration), and
 // web-login for the sign-in, which oauth2 replaces when the server asks
-// for it.
+// for it; Enrollment SSO only comes when the 401 names a document.
 func Planned(u Until, registration bool) []Step {
 	var out []Step
 	for _, s := range Flow {
-		if (s == StepRegistration && !registration) || s == StepOAuth2 || !u.Plays(s) {
+		if (s == StepRegistration && !registration) || s == StepOAuth2 || s == StepESSO || !u.Plays(s) {
 			continue
 		}
 		out = append(out, s)
