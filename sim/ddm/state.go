@@ -131,7 +131,7 @@ func checkDeclaration(d Declaration, dev Device) *Reason {
 
 func notSupported(d Declaration, why string) *Reason {
 	return &Reason{Code: ReasonConfigurationNotSupported,
-		Description: reasonDescriptions[ReasonConfigurationNotSupported] + " (" + why + ")",
+		Description: strings.TrimSuffix(reasonDescriptions[ReasonConfigurationNotSupported], ".") + ": " + why + ".",
 		Details:     map[string]any{"Identifier": d.Identifier, "ServerToken": d.ServerToken}}
 }
 
