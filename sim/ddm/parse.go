@@ -88,8 +88,9 @@ func ParseItems(body []byte) (Items, error) { return DefaultLimits.ParseItems(bo
 // ParseDeclaration reads a declaration answer within DefaultLimits.
 func ParseDeclaration(body []byte) (Declaration, error) { return DefaultLimits.ParseDeclaration(body) }
 
-// ParseTokens reads a tokens answer within l. Apple marks SyncTokens, DeclarationsToken and
-// Timestamp required; Timestamp must be an RFC 3339 date-time.
+// ParseTokens reads a tokens answer within l. Apple marks SyncTokens (tokensresponse.yaml),
+// and its DeclarationsToken and Timestamp (SynchronizationTokens, Apple's documentation)
+// required; Timestamp is a date-time "YYYY-mm-ddTHH:MM:SSZ", read here as RFC 3339.
 func (l Limits) ParseTokens(body []byte) (Tokens, error) {
 	top, err := l.object(body)
 	if err != nil {
