@@ -195,6 +195,14 @@ func defaultPlan(o *runOptions) (runPlan, func(), error) {
 			})
 		}
 	}
+	// One Enrollment SSO sign-in: judy's organisation signs in through an
+	// identity provider's app (§2.9), played on an iPhone.
+	if d, err := device.LookupDevice("iphone@26.1"); err == nil {
+		conforming.cases = append(conforming.cases, sim.Case{
+			Name: d.Ref() + "/esso", Device: d, Type: sim.TypeUser,
+			Account: sim.Account{Identifier: "judy@acme.test"}, Expect: sim.Expect{Enroll: true},
+		})
+	}
 	groups = append(groups, conforming)
 	fallback := suiteGroup{faults: []string{"wellknown-404"}}
 	for _, ref := range []string{"iphone@18.1", "iphone@18.2", "ipad@18.1", "ipad@18.2", "mac@15.1", "mac@15.2", "vision@2.1", "vision@2.2"} {

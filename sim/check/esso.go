@@ -253,6 +253,9 @@ func essoAppProblems(e ESSO, apps map[string]ESSODeclaration) []string {
 		}
 		return bad
 	}
+	if e.StoreID != "integer" {
+		return nil // ESSO-002 says so; there is nothing to compare with
+	}
 	want := fmt.Sprint(e.StoreIDValue)
 	n := 0
 	for _, a := range apps {
