@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,8 +161,8 @@ func (s *Server) ddmOn() bool {
 // of a status subscription and a test configuration, both allowed in
 // device and user enrollment on iOS, macOS and visionOS
 // (management.status-subscriptions.yaml, management.test.yaml).
-func (s *Server) seedDDM(e *enrollment) {
-	if !s.ddmOn() {
+func (s *Server) seedDDM(e *enrollment, osVersion string) {
+	if !s.ddmOn() || !ddmSupported(e.product, osVersion) {
 		return
 	}
 	st := &ddmStore{decls: map[string]Declaration{}}
@@ -186,6 +187,31 @@ func (s *Server) seedDDM(e *enrollment) {
 		Payload: map[string]any{"StandardConfigurations": configs}})
 	s.retoken(st)
 	e.ddm = st
+}
+
+// ddmSupported reports whether a device of this ProductName and OSVersion
+// (Authenticate's) has declarative management: iOS 15.0, macOS 13.0,
+// visionOS 1.1 (mdm/commands/declarativemanagement.yaml; Apple's
+// DeclarativeManagementCommand page for visionOS). An OSVersion the
+// server cannot read is given the benefit of the doubt.
+func ddmSupported(product, osVersion string) bool {
+	least := [2]int{15, 0}
+	switch {
+	case strings.HasPrefix(product, "Mac"):
+		least = [2]int{13, 0}
+	case strings.HasPrefix(product, "RealityDevice"):
+		least = [2]int{1, 1}
+	}
+	var v [2]int
+	parts := strings.Split(osVersion, ".")
+	for i := 0; i < len(v) && i < len(parts); i++ {
+		n, err := strconv.Atoi(parts[i])
+		if err != nil {
+			return true
+		}
+		v[i] = n
+	}
+	return v[0] > least[0] || (v[0] == least[0] && v[1] >= least[1])
 }
 
 func (st *ddmStore) put(d Declaration) { st.decls[d.Identifier] = d.withToken() }
@@ -290,7 +316,7 @@ func (s *Server) declarativeManagement(req *mdmRequest) mdmAnswer {
 	}
 	st := e.ddm
 	if st == nil {
-		return answerText(http.StatusBadRequest, "enrollment %s has no declarative management: it authenticated before the server turned it on", e.id)
+		return answerText(http.StatusBadRequest, "enrollment %s has no declarative management: its OS has none, or it authenticated before the server turned it on", e.id)
 	}
 	switch {
 	case endpoint == "tokens":

@@ -154,6 +154,29 @@ func TestDDMSync(t *testing.T) {
 	}
 }
 
+// A device without declarative management gets no set and no command.
+func TestDDMOnlyWhereTheOSHasIt(t *testing.T) {
+	for _, tc := range []struct {
+		product, version string
+		want             bool
+	}{
+		{"iPhone17,3", "14.8", false}, {"iPhone17,3", "15.0", true}, {"iPad16,3", "18.2", true},
+		{"Mac16,1", "12.7.6", false}, {"Mac16,1", "13.0", true}, {"RealityDevice14,1", "1.0", false},
+		{"RealityDevice14,1", "1.1", true}, {"iPhone17,3", "", true}, {"iPhone17,3", "x", true},
+	} {
+		assert.Equal(t, tc.want, ddmSupported(tc.product, tc.version), "%s %s", tc.product, tc.version)
+	}
+	s := startDDM(t)
+	d := newDevice(t, s, "iPhone17,3", KindBYOD, webToken(t, s, "alice@acme.test"))
+	msg := d.authenticateMsg()
+	msg["OSVersion"] = "14.8"
+	assertOK(t, d.checkin(msg, send{}))
+	assertOK(t, d.checkin(d.tokenUpdateMsg(false), send{}))
+	types, _ := d.drain(send{})
+	assert.Equal(t, wantCommands, types)
+	assertRefused(t, d.ddm("tokens", nil), http.StatusBadRequest, "has no declarative management")
+}
+
 // adminDeclaration posts a declaration for id and returns the answer.
 func adminDeclaration(t *testing.T, s *Server, id, query, body string) *httptest.ResponseRecorder {
 	t.Helper()

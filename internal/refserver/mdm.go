@@ -471,6 +471,10 @@ func (s *Server) authenticate(req *mdmRequest) mdmAnswer {
 	if err != nil {
 		return answerText(http.StatusBadRequest, "%v", err)
 	}
+	osVersion, err := req.str("OSVersion")
+	if err != nil {
+		return answerText(http.StatusBadRequest, "%v", err)
+	}
 	e := &enrollment{
 		id:      req.id,
 		kind:    req.kind,
@@ -492,7 +496,7 @@ func (s *Server) authenticate(req *mdmRequest) mdmAnswer {
 	if again && old.token != e.token {
 		delete(reg.bound, old.token)
 	}
-	s.seedDDM(e)
+	s.seedDDM(e, osVersion)
 	reg.byID[e.id] = e
 	return answerOK()
 }
