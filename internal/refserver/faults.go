@@ -212,6 +212,15 @@ const (
 	FaultPushTypeAlert                 = "push-type-alert"
 	FaultPushStorm                     = "push-storm"
 	FaultPushLoop                      = "push-loop"
+
+	// Declarative device management (DDM), ddm.go. Each turns DDM on.
+	FaultDDMContentType             = "ddm-content-type"
+	FaultDDMTokenNeverChanges       = "ddm-token-never-changes"
+	FaultDDMItemNotFetchable        = "ddm-item-not-fetchable"
+	FaultDDMUnknown500              = "ddm-unknown-500"
+	FaultDDMStatusBody              = "ddm-status-body"
+	FaultDDMSoftwareUpdateBYOD      = "ddm-software-update-byod"
+	FaultDDMActivationMissingConfig = "ddm-activation-missing-config"
 )
 
 const (
@@ -561,6 +570,23 @@ var faultTable = []Fault{
 		Trips: []string{"TOK-007"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultExpiredTokenAccepted, Doc: "check-in and connect still accept an enrollment's access token past its expires_in",
 		Trips: []string{"TOK-009"}, Probe: probeFallback, Account: probeErin},
+
+	// Declarative device management: each breaks one rule of ddm.go and
+	// turns DDM on (Config.DDM), the rest of the sync working.
+	{Name: FaultDDMContentType, Doc: "the DeclarativeManagement tokens, declaration-items and declaration answers carry their JSON as text/plain",
+		Trips: []string{"DDM-001"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultDDMTokenNeverChanges, Doc: "the DeclarationsToken stays the first one served after the declaration set changes (an admin adds or removes one)",
+		Trips: []string{"DDM-002"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultDDMItemNotFetchable, Doc: "declaration-items lists a configuration (com.acme.ddm.not-fetchable) that its declaration endpoint answers 404 for",
+		Trips: []string{"DDM-003"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultDDMUnknown500, Doc: "a declaration the server does not have gets 500 instead of the 404 Apple requires",
+		Trips: []string{"DDM-004"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultDDMStatusBody, Doc: "the status endpoint answers 200 with a JSON body instead of an empty one",
+		Trips: []string{"DDM-005"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultDDMSoftwareUpdateBYOD, Doc: "a user enrollment is sent an activated com.apple.configuration.softwareupdate.enforcement.specific, which user enrollment forbids",
+		Trips: []string{"DDM-006"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultDDMActivationMissingConfig, Doc: "the seeded activation's StandardConfigurations also names com.acme.ddm.missing, a configuration the set does not have",
+		Trips: []string{"DDM-007"}, Probe: probeFallback, Account: probeAlice},
 }
 
 var faultIndex = func() map[string]bool {

@@ -222,12 +222,15 @@ func TestFaultEffects(t *testing.T) {
 			if _, ok := pushFaultEffects[f.Name]; ok {
 				return // TestPushFaultEffects: a server that pushes
 			}
+			if _, ok := ddmFaultEffects[f.Name]; ok {
+				return // TestDDMFaultEffects: a device that syncs
+			}
 			effect, ok := faultEffects[f.Name]
 			require.True(t, ok, "fault %s has no row in faultEffects or pushFaultEffects", f.Name)
 			effect(t, start(t, f.Name))
 		})
 	}
-	assert.Len(t, faultEffects, len(Faults())-len(pushFaultEffects), "faultEffects has rows for faults that do not exist")
+	assert.Len(t, faultEffects, len(Faults())-len(pushFaultEffects)-len(ddmFaultEffects), "faultEffects has rows for faults that do not exist")
 }
 
 // The conforming server must show none of the fault effects; spot-check the
@@ -401,6 +404,14 @@ var wantFaults = map[string]string{
 	"unenroll-bare-401":                 "iphone@18.2 alice TOK-007",
 	"expired-token-accepted":            "iphone@18.2 erin TOK-009",
 
+	"ddm-content-type":              "iphone@18.2 alice DDM-001",
+	"ddm-token-never-changes":       "iphone@18.2 alice DDM-002",
+	"ddm-item-not-fetchable":        "iphone@18.2 alice DDM-003",
+	"ddm-unknown-500":               "iphone@18.2 alice DDM-004",
+	"ddm-status-body":               "iphone@18.2 alice DDM-005",
+	"ddm-software-update-byod":      "iphone@18.2 alice DDM-006",
+	"ddm-activation-missing-config": "iphone@18.2 alice DDM-007",
+
 	// Played with the browser driver (Fault.Driver): their pages need JavaScript.
 	"js-callback-no-token":         "iphone@18.2 grace AUTH-003",
 	"js-password-http":             "iphone@18.2 grace SEC-001",
@@ -417,7 +428,7 @@ func TestFaultCatalogue(t *testing.T) {
 	assert.True(t, slices.IsSorted(names), "Faults() is sorted by name")
 
 	got := map[string]string{}
-	checkID := regexp.MustCompile(`^(WK|RD|ABM|ENR|AUTH|TOTP|TOK|PROF|CHK|SEC|CMD|PUSH|ESSO)-\d{3}$`)
+	checkID := regexp.MustCompile(`^(WK|RD|ABM|ENR|AUTH|TOTP|TOK|PROF|CHK|SEC|CMD|PUSH|ESSO|DDM)-\d{3}$`)
 	s := start(t)
 	for _, f := range faults {
 		_, dup := got[f.Name]

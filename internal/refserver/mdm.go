@@ -124,6 +124,7 @@ type enrollment struct {
 	commandsDue time.Time
 
 	channels [2]commandChannel // device, user (mdmcommands.go)
+	ddm      *ddmStore         // declarations and status (ddm.go); nil without DDM
 }
 
 // mdmRoutes serves check-in (CheckInURL) and connect (ServerURL), and the
@@ -437,10 +438,18 @@ func (s *Server) checkinAnswer(req *mdmRequest) mdmAnswer {
 		return s.getToken(req)
 	case "CheckOut":
 		return s.checkOut(req)
+	case requestDeclarativeManagement:
+		if s.ddmOn() {
+			return s.declarativeManagement(req)
+		}
 	case "":
 		return answerText(http.StatusBadRequest, "the check-in message has no MessageType")
 	}
-	return answerText(http.StatusBadRequest, "unknown MessageType %q (this server knows Authenticate, TokenUpdate, GetToken, CheckOut)", mt)
+	known := "Authenticate, TokenUpdate, GetToken, CheckOut"
+	if s.ddmOn() {
+		known += ", DeclarativeManagement"
+	}
+	return answerText(http.StatusBadRequest, "unknown MessageType %q (this server knows %s)", mt, known)
 }
 
 // authenticate starts an enrollment afresh: a device that authenticates
@@ -459,6 +468,10 @@ func (s *Server) authenticate(req *mdmRequest) mdmAnswer {
 		return answerText(http.StatusBadRequest, "%v", err)
 	}
 	model, err := req.str("Model")
+	if err != nil {
+		return answerText(http.StatusBadRequest, "%v", err)
+	}
+	osVersion, err := req.str("OSVersion")
 	if err != nil {
 		return answerText(http.StatusBadRequest, "%v", err)
 	}
@@ -483,6 +496,7 @@ func (s *Server) authenticate(req *mdmRequest) mdmAnswer {
 	if again && old.token != e.token {
 		delete(reg.bound, old.token)
 	}
+	s.seedDDM(e, osVersion)
 	reg.byID[e.id] = e
 	return answerOK()
 }

@@ -262,3 +262,16 @@ func adminPost(t *testing.T, s *Server, template, id string) *httptest.ResponseR
 	t.Helper()
 	return serve(t, s, http.MethodPost, strings.ReplaceAll(template, "{id}", id))
 }
+
+// ddm sends a DeclarativeManagement check-in for endpoint, with Data when
+// data is not nil, as a device does: no Topic.
+func (d *mdmDevice) ddm(endpoint string, data []byte) *httptest.ResponseRecorder {
+	d.t.Helper()
+	extra := map[string]any{"Endpoint": endpoint}
+	if data != nil {
+		extra["Data"] = data
+	}
+	msg := d.message("DeclarativeManagement", false, extra)
+	delete(msg, "Topic")
+	return d.checkin(msg, send{})
+}

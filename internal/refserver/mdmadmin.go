@@ -31,6 +31,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+adminExpirePath, s.admin(func(e *enrollment) { s.dropToken(e, tokenExpired) }))
 	mux.HandleFunc("POST "+adminUnenrollPath, s.admin(func(e *enrollment) { e.unenrolled = true }))
 	mux.HandleFunc("POST "+adminQueuePath, s.adminQueue)
+	s.ddmAdminRoutes(mux)
 }
 
 // QueueURL is the queue trigger as a URL template (sim.AdminHooks.Queue).

@@ -104,6 +104,10 @@ func (s *Server) firstCommands(e *enrollment) []*mdmCommand {
 	if e.kind == KindBYOD && s.has(FaultEraseBYOD) {
 		cmds = append(cmds, &mdmCommand{requestType: "EraseDevice", keys: map[string]any{"PIN": "123456", "PreserveDataPlan": true}})
 	}
+	if e.ddm != nil {
+		// Turns declarative management on and syncs the seeded set.
+		cmds = append(cmds, ddmCommand(e.ddm))
+	}
 	for _, c := range cmds {
 		c.uuid = newUUID()
 	}

@@ -87,6 +87,11 @@ type Config struct {
 	// MDM's web login, their passwords and TOTP seeds derived from Master
 	// with accounts.Derive, as the load mode derives them.
 	Accounts PatternAccounts
+	// DDM turns declarative device management on (ddm.go): every new
+	// enrollment gets a declaration set, its first commands end with
+	// DeclarativeManagement, and check-in answers its endpoints. A DDM
+	// fault turns it on too.
+	DDM bool
 }
 
 // PatternAccounts are the reference server's accounts for load runs.
