@@ -119,5 +119,6 @@ func TestBuiltInSuitesPassAgainstTheReferenceServer(t *testing.T) {
 // checks (TOK-006, TOK-007, TOK-009).
 func adminHooks(srv *refserver.Server) sim.AdminHooks {
 	revoke, expire, unenroll := srv.AdminURLs()
-	return sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}
+	declarations, _ := srv.DDMAdminURLs()
+	return sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll, Queue: srv.QueueURL(), Declarations: declarations}
 }

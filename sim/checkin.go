@@ -74,6 +74,7 @@ type mdmState struct {
 	cmds           *mdmcmd.State            // what commands installed, and whether the device is locked
 	actions        []*actionState           // the scenario's server actions (actions.go)
 	unavailable    []string                 // CMD-003: commands the device's OS does not have, with why
+	ddmRequested   bool                     // the server sent DeclarativeManagement: the device syncs (ddmsync.go)
 	doers          map[*identityState]Doer  // TLS client certificate clients
 	// signInAgain, when set, replaces signInAgainAfter (tests).
 	signInAgain func(resp *response, what string) (bool, string)

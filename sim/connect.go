@@ -174,6 +174,9 @@ func commandsSummary(m *mdmState, msg string) string {
 // the answer's), and the CommandUUID.
 func (m *mdmState) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[string]any {
 	m.commands = append(m.commands, cmd.RequestType)
+	if cmd.RequestType == "DeclarativeManagement" {
+		m.ddmRequested = true
+	}
 	if w := mdmcmd.Withheld(cmd, m.userEnrollment); len(w) > 0 {
 		m.withheld = append(m.withheld, fmt.Sprintf("%s asks for %s", cmd.RequestType, strings.Join(w, ", ")))
 	}

@@ -190,6 +190,10 @@ type AdminHooks struct {
 	// the command plist ({CommandUUID, Command}) is the body. POSTed, or
 	// PUT when the template starts with "PUT " (NanoMDM's /v1/enqueue/{id}).
 	Queue string
+	// Declarations adds a declaration (POST, the declaration JSON as the
+	// body) and, with &identifier=X appended, removes one (DELETE): the
+	// DDM-002 probe changes the set through it and changes it back.
+	Declarations string
 }
 
 // AppleAxMURL is the AxM endpoint real devices ask (spec §2.0).
@@ -675,7 +679,7 @@ func (r *runner) flow() (string, string) {
 		event.StepFallback: r.fallback, event.StepDocument: r.processDocument, event.StepChallenge: r.enrollChallenge, event.StepESSO: r.essoStep,
 		event.StepWebLogin: r.webLogin, event.StepOAuth2: r.oauth2, event.StepEnroll: r.enrollWithToken,
 		event.StepProfile: r.profileStep, event.StepIdentity: r.identityStep, event.StepCheckIn: r.checkInStep,
-		event.StepCommands: r.commandsStep, event.StepTokenLife: r.tokenLifeStep,
+		event.StepCommands: r.commandsStep, event.StepDDM: r.ddmStep, event.StepTokenLife: r.tokenLifeStep,
 	}
 	for _, s := range event.Flow {
 		if s == event.StepChallenge && r.c.DiscoveryOnly {
@@ -711,6 +715,8 @@ func (r *runner) takes(s event.Step) bool {
 	case event.StepESSO:
 		u, _ := r.essoURL()
 		return u != ""
+	case event.StepDDM:
+		return r.mdm != nil && r.mdm.ddmRequested && r.c.Until.Plays(s)
 	}
 	return r.c.Until.Plays(s)
 }

@@ -70,10 +70,11 @@ func startRefWith(t *testing.T, timeout time.Duration, cfg refserver.Config) *re
 	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
 	require.NoError(t, err)
 	revoke, expire, unenroll := srv.AdminURLs()
+	declarations, _ := srv.DDMAdminURLs()
 	reg := srv.ObserveAxM(context.Background(), client)
 	out := &ref{
 		target: sim.Target{Name: "ref", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(),
-			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll, Queue: srv.QueueURL()}, Keys: keys.Reused, AxM: &reg},
+			Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll, Queue: srv.QueueURL(), Declarations: declarations}, Keys: keys.Reused, AxM: &reg},
 		srv: srv, clock: clock, apns: standIn,
 	}
 	if standIn != nil {

@@ -62,7 +62,7 @@ var embeddedIssued func(credential string)
 // its devices wait for the pushes (the push route); with noPush they poll.
 // Without a commandDelay of the user's, a push fault's own applies: its
 // commands must come after the device's first connect to be seen.
-func startEmbedded(faults []string, defaults map[device.Family]string, timeout, commandDelay time.Duration, noPush bool, clock *sim.VirtualClock) (*embeddedServer, error) {
+func startEmbedded(faults []string, defaults map[device.Family]string, timeout, commandDelay time.Duration, noPush bool, clock *sim.VirtualClock, opts ...func(*refserver.Config)) (*embeddedServer, error) {
 	if commandDelay == 0 {
 		for _, f := range refserver.Faults() {
 			if slices.Contains(faults, f.Name) {
@@ -71,6 +71,9 @@ func startEmbedded(faults []string, defaults map[device.Family]string, timeout, 
 		}
 	}
 	cfg := refserver.Config{Faults: faults, Now: clock.Now, TOTPNow: clock.TOTPNow, WorkerNow: clock.WorkerNow, OnIssue: embeddedIssued, CommandDelay: commandDelay}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	var standIn *apns.Server
 	if !noPush {
 		var err error
@@ -128,8 +131,9 @@ func (e *embeddedServer) target() sim.Target {
 	// The server's own CA stands in for the public PKI a stock device
 	// trusts (SEC-002).
 	revoke, expire, unenroll := e.srv.AdminURLs()
+	declarations, _ := e.srv.DDMAdminURLs()
 	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool(), Timeout: e.timeout,
-		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll, Queue: e.srv.QueueURL()}, AxM: e.axm,
+		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll, Queue: e.srv.QueueURL(), Declarations: declarations}, AxM: e.axm,
 		// The reference server keys nothing on device keys (keys.Reused).
 		Keys: keys.Reused, Push: e.pushReceiver()}
 }
@@ -177,6 +181,7 @@ func (e *embeddedServer) close() {
 // organisation domain answers 404.
 type suiteGroup struct {
 	faults []string
+	ddm    bool // the server manages its devices declaratively too
 	cases  []sim.Case
 }
 
@@ -204,6 +209,19 @@ func defaultPlan(o *runOptions) (runPlan, func(), error) {
 		})
 	}
 	groups = append(groups, conforming)
+	// One declarative-management sync with a status report on each family.
+	ddmGroup := suiteGroup{ddm: true}
+	for _, ref := range []string{"iphone@26.1", "ipad@26.1", "mac@26.1", "vision@2.2"} {
+		d, err := device.LookupDevice(ref)
+		if err != nil {
+			return runPlan{}, func() {}, err
+		}
+		ddmGroup.cases = append(ddmGroup.cases, sim.Case{
+			Name: "ddm/" + d.Ref() + "/user", Device: d, Type: sim.TypeUser,
+			Account: sim.Account{Identifier: "alice@acme.test"}, Expect: sim.Expect{Enroll: true},
+		})
+	}
+	groups = append(groups, ddmGroup)
 	fallback := suiteGroup{faults: []string{"wellknown-404"}}
 	for _, ref := range []string{"iphone@18.1", "iphone@18.2", "ipad@18.1", "ipad@18.2", "mac@15.1", "mac@15.2", "vision@2.1", "vision@2.2"} {
 		d, err := device.LookupDevice(ref)
@@ -237,7 +255,11 @@ func playGroups(groups []suiteGroup, timeout, commandDelay time.Duration, noPush
 	}
 	plan := runPlan{clock: clock}
 	for _, g := range groups {
-		es, err := startEmbedded(g.faults, nil, timeout, commandDelay, noPush, clock)
+		var opts []func(*refserver.Config)
+		if g.ddm {
+			opts = append(opts, func(c *refserver.Config) { c.DDM = true })
+		}
+		es, err := startEmbedded(g.faults, nil, timeout, commandDelay, noPush, clock, opts...)
 		if err != nil {
 			cleanup()
 			return runPlan{}, func() {}, err

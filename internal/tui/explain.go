@@ -113,6 +113,20 @@ var explanations = map[event.Step]explanation{
 			"sign-in goes on in the app.",
 		Mac: "Nothing: a Mac ignores the header (Apple supports Enrollment SSO on iPhone, iPad and Vision Pro).",
 	},
+	event.StepDDM: {
+		Title:   "Declarative management: the device syncs its declarations",
+		Section: "issue 26 (Apple: Declarative Management)",
+		What: "The server sent the DeclarativeManagement command. The device asks its check-in endpoint for the " +
+			"sync tokens, then for the list of declarations (activations, configurations, assets, management), " +
+			"fetches each new or changed one, applies what its OS and enrollment allow, and sends a status report. " +
+			"The tester also asks for a declaration the server never listed, and reads the tokens again.",
+		Expects: "200 with application/json for tokens, declaration-items and each declaration; a DeclarationsToken " +
+			"that changes exactly when the set does; 404 for an unknown declaration; 200 with no body to the status " +
+			"report; nothing user enrollment forbids to a personal device; activations of configurations that exist " +
+			"(DDM-001..007).",
+		Mobile: "Nothing: it happens in the background, and settings appear as the declarations apply.",
+		Mac:    "Nothing: it happens in the background, and settings appear as the declarations apply.",
+	},
 	event.StepWebLogin: {
 		Title:   "Sign-in in a web sheet",
 		Section: "§2.7",

@@ -49,11 +49,11 @@ func TestPredictedStepsHonourUntil(t *testing.T) {
 	} {
 		c := newCase(event.Event{Kind: event.EventCaseStart, Case: "c", Info: &event.CaseInfo{Until: until}})
 		var got []event.Step
-		for _, s := range c.steps[event.StepProfile.Index()-3:] { // no registration, no enrollment-sso, no oauth2 row
+		for _, s := range c.steps[event.StepProfile.Index()-3:] { // no registration, no enrollment-sso, no oauth2 row (nor ddm)
 			got = append(got, s.step)
 		}
 		assert.Equal(t, want, got, "until %q", until)
 	}
 	c := newCase(event.Event{Kind: event.EventCaseStart, Case: "c"})
-	assert.Len(t, c.steps, len(event.Flow)-3, "no case info: all the way (every step but the registration, enrollment-sso and oauth2)")
+	assert.Len(t, c.steps, len(event.Flow)-4, "no case info: all the way (every step but the registration, enrollment-sso, oauth2 and ddm)")
 }

@@ -18,6 +18,7 @@ type Observations struct {
 	CheckIn      *CheckIn      `json:"check_in,omitempty"`     // check-in (CHK, TOK)
 	Commands     *Commands     `json:"commands,omitempty"`     // commands (CHK, TOK)
 	Push         *PushLife     `json:"push,omitempty"`         // commands: the pushes that woke them (PUSH)
+	DDM          *DDM          `json:"ddm,omitempty"`          // ddm: the declarative-management sync (DDM)
 	TokenLife    *TokenLife    `json:"token_life,omitempty"`   // token-life (CHK, TOK)
 	Transport    *Transport    `json:"transport,omitempty"`    // every connection of the case (SEC)
 }

@@ -197,3 +197,18 @@ func versionParts(v string) ([]int, bool) {
 	}
 	return out, true
 }
+
+// ForbiddenInUserEnrollment reports whether Apple's schema keeps the
+// declaration type from a user enrollment on the device's platform (its
+// allowed-enrollments leave user out, or its user-enrollment mode forbids
+// it). An unknown type or platform is not forbidden: no server is blamed
+// for what the simulator's schema does not know.
+func ForbiddenInUserEnrollment(typ string, dev Device) bool {
+	t, ok := declarationTypes[typ]
+	p := dev.platform()
+	if !ok || p == platformUnknown {
+		return false
+	}
+	o := t.OS[p]
+	return o.UserEnrollment == ueForbidden || (o.Enrollments != "" && !listed(o.Enrollments, "user"))
+}

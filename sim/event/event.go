@@ -52,6 +52,7 @@ const (
 	StepIdentity     Step = "identity"         // §2.13.1: SCEP
 	StepCheckIn      Step = "check-in"         // Authenticate, TokenUpdate (§2.13.2-3)
 	StepCommands     Step = "commands"         // connect and the first commands (§2.13.4)
+	StepDDM          Step = "ddm"              // the declarative-management sync, when the server asks for one
 	StepTokenLife    Step = "token-life"       // GetToken, revocation, expiry, unenrollment, CheckOut
 )
 
@@ -63,7 +64,7 @@ const (
 var Flow = []Step{
 	StepSignIn, StepRegistration, StepDiscovery, StepFallback, StepDocument,
 	StepChallenge, StepESSO, StepWebLogin, StepOAuth2, StepEnroll, StepProfile,
-	StepIdentity, StepCheckIn, StepCommands, StepTokenLife,
+	StepIdentity, StepCheckIn, StepCommands, StepDDM, StepTokenLife,
 }
 
 // Index is the step's place in Flow, or -1 for a step not in it.

@@ -23,7 +23,8 @@ func TestFlowListsEveryStepOnce(t *testing.T) {
 func TestPlanned(t *testing.T) {
 	tail := func(u Until, reg bool) []Step {
 		p := Planned(u, reg)
-		return p[len(p)-1-(len(Flow)-StepProfile.Index()-1):]
+		// ddm comes only when the server asks for a sync: not planned.
+		return p[len(p)-1-(len(Flow)-StepProfile.Index()-2):]
 	}
 	assert.Equal(t, []Step{StepProfile}, Planned(UntilProfile, false)[len(Planned(UntilProfile, false))-1:])
 	assert.Equal(t, []Step{StepProfile, StepIdentity, StepCheckIn, StepCommands, StepTokenLife}, tail(UntilCommands, false))
@@ -31,6 +32,9 @@ func TestPlanned(t *testing.T) {
 	assert.NotContains(t, Planned(UntilCommands, false), StepRegistration)
 	assert.Contains(t, Planned(UntilCommands, true), StepRegistration)
 	assert.NotContains(t, Planned(UntilCommands, true), StepOAuth2)
+	assert.NotContains(t, Planned(UntilCommands, true), StepDDM)
+	assert.True(t, UntilCommands.Plays(StepDDM))
+	assert.False(t, UntilCheckIn.Plays(StepDDM))
 	assert.True(t, UntilCheckIn.Plays(StepCheckIn))
 	assert.False(t, UntilCheckIn.Plays(StepCommands))
 	assert.True(t, UntilProfile.Plays(StepDiscovery), "steps before the profile play whatever the Until")

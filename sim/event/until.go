@@ -46,7 +46,7 @@ func (u Until) String() string {
 // play whatever the Until.
 var stage = map[Step]Until{
 	StepIdentity: UntilIdentity, StepCheckIn: UntilCheckIn,
-	StepCommands: UntilCommands, StepTokenLife: UntilCommands,
+	StepCommands: UntilCommands, StepDDM: UntilCommands, StepTokenLife: UntilCommands,
 }
 
 // Plays reports whether a case that goes until u plays step s at all.
@@ -62,7 +62,7 @@ func (u Until) Plays(s Step) bool {
 func Planned(u Until, registration bool) []Step {
 	var out []Step
 	for _, s := range Flow {
-		if (s == StepRegistration && !registration) || s == StepOAuth2 || s == StepESSO || !u.Plays(s) {
+		if (s == StepRegistration && !registration) || s == StepOAuth2 || s == StepESSO || s == StepDDM || !u.Plays(s) {
 			continue
 		}
 		out = append(out, s)

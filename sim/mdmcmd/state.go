@@ -117,6 +117,11 @@ func (s *State) Answer(c Command, d Device) map[string]any {
 		a = securityInfo(d, p)
 	case "CertificateList":
 		a = certificateList(d, s)
+	case "DeclarativeManagement":
+		// The device acknowledges, then syncs through its check-in
+		// endpoint (mdm/commands/declarativemanagement.yaml); the
+		// engine plays the sync.
+		a = map[string]any{"Status": "Acknowledged"}
 	case "InstallProfile":
 		a = s.installProfile(c, d, p)
 	case "RemoveProfile":
