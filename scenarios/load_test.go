@@ -103,7 +103,6 @@ func TestProblemMessages(t *testing.T) {
 		{"bad-device", []string{`unknown family or product "pixel"`, `devices: "iphone@18.2" listed twice (first at line 2)`}},
 		{"unknown-check", []string{
 			`unknown check "WK-0001"; did you mean "WK-001"?`,
-			`check ESSO-001 is in the catalogue but not judged yet`,
 			`AUTH-017 is an INFO check`,
 		}},
 		{"unknown-fault", []string{`unknown fault "wellknown-4040"; did you mean "wellknown-404"?`}},
