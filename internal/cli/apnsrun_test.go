@@ -88,5 +88,7 @@ func TestAPNsFlagsUsage(t *testing.T) {
 		{"listen without a port", []string{"run", "--email", "alice@acme.test", "--apns-listen", "localhost"}, []string{`--apns-listen "localhost": want HOST:PORT`}},
 		{"serve: cacert alone", []string{"serve", "--apns-cacert", "x.pem"}, []string{"--apns-cacert needs --apns"}},
 		{"serve: plain http", []string{"serve", "--apns", "http://127.0.0.1:2197"}, []string{"want the stand-in's https base URL"}},
+		{"serve: no such certificate", []string{"serve", "--apns", "https://127.0.0.1:2197", "--apns-cacert", "/nonexistent/apns-ca.pem"},
+			[]string{"--apns-cacert /nonexistent/apns-ca.pem: no such file", "apns-ca.pem"}},
 	})
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/enrollsim/enrollsim/accounts"
 	"github.com/enrollsim/enrollsim/internal/axm"
 	"github.com/enrollsim/enrollsim/internal/refserver"
-	"github.com/enrollsim/enrollsim/internal/transport"
 )
 
 type serveOptions struct {
@@ -249,11 +248,14 @@ func serveAPNs(o *serveOptions) (*refserver.APNs, error) {
 	}
 	a := &refserver.APNs{URL: strings.TrimRight(o.APNs, "/")}
 	if o.APNsCACert != "" {
-		pool, err := transport.StockPool([]string{o.APNsCACert})
+		pem, err := os.ReadFile(o.APNsCACert)
 		if err != nil {
-			return nil, usageErr("--apns-cacert: %v", err)
+			return nil, usageHint(fmt.Errorf("--apns-cacert %s: %w", o.APNsCACert, unwrapPathErr(err)), "pass the stand-in's apns-ca.pem (or apns-server.pem) from its --cert-out directory")
 		}
-		a.Roots = pool
+		a.Roots = x509.NewCertPool()
+		if !a.Roots.AppendCertsFromPEM(pem) {
+			return nil, usageErr("--apns-cacert %s: no PEM certificate in it", o.APNsCACert)
+		}
 	}
 	return a, nil
 }

@@ -11,8 +11,9 @@
 package ddm
 
 import (
-	"strconv"
 	"strings"
+
+	"github.com/enrollsim/enrollsim/sim/mdmcmd"
 )
 
 // The check-in Endpoint values (Apple's DeclarativeManagement check-in).
@@ -133,9 +134,9 @@ func (d Device) has(s [3]osSupport) (ok bool, why string) {
 	switch {
 	case o.Introduced == "":
 		return false, d.osFamily() + " does not have it"
-	case !atLeast(d.OSVersion, o.Introduced):
+	case !mdmcmd.AtLeast(d.OSVersion, o.Introduced):
 		return false, d.osFamily() + " has it from " + o.Introduced + ", the device runs " + d.OSVersion
-	case o.Removed != "" && versionKnown(d.OSVersion) && atLeast(d.OSVersion, o.Removed):
+	case o.Removed != "" && mdmcmd.VersionKnown(d.OSVersion) && mdmcmd.AtLeast(d.OSVersion, o.Removed):
 		return false, d.osFamily() + " removed it in " + o.Removed
 	case d.UserEnrollment && o.UserEnrollment == ueForbidden:
 		return false, "user enrollment forbids it"
@@ -152,50 +153,6 @@ func listed(csv, v string) bool {
 		}
 	}
 	return false
-}
-
-func versionKnown(v string) bool { _, ok := versionParts(v); return ok }
-
-// atLeast compares dotted versions numerically; an empty or unreadable minimum is met, and
-// an unreadable device version meets every minimum (as sim/mdmcmd: better to have an item
-// than to drop it on a typo).
-func atLeast(have, min string) bool {
-	m, ok := versionParts(min)
-	if !ok {
-		return true
-	}
-	h, ok := versionParts(have)
-	if !ok {
-		return true
-	}
-	for i := 0; i < len(m) || i < len(h); i++ {
-		var a, b int
-		if i < len(h) {
-			a = h[i]
-		}
-		if i < len(m) {
-			b = m[i]
-		}
-		if a != b {
-			return a > b
-		}
-	}
-	return true
-}
-
-func versionParts(v string) ([]int, bool) {
-	if v == "" {
-		return nil, false
-	}
-	var out []int
-	for _, f := range strings.Split(v, ".") {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 0 {
-			return nil, false
-		}
-		out = append(out, n)
-	}
-	return out, true
 }
 
 // ForbiddenInUserEnrollment reports whether Apple's schema keeps the

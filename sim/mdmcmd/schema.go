@@ -109,9 +109,15 @@ func commandNotYetIntroduced(requestType string, p platform, osVersion string) b
 	return !atLeast(osVersion, in[p])
 }
 
-// atLeast compares dotted versions numerically; an empty or unreadable
-// minimum is met, and an unreadable device version meets every minimum
-// (better to answer a key than to drop it on a typo).
+// AtLeast compares dotted OS versions as Apple's schema writes them
+// ("17.4", "10.15.3"), numerically: an empty or unreadable minimum is
+// met, and an unreadable device version meets every minimum (better to
+// answer a key than to drop it on a typo). sim/ddm compares with it too.
+func AtLeast(have, min string) bool { return atLeast(have, min) }
+
+// VersionKnown reports whether v is a dotted version AtLeast can read.
+func VersionKnown(v string) bool { _, ok := versionParts(v); return ok }
+
 func atLeast(have, min string) bool {
 	m, ok := versionParts(min)
 	if !ok {
