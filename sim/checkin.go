@@ -75,6 +75,8 @@ type mdmState struct {
 	actions        []*actionState           // the scenario's server actions (actions.go)
 	unavailable    []string                 // CMD-003: commands the device's OS does not have, with why
 	ddmRequested   bool                     // the server sent DeclarativeManagement: the device syncs (ddmsync.go)
+	ddmCommands    int                      // DeclarativeManagement commands answered so far
+	ddmData        []byte                   // the Data of the last one (its TokensResponse), nil without
 	doers          map[*identityState]Doer  // TLS client certificate clients
 	// signInAgain, when set, replaces signInAgainAfter (tests).
 	signInAgain func(resp *response, what string) (bool, string)

@@ -176,6 +176,8 @@ func (m *mdmState) answerMessage(cmd mdmcmd.Command, dev mdmcmd.Device) map[stri
 	m.commands = append(m.commands, cmd.RequestType)
 	if cmd.RequestType == "DeclarativeManagement" {
 		m.ddmRequested = true
+		m.ddmCommands++
+		m.ddmData, _ = cmd.Body["Data"].([]byte)
 	}
 	if w := mdmcmd.Withheld(cmd, m.userEnrollment); len(w) > 0 {
 		m.withheld = append(m.withheld, fmt.Sprintf("%s asks for %s", cmd.RequestType, strings.Join(w, ", ")))

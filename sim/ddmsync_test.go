@@ -16,10 +16,11 @@ import (
 )
 
 // A server that manages declaratively: every family, in both enrollment
-// types where it has them, acknowledges DeclarativeManagement, syncs (the
-// tokens, the items, each declaration, an unknown one that gets 404, the
-// tokens again and after the tester's change) and sends its status
-// report, which the server keeps; nothing trips.
+// types where it has them, acknowledges DeclarativeManagement, syncs from
+// the command's tokens (the items, each declaration, the status report),
+// then probes (an unknown declaration that gets 404, the tokens twice) and
+// follows the tester's two changes (each brings a DeclarativeManagement
+// command, and the device syncs again and reports); nothing trips.
 func TestDDMSyncOnEveryFamily(t *testing.T) {
 	target := startRefWith(t, 5*time.Second, refserver.Config{DDM: true})
 	var cases []sim.Case
@@ -35,7 +36,7 @@ func TestDDMSyncOnEveryFamily(t *testing.T) {
 	for _, rep := range reps {
 		require.Equal(t, event.OutcomeEnrolled, rep.Outcome, "%s:%s", rep.Name, describe(rep))
 		assert.Empty(t, tripped(rep), "%s:%s", rep.Name, describe(rep))
-		for _, id := range []string{"DDM-001", "DDM-002", "DDM-003", "DDM-004", "DDM-005", "DDM-007"} {
+		for _, id := range []string{"DDM-001", "DDM-002", "DDM-003", "DDM-004", "DDM-005", "DDM-007", "DDM-009"} {
 			assert.Equal(t, check.Pass, statusOf(rep, id), "%s %s:%s", rep.Name, id, describe(rep))
 		}
 		var endpoints []string
@@ -51,10 +52,14 @@ func TestDDMSyncOnEveryFamily(t *testing.T) {
 				message = e.Message
 			}
 		}
-		assert.Equal(t, "tokens", endpoints[0], rep.Name)
-		assert.Equal(t, "declaration-items", endpoints[1], rep.Name)
+		assert.Equal(t, "declaration-items", endpoints[0], rep.Name+": the command's Data stands for tokens")
+		assert.Equal(t, []string{"declaration/activation/com.acme.ddm.activation.default", "declaration/configuration/com.acme.ddm.status-subscriptions",
+			"declaration/configuration/com.acme.ddm.test", "status"}, endpoints[1:5], rep.Name)
+		assert.Equal(t, 3, count(endpoints, "status"), "%s: the first report, and one after each change: %v", rep.Name, endpoints)
+		assert.Equal(t, 3, count(endpoints, "declaration-items"), "%s: %v", rep.Name, endpoints)
+		assert.Equal(t, 1, count(endpoints, "declaration/configuration/enrollsim-probe-token-change"), "%s: the added one fetched once: %v", rep.Name, endpoints)
 		assert.Equal(t, "status", endpoints[len(endpoints)-1], rep.Name)
-		assert.Contains(t, message, "status report sent", rep.Name)
+		assert.Contains(t, message, "status report sent; tokens from the command's Data; synced again after 2 of the tester's 2 changes", rep.Name)
 	}
 }
 
@@ -70,4 +75,44 @@ func TestNoDDMWithoutTheCommand(t *testing.T) {
 		assert.NotEqual(t, event.StepDDM, e.Step)
 	}
 	assert.Equal(t, check.Status(""), statusOf(reps[0], "DDM-001"))
+}
+
+func count(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
+}
+
+// An Enrollment SSO enrollment on iOS 26.1 installed the document's
+// declarations; the reference server pre-stages the same ones (same
+// ServerTokens) for the first sync, with declarative management off for
+// everyone else: the device syncs without fetching them again, and
+// DDM-008 passes. On 18.2, which does not read them, nothing is synced.
+func TestESSODeclarationsReachTheFirstSync(t *testing.T) {
+	target := startRef(t, 5*time.Second)
+	var cases []sim.Case
+	for _, ref := range []string{"iphone@26.1", "iphone@18.2"} {
+		d, err := device.LookupDevice(ref)
+		require.NoError(t, err)
+		cases = append(cases, sim.Case{Name: ref, Device: d, Account: sim.Account{Identifier: "judy@acme.test"}, Type: sim.TypeUser, Expect: sim.Expect{Enroll: true}})
+	}
+	reps, events := play(t, target, 5*time.Second, cases...)
+	for _, rep := range reps {
+		require.Equal(t, event.OutcomeEnrolled, rep.Outcome, "%s:%s", rep.Name, describe(rep))
+		assert.Empty(t, tripped(rep), "%s:%s", rep.Name, describe(rep))
+	}
+	assert.Equal(t, check.Pass, statusOf(reps[0], "DDM-008"), describe(reps[0]))
+	assert.Equal(t, check.Status(""), statusOf(reps[1], "DDM-008"), describe(reps[1]))
+	synced := map[string]bool{}
+	for _, e := range events {
+		if e.Kind == event.EventExchange && strings.HasPrefix(e.Exchange.Purpose, "ddm: ") {
+			synced[e.Case] = true
+			assert.NotContains(t, e.Exchange.Purpose, "test.acme.esso", "the staged declarations are the device's already")
+		}
+	}
+	assert.Equal(t, map[string]bool{"iphone@26.1": true}, synced)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/enrollsim/enrollsim/sim/check"
+	"github.com/enrollsim/enrollsim/sim/ddm"
 	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/profile"
@@ -34,8 +35,12 @@ const essoDocumentLimit = 1 << 20
 
 // essoState is what the device installed from the document.
 type essoState struct {
-	app          string   // "App Store app 1234" or the AppIDs
-	declarations []string // identifiers of the declarations applied, for the first DDM sync
+	app string // "App Store app 1234" or the AppIDs
+	// declarations are the identifiers of the declarations the device
+	// applied (18.4+/2.4+), which the first DDM sync must list (DDM-008);
+	// staged those of them it could store, with their payloads.
+	declarations []string
+	staged       []ddm.Declaration
 }
 
 // essoURL is the document URL of the challenge's header (the standard one
@@ -84,8 +89,11 @@ func (r *runner) essoStep() (*stop, event.StepStatus, string) {
 		return &stop{event.OutcomeAuthFailed, msg}, event.StepFailed, msg
 	}
 	r.esso = &essoState{app: essoApp(o)}
-	for _, d := range o.Declarations {
-		r.esso.declarations = append(r.esso.declarations, d.Identifier)
+	if o.HasDecls && o.DeclarationsApply && o.DeclsBad == "" {
+		for _, d := range o.Declarations {
+			r.esso.declarations = append(r.esso.declarations, d.Identifier)
+		}
+		r.esso.staged = essoStaged(resp.body)
 	}
 	return nil, event.StepOK, fmt.Sprintf("installed %s, applied %s; signing in", r.esso.app, essoApplied(o))
 }
@@ -210,6 +218,27 @@ func essoProfile(raw json.RawMessage) ([]string, string) {
 		types = append(types, pl.Type)
 	}
 	return types, ""
+}
+
+// essoStaged are the document's declarations as the device stores them
+// until the first sync; one it cannot read as a whole declaration is left
+// out (ESSO-005 has judged the document already).
+func essoStaged(body []byte) []ddm.Declaration {
+	var doc struct{ Declarations []string }
+	if _, err := unmarshalServerJSON(body, &doc); err != nil || len(doc.Declarations) > maxESSODeclarations {
+		return nil
+	}
+	var out []ddm.Declaration
+	for _, it := range doc.Declarations {
+		data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(it))
+		if err != nil {
+			continue
+		}
+		if d, err := ddm.ParseDeclaration(data); err == nil {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // maxESSODeclarations bounds what the device reads: a document names a

@@ -76,6 +76,13 @@ var subscribedStatusItems = []string{
 	"management.client-capabilities", "management.declarations",
 }
 
+// subscribedSoftwareUpdate are the software-update status items a device
+// enrollment is subscribed to too; user enrollment forbids them
+// (declarative/status/softwareupdate.*.yaml), so a BYOD device never is.
+var subscribedSoftwareUpdate = []string{
+	"softwareupdate.install-state", "softwareupdate.pending-version", "softwareupdate.failure-reason",
+}
+
 // Declaration is one declaration as the server serves it
 // (DeclarationBase: Type, Identifier, ServerToken, Payload).
 type Declaration struct {
@@ -160,15 +167,29 @@ func (s *Server) ddmOn() bool {
 // seedDDM gives a new enrollment the default set: one simple activation
 // of a status subscription and a test configuration, both allowed in
 // device and user enrollment on iOS, macOS and visionOS
-// (management.status-subscriptions.yaml, management.test.yaml).
+// (management.status-subscriptions.yaml, management.test.yaml). An
+// Enrollment SSO enrollment whose device read the document's
+// declarations gets them too, pre-staged for its first sync as Apple
+// requires, and so declarative management whatever Config.DDM says.
 func (s *Server) seedDDM(e *enrollment, osVersion string) {
-	if !s.ddmOn() || !ddmSupported(e.product, osVersion) {
+	staged := s.essoStaged(e, osVersion)
+	if (!s.ddmOn() && !staged) || !ddmSupported(e.product, osVersion) {
 		return
 	}
 	st := &ddmStore{decls: map[string]Declaration{}}
-	items := make([]any, len(subscribedStatusItems))
-	for i, name := range subscribedStatusItems {
-		items[i] = map[string]any{"Name": name}
+	if staged && !s.has(FaultDDMESSONotPrestaged) {
+		for _, d := range essoDeclarationSet(s.has(FaultESSONoActivation)) {
+			st.put(d)
+		}
+	}
+	items := make([]any, 0, len(subscribedStatusItems)+len(subscribedSoftwareUpdate))
+	for _, name := range subscribedStatusItems {
+		items = append(items, map[string]any{"Name": name})
+	}
+	if e.kind == KindADDE {
+		for _, name := range subscribedSoftwareUpdate {
+			items = append(items, map[string]any{"Name": name})
+		}
 	}
 	st.put(Declaration{Type: "com.apple.configuration.management.status-subscriptions", Identifier: ddmSubscriptionsID,
 		Payload: map[string]any{"StatusItems": items}})
@@ -189,19 +210,41 @@ func (s *Server) seedDDM(e *enrollment, osVersion string) {
 	e.ddm = st
 }
 
+// essoStaged reports whether e signed in through Enrollment SSO on a
+// device that reads the document's Declarations (iOS and iPadOS 18.4,
+// visionOS 2.4; a Mac ignores Enrollment SSO).
+func (s *Server) essoStaged(e *enrollment, osVersion string) bool {
+	a, ok := s.dir.lookup(e.user)
+	if !ok || !a.ESSO {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(e.product, "iPhone"), strings.HasPrefix(e.product, "iPad"):
+		return versionAtLeast(osVersion, 18, 4)
+	case strings.HasPrefix(e.product, "RealityDevice"):
+		return versionAtLeast(osVersion, 2, 4)
+	}
+	return false
+}
+
 // ddmSupported reports whether a device of this ProductName and OSVersion
 // (Authenticate's) has declarative management: iOS 15.0, macOS 13.0,
 // visionOS 1.1 (mdm/commands/declarativemanagement.yaml; Apple's
 // DeclarativeManagementCommand page for visionOS). An OSVersion the
 // server cannot read is given the benefit of the doubt.
 func ddmSupported(product, osVersion string) bool {
-	least := [2]int{15, 0}
 	switch {
 	case strings.HasPrefix(product, "Mac"):
-		least = [2]int{13, 0}
+		return versionAtLeast(osVersion, 13, 0)
 	case strings.HasPrefix(product, "RealityDevice"):
-		least = [2]int{1, 1}
+		return versionAtLeast(osVersion, 1, 1)
 	}
+	return versionAtLeast(osVersion, 15, 0)
+}
+
+// versionAtLeast compares an OSVersion's major.minor with least; one the
+// server cannot read is given the benefit of the doubt.
+func versionAtLeast(osVersion string, major, minor int) bool {
 	var v [2]int
 	parts := strings.Split(osVersion, ".")
 	for i := 0; i < len(v) && i < len(parts); i++ {
@@ -211,7 +254,7 @@ func ddmSupported(product, osVersion string) bool {
 		}
 		v[i] = n
 	}
-	return v[0] > least[0] || (v[0] == least[0] && v[1] >= least[1])
+	return v[0] > major || (v[0] == major && v[1] >= minor)
 }
 
 func (st *ddmStore) put(d Declaration) { st.decls[d.Identifier] = d.withToken() }
@@ -279,7 +322,7 @@ func ddmCommand(st *ddmStore) *mdmCommand {
 // they carry the sync. The caller holds reg.mu.
 func (s *Server) ddmChanged(e *enrollment) []apns.Notification {
 	ch := &e.channels[0]
-	if !ch.queued {
+	if !ch.queued || s.has(FaultDDMNoResyncCommand) {
 		return nil
 	}
 	if i := slices.IndexFunc(ch.queue, func(c *mdmCommand) bool { return c.requestType == requestDeclarativeManagement }); i >= 0 {

@@ -131,7 +131,11 @@ func TestDDMSync(t *testing.T) {
 			for _, it := range decls[ddmSubscriptionsID].Payload["StatusItems"].([]any) {
 				names = append(names, it.(map[string]any)["Name"].(string))
 			}
-			assert.Equal(t, subscribedStatusItems, names)
+			want := slices.Clone(subscribedStatusItems)
+			if tc.kind == KindADDE {
+				want = append(want, subscribedSoftwareUpdate...)
+			}
+			assert.Equal(t, want, names, "software-update items for a device enrollment only")
 			_, stored, _ := s.Declarations(d.id)
 			assert.Equal(t, stored, token)
 
@@ -313,6 +317,47 @@ func TestDDMCheckinRefuses(t *testing.T) {
 	assertUnrecognized(t, stranger.ddm("tokens", nil))
 }
 
+// judyDevice is judy's iPhone on osVersion, enrolled through Enrollment
+// SSO, checked in.
+func judyDevice(t *testing.T, s *Server, osVersion string) *mdmDevice {
+	t.Helper()
+	d := newDevice(t, s, "iPhone17,3", KindBYOD, webToken(t, s, "judy@acme.test"))
+	msg := d.authenticateMsg()
+	msg["OSVersion"] = osVersion
+	assertOK(t, d.checkin(msg, send{}))
+	assertOK(t, d.checkin(d.tokenUpdateMsg(false), send{}))
+	return d
+}
+
+// An Enrollment SSO enrollment on a device that reads the document's
+// declarations gets declarative management with them pre-staged, the
+// same ServerTokens as the document's, even with Config.DDM off; one on
+// an older OS, and other accounts, get none.
+func TestESSODeclarationsArePrestaged(t *testing.T) {
+	s := start(t)
+	d := judyDevice(t, s, "26.1")
+	types, _ := d.drain(send{})
+	assert.Equal(t, append(slices.Clone(wantCommands), "DeclarativeManagement"), types)
+	_, decls := d.sync()
+	for _, want := range essoDeclarationSet(false) {
+		got, ok := decls[want.Identifier]
+		if assert.True(t, ok, "%s pre-staged", want.Identifier) {
+			assert.Equal(t, want.ServerToken, got.ServerToken, "the document's token: no fetch needed")
+		}
+	}
+	assert.Contains(t, decls, ddmActivationID, "the default set too")
+	var doc struct{ Declarations []string }
+	require.NoError(t, json.Unmarshal(serve(t, s, http.MethodGet, essoDocumentURL).Body.Bytes(), &doc))
+	require.Len(t, doc.Declarations, 3)
+
+	old := judyDevice(t, s, "18.2")
+	types, _ = old.drain(send{})
+	assert.Equal(t, wantCommands, types, "18.2 does not read Declarations")
+	alice := aliceDevice(t, s)
+	types, _ = alice.drain(send{})
+	assert.Equal(t, wantCommands, types)
+}
+
 // Without Config.DDM nothing changes: the first five commands, and
 // DeclarativeManagement is a MessageType the server does not know.
 func TestDDMOffByDefault(t *testing.T) {
@@ -320,7 +365,7 @@ func TestDDMOffByDefault(t *testing.T) {
 	d := aliceDevice(t, s)
 	types, _ := d.drain(send{})
 	assert.Equal(t, wantCommands, types)
-	assertRefused(t, d.ddm("tokens", nil), http.StatusBadRequest, `unknown MessageType "DeclarativeManagement"`)
+	assertRefused(t, d.ddm("tokens", nil), http.StatusBadRequest, "has no declarative management")
 	assertRefused(t, adminDeclaration(t, s, d.id, "", secondTest), http.StatusNotFound, "declarative management is off")
 	_, _, ok := s.Declarations(d.id)
 	assert.False(t, ok)
@@ -385,6 +430,23 @@ var ddmFaultEffects = map[string]func(t *testing.T, s *Server){
 		carol.enroll()
 		_, decls = carol.sync()
 		assert.NotContains(t, decls, ddmSoftwareUpdateID, "a device enrollment is not the fault's business")
+	},
+	FaultDDMESSONotPrestaged: func(t *testing.T, s *Server) {
+		_, decls := judyDevice(t, s, "26.1").sync()
+		assert.Contains(t, decls, ddmActivationID)
+		for _, d := range essoDeclarationSet(false) {
+			assert.NotContains(t, decls, d.Identifier)
+		}
+	},
+	FaultDDMNoResyncCommand: func(t *testing.T, s *Server) {
+		d := aliceDevice(t, s)
+		d.drain(send{})
+		tok0, _ := d.sync()
+		ddmJSON(t, adminDeclaration(t, s, d.id, "", secondTest), new(map[string]string))
+		types, _ := d.drain(send{})
+		assert.Empty(t, types, "no command after the change")
+		tok1, _ := d.sync()
+		assert.NotEqual(t, tok0, tok1, "the set and its token did change")
 	},
 	FaultDDMActivationMissingConfig: func(t *testing.T, s *Server) {
 		d := aliceDevice(t, s)

@@ -79,21 +79,10 @@ func (s *Server) essoProfile() []byte {
 }
 
 // essoDeclarations are the document's Declarations (iOS 18.4, visionOS 2.4
-// and later): one activation of the app's managed-app configuration and a
-// legacy configuration, each base64 JSON.
+// and later), each base64 JSON.
 func (s *Server) essoDeclarations() []string {
-	decls := []map[string]any{
-		{"Type": "com.apple.configuration.app.managed", "Identifier": "test.acme.esso.app", "ServerToken": "1",
-			"Payload": map[string]any{"AppStoreID": "1234567890", "InstallBehavior": map[string]any{"Install": "Required"}}},
-		{"Type": "com.apple.configuration.legacy", "Identifier": "test.acme.esso.legacy", "ServerToken": "1",
-			"Payload": map[string]any{"ProfileURL": "https://" + MDMHost + "/esso/sso.mobileconfig"}},
-	}
-	if !s.has(FaultESSONoActivation) {
-		decls = append([]map[string]any{{"Type": "com.apple.activation.simple", "Identifier": "test.acme.esso.activation", "ServerToken": "1",
-			"Payload": map[string]any{"StandardConfigurations": []string{"test.acme.esso.app", "test.acme.esso.legacy"}}}}, decls...)
-	}
 	var out []string
-	for _, d := range decls {
+	for _, d := range essoDeclarationSet(s.has(FaultESSONoActivation)) {
 		b, err := json.Marshal(d)
 		if err != nil {
 			panic("refserver: encoding an ESSO declaration: " + err.Error()) // fixed types: cannot happen
@@ -101,4 +90,25 @@ func (s *Server) essoDeclarations() []string {
 		out = append(out, base64.StdEncoding.EncodeToString(b))
 	}
 	return out
+}
+
+// essoDeclarationSet is one activation of the app's managed-app
+// configuration and a legacy configuration, with their ServerTokens as
+// the declaration store computes them: the same declarations, pre-staged
+// for the enrollment's first sync (seedDDM), need no fetch.
+func essoDeclarationSet(noActivation bool) []Declaration {
+	decls := []Declaration{
+		{Type: "com.apple.configuration.app.managed", Identifier: "test.acme.esso.app",
+			Payload: map[string]any{"AppStoreID": "1234567890", "InstallBehavior": map[string]any{"Install": "Required"}}},
+		{Type: "com.apple.configuration.legacy", Identifier: "test.acme.esso.legacy",
+			Payload: map[string]any{"ProfileURL": "https://" + MDMHost + "/esso/sso.mobileconfig"}},
+	}
+	if !noActivation {
+		decls = append([]Declaration{{Type: "com.apple.activation.simple", Identifier: "test.acme.esso.activation",
+			Payload: map[string]any{"StandardConfigurations": []any{"test.acme.esso.app", "test.acme.esso.legacy"}}}}, decls...)
+	}
+	for i := range decls {
+		decls[i] = decls[i].withToken()
+	}
+	return decls
 }

@@ -221,6 +221,8 @@ const (
 	FaultDDMStatusBody              = "ddm-status-body"
 	FaultDDMSoftwareUpdateBYOD      = "ddm-software-update-byod"
 	FaultDDMActivationMissingConfig = "ddm-activation-missing-config"
+	FaultDDMESSONotPrestaged        = "ddm-esso-not-prestaged"
+	FaultDDMNoResyncCommand         = "ddm-no-resync-command"
 )
 
 const (
@@ -587,6 +589,10 @@ var faultTable = []Fault{
 		Trips: []string{"DDM-006"}, Probe: probeFallback, Account: probeAlice},
 	{Name: FaultDDMActivationMissingConfig, Doc: "the seeded activation's StandardConfigurations also names com.acme.ddm.missing, a configuration the set does not have",
 		Trips: []string{"DDM-007"}, Probe: probeFallback, Account: probeAlice},
+	{Name: FaultDDMESSONotPrestaged, Doc: "an Enrollment SSO enrollment's first sync lists the default set only, not the declarations its document carried",
+		Trips: []string{"DDM-008"}, Probe: probeESSODeclarations, Account: probeJudy},
+	{Name: FaultDDMNoResyncCommand, Doc: "a change of an enrollment's declarations (the admin API) queues no DeclarativeManagement command and pushes nothing",
+		Trips: []string{"DDM-009"}, Probe: probeFallback, Account: probeAlice},
 }
 
 var faultIndex = func() map[string]bool {

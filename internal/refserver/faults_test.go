@@ -411,6 +411,8 @@ var wantFaults = map[string]string{
 	"ddm-status-body":               "iphone@18.2 alice DDM-005",
 	"ddm-software-update-byod":      "iphone@18.2 alice DDM-006",
 	"ddm-activation-missing-config": "iphone@18.2 alice DDM-007",
+	"ddm-esso-not-prestaged":        "iphone@26.1 judy DDM-008",
+	"ddm-no-resync-command":         "iphone@18.2 alice DDM-009",
 
 	// Played with the browser driver (Fault.Driver): their pages need JavaScript.
 	"js-callback-no-token":         "iphone@18.2 grace AUTH-003",

@@ -439,17 +439,12 @@ func (s *Server) checkinAnswer(req *mdmRequest) mdmAnswer {
 	case "CheckOut":
 		return s.checkOut(req)
 	case requestDeclarativeManagement:
-		if s.ddmOn() {
-			return s.declarativeManagement(req)
-		}
+		// Enrollment SSO enrollments have it even when Config.DDM is off.
+		return s.declarativeManagement(req)
 	case "":
 		return answerText(http.StatusBadRequest, "the check-in message has no MessageType")
 	}
-	known := "Authenticate, TokenUpdate, GetToken, CheckOut"
-	if s.ddmOn() {
-		known += ", DeclarativeManagement"
-	}
-	return answerText(http.StatusBadRequest, "unknown MessageType %q (this server knows %s)", mt, known)
+	return answerText(http.StatusBadRequest, "unknown MessageType %q (this server knows Authenticate, TokenUpdate, GetToken, CheckOut, DeclarativeManagement)", mt)
 }
 
 // authenticate starts an enrollment afresh: a device that authenticates

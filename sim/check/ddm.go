@@ -32,6 +32,38 @@ type DDM struct {
 	ForbiddenInUE  []string `json:"forbidden_in_ue,omitempty"`
 	// MissingConfigs are activations' configurations no item names.
 	MissingConfigs []string `json:"missing_configs,omitempty"`
+	// Staged are the declarations Enrollment SSO installed, which the
+	// server must pre-stage for the first sync; StagedMissing are those
+	// the first declaration-items did not list (the device removes them).
+	Staged        []string `json:"staged,omitempty"`
+	StagedMissing []string `json:"staged_missing,omitempty"`
+	// FromCommand: the first sync took its DeclarationsToken from the
+	// DeclarativeManagement command's Data, and skipped the tokens
+	// endpoint as Apple describes; DataBad says why the Data was no
+	// TokensResponse (the device asked the tokens endpoint instead).
+	FromCommand bool   `json:"from_command,omitempty"`
+	DataBad     string `json:"data_bad,omitempty"`
+	// Changes are the tester's changes of the set (DDM-002's probe: a
+	// declaration added, then removed) and what the server told the
+	// device after each (DDM-009).
+	Changes []DDMChange `json:"changes,omitempty"`
+}
+
+// DDMChange is one change the tester made to the declaration set through
+// the target's declarations hook, and the device's next connect.
+type DDMChange struct {
+	What string `json:"what"` // "added X", "removed X"
+	// Token is the DeclarationsToken the tokens endpoint gave after it.
+	Token string `json:"token,omitempty"`
+	// Commands is how many DeclarativeManagement commands the connect
+	// right after the change brought; DataToken is the DeclarationsToken
+	// in the last one's Data ("" when it had no Data).
+	Commands  int    `json:"commands"`
+	DataToken string `json:"data_token,omitempty"`
+	// Resynced: the device synced again (its token differed).
+	Resynced bool `json:"resynced,omitempty"`
+	// Why says the connect could not be judged.
+	Why string `json:"why,omitempty"`
 }
 
 // DDMExchange is one DeclarativeManagement check-in and its answer.
@@ -46,7 +78,7 @@ type DDMExchange struct {
 	Bad string `json:"bad,omitempty"`
 }
 
-var ddmOwns = []string{"DDM-001", "DDM-002", "DDM-003", "DDM-004", "DDM-005", "DDM-006", "DDM-007"}
+var ddmOwns = []string{"DDM-001", "DDM-002", "DDM-003", "DDM-004", "DDM-005", "DDM-006", "DDM-007", "DDM-009"}
 
 func init() {
 	register(Judge{Group: "DDM", Reads: "declarative management sync", Owns: ddmOwns, Run: func(o *Observations) *Verdicts {
@@ -55,6 +87,36 @@ func init() {
 		}
 		return JudgeDDM(*o.DDM)
 	}})
+	register(Judge{Group: "DDM", Reads: "enrollment SSO declarations and the first sync", Owns: []string{"DDM-008"}, Run: JudgeStaged})
+}
+
+// JudgeStaged is DDM-008: the declarations Enrollment SSO installed are
+// listed by the first sync. nil when the device installed none, or did
+// not go as far as the commands; a WARN when the server sent no
+// DeclarativeManagement command in the first commands, as a later sync
+// may still carry them.
+func JudgeStaged(o *Observations) *Verdicts {
+	var staged []string
+	switch {
+	case o.DDM != nil:
+		staged = o.DDM.Staged
+	case o.ESSO != nil && o.ESSO.DeclarationsApply && o.ESSO.DeclsBad == "":
+		for _, d := range o.ESSO.Declarations {
+			staged = append(staged, d.Identifier)
+		}
+	}
+	if len(staged) == 0 || (o.DDM == nil && o.Commands == nil) {
+		return nil
+	}
+	v := NewVerdicts("DDM-008")
+	switch {
+	case o.DDM == nil:
+		v.Add(With("DDM-008", Warn, fmt.Sprintf("Enrollment SSO installed %d declarations, and the server sent no DeclarativeManagement command in the first commands: their first sync was not seen", len(staged))))
+	default:
+		v.Check("DDM-008", len(o.DDM.StagedMissing) == 0, "the first sync lists the declarations Enrollment SSO installed",
+			"not listed, so the device removes them: "+strings.Join(o.DDM.StagedMissing, ", "))
+	}
+	return v
 }
 
 // JudgeDDM is DDM-001..007 over one sync.
@@ -85,7 +147,35 @@ func JudgeDDM(d DDM) *Verdicts {
 	}
 	v.Check("DDM-007", len(d.MissingConfigs) == 0, "activations reference configurations that exist",
 		"activated but never listed: "+strings.Join(d.MissingConfigs, ", "))
+	judgeDDMChanges(v, d)
 	return v
+}
+
+// judgeDDMChanges is DDM-009: after each change of the set, the device's
+// next connect brings a DeclarativeManagement command whose Data, when
+// it has one, carries the new DeclarationsToken.
+func judgeDDMChanges(v *Verdicts, d DDM) {
+	if len(d.Changes) == 0 {
+		why := d.ChangeSkipped
+		if why == "" {
+			why = "the tester did not change the declarations (probes off)"
+		}
+		v.Skip("DDM-009", why)
+		return
+	}
+	var bad []string
+	for _, c := range d.Changes {
+		switch {
+		case c.Why != "":
+			v.Error("DDM-009", "the connect after the tester "+c.What+" could not be judged: "+c.Why)
+			return
+		case c.Commands == 0:
+			bad = append(bad, "after the tester "+c.What+", the next connect brought no DeclarativeManagement command: the device does not learn of the change")
+		case c.DataToken != "" && c.Token != "" && c.DataToken != c.Token:
+			bad = append(bad, fmt.Sprintf("after the tester %s, the command's Data carried DeclarationsToken %q, not the set's %q", c.What, c.DataToken, c.Token))
+		}
+	}
+	v.Check("DDM-009", len(bad) == 0, "a DeclarativeManagement command with the new tokens after each change", strings.Join(bad, "; "))
 }
 
 // judgeDDMAnswers is DDM-001: every endpoint but status answers 200 with
@@ -136,20 +226,26 @@ func judgeDDMTokens(v *Verdicts, d DDM) {
 	}
 }
 
-// judgeDDMStatus is DDM-005: the status report gets 200 with no body.
+// judgeDDMStatus is DDM-005: every status report gets 200 with no body.
 func judgeDDMStatus(v *Verdicts, d DDM) {
+	sent := 0
 	for _, x := range d.Exchanges {
 		if x.Endpoint != "status" {
 			continue
 		}
+		sent++
 		switch {
 		case x.Why != "":
 			v.Error("DDM-005", "status could not be judged: "+x.Why)
-		default:
-			v.Check("DDM-005", x.Status == 200 && x.BodyLen == 0, "200 with an empty body to the status report",
-				fmt.Sprintf("%d with %d bytes", x.Status, x.BodyLen))
+			return
+		case x.Status != 200 || x.BodyLen != 0:
+			v.Check("DDM-005", false, "200 with an empty body to the status report", fmt.Sprintf("%d with %d bytes", x.Status, x.BodyLen))
+			return
 		}
+	}
+	if sent == 0 {
+		v.Skip("DDM-005", "no status report was sent")
 		return
 	}
-	v.Skip("DDM-005", "no status report was sent")
+	v.Check("DDM-005", true, "", "")
 }
