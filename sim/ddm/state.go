@@ -30,6 +30,10 @@ type State struct {
 	decls    map[string]*installed
 	token    string            // DeclarationsToken of the last declaration-items applied (Synced)
 	reported map[string]string // what the last report sent, for incremental reports
+	// removed: a declaration left the store since management.declarations was last sent.
+	// Apple's management.declarations has no removal marker, so the next report sends its
+	// lists whole, and the server sees what is gone by its absence.
+	removed bool
 }
 
 // installed is one stored declaration with what Apply found about it alone; what depends on
@@ -65,8 +69,18 @@ func (s *State) Plan(items Items) (fetch []Item, remove []string) {
 // answers 404 for (Apple: the device then removes its copy).
 func (s *State) Remove(identifiers ...string) {
 	for _, id := range identifiers {
-		delete(s.decls, id)
+		if in, ok := s.decls[id]; ok {
+			s.dropped(id, in.kind)
+			delete(s.decls, id)
+		}
 	}
+}
+
+// dropped records that declaration id left kind's list: the next report sends the lists
+// whole, and a later declaration with the same identifier counts as new there.
+func (s *State) dropped(id, kind string) {
+	s.removed = true
+	delete(s.reported, declarationKey(listOf(kind), id))
 }
 
 // Synced records the DeclarationsToken of the declaration-items the device applied.
@@ -89,6 +103,9 @@ func (s *State) Apply(d Declaration, dev Device) Result {
 	}
 	in := &installed{decl: d, kind: kindOf(d.Type)}
 	in.problem = checkDeclaration(d, dev)
+	if old, ok := s.decls[d.Identifier]; ok && old.kind != in.kind {
+		s.dropped(d.Identifier, old.kind)
+	}
 	s.decls[d.Identifier] = in
 	return s.resolve()[d.Identifier]
 }
@@ -118,13 +135,18 @@ func checkDeclaration(d Declaration, dev Device) *Reason {
 	if ok, why := dev.has(t.OS); !ok {
 		return notSupported(d, why)
 	}
-	if d.Type == "com.apple.activation.simple" {
-		if _, err := standardConfigurations(d); err != "" {
-			// Apple has no reason for an activation's bad payload; the configuration's is the
-			// nearest (inferred).
-			return &Reason{Code: ReasonConfigurationCannotBeDeserialized, Description: reasonDescriptions[ReasonConfigurationCannotBeDeserialized],
-				Details: map[string]any{"Error": err}}
-		}
+	var err string
+	switch d.Type {
+	case "com.apple.activation.simple":
+		// Apple has no reason for an activation's bad payload; the configuration's is the
+		// nearest (inferred).
+		_, err = standardConfigurations(d)
+	case typeStatusSubscriptions:
+		_, err = subscribedItems(d)
+	}
+	if err != "" {
+		return &Reason{Code: ReasonConfigurationCannotBeDeserialized, Description: reasonDescriptions[ReasonConfigurationCannotBeDeserialized],
+			Details: map[string]any{"Error": err}}
 	}
 	return nil
 }
@@ -154,6 +176,38 @@ func standardConfigurations(d Declaration) (ids []string, err string) {
 		ids = append(ids, s)
 	}
 	return ids, ""
+}
+
+// typeStatusSubscriptions is the declaration that subscribes the device to status items.
+const typeStatusSubscriptions = "com.apple.configuration.management.status-subscriptions"
+
+// subscribedItems reads a status subscription's Payload.StatusItems, required, an array of
+// dictionaries each with a required string Name (management.status-subscriptions.yaml);
+// err says what is wrong.
+func subscribedItems(d Declaration) (names []string, err string) {
+	v, ok := d.Payload["StatusItems"]
+	if !ok {
+		return nil, "Payload.StatusItems is missing"
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, "Payload.StatusItems is " + typeName(v) + ", not an array"
+	}
+	for i, e := range arr {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, fmt.Sprintf("Payload.StatusItems[%d] is %s, not an object", i, typeName(e))
+		}
+		if _, ok := m["Name"]; !ok {
+			return nil, fmt.Sprintf("Payload.StatusItems[%d].Name is missing", i)
+		}
+		name, ok := m["Name"].(string)
+		if !ok {
+			return nil, fmt.Sprintf("Payload.StatusItems[%d].Name is %s, not a string", i, typeName(m["Name"]))
+		}
+		names = append(names, name)
+	}
+	return names, ""
 }
 
 // Results is the status of every stored declaration, by kind then identifier.

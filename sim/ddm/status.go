@@ -12,19 +12,29 @@ import (
 var supportedVersions = []string{"1.0.0"}
 
 // StatusReport is the Data of the status check-in (Apple's StatusReport: StatusItems, Errors,
-// FullReport). Its status items are those this device has (the platform, the OS version and
-// the enrollment, from Apple's status schema) among the ones the simulator knows a value
-// for: device.identifier.*, device.model.*, device.operating-system.*,
-// management.client-capabilities and management.declarations. Names with dots nest
-// (device.model.family is StatusItems.device.model.family).
+// FullReport). Like a device, it reports only the status items it is subscribed to
+// (Subscribed), and of those only the ones this device has (the platform, the OS version and
+// the enrollment, from Apple's status schema) and the simulator knows a value for:
+// device.identifier.*, device.model.*, device.operating-system.*,
+// management.client-capabilities, management.declarations, and softwareupdate.* as an
+// up-to-date device with no update pending reports them. A subscribed item the device lacks
+// is left out, with no error. Names with dots nest (device.model.family is
+// StatusItems.device.model.family).
 //
-// full sends every item; otherwise only the items, and the declarations, whose value changed
-// since the last report, and nothing when none did (items is then empty). The report is
-// recorded as sent. FullReport appears where the platform and OS have it (iOS 17, macOS 14).
+// full sends every subscribed item; otherwise only the items, and the declarations, whose
+// value changed since the last report, and nothing when none did (items is then empty).
+// After a declaration was removed (Remove), management.declarations goes whole, every
+// remaining entry, as Apple's item has no removal marker: the server sees what is gone by
+// its absence. The report is recorded as sent. FullReport appears where the platform and OS
+// have it (iOS 17, macOS 14).
 func (s *State) StatusReport(dev Device, full bool) ([]byte, error) {
 	vals := s.statusValues(dev)
 	if s.reported == nil {
 		s.reported = map[string]string{}
+	}
+	subscribed := map[string]bool{}
+	for _, name := range s.Subscribed() {
+		subscribed[name] = true
 	}
 	items := map[string]any{}
 	names := make([]string, 0, len(vals))
@@ -34,12 +44,18 @@ func (s *State) StatusReport(dev Device, full bool) ([]byte, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		v := vals[name]
-		if name == "management.declarations" {
-			v = s.declarationsDelta(v.(map[string][]map[string]any), full)
+		switch {
+		case !subscribed[name]:
+			// A later subscription then reports the value, changed or not.
+			s.forget(name)
+			continue
+		case name == "management.declarations":
+			v = s.declarationsDelta(v.(map[string][]map[string]any), full || s.removed)
+			s.removed = false
 			if v == nil {
 				continue
 			}
-		} else if !s.changed(name, v) && !full {
+		case !s.changed(name, v) && !full:
 			continue
 		}
 		nest(items, name, v)
@@ -51,7 +67,39 @@ func (s *State) StatusReport(dev Device, full bool) ([]byte, error) {
 	return json.Marshal(report)
 }
 
+// Subscribed is the status items the device is subscribed to, sorted: the union of the
+// Payload.StatusItems of the stored com.apple.configuration.management.status-subscriptions
+// declarations that are valid and active, and management.client-capabilities, whose
+// subscription Apple makes implicit ("An implicit status subscription for this status item
+// is always present", management.client-capabilities.yaml). It may name items this device
+// lacks; StatusReport leaves those out.
+func (s *State) Subscribed() []string {
+	set := map[string]bool{"management.client-capabilities": true}
+	for id, r := range s.resolve() {
+		if r.Type != typeStatusSubscriptions || r.Valid != ValidValid || !r.Active {
+			continue
+		}
+		names, _ := subscribedItems(s.decls[id].decl)
+		for _, name := range names {
+			set[name] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for name := range set {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// emptyIsValue lists the status items whose empty string is a value, not "unknown":
+// softwareupdate.beta-enrollment is "an empty string if there is no enrolled beta program".
+var emptyIsValue = map[string]bool{"softwareupdate.beta-enrollment": true}
+
 // statusValues is the value of every status item this device has and the simulator knows.
+// The softwareupdate.* values are an up-to-date device's with no update pending (Apple's
+// status schema for each); softwareupdate.device-id is left out, as the simulator knows no
+// software-update device ID for its device.
 func (s *State) statusValues(dev Device) map[string]any {
 	all := map[string]any{
 		"device.identifier.udid":                dev.UDID,
@@ -64,10 +112,15 @@ func (s *State) statusValues(dev Device) map[string]any {
 		"device.operating-system.build-version": dev.BuildVersion,
 		"management.client-capabilities":        capabilities(dev),
 		"management.declarations":               s.declarationStatus(),
+		"softwareupdate.install-state":          "none",
+		"softwareupdate.pending-version":        map[string]string{"os-version": "", "build-version": ""},
+		"softwareupdate.failure-reason":         map[string]int{"count": 0},
+		"softwareupdate.install-reason":         map[string][]string{"reason": {}},
+		"softwareupdate.beta-enrollment":        "",
 	}
 	out := map[string]any{}
 	for name, v := range all {
-		if str, ok := v.(string); ok && str == "" {
+		if str, ok := v.(string); ok && str == "" && !emptyIsValue[name] {
 			continue
 		}
 		if ok, _ := dev.has(statusItems[name]); ok {
@@ -83,10 +136,7 @@ func capabilities(dev Device) map[string]any {
 	decls := map[string][]string{KindActivation + "s": {}, KindConfiguration + "s": {}, KindAsset + "s": {}, KindManagement: {}}
 	for typ, t := range declarationTypes {
 		if ok, _ := dev.has(t.OS); ok {
-			k := t.Kind + "s"
-			if t.Kind == KindManagement {
-				k = KindManagement
-			}
+			k := listOf(t.Kind)
 			decls[k] = append(decls[k], typ)
 		}
 	}
@@ -116,34 +166,58 @@ func (s *State) declarationStatus() map[string][]map[string]any {
 		if len(r.Reasons) > 0 {
 			e["reasons"] = r.Reasons
 		}
-		k := r.Kind + "s"
-		if r.Kind == KindManagement {
-			k = KindManagement
-		}
+		k := listOf(r.Kind)
 		out[k] = append(out[k], e)
 	}
 	return out
 }
 
+// listOf is the management.declarations list a declaration of kind goes in.
+func listOf(kind string) string {
+	if kind == KindManagement {
+		return KindManagement
+	}
+	return kind + "s"
+}
+
+// declarationKey is where changed records a management.declarations entry.
+func declarationKey(list, identifier string) string {
+	return "management.declarations/" + list + "/" + identifier
+}
+
 // declarationsDelta is management.declarations as this report sends it: every entry when
-// full, else the entries that changed since the last report (nil when none did). Apple:
+// whole, else the entries that changed since the last report (nil when none did). Apple:
 // a full report has "the full set of items in any status array item (not just the changes)".
-func (s *State) declarationsDelta(all map[string][]map[string]any, full bool) any {
+func (s *State) declarationsDelta(all map[string][]map[string]any, whole bool) any {
 	out := map[string][]map[string]any{}
 	some := false
 	for list, entries := range all {
 		out[list] = []map[string]any{}
 		for _, e := range entries {
-			if s.changed("management.declarations/"+list+"/"+e["identifier"].(string), e) || full {
+			if s.changed(declarationKey(list, e["identifier"].(string)), e) || whole {
 				out[list] = append(out[list], e)
 				some = true
 			}
 		}
 	}
-	if !some && !full {
+	if !some && !whole {
 		return nil
 	}
 	return out
+}
+
+// forget drops what the last reports sent of a status item (and, for
+// management.declarations, of every entry).
+func (s *State) forget(name string) {
+	delete(s.reported, name)
+	if name != "management.declarations" {
+		return
+	}
+	for key := range s.reported {
+		if strings.HasPrefix(key, "management.declarations/") {
+			delete(s.reported, key)
+		}
+	}
 }
 
 // changed records v as the last reported value of key and says whether it differs from the
