@@ -49,7 +49,9 @@ func TestJudgeDDM(t *testing.T) {
 		{"no token", edit(func(d *DDM) { d.Token = "" }), all("pass", "fail", "pass", "pass", "pass", "pass", "pass", "pass"), "no DeclarationsToken"},
 		{"a token that moves alone", edit(func(d *DDM) { d.Again = "t9" }), all("pass", "fail", "pass", "pass", "pass", "pass", "pass", "pass"), "nothing changed"},
 		{"a token that never changes", edit(func(d *DDM) { d.AfterChange = "t1" }), all("pass", "fail", "pass", "pass", "pass", "pass", "pass", "pass"), "before and after"},
-		{"no hook to change the set", edit(func(d *DDM) { d.AfterChange, d.ChangeSkipped, d.Changes = "", "the target has no declarations hook", nil }),
+		{"no hook to change the set", edit(func(d *DDM) {
+			d.AfterChange, d.ChangeSkipped, d.Changes = "", "the target has no declarations hook", nil
+		}),
 			all("pass", "pass", "pass", "pass", "pass", "pass", "pass", "skip"), "not tried"},
 		{"no command after a change", edit(func(d *DDM) { d.Changes[1].Commands, d.Changes[1].Resynced = 0, false }),
 			all("pass", "pass", "pass", "pass", "pass", "pass", "pass", "warn"), "after the tester removed x, the next connect brought no DeclarativeManagement command"},
