@@ -97,6 +97,7 @@ func (s Scenario) Cases(getenv func(string) string) ([]CaseSpec, error) {
 		}
 		if s.Target.Embedded {
 			spec.Faults = slices.Sorted(slices.Values(s.Target.Faults))
+			spec.DDM = s.Target.DDM || spec.Case.Until == event.UntilDDM
 		} else {
 			spec.Server = server
 			spec.Case.Target.AxMURL = sim.AppleAxMURL

@@ -40,14 +40,14 @@ var (
 	totpKeys          = []string{"digits", "period", "algorithm", "offset", "wrong"}
 	targetKeys        = []string{"embedded", "server", "axm"}
 	axmKeys           = []string{"serve", "listen", "state", "server", "wait", "default", "withdraw", "restore", "refuse_first"}
-	embeddedKeys      = []string{"faults"}
-	serverKeys        = []string{"base_url", "resolve", "connect_to", "cacert", "stock_ca", "axm_url", "timeout", "admin_queue"}
+	embeddedKeys      = []string{"faults", "ddm"}
+	serverKeys        = []string{"base_url", "resolve", "connect_to", "cacert", "stock_ca", "axm_url", "timeout", "admin_queue", "admin_declarations"}
 	actionKeys        = []string{"after", "queue", "keys", "within"}
 	deviceOptionKeys  = []string{"exactly_one_at", "omit_model_family", "no_fallback_on_rejection", "form_encoded_body", "append_login_query", "locked"}
 	loginKeys         = []string{"form", "username", "password", "otp", "submit", "fields", "driver"}
 	expectKeys        = []string{"outcome", "enroll", "fail", "steps", "commands"}
 	typeValues        = []string{"user", "device", "auto"}
-	untilValues       = []string{string(event.UntilProfile), string(event.UntilIdentity), string(event.UntilCheckIn), string(event.UntilCommands)}
+	untilValues       = []string{string(event.UntilProfile), string(event.UntilIdentity), string(event.UntilCheckIn), string(event.UntilCommands), string(event.UntilDDM)}
 	familyValues      = []string{"iphone", "ipad", "mac", "vision", "all"}
 	matrixAllFamilies = []device.Family{device.IPhone, device.IPad, device.Mac, device.RealityDevice}
 )
@@ -651,6 +651,10 @@ func (d *decoder) target(n *yaml.Node, s *Scenario) {
 	}
 	if v := f.get("embedded"); v != nil {
 		ef, ok := d.mapping(v, "target.embedded", "key", embeddedKeys)
+		if ok && ef.get("ddm") != nil {
+			on, _ := d.boolean(ef.get("ddm"), "target.embedded.ddm")
+			s.Target.DDM = on && given[0] == "embedded"
+		}
 		if ok && ef.get("faults") != nil {
 			items, _ := d.strList(ef.get("faults"), "target.embedded.faults")
 			known := d.faults
@@ -807,6 +811,15 @@ func (d *decoder) server(n *yaml.Node, s *Scenario) {
 				d.errf(deref(v), "target.server.admin_queue %q: want an http(s) URL with {id} where the EnrollmentID or UDID goes, optionally after \"PUT \"", q)
 			} else {
 				t.AdminQueue = q
+			}
+		}
+	}
+	if v := f.get("admin_declarations"); v != nil {
+		if q, ok := d.str(v, "target.server.admin_declarations"); ok {
+			if u, err := url.Parse(strings.TrimSpace(q)); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				d.errf(deref(v), "target.server.admin_declarations %q: want an http(s) URL with {id} where the EnrollmentID or UDID goes (the declaration is POSTed there, and DELETEd with identifier= added)", q)
+			} else {
+				t.AdminDeclarations = q
 			}
 		}
 	}
@@ -1169,7 +1182,7 @@ func (d *decoder) actions(n *yaml.Node, s *Scenario) {
 		d.errf(list, "actions: want a list such as [{after: 5s, queue: DeviceLock, within: 10s}]")
 		return
 	}
-	if s.Until != "" && s.Until != event.UntilCommands {
+	if s.Until != "" && !s.Until.Reaches(event.UntilCommands) {
 		d.errf(list, "actions: act in the commands step, and until is %s: drop until or the actions", s.Until)
 	}
 	for i, item := range list.Content {

@@ -207,7 +207,8 @@ func TestLoadDir(t *testing.T) {
 	}
 	// Files in name order, scenarios in file order.
 	assert.Equal(t, []string{
-		"actions.yaml:actions", "axm.yaml:staging", "axm.yaml:embedded-defaults", "browser.yaml:browser", "byod.yaml:byod-iphone", "matrix.yaml:matrix-explicit", "minimal.yaml:minimal",
+		"actions.yaml:actions", "axm.yaml:staging", "axm.yaml:embedded-defaults", "browser.yaml:browser", "byod.yaml:byod-iphone",
+		"ddm.yaml:embedded-ddm", "ddm.yaml:until-ddm", "ddm.yaml:deployed-hook", "matrix.yaml:matrix-explicit", "minimal.yaml:minimal",
 		"secrets.yaml:deployed", "suite.yaml:byod-oauth", "suite.yaml:adde-mac", "suite.yaml:server-options",
 		"until.yaml:byod-commands", "until.yaml:adde-count", "until.yaml:profile-only", "until.yaml:checkin-refused",
 	}, files)

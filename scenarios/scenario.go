@@ -104,6 +104,9 @@ type Account struct {
 type Target struct {
 	Embedded bool
 	Faults   []string
+	// DDM: the embedded server manages its devices declaratively too
+	// (target.embedded.ddm).
+	DDM bool
 	// Server is a deployed server; its file paths are as written, relative
 	// to the scenario's file (CaseSpec.Server has them resolved).
 	Server ServerTarget
@@ -167,6 +170,9 @@ type ServerTarget struct {
 	Timeout time.Duration // per request; 0 means the run's
 	// AdminQueue is the server's hook to queue a command (sim.AdminHooks.Queue).
 	AdminQueue string
+	// AdminDeclarations is the server's hook to add and remove a
+	// declaration (sim.AdminHooks.Declarations).
+	AdminDeclarations string
 }
 
 // Expect is what the scenario expects of each of its cases.
@@ -220,6 +226,7 @@ type CaseSpec struct {
 	Case     sim.Case
 	Embedded bool
 	Faults   []string // sorted; embedded targets only
+	DDM      bool     // the embedded server manages declaratively (target.embedded.ddm, or until: ddm)
 	Server   ServerTarget
 	// AxM is the scenario's target.axm with State resolved; nil: none.
 	AxM *AxMTarget

@@ -66,3 +66,25 @@ func casesOf(t *testing.T, file string) map[string]sim.Case {
 	}
 	return byCase
 }
+
+// target.embedded.ddm and until: ddm turn the embedded server's
+// declarative management on; a deployed server's hook reaches the case.
+func TestDDMScenarioKeys(t *testing.T) {
+	suite, err := scenarios.LoadFile("testdata/valid/ddm.yaml", opts(nil))
+	require.NoError(t, err)
+	specs := map[string]scenarios.CaseSpec{}
+	for _, s := range suite.Scenarios {
+		got, err := s.Cases(env(nil))
+		require.NoError(t, err, s.Name)
+		for _, spec := range got {
+			specs[spec.Case.Name] = spec
+		}
+	}
+	assert.True(t, specs["embedded-ddm/iphone@26.1"].DDM)
+	assert.Equal(t, event.Until(""), specs["embedded-ddm/iphone@26.1"].Case.Until)
+	assert.True(t, specs["until-ddm/mac@26.1"].DDM, "until: ddm needs the server to ask")
+	assert.Equal(t, event.UntilDDM, specs["until-ddm/mac@26.1"].Case.Until)
+	hook := specs["deployed-hook/ipad@26.1"]
+	assert.False(t, hook.DDM, "a deployed server manages as it does")
+	assert.Equal(t, "https://mdm.acme.test:8443/admin/declarations?id={id}", hook.Server.AdminDeclarations)
+}

@@ -30,6 +30,12 @@ const ddmLimit = 1 << 20
 
 func (r *runner) ddmStep() (*stop, event.StepStatus, string) {
 	m := r.mdm
+	if !m.ddmRequested {
+		// Only a case that goes until ddm comes here without the command.
+		msg := fmt.Sprintf("the server sent no DeclarativeManagement command in the first commands (%d answered): a device syncs only after it, so nothing could be synced; "+
+			"turn declarative management on for this enrollment (the embedded server: --ddm), or go --until commands", len(m.commands))
+		return &stop{event.OutcomeError, msg}, event.StepError, msg
+	}
 	o := &check.DDM{UserEnrollment: m.userEnrollment}
 	r.obs.DDM = o
 	defer func() {
@@ -278,7 +284,7 @@ func (r *runner) ddmProbes(o *check.DDM, st *ddm.State, dev ddm.Device) string {
 		o.AfterChange, after = t.DeclarationsToken, t.DeclarationsToken
 	}
 	o.Changes = append(o.Changes, r.ddmFollow(o, st, dev, "added "+ddmChangeIdentifier, after))
-	if why := r.ddmHook(http.MethodDelete, hook+"&identifier="+url.QueryEscape(ddmChangeIdentifier), nil, "remove the declaration it added"); why != "" {
+	if why := r.ddmHook(http.MethodDelete, withQuery(hook, "identifier", ddmChangeIdentifier), nil, "remove the declaration it added"); why != "" {
 		return "; could not remove the declaration the tester added (" + why + "): remove " + ddmChangeIdentifier + " by hand"
 	}
 	if t, ok := r.ddmTokens(o, ddm.EndpointTokens); ok {
@@ -339,6 +345,15 @@ func (r *runner) ddmFollow(o *check.DDM, st *ddm.State, dev ddm.Device, what, to
 		}
 	}
 	return c
+}
+
+// withQuery adds key=value to a hook URL template's query.
+func withQuery(tmpl, key, value string) string {
+	sep := "?"
+	if strings.Contains(tmpl, "?") {
+		sep = "&"
+	}
+	return tmpl + sep + key + "=" + url.QueryEscape(value)
 }
 
 // ddmHook calls the target's declarations hook for this enrollment.

@@ -116,3 +116,28 @@ func TestESSODeclarationsReachTheFirstSync(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"iphone@26.1": true}, synced)
 }
+
+// A case that goes until ddm against a server that never asks for a sync
+// ends in error (nothing could be synced, no server rule is broken) and
+// says what to do; with DDM on the same case enrolls.
+func TestUntilDDMNeedsTheCommand(t *testing.T) {
+	d, err := device.LookupDevice("iphone@26.1")
+	require.NoError(t, err)
+	c := sim.Case{Name: "c", Device: d, Account: sim.Account{Identifier: "alice@acme.test"}, Type: sim.TypeUser, Until: event.UntilDDM}
+	reps, events := play(t, startRef(t, 5*time.Second), 5*time.Second, c)
+	require.Equal(t, event.OutcomeError, reps[0].Outcome, describe(reps[0]))
+	assert.Contains(t, reps[0].Message, "the server sent no DeclarativeManagement command in the first commands (5 answered)")
+	assert.Contains(t, reps[0].Message, "--ddm")
+	assert.Empty(t, tripped(reps[0]))
+	var steps []event.Step
+	for _, e := range events {
+		if e.Kind == event.EventStepEnd {
+			steps = append(steps, e.Step)
+		}
+	}
+	assert.Equal(t, event.StepDDM, steps[len(steps)-1], "the case stops at the sync: %v", steps)
+
+	reps, _ = play(t, startRefWith(t, 5*time.Second, refserver.Config{DDM: true}), 5*time.Second, c)
+	require.Equal(t, event.OutcomeEnrolled, reps[0].Outcome, describe(reps[0]))
+	assert.Equal(t, check.Pass, statusOf(reps[0], "DDM-001"))
+}

@@ -716,7 +716,7 @@ func (r *runner) takes(s event.Step) bool {
 		u, _ := r.essoURL()
 		return u != ""
 	case event.StepDDM:
-		return r.mdm != nil && r.mdm.ddmRequested && r.c.Until.Plays(s)
+		return r.mdm != nil && (r.mdm.ddmRequested || r.c.Until == event.UntilDDM) && r.c.Until.Plays(s)
 	}
 	return r.c.Until.Plays(s)
 }

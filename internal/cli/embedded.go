@@ -240,7 +240,17 @@ func defaultPlan(o *runOptions) (runPlan, func(), error) {
 		fallback.cases = append(fallback.cases, c)
 	}
 	groups = append(groups, fallback)
+	if o.embeddedDDM() {
+		for i := range groups {
+			groups[i].ddm = true
+		}
+	}
 	return playGroups(groups, o.Timeout, o.CommandDelay, o.NoPush)
+}
+
+// withDDM turns the server's declarative management on when on.
+func withDDM(on bool) func(*refserver.Config) {
+	return func(c *refserver.Config) { c.DDM = c.DDM || on }
 }
 
 // playGroups starts one embedded server per fault set and points each
@@ -255,11 +265,7 @@ func playGroups(groups []suiteGroup, timeout, commandDelay time.Duration, noPush
 	}
 	plan := runPlan{clock: clock}
 	for _, g := range groups {
-		var opts []func(*refserver.Config)
-		if g.ddm {
-			opts = append(opts, func(c *refserver.Config) { c.DDM = true })
-		}
-		es, err := startEmbedded(g.faults, nil, timeout, commandDelay, noPush, clock, opts...)
+		es, err := startEmbedded(g.faults, nil, timeout, commandDelay, noPush, clock, withDDM(g.ddm))
 		if err != nil {
 			cleanup()
 			return runPlan{}, func() {}, err

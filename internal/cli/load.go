@@ -94,7 +94,7 @@ run could not start; 130 interrupted (results written).`,
 	fl.StringVar(&o.MasterEnv, "master-secret-env", "", "environment variable holding the master secret of the pattern accounts")
 	fl.StringVar(&o.MasterFile, "master-secret-file", "", "file holding the master secret of the pattern accounts")
 	fl.StringVar(&o.AccountsCSV, "accounts-csv", "", "CSV of accounts: identifier,password_env|password_file,totp_secret_env|totp_secret_file")
-	fl.StringVar(&o.Until, "until", "profile", "how far each device goes: profile, identity, checkin, commands")
+	fl.StringVar(&o.Until, "until", "profile", "how far each device goes: profile, identity, checkin, commands, ddm (the embedded server then manages declaratively, and each device syncs)")
 	fl.BoolVar(&o.Probes, "probes", false, "also send the tester's probes (wrong passwords, second devices...)")
 	fl.StringVar(&o.Shard, "shard", "", "play shard I of N (I/N) of the arrivals; merge the json results with 'enrollsim report merge'")
 	fl.StringArrayVar(&o.Reports, "report", nil, "write results as FORMAT=PATH (text, json, html; repeatable); text goes to stdout anyway")
@@ -243,7 +243,7 @@ func loadTarget(o *loadOptions, accts load.Accounts, deployed bool) (sim.Target,
 	if o.CommandDelay < 0 {
 		return sim.Target{}, nil, usageErr("--command-delay %s: want 0 or a positive duration such as 3s", o.CommandDelay)
 	}
-	cfg := refserver.Config{Faults: o.Faults, CommandDelay: o.CommandDelay, Accounts: refserver.PatternAccounts{Pattern: o.Pattern, Count: accts.Count, Master: accts.Master.Reveal()}}
+	cfg := refserver.Config{Faults: o.Faults, CommandDelay: o.CommandDelay, DDM: o.Until == string(event.UntilDDM), Accounts: refserver.PatternAccounts{Pattern: o.Pattern, Count: accts.Count, Master: accts.Master.Reveal()}}
 	// The load's clock is real: the server's worker runs on timers, and
 	// the devices wait for its pushes for real.
 	var standIn *apns.Server

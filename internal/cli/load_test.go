@@ -218,3 +218,20 @@ func TestLoadPushToConnectLatency(t *testing.T) {
 		}
 	}
 }
+
+// --until ddm turns the embedded server's declarative management on, and
+// every device syncs: the ddm step has a latency per device.
+func TestLoadUntilDDM(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "load.json")
+	r := execute(t, "load", "--devices", "3", "--concurrency", "3", "--mix", "iphone@26.1:1,mac@26.1:1", "--until", "ddm", "--report", "json="+path)
+	require.Equal(t, 0, r.code, r.out+r.errOut)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	res, err := load.ReadJSON(f)
+	f.Close()
+	require.NoError(t, err)
+	assert.Equal(t, 3, res.Enrolled())
+	require.NotNil(t, res.Steps[event.StepDDM], "ddm latencies: %v", res.Steps)
+	assert.Equal(t, int64(3), res.Steps[event.StepDDM].Count())
+	assert.Contains(t, r.out, "ddm")
+}

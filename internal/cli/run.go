@@ -81,6 +81,9 @@ type runOptions struct {
 	// CommandDelay: the embedded server's worker queues each enrollment's
 	// first commands this long after its TokenUpdate (--command-delay).
 	CommandDelay time.Duration
+	// DDM: the embedded server manages its devices declaratively too
+	// (--ddm; --until ddm implies it).
+	DDM bool
 	// NoPush: the embedded server does not push, and its devices poll.
 	NoPush bool
 	// APNsListen, for a deployed server, starts an APNs stand-in there
@@ -162,6 +165,7 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.StringVar(&o.Admin.RevokeToken, "admin-revoke-token", "", "URL the simulator POSTs to make the server revoke this enrollment's token ({id} is the EnrollmentID or UDID): judges TOK-006")
 	fl.StringVar(&o.Admin.ExpireToken, "admin-expire-token", "", "URL the simulator POSTs to make the server treat the token as expired ({id} as above): judges TOK-009 for OAuth 2")
 	fl.StringVar(&o.Admin.Queue, "admin-queue", "", "URL the simulator POSTs a command plist to, to make the server queue it for the device and push ({id} as above; \"PUT URL\" to PUT, as NanoMDM's /v1/enqueue/{id}): for scenario actions")
+	fl.StringVar(&o.Admin.Declarations, "admin-declarations", "", "URL the simulator POSTs a declaration (JSON) to, to add it to this enrollment's set, and DELETEs with identifier=<Identifier> added to the query, to remove it again ({id} as above): judges DDM-002's change and DDM-009")
 	fl.StringVar(&o.Admin.Unenroll, "admin-unenroll", "", "URL the simulator POSTs to make the server unenroll the device ({id} as above): judges TOK-007")
 	fl.StringVar(&o.AxMURL, "axm-url", "", "device-side AxM discovery endpoint (default Apple's "+sim.AppleAxMURL+"); setting it declares an AxM registration, so the registered URL is probed too")
 	fl.DurationVar(&o.Timeout, "timeout", sim.DefaultLimits.Timeout, "per-request timeout, body included (devices wait 90s)")
@@ -197,7 +201,8 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.StringVar(&o.ReplayBody, "replay-body", "", "send this captured device enrollment body (DER, PEM or base64 CMS) instead of the self-signed one")
 	fl.BoolVar(&o.NoProbes, "no-probes", false, "skip the tester's extra requests (wrong passwords and codes, other content types, random tokens), e.g. for servers with lockout")
 	fl.BoolVar(&o.DiscoveryOnly, "discovery-only", false, "stop each case after discovery")
-	fl.StringVar(&o.Until, "until", "", "how far each case goes after the profile: profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate) or commands (connect and the first commands); default commands, or the scenario's until")
+	fl.StringVar(&o.Until, "until", "", "how far each case goes after the profile: profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate), commands (connect and the first commands) or ddm (and the declarative-management sync, which the server must ask for); default commands, or the scenario's until")
+	fl.BoolVar(&o.DDM, "ddm", false, "the embedded server also manages its devices declaratively: DeclarativeManagement after the first commands, then the device's sync (--until ddm implies it). The embedded server only")
 	fl.StringVar(&o.Poll, "poll", "", fmt.Sprintf("EVERY: after an empty answer, connect again every EVERY, a tester's stand-in for the APNs push the simulator cannot receive (a real device waits for the push); 0 turns it off (default %s while no command has come yet, for up to %s; or the scenario's poll)", sim.DefaultPoll, sim.DefaultPollFor))
 	fl.StringVar(&o.APNsListen, "apns-listen", "", "deployed server: run an APNs stand-in on HOST:PORT that the server pushes through (point its push host there), so the devices wait for its pushes instead of polling")
 	fl.StringVar(&o.APNsCertOut, "apns-cert-out", "", "with --apns-listen: directory of the stand-in's certificates (apns-ca.pem for the server to trust), kept and taken again by later runs and 'enrollsim apns serve'")
@@ -450,6 +455,10 @@ func (ps pollFlags) apply(c *sim.Case) error {
 	return nil
 }
 
+// embeddedDDM reports whether embedded servers manage declaratively for
+// every case: --ddm, or --until ddm.
+func (o *runOptions) embeddedDDM() bool { return o.DDM || o.Until == string(event.UntilDDM) }
+
 // until reads --until; "" when not given.
 func (o *runOptions) until() (event.Until, error) {
 	if o.Until == "" {
@@ -502,6 +511,9 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 	if o.APNsCertOut != "" && o.APNsListen == "" {
 		return runPlan{}, none, usageErr("--apns-cert-out needs --apns-listen")
 	}
+	if o.DDM && o.Email != "" && !embedded {
+		return runPlan{}, none, usageErr("--ddm turns on the embedded server's declarative management: add --embedded, or drop it for a deployed server (which asks its devices for a sync itself; --until ddm requires one)")
+	}
 	if o.NoPush && o.Email != "" && !embedded {
 		return runPlan{}, none, usageErr("--no-push switches off the embedded server's pushes: add --embedded, or drop it for a deployed server (its devices poll unless it pushes to a stand-in)")
 	}
@@ -545,7 +557,7 @@ func buildCases(o *runOptions, getenv func(string) string) (runPlan, func(), err
 			return runPlan{}, none, usageErr("--embedded/--fault cannot be combined with --resolve, --connect-to, --cacert, --axm-url or --admin-* (the embedded server brings its own)")
 		}
 		clock = &sim.VirtualClock{}
-		es, err := startEmbedded(o.Faults, nil, o.Timeout, o.CommandDelay, o.NoPush, clock)
+		es, err := startEmbedded(o.Faults, nil, o.Timeout, o.CommandDelay, o.NoPush, clock, withDDM(o.embeddedDDM()))
 		if err != nil {
 			return runPlan{}, none, err
 		}
@@ -626,7 +638,7 @@ func deployedTarget(o *runOptions) (sim.Target, error) {
 	if o.AxMURL != "" {
 		target.AxMURL, target.AxMDeclared = o.AxMURL, true
 	}
-	for flag, v := range map[string]string{"--admin-revoke-token": o.Admin.RevokeToken, "--admin-expire-token": o.Admin.ExpireToken, "--admin-unenroll": o.Admin.Unenroll, "--admin-queue": strings.TrimPrefix(o.Admin.Queue, "PUT ")} {
+	for flag, v := range map[string]string{"--admin-revoke-token": o.Admin.RevokeToken, "--admin-expire-token": o.Admin.ExpireToken, "--admin-unenroll": o.Admin.Unenroll, "--admin-queue": strings.TrimPrefix(o.Admin.Queue, "PUT "), "--admin-declarations": o.Admin.Declarations} {
 		if u, err := url.Parse(strings.TrimSpace(v)); v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
 			return sim.Target{}, usageErr("%s %q: want an http(s) URL, with {id} where the enrollment's EnrollmentID or UDID goes", flag, v)
 		}

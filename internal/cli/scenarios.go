@@ -68,6 +68,10 @@ func scenarioPlan(args []string, o *runOptions, getenv func(string) string) (run
 		ts.close()
 		return runPlan{}, none, usageErr("--command-delay sets the embedded server's worker, and these scenarios target deployed servers (whose worker is their own): drop it")
 	}
+	if o.DDM && len(ts.servers) == 0 {
+		ts.close()
+		return runPlan{}, none, usageErr("--ddm turns on the embedded server's declarative management, and these scenarios target deployed servers (which ask their devices for a sync themselves): drop it")
+	}
 	return plan, ts.close, nil
 }
 
@@ -127,11 +131,12 @@ func (ts *scenarioTargets) embedded(spec scenarios.CaseSpec, c *sim.Case) error 
 	if spec.AxM != nil {
 		defaults = spec.AxM.Defaults
 	}
-	key := strings.Join(spec.Faults, ",") + "|" + sortedDefaults(defaults)
+	ddm := spec.DDM || ts.o.embeddedDDM()
+	key := fmt.Sprintf("%s|%s|ddm=%t", strings.Join(spec.Faults, ","), sortedDefaults(defaults), ddm)
 	es := ts.byFaults[key]
 	if es == nil {
 		var err error
-		if es, err = startEmbedded(spec.Faults, defaults, ts.o.Timeout, ts.o.CommandDelay, ts.o.NoPush, ts.clock); err != nil {
+		if es, err = startEmbedded(spec.Faults, defaults, ts.o.Timeout, ts.o.CommandDelay, ts.o.NoPush, ts.clock, withDDM(ddm)); err != nil {
 			return err
 		}
 		ts.byFaults[key] = es
@@ -194,7 +199,7 @@ func (ts *scenarioTargets) client(spec scenarios.CaseSpec, si *standInRun, scena
 	if err != nil {
 		return sim.Target{}, usageErr("scenario %s: %v", scenario, err)
 	}
-	t := sim.Target{Name: firstNonEmpty(st.BaseURL, "deployed server"), Doer: client, Timeout: timeout, Admin: sim.AdminHooks{Queue: st.AdminQueue}}
+	t := sim.Target{Name: firstNonEmpty(st.BaseURL, "deployed server"), Doer: client, Timeout: timeout, Admin: sim.AdminHooks{Queue: st.AdminQueue, Declarations: st.AdminDeclarations}}
 	if len(st.StockCAs) > 0 {
 		if t.StockRoots, err = transport.StockPool(st.StockCAs); err != nil {
 			return sim.Target{}, usageErr("scenario %s: stock_ca: %v", scenario, err)

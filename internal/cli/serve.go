@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -39,6 +40,8 @@ type serveOptions struct {
 	CommandDelay time.Duration
 	// APNs and APNsCACert: the APNs stand-in the server pushes through.
 	APNs, APNsCACert string
+	// DDM: every enrollment is managed declaratively too.
+	DDM bool
 }
 
 func newServeCmd(f *Factory, ready func(*refserver.Server)) *cobra.Command {
@@ -67,6 +70,7 @@ plays against it from another terminal.`,
 	cmd.Flags().StringVar(&o.APNs, "apns", "", "push through the APNs stand-in at this base URL after queuing commands (e.g. https://127.0.0.1:2197, from 'enrollsim run --apns-listen' or 'enrollsim apns serve')")
 	cmd.Flags().StringVar(&o.APNsCACert, "apns-cacert", "", "with --apns: the stand-in's certificate to trust (apns-ca.pem of its --cert-out)")
 	cmd.Flags().DurationVar(&o.CommandDelay, "command-delay", 0, "queue each enrollment's first commands this long after its TokenUpdate, as a real MDM's background worker does (default 0: at its first connect); a device then gets them only by connecting again")
+	cmd.Flags().BoolVar(&o.DDM, "ddm", false, "manage every enrollment declaratively too: DeclarativeManagement after the first commands, declarations through the admin API it prints (default: only Enrollment SSO enrollments on iOS 18.4+, whose declarations it pre-stages)")
 	cmd.Flags().StringVar(&o.AxMBaseURL, "axm-base-url", "", "register with this Device Assignment API ('enrollsim axm serve') instead of the built-in stand-in")
 	cmd.Flags().StringVar(&o.AxMState, "axm-state", "axm-state", "with --axm-base-url: the stand-in's directory, for its CA and the server's token")
 	cmd.Flags().StringVar(&o.AxMServer, "axm-server", "acme-mdm", "with --axm-base-url: the server's name in AxM (a token in --axm-state)")
@@ -77,7 +81,7 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 	if o.CommandDelay < 0 {
 		return usageErr("--command-delay %s: want 0 or a positive duration such as 3s", o.CommandDelay)
 	}
-	cfg := refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now, CommandDelay: o.CommandDelay}
+	cfg := refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now, CommandDelay: o.CommandDelay, DDM: o.DDM}
 	var err error
 	if cfg.APNs, err = serveAPNs(o); err != nil {
 		return err
@@ -155,6 +159,7 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 		fmt.Fprintf(w, "           enrollsim load --devices %d --concurrency 50 --account-pattern '%s' --master-secret-file %s --connect-to acme.test:443:127.0.0.1:%d --connect-to mdm.acme.test:443:127.0.0.1:%d --connect-to idp.acme.test:443:127.0.0.1:%d --cacert %s\n",
 			o.Accounts, o.Pattern, o.MasterFile, srv.Port(), srv.Port(), srv.Port(), caPath)
 	}
+	printDDMAdmin(w, srv, caPath, o.DDM)
 	fmt.Fprintln(w, "\nIn another terminal:")
 	fmt.Fprintf(w, "  %s\n\nPress Ctrl-C to stop.\n", pasteCommand(srv, caPath, secretsDir, "alice@acme.test", "iphone@18.2", "user"))
 	if ready != nil {
@@ -162,6 +167,24 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// printDDMAdmin says how to manage the enrollments' declarations through
+// the admin API, with curl commands that work as printed.
+func printDDMAdmin(w io.Writer, srv *refserver.Server, caPath string, all bool) {
+	curl := fmt.Sprintf("curl -s --cacert %s --connect-to %s:443:127.0.0.1:%d", caPath, refserver.MDMHost, srv.Port())
+	declarations, status := srv.DDMAdminURLs()
+	which := "Enrollment SSO enrollments on iOS/iPadOS 18.4+ and visionOS 2.4+ only (--ddm: every enrollment)"
+	if all {
+		which = "every enrollment (--ddm)"
+	}
+	id := func(u string) string { return strings.ReplaceAll(u, "{id}", "ID") }
+	fmt.Fprintf(w, "  DDM:     declarative management for %s (ID: an id from the enrollments list)\n", which)
+	fmt.Fprintf(w, "           enrollments:  %s %s\n", curl, srv.EnrollmentsURL())
+	fmt.Fprintf(w, "           declarations: %s '%s'\n", curl, id(declarations))
+	fmt.Fprintf(w, "           add one:      %s -X POST '%s' -H 'Content-Type: application/json' -d '{\"Type\":\"com.apple.configuration.management.test\",\"Identifier\":\"com.example.test\",\"Payload\":{\"Echo\":\"hello\"}}'\n", curl, id(declarations))
+	fmt.Fprintf(w, "           remove it:    %s -X DELETE '%s&identifier=com.example.test'\n", curl, id(declarations))
+	fmt.Fprintf(w, "           status:       %s '%s' (the device's last status report)\n", curl, id(status))
 }
 
 // pasteCommand is the run command that plays against a served instance.
@@ -175,7 +198,9 @@ func pasteCommand(srv *refserver.Server, caPath, secretsDir, email, device, typ 
 	}
 	parts = append(parts, "--stock-ca "+caPath, "--axm-url "+srv.AxMURL())
 	revoke, expire, unenroll := srv.AdminURLs()
-	parts = append(parts, "--admin-revoke-token '"+revoke+"'", "--admin-expire-token '"+expire+"'", "--admin-unenroll '"+unenroll+"'")
+	declarations, _ := srv.DDMAdminURLs()
+	parts = append(parts, "--admin-revoke-token '"+revoke+"'", "--admin-expire-token '"+expire+"'", "--admin-unenroll '"+unenroll+"'",
+		"--admin-queue '"+srv.QueueURL()+"'", "--admin-declarations '"+declarations+"'")
 	parts = append(parts, "--password-file "+filepath.Join(secretsDir, email+".password"))
 	for _, a := range srv.Accounts() {
 		if strings.EqualFold(a.Identifier, email) && a.TOTPSecret != "" {

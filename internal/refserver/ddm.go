@@ -81,6 +81,7 @@ var subscribedStatusItems = []string{
 // (declarative/status/softwareupdate.*.yaml), so a BYOD device never is.
 var subscribedSoftwareUpdate = []string{
 	"softwareupdate.install-state", "softwareupdate.pending-version", "softwareupdate.failure-reason",
+	"softwareupdate.install-reason", "softwareupdate.beta-enrollment",
 }
 
 // Declaration is one declaration as the server serves it

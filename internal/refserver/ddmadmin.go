@@ -21,11 +21,13 @@ import (
 //	DELETE /admin/declarations?id={id}&identifier={identifier}
 //	GET    /admin/declarations?id={id}                   the set and its DeclarationsToken
 //	GET    /admin/ddm-status?id={id}                     the device's last status report
+//	GET    /admin/enrollments                            every enrollment: id, kind, account, product, ddm
 //
 // A change to the set queues the DeclarativeManagement command and pushes.
 const (
 	adminDeclarationsPath = "/admin/declarations"
 	adminDDMStatusPath    = "/admin/ddm-status"
+	adminEnrollmentsPath  = "/admin/enrollments"
 
 	// maxDeclarationBody bounds one declaration posted.
 	maxDeclarationBody = 1 << 20
@@ -34,7 +36,7 @@ const (
 // Errors of the DDM accessors; the admin API answers them 404, others 400.
 var (
 	ErrNoEnrollment  = errors.New("refserver: no such enrollment")
-	ErrDDMOff        = errors.New("refserver: declarative management is off (Config.DDM)")
+	ErrDDMOff        = errors.New("refserver: declarative management is off for this enrollment (serve --ddm turns it on for all)")
 	ErrNoDeclaration = errors.New("refserver: no such declaration")
 )
 
@@ -43,7 +45,33 @@ func (s *Server) ddmAdminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE "+adminDeclarationsPath, s.adminRemoveDeclaration)
 	mux.HandleFunc("GET "+adminDeclarationsPath, s.adminListDeclarations)
 	mux.HandleFunc("GET "+adminDDMStatusPath, s.adminDDMStatus)
+	mux.HandleFunc("GET "+adminEnrollmentsPath, s.adminEnrollments)
 }
+
+// EnrollmentInfo is one enrollment as the admin API lists it: the id the
+// other admin endpoints take.
+type EnrollmentInfo struct {
+	ID         string `json:"id"` // EnrollmentID or UDID
+	Kind       string `json:"kind"`
+	Account    string `json:"account,omitempty"`
+	Product    string `json:"product"`
+	DDM        bool   `json:"ddm"`
+	Unenrolled bool   `json:"unenrolled,omitempty"`
+}
+
+// adminEnrollments lists the enrollments, without their push secrets.
+func (s *Server) adminEnrollments(w http.ResponseWriter, _ *http.Request) {
+	all := s.Enrollments()
+	out := make([]EnrollmentInfo, 0, len(all))
+	for _, e := range all {
+		out = append(out, EnrollmentInfo{ID: e.ID, Kind: e.Kind, Account: e.User, Product: e.ProductName, DDM: e.DDM, Unenrolled: e.Unenrolled})
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, out)
+}
+
+// EnrollmentsURL is the admin endpoint that lists the enrollments.
+func (s *Server) EnrollmentsURL() string { return "https://" + MDMHost + adminEnrollmentsPath }
 
 // DDMAdminURLs are the DDM admin endpoints as URL templates, {id} standing
 // for the enrollment's EnrollmentID or UDID: POST a declaration to (or

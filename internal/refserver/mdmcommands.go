@@ -72,6 +72,7 @@ type Enrollment struct {
 	// CheckedOut marks the last record of an enrollment that checked out
 	// (CheckedOutEnrollment); the registry itself no longer has it.
 	CheckedOut bool
+	DDM        bool // the enrollment has declarative management (a declaration store)
 }
 
 func (s *Server) firstCommands(e *enrollment) []*mdmCommand {
@@ -269,7 +270,7 @@ func (e *enrollment) view() Enrollment {
 		ID: e.id, Kind: e.kind, User: e.user, ProductName: e.product, Mac: e.mac,
 		TokenUpdate: e.tokenUpdate, UserChannel: e.userChannel, Unenrolled: e.unenrolled,
 		Commands: slices.Clone(dev.handed), Results: results,
-		Push: e.push.clone(), UserPush: e.userPush.clone(),
+		Push: e.push.clone(), UserPush: e.userPush.clone(), DDM: e.ddm != nil,
 	}
 }
 

@@ -35,13 +35,17 @@ func TestPlanned(t *testing.T) {
 	assert.NotContains(t, Planned(UntilCommands, true), StepDDM)
 	assert.True(t, UntilCommands.Plays(StepDDM))
 	assert.False(t, UntilCheckIn.Plays(StepDDM))
+	full := Planned(UntilDDM, false)
+	assert.Equal(t, []Step{StepCommands, StepDDM, StepTokenLife}, full[len(full)-3:], "until ddm plans the sync")
+	assert.True(t, UntilDDM.Reaches(UntilCommands))
+	assert.False(t, UntilCommands.Reaches(UntilDDM))
 	assert.True(t, UntilCheckIn.Plays(StepCheckIn))
 	assert.False(t, UntilCheckIn.Plays(StepCommands))
 	assert.True(t, UntilProfile.Plays(StepDiscovery), "steps before the profile play whatever the Until")
 }
 
 func TestParseUntil(t *testing.T) {
-	for in, want := range map[string]Until{"": UntilCommands, "profile": UntilProfile, "check-in": UntilCheckIn, "checkin": UntilCheckIn} {
+	for in, want := range map[string]Until{"": UntilCommands, "profile": UntilProfile, "check-in": UntilCheckIn, "checkin": UntilCheckIn, "ddm": UntilDDM} {
 		got, err := ParseUntil(in)
 		assert.NoError(t, err)
 		assert.Equal(t, want, got, in)

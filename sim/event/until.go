@@ -14,21 +14,25 @@ const (
 	UntilIdentity Until = "identity" // and the identity certificate is obtained (§2.13.1)
 	UntilCheckIn  Until = "checkin"  // and Authenticate, TokenUpdate are sent (§2.13.2-3)
 	UntilCommands Until = "commands" // and the first connects answer the first commands (§2.13.4)
+	// UntilDDM is commands, and the declarative-management sync is due:
+	// a case whose server sends no DeclarativeManagement command in the
+	// first commands ends in error, as nothing could be synced.
+	UntilDDM Until = "ddm"
 )
 
-var untilOrder = map[Until]int{UntilProfile: 1, UntilIdentity: 2, UntilCheckIn: 3, UntilCommands: 4, "": 4}
+var untilOrder = map[Until]int{UntilProfile: 1, UntilIdentity: 2, UntilCheckIn: 3, UntilCommands: 4, UntilDDM: 5, "": 4}
 
 // ParseUntil reads an --until value.
 func ParseUntil(s string) (Until, error) {
 	switch u := Until(s); u {
 	case "":
 		return UntilCommands, nil
-	case UntilProfile, UntilIdentity, UntilCheckIn, UntilCommands:
+	case UntilProfile, UntilIdentity, UntilCheckIn, UntilCommands, UntilDDM:
 		return u, nil
 	case "check-in":
 		return UntilCheckIn, nil
 	}
-	return "", fmt.Errorf("until %q: want profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate) or commands (connect and the first commands, the default)", s)
+	return "", fmt.Errorf("until %q: want profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate), commands (connect and the first commands, the default) or ddm (and the declarative-management sync, which the server must ask for)", s)
 }
 
 // Reaches reports whether a case that goes until u plays stage v.
@@ -58,11 +62,12 @@ func (u Until) Plays(s Step) bool {
 // Planned is the flow a case plays when nothing stops it, in Flow order:
 // the AxM registration only when it is under test (registration), and
 // web-login for the sign-in, which oauth2 replaces when the server asks
-// for it; Enrollment SSO only comes when the 401 names a document.
+// for it; Enrollment SSO only comes when the 401 names a document, and the
+// DDM sync when the server asks for it, or the case goes until ddm.
 func Planned(u Until, registration bool) []Step {
 	var out []Step
 	for _, s := range Flow {
-		if (s == StepRegistration && !registration) || s == StepOAuth2 || s == StepESSO || s == StepDDM || !u.Plays(s) {
+		if (s == StepRegistration && !registration) || s == StepOAuth2 || s == StepESSO || (s == StepDDM && u != UntilDDM) || !u.Plays(s) {
 			continue
 		}
 		out = append(out, s)
