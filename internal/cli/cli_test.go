@@ -3,9 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -583,4 +589,91 @@ func TestPageTimeoutReachesTheEngine(t *testing.T) {
 	assert.Equal(t, sim.Limits{PageTimeout: time.Minute, Timeout: 15 * time.Second}, f.limits(15*time.Second, 0))
 	assert.Equal(t, sim.Limits{PageTimeout: 30 * time.Second, Timeout: 15 * time.Second}, f.limits(15*time.Second, 30*time.Second))
 	assert.Equal(t, sim.Limits{PageTimeout: 30 * time.Second, Timeout: time.Second}, (&Factory{}).limits(time.Second, 30*time.Second))
+}
+
+// serve --ddm prints its DDM admin API with commands that work as
+// printed; the pasted run, gone until ddm, changes the set through the
+// printed hook and follows it (DDM-009), and the admin API then lists the
+// enrollment (checked out at the end of the case) and the status report
+// it sent.
+func TestServeDDMAdminAPIAsPrinted(t *testing.T) {
+	// Long (real TOTP waits in token life): alongside the others.
+	t.Parallel()
+	f, out, _ := testFactory(nil)
+	f.Now = time.Now
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *refserver.Server, 1)
+	caPath := filepath.Join(t.TempDir(), "ca.pem")
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, f, &serveOptions{Addr: "127.0.0.1:0", CAOut: caPath, DDM: true}, func(s *refserver.Server) { ready <- s })
+	}()
+	var srv *refserver.Server
+	select {
+	case srv = <-ready:
+	case err := <-done:
+		t.Fatalf("serve stopped: %v", err)
+	case <-time.After(2 * time.Minute): // a wait: the server makes its keys first
+		t.Fatal("serve did not start")
+	}
+	printed := out.String()
+	assert.Contains(t, printed, "DDM:     declarative management for every enrollment (--ddm)")
+	curl := fmt.Sprintf("curl -s --cacert %s --connect-to mdm.acme.test:443:127.0.0.1:%d", caPath, srv.Port())
+	assert.Contains(t, printed, "enrollments:  "+curl+" https://mdm.acme.test/admin/enrollments\n")
+	assert.Contains(t, printed, "status:       "+curl+" 'https://mdm.acme.test/admin/ddm-status?id=ID'")
+
+	cmdLine := pasteCommand(srv, caPath, filepath.Join(filepath.Dir(caPath), "secrets"), "alice@acme.test", "iphone@18.2", "user")
+	args := strings.Fields(strings.TrimPrefix(cmdLine, "enrollsim "))
+	for i, a := range args {
+		args[i] = strings.Trim(a, "'") // the shell's quotes
+	}
+	sf, sout, serr := testFactory(nil)
+	sf.Now = time.Now
+	code := Execute(context.Background(), sf, append(args, "--until", "ddm"))
+	require.Equal(t, 0, code, sout.String()+serr.String())
+	assert.Regexp(t, `ddm +ok +synced 3 declarations \(3 listed\), status report sent; tokens from the command's Data; synced again after 2 of the tester's 2 changes`, sout.String())
+
+	// What the printed curl commands do, through the same route.
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(caPath)
+	require.NoError(t, err)
+	require.True(t, pool.AppendCertsFromPEM(pem))
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", srv.Port()))
+		},
+	}}
+	get := func(u string) []byte {
+		resp, err := client.Get(u)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+		return b
+	}
+	var list []refserver.EnrollmentInfo
+	require.NoError(t, json.Unmarshal(get(srv.EnrollmentsURL()), &list))
+	// The device's enrollment, and the second one token life's probe
+	// made; both checked out at the end of the case.
+	require.Len(t, list, 2)
+	_, status := srv.DDMAdminURLs()
+	reports := 0
+	for _, e := range list {
+		assert.True(t, e.DDM)
+		assert.True(t, e.CheckedOut, "the case ends with the device's CheckOut")
+		assert.Equal(t, "alice@acme.test", e.Account)
+		if e.Unenrolled {
+			continue // the probe's: it never synced
+		}
+		var report map[string]any
+		require.NoError(t, json.Unmarshal(get(strings.ReplaceAll(status, "{id}", e.ID)), &report))
+		assert.Contains(t, report, "StatusItems", "the device's last report")
+		reports++
+	}
+	assert.Equal(t, 1, reports)
+	cancel()
+	require.NoError(t, <-done)
 }

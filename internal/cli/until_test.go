@@ -133,3 +133,17 @@ func assertUsageErrors(t *testing.T, cases []usageCase) {
 		})
 	}
 }
+
+// --until ddm on the embedded server turns its declarative management on
+// and each case syncs; --ddm needs an embedded server, --until a value it
+// knows, and --admin-declarations an http(s) URL.
+func TestUntilDDMFlags(t *testing.T) {
+	r := execute(t, "run", "--embedded", "--email", "carol@acme.test", "--device", "mac@26.1", "--type", "device", "--until", "ddm", "--no-probes")
+	require.Equal(t, 0, r.code, r.out+r.errOut)
+	assert.Regexp(t, `ddm +ok +synced 3 declarations \(3 listed\), status report sent; tokens from the command's Data\n`, r.out)
+	assertUsageErrors(t, []usageCase{
+		{"ddm for a deployed target", []string{"run", "--email", "alice@acme.test", "--ddm"}, []string{"--ddm turns on the embedded server's declarative management"}},
+		{"an unknown stage", []string{"run", "--until", "sync"}, []string{"or ddm (and the declarative-management sync"}},
+		{"a hook that is no URL", []string{"run", "--email", "alice@acme.test", "--admin-declarations", "mdm.example.com/decl"}, []string{"--admin-declarations \"mdm.example.com/decl\": want an http(s) URL"}},
+	})
+}

@@ -57,14 +57,16 @@ type EnrollmentInfo struct {
 	Product    string `json:"product"`
 	DDM        bool   `json:"ddm"`
 	Unenrolled bool   `json:"unenrolled,omitempty"`
+	CheckedOut bool   `json:"checked_out,omitempty"`
 }
 
-// adminEnrollments lists the enrollments, without their push secrets.
+// adminEnrollments lists the enrollments, then the last records of those
+// that checked out, without their push secrets.
 func (s *Server) adminEnrollments(w http.ResponseWriter, _ *http.Request) {
-	all := s.Enrollments()
+	all := append(s.Enrollments(), s.CheckedOutEnrollments()...)
 	out := make([]EnrollmentInfo, 0, len(all))
 	for _, e := range all {
-		out = append(out, EnrollmentInfo{ID: e.ID, Kind: e.Kind, Account: e.User, Product: e.ProductName, DDM: e.DDM, Unenrolled: e.Unenrolled})
+		out = append(out, EnrollmentInfo{ID: e.ID, Kind: e.Kind, Account: e.User, Product: e.ProductName, DDM: e.DDM, Unenrolled: e.Unenrolled, CheckedOut: e.CheckedOut})
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
@@ -250,13 +252,18 @@ func (s *Server) Declarations(id string) ([]Declaration, string, bool) {
 }
 
 // DDMStatus returns the last status report the device of enrollment id
-// sent, as sent; false when none came.
+// sent, as sent, also after the enrollment checked out; false when none
+// came.
 func (s *Server) DDMStatus(id string) (json.RawMessage, bool) {
 	reg := s.mdm
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
 	e, err := s.ddmStoreOf(id)
-	if err != nil || e.ddm.status == nil {
+	if err != nil {
+		gone, ok := reg.gone[id]
+		return slices.Clone(gone.DDMStatus), ok && gone.DDMStatus != nil
+	}
+	if e.ddm.status == nil {
 		return nil, false
 	}
 	return slices.Clone(e.ddm.status), true

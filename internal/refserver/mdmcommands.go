@@ -1,6 +1,7 @@
 package refserver
 
 import (
+	"encoding/json"
 	"maps"
 	"net/http"
 	"slices"
@@ -73,6 +74,8 @@ type Enrollment struct {
 	// (CheckedOutEnrollment); the registry itself no longer has it.
 	CheckedOut bool
 	DDM        bool // the enrollment has declarative management (a declaration store)
+	// DDMStatus is the last status report its device sent, as sent.
+	DDMStatus json.RawMessage
 }
 
 func (s *Server) firstCommands(e *enrollment) []*mdmCommand {
@@ -270,8 +273,15 @@ func (e *enrollment) view() Enrollment {
 		ID: e.id, Kind: e.kind, User: e.user, ProductName: e.product, Mac: e.mac,
 		TokenUpdate: e.tokenUpdate, UserChannel: e.userChannel, Unenrolled: e.unenrolled,
 		Commands: slices.Clone(dev.handed), Results: results,
-		Push: e.push.clone(), UserPush: e.userPush.clone(), DDM: e.ddm != nil,
+		Push: e.push.clone(), UserPush: e.userPush.clone(), DDM: e.ddm != nil, DDMStatus: e.ddmStatus(),
 	}
+}
+
+func (e *enrollment) ddmStatus() json.RawMessage {
+	if e.ddm == nil {
+		return nil
+	}
+	return slices.Clone(e.ddm.status)
 }
 
 func (p Push) clone() Push {

@@ -116,14 +116,18 @@ var explanations = map[event.Step]explanation{
 	event.StepDDM: {
 		Title:   "Declarative management: the device syncs its declarations",
 		Section: "issue 26 (Apple: Declarative Management)",
-		What: "The server sent the DeclarativeManagement command. The device asks its check-in endpoint for the " +
-			"sync tokens, then for the list of declarations (activations, configurations, assets, management), " +
-			"fetches each new or changed one, applies what its OS and enrollment allow, and sends a status report. " +
-			"The tester also asks for a declaration the server never listed, and reads the tokens again.",
+		What: "The server sent the DeclarativeManagement command. The device takes the sync tokens from the " +
+			"command (or asks its check-in endpoint for them), then the list of declarations (activations, " +
+			"configurations, assets, management), fetches each new or changed one, keeps what Enrollment SSO " +
+			"installed if the list names it, applies what its OS and enrollment allow, and sends a status report " +
+			"of the items the server subscribed to. The tester then asks for a declaration the server never " +
+			"listed, reads the tokens again, adds a declaration through the server's admin hook and removes it: " +
+			"after each change the device connects, and syncs again when the server's command says so.",
 		Expects: "200 with application/json for tokens, declaration-items and each declaration; a DeclarationsToken " +
-			"that changes exactly when the set does; 404 for an unknown declaration; 200 with no body to the status " +
-			"report; nothing user enrollment forbids to a personal device; activations of configurations that exist " +
-			"(DDM-001..007).",
+			"that changes exactly when the set does; 404 for an unknown declaration; 200 with no body to each status " +
+			"report; nothing user enrollment forbids to a personal device; activations of configurations that exist; " +
+			"Enrollment SSO's declarations in the first sync; a DeclarativeManagement command after each change " +
+			"(DDM-001..009).",
 		Mobile: "Nothing: it happens in the background, and settings appear as the declarations apply.",
 		Mac:    "Nothing: it happens in the background, and settings appear as the declarations apply.",
 	},
