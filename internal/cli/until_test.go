@@ -37,7 +37,7 @@ func TestUntilFlagErrors(t *testing.T) {
 	discovery := writeUntilScenario(t, untilScenario+"discovery_only: true\n")
 	assertUsageErrors(t, []usageCase{
 		{"unknown value", []string{"run", "--until", "connect"},
-			[]string{`--until "connect": want profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate) or commands`}},
+			[]string{`--until "connect": want profile, identity (the SCEP certificate), checkin (Authenticate and TokenUpdate), commands (connect and the first commands, the default) or ddm`}},
 		{"with discovery-only", []string{"run", "--email", "alice@acme.test", "--embedded", "--until", "identity", "--discovery-only"},
 			[]string{"--until identity and --discovery-only cannot go together"}},
 		{"step too", []string{"step", "--until", "everything"}, []string{`--until "everything": want profile`}},
