@@ -123,6 +123,9 @@ type Event struct {
 	Exchange *Exchange     `json:"exchange,omitempty"` // exchange
 	Artifact *Artifact     `json:"artifact,omitempty"` // artifact
 	Result   *check.Result `json:"result,omitempty"`   // check
+	// Judged are the Seqs of the exchanges the check's step made before it
+	// was judged (check): the evidence a report links a verdict to.
+	Judged []int `json:"judged,omitempty"`
 	Status   StepStatus    `json:"status,omitempty"`   // step-end
 	Message  string        `json:"message,omitempty"`  // step-end, case-end, wait: what happened, for people
 	Outcome  string        `json:"outcome,omitempty"`  // case-end
@@ -207,6 +210,12 @@ type Exchange struct {
 	Status          int           `json:"status,omitempty"`
 	ResponseHeaders http.Header   `json:"response_headers,omitempty"`
 	ResponseBody    string        `json:"response_body,omitempty"` // excerpt
+	// RequestDecoded and ResponseDecoded are a binary body as people read
+	// it (a CMS-signed plist decoded, with its signer; a SCEP message's
+	// type and attributes; a binary plist as XML), redacted and bounded;
+	// "" when the body is text or nothing decodes it.
+	RequestDecoded  string `json:"request_decoded,omitempty"`
+	ResponseDecoded string `json:"response_decoded,omitempty"`
 	BodySize        int64         `json:"body_size,omitempty"`
 	Truncated       bool          `json:"truncated,omitempty"`
 	TLSVersion      string        `json:"tls_version,omitempty"`
