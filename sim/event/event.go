@@ -125,10 +125,10 @@ type Event struct {
 	Result   *check.Result `json:"result,omitempty"`   // check
 	// Judged are the Seqs of the exchanges the check's step made before it
 	// was judged (check): the evidence a report links a verdict to.
-	Judged []int `json:"judged,omitempty"`
-	Status   StepStatus    `json:"status,omitempty"`   // step-end
-	Message  string        `json:"message,omitempty"`  // step-end, case-end, wait: what happened, for people
-	Outcome  string        `json:"outcome,omitempty"`  // case-end
+	Judged  []int      `json:"judged,omitempty"`
+	Status  StepStatus `json:"status,omitempty"`  // step-end
+	Message string     `json:"message,omitempty"` // step-end, case-end, wait: what happened, for people
+	Outcome string     `json:"outcome,omitempty"` // case-end
 	// Facts are what the case learned, for expectations: redirects, via,
 	// server, method, enrollment_mode, assigned, body (case-end).
 	Facts map[string]string `json:"facts,omitempty"`
@@ -200,22 +200,22 @@ type Artifact struct {
 
 // Exchange is one HTTP request and its response (or the error instead).
 type Exchange struct {
-	Seq             int           `json:"seq"`
-	Purpose         string        `json:"purpose"`
-	Probe           bool          `json:"probe,omitempty"` // a tester's probe, not something a device sends
-	Method          string        `json:"method"`
-	URL             string        `json:"url"`
-	RequestHeaders  http.Header   `json:"request_headers,omitempty"`
-	RequestBody     string        `json:"request_body,omitempty"`
-	Status          int           `json:"status,omitempty"`
-	ResponseHeaders http.Header   `json:"response_headers,omitempty"`
-	ResponseBody    string        `json:"response_body,omitempty"` // excerpt
+	Seq             int         `json:"seq"`
+	Purpose         string      `json:"purpose"`
+	Probe           bool        `json:"probe,omitempty"` // a tester's probe, not something a device sends
+	Method          string      `json:"method"`
+	URL             string      `json:"url"`
+	RequestHeaders  http.Header `json:"request_headers,omitempty"`
+	RequestBody     string      `json:"request_body,omitempty"`
+	Status          int         `json:"status,omitempty"`
+	ResponseHeaders http.Header `json:"response_headers,omitempty"`
+	ResponseBody    string      `json:"response_body,omitempty"` // excerpt
 	// RequestDecoded and ResponseDecoded are a binary body as people read
 	// it (a CMS-signed plist decoded, with its signer; a SCEP message's
 	// type and attributes; a binary plist as XML), redacted and bounded;
 	// "" when the body is text or nothing decodes it.
-	RequestDecoded  string `json:"request_decoded,omitempty"`
-	ResponseDecoded string `json:"response_decoded,omitempty"`
+	RequestDecoded  string        `json:"request_decoded,omitempty"`
+	ResponseDecoded string        `json:"response_decoded,omitempty"`
 	BodySize        int64         `json:"body_size,omitempty"`
 	Truncated       bool          `json:"truncated,omitempty"`
 	TLSVersion      string        `json:"tls_version,omitempty"`
