@@ -47,6 +47,13 @@ type htmlView struct {
 	Failures                   []FailureSample
 	FailedClass, DroppedClass  string
 	EnrolledShare, FailedShare string
+	// The gate: why the load fails it (none: it passes), the thresholds
+	// and the checks that failed.
+	GateProblems []string
+	GatePassed   string
+	Thresholds   []ThresholdResult
+	ChecksFailed string
+	Strict       bool
 }
 
 type htmlStepRow struct {
@@ -93,6 +100,12 @@ func newHTMLView(r *Result) htmlView {
 		EnrolledShare: share(r.Enrolled(), r.Cases),
 		FailedShare:   share(r.Failed(), r.Cases),
 		Failures:      r.Failures,
+
+		GateProblems: r.GateProblems(),
+		Thresholds:   r.Thresholds,
+		ChecksFailed: r.checksLine(),
+		Strict:       r.Strict,
+		GatePassed:   gatePassed(r),
 	}
 	if !r.Started.IsZero() {
 		v.Started = r.Started.UTC().Format(time.RFC3339)
@@ -135,6 +148,21 @@ func newHTMLView(r *Result) htmlView {
 	v.Throughput = newThroughputChart(r.Throughput)
 	v.Distribution = newDistChart(total)
 	return v
+}
+
+// gatePassed says what a load that passes its gate met.
+func gatePassed(r *Result) string {
+	parts := []string{"every enrollment ended enrolled"}
+	if r.FailRateGated() {
+		parts[0] = "the enrollments that failed are within the fail-rate threshold"
+	}
+	if len(r.Thresholds) > 0 {
+		parts = append(parts, "every threshold held")
+	}
+	if r.Strict {
+		parts = append(parts, "no check failed (--strict)")
+	}
+	return strings.Join(parts, "; ")
 }
 
 func share(n, of int) string {

@@ -132,6 +132,11 @@ type Result struct {
 	Failures    []FailureSample           `json:"failures,omitempty"`
 	Dropped     int                       `json:"dropped,omitempty"`
 	Requests    int64                     `json:"requests"`
+	// Thresholds are the --threshold results, judged once the load (or
+	// the merge) ended; a merge judges its own, not its shards'.
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+	// Strict is --strict: a check that failed fails the load.
+	Strict bool `json:"strict,omitempty"`
 }
 
 func newResult() *Result {
@@ -152,10 +157,14 @@ func (r *Result) Failed() int { return r.Cases - r.Enrolled() }
 func (r *Result) Elapsed() time.Duration { return r.Ended.Sub(r.Started) }
 
 // Merge adds results of shards: counts add, histograms merge bucket by
-// bucket, throughput adds second by second from each shard's start.
+// bucket, throughput adds second by second from each shard's start. The
+// shards must be every shard of one load, each once (CheckShards).
 func Merge(results ...*Result) (*Result, error) {
 	if len(results) == 0 {
 		return nil, errors.New("nothing to merge")
+	}
+	if err := CheckShards(nil, results); err != nil {
+		return nil, err
 	}
 	out := newResult()
 	out.Config = results[0].Config
@@ -285,6 +294,9 @@ func WriteText(w io.Writer, r *Result) error {
 	if len(r.Config.Shards) > 0 {
 		fmt.Fprintf(w, "  shards: %s\n", strings.Join(r.Config.Shards, ", "))
 	}
+	if line := r.checksLine(); line != "" {
+		fmt.Fprintf(w, "  checks failed: %s%s\n", line, strictNote(r.Strict))
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "step\tcount\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\t")
@@ -324,5 +336,44 @@ func WriteText(w io.Writer, r *Result) error {
 			fmt.Fprintf(w, "    %s\n", x)
 		}
 	}
+	writeGateText(w, r)
 	return nil
+}
+
+// strictNote says whether failed checks fail the load.
+func strictNote(strict bool) string {
+	if strict {
+		return " (--strict: they fail the load)"
+	}
+	return " (they fail the load with --strict)"
+}
+
+// writeGateText ends the report with the thresholds and the verdict, the
+// lines a CI log shows last.
+func writeGateText(w io.Writer, r *Result) {
+	if len(r.Thresholds) > 0 {
+		fmt.Fprintln(w, "\nthresholds:")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  threshold\tobserved\tverdict")
+		for _, t := range r.Thresholds {
+			verdict := "ok"
+			if t.Crossed {
+				verdict = "CROSSED"
+			}
+			if t.Note != "" {
+				verdict += ": " + t.Note
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.Threshold, t.Observed, verdict)
+		}
+		tw.Flush()
+	}
+	if problems := r.GateProblems(); len(problems) > 0 {
+		fmt.Fprintf(w, "\ngate: FAILED: %s\n", strings.Join(problems, "; "))
+		return
+	}
+	if r.Interrupted {
+		fmt.Fprintf(w, "\ngate: passed on the results so far (interrupted)\n")
+		return
+	}
+	fmt.Fprintf(w, "\ngate: passed\n")
 }

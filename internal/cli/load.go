@@ -51,6 +51,8 @@ type loadOptions struct {
 	Poll, Stay           string
 	CommandDelay         time.Duration
 	NoPush               bool
+	Thresholds           []string
+	Strict               bool
 }
 
 func newLoadCmd(f *Factory) *cobra.Command {
@@ -73,10 +75,21 @@ and TOTP seeds derive from a master secret (--master-secret-env or
 or from a CSV of references (--accounts-csv). Ctrl-C stops starting cases, lets
 the running ones end and still writes the results.
 
-Exit codes: 0 every enrollment ended enrolled; 1 some did not; 2 usage; 3 the
-run could not start; 130 interrupted (results written).`,
+Gate it as k6 gates: --threshold 'web-login:p95<500ms' (STEP:STAT<DURATION,
+STEP a step of the report, push-to-connect or case, STAT avg, min, max or pN),
+--threshold 'fail-rate<0.1%' (enrollments not ended enrolled, dropped ones
+included; it replaces the default that every enrollment must end enrolled),
+--threshold 'rate>100/s'; operators <, <=, >, >=. --strict fails the load on
+any check that FAILed (a broken MUST); without it failed checks are counted
+and shown but do not change the exit code.
+
+Exit codes: 0 the gate passed (every enrollment ended enrolled, or within the
+fail-rate threshold; every threshold held; with --strict no check failed);
+1 it did not; 2 usage; 3 the run could not start; 130 interrupted (results
+written).`,
 		Example: `  enrollsim load --devices 10000 --concurrency 200
   enrollsim load --rate 50 --duration 2m --mix 'iphone@18.2:60,mac@15.2:30,vision@2.2:10' --report json=load.json
+  enrollsim load --devices 500 --threshold 'web-login:p95<500ms' --threshold 'fail-rate<0.1%' --strict --report junit=load.xml
   enrollsim load --devices 3000 --shard 2/3 --report json=shard2.json    # then: enrollsim report merge shard*.json
   enrollsim load --rate 20 --duration 10m --metrics-addr :9090          # Prometheus scrapes it while it runs`,
 		Args: cobra.NoArgs,
@@ -97,7 +110,9 @@ run could not start; 130 interrupted (results written).`,
 	fl.StringVar(&o.Until, "until", "profile", "how far each device goes: profile, identity, checkin, commands, ddm (the embedded server then manages declaratively, and each device syncs)")
 	fl.BoolVar(&o.Probes, "probes", false, "also send the tester's probes (wrong passwords, second devices...)")
 	fl.StringVar(&o.Shard, "shard", "", "play shard I of N (I/N) of the arrivals; merge the json results with 'enrollsim report merge'")
-	fl.StringArrayVar(&o.Reports, "report", nil, "write results as FORMAT=PATH (text, json, html; repeatable); text goes to stdout anyway")
+	fl.StringArrayVar(&o.Reports, "report", nil, "write results as FORMAT=PATH (text, json, html, junit; repeatable); text goes to stdout anyway")
+	fl.StringArrayVar(&o.Thresholds, "threshold", nil, "fail the load (exit 1) unless this holds: STEP:STAT<DURATION (web-login:p95<500ms, case:p99<2s), fail-rate<0.1%, rate>100/s (repeatable)")
+	fl.BoolVar(&o.Strict, "strict", false, "fail the load (exit 1) when any check FAILed, even if every enrollment ended enrolled")
 	fl.DurationVar(&o.Timeout, "timeout", 15*time.Second, "per-request timeout")
 	fl.StringArrayVar(&o.Faults, "fault", nil, "embedded server: switch on a fault (repeatable)")
 	fl.StringArrayVar(&o.ConnectTo, "connect-to", nil, "deployed server: HOST:PORT:CONNECT-HOST:CONNECT-PORT (repeatable)")
@@ -128,6 +143,15 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	sinks, err := parseLoadSinks(o.Reports)
 	if err != nil {
 		return err
+	}
+	thresholds, err := parseThresholds(o.Thresholds)
+	if err != nil {
+		return err
+	}
+	for i, t := range thresholds {
+		if err := t.CheckUntil(until); err != nil {
+			return usageErr("--threshold %q: %v", o.Thresholds[i], err)
+		}
 	}
 	deployed := len(o.ConnectTo) > 0 || len(o.Resolve) > 0 || len(o.CACerts) > 0 || o.AxMURL != ""
 	if deployed && (len(o.Faults) > 0 || o.CommandDelay != 0 || o.NoPush) {
@@ -164,7 +188,22 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	if f.IO.ErrTTY {
 		fmt.Fprintln(f.IO.ErrOut)
 	}
+	load.EvaluateThresholds(res, thresholds)
+	res.Strict = o.Strict
 	return writeLoadResults(f, res, sinks)
+}
+
+// parseThresholds reads the --threshold flags before anything runs.
+func parseThresholds(flags []string) ([]load.Threshold, error) {
+	var out []load.Threshold
+	for _, s := range flags {
+		t, err := load.ParseThreshold(s)
+		if err != nil {
+			return nil, usageErr("--threshold %q: %v", s, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // loadSink is one --report FORMAT=PATH of a load.
@@ -177,7 +216,7 @@ func parseLoadSinks(reports []string) ([]loadSink, error) {
 	for _, r := range reports {
 		format, path, ok := strings.Cut(r, "=")
 		if !ok || path == "" || !loadReportFormat(format) {
-			return nil, usageErr("--report %q: want text=PATH, json=PATH or html=PATH", r)
+			return nil, usageErr("--report %q: %s", r, loadReportWant)
 		}
 		sinks = append(sinks, loadSink{format, path})
 	}
@@ -302,20 +341,21 @@ func serveLoadMetrics(f *Factory, addr string, cfg *load.Config) (func(), error)
 }
 
 // writeLoadResults prints the result, writes the --report files and turns
-// the outcome into the exit code: every enrollment must have ended enrolled.
+// the gate into the exit code (load.Result.GateProblems): the
+// enrollments, the thresholds and, with --strict, the checks.
 func writeLoadResults(f *Factory, res *load.Result, sinks []loadSink) error {
 	if err := load.WriteText(f.IO.Out, res); err != nil {
 		return incompleteErr(err, "")
 	}
 	for _, s := range sinks {
-		if err := writeLoadReport(s.format, s.path, res); err != nil {
+		if err := writeLoadReport(s.format, s.path, res, "enrollsim "+f.Version); err != nil {
 			return incompleteErr(fmt.Errorf("--report %s=%s: %w", s.format, s.path, err), "")
 		}
 	}
 	switch {
 	case res.Interrupted:
 		return silentExit{report.ExitInterrupted}
-	case res.Failed() > 0 || res.Dropped > 0:
+	case len(res.GateProblems()) > 0:
 		return silentExit{report.ExitFailed}
 	}
 	return nil
@@ -323,10 +363,12 @@ func writeLoadResults(f *Factory, res *load.Result, sinks []loadSink) error {
 
 // loadReportFormat tells the formats --report takes for a load result.
 func loadReportFormat(format string) bool {
-	return format == "text" || format == "json" || format == "html"
+	return format == "text" || format == "json" || format == "html" || format == "junit"
 }
 
-func writeLoadReport(format, path string, res *load.Result) error {
+const loadReportWant = "want text=PATH, json=PATH, html=PATH or junit=PATH"
+
+func writeLoadReport(format, path string, res *load.Result, tool string) error {
 	out, err := os.Create(path)
 	if err != nil {
 		return err
@@ -337,6 +379,8 @@ func writeLoadReport(format, path string, res *load.Result) error {
 		err = load.WriteJSON(w, res)
 	case "html":
 		err = load.WriteHTML(w, res)
+	case "junit":
+		err = load.WriteJUnit(w, res, tool)
 	default:
 		err = load.WriteText(w, res)
 	}

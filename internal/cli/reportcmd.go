@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -41,49 +43,89 @@ func newReportCmd(f *Factory) *cobra.Command {
 	return cmd
 }
 
+type mergeOptions struct {
+	Reports    []string
+	Thresholds []string
+	Strict     bool
+}
+
 func newReportMergeCmd(f *Factory) *cobra.Command {
-	var reports []string
+	o := &mergeOptions{}
 	cmd := &cobra.Command{
 		Use:   "merge RESULT.json...",
 		Short: "Combine the json results of load shards, merging their histograms exactly",
+		Long: `Combine the json results of the shards of one load (--shard I/N) into the
+result of the whole load, histograms merged bucket by bucket. Every shard
+must be there, each once: a shard given twice, or one missing, is refused.
+
+The merge gates as load does, on the whole load's figures: exit 1 when an
+enrollment did not end enrolled (or the fail-rate threshold is crossed), a
+--threshold is crossed, or with --strict a check failed; the shards' own
+thresholds are not carried over.`,
 		Example: `  enrollsim load --devices 9000 --shard 1/3 --report json=s1.json   # on three machines
-  enrollsim report merge s1.json s2.json s3.json --report json=all.json`,
+  enrollsim report merge s1.json s2.json s3.json --report json=all.json
+  enrollsim report merge s*.json --threshold 'case:p95<2s' --threshold 'fail-rate<0.1%' --report junit=load.xml`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var results []*load.Result
-			for _, path := range args {
-				in, err := os.Open(path)
-				if err != nil {
-					return usageErr("%s: %v", path, unwrapPathErr(err))
-				}
-				r, err := load.ReadJSON(in)
-				in.Close()
-				if err != nil {
-					return usageErr("%s: %v", path, err)
-				}
-				results = append(results, r)
+		RunE: func(cmd *cobra.Command, args []string) error { return runReportMerge(f, o, args) },
+	}
+	cmd.Flags().StringArrayVar(&o.Reports, "report", nil, "also write the merged result as FORMAT=PATH (text, json, html, junit)")
+	cmd.Flags().StringArrayVar(&o.Thresholds, "threshold", nil, "as load's: exit 1 unless this holds of the merged result (repeatable)")
+	cmd.Flags().BoolVar(&o.Strict, "strict", false, "exit 1 when any check FAILed in any shard")
+	return cmd
+}
+
+func runReportMerge(f *Factory, o *mergeOptions, paths []string) error {
+	sinks, err := parseLoadSinks(o.Reports)
+	if err != nil {
+		return err
+	}
+	thresholds, err := parseThresholds(o.Thresholds)
+	if err != nil {
+		return err
+	}
+	var results []*load.Result
+	given := map[string]string{}
+	for _, path := range paths {
+		clean := filepath.Clean(path)
+		if first, dup := given[clean]; dup {
+			if first != path {
+				return usageErr("%s is given twice (as %s and as %s): give each shard once", clean, first, path)
 			}
-			merged, err := load.Merge(results...)
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			if err := load.WriteText(f.IO.Out, merged); err != nil {
-				return incompleteErr(err, "")
-			}
-			for _, r := range reports {
-				format, path, ok := strings.Cut(r, "=")
-				if !ok || path == "" || !loadReportFormat(format) {
-					return usageErr("--report %q: want text=PATH, json=PATH or html=PATH", r)
-				}
-				if err := writeLoadReport(format, path, merged); err != nil {
-					return incompleteErr(err, "")
-				}
+			return usageErr("%s is given twice: give each shard once", path)
+		}
+		given[clean] = path
+		in, err := os.Open(path)
+		if err != nil {
+			return usageErr("%s: %v", path, unwrapPathErr(err))
+		}
+		r, err := load.ReadJSON(in)
+		in.Close()
+		if err != nil {
+			return usageErr("%s: %v", path, err)
+		}
+		results = append(results, r)
+	}
+	if err := load.CheckShards(paths, results); err != nil {
+		return usageErr("%v", err)
+	}
+	merged, err := load.Merge(results...)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	load.EvaluateThresholds(merged, thresholds)
+	merged.Strict = o.Strict
+	if err := writeLoadResults(f, merged, sinks); err != nil {
+		var se silentExit
+		if errors.As(err, &se) && se.code == report.ExitInterrupted {
+			// A shard was interrupted, not this merge: its gate decides.
+			if len(merged.GateProblems()) > 0 {
+				return silentExit{report.ExitFailed}
 			}
 			return nil
-		},
+		}
+		return err
 	}
-	cmd.Flags().StringArrayVar(&reports, "report", nil, "also write the merged result as FORMAT=PATH (text, json, html)")
-	return cmd
+	return nil
 }
 
 func runReport(f *Factory, o *reportOptions) error {
