@@ -324,7 +324,7 @@ func TestHTMLStepTableMatchesText(t *testing.T) {
 	var want [][]string
 	for _, line := range strings.Split(text.String(), "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 7 && (f[0] != "step") && regexp.MustCompile(`^\d+$`).MatchString(f[len(f)-6]) {
+		if len(f) >= 7 && (f[0] != "step") && regexp.MustCompile(`^\d+( [\d.]+){5}$`).MatchString(strings.Join(f[len(f)-6:], " ")) {
 			name := strings.Join(f[:len(f)-6], " ")
 			want = append(want, append([]string{name}, f[len(f)-6:]...))
 		}
