@@ -34,28 +34,44 @@ const MaxText = 64 << 10
 // Decode returns body as people read it, or "" when body is text (the
 // excerpt shows it as is) or nothing here decodes it. contentType helps
 // name what the body is; the bytes decide how it is read.
-func Decode(ctx context.Context, contentType string, body []byte) (text string) {
+func Decode(ctx context.Context, contentType string, body []byte) string {
+	return Inspect(ctx, contentType, body).Text
+}
+
+// Body is what Inspect makes of a binary body.
+type Body struct {
+	// Text is the body as people read it ("": text, or nothing decodes it).
+	Text string
+	// Sealed, when set, says the body carries a secret encrypted (a SCEP
+	// request's challenge password): its bytes are not for a report even
+	// though no secret shows in them.
+	Sealed string
+}
+
+// Inspect decodes body as Decode does and says whether its bytes carry a
+// secret sealed inside.
+func Inspect(ctx context.Context, contentType string, body []byte) (out Body) {
 	if len(body) == 0 || !Binary(body) {
-		return ""
+		return Body{}
 	}
 	defer func() {
 		// The parsers below trust their input more than a report can
 		// afford to: a body that breaks one is shown as binary.
 		if recover() != nil {
-			text = ""
+			out = Body{}
 		}
 	}()
 	switch {
 	case bytes.HasPrefix(body, []byte("bplist")):
 		xml, err := plistXML(ctx, body)
 		if err != nil {
-			return ""
+			return Body{}
 		}
-		return fmt.Sprintf("binary property list (%d bytes), as XML:\n%s", len(body), xml)
+		return Body{Text: fmt.Sprintf("binary property list (%d bytes), as XML:\n%s", len(body), xml)}
 	case body[0] == 0x30:
 		return decodeDER(ctx, contentType, body)
 	}
-	return ""
+	return Body{}
 }
 
 // Binary says whether a body is binary, as check.Excerpt decides it: a NUL
@@ -71,19 +87,19 @@ func Binary(b []byte) bool {
 
 // decodeDER reads an ASN.1 body: a CMS SignedData (a SCEP PKIMessage, a
 // signed property list, a degenerate certificate list) or certificates.
-func decodeDER(ctx context.Context, contentType string, body []byte) string {
+func decodeDER(ctx context.Context, contentType string, body []byte) Body {
 	if err := profile.CheckCMS(ctx, body, profile.Limits{}); err != nil {
-		return ""
+		return Body{}
 	}
 	if p7, err := pkcs7.Parse(body); err == nil {
 		if isSCEP(p7) {
 			return describeSCEP(p7, len(body))
 		}
-		return describeSigned(ctx, p7, len(body))
+		return Body{Text: describeSigned(ctx, p7, len(body))}
 	}
 	certs, err := x509.ParseCertificates(body)
 	if err != nil || len(certs) == 0 {
-		return ""
+		return Body{}
 	}
 	what := "DER certificate"
 	if len(certs) > 1 {
@@ -92,7 +108,7 @@ func decodeDER(ctx context.Context, contentType string, body []byte) string {
 	if contentType != "" {
 		what += " (" + contentType + ")"
 	}
-	return what + ":\n" + describeCerts(certs)
+	return Body{Text: what + ":\n" + describeCerts(certs)}
 }
 
 // describeSigned names the signer on the first line, then the content: a

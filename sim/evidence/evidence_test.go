@@ -198,3 +198,14 @@ func certFor(t *testing.T, cn string, pub *rsa.PublicKey, parent *x509.Certifica
 	require.NoError(t, err)
 	return c, parentKey
 }
+
+// A SCEP request's bytes carry its challenge, encrypted: never for a report.
+func TestInspectSealed(t *testing.T) {
+	for name, sealed := range map[string]bool{"scep-pkcsreq.der": true, "scep-certrep.der": false, "signed-profile.mobileconfig": false} {
+		body, err := os.ReadFile(filepath.Join("testdata", name))
+		require.NoError(t, err)
+		got := evidence.Inspect(context.Background(), "", body)
+		assert.Equal(t, sealed, got.Sealed != "", name)
+		assert.NotEmpty(t, got.Text, name)
+	}
+}

@@ -35,7 +35,7 @@ func isSCEP(p7 *pkcs7.PKCS7) bool {
 // describeSCEP lists a PKIMessage's signed attributes and its signer. The
 // pkcsPKIEnvelope stays encrypted: it is for the CA (a PKCSReq's CSR and
 // challenge password) or for the device's key (a CertRep's certificate).
-func describeSCEP(p7 *pkcs7.PKCS7, size int) string {
+func describeSCEP(p7 *pkcs7.PKCS7, size int) Body {
 	var b strings.Builder
 	var mt string
 	_ = p7.UnmarshalSignedAttribute(oidMessageType, &mt)
@@ -62,8 +62,16 @@ func describeSCEP(p7 *pkcs7.PKCS7, size int) string {
 	}
 	b.WriteString("signer: " + strings.TrimPrefix(signerLine(p7, size), fmt.Sprintf("CMS SignedData (%d bytes), signed by ", size)) + "\n")
 	b.WriteString(envelope(p7.Content, mt))
-	return b.String()
+	out := Body{Text: b.String()}
+	if requests[mt] && len(p7.Content) > 0 {
+		out.Sealed = "the SCEP request's envelope holds the challenge password, encrypted to the CA"
+	}
+	return out
 }
+
+// requests are the message types whose envelope holds a CSR and its
+// challenge password.
+var requests = map[string]bool{"17": true, "18": true, "19": true}
 
 // named: "19 (PKCSReq)", or the value alone when it names nothing known.
 func named(v string, names map[string]string) string {
@@ -80,7 +88,7 @@ func envelope(content []byte, messageType string) string {
 	}
 	what := "encrypted"
 	switch messageType {
-	case "19", "17", "18":
+	case "17", "18", "19":
 		what = "encrypted to the CA (it holds the CSR and its challenge password), not decrypted here"
 	case "3":
 		what = "encrypted to the device's key (it holds the issued certificate), not decrypted here"
