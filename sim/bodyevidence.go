@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 
 	"github.com/enrollsim/enrollsim/sim/event"
 	"github.com/enrollsim/enrollsim/sim/evidence"
@@ -57,4 +58,16 @@ func (ev bodyEvidence) request(ex *event.Exchange) {
 
 func (ev bodyEvidence) response(ex *event.Exchange) {
 	ex.ResponseDecoded, ex.ResponseBase64, ex.ResponseBase64Omitted = ev.decoded, ev.base64, ev.omitted
+}
+
+// judging adds to the exchanges of the step playing those of earlier steps
+// its judges read (the profile step's, the enrollment that fetched it), so
+// that a check names the exchanges it judged.
+func (r *runner) judging(resps ...*response) {
+	for _, x := range resps {
+		if x != nil && x.seq > 0 && !slices.Contains(r.stepSeqs, x.seq) {
+			r.stepSeqs = append(r.stepSeqs, x.seq)
+		}
+	}
+	slices.Sort(r.stepSeqs)
 }

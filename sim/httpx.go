@@ -65,6 +65,7 @@ type response struct {
 	// for longer than the simulator waits. The answer is then no verdict
 	// on the server (unjudgeable), which only asked for patience.
 	rateLimited string
+	seq         int // the exchange event's
 }
 
 func (r *response) mediaType() string {
@@ -184,7 +185,7 @@ func (r *runner) doOnce(q request) *response {
 		doer = q.doer
 	}
 	resp, err := doer.Do(req)
-	out := &response{url: u}
+	out := &response{url: u, seq: ex.Seq}
 	if err != nil {
 		out.elapsed = time.Since(start)
 		out.err = err
@@ -291,7 +292,7 @@ func readBody(ctx context.Context, resp *http.Response, out *response, limit int
 func (r *runner) recordExchange(ex event.Exchange, q request, out *response) {
 	r.emitExchange(ex)
 	if !q.probe {
-		r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out, classicTLS: q.classicTLS})
+		r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out, classicTLS: q.classicTLS, seq: ex.Seq})
 	}
 }
 
@@ -346,6 +347,7 @@ func (r *runner) emitExchange(ex event.Exchange) {
 	ex.RequestDecoded = clip(printable(r.red.Redact(ex.RequestDecoded)), evidence.MaxText)
 	ex.ResponseDecoded = clip(printable(r.red.Redact(ex.ResponseDecoded)), evidence.MaxText)
 	ex.Error = printable(r.red.Redact(ex.Error))
+	r.stepSeqs = append(r.stepSeqs, ex.Seq)
 	r.emit(event.Event{Kind: event.EventExchange, Time: r.clock(), Case: r.c.Name, Step: r.step, Exchange: &ex})
 }
 
