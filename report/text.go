@@ -15,8 +15,8 @@ type TextOptions struct {
 	// Bodies (-vv) adds each exchange's headers and bodies, binary ones
 	// decoded; the engine has redacted them all.
 	Bodies bool
-	Color   bool // ANSI colours (off for NO_COLOR and non-terminals)
-	Strict  bool // warnings count as failures in the verdicts shown
+	Color  bool // ANSI colours (off for NO_COLOR and non-terminals)
+	Strict bool // warnings count as failures in the verdicts shown
 }
 
 // Text writes the event stream as readable lines while it happens and a
