@@ -12,11 +12,12 @@ import (
 // TextOptions shape the live text output.
 type TextOptions struct {
 	Verbose bool // every check and every exchange, not just the notable ones
+	Color   bool // ANSI colours (off for NO_COLOR and non-terminals)
+	Strict  bool // warnings count as failures in the verdicts shown
+
 	// Bodies (-vv) adds each exchange's headers and bodies, binary ones
 	// decoded; the engine has redacted them all.
 	Bodies bool
-	Color  bool // ANSI colours (off for NO_COLOR and non-terminals)
-	Strict bool // warnings count as failures in the verdicts shown
 }
 
 // Text writes the event stream as readable lines while it happens and a
