@@ -110,7 +110,7 @@ func TestNoSecretInEventsOrReports(t *testing.T) {
 		require.Equal(t, event.OutcomeEnrolled, rep.Outcome, rep.Name)
 	}
 	var out bytes.Buffer
-	text := report.NewText(&out, report.TextOptions{Verbose: true})
+	text := report.NewText(&out, report.TextOptions{Verbose: true, Bodies: true}) // -vv: headers and decoded bodies too
 	jl := report.NewJSONL(&out)
 	for _, ev := range events {
 		text.Handle(ev)
