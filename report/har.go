@@ -18,7 +18,8 @@ import (
 // The har format is HTTP Archive 1.2
 // (http://www.softwareishard.com/blog/har-12-spec/): a page per case and an
 // entry per exchange, for browser devtools and HAR viewers. Bodies are the
-// excerpts the events hold; headers and bodies are already redacted.
+// excerpts the events hold, binary ones their bytes in base64 when the
+// events carry them; headers and bodies are already redacted.
 
 // HAR is the document: {"log": ...}.
 type HAR struct {
@@ -83,11 +84,15 @@ type HARRequest struct {
 	BodySize    int            `json:"bodySize"`
 }
 
-// HARPostData is a request body.
+// HARPostData is a request body. HAR 1.2 gives a request body no
+// encoding; a binary one's base64 is marked in _encoding, as content's
+// encoding marks a response's.
 type HARPostData struct {
 	MimeType string `json:"mimeType"`
 	Text     string `json:"text"`
 	Comment  string `json:"comment,omitempty"`
+	Encoding string `json:"_encoding,omitempty"`
+	Decoded  string `json:"_decoded,omitempty"`
 }
 
 // HARResponse is what the server answered; status 0 and _error when the
@@ -105,12 +110,16 @@ type HARResponse struct {
 	Error       string         `json:"_error,omitempty"`
 }
 
-// HARContent is the response body (an excerpt when Comment says so).
+// HARContent is the response body (an excerpt when Comment says so); a
+// binary body's bytes in base64 (Encoding), and as people read it in
+// _decoded (a signed profile's XML, a SCEP message's attributes).
 type HARContent struct {
 	Size     int64  `json:"size"`
 	MimeType string `json:"mimeType"`
 	Text     string `json:"text,omitempty"`
+	Encoding string `json:"encoding,omitempty"`
 	Comment  string `json:"comment,omitempty"`
+	Decoded  string `json:"_decoded,omitempty"`
 }
 
 // HARTimings: the whole exchange counts as waiting.
@@ -194,8 +203,10 @@ func harEntry(page string, xa exchangeAt) HAREntry {
 	}
 	if x.RequestBody != "" {
 		e.Request.PostData = &HARPostData{MimeType: x.RequestHeaders.Get("Content-Type"), Text: x.RequestBody, Comment: excerptNote(x.RequestBody, false)}
+		harRequestBytes(e.Request.PostData, x)
 	}
 	e.Response.Content.Comment = excerptNote(x.ResponseBody, x.Truncated)
+	harResponseBytes(&e.Response, x)
 	if x.Error != "" {
 		e.Response.Error = x.Error
 		if x.Status == 0 {
@@ -204,6 +215,33 @@ func harEntry(page string, xa exchangeAt) HAREntry {
 		}
 	}
 	return e
+}
+
+// harRequestBytes puts a binary request body's own bytes in place of its
+// summary, or says why they are not there.
+func harRequestBytes(p *HARPostData, x *event.Exchange) {
+	p.Decoded = x.RequestDecoded
+	switch {
+	case x.RequestBase64 != "":
+		p.Text, p.Encoding, p.Comment = x.RequestBase64, "base64", "binary body: its bytes in base64 (_encoding)"
+	case x.RequestBase64Omitted != "":
+		p.Comment += "; its bytes are " + x.RequestBase64Omitted
+	}
+}
+
+// harResponseBytes does the same for a response body, in content's
+// encoding as HAR 1.2 has it.
+func harResponseBytes(r *HARResponse, x *event.Exchange) {
+	c := &r.Content
+	c.Decoded = x.ResponseDecoded
+	switch {
+	case x.ResponseBase64 != "":
+		c.Text, c.Encoding, c.Comment = x.ResponseBase64, "base64", ""
+		// The size is the bytes', not the summary's the excerpt was.
+		c.Size, r.BodySize = x.BodySize, x.BodySize
+	case x.ResponseBase64Omitted != "":
+		c.Comment += "; its bytes are " + x.ResponseBase64Omitted
+	}
 }
 
 // The engine's body excerpts: binary bodies are summarised, long ones cut

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/event"
@@ -15,6 +14,10 @@ type TextOptions struct {
 	Verbose bool // every check and every exchange, not just the notable ones
 	Color   bool // ANSI colours (off for NO_COLOR and non-terminals)
 	Strict  bool // warnings count as failures in the verdicts shown
+
+	// Bodies (-vv) adds each exchange's headers and bodies, binary ones
+	// decoded; the engine has redacted them all.
+	Bodies bool
 }
 
 // Text writes the event stream as readable lines while it happens and a
@@ -99,23 +102,9 @@ func (t *Text) Handle(ev event.Event) {
 			fmt.Fprintf(w, "    known findings (--expectations): %s\n", strings.Join(i.KnownTrips, ", "))
 		}
 	case event.EventExchange:
-		if !t.opt.Verbose {
-			return
+		if t.opt.Verbose || t.opt.Bodies {
+			t.pending = append(t.pending, t.exchangeLines(ev.Exchange))
 		}
-		x := ev.Exchange
-		probe := ""
-		if x.Probe {
-			probe = " (probe)"
-		}
-		if x.Error != "" && x.Status == 0 {
-			hold("      → %s %s%s\n      ✗ %s\n", x.Method, x.URL, probe, x.Error)
-			return
-		}
-		loc := ""
-		if l := x.ResponseHeaders.Get("Location"); l != "" {
-			loc = " → " + l
-		}
-		hold("      → %s %s%s\n      ← %d %s%s (%s)\n", x.Method, x.URL, probe, x.Status, x.ResponseHeaders.Get("Content-Type"), loc, x.Duration.Round(time.Millisecond))
 	case event.EventWait:
 		// Printed at once, not held for the step's end: the run is
 		// visibly waiting, not stuck.
@@ -134,6 +123,7 @@ func (t *Text) Handle(ev event.Event) {
 		switch {
 		case r.Tripped():
 			line += fmt.Sprintf(": %s\n            expected: %s\n            actual:   %s\n            rule:     %s (source: %s)", oneLine(r.Rule, 100), r.Expected, r.Actual, levelLabel(r), r.Source)
+			line += evidenceLines(r, ev.Judged)
 		case r.Detail != "" && r.Status == check.Noted:
 			line += ": " + r.Detail
 		case r.Detail != "" && r.Status != check.Skip:

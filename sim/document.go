@@ -24,6 +24,10 @@ func (r *runner) processDocument() (*stop, event.StepStatus, string) {
 	o.Device.OK, o.Device.Why = d.Can(device.CapDeviceEnrollment)
 	r.obs.Document = o
 	got := check.Discover(o)
+	r.judging(ds.domain.hops...)
+	if o.Fallback != nil {
+		r.judging(ds.axm.hops...)
+	}
 	r.judged(check.JudgeDocument(o))
 
 	switch got.Stop {

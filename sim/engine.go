@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -559,6 +560,9 @@ type runner struct {
 
 	step    event.Step
 	results []check.Result
+	// stepSeqs are the exchanges of the step playing, for the checks it
+	// judges (event.Event.Judged).
+	stepSeqs []int
 
 	// What the flow has learned so far.
 	user, domain string
@@ -736,7 +740,7 @@ func (r *runner) runStep(name event.Step, fn func() (*stop, event.StepStatus, st
 	if r.ctx.Err() != nil {
 		return &stop{event.OutcomeInterrupted, "interrupted before " + string(name)}
 	}
-	r.step = name
+	r.step, r.stepSeqs = name, nil
 	r.emit(event.Event{Kind: event.EventStepStart, Time: r.clock(), Case: r.c.Name, Step: name})
 	var st *stop
 	var status event.StepStatus
@@ -750,6 +754,7 @@ func (r *runner) runStep(name event.Step, fn func() (*stop, event.StepStatus, st
 		status = event.StepError
 	}
 	r.emit(event.Event{Kind: event.EventStepEnd, Time: r.clock(), Case: r.c.Name, Step: name, Status: status, Message: truncate(r.red.Redact(msg), maxResultText), Stack: stack})
+	r.stepSeqs = nil
 	return st
 }
 
@@ -773,7 +778,11 @@ func (r *runner) report(res check.Result) {
 		r.results = append(r.results, res)
 	}
 	rc := res
-	r.emit(event.Event{Kind: event.EventCheck, Time: r.clock(), Case: r.c.Name, Step: r.step, Result: &rc})
+	ev := event.Event{Kind: event.EventCheck, Time: r.clock(), Case: r.c.Name, Step: r.step, Result: &rc}
+	if !r.noResults {
+		ev.Judged = slices.Clone(r.stepSeqs)
+	}
+	r.emit(ev)
 }
 
 // judged emits a judge's verdicts (package check) in the order judged.

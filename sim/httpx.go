@@ -17,6 +17,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim/ats"
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/evidence"
 	"github.com/enrollsim/enrollsim/sim/secret"
 	"github.com/enrollsim/enrollsim/sim/weblogin"
 )
@@ -64,6 +65,7 @@ type response struct {
 	// for longer than the simulator waits. The answer is then no verdict
 	// on the server (unjudgeable), which only asked for patience.
 	rateLimited string
+	seq         int // the exchange event's
 }
 
 func (r *response) mediaType() string {
@@ -174,6 +176,7 @@ func (r *runner) doOnce(q request) *response {
 		ex.RequestHeaders = req.Header.Clone()
 		if q.body != nil {
 			ex.RequestBody = excerpt(q.body, r.lim.ExcerptBody)
+			r.evidenceOf(q.header.Get("Content-Type"), q.body, true).request(&ex)
 		}
 	}
 	start := time.Now()
@@ -182,7 +185,7 @@ func (r *runner) doOnce(q request) *response {
 		doer = q.doer
 	}
 	resp, err := doer.Do(req)
-	out := &response{url: u}
+	out := &response{url: u, seq: ex.Seq}
 	if err != nil {
 		out.elapsed = time.Since(start)
 		out.err = err
@@ -214,6 +217,7 @@ func (r *runner) doOnce(q request) *response {
 	if !r.noResults {
 		ex.ResponseHeaders = resp.Header.Clone()
 		ex.ResponseBody = excerpt(out.body, r.lim.ExcerptBody)
+		r.evidenceOf(resp.Header.Get("Content-Type"), out.body, !out.tooLarge && out.err == nil).response(&ex)
 	}
 	if unread && resp.ContentLength != 0 && !r.noResults {
 		ex.ResponseBody = "(not read: a redirect is followed on its headers)"
@@ -288,7 +292,7 @@ func readBody(ctx context.Context, resp *http.Response, out *response, limit int
 func (r *runner) recordExchange(ex event.Exchange, q request, out *response) {
 	r.emitExchange(ex)
 	if !q.probe {
-		r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out, classicTLS: q.classicTLS})
+		r.deviceResps = append(r.deviceResps, deviceResponse{url: q.url, purpose: q.purpose, resp: out, classicTLS: q.classicTLS, seq: ex.Seq})
 	}
 }
 
@@ -332,13 +336,18 @@ func (r *runner) emitExchange(ex event.Exchange) {
 		// sample, one line: headers and bodies would be redacted for
 		// nothing (a sixth of the engine's own CPU per case).
 		ex.RequestHeaders, ex.ResponseHeaders, ex.RequestBody, ex.ResponseBody = nil, nil, "", ""
+		ex.RequestDecoded, ex.ResponseDecoded, ex.RequestBase64, ex.ResponseBase64 = "", "", "", ""
 	}
 	ex.URL = r.red.Redact(ex.URL)
 	ex.RequestHeaders = redactHeaders(r.red, ex.RequestHeaders, r.lim.ExcerptBody)
 	ex.ResponseHeaders = redactHeaders(r.red, ex.ResponseHeaders, r.lim.ExcerptBody)
 	ex.RequestBody = r.red.Redact(ex.RequestBody)
 	ex.ResponseBody = r.red.Redact(ex.ResponseBody)
+	// Redacted whole, then cut: a cut first could leave half a secret.
+	ex.RequestDecoded = clip(printable(r.red.Redact(ex.RequestDecoded)), evidence.MaxText)
+	ex.ResponseDecoded = clip(printable(r.red.Redact(ex.ResponseDecoded)), evidence.MaxText)
 	ex.Error = printable(r.red.Redact(ex.Error))
+	r.stepSeqs = append(r.stepSeqs, ex.Seq)
 	r.emit(event.Event{Kind: event.EventExchange, Time: r.clock(), Case: r.c.Name, Step: r.step, Exchange: &ex})
 }
 

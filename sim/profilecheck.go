@@ -50,6 +50,7 @@ func (r *runner) profileStep() (*stop, event.StepStatus, string) {
 		o.ReadError, o.OverLimit = err.Error(), overLimit
 	}
 	r.obs.Profile = o
+	r.judging(resp)
 	head, tok, body := check.ProfileHead(o), check.ProfileToken(o), check.ProfileBody(o)
 	r.judged(head)
 	r.judged(tok)

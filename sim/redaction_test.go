@@ -110,7 +110,7 @@ func TestNoSecretInEventsOrReports(t *testing.T) {
 		require.Equal(t, event.OutcomeEnrolled, rep.Outcome, rep.Name)
 	}
 	var out bytes.Buffer
-	text := report.NewText(&out, report.TextOptions{Verbose: true})
+	text := report.NewText(&out, report.TextOptions{Verbose: true, Bodies: true}) // -vv: headers and decoded bodies too
 	jl := report.NewJSONL(&out)
 	for _, ev := range events {
 		text.Handle(ev)
@@ -142,4 +142,39 @@ func TestNoSecretInEventsOrReports(t *testing.T) {
 	raw, err := json.Marshal(events)
 	require.NoError(t, err)
 	assert.Contains(t, string(raw), "[redacted]")
+	noSecretInBinaryBodies(t, events, secrets)
+}
+
+// The decoded binary bodies (a signed profile, SCEP messages) show the
+// challenge redacted, and the bodies' own bytes, carried as base64 for a
+// HAR, hold no secret in any form.
+func noSecretInBinaryBodies(t *testing.T, events []event.Event, secrets map[string]bool) {
+	t.Helper()
+	var decodedProfile, carried bool
+	for _, ev := range events {
+		x := ev.Exchange
+		if x == nil {
+			continue
+		}
+		if strings.Contains(x.ResponseDecoded, "<key>Challenge</key>") {
+			decodedProfile = true
+			assert.Regexp(t, `<key>Challenge</key>\s*<string>\[redacted\]</string>`, x.ResponseDecoded)
+		}
+		for _, b64 := range []string{x.RequestBase64, x.ResponseBase64} {
+			if b64 == "" {
+				continue
+			}
+			carried = true
+			body, err := base64.StdEncoding.DecodeString(b64)
+			require.NoError(t, err)
+			for s := range secrets {
+				for _, form := range []string{s, url.QueryEscape(s), base64.StdEncoding.EncodeToString([]byte(s))} {
+					assert.NotContains(t, string(body), form, "a secret in the bytes of exchange %d (%s)", x.Seq, x.Purpose)
+					assert.NotContains(t, b64, form, "a secret in the base64 of exchange %d (%s)", x.Seq, x.Purpose)
+				}
+			}
+		}
+	}
+	assert.True(t, decodedProfile, "a signed profile should have been decoded, its challenge redacted")
+	assert.True(t, carried, "some binary body (the enrollment POST, a CertRep) should have been carried as base64")
 }

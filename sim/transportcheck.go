@@ -26,6 +26,7 @@ type deviceResponse struct {
 	purpose    string
 	resp       *response
 	classicTLS bool // exempt from the 27 rules (SCEP)
+	seq        int
 }
 
 // judgeTransport judges SEC-001..006 over every exchange the device itself
@@ -36,7 +37,13 @@ func (r *runner) judgeTransport() {
 	}
 	t := r.observeTransport()
 	r.obs.Transport = &t
+	// The transport checks judge every exchange the device made.
+	r.stepSeqs = nil
+	for _, d := range r.deviceResps {
+		r.stepSeqs = append(r.stepSeqs, d.seq)
+	}
 	r.judged(check.JudgeTransport(t))
+	r.stepSeqs = nil
 }
 
 // observeTransport gathers what the device's own connections showed: old

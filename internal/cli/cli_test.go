@@ -417,7 +417,8 @@ func TestNoSecretInAnyOutputOrFormat(t *testing.T) {
 	const canarySeed = "JBSWY3DPEHPK3PXPCANARY7Q"
 	env := map[string]string{"ENROLLSIM_CANARY_PASSWORD": canaryPassword, "ENROLLSIM_CANARY_TOTP": canarySeed}
 	dir := t.TempDir()
-	args := []string{"run", "demo", "negative", filepath.Join("testdata", "canary", "canary.yaml"), "-v"}
+	// -vv: the headers and bodies (binary ones decoded) on stdout too.
+	args := []string{"run", "demo", "negative", filepath.Join("testdata", "canary", "canary.yaml"), "-vv"}
 	for _, format := range []string{"jsonl", "json", "junit", "markdown", "html", "har", "text"} {
 		args = append(args, "--report", format+"="+filepath.Join(dir, "out."+format))
 	}

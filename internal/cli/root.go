@@ -38,9 +38,15 @@ With no target flags it runs against its own embedded reference server.
 		SilenceErrors: true,
 		Version:       f.Version,
 	}
+	// -v is --verbose in every command, as in curl and kubectl: the
+	// version is --version alone (cobra would take -v for it).
+	root.Flags().Bool("version", false, "print enrollsim's version")
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if hint := verboseHint(c, err); hint != "" {
+			return usageHint(err, hint)
+		}
 		return usageHint(flagError(c, err), fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()))
 	})
 	root.AddCommand(newRunCmd(f, nil), newServeCmd(f, nil), newListCmd(f), newReportCmd(f), newMatrixCmd(f), newStepCmd(f),

@@ -49,7 +49,7 @@ type runOptions struct {
 	Timeout    time.Duration
 	Checks     string
 	Strict     bool
-	Verbose    bool
+	Verbose    int // -v, -vv
 	Reports    []string
 	ExpectFail []string
 	NoEnroll   bool
@@ -171,7 +171,7 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.DurationVar(&o.Timeout, "timeout", sim.DefaultLimits.Timeout, "per-request timeout, body included (devices wait 90s)")
 	fl.StringVar(&o.Checks, "checks", "", "report only these checks, e.g. 'WK-*,RD-002'")
 	fl.BoolVar(&o.Strict, "strict", false, "count warnings as failures")
-	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "show every check and every HTTP exchange")
+	fl.CountVarP(&o.Verbose, "verbose", "v", "show every check and every HTTP exchange (request and status lines); -vv adds their headers and bodies, binary ones decoded, secrets redacted")
 	fl.StringVar(&o.Expectations, "expectations", "", "YAML file of the findings this deployment is known to have (check, case, reason, expires): they are shown as expected and fail nothing; the run lists entries that no longer occur")
 	fl.StringArrayVar(&o.Reports, "report", nil, "write a report, FORMAT=PATH; FORMAT is text, jsonl (the event stream), json, junit, markdown, html or har (repeatable)")
 	fl.StringArrayVar(&o.ExpectFail, "expect-fail", nil, "check ID expected to fail or warn (a negative test; repeatable)")
@@ -293,7 +293,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		}
 	}
 
-	text := report.NewText(f.IO.Out, report.TextOptions{Verbose: o.Verbose, Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict})
+	text := report.NewText(f.IO.Out, report.TextOptions{Verbose: o.Verbose > 0, Bodies: o.Verbose > 1, Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict})
 	eng := &sim.Engine{Clock: f.Now, Limits: f.limits(o.Timeout, o.PageTimeout), Checks: filter, Parallel: o.Parallel}
 	closeBrowser := o.attachBrowser(eng)
 	defer closeBrowser()

@@ -116,7 +116,7 @@ func (m *Model) detail(w int) ([]string, []xline) {
 	// What went wrong comes first; then the story in the order:
 	// what the person does, what the device sends and the server answers,
 	// what the spec expects; the tester's own probes last.
-	m.problems(d, c, tripped)
+	m.problems(d, c, s, tripped)
 	d.section(st, "What happens")
 	d.wrap(m.st.plain, 2, e.What)
 	m.onDevice(d, s, c, onDevice)
@@ -196,8 +196,9 @@ func splitChecks(results []check.Result) (tripped, notes, passed []check.Result)
 	return tripped, notes, passed
 }
 
-// problems is the section of the tripped checks, the worst first.
-func (m *Model) problems(d *doc, c *caseState, tripped []check.Result) {
+// problems is the section of the tripped checks, the worst first, each
+// with the exchanges it judged and the pages its rule comes from.
+func (m *Model) problems(d *doc, c *caseState, s *stepState, tripped []check.Result) {
 	if len(tripped) == 0 {
 		return
 	}
@@ -205,7 +206,52 @@ func (m *Model) problems(d *doc, c *caseState, tripped []check.Result) {
 	d.section(m.st, fmt.Sprintf("Problems found (%d)", len(tripped)))
 	for _, r := range tripped {
 		m.result(d, c, r)
+		m.evidence(d, c, s.judged[r.ID], r)
 	}
+}
+
+// noteJudged keeps which exchanges a check judged (event.Event.Judged),
+// for its problem's "Judged" line.
+func (s *stepState) noteJudged(ev event.Event) {
+	if len(ev.Judged) == 0 || ev.Result == nil {
+		return
+	}
+	if s.judged == nil {
+		s.judged = map[string][]int{}
+	}
+	s.judged[ev.Result.ID] = ev.Judged
+}
+
+// evidence follows a tripped check: the exchanges it judged, by the numbers
+// their titles carry (] and [ scroll to them), and the links of its source.
+func (m *Model) evidence(d *doc, c *caseState, judged []int, r check.Result) {
+	if len(judged) > 0 {
+		var parts []string
+		for _, seq := range judged {
+			parts = append(parts, fmt.Sprintf("#%d", seq)+exchangePurpose(c, seq))
+		}
+		d.hang(m.st.plain, 7, 9, "Judged: "+strings.Join(parts, ", "))
+	}
+	for i, l := range check.SourceLinks(r.Source) {
+		label := "Source: "
+		if i > 0 {
+			label = "        "
+		}
+		d.para(m.st.dim, strings.Repeat(" ", 7)+label, 15, clean(l.Label)+" "+clean(l.URL), true)
+	}
+}
+
+// exchangePurpose is " (purpose, step)" of the case's exchange seq, for a
+// judged exchange another step made ("" when the case has none such).
+func exchangePurpose(c *caseState, seq int) string {
+	for _, s := range c.steps {
+		for _, x := range s.exchanges {
+			if x.Seq == seq {
+				return " (" + clean(x.Purpose) + ", " + stepName(s.step) + ")"
+			}
+		}
+	}
+	return ""
 }
 
 // onDevice is what the person sees on the device, with the screenshots the
@@ -379,7 +425,11 @@ func (m *Model) exchange(d *doc, c *caseState, x event.Exchange) {
 	d.add("  " + st.bold.Render(title) + hint)
 	d.para(m.st.plain, "    "+st.accent.Render("→ "), 6, clean(x.Method)+" "+clean(x.URL), true)
 	m.headers(d, x.RequestHeaders, keyRequest, full)
-	m.body(d, x.RequestBody, x.RequestHeaders.Get("Content-Type"), full, reqBodyLinesCollapsed, false, 0)
+	if x.RequestDecoded != "" {
+		m.decoded(d, x.RequestDecoded, full, reqBodyLinesCollapsed)
+	} else {
+		m.body(d, x.RequestBody, x.RequestHeaders.Get("Content-Type"), full, reqBodyLinesCollapsed, false, 0)
+	}
 	if x.Error != "" && x.Status == 0 {
 		d.hang(st.fail, 4, 6, "✗ no answer: "+clean(x.Error))
 		return
@@ -407,7 +457,11 @@ func (m *Model) exchange(d *doc, c *caseState, x event.Exchange) {
 	}
 	d.add(line)
 	m.headers(d, x.ResponseHeaders, keyResponse, full)
-	m.body(d, x.ResponseBody, x.ResponseHeaders.Get("Content-Type"), full, bodyLinesCollapsed, x.Truncated, x.BodySize)
+	if x.ResponseDecoded != "" {
+		m.decoded(d, x.ResponseDecoded, full, bodyLinesCollapsed)
+	} else {
+		m.body(d, x.ResponseBody, x.ResponseHeaders.Get("Content-Type"), full, bodyLinesCollapsed, x.Truncated, x.BodySize)
+	}
 	if x.Error != "" {
 		d.hang(st.fail, 4, 6, "✗ "+clean(x.Error))
 	}
@@ -487,6 +541,30 @@ func (m *Model) body(d *doc, body, contentType string, full bool, limit int, tru
 		d.add("      " + m.st.dim.Render(fmt.Sprintf("… %d more line%s (e shows the whole body)", len(lines)-len(shown), plural(len(lines)-len(shown)))))
 	} else if full && truncated {
 		d.add("      " + m.st.dim.Render(fmt.Sprintf("… the run kept the first %d bytes of %d", len(body), size)))
+	}
+}
+
+// decoded renders a binary body as the engine decoded it (a signed plist
+// under its signer's line, a SCEP message's attributes): the XML prologue
+// left out, which says nothing; collapsed, the first lines only.
+func (m *Model) decoded(d *doc, text string, full bool, limit int) {
+	var lines []string
+	for _, l := range splitClean(text) {
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, "<?xml ") || strings.HasPrefix(t, "<!DOCTYPE plist") {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	shown := lines
+	if !full && len(lines) > limit {
+		shown = lines[:limit]
+	}
+	d.add("      " + m.st.dim.Render("binary body, decoded:"))
+	for _, l := range shown {
+		d.para(m.st.plain, "      ", 6, l, true)
+	}
+	if len(shown) < len(lines) {
+		d.add("      " + m.st.dim.Render(fmt.Sprintf("… %d more line%s (e shows the whole body)", len(lines)-len(shown), plural(len(lines)-len(shown)))))
 	}
 }
 

@@ -84,6 +84,7 @@ type stepState struct {
 	notRun    bool
 	waits     []string         // what the step waited for (wait events)
 	shots     []event.Artifact // screenshots of sign-in pages (artifact events)
+	judged    map[string][]int // by check ID, the exchanges it judged (detail.go)
 }
 
 func (s *stepState) status() rowStatus {
@@ -369,6 +370,7 @@ func (m *Model) event(ev event.Event) {
 	case event.EventCheck:
 		if s := c.last(ev.Step); s != nil && ev.Result != nil {
 			s.checks = append(s.checks, *ev.Result)
+			s.noteJudged(ev)
 		}
 	case event.EventStepEnd:
 		if s := c.last(ev.Step); s != nil {

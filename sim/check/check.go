@@ -60,11 +60,6 @@ type Link struct {
 	URL   string `json:"url"`
 }
 
-// SourceLinks are the links of a check's Source: the digest's source
-// numbers (S1..Sn) resolved through its source table, and the URLs the
-// source names itself. Stub: filled in by the evidence work (issue 27).
-func SourceLinks(source string) []Link { return nil }
-
 // Tripped reports whether the result counts against the server.
 func (r Result) Tripped() bool { return r.Status == Fail || r.Status == Warn }
 

@@ -224,6 +224,16 @@ type Exchange struct {
 	// PushedAt, on a connect a push woke, is when the APNs stand-in
 	// received that push: the load mode's push-to-connect latency.
 	PushedAt *time.Time `json:"pushed_at,omitempty"`
+
+	// RequestBase64 and ResponseBase64 are a binary body's own bytes,
+	// base64, for a HAR: only when the body is whole, at most 64 KiB, and
+	// holds nothing the case's redactor knows as a secret. When a binary
+	// body's bytes are left out, RequestBase64Omitted or
+	// ResponseBase64Omitted says why.
+	RequestBase64         string `json:"request_base64,omitempty"`
+	ResponseBase64        string `json:"response_base64,omitempty"`
+	RequestBase64Omitted  string `json:"request_base64_omitted,omitempty"`
+	ResponseBase64Omitted string `json:"response_base64_omitted,omitempty"`
 }
 
 // Expects reports whether the case expects check id to fail or warn: a trip
