@@ -170,9 +170,9 @@ type junitCase struct {
 		Name  string `xml:"name,attr"`
 		Value string `xml:"value,attr"`
 	} `xml:"properties>property"`
-	Failure   *junitMsg `xml:"failure"`
-	Error     *junitMsg `xml:"error"`
-	Skipped   *junitMsg `xml:"skipped"`
+	Failure *junitMsg `xml:"failure"`
+	Error   *junitMsg `xml:"error"`
+	Skipped *junitMsg `xml:"skipped"`
 }
 
 type junitMsg struct {

@@ -62,8 +62,8 @@ type junitCase struct {
 	// added (testdata/junit.xsd).
 	Properties []junitProperty `xml:"properties>property,omitempty"`
 	Skipped    *junitMessage   `xml:"skipped"`
-	Error     *junitMessage `xml:"error"`
-	Failure   *junitMessage `xml:"failure"`
+	Error      *junitMessage   `xml:"error"`
+	Failure    *junitMessage   `xml:"failure"`
 }
 
 type junitMessage struct {
