@@ -356,7 +356,7 @@ func junitKnownSuite(k *check.KnownFindings, id int, start time.Time) junitSuite
 			Properties: []junitProperty{{"line", fmt.Sprint(e.Line)}, {"state", e.State}}}
 		line := e.State + ": " + knownLine(e, k.File)
 		if e.State == check.KnownExpected {
-			out = append(out, tc.Name+": "+line)
+			out = append(out, e.String()+": "+line) // for people: with its line
 		} else {
 			tc.Skipped = &junitMessage{Message: line}
 			s.Skipped++

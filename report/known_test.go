@@ -66,7 +66,7 @@ func TestExpectationsInJUnit(t *testing.T) {
 	assert.Equal(t, 3, s.Skipped)
 	assert.Equal(t, 0, s.Failures+s.Errors, "no state of an entry fails the gate by itself")
 	assert.Nil(t, s.find("WK-001 on odd*").Skipped)
-	assert.Contains(t, s.Out, "WK-001 on odd*: expected: 1 finding(s); TICKET-1: the <b>DNS</b> & co")
+	assert.Contains(t, s.Out, "WK-001 on odd* (line 2): expected: 1 finding(s); TICKET-1: the <b>DNS</b> & co")
 	stale := s.find("ENR-002 on *")
 	require.NotNil(t, stale.Skipped)
 	assert.Equal(t, "stale: no longer occurs: remove it from "+knownFile, stale.Skipped.Message)

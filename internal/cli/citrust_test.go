@@ -228,3 +228,15 @@ func TestVersionFallsBackToTheModuleVersion(t *testing.T) {
 		assert.Equal(t, tt.want, versionOf(tt.stamped, tt.info), "%q", tt.stamped)
 	}
 }
+
+// The json report's schema is published with the binary.
+func TestSchemaReport(t *testing.T) {
+	r := execute(t, "schema", "report")
+	require.Equal(t, 0, r.code, r.errOut)
+	assert.Equal(t, string(report.JSONSchema()), r.out)
+	assert.Contains(t, r.out, `"schema_version": {"const": "`+report.SchemaVersion+`"`)
+	r = execute(t, "schema", "scenario")
+	require.Equal(t, 0, r.code, r.errOut)
+	assert.Contains(t, r.out, "scenario")
+	assert.NotEqual(t, string(report.JSONSchema()), r.out)
+}
