@@ -68,3 +68,16 @@ func TestReportSchemaRejectsOtherCasing(t *testing.T) {
 	assert.Contains(t, err.Error(), "Major")
 	assert.Error(t, validateReport(t, sch, []byte(strings.Replace(string(doc), `"schema_version": "1"`, `"schema_version": "0"`, 1))))
 }
+
+// Streams saved before the OS version keys were snake_case still load.
+func TestStreamWithOldVersionKeysLoads(t *testing.T) {
+	old := `{"kind":"case-start","time":"2026-12-07T06:05:38Z","case":"c","info":{"device":{"family":"iPhone","product":"iPhone17,3","name":"iPhone 16","os":{"Major":18,"Minor":2,"Patch":1},"build":"22C152"},"identifier":"a@b.test","type":"user"}}` + "\n"
+	var got []event.Event
+	require.NoError(t, report.ReadJSONL(strings.NewReader(old), func(ev event.Event) { got = append(got, ev) }))
+	require.Len(t, got, 1)
+	assert.Equal(t, "18.2.1", got[0].Info.Device.OS.String())
+	var buf bytes.Buffer
+	j := report.NewJSONL(&buf)
+	j.Handle(got[0])
+	assert.Contains(t, buf.String(), `"os":{"major":18,"minor":2,"patch":1}`)
+}
