@@ -224,6 +224,15 @@ func (c *caseRun) stepFor(ev event.Event) *stepRun {
 	return s
 }
 
+// duration is how long the step took by the wall clock (0 while it has
+// not ended).
+func (s *stepRun) duration() time.Duration {
+	if s.end.IsZero() {
+		return 0
+	}
+	return nonNegative(s.end.Sub(s.start))
+}
+
 func (c *caseRun) duration() time.Duration {
 	if c.end.IsZero() {
 		return 0

@@ -163,12 +163,16 @@ type junitSuite struct {
 }
 
 type junitCase struct {
-	Name      string    `xml:"name,attr"`
-	Classname string    `xml:"classname,attr"`
-	Time      string    `xml:"time,attr"`
-	Failure   *junitMsg `xml:"failure"`
-	Error     *junitMsg `xml:"error"`
-	Skipped   *junitMsg `xml:"skipped"`
+	Name      string `xml:"name,attr"`
+	Classname string `xml:"classname,attr"`
+	Time      string `xml:"time,attr"`
+	Props     []struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:"value,attr"`
+	} `xml:"properties>property"`
+	Failure *junitMsg `xml:"failure"`
+	Error   *junitMsg `xml:"error"`
+	Skipped *junitMsg `xml:"skipped"`
 }
 
 type junitMsg struct {
@@ -184,13 +188,23 @@ func parseJUnit(t *testing.T, doc []byte) junitDoc {
 	return d
 }
 
-func (s junitSuite) find(prefix string) junitCase {
+// find is the testcase of that name.
+func (s junitSuite) find(name string) junitCase {
 	for _, c := range s.Cases {
-		if strings.HasPrefix(c.Name, prefix) {
+		if c.Name == name {
 			return c
 		}
 	}
 	return junitCase{}
+}
+
+func (c junitCase) prop(name string) string {
+	for _, p := range c.Props {
+		if p.Name == name {
+			return p.Value
+		}
+	}
+	return "(missing)"
 }
 
 func (s junitSuite) prop(name string) string {
@@ -232,7 +246,8 @@ func TestJUnitVerdicts(t *testing.T) {
 			assert.Equal(t, "outcome", suite.Cases[len(suite.Cases)-1].Name)
 			var failures, errs, skipped int
 			for _, tc := range suite.Cases {
-				assert.Equal(t, c.Name, tc.Classname)
+				assert.Equal(t, report.JUnitClassname(c.Name), tc.Classname)
+				assert.NotContains(t, tc.Classname, ".", "Jenkins splits a classname at its dots")
 				assert.Regexp(t, `^\d+\.\d{3}$`, tc.Time)
 				if tc.Failure != nil {
 					failures++
@@ -261,9 +276,10 @@ func TestJUnitVerdicts(t *testing.T) {
 		}
 
 		warned := byName["iphone@18.2/callback-303"]
-		auth004 := warned.find("AUTH-004 ")
-		require.NotEmpty(t, auth004.Name)
-		assert.Equal(t, "AUTH-004 The callback uses status 308 exactly, as Apple documents; other 3xx codes are…", auth004.Name)
+		auth004 := warned.find("AUTH-004")
+		require.NotEmpty(t, auth004.Name, "a testcase is named by its check ID alone")
+		assert.Equal(t, "The callback uses status 308 exactly, as Apple documents; other 3xx codes are reported as WARN (Fleet's 303 works on devices)", auth004.prop("rule"))
+		assert.Equal(t, "warn", auth004.prop("status"))
 		if strict {
 			require.NotNil(t, auth004.Failure, "under --strict the warning is a failure")
 			assert.Equal(t, "expected 308 Permanent Redirect; actual 303", auth004.Failure.Message)
@@ -281,9 +297,10 @@ func TestJUnitVerdicts(t *testing.T) {
 		}
 
 		expected := byName["iphone@18.2/callback-no-token"]
-		auth003 := expected.find("AUTH-003 ")
+		auth003 := expected.find("AUTH-003")
 		require.NotEmpty(t, auth003.Name)
 		assert.Nil(t, auth003.Failure, "a failure the case expects passes")
+		assert.Contains(t, auth003.prop("expected"), "FAIL, as the case expects: expected apple-remotemanagement-user-login")
 		assert.Contains(t, expected.Out, auth003.Name+": expected failure (FAIL): expected apple-remotemanagement-user-login")
 		assert.Nil(t, expected.find("outcome").Failure)
 
@@ -300,25 +317,28 @@ func TestJUnitOtherStatuses(t *testing.T) {
 	require.Len(t, d.Suites, 1)
 	s := d.Suites[0]
 	assert.Equal(t, syntheticCase, s.Name)
-	wk1 := s.find("WK-001 ")
+	wk1 := s.find("WK-001")
 	require.NotNil(t, wk1.Failure)
 	assert.Equal(t, "MUST", wk1.Failure.Type)
 	assert.Equal(t, "expected a 200 discovery document; actual GET failed: connection refused", wk1.Failure.Message)
-	assert.Equal(t, "1.001", wk1.Time, "a check's time runs from the step's start or the previous check")
-	wk2 := s.find("WK-002 ")
-	require.NotNil(t, wk2.Error)
-	assert.Equal(t, "no response to judge", wk2.Error.Message)
-	assert.Equal(t, "error", wk2.Error.Type)
-	wk3 := s.find("WK-003 ")
+	assert.Equal(t, "1.003", wk1.Time, "a check's time is its step's")
+	// The case failed (exit 1), it did not stop the tester: a check the
+	// failure left nothing to judge is skipped, not an error.
+	wk2 := s.find("WK-002")
+	require.NotNil(t, wk2.Skipped)
+	assert.Nil(t, wk2.Error)
+	assert.Equal(t, "no response to judge", wk2.Skipped.Message)
+	wk3 := s.find("WK-003")
 	require.NotNil(t, wk3.Skipped)
 	assert.Equal(t, "no document", wk3.Skipped.Message)
 	assert.Contains(t, s.Out, "INFO followed 0 redirect(s)")
 	outcome := s.find("outcome")
 	require.NotNil(t, outcome.Failure)
 	assert.Contains(t, outcome.Failure.Message, "WK-001 FAIL: GET failed: connection refused")
+	assert.Equal(t, "1.005", outcome.Time, "the outcome's time is the case's")
 	assert.Equal(t, 2, s.Failures)
-	assert.Equal(t, 1, s.Errors)
-	assert.Equal(t, 1, s.Skipped)
+	assert.Equal(t, 0, s.Errors)
+	assert.Equal(t, 2, s.Skipped)
 }
 
 func TestJSONRoundTripsAndExitCode(t *testing.T) {
@@ -346,13 +366,13 @@ func TestJSONRoundTripsAndExitCode(t *testing.T) {
 					var skip json.RawMessage
 					require.NoError(t, dec.Decode(&skip))
 				}
-				want := []string{"tool", "started", "finished", "duration_seconds", "strict", "exit_code", "totals", "outcomes", "expected_trips", "cases"}
+				want := []string{"schema_version", "tool", "version", "started", "finished", "duration_seconds", "strict", "exit_code", "totals", "outcomes", "expected_trips", "cases"}
 				timing := summaryOf(events).Timing()
 				if timing.TOTPSkipped > 0 {
-					want = append(want[:4], append([]string{"totp_skipped_seconds"}, want[4:]...)...)
+					want = append(want[:6], append([]string{"totp_skipped_seconds"}, want[6:]...)...)
 				}
 				if timing.Simulated {
-					want = append(want[:4], append([]string{"simulated_clock"}, want[4:]...)...)
+					want = append(want[:6], append([]string{"simulated_clock"}, want[6:]...)...)
 				}
 				assert.Equal(t, want, keys)
 

@@ -12,7 +12,12 @@ import (
 // JSONReport is the json format: the whole run as one document. Fields
 // keep this order; maps are written with sorted keys.
 type JSONReport struct {
-	Tool     string     `json:"tool"`
+	// SchemaVersion is the version of the report's JSON Schema
+	// (report/schema/report.schema.json, `enrollsim schema report`).
+	SchemaVersion string `json:"schema_version"`
+	Tool          string `json:"tool"`
+	// Version is the tool's version ("" when unknown).
+	Version  string     `json:"version,omitempty"`
 	Title    string     `json:"title,omitempty"`
 	Started  *time.Time `json:"started"`
 	Finished *time.Time `json:"finished"`
@@ -62,7 +67,9 @@ type JSONCase struct {
 func NewJSONReport(events []event.Event, opt Options) *JSONReport {
 	r := fold(events, opt)
 	doc := &JSONReport{
+		SchemaVersion: SchemaVersion,
 		Tool:          r.toolName(),
+		Version:       r.toolVersion(),
 		Title:         opt.Title,
 		Strict:        opt.Strict,
 		ExitCode:      r.sum.ExitCode(opt.Strict),

@@ -19,8 +19,15 @@ type JSONL struct {
 // NewJSONL writes events to w.
 func NewJSONL(w io.Writer) *JSONL { return &JSONL{enc: json.NewEncoder(w)} }
 
-// Handle writes one event; the first write error is kept and reported by Err.
+// Handle writes one event; the first write error is kept and reported by
+// Err. The run-start event gets the schema version (RunInfo.SchemaVersion)
+// when it has none.
 func (j *JSONL) Handle(ev event.Event) {
+	if ev.Kind == event.EventRunStart && ev.Run != nil && ev.Run.SchemaVersion == "" {
+		run := *ev.Run
+		run.SchemaVersion = SchemaVersion
+		ev.Run = &run
+	}
 	if j.err == nil {
 		j.err = j.enc.Encode(ev)
 	}

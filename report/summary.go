@@ -317,10 +317,10 @@ func (s *Summary) ExitCode(strict bool) int {
 	}
 	code := ExitOK
 	for _, c := range s.Cases {
-		if (c.Outcome == event.OutcomeError && c.Info.ExpectOutcome != event.OutcomeError) || !c.done {
+		switch c.Verdict(strict) {
+		case CaseIncomplete:
 			return ExitIncomplete
-		}
-		if !c.Passed(strict) {
+		case CaseFailed:
 			code = ExitFailed
 		}
 	}

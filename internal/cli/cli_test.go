@@ -554,6 +554,7 @@ func TestBuiltInSuitesWithEveryReport(t *testing.T) {
 	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("..", "..", "report", "testdata", "junit.xsd"), filepath.Join(dir, "out.junit")).CombinedOutput()
 	assert.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "validates")
+	assertCITrusts(t, dir)
 }
 
 func tail(s string, n int) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,8 +22,22 @@ const exitCodesHelp = `Exit codes:
   3    the run could not complete: target unreachable, TLS setup, a bug in enrollsim
   130  interrupted by SIGINT or SIGTERM (reports hold what was played)`
 
+// versionOf is the build's version: the one the build stamped (-ldflags
+// "-X main.version=v1.2.3"), else the module version the Go toolchain
+// recorded (go install …@v1.2.3, or a VCS pseudo-version), else "dev".
+func versionOf(stamped string, info func() (*debug.BuildInfo, bool)) string {
+	if stamped != "" && stamped != "dev" {
+		return stamped
+	}
+	if bi, ok := info(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
 // NewRoot builds the command tree.
 func NewRoot(f *Factory) *cobra.Command {
+	f.Version = versionOf(f.Version, debug.ReadBuildInfo)
 	root := &cobra.Command{
 		Use:   "enrollsim",
 		Short: "Play Apple devices through account-driven MDM enrollment and check the server",

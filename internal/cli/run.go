@@ -265,12 +265,12 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	sinks, closeSinks, err := openReports(o.Reports, report.Options{Strict: o.Strict, Tool: "enrollsim " + f.Version})
+	// The report files are created once every flag has been checked: a
+	// usage error leaves none behind.
+	reports, err := parseReports(o.Reports, true)
 	if err != nil {
 		return err
 	}
-	defer closeSinks()
-
 	if o.Parallel < 1 {
 		return usageErr("--parallel %d: want 1 or more", o.Parallel)
 	}
@@ -293,7 +293,18 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		}
 	}
 
-	text := report.NewText(f.IO.Out, report.TextOptions{Verbose: o.Verbose > 0, Bodies: o.Verbose > 1, Color: f.colorOn(f.IO.OutTTY), Strict: o.Strict})
+	sinks, closeSinks, err := openReports(reports, report.Options{Strict: o.Strict, Tool: "enrollsim " + f.Version}, f.IO.Out)
+	if err != nil {
+		return err
+	}
+	defer closeSinks()
+	// A report on standard output has it to itself: the transcript goes
+	// to standard error instead.
+	textOut, textTTY := f.IO.Out, f.IO.OutTTY
+	if reportsToStdout(reports) {
+		textOut, textTTY = f.IO.ErrOut, f.IO.ErrTTY
+	}
+	text := report.NewText(textOut, report.TextOptions{Verbose: o.Verbose > 0, Bodies: o.Verbose > 1, Color: f.colorOn(textTTY), Strict: o.Strict})
 	eng := &sim.Engine{Clock: f.Now, Limits: f.limits(o.Timeout, o.PageTimeout), Checks: filter, Parallel: o.Parallel}
 	closeBrowser := o.attachBrowser(eng)
 	defer closeBrowser()
@@ -309,6 +320,9 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	failedFast := false
 	_, runErr := eng.Run(runCtx, plan.Plan, func(ev event.Event) {
 		arts.handle(&ev)
+		if ev.Kind == event.EventRunStart && ev.Run != nil {
+			ev.Run.Version = f.Version // the stream says which tool wrote it
+		}
 		if ev.Kind == event.EventRunEnd {
 			ev.Expectations = known.verdict(text.Summary(), filter)
 		}
@@ -738,43 +752,124 @@ func (s reportSink) Handle(ev event.Event) { s.handle(ev) }
 // the first error. Call it once, after the run.
 func (s reportSink) Err() error { return s.finish() }
 
-func openReports(specs []string, opt report.Options) ([]reportSink, func(), error) {
+// stdoutPath is the --report path that means standard output.
+const stdoutPath = "-"
+
+// reportSpec is one --report FORMAT=PATH, checked.
+type reportSpec struct {
+	spec, format, path string
+	write              report.Writer
+}
+
+// parseReports checks the --report specs without touching a file, so that
+// a usage error (of these or of any other flag checked before the files
+// are opened) leaves no report file behind, not even an empty one. At most
+// one report goes to standard output ("-"), and only where stdoutOK.
+func parseReports(specs []string, stdoutOK bool) ([]reportSpec, error) {
+	var out []reportSpec
+	formats := strings.Join(report.FormatNames(), ", ")
+	seen := map[string]string{}
+	for _, spec := range specs {
+		format, path, ok := strings.Cut(spec, "=")
+		if !ok || path == "" {
+			return nil, usageErr("--report %q: want FORMAT=PATH, e.g. junit=enrollsim.xml (formats: %s; PATH - is standard output)", spec, formats)
+		}
+		write, known := report.Formats[format]
+		if !known {
+			return nil, usageErr("--report %q: unknown format %q (formats: %s)", spec, format, formats)
+		}
+		if path == stdoutPath && !stdoutOK {
+			return nil, usageErr("--report %q: this command's standard output is the terminal screen; write the report to a file", spec)
+		}
+		key := filepath.Clean(path)
+		if path == stdoutPath {
+			key = stdoutPath
+		}
+		if other, dup := seen[key]; dup {
+			if path == stdoutPath {
+				return nil, usageErr("--report %q: --report %q already writes to standard output; only one report can", spec, other)
+			}
+			return nil, usageErr("--report %q: --report %q already writes %s", spec, other, path)
+		}
+		seen[key] = spec
+		out = append(out, reportSpec{spec: spec, format: format, path: path, write: write})
+	}
+	return out, nil
+}
+
+// reportsToStdout reports whether one of the reports goes to standard
+// output.
+func reportsToStdout(specs []reportSpec) bool {
+	for _, s := range specs {
+		if s.path == stdoutPath {
+			return true
+		}
+	}
+	return false
+}
+
+// openReports creates the report files of checked specs, and writes the
+// one of path "-" to stdout. When one cannot be opened, nothing is left
+// changed: the files it created are removed and those that were there are
+// not yet truncated.
+func openReports(specs []reportSpec, opt report.Options, stdout io.Writer) ([]reportSink, func(), error) {
 	var sinks []reportSink
 	var files []*os.File
+	var created []string
 	closeAll := func() {
 		for _, f := range files {
 			f.Close()
 		}
 	}
-	formats := strings.Join(report.FormatNames(), ", ")
-	for _, spec := range specs {
-		format, path, ok := strings.Cut(spec, "=")
-		if !ok || path == "" {
-			closeAll()
-			return nil, func() {}, usageErr("--report %q: want FORMAT=PATH, e.g. junit=enrollsim.xml (formats: %s)", spec, formats)
+	for _, rs := range specs {
+		var w io.Writer = stdout
+		if rs.path != stdoutPath {
+			fh, isNew, err := openForReport(rs.path)
+			if err != nil {
+				closeAll()
+				for _, path := range created {
+					os.Remove(path)
+				}
+				return nil, func() {}, usageErr("--report %q: %v", rs.spec, unwrapPathErr(err))
+			}
+			files = append(files, fh)
+			if isNew {
+				created = append(created, rs.path)
+			}
+			w = fh
 		}
-		write, known := report.Formats[format]
-		if !known {
-			closeAll()
-			return nil, func() {}, usageErr("--report %q: unknown format %q (formats: %s)", spec, format, formats)
-		}
-		fh, err := os.Create(path)
-		if err != nil {
-			closeAll()
-			return nil, func() {}, usageErr("--report %q: %v", spec, err)
-		}
-		files = append(files, fh)
-		if format == "jsonl" {
-			j := report.NewJSONL(fh)
-			sinks = append(sinks, reportSink{path: path, handle: j.Handle, finish: j.Err})
+		if rs.format == "jsonl" {
+			j := report.NewJSONL(w)
+			sinks = append(sinks, reportSink{path: rs.path, handle: j.Handle, finish: j.Err})
 			continue
 		}
 		var events []event.Event
-		sinks = append(sinks, reportSink{path: path,
+		write := rs.write
+		sinks = append(sinks, reportSink{path: rs.path,
 			handle: func(ev event.Event) { events = append(events, ev) },
-			finish: func() error { return write(fh, events, opt) }})
+			finish: func() error { return write(w, events, opt) }})
+	}
+	for _, f := range files {
+		if err := f.Truncate(0); err != nil {
+			closeAll()
+			return nil, func() {}, incompleteErr(fmt.Errorf("report %s: %w", f.Name(), err), "")
+		}
 	}
 	return sinks, closeAll, nil
+}
+
+// openForReport opens path for writing without truncating it yet; isNew
+// says the file did not exist before.
+func openForReport(path string) (f *os.File, isNew bool, err error) {
+	f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		return f, true, nil
+	}
+	if !errors.Is(err, os.ErrExist) {
+		return nil, false, err
+	}
+	f, err = os.OpenFile(path, os.O_WRONLY, 0)
+	return f, false, err
 }
 
 // deployedPush starts the APNs stand-in of --apns-listen for a deployed

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/enrollsim/enrollsim/internal/transport"
+	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim"
 	"github.com/enrollsim/enrollsim/sim/device"
@@ -293,11 +294,16 @@ func newNewCmd(f *Factory) *cobra.Command {
 
 func newSchemaCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "schema",
-		Short: "Print the JSON Schema of scenario files (for editor completion)",
-		Args:  cobra.NoArgs,
+		Use:       "schema [scenario|report]",
+		Short:     "Print the JSON Schema of scenario files (for editor completion), or of the json report",
+		Args:      cobra.MatchAll(cobra.MaximumNArgs(1), cobra.OnlyValidArgs),
+		ValidArgs: []string{"scenario", "report"},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := f.IO.Out.Write(scenarios.Schema())
+			schema := scenarios.Schema()
+			if len(args) == 1 && args[0] == "report" {
+				schema = report.JSONSchema()
+			}
+			_, err := f.IO.Out.Write(schema)
 			return err
 		},
 	}

@@ -115,7 +115,11 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 			opts.Title = "playing " + o.Email
 		}
 	}
-	sinks, closeSinks, err := openReports(o.Reports, report.Options{Strict: o.Strict, Tool: "enrollsim " + f.Version})
+	reports, err := parseReports(o.Reports, false)
+	if err != nil {
+		return err
+	}
+	sinks, closeSinks, err := openReports(reports, report.Options{Strict: o.Strict, Tool: "enrollsim " + f.Version}, nil)
 	if err != nil {
 		return err
 	}

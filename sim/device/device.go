@@ -45,8 +45,14 @@ func (f Family) Short() string {
 	return strings.ToLower(string(f))
 }
 
-// Version is an OS version such as 18.2 or 15.2.1.
-type Version struct{ Major, Minor, Patch int }
+// Version is an OS version such as 18.2 or 15.2.1. Its JSON keys are
+// snake_case like every other key in the reports (saved streams with
+// "Major" still load: encoding/json matches keys without regard to case).
+type Version struct {
+	Major int `json:"major"`
+	Minor int `json:"minor"`
+	Patch int `json:"patch"`
+}
 
 // ParseVersion reads "18", "18.2" or "18.2.1".
 func ParseVersion(s string) (Version, error) {

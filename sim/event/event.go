@@ -150,7 +150,10 @@ type Event struct {
 // RunInfo describes a run at its start.
 type RunInfo struct {
 	Cases   int    `json:"cases"`
-	Version string `json:"version,omitempty"`
+	Version string `json:"version,omitempty"` // the tool's
+	// SchemaVersion is the version of the report formats' schema
+	// (report.SchemaVersion), stamped by the jsonl writer.
+	SchemaVersion string `json:"schema_version,omitempty"`
 }
 
 // CaseInfo describes a case at its start.
