@@ -120,15 +120,16 @@ func (v *htmlView) pivot() {
 			v.Pivot = append(v.Pivot, p)
 		}
 	}
+	// Failures first, then warnings (both are the server's), then what
+	// could not be judged; unexpected before expected.
 	sort.SliceStable(v.Pivot, func(a, b int) bool {
 		pa, pb := v.Pivot[a], v.Pivot[b]
-		if ua, ub := len(pa.Cases)-pa.Expected, len(pb.Cases)-pb.Expected; ua != ub {
-			return ua > ub
+		for _, k := range [][2]int{{pa.Fail, pb.Fail}, {pa.Warn, pb.Warn}, {pa.Error, pb.Error}, {pb.Expected, pa.Expected}} {
+			if k[0] != k[1] {
+				return k[0] > k[1]
+			}
 		}
-		if pa.Fail != pb.Fail {
-			return pa.Fail > pb.Fail
-		}
-		return len(pa.Cases) > len(pb.Cases)
+		return false
 	})
 }
 
