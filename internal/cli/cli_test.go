@@ -550,6 +550,7 @@ func TestBuiltInSuitesWithEveryReport(t *testing.T) {
 		require.NoError(t, err)
 		assert.Greater(t, st.Size(), int64(1000), format)
 	}
+	checkLargeHTMLReport(t, filepath.Join(dir, "out.html"))
 	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("..", "..", "report", "testdata", "junit.xsd"), filepath.Join(dir, "out.junit")).CombinedOutput()
 	assert.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "validates")
