@@ -11,6 +11,6 @@ mkdir -p bin
 bin/enrollsim run demo --report html=bin/demo.html >/dev/null
 bin/enrollsim run conformance negative thresholds --report html=bin/full.html >/dev/null
 case=$(grep -B1 '<h2>byod-iphone-javascript/' bin/demo.html | grep -o 'id="case-[0-9]*"' | grep -o 'case-[0-9]*')
-step=$(grep -o "id=\"$case-step-[0-9]*\"><div class=\"steprow\"><span class=\"badge [a-z-]*\">[A-Z]*</span> <a class=\"stepname\" href=\"#$case-step-[0-9]*\">web-login" bin/demo.html | grep -o "$case-step-[0-9]*" | head -1)
+step=$(grep -o "href=\"#$case-step-[0-9]*\">web-login<" bin/demo.html | grep -o "$case-step-[0-9]*")
 go run scripts/readme-shots.go "bin/demo.html#$step=docs/demo-javascript-login.png" "bin/full.html=docs/report-index.png"
 ls -l bin/full.html
