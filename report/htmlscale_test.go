@@ -2,18 +2,12 @@ package report_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"html"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim/event"
 )
 
@@ -40,52 +35,13 @@ func copiedRun(t *testing.T, copies int) []event.Event {
 	return append(events, base[len(base)-1])
 }
 
-var (
-	blobRE = regexp.MustCompile(`<script type="application/gzip" id="([^"]+)">([^<]*)</script>\n`)
-	refRE  = regexp.MustCompile(`<x-s i=(\d+)></x-s>`)
-	imgRE  = regexp.MustCompile(`<img data-s=(\d+) `)
-)
-
-// unpack does in Go what the page's script does in the browser: each
-// case's packed detail goes into its body, with the strings back as
-// (escaped) text. It returns the page without its blobs and script.
+// unpack is report.UnpackHTML, which does in Go what the page's script
+// does in the browser.
 func unpack(t *testing.T, page string) string {
 	t.Helper()
-	blobs := map[string]string{}
-	for _, m := range blobRE.FindAllStringSubmatch(page, -1) {
-		z, err := base64.StdEncoding.DecodeString(m[2])
-		require.NoError(t, err, m[1])
-		zr, err := gzip.NewReader(bytes.NewReader(z))
-		require.NoError(t, err, m[1])
-		raw, err := io.ReadAll(zr)
-		require.NoError(t, err, m[1])
-		blobs[m[1]] = string(raw)
-	}
-	var table []string
-	require.NoError(t, json.Unmarshal([]byte(blobs["z-strings"]), &table))
-	str := func(i string) string {
-		n, err := strconv.Atoi(i)
-		require.NoError(t, err)
-		require.Less(t, n, len(table))
-		return table[n]
-	}
-	page = blobRE.ReplaceAllString(page, "")
-	page = page[:strings.LastIndex(page, "<script>")] + "</body>\n</html>\n"
-	for id, detail := range blobs {
-		if id == "z-strings" {
-			continue
-		}
-		detail = refRE.ReplaceAllStringFunc(detail, func(m string) string { return html.EscapeString(str(refRE.FindStringSubmatch(m)[1])) })
-		detail = imgRE.ReplaceAllStringFunc(detail, func(m string) string {
-			return `<img src="` + html.EscapeString(str(imgRE.FindStringSubmatch(m)[1])) + `" `
-		})
-		head := fmt.Sprintf(`id="%s">`, strings.TrimPrefix(id, "z-"))
-		at := strings.Index(page, head)
-		require.GreaterOrEqual(t, at, 0, id)
-		body := strings.Index(page[at:], `<div class="body">`) + at + len(`<div class="body">`)
-		page = page[:body] + detail + page[body:]
-	}
-	return page
+	out, err := report.UnpackHTML([]byte(page))
+	require.NoError(t, err)
+	return string(out)
 }
 
 // caseBodies are the rendered details of the page's cases by anchor.

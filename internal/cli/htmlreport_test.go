@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/enrollsim/enrollsim/report"
 )
 
 // htmlReportBound is issue 27's bound on the full suite's HTML report
@@ -28,6 +30,7 @@ func checkLargeHTMLReport(t *testing.T, path string) {
 	require.NoError(t, err)
 	t.Logf("html report: %d bytes", len(page))
 	assert.Less(t, len(page), htmlReportBound, "the full suite's html report is too big to open fast")
+	assert.NotContains(t, unpackedHTML(t, page), "<x-s ", "every packed text resolves")
 	pivot := page[bytes.Index(page, []byte(`<h3 id="by-check">`)):]
 	m := regexp.MustCompile(`<a href="#(case-\d+)-check-([A-Z0-9-]+)">`).FindSubmatch(pivot)
 	require.NotNil(t, m, "the pivot links no verdict")
@@ -51,4 +54,13 @@ func checkLargeHTMLReport(t *testing.T, path string) {
 	assert.Regexp(t, `WK-001 failed on \d+ devices`, dom)
 	assert.Contains(t, dom, `id="`+anchor+`"`, "the case the anchor names was unpacked")
 	assert.Less(t, strings.Count(dom, `<x-s `), 1, "its strings are back as text")
+}
+
+// unpackedHTML is an html report with its packed case details in place, so
+// a search of its text sees them.
+func unpackedHTML(t *testing.T, page []byte) string {
+	t.Helper()
+	out, err := report.UnpackHTML(page)
+	require.NoError(t, err)
+	return string(out)
 }
