@@ -64,9 +64,17 @@ func (v *htmlView) index() {
 	for i := range v.CaseList {
 		v.Rows = append(v.Rows, &v.CaseList[i])
 	}
-	sort.SliceStable(v.Rows, func(a, b int) bool {
-		return v.Rows[a].Verdict == "FAIL" && v.Rows[b].Verdict != "FAIL"
-	})
+	// Failed cases first, then passing ones with warnings, then the rest.
+	rank := func(c *htmlCase) int {
+		switch {
+		case c.Verdict == "FAIL":
+			return 0
+		case c.Warn > 0:
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(v.Rows, func(a, b int) bool { return rank(v.Rows[a]) < rank(v.Rows[b]) })
 	v.pivot()
 }
 
