@@ -16,14 +16,21 @@ import (
 	"github.com/enrollsim/enrollsim/sim/event"
 )
 
-// The html format is one self-contained file: inline CSS, no scripts, no
-// fetches. Collapsed parts are <details>, which open without JavaScript.
-// html/template escapes everything that comes from the events.
+// The html format is one self-contained file: inline CSS, no fetches.
+// Collapsed parts are <details>, which open without JavaScript; the
+// filters are checkboxes and CSS. A large run's case details are packed
+// and unpacked by a script when opened (htmlpack.go). html/template
+// escapes everything that comes from the events.
 
 //go:embed report.html.tmpl
 var htmlSource string
 
-var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+// htmlTemplate is never run itself: each report runs a clone whose t
+// belongs to its packer.
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"t":   newPacker(false).text,
+	"img": newPacker(false).img,
+}).Parse(htmlSource))
 
 type htmlView struct {
 	Title, Tool, Started, Finished, Duration string
@@ -34,7 +41,15 @@ type htmlView struct {
 	Totals                                   []htmlCount
 	Outcomes                                 []htmlCount
 	CaseList                                 []htmlCase
-	ExpectedBy                               string
+	// Rows are the cases failures first, for the index's table.
+	Rows       []*htmlCase
+	Suites     []htmlSuite
+	Pivot      []*htmlPivot
+	Catalogue  []*htmlPivot
+	ExpectedBy string
+	// Compact says the case details are packed (see htmlpack.go) and
+	// unpacked by the page's script when a case is opened.
+	Compact bool
 	// Known is the expectations file's entries (nil without one).
 	Known *htmlKnown
 }
@@ -57,7 +72,7 @@ type htmlCount struct {
 type htmlKV struct{ Name, Value string }
 
 type htmlCase struct {
-	Anchor, Name                 string
+	Anchor, Name, Suite          string
 	Verdict, VerdictClass        string
 	Outcome, Message, Duration   string
 	Props                        []htmlKV
@@ -67,13 +82,22 @@ type htmlCase struct {
 	Pass, Fail, Warn             int
 	DeviceLabel, Type, StartedAt string
 	Steps                        []htmlStep
+	// Body is the case's rendered detail when it is inline.
+	Body template.HTML
+	// firstFinding is the anchor of each check's first finding.
+	firstFinding map[string]string
+	caseSum      *CaseSummary
 }
 
 type htmlStep struct {
-	Name, Status, Class, Message, Duration string
-	Exchanges                              []htmlExchange
-	Notable, Quiet                         []htmlCheck
-	Shots                                  []htmlShot
+	Anchor, Name, Status, Class, Message, Duration string
+	StepSkipped                                    bool
+	Exchanges                                      []htmlExchange
+	Notable                                        []htmlCheck
+	// Passed and Skipped are the quiet verdicts, listed by ID: the rule
+	// is in the index's table of checks.
+	Passed, Skipped []htmlCheck
+	Shots           []htmlShot
 }
 
 // htmlShot is a screenshot in the timeline: embedded as a data: URI so the
@@ -101,31 +125,46 @@ func newHTMLShot(a *event.Artifact) htmlShot {
 }
 
 type htmlExchange struct {
-	Seq                         int
-	Purpose                     string
-	Probe                       bool
-	Method, URL                 string
-	Status                      string
-	Class                       string
-	Duration, TLS               string
-	RequestHeaders              []htmlKV
-	ResponseHeaders             []htmlKV
-	RequestBody, ResponseBody   string
-	BodySize                    int64
-	Truncated                   bool
-	Error                       string
-	HasRequest, HasResponseBody bool
+	Seq           int
+	Anchor        string
+	Purpose       string
+	Probe         bool
+	Method, URL   string
+	Status        string
+	Class         string
+	Duration, TLS string
+	// The headers as one text each ("Name: value" lines), as curl -v
+	// shows them: in a packed report a whole block is one string, shared
+	// by every exchange that sent the same headers.
+	RequestHeaders, ResponseHeaders string
+	RequestBody, ResponseBody       string
+	BodySize                        int64
+	Truncated                       bool
+	Error                           string
+	HasRequest, HasResponseBody     bool
+	// RequestDecoded and ResponseDecoded are binary bodies as people read
+	// them (a signed profile's plist and signer, a SCEP message).
+	RequestDecoded, ResponseDecoded string
 }
 
 type htmlCheck struct {
-	ID, Status, Class, Level, Rule, Source string
-	Expected, Actual, Detail               string
-	ExpectedTrip, Against                  bool
+	Anchor, ID, Status, Class, Level, Rule, Source string
+	Expected, Actual, Detail                       string
+	ExpectedTrip, Against                          bool
+	Links                                          []check.Link
+	// Judged are the exchanges the check's step made before the verdict:
+	// the evidence it was judged on.
+	Judged []htmlJudged
+}
+
+type htmlJudged struct {
+	Seq    int
+	Anchor string
 }
 
 // WriteHTML writes the html format.
 func WriteHTML(w io.Writer, events []event.Event, opt Options) error {
-	return htmlTemplate.Execute(w, newHTMLView(events, opt))
+	return writeHTMLPage(w, newHTMLView(events, opt))
 }
 
 func newHTMLView(events []event.Event, opt Options) *htmlView {
@@ -160,10 +199,24 @@ func newHTMLView(events []event.Event, opt Options) *htmlView {
 	for _, k := range names {
 		v.Outcomes = append(v.Outcomes, htmlCount{Label: k, N: outcomes[k]})
 	}
+	judged := judgedByResult(events)
 	for i, c := range r.cases {
-		v.CaseList = append(v.CaseList, newHTMLCase(i, c, opt.Strict))
+		v.CaseList = append(v.CaseList, newHTMLCase(i, c, opt.Strict, judged))
 	}
+	v.index()
 	return v
+}
+
+// judgedByResult maps each check event's result to the exchanges it was
+// judged on; the fold keeps the result's pointer.
+func judgedByResult(events []event.Event) map[*check.Result][]int {
+	m := map[*check.Result][]int{}
+	for _, ev := range events {
+		if ev.Kind == event.EventCheck && ev.Result != nil && len(ev.Judged) > 0 {
+			m[ev.Result] = ev.Judged
+		}
+	}
+	return m
 }
 
 func newHTMLKnown(s *Summary) *htmlKnown {
@@ -187,17 +240,18 @@ func newHTMLKnown(s *Summary) *htmlKnown {
 	return h
 }
 
-func newHTMLCase(i int, c *caseRun, strict bool) htmlCase {
+func newHTMLCase(i int, c *caseRun, strict bool, judged map[*check.Result][]int) htmlCase {
 	cs := c.sum
 	info := cs.Info
 	hc := htmlCase{
-		Anchor: fmt.Sprintf("case-%d", i+1), Name: cs.Name,
+		Anchor: fmt.Sprintf("case-%d", i+1), Name: cs.Name, Suite: info.Suite,
 		Verdict: verdict(cs, strict), VerdictClass: "s-pass",
 		Outcome: cs.Outcome, Message: cs.Message, Duration: human(c.duration()),
 		Problems: cs.Problems(strict),
 		Pass:     cs.Counts[check.Pass], Fail: cs.Counts[check.Fail], Warn: cs.Counts[check.Warn],
 		DeviceLabel: info.Device.Name + " · " + info.Device.Family.Platform() + " " + info.Device.OS.String(),
 		Type:        info.Type, StartedAt: stamp(c.start),
+		firstFinding: map[string]string{}, caseSum: cs,
 	}
 	if hc.Verdict == "FAIL" {
 		hc.VerdictClass = "s-fail"
@@ -220,48 +274,79 @@ func newHTMLCase(i int, c *caseRun, strict bool) htmlCase {
 			hc.Counts = append(hc.Counts, htmlCount{Label: strings.ToUpper(string(st)), Class: statusClass(st), N: n})
 		}
 	}
-	for _, s := range c.steps {
-		hs := htmlStep{Name: string(s.step), Status: strings.ToUpper(string(s.status)), Class: stepClass(s.status), Message: s.message}
-		if hs.Status == "" {
-			hs.Status = "UNFINISHED"
-		}
-		if !s.end.IsZero() {
-			hs.Duration = human(s.end.Sub(s.start))
-		}
-		for _, xa := range s.exchanges {
-			hs.Exchanges = append(hs.Exchanges, newHTMLExchange(xa.x))
-		}
-		for _, a := range s.artifacts {
-			hs.Shots = append(hs.Shots, newHTMLShot(a))
-		}
-		for _, ca := range s.checks {
-			res := ca.r
-			hk := htmlCheck{
-				ID: res.ID, Status: strings.ToUpper(string(res.Status)), Class: statusClass(res.Status),
-				Level: levelLabel(res), Rule: oneLine(res.Rule, 1000), Source: res.Source,
-				Expected: res.Expected, Actual: res.Actual, Detail: res.Detail,
-				ExpectedTrip: expectedTrip(cs, res), Against: countsAgainst(cs, res, strict),
-			}
-			if res.Status == check.Pass || res.Status == check.Skip {
-				hs.Quiet = append(hs.Quiet, hk)
-			} else {
-				hs.Notable = append(hs.Notable, hk)
-			}
-		}
-		hc.Steps = append(hc.Steps, hs)
+	seen := map[string]int{}
+	for j, s := range c.steps {
+		hc.Steps = append(hc.Steps, hc.newStep(j, s, strict, judged, seen))
 	}
 	return hc
+}
+
+// newStep renders one step. Anchors: case-N-step-J for the step,
+// case-N-x-SEQ for an exchange and case-N-check-ID (-2, -3... when the ID
+// is judged again) for a verdict.
+func (hc *htmlCase) newStep(j int, s *stepRun, strict bool, judged map[*check.Result][]int, seen map[string]int) htmlStep {
+	cs := hc.caseSum
+	hs := htmlStep{
+		Anchor: fmt.Sprintf("%s-step-%d", hc.Anchor, j+1), Name: string(s.step),
+		Status: strings.ToUpper(string(s.status)), Class: stepClass(s.status), Message: s.message,
+		StepSkipped: s.status == event.StepSkipped,
+	}
+	if hs.Status == "" {
+		hs.Status = "UNFINISHED"
+	}
+	if !s.end.IsZero() {
+		hs.Duration = human(s.end.Sub(s.start))
+	}
+	for _, xa := range s.exchanges {
+		hx := newHTMLExchange(xa.x)
+		hx.Anchor = fmt.Sprintf("%s-x-%d", hc.Anchor, xa.x.Seq)
+		hs.Exchanges = append(hs.Exchanges, hx)
+	}
+	for _, a := range s.artifacts {
+		hs.Shots = append(hs.Shots, newHTMLShot(a))
+	}
+	for _, ca := range s.checks {
+		res := ca.r
+		seen[res.ID]++
+		hk := htmlCheck{
+			Anchor: hc.Anchor + "-check-" + res.ID,
+			ID:     res.ID, Status: strings.ToUpper(string(res.Status)), Class: statusClass(res.Status),
+			Level: levelLabel(res), Rule: oneLine(res.Rule, 1000), Source: res.Source,
+			Expected: res.Expected, Actual: res.Actual, Detail: res.Detail,
+			ExpectedTrip: expectedTrip(cs, res), Against: countsAgainst(cs, res, strict),
+		}
+		if n := seen[res.ID]; n > 1 {
+			hk.Anchor += fmt.Sprintf("-%d", n)
+		}
+		switch res.Status {
+		case check.Pass:
+			hs.Passed = append(hs.Passed, hk)
+			continue
+		case check.Skip:
+			hs.Skipped = append(hs.Skipped, hk)
+			continue
+		}
+		hk.Links = check.SourceLinks(res.Source)
+		for _, seq := range judged[res] {
+			hk.Judged = append(hk.Judged, htmlJudged{Seq: seq, Anchor: fmt.Sprintf("%s-x-%d", hc.Anchor, seq)})
+		}
+		if _, ok := hc.firstFinding[res.ID]; !ok && (res.Tripped() || res.Status == check.Error) {
+			hc.firstFinding[res.ID] = hk.Anchor
+		}
+		hs.Notable = append(hs.Notable, hk)
+	}
+	return hs
 }
 
 func newHTMLExchange(x *event.Exchange) htmlExchange {
 	he := htmlExchange{
 		Seq: x.Seq, Purpose: x.Purpose, Probe: x.Probe, Method: x.Method, URL: x.URL,
 		Duration: human(x.Duration), TLS: x.TLSVersion,
-		RequestHeaders: headerList(x.RequestHeaders), ResponseHeaders: headerList(x.ResponseHeaders),
+		RequestHeaders: headerText(x.RequestHeaders), ResponseHeaders: headerText(x.ResponseHeaders),
 		RequestBody: x.RequestBody, ResponseBody: x.ResponseBody, BodySize: x.BodySize, Truncated: x.Truncated,
-		Error: x.Error,
+		Error: x.Error, RequestDecoded: x.RequestDecoded, ResponseDecoded: x.ResponseDecoded,
 	}
-	he.HasRequest = len(he.RequestHeaders) > 0 || he.RequestBody != ""
+	he.HasRequest = len(he.RequestHeaders) > 0 || he.RequestBody != "" || he.RequestDecoded != ""
 	he.HasResponseBody = he.ResponseBody != ""
 	switch {
 	case x.Status == 0:
@@ -282,12 +367,15 @@ func newHTMLExchange(x *event.Exchange) htmlExchange {
 	return he
 }
 
-func headerList(h http.Header) []htmlKV {
-	var out []htmlKV
-	for _, nv := range harHeaders(h) {
-		out = append(out, htmlKV{nv.Name, nv.Value})
+func headerText(h http.Header) string {
+	var b strings.Builder
+	for i, nv := range harHeaders(h) {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(nv.Name + ": " + nv.Value)
 	}
-	return out
+	return b.String()
 }
 
 func statusClass(st check.Status) string {

@@ -472,6 +472,9 @@ func TestNoSecretInAnyOutputOrFormat(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		require.NoError(t, err)
 		outputs[e.Name()] = string(b)
+		if strings.HasSuffix(e.Name(), ".html") {
+			outputs[e.Name()+" (unpacked)"] = unpackedHTML(t, b) // packing would hide a secret
+		}
 	}
 	// One pass per output over every form of every secret: the servers
 	// mint hundreds of credentials.
@@ -551,6 +554,7 @@ func TestBuiltInSuitesWithEveryReport(t *testing.T) {
 		require.NoError(t, err)
 		assert.Greater(t, st.Size(), int64(1000), format)
 	}
+	checkLargeHTMLReport(t, filepath.Join(dir, "out.html"))
 	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("..", "..", "report", "testdata", "junit.xsd"), filepath.Join(dir, "out.junit")).CombinedOutput()
 	assert.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "validates")
