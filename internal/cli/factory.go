@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/charmbracelet/x/term"
+
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
 )
@@ -60,9 +62,10 @@ func NewFactory(version string) *Factory {
 	}
 }
 
+// isTerminal asks the terminal itself (an ioctl), not the file mode:
+// /dev/null is a character device too, but no terminal.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return f != nil && term.IsTerminal(f.Fd())
 }
 
 // colorOn honours NO_COLOR (https://no-color.org) and terminals.
