@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -33,6 +34,9 @@ type Factory struct {
 	Getenv func(string) string
 	// Version is the build's version string.
 	Version string
+	// Self is how a printed command calls this binary again (invokedAs);
+	// "" for "enrollsim".
+	Self string
 	// Limits bound what no flag sets (the browser's page timeout, a
 	// sign-in's step timeout); zero fields take sim.DefaultLimits. Tests
 	// give them room, so that no verdict depends on a loaded machine's
@@ -59,6 +63,7 @@ func NewFactory(version string) *Factory {
 		Now:     time.Now,
 		Getenv:  os.Getenv,
 		Version: version,
+		Self:    invokedAs(os.Args[0], exec.LookPath),
 	}
 }
 
