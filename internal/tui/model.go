@@ -405,9 +405,14 @@ func (m *Model) wait(w WaitMsg) {
 		}
 		return
 	}
+	ranTo := m.runTo >= 0
 	m.runTo = -1
 	m.waiting = &w
 	i := m.cases[ci].row(w.Step)
+	if ranTo {
+		// s or the picker went to this case: show its first step.
+		m.selCase, m.selStep, m.follow = ci, i, true
+	}
 	// The view stays on the step that just ran, so its exchanges and
 	// checks can be shown; only the very first step is previewed.
 	if m.selCase < 0 {
