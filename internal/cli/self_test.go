@@ -45,3 +45,17 @@ func TestInvokedAs(t *testing.T) {
 	assert.Equal(t, "enrollsim run", (&Factory{}).asInvoked("enrollsim run"))
 	assert.Equal(t, "/opt/enrollsim run", (&Factory{Self: "/opt/enrollsim"}).asInvoked("enrollsim run"))
 }
+
+// /dev/null is a character device but no terminal: step refuses it with a
+// usage message (exit 2) instead of failing on the terminal (exit 3).
+func TestDevNullIsNoTerminal(t *testing.T) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer null.Close()
+	assert.False(t, isTerminal(null))
+	f, _, errOut := testFactory(nil)
+	f.IO.In, f.IO.Out, f.IO.OutTTY = null, null, isTerminal(null)
+	code := Execute(t.Context(), f, []string{"step"})
+	assert.Equal(t, 2, code, errOut.String())
+	assert.Contains(t, errOut.String(), "step is interactive and needs a terminal")
+}
