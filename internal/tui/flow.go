@@ -176,6 +176,8 @@ func (m *Model) pickerLines(d *doc) {
 				state = m.caseVerdict(c)
 			}
 			line += clean(c.name) + "  " + state
+		case i < len(m.opt.Cases):
+			line += clean(m.opt.Cases[i]) + "  " + st.dim.Render("not reached yet")
 		default:
 			line += st.dim.Render("not reached yet")
 		}

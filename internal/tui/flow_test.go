@@ -107,6 +107,7 @@ func TestQuitAndRestartAsk(t *testing.T) {
 // several cases ends on its summary.
 func TestSkipPickAndSummary(t *testing.T) {
 	p := newMultiPlayer(t)
+	p.m.opt.Cases = []string{"iphone@26.1/user", "iphone@16.7/device", "iphone@18.2/device"}
 	var f frames
 	p.toGate()
 	p.key("n", "n")
@@ -122,7 +123,7 @@ func TestSkipPickAndSummary(t *testing.T) {
 	v = f.check(t, "c: the picker", p.m)
 	assert.Contains(t, v, "Pick a case")
 	assert.Contains(t, v, "1  iphone@26.1/user  ✓ enrolled")
-	assert.Contains(t, v, "3  not reached yet")
+	assert.Contains(t, v, "3  iphone@18.2/device  not reached yet", "the plan's names, before the case plays")
 	p.key("down", "down", "enter")
 	v = f.check(t, "down down enter: ran to the third case", p.m)
 	assert.Contains(t, v, "case 3 of 3")

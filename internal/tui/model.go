@@ -41,6 +41,9 @@ type Options struct {
 	Output io.Writer
 	// Width and Height are the size until the first tea.WindowSizeMsg.
 	Width, Height int
+	// Cases names the run's cases in plan order, when known before they
+	// play, for the case picker (c); nil shows a case to come by number.
+	Cases []string
 }
 
 type pane int
