@@ -187,7 +187,7 @@ func TestPlistPreview(t *testing.T) {
 	cmd := `<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>Command</key><dict><key>Queries</key>
 <array><string>UDID</string><string>OSVersion</string></array><key>RequestType</key><string>DeviceInformation</string></dict>
 <key>CommandUUID</key><string>u-1</string></dict></plist>`
-	assert.Equal(t, []string{"RequestType: DeviceInformation", "CommandUUID: u-1", "Command: {RequestType DeviceInformation, 2 keys}"},
+	assert.Equal(t, []string{"RequestType: DeviceInformation", "CommandUUID: u-1", "Command: {Queries UDID, OSVersion}"},
 		plistPreview(cmd, "application/xml"))
 	prof := `<plist version="1.0"><dict><key>PayloadType</key><string>Configuration</string><key>PayloadContent</key><array>
 <dict><key>PayloadType</key><string>com.apple.mdm</string></dict><dict><key>PayloadType</key><string>com.apple.security.scep</string></dict></array>

@@ -81,8 +81,26 @@ func plistDict(v map[string]any) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if rt, ok := v["RequestType"].(string); ok {
-		return fmt.Sprintf("{RequestType %s, %d key%s}", oneLine(rt), len(v), plural(len(v)))
+	if _, ok := v["RequestType"].(string); ok {
+		// A command: its RequestType is shown already; say what it asks.
+		var parts []string
+		for _, k := range keys {
+			if k == "RequestType" {
+				continue
+			}
+			val := "…"
+			switch x := v[k].(type) {
+			case []any:
+				val = plistArray(x)
+			case string, bool, int64, uint64, float64:
+				val = plistValue(x)
+			}
+			parts = append(parts, clean(k)+" "+val)
+		}
+		if len(parts) == 0 {
+			return "{}"
+		}
+		return "{" + shorten(strings.Join(parts, "; "), 100) + "}"
 	}
 	return fmt.Sprintf("{%s}", shorten(strings.Join(keys, ", "), 72))
 }
