@@ -37,8 +37,6 @@ func (m *Model) confirmKey(msg tea.KeyMsg) tea.Cmd {
 	what := m.confirm
 	m.confirm = ""
 	switch {
-	case msg.String() == "ctrl+c":
-		return m.quit()
 	case msg.String() == "y" || msg.String() == "Y",
 		what == "quit" && key.Matches(msg, m.keys.Quit),
 		what == "restart" && key.Matches(msg, m.keys.Restart):

@@ -88,6 +88,12 @@ func TestQuitAndRestartAsk(t *testing.T) {
 	m.Update(keyMsg("y"))
 	assert.Equal(t, 1, m.runID, "y restarts")
 
+	m.picking = true // the picker open
+	_, cmd = m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+	require.NotNil(t, cmd)
+	assert.True(t, m.quitting, "ctrl+c quits at once, whatever the screen")
+	m.quitting = false
+
 	m.Update(keyMsg("q"))
 	_, cmd = m.Update(keyMsg("q"))
 	require.NotNil(t, cmd)

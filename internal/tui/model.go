@@ -444,6 +444,9 @@ func (m *Model) waitingRow() (int, int, bool) {
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	m.notice = ""
 	k := m.keys
+	if msg.String() == "ctrl+c" {
+		return m.quit() // never asks: the way out whatever the screen
+	}
 	if m.confirm != "" {
 		return m.confirmKey(msg)
 	}
@@ -452,8 +455,6 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	switch {
-	case msg.String() == "ctrl+c":
-		return m.quit()
 	case key.Matches(msg, k.Quit):
 		return m.ask("quit")
 	case key.Matches(msg, k.Next):
