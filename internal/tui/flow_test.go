@@ -92,7 +92,7 @@ func TestQuitAndRestartAsk(t *testing.T) {
 	_, cmd = m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
 	require.NotNil(t, cmd)
 	assert.True(t, m.quitting, "ctrl+c quits at once, whatever the screen")
-	m.quitting = false
+	m.quitting, m.picking = false, false
 
 	m.Update(keyMsg("q"))
 	_, cmd = m.Update(keyMsg("q"))
