@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"time"
+
+	"github.com/charmbracelet/x/term"
 
 	"github.com/enrollsim/enrollsim/report"
 	"github.com/enrollsim/enrollsim/sim"
@@ -31,6 +34,9 @@ type Factory struct {
 	Getenv func(string) string
 	// Version is the build's version string.
 	Version string
+	// Self is how a printed command calls this binary again (invokedAs);
+	// "" for "enrollsim".
+	Self string
 	// Limits bound what no flag sets (the browser's page timeout, a
 	// sign-in's step timeout); zero fields take sim.DefaultLimits. Tests
 	// give them room, so that no verdict depends on a loaded machine's
@@ -57,12 +63,14 @@ func NewFactory(version string) *Factory {
 		Now:     time.Now,
 		Getenv:  os.Getenv,
 		Version: version,
+		Self:    invokedAs(os.Args[0], exec.LookPath),
 	}
 }
 
+// isTerminal asks the terminal itself (an ioctl), not the file mode:
+// /dev/null is a character device too, but no terminal.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return f != nil && term.IsTerminal(f.Fd())
 }
 
 // colorOn honours NO_COLOR (https://no-color.org) and terminals.

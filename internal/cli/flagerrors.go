@@ -13,11 +13,12 @@ import (
 var invalidFlagValue = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?--([\w-]+)" flag: `)
 
 // flagError rewrites a bad flag value into "--flag "value": want ...".
-// Other flag errors (unknown flag, missing value) are cobra's words.
+// Other flag errors (unknown flag, missing value) are cobra's words, an
+// unknown flag with the flag it may be a typo of.
 func flagError(c *cobra.Command, err error) error {
 	m := invalidFlagValue.FindStringSubmatch(err.Error())
 	if m == nil {
-		return err
+		return suggestFlag(c, err)
 	}
 	value, name := m[1], m[2]
 	fl := c.Flags().Lookup(name)

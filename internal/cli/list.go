@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/enrollsim/enrollsim/internal/refserver"
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/device"
 )
@@ -22,26 +21,42 @@ func newListCmd(f *Factory) *cobra.Command {
 			return usageErr("list what? say 'enrollsim list checks', 'list devices', 'list faults' or 'list scenarios'")
 		},
 	}
-	var all, markdown bool
+	var all, markdown, asJSON bool
 	checks := &cobra.Command{
-		Use:   "checks",
-		Short: "Print the conformance checks: ID, level, rule, source",
-		Args:  cobra.NoArgs,
+		Use:   "checks [ID]...",
+		Short: "Print the conformance checks: ID, level, rule, source; with IDs, those checks in full",
+		Example: `  enrollsim list checks
+  enrollsim list checks PROF-004 TOK-006
+  enrollsim list checks --json`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			list := check.Checks()
 			if all {
 				list = check.AllChecks()
 			}
-			if markdown {
-				writeChecksMarkdown(f.IO.Out, list)
-				return nil
+			if len(args) > 0 {
+				var err error
+				if list, err = lookupChecks(args); err != nil {
+					return err
+				}
 			}
-			writeChecks(f.IO.Out, list)
+			switch {
+			case asJSON:
+				return writeChecksJSON(f.IO.Out, list)
+			case markdown:
+				writeChecksMarkdown(f.IO.Out, list)
+			case len(args) > 0:
+				writeCheckEntries(f.IO.Out, list, termWidth(f.IO.Out))
+			default:
+				writeChecks(f.IO.Out, list, termWidth(f.IO.Out))
+			}
 			return nil
 		},
 	}
 	checks.Flags().BoolVar(&all, "all", false, "include catalogue checks the engine does not judge yet")
 	checks.Flags().BoolVar(&markdown, "markdown", false, "print a Markdown table (the README's table is made this way)")
+	checks.Flags().BoolVar(&asJSON, "json", false, "print the checks as a JSON array (id, level, starred, group, rule, source, implemented)")
+	checks.MarkFlagsMutuallyExclusive("json", "markdown")
 	devices := &cobra.Command{
 		Use:   "devices",
 		Short: "Print the device catalogue with each device's capabilities",
@@ -56,20 +71,8 @@ func newListCmd(f *Factory) *cobra.Command {
 		Short: "Print the reference server's faults and the checks each must trip",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "FAULT\tTRIPS\tPROBE\tWHAT IT DOES")
-			for _, ft := range refserver.Faults() {
-				trips := strings.Join(ft.Trips, ",")
-				if trips == "" {
-					trips = "-"
-				}
-				probe := ft.Probe + " " + ft.Account
-				if ft.Driver != "" {
-					probe += " (" + ft.Driver + ")" // the sign-in needs that login driver
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ft.Name, trips, probe, ft.Doc)
-			}
-			return tw.Flush()
+			writeFaults(f.IO.Out, termWidth(f.IO.Out))
+			return nil
 		},
 	}
 	suites := &cobra.Command{
@@ -92,18 +95,37 @@ func levelLabel(c check.Spec) string {
 	return string(c.Level)
 }
 
-func writeChecks(w io.Writer, list []check.Spec) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tLEVEL\tRULE\tSOURCE")
+// writeChecks prints the catalogue as a table whose rules wrap at width,
+// each with its source under it.
+func writeChecks(w io.Writer, list []check.Spec, width int) {
+	idW, levelW := len("ID"), len("LEVEL")
 	for _, c := range list {
-		rule := strings.Join(strings.Fields(strings.ReplaceAll(c.Rule, "`", "")), " ")
+		idW, levelW = max(idW, len(c.ID)), max(levelW, len(levelLabel(c)))
+	}
+	indent := idW + 2 + levelW + 2
+	fmt.Fprintf(w, "%-*s  %-*s  %s\n", idW, "ID", levelW, "LEVEL", "RULE (SOURCE)")
+	for _, c := range list {
+		rule := plainRule(c.Rule)
 		if !check.Implemented(c.ID) {
 			rule = "(not judged yet) " + rule
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, levelLabel(c), rule, c.Source)
+		lines := wrapWords(rule, width-indent)
+		if c.Source != "" {
+			lines = append(lines, wrapWords("source: "+c.Source, width-indent)...)
+		}
+		fmt.Fprintf(w, "%-*s  %-*s  %s\n", idW, c.ID, levelW, levelLabel(c), lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(w, "%s%s\n", strings.Repeat(" ", indent), l)
+		}
 	}
-	tw.Flush()
-	fmt.Fprintln(w, "\nLevels: a failed MUST fails; a failed SHOULD or starred MUST (basis only observed or inferred) warns; INFO is only reported.")
+	fmt.Fprintln(w)
+	for _, l := range wrapWords("Levels: a failed MUST fails; a failed SHOULD or starred MUST (basis only observed or inferred) warns; INFO is only reported. 'enrollsim list checks ID' prints one check in full.", width) {
+		fmt.Fprintln(w, l)
+	}
+}
+
+func plainRule(rule string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(rule, "`", "")), " ")
 }
 
 func writeChecksMarkdown(w io.Writer, list []check.Spec) {

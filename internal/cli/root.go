@@ -66,6 +66,7 @@ With no target flags it runs against its own embedded reference server.
 	})
 	root.AddCommand(newRunCmd(f, nil), newServeCmd(f, nil), newListCmd(f), newReportCmd(f), newMatrixCmd(f), newStepCmd(f),
 		newValidateCmd(f), newNewCmd(f), newSchemaCmd(f), newAxMCmd(f), newLoadCmd(f), newAPNsCmd(f))
+	decorate(root)
 	return root
 }
 

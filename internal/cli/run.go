@@ -96,6 +96,7 @@ type runOptions struct {
 	Parallel     int
 	Shard        string
 	FailFast     bool
+	Quiet        bool   // --quiet: no progress line
 	Expectations string // run and step
 
 	LoginDriver string
@@ -147,6 +148,7 @@ embedded server with --embedded (and --fault).
 	cmd.Flags().IntVar(&o.Parallel, "parallel", 1, "play this many cases at once (output stays in plan order)")
 	cmd.Flags().StringVar(&o.Shard, "shard", "", "play only shard I of N (I/N, e.g. 2/3): case k goes to shard k mod N + 1, so the N shards together play every case once")
 	cmd.Flags().BoolVar(&o.FailFast, "fail-fast", false, "stop after the first case that fails")
+	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "no progress line on stderr (cases done, failures, the slowest case in flight)")
 	return cmd
 }
 
@@ -318,6 +320,8 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	failedFast := false
+	prog := o.progress(runCtx, f)
+	defer prog.Stop()
 	_, runErr := eng.Run(runCtx, plan.Plan, func(ev event.Event) {
 		arts.handle(&ev)
 		if ev.Kind == event.EventRunStart && ev.Run != nil {
@@ -326,10 +330,12 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		if ev.Kind == event.EventRunEnd {
 			ev.Expectations = known.verdict(text.Summary(), filter)
 		}
-		text.Handle(ev)
-		for _, s := range sinks {
-			s.Handle(ev)
-		}
+		prog.Event(ev, func() {
+			text.Handle(ev)
+			for _, s := range sinks {
+				s.Handle(ev)
+			}
+		})
 		if o.FailFast && ev.Kind == event.EventCaseEnd && !failedFast {
 			if c := text.Summary().Case(ev.Case); c != nil && !c.Passed(o.Strict) {
 				failedFast = true
@@ -337,6 +343,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 			}
 		}
 	})
+	prog.Stop()
 	for _, s := range sinks {
 		if err := s.Err(); err != nil {
 			return incompleteErr(fmt.Errorf("writing report %s: %w", s.path, err), "")

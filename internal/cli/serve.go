@@ -156,12 +156,12 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 	}
 	if o.Accounts > 0 {
 		fmt.Fprintf(w, "  load:    %d pattern accounts %s; their master secret is in %s\n", o.Accounts, o.Pattern, o.MasterFile)
-		fmt.Fprintf(w, "           enrollsim load --devices %d --concurrency 50 --account-pattern '%s' --master-secret-file %s --connect-to acme.test:443:127.0.0.1:%d --connect-to mdm.acme.test:443:127.0.0.1:%d --connect-to idp.acme.test:443:127.0.0.1:%d --cacert %s\n",
-			o.Accounts, o.Pattern, o.MasterFile, srv.Port(), srv.Port(), srv.Port(), caPath)
+		fmt.Fprintf(w, "           %s load --devices %d --concurrency 50 --account-pattern '%s' --master-secret-file %s --connect-to acme.test:443:127.0.0.1:%d --connect-to mdm.acme.test:443:127.0.0.1:%d --connect-to idp.acme.test:443:127.0.0.1:%d --cacert %s\n",
+			shellQuote(orName(f.Self)), o.Accounts, o.Pattern, o.MasterFile, srv.Port(), srv.Port(), srv.Port(), caPath)
 	}
 	printDDMAdmin(w, srv, caPath, o.DDM)
 	fmt.Fprintln(w, "\nIn another terminal:")
-	fmt.Fprintf(w, "  %s\n\nPress Ctrl-C to stop.\n", pasteCommand(srv, caPath, secretsDir, "alice@acme.test", "iphone@18.2", "user"))
+	fmt.Fprintf(w, "  %s\n\nPress Ctrl-C to stop.\n", f.asInvoked(pasteCommand(srv, caPath, secretsDir, "alice@acme.test", "iphone@18.2", "user")))
 	if ready != nil {
 		ready(srv)
 	}

@@ -42,10 +42,12 @@ SUITE arguments it plays those scenarios. With --email it plays that account
 on each --device against any target, with every target flag of 'run'. With --replay it steps through a recorded run (a jsonl report) and
 contacts no server.
 
-Keys: n or enter runs the next step, a runs to the end, r restarts, tab moves
-between the step list and the step's detail, up/down (and the mouse wheel)
-scroll, ] and [ go to the next and previous exchange, e expands the marked (▸)
-exchange to its full headers and body, ? shows every key, q quits.
+Keys: n or enter runs the next step, a runs to the end, s skips the rest of the
+case, c picks a case, o shows the run's summary, r restarts, tab moves between
+the step list and the step's detail, up/down (and the mouse wheel) scroll, ]
+and [ go to the next and previous exchange, e expands the marked (▸) exchange
+to its full headers and body, ? shows every key, q quits (q and r ask first
+while the run goes on).
 
 --report FORMAT=PATH writes the last run's events when you leave, as 'run'
 does; --expectations FILE marks the deployment's known findings as expected
@@ -104,8 +106,13 @@ func runStep(ctx context.Context, f *Factory, flags *pflag.FlagSet, o *stepOptio
 	defer arts.finish(f.IO.ErrOut)
 	if o.Replay != "" {
 		opts.Run, opts.Title = tui.Replay(events), "replay of "+filepath.Base(o.Replay)
+		for _, ev := range events {
+			if ev.Kind == event.EventCaseStart {
+				opts.Cases = append(opts.Cases, ev.Case)
+			}
+		}
 	} else {
-		run, release, err := o.liveRun(f, filter, known, arts)
+		run, release, err := o.liveRun(f, filter, known, arts, &opts.Cases)
 		if err != nil {
 			return err
 		}
@@ -152,10 +159,13 @@ func checkReplayFlags(replay string, flags *pflag.FlagSet) error {
 // first plan is built now, so that flag errors show before the screen
 // changes; every restart builds a fresh one. release frees the first plan
 // if the screen never took it.
-func (o *stepOptions) liveRun(f *Factory, filter check.Filter, known *knownFindings, arts *artifactWriter) (run tui.RunFunc, release func(), err error) {
+func (o *stepOptions) liveRun(f *Factory, filter check.Filter, known *knownFindings, arts *artifactWriter, names *[]string) (run tui.RunFunc, release func(), err error) {
 	first, err := o.plan(f, filter, known)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, c := range first.plan.Cases {
+		*names = append(*names, c.Name)
 	}
 	engine := tui.Engine(func() (sim.Plan, *sim.Engine, func(), error) {
 		if p := first.take(); p != nil {

@@ -523,6 +523,9 @@ func (m *Model) body(d *doc, body, contentType string, full bool, limit int, tru
 		return
 	}
 	hard := true
+	if preview := plistPreview(body, contentType); !full && preview != nil {
+		lines = preview // what the plist is, not its XML prologue
+	}
 	if !full && strings.Contains(strings.ToLower(contentType), "html") {
 		// A page is shown as the person sees it: its text and fields.
 		if text := pageText(body); len(text) > 0 {

@@ -232,17 +232,32 @@ var explanations = map[event.Step]explanation{
 		Mac:    "Nothing: these are the first minutes of a managed Mac.",
 	},
 	event.StepTokenLife: {
-		Title:   "The token's life",
+		Title:   "The token's life: GetToken, sign in again, a second device, CheckOut",
 		Section: "§2.13.2, §2.14",
-		What: "The device lives on with its token: it asks for a GetToken when the server offers one, and " +
-			"the tester asks the server (through its test hooks) to revoke the token, expire it and unenroll " +
-			"the device, then checks out. A second device of the same account tries the first one's token.",
-		Expects: "GetToken answered only when advertised (CHK-010); a revoked or expired token met with a 401 " +
-			"challenge and a new sign-in accepted (TOK-006, TOK-009); unenrollment as a 403 " +
-			"com.apple.unrecognized.device (TOK-007); another enrollment's token refused (CHK-009, TOK-008); " +
-			"CheckOut accepted (CHK-011).",
-		Mobile: "Nothing, unless the server asks to sign in again: then Settings shows the sign-in sheet.",
-		Mac:    "Nothing, unless the server asks to sign in again: then System Settings shows the sign-in sheet.",
+		What: "The enrolled device lives on with its access token, and the tester makes the events of a long life " +
+			"happen in a few seconds. First the device asks the check-in endpoint for a GetToken " +
+			"(TokenServiceType com.apple.maid) when the server advertised com.apple.mdm.token, and the tester " +
+			"asks for a service no server issues. The tester then sends a TokenUpdate with the wrong Topic, which " +
+			"the server must refuse, and sends the device's own again. A second device of the same account signs " +
+			"in, POSTs for a second profile, gets its own SCEP certificate and sends Authenticate: this device " +
+			"then connects with the second one's token, which the server must refuse (the second enrollment " +
+			"probe). Through the server's admin hooks the tester revokes the token: the device's next connect " +
+			"gets a 401 challenge, and the device signs in again as it did at enrollment (web sheet or OAuth 2) " +
+			"and connects with the new token; for OAuth 2 the token is expired next, and the device refreshes it " +
+			"or signs in again. The server then unenrolls the second device, whose next connect gets a 403 " +
+			"com.apple.unrecognized.device. Last, the device sends CheckOut, as it does when the person removes " +
+			"the management profile. A Mac does all of this on its user channel; without the admin hooks the " +
+			"server-side events are skipped.",
+		Expects: "GetToken answered for an advertised service only, an unknown one refused (CHK-010); the wrong " +
+			"Topic refused (CHK-007); another enrollment's token refused (CHK-009, TOK-008); a revoked or expired " +
+			"token met with a 401 challenge, and a new sign-in accepted (TOK-006, TOK-009); unenrollment as a 403 " +
+			"com.apple.unrecognized.device (TOK-007); CheckOut accepted (CHK-011).",
+		Mobile: "Nothing, until the server revokes the token: then the sign-in sheet comes back, as at " +
+			"enrollment, and the person signs in again. Removing the profile later (Settings > General > VPN & " +
+			"Device Management) sends the CheckOut.",
+		Mac: "Nothing, until the server revokes the token: then System Settings shows the sign-in window again, " +
+			"and the person signs in again. Removing the profile later (System Settings > General > Device " +
+			"Management) sends the CheckOut.",
 	},
 }
 

@@ -29,6 +29,8 @@ func TestExplanationsCoverEveryStep(t *testing.T) {
 			"CHK-002..006", "CHK-007", "CHK-009", "CHK-010", "CHK-011", "TOK-004", "TOK-005", "TOK-006", "TOK-007", "TOK-009"},
 		event.StepCommands: {"Status: Idle", "DeviceInformation", "ProfileList", "InstalledApplicationList", "SecurityInfo",
 			"CertificateList", "NotNow", "managed apps only", "CHK-008", "CHK-012", "TOK-005"},
+		event.StepTokenLife: {"GetToken", "com.apple.maid", "wrong Topic", "second device", "signs in again", "401 challenge",
+			"403 com.apple.unrecognized.device", "CheckOut", "CHK-007", "CHK-009", "CHK-010", "CHK-011", "TOK-006", "TOK-007", "TOK-008", "TOK-009"},
 	} {
 		e := explanations[step]
 		for _, w := range want {

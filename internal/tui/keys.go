@@ -6,6 +6,7 @@ import "github.com/charmbracelet/bubbles/key"
 type keyMap struct {
 	Next, All, Restart, Tab, Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	NextX, PrevX, Expand, Help, Quit, Scroll                         key.Binding
+	Skip, Pick, Summary                                              key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -24,6 +25,9 @@ func newKeyMap() keyMap {
 		PrevX:    key.NewBinding(key.WithKeys("["), key.WithHelp("[", "previous exchange")),
 		Expand:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "expand ▸")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Skip:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip case")),
+		Pick:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cases")),
+		Summary:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "summary")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		// Scroll only labels up and down in the short help.
 		Scroll: key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "scroll")),
@@ -32,13 +36,14 @@ func newKeyMap() keyMap {
 
 // ShortHelp is the footer line.
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Next, k.All, k.Restart, k.Tab, k.Scroll, k.Expand, k.Quit, k.Help}
+	return []key.Binding{k.Next, k.All, k.Skip, k.Pick, k.Restart, k.Quit, k.Help, k.Tab, k.Scroll, k.Expand}
 }
 
 // FullHelp is shown with ?.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Next, k.All, k.Restart, k.Quit},
+		{k.Skip, k.Pick, k.Summary},
 		{k.Tab, k.Up, k.Down, k.Help},
 		{k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.NextX, k.Expand},

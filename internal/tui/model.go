@@ -41,6 +41,9 @@ type Options struct {
 	Output io.Writer
 	// Width and Height are the size until the first tea.WindowSizeMsg.
 	Width, Height int
+	// Cases names the run's cases in plan order, when known before they
+	// play, for the case picker (c); nil shows a case to come by number.
+	Cases []string
 }
 
 type pane int
@@ -225,6 +228,12 @@ type Model struct {
 	marked           int     // index into xlines, -1 for none
 	cursorX          int     // exchange ] and [ went to (its seq), 0 for none
 	listTop          int     // first visible row of the step list
+
+	confirm string // "quit" or "restart" while asking before ending a run
+	runTo   int    // the gate lets steps through until this case (index) waits; -1: none
+	picking bool   // the case picker is open (c)
+	pickSel int    // the picker's selected case
+	summary bool   // the end-of-run summary fills the detail pane
 }
 
 // NewModel returns a model; with opts.Run set, Init starts the first run.
@@ -255,6 +264,7 @@ func (m *Model) reset() {
 	m.totalCases, m.waiting, m.all, m.done, m.runErr = 0, nil, false, false, nil
 	m.selCase, m.selStep, m.follow = -1, -1, true
 	m.expanded, m.detailKey, m.marked, m.cursorX, m.listTop = map[string]bool{}, "", -1, 0, 0
+	m.confirm, m.runTo, m.picking, m.pickSel, m.summary = "", -1, false, 0, false
 	m.vp.GotoTop()
 }
 
@@ -298,6 +308,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.done, m.waiting, m.notice = true, nil, ""
+		m.endOfRun()
 		if msg.Err != nil && m.ctx.Err() == nil {
 			m.runErr = msg.Err
 		}
@@ -327,6 +338,7 @@ func (m *Model) event(ev event.Event) {
 		return
 	case event.EventRunEnd:
 		m.done, m.waiting = true, nil
+		m.endOfRun()
 		return
 	case event.EventCaseStart:
 		m.byName[ev.Case] = len(m.cases)
@@ -391,8 +403,21 @@ func (m *Model) wait(w WaitMsg) {
 	if !ok {
 		return
 	}
+	if ci < m.runTo {
+		// s or the picker runs this case through without stopping.
+		if m.handle != nil {
+			m.handle.gate.Release()
+		}
+		return
+	}
+	ranTo := m.runTo >= 0
+	m.runTo = -1
 	m.waiting = &w
 	i := m.cases[ci].row(w.Step)
+	if ranTo {
+		// s or the picker went to this case: show its first step.
+		m.selCase, m.selStep, m.follow = ci, i, true
+	}
 	// The view stays on the step that just ran, so its exchanges and
 	// checks can be shown; only the very first step is previewed.
 	if m.selCase < 0 {
@@ -421,19 +446,31 @@ func (m *Model) waitingRow() (int, int, bool) {
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	m.notice = ""
 	k := m.keys
+	if msg.String() == "ctrl+c" {
+		return m.quit() // never asks: the way out whatever the screen
+	}
+	if m.confirm != "" {
+		return m.confirmKey(msg)
+	}
+	if m.picking {
+		m.pickerKey(msg)
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
-		m.quitting = true
-		if m.handle != nil {
-			m.handle.stop()
-		}
-		return tea.Quit
+		return m.ask("quit")
 	case key.Matches(msg, k.Next):
 		m.next()
 	case key.Matches(msg, k.All):
 		m.runAll()
 	case key.Matches(msg, k.Restart):
-		return m.restart()
+		return m.ask("restart")
+	case key.Matches(msg, k.Skip):
+		m.skipCase()
+	case key.Matches(msg, k.Pick):
+		m.openPicker()
+	case key.Matches(msg, k.Summary):
+		m.toggleSummary()
 	case key.Matches(msg, k.Tab):
 		m.focus = 1 - m.focus
 	case key.Matches(msg, k.Help):
@@ -481,7 +518,7 @@ func (m *Model) next() {
 		}
 		return
 	}
-	m.follow = true
+	m.follow, m.summary = true, false
 	m.selCase, m.selStep = ci, si
 	m.waiting = nil
 	if m.handle != nil {
@@ -556,7 +593,7 @@ func (m *Model) moveSelection(n int) {
 		}
 	}
 	at = min(max(at+n, 0), len(rows)-1)
-	m.selCase, m.selStep = rows[at][0], rows[at][1]
+	m.selCase, m.selStep, m.summary = rows[at][0], rows[at][1], false
 	// Following resumes on the live row.
 	m.follow = false
 	if ci, si, ok := m.waitingRow(); ok && ci == m.selCase && si == m.selStep {
@@ -600,7 +637,7 @@ func (m *Model) mouse(msg tea.MouseMsg) {
 func (m *Model) clickRow(line int) {
 	for _, r := range m.listLines() {
 		if r.line == line && r.step >= 0 {
-			m.selCase, m.selStep, m.follow = r.ci, r.step, false
+			m.selCase, m.selStep, m.follow, m.summary = r.ci, r.step, false, false
 		}
 	}
 }
@@ -638,6 +675,9 @@ func (m *Model) jumpExchange(d int) {
 // statusText is the footer's first line.
 func (m *Model) statusText() string {
 	st := m.st
+	if m.confirm != "" {
+		return st.warn.Render(m.confirmText())
+	}
 	if m.notice != "" {
 		return st.status.Render(m.notice)
 	}

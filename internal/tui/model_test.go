@@ -66,7 +66,10 @@ func (p *player) toGate() {
 		if ev.Kind == event.EventStepStart && p.gated != p.pos && !p.m.all {
 			p.gated = p.pos
 			p.m.Update(WaitMsg{Case: ev.Case, Step: ev.Step})
-			return
+			if p.m.waiting != nil {
+				return
+			}
+			continue // let through at once (s, the picker)
 		}
 		p.m.Update(EventMsg{Event: ev})
 		p.pos++
@@ -159,6 +162,13 @@ func TestGoldenBYOD(t *testing.T) {
 	v = f.check(t, "a: run to the end", p.m)
 	assert.Contains(t, v, "Run finished: 1 case, 1 as expected · enrolled 1")
 	assert.Contains(t, v, "Case outcome: enrolled")
+	assert.Contains(t, v, "Step 8 of 8: profile", "the case is over: its total shows")
+
+	p.key("o")
+	v = f.check(t, "o: the run's summary", p.m)
+	assert.Contains(t, v, "Run summary")
+	assert.Contains(t, v, "✓ iphone@26.1/user → enrolled")
+	p.key("o")
 	for _, s := range p.m.cases[0].steps {
 		assert.Contains(t, []rowStatus{rowPass, rowSkipped}, s.status(), "step %s", s.step)
 	}

@@ -193,6 +193,12 @@ func (m *Model) stepsTitle() string {
 }
 
 func (m *Model) detailTitle() string {
+	switch {
+	case m.picking:
+		return "Pick a case"
+	case m.showSummary():
+		return "Run summary"
+	}
 	s, c := m.selected()
 	if s == nil {
 		return "Step"
@@ -204,8 +210,16 @@ func (m *Model) detailTitle() string {
 		}
 	}
 	e, _ := explain(s.step, c.info)
-	return fmt.Sprintf("Step %d of %d: %s · %s", n, len(c.steps), stepName(s.step), e.Title)
+	// A case's steps are known only as it plays (the registration,
+	// Enrollment SSO and the DDM sync come when the server calls for
+	// them), so the total shows once the case is over and cannot move.
+	if c.done {
+		return fmt.Sprintf("Step %d of %d: %s · %s", n, len(c.steps), stepName(s.step), e.Title)
+	}
+	return fmt.Sprintf("Step %d: %s · %s", n, stepName(s.step), e.Title)
 }
+
+func (m *Model) showSummary() bool { return m.summary && m.done && len(m.cases) > 0 }
 
 func (m *Model) selected() (*stepState, *caseState) {
 	if m.selCase < 0 || m.selCase >= len(m.cases) {
@@ -352,8 +366,8 @@ func (m *Model) refresh() {
 		anchor, delta = m.xlines[m.marked].seq, m.vp.YOffset-m.xlines[m.marked].line
 	}
 	m.vp.Width, m.vp.Height = rightW-4, max(bodyH-2, 1)
-	key := fmt.Sprintf("%d/%d", m.selCase, m.selStep)
-	lines, xl := m.detail(m.vp.Width)
+	key := fmt.Sprintf("%d/%d/%t/%t", m.selCase, m.selStep, m.picking, m.showSummary())
+	lines, xl := m.content(m.vp.Width)
 	m.xlines = xl
 	m.vp.SetContent(strings.Join(lines, "\n"))
 	if key != m.detailKey {
