@@ -344,22 +344,37 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		}
 	})
 	prog.Stop()
-	for _, s := range sinks {
+	return runExit(ctx, f, o, runEnd{sinks: sinks, sum: text.Summary(), planned: len(plan.Cases), err: runErr, failedFast: failedFast})
+}
+
+// runEnd is what runExit reads of a finished run.
+type runEnd struct {
+	sinks      []reportSink
+	sum        *report.Summary
+	planned    int
+	err        error
+	failedFast bool
+}
+
+// runExit turns a finished run into its exit: a report that could not be
+// written, --fail-fast, an interruption, then the summary's code.
+func runExit(ctx context.Context, f *Factory, o *runOptions, e runEnd) error {
+	for _, s := range e.sinks {
 		if err := s.Err(); err != nil {
 			return incompleteErr(fmt.Errorf("writing report %s: %w", s.path, err), "")
 		}
 	}
-	if failedFast && ctx.Err() == nil {
+	if e.failedFast && ctx.Err() == nil {
 		fmt.Fprintln(f.IO.ErrOut, "enrollsim: stopped after the first failing case (--fail-fast)")
 		return silentExit{report.ExitFailed}
 	}
-	if runErr != nil {
-		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
-			return interruptedErr(text.Summary(), len(plan.Cases), len(sinks) > 0)
+	if e.err != nil {
+		if errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded) {
+			return interruptedErr(e.sum, e.planned, len(e.sinks) > 0)
 		}
-		return incompleteErr(runErr, "")
+		return incompleteErr(e.err, "")
 	}
-	code := text.Summary().ExitCode(o.Strict)
+	code := e.sum.ExitCode(o.Strict)
 	if code == report.ExitIncomplete {
 		fmt.Fprintln(f.IO.ErrOut, "enrollsim: the run could not complete; see the cases marked FAIL above")
 	}
