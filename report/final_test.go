@@ -389,9 +389,17 @@ func TestJSONRoundTripsAndExitCode(t *testing.T) {
 						want = []string{}
 					}
 					assert.Equal(t, want, doc.Cases[i].Problems)
-					assert.Len(t, doc.Cases[i].Results, len(c.Results))
-					if len(c.Results) > 0 {
-						assert.Equal(t, c.Results, doc.Cases[i].Results)
+					require.Len(t, doc.Cases[i].Results, len(c.Results))
+					for j, r := range doc.Cases[i].Results {
+						assert.Equal(t, c.Results[j], r.Result)
+						if r.Tripped() || r.Status == check.Error {
+							if name == "recorded" { // the synthetic run's events name no exchanges
+								assert.NotEmpty(t, r.Judged, "%s %s names its evidence", c.Name, r.ID)
+							}
+							assert.Equal(t, check.SourceLinks(r.Source), r.Links)
+						} else {
+							assert.Empty(t, r.Judged, "a passing check carries no evidence")
+						}
 					}
 				}
 				for st, n := range s.Totals() {

@@ -57,10 +57,38 @@ type JSONClock struct {
 // JSONCase is a case summary with its verdict under the report's Strict.
 type JSONCase struct {
 	CaseSummary
+	// Results replaces the summary's: each with its evidence.
+	Results []JSONResult `json:"results"`
 	// Seconds is the case's wall-clock duration.
 	Seconds  float64  `json:"duration_seconds"`
 	Passed   bool     `json:"passed"`
 	Problems []string `json:"problems"`
+}
+
+// JSONResult is a check's verdict; a failed, warned or errored one also
+// names the exchanges (their seq in the jsonl stream and the HTML
+// report's anchors) its step had made when it was judged, and links to
+// its sources.
+type JSONResult struct {
+	check.Result
+	Judged []int        `json:"judged,omitempty"`
+	Links  []check.Link `json:"links,omitempty"`
+}
+
+// jsonResults are a case's results with the evidence of those that did
+// not pass.
+func jsonResults(c *CaseSummary) []JSONResult {
+	out := make([]JSONResult, len(c.Results))
+	for i, r := range c.Results {
+		out[i] = JSONResult{Result: r}
+		if r.Status == check.Fail || r.Status == check.Warn || r.Status == check.Error {
+			if i < len(c.judged) {
+				out[i].Judged = c.judged[i]
+			}
+			out[i].Links = check.SourceLinks(r.Source)
+		}
+	}
+	return out
 }
 
 // NewJSONReport folds a recorded run into the json document.
@@ -103,15 +131,12 @@ func NewJSONReport(events []event.Event, opt Options) *JSONReport {
 		took[c.sum] = c.duration()
 	}
 	for _, c := range r.sum.Cases {
-		jc := JSONCase{CaseSummary: *c, Seconds: took[c].Seconds(), Passed: c.Passed(opt.Strict), Problems: c.Problems(opt.Strict)}
+		jc := JSONCase{CaseSummary: *c, Results: jsonResults(c), Seconds: took[c].Seconds(), Passed: c.Passed(opt.Strict), Problems: c.Problems(opt.Strict)}
 		if jc.Problems == nil {
 			jc.Problems = []string{}
 		}
 		if jc.Steps == nil {
 			jc.Steps = []StepSummary{}
-		}
-		if jc.Results == nil {
-			jc.Results = []check.Result{}
 		}
 		doc.Cases = append(doc.Cases, jc)
 	}

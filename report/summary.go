@@ -39,6 +39,9 @@ type CaseSummary struct {
 	Counts  map[check.Status]int `json:"counts"`
 	Facts   map[string]string    `json:"facts,omitempty"`
 	done    bool
+	// judged are the exchanges each result's step had made (Results'
+	// order): the json report links a tripped check to them.
+	judged [][]int
 }
 
 // Problems lists why the case does not pass: checks that tripped without
@@ -247,6 +250,7 @@ func (s *Summary) Add(ev event.Event) {
 	case event.EventCheck:
 		if ev.Result != nil {
 			c.Results = append(c.Results, *ev.Result)
+			c.judged = append(c.judged, ev.Judged)
 			c.Counts[ev.Result.Status]++
 		}
 	case event.EventCaseEnd:

@@ -64,3 +64,37 @@ func unpackedHTML(t *testing.T, page []byte) string {
 	require.NoError(t, err)
 	return string(out)
 }
+
+// PROF-004's failure, from a real run against the embedded server with
+// profile-wrong-mode: the HTML report shows the profile decoded (its
+// EnrollmentMode, the signer) in the exchange the check judged, and links
+// the check to Apple's page.
+func TestHTMLShowsPROF004Evidence(t *testing.T) {
+	path := t.TempDir() + "/run.html"
+	r := execute(t, "run", "--fault", "profile-wrong-mode", "--email", "alice@acme.test", "--device", "iphone@18.2", "--type", "user", "--no-probes", "--report", "html="+path)
+	require.Equal(t, 1, r.code, r.out+r.errOut)
+	page, err := os.ReadFile(path)
+	require.NoError(t, err)
+	html := unpackedHTML(t, page)
+	verdict := regexp.MustCompile(`(?s)id="case-\d+-check-PROF-004".*?</tr>`).FindString(html)
+	require.NotEmpty(t, verdict, "the PROF-004 verdict has an anchor")
+	assert.Contains(t, verdict, "FAIL")
+	assert.Contains(t, verdict, `href="https://developer.apple.com/documentation/devicemanagement/`, "a link to Apple's page")
+	judged := regexp.MustCompile(`href="#(case-\d+-x-\d+)"`).FindAllStringSubmatch(verdict, -1)
+	require.NotEmpty(t, judged, "the verdict links the exchanges it judged")
+	found := false
+	for _, m := range judged {
+		i := strings.Index(html, `id="`+m[1]+`"`)
+		require.GreaterOrEqual(t, i, 0, "the judged exchange %s has an anchor", m[1])
+		x := html[i:]
+		if j := strings.Index(x[1:], `id="case-`); j > 0 {
+			x = x[:j+1] // up to the next anchor
+		}
+		if strings.Contains(x, "&lt;key&gt;EnrollmentMode&lt;/key&gt;") {
+			found = true
+			assert.Contains(t, x, "&lt;string&gt;ADDE&lt;/string&gt;", "the wrong mode, as the server sent it")
+			assert.Contains(t, x, "signed by", "the signer is named")
+		}
+	}
+	assert.True(t, found, "one judged exchange shows the decoded profile: %v", judged)
+}

@@ -180,7 +180,13 @@ func (o *stepOptions) liveRun(f *Factory, filter check.Filter, known *knownFindi
 	// Screenshots are written as they come, so the detail pane can
 	// give their paths.
 	run = func(ctx context.Context, gate sim.Gate, emit func(event.Event)) error {
-		return engine(ctx, gate, func(ev event.Event) { arts.handle(&ev); emit(ev) })
+		return engine(ctx, gate, func(ev event.Event) {
+			arts.handle(&ev)
+			if ev.Kind == event.EventRunStart && ev.Run != nil {
+				ev.Run.Version = f.Version // the stream says which tool wrote it
+			}
+			emit(ev)
+		})
 	}
 	return run, first.release, nil
 }
