@@ -4,13 +4,19 @@
 GO ?= go
 BIN := bin/enrollsim
 
-.PHONY: run test build bench bench-all vet fmt cover clean screenshot load-screenshot
+.PHONY: run test build release bench bench-all vet fmt cover clean screenshot load-screenshot
 
 run: build
 	./$(BIN) run
 
 build:
 	$(GO) build -o $(BIN) ./cmd/enrollsim
+
+# release cross-compiles six static binaries (linux, darwin, windows on
+# amd64 and arm64) stamped with the git version, with SHA256SUMS, man
+# pages and shell completions, into dist/ (VERSION=v1.2.3 overrides git).
+release:
+	scripts/release.sh dist
 
 # deps installs what the tests need beyond Go: xmllint validates the junit
 # report; Chromium (Debian's package, never a downloaded build) runs the
@@ -45,7 +51,7 @@ cover:
 	$(GO) test -count=1 -coverprofile=cover.out ./... && $(GO) tool cover -func=cover.out | tail -1
 
 clean:
-	rm -rf bin cover.out
+	rm -rf bin dist cover.out
 
 # The HTML report of the demo suite as headless Chromium shows it.
 screenshot:
