@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/enrollsim/enrollsim/internal/junitxml"
 	"github.com/enrollsim/enrollsim/sim/event"
 )
 
@@ -21,77 +22,22 @@ import (
 // tester could not finish them) and an interrupted load are <error>s of
 // the testcase "tester". Classnames hold no dots, which Jenkins splits on.
 
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Package    string          `xml:"package,attr"`
-	ID         int             `xml:"id,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
-	Timestamp  string          `xml:"timestamp,attr"`
-	Hostname   string          `xml:"hostname,attr"`
-	Properties []junitProperty `xml:"properties>property"`
-	Cases      []junitCase     `xml:"testcase"`
-	SystemOut  junitText       `xml:"system-out"`
-	SystemErr  junitText       `xml:"system-err"`
-}
-
-type junitProperty struct {
-	Name  string `xml:"name,attr"`
-	Value string `xml:"value,attr"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Error     *junitMessage `xml:"error"`
-	Failure   *junitMessage `xml:"failure"`
-}
-
-type junitMessage struct {
-	Message string
-	Type    string
-	Body    string
-}
-
-// MarshalXML writes the body with its newlines as they are (encoding/xml
-// writes a chardata field's newlines as &#xA;, which CI widgets show).
-func (m *junitMessage) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "message"}, Value: m.Message},
-		xml.Attr{Name: xml.Name{Local: "type"}, Value: m.Type})
-	return junitText(m.Body).MarshalXML(e, start)
-}
-
-// junitText is an element of text only, newlines kept.
-type junitText string
-
-func (t junitText) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	if err := e.EncodeToken(start); err != nil {
-		return err
-	}
-	if t != "" {
-		if err := e.EncodeToken(xml.CharData(t)); err != nil {
-			return err
-		}
-	}
-	return e.EncodeToken(start.End())
-}
+type (
+	junitSuites   = junitxml.Suites
+	junitSuite    = junitxml.Suite
+	junitProperty = junitxml.Property
+	junitCase     = junitxml.Case
+	junitMessage  = junitxml.Message
+	junitText     = junitxml.Text
+)
 
 // WriteJUnit writes the result's gate as JUnit XML; tool names the
 // enrollsim that wrote it.
 func WriteJUnit(w io.Writer, r *Result, tool string) error {
 	s := junitSuite{Name: "load", Package: "enrollsim", Time: fmt.Sprintf("%.3f", r.Elapsed().Seconds()),
 		Timestamp: r.Started.UTC().Format("2006-01-02T15:04:05"), Hostname: "enrollsim",
-		Properties: []junitProperty{{"tool", tool}, {"model", r.Config.Model}, {"mix", r.Config.Mix}, {"until", r.Config.Until},
-			{"target", r.Config.Target}, {"shards", strings.Join(r.Config.Shards, " ")}, {"strict", fmt.Sprint(r.Strict)}}}
+		Properties: []junitProperty{{Name: "tool", Value: tool}, {Name: "model", Value: r.Config.Model}, {Name: "mix", Value: r.Config.Mix}, {Name: "until", Value: r.Config.Until},
+			{Name: "target", Value: r.Config.Target}, {Name: "shards", Value: strings.Join(r.Config.Shards, " ")}, {Name: "strict", Value: fmt.Sprint(r.Strict)}}}
 	var out []string
 	note := func(name, line string) { out = append(out, name+": "+line) }
 

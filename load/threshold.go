@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/enrollsim/enrollsim/scenarios"
 	"github.com/enrollsim/enrollsim/sim/event"
 )
 
@@ -271,37 +272,11 @@ func EvaluateThresholds(r *Result, ts []Threshold) {
 	}
 }
 
-// didYouMean is "; did you mean "x"?" when s is a typo of a candidate.
+// didYouMean is "; did you mean "x"?" when s is a typo of a candidate
+// (the scenario loader's suggestion).
 func didYouMean(s string, candidates []string) string {
-	best, bestD := "", -1
-	for _, c := range candidates {
-		if d := levenshtein(strings.ToLower(s), c); bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
+	if m := scenarios.Suggest(s, candidates); m != "" {
+		return fmt.Sprintf("; did you mean %q?", m)
 	}
-	if bestD < 0 || bestD > max(len(s)/3, 2) {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/enrollsim/enrollsim/internal/junitxml"
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/event"
 )
@@ -25,78 +26,14 @@ import (
 // show or ignore them); they hold the check's rule and status, and why a
 // passing testcase passes.
 
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Package    string          `xml:"package,attr"`
-	ID         int             `xml:"id,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
-	Timestamp  string          `xml:"timestamp,attr"`
-	Hostname   string          `xml:"hostname,attr"`
-	Properties []junitProperty `xml:"properties>property"`
-	Cases      []junitCase     `xml:"testcase"`
-	SystemOut  junitText       `xml:"system-out"`
-	SystemErr  junitText       `xml:"system-err"`
-}
-
-type junitProperty struct {
-	Name  string `xml:"name,attr"`
-	Value string `xml:"value,attr"`
-}
-
-type junitCase struct {
-	Name      string `xml:"name,attr"`
-	Classname string `xml:"classname,attr"`
-	Time      string `xml:"time,attr"`
-	// Properties say what a testcase is (its rule, its status) and why a
-	// passing one passes ("expected"); pytest, Jenkins's junit plugin and
-	// GitLab read testcase properties, the Windy Road schema has them
-	// added (testdata/junit.xsd).
-	Properties []junitProperty `xml:"properties>property,omitempty"`
-	Skipped    *junitMessage   `xml:"skipped"`
-	Error      *junitMessage   `xml:"error"`
-	Failure    *junitMessage   `xml:"failure"`
-}
-
-type junitMessage struct {
-	Message string // message attribute
-	Type    string // type attribute, required on error and failure
-	Body    string
-}
-
-// MarshalXML writes the body as text with its newlines as they are
-// (encoding/xml would write ",chardata" fields' newlines as &#xA;).
-func (m *junitMessage) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "message"}, Value: m.Message})
-	if m.Type != "" {
-		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "type"}, Value: m.Type})
-	}
-	return junitText(m.Body).MarshalXML(e, start)
-}
-
-// junitText is an element of text only, newlines kept.
-type junitText string
-
-// MarshalXML writes the element with t as its text.
-func (t junitText) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	if err := e.EncodeToken(start); err != nil {
-		return err
-	}
-	if t != "" {
-		if err := e.EncodeToken(xml.CharData(t)); err != nil {
-			return err
-		}
-	}
-	return e.EncodeToken(start.End())
-}
+type (
+	junitSuites   = junitxml.Suites
+	junitSuite    = junitxml.Suite
+	junitProperty = junitxml.Property
+	junitCase     = junitxml.Case
+	junitMessage  = junitxml.Message
+	junitText     = junitxml.Text
+)
 
 // junitTimestamp is the schema's ISO 8601 pattern: UTC, no zone, no fraction.
 const junitTimestamp = "2006-01-02T15:04:05"
@@ -114,7 +51,7 @@ func WriteJUnit(w io.Writer, events []event.Event, opt Options) error {
 	classes := junitClassnames{}
 	for i, c := range r.cases {
 		s := junitSuiteFor(c, i, opt.Strict, classes.of(c.sum.Name))
-		s.Properties = append(s.Properties, junitProperty{"enrollsim_version", r.toolVersion()}, junitProperty{"schema_version", SchemaVersion})
+		s.Properties = append(s.Properties, junitProperty{Name: "enrollsim_version", Value: r.toolVersion()}, junitProperty{Name: "schema_version", Value: SchemaVersion})
 		tests, failures, errs, skipped = tests+s.Tests, failures+s.Failures, errs+s.Errors, skipped+s.Skipped
 		doc.Suites = append(doc.Suites, s)
 	}
@@ -191,9 +128,9 @@ func junitSuiteFor(c *caseRun, id int, strict bool, classname string) junitSuite
 			tc := junitCase{Name: name, Classname: classname, Time: took}
 			// The rule's first sentence; the status when it is not a
 			// pass (a passing testcase may hold a warning or an info).
-			tc.Properties = []junitProperty{{"rule", ruleHeadline(res.Rule, 160)}}
+			tc.Properties = []junitProperty{{Name: "rule", Value: ruleHeadline(res.Rule, 160)}}
 			if res.Status != check.Pass {
-				tc.Properties = append(tc.Properties, junitProperty{"status", string(res.Status)})
+				tc.Properties = append(tc.Properties, junitProperty{Name: "status", Value: string(res.Status)})
 			}
 			junitJudge(&tc, cs, res, strict, note)
 			s.Cases = append(s.Cases, tc)
@@ -239,17 +176,17 @@ func junitSuiteHead(c *caseRun, id int) junitSuite {
 		Timestamp: start.UTC().Format(junitTimestamp),
 		Hostname:  "enrollsim",
 		Properties: []junitProperty{
-			{"device", info.Device.String()},
-			{"identifier", info.Identifier},
-			{"type", info.Type},
-			{"scenario", info.Scenario},
-			{"outcome", cs.Outcome},
+			{Name: "device", Value: info.Device.String()},
+			{Name: "identifier", Value: info.Identifier},
+			{Name: "type", Value: info.Type},
+			{Name: "scenario", Value: info.Scenario},
+			{Name: "outcome", Value: cs.Outcome},
 		},
 		Cases: []junitCase{},
 	}
 	for _, p := range []junitProperty{
-		{"suite", info.Suite}, {"target", info.Target}, {"expect", info.Expect},
-		{"expect_trips", strings.Join(info.ExpectTrips, " ")}, {"expect_outcome", info.ExpectOutcome},
+		{Name: "suite", Value: info.Suite}, {Name: "target", Value: info.Target}, {Name: "expect", Value: info.Expect},
+		{Name: "expect_trips", Value: strings.Join(info.ExpectTrips, " ")}, {Name: "expect_outcome", Value: info.ExpectOutcome},
 	} {
 		if p.Value != "" {
 			s.Properties = append(s.Properties, p)
@@ -276,7 +213,7 @@ func junitJudge(tc *junitCase, cs *CaseSummary, res *check.Result, strict bool, 
 			why = fmt.Sprintf("%s, a known finding (--expectations): %s", status, junitMessageText(res))
 			line = fmt.Sprintf("known finding (%s): %s", status, junitMessageText(res))
 		}
-		tc.Properties = append(tc.Properties, junitProperty{"expected", why})
+		tc.Properties = append(tc.Properties, junitProperty{Name: "expected", Value: why})
 		note(tc.Name, line)
 	case ResultFailed:
 		tc.Failure = &junitMessage{Message: junitMessageText(res), Type: levelLabel(res), Body: junitBody(res)}
@@ -300,7 +237,7 @@ func junitJudge(tc *junitCase, cs *CaseSummary, res *check.Result, strict bool, 
 // pass that says what the case expected.
 func junitOutcome(cs *CaseSummary, strict bool, classname, took string) junitCase {
 	tc := junitCase{Name: "outcome", Classname: classname, Time: took,
-		Properties: []junitProperty{{"outcome", cs.Outcome}}}
+		Properties: []junitProperty{{Name: "outcome", Value: cs.Outcome}}}
 	problems := cs.Problems(strict)
 	body := fmt.Sprintf("Outcome: %s\nMessage: %s", cs.Outcome, cs.Message)
 	if len(problems) > 0 {
@@ -319,9 +256,9 @@ func junitOutcome(cs *CaseSummary, strict bool, classname, took string) junitCas
 		tc.Failure = &junitMessage{Message: strings.Join(problems, "; "), Type: "outcome", Body: body}
 	default:
 		if want := cs.Info.ExpectOutcome; want != "" && cs.negative() {
-			tc.Properties = append(tc.Properties, junitProperty{"expected", "outcome " + want + ", as the case expects"})
+			tc.Properties = append(tc.Properties, junitProperty{Name: "expected", Value: "outcome " + want + ", as the case expects"})
 		} else if cs.negative() && cs.Outcome != event.OutcomeEnrolled {
-			tc.Properties = append(tc.Properties, junitProperty{"expected", "outcome " + cs.Outcome + ", explained by the case's expected failures"})
+			tc.Properties = append(tc.Properties, junitProperty{Name: "expected", Value: "outcome " + cs.Outcome + ", explained by the case's expected failures"})
 		}
 	}
 	return tc
@@ -341,7 +278,7 @@ func junitKnownSuite(k *check.KnownFindings, id int, start time.Time) junitSuite
 	s := junitSuite{
 		Name: "expectations", Package: "enrollsim", ID: id, Time: "0.000",
 		Timestamp: start.UTC().Format(junitTimestamp), Hostname: "enrollsim",
-		Properties: []junitProperty{{"file", k.File}, {"schema_version", SchemaVersion}},
+		Properties: []junitProperty{{Name: "file", Value: k.File}, {Name: "schema_version", Value: SchemaVersion}},
 		Cases:      []junitCase{},
 	}
 	var out []string
@@ -353,7 +290,7 @@ func junitKnownSuite(k *check.KnownFindings, id int, start time.Time) junitSuite
 		}
 		seen[name] = true
 		tc := junitCase{Name: name, Classname: "expectations", Time: "0.000",
-			Properties: []junitProperty{{"line", fmt.Sprint(e.Line)}, {"state", e.State}}}
+			Properties: []junitProperty{{Name: "line", Value: fmt.Sprint(e.Line)}, {Name: "state", Value: e.State}}}
 		line := e.State + ": " + knownLine(e, k.File)
 		if e.State == check.KnownExpected {
 			out = append(out, e.String()+": "+line) // for people: with its line

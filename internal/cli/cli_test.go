@@ -195,22 +195,8 @@ func TestServeThenRunMatchesEmbedded(t *testing.T) {
 	// Server and run share the real clock, as on a lab machine: the run
 	// waits for fresh TOTP steps when it signs in again (token life).
 	f.Now = time.Now
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan *refserver.Server, 1)
 	caPath := filepath.Join(t.TempDir(), "ca.pem")
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, f, &serveOptions{Addr: "127.0.0.1:0", CAOut: caPath}, func(s *refserver.Server) { ready <- s })
-	}()
-	var srv *refserver.Server
-	select {
-	case srv = <-ready:
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	case <-time.After(2 * time.Minute): // a wait: the server makes its keys first
-		t.Fatal("serve did not start")
-	}
+	srv, stop := startServe(t, f, &serveOptions{Addr: "127.0.0.1:0", CAOut: caPath})
 	printed := out.String()
 	cmdLine := pasteCommand(srv, caPath, filepath.Join(filepath.Dir(caPath), "secrets"), "alice@acme.test", "iphone@18.2", "user")
 	assert.Contains(t, printed, cmdLine, "serve prints the command to paste")
@@ -240,8 +226,7 @@ func TestServeThenRunMatchesEmbedded(t *testing.T) {
 	registration := regexp.MustCompile(`(?m)^  axm-registration .*\n|^ +checks: .*\n|^      INFO  ABM-007: .*\n`)
 	assert.Equal(t, registration.ReplaceAllString(stripDurations(embedded.out), ""),
 		registration.ReplaceAllString(waits.ReplaceAllString(stripDurations(viaServe.out), ""), ""))
-	cancel()
-	require.NoError(t, <-done)
+	stop()
 }
 
 func TestReportsWritten(t *testing.T) {
@@ -607,22 +592,8 @@ func TestServeDDMAdminAPIAsPrinted(t *testing.T) {
 	t.Parallel()
 	f, out, _ := testFactory(nil)
 	f.Now = time.Now
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan *refserver.Server, 1)
 	caPath := filepath.Join(t.TempDir(), "ca.pem")
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, f, &serveOptions{Addr: "127.0.0.1:0", CAOut: caPath, DDM: true}, func(s *refserver.Server) { ready <- s })
-	}()
-	var srv *refserver.Server
-	select {
-	case srv = <-ready:
-	case err := <-done:
-		t.Fatalf("serve stopped: %v", err)
-	case <-time.After(2 * time.Minute): // a wait: the server makes its keys first
-		t.Fatal("serve did not start")
-	}
+	srv, stop := startServe(t, f, &serveOptions{Addr: "127.0.0.1:0", CAOut: caPath, DDM: true})
 	printed := out.String()
 	assert.Contains(t, printed, "DDM:     declarative management for every enrollment (--ddm)")
 	curl := fmt.Sprintf("curl -s --cacert %s --connect-to mdm.acme.test:443:127.0.0.1:%d", caPath, srv.Port())
@@ -680,6 +651,27 @@ func TestServeDDMAdminAPIAsPrinted(t *testing.T) {
 		reports++
 	}
 	assert.Equal(t, 1, reports)
-	cancel()
-	require.NoError(t, <-done)
+	stop()
+}
+
+// startServe runs `serve` with o until stop, which requires it to end
+// cleanly; it returns once the server listens.
+func startServe(t *testing.T, f *Factory, o *serveOptions) (srv *refserver.Server, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ready := make(chan *refserver.Server, 1)
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, f, o, func(s *refserver.Server) { ready <- s }) }()
+	select {
+	case srv = <-ready:
+	case err := <-done:
+		t.Fatalf("serve stopped: %v", err)
+	case <-time.After(2 * time.Minute): // a wait: the server makes its keys first
+		t.Fatal("serve did not start")
+	}
+	return srv, func() {
+		cancel()
+		require.NoError(t, <-done)
+	}
 }
