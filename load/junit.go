@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/enrollsim/enrollsim/internal/junitxml"
+	"github.com/enrollsim/enrollsim/report/junitxml"
 	"github.com/enrollsim/enrollsim/sim/event"
 )
 

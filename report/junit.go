@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/enrollsim/enrollsim/internal/junitxml"
+	"github.com/enrollsim/enrollsim/report/junitxml"
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/event"
 )
