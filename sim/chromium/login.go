@@ -737,9 +737,12 @@ func (l *login) drive() error {
 			}
 			if f := live.Form; f != nil && f.Stage <= last.form.Stage && sameHost(snap.URL, last.url) {
 				newError := live.Errors != "" && live.Errors != last.errors
-				if filled(f) && !newError {
-					// Still what the driver typed, and no new message: the
-					// page's script is at work (a spinner, a disabled button).
+				if (filled(f) || f.Busy) && !newError {
+					// Still what the driver typed, or its button disabled,
+					// and no new message: the page's script is at work. A
+					// page may disable its button before its request leaves,
+					// and on a busy machine that request reaches the driver
+					// after the page has looked settled.
 					if time.Since(last.at) > l.pageTimeout {
 						return l.fail(weblogin.KindNoCallback, "the page did not move within %s after submitting the %s on %s", l.pageTimeout, last.form.Asks, weblogin.PageName(last.url))
 					}

@@ -173,6 +173,27 @@ func TestSinglePageFlow(t *testing.T) {
 	}
 }
 
+// A page that disables its button and sends what was typed only later is
+// at work, not refusing: the user name form it still shows, with the
+// button disabled, is no rejection. The page's own delay (1.5 s, ten times
+// the driver's settle window) makes the page look settled before its
+// request leaves on every machine, so this fails whenever a disabled button
+// is read as a refusal.
+func TestPageThatSendsAfterDisablingItsButton(t *testing.T) {
+	t.Parallel()
+	p, srv := newIDP(t)
+	var secrets []string
+	ctx, cancel := loginCtx()
+	defer cancel()
+	res, err := shared.Login(ctx, (&recorder{}).fetch(noRedirects()), request(srv.URL+"/slowspa", &secrets))
+	if err != nil {
+		t.Fatalf("login: %v\ntrail:\n%s\nserver saw:\n%s", err, strings.Join(res.Trail, "\n"), p.all())
+	}
+	if res.Callback == nil || res.Callback.Query().Get("access-token") != testToken {
+		t.Fatalf("callback %v", res.Callback)
+	}
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

@@ -23,16 +23,19 @@ const (
 
 // spaPage is an Entra-like single-page flow: user name, then password,
 // then the code, each step drawn by script and posted with fetch(), ending
-// in a window.location to the callback.
+// in a window.location to the callback. Pressing a step's button disables
+// it; the post leaves SEND_AFTER ms later (0 on /spa, 1500 on /slowspa: a
+// page whose request leaves well after the page looks settled).
 const spaPage = `<!doctype html><html><head><title>Sign in</title></head><body>
 <div id="app"></div>
 <noscript>This page needs JavaScript.</noscript>
 <script>
 const app = document.getElementById('app');
+const sendAfter = SEND_AFTER;
 function step(html, handler) {
   app.innerHTML = html;
   const btn = app.querySelector('button');
-  btn.addEventListener('click', handler);
+  btn.addEventListener('click', () => { btn.disabled = true; setTimeout(handler, sendAfter); });
 }
 async function post(path, body) {
   const r = await fetch(path, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
@@ -114,7 +117,9 @@ func (p *idp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Path {
 	case "/spa":
-		html(spaPage)
+		html(strings.Replace(spaPage, "SEND_AFTER", "0", 1))
+	case "/slowspa":
+		html(strings.Replace(spaPage, "SEND_AFTER", "1500", 1))
 	case "/api/user":
 		if in["user"] != testUser {
 			reply(map[string]any{"ok": false, "error": "We couldn't find an account with that username."})

@@ -46,6 +46,9 @@ type LiveForm struct {
 	// Unfillable says why the form cannot be filled as a person would (a
 	// required field that is none of the login's), or "".
 	Unfillable string
+	// Busy: the form's button is disabled and no other can be pressed, as
+	// pages do while their script sends what was typed. A person waits.
+	Busy bool
 }
 
 // LivePage is what a browser driver needs to know of the page it shows.
@@ -100,6 +103,11 @@ func ReadLivePage(snapshot string, f Fields) (*LivePage, error) {
 		if idx, ok := b.Attr(ControlAttr); ok {
 			lf.Submit = controlSelector(idx)
 		}
+	} else {
+		lf.Busy = login.sel.Find("button, input").FilterFunction(func(_ int, c *goquery.Selection) bool {
+			k := controlKind(c)
+			return (k == "button" || k == "submit" || k == "image") && disabled(c)
+		}).Length() > 0
 	}
 	page.Form = lf
 	return page, nil
