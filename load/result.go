@@ -159,12 +159,21 @@ func (r *Result) Elapsed() time.Duration { return r.Ended.Sub(r.Started) }
 // Merge adds results of shards: counts add, histograms merge bucket by
 // bucket, throughput adds second by second from each shard's start. The
 // shards must be every shard of one load, each once (CheckShards).
-func Merge(results ...*Result) (*Result, error) {
+func Merge(results ...*Result) (*Result, error) { return merge(results, false) }
+
+// MergePartial is Merge that lets missing shards through (a pod that
+// never finished); the merged result lists the shards it holds.
+func MergePartial(results ...*Result) (*Result, error) { return merge(results, true) }
+
+func merge(results []*Result, partial bool) (*Result, error) {
 	if len(results) == 0 {
 		return nil, errors.New("nothing to merge")
 	}
 	if err := CheckShards(nil, results); err != nil {
-		return nil, err
+		var missing *MissingShardsError
+		if !partial || !errors.As(err, &missing) {
+			return nil, err
+		}
 	}
 	out := newResult()
 	out.Config = results[0].Config

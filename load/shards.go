@@ -59,9 +59,17 @@ func CheckShards(names []string, results []*Result) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("shard %s missing: give every shard of the load (given: %s)", strings.Join(missing, ", "), strings.Join(have, ", "))
+		return &MissingShardsError{Missing: missing, Have: have}
 	}
 	return nil
+}
+
+// MissingShardsError is CheckShards' refusal of results that are shards
+// of one load, each once, but not all of them; a caller may let it through.
+type MissingShardsError struct{ Missing, Have []string }
+
+func (e *MissingShardsError) Error() string {
+	return fmt.Sprintf("shard %s missing: give every shard of the load (given: %s), or merge what is there with --partial", strings.Join(e.Missing, ", "), strings.Join(e.Have, ", "))
 }
 
 // parseShardID reads a recorded "I/N".

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,7 @@ type loadOptions struct {
 	Until                string
 	Probes               bool
 	Shard                string
+	StartAt              string
 	Reports              []string
 	Timeout              time.Duration
 	Faults               []string
@@ -109,8 +111,9 @@ written).`,
 	fl.StringVar(&o.AccountsCSV, "accounts-csv", "", "CSV of accounts: identifier,password_env|password_file,totp_secret_env|totp_secret_file")
 	fl.StringVar(&o.Until, "until", "profile", "how far each device goes: profile, identity, checkin, commands, ddm (the embedded server then manages declaratively, and each device syncs)")
 	fl.BoolVar(&o.Probes, "probes", false, "also send the tester's probes (wrong passwords, second devices...)")
-	fl.StringVar(&o.Shard, "shard", "", "play shard I of N (I/N) of the arrivals; merge the json results with 'enrollsim report merge'")
-	fl.StringArrayVar(&o.Reports, "report", nil, "write results as FORMAT=PATH (text, json, html, junit; repeatable); text goes to stdout anyway")
+	fl.StringVar(&o.Shard, "shard", "", "play shard I of N (I/N) of the arrivals; merge the json results with 'enrollsim report merge' (default in a Kubernetes Indexed Job: JOB_COMPLETION_INDEX+1 of ENROLLSIM_SHARDS)")
+	fl.StringVar(&o.StartAt, "start-at", "", "start the arrivals at this instant (RFC 3339, e.g. 2026-12-07T12:00:00Z), so that the shards on several machines or pods start together")
+	fl.StringArrayVar(&o.Reports, "report", nil, "write results as FORMAT=PATH (text, json, html, junit; repeatable); text goes to stdout anyway; json=- adds the json to stdout between marker lines, for 'kubectl logs | enrollsim report merge -'")
 	fl.StringArrayVar(&o.Thresholds, "threshold", nil, "fail the load (exit 1) unless this holds: STEP:STAT<DURATION (web-login:p95<500ms, case:p99<2s), fail-rate<0.1%, rate>100/s (repeatable)")
 	fl.BoolVar(&o.Strict, "strict", false, "fail the load (exit 1) when any check FAILed, even if every enrollment ended enrolled")
 	fl.DurationVar(&o.Timeout, "timeout", 15*time.Second, "per-request timeout")
@@ -136,7 +139,11 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 	if err != nil {
 		return usageErr("--until: %v", err)
 	}
-	shard, shards, err := parseShard(o.Shard)
+	shard, shards, err := loadShard(f, o.Shard)
+	if err != nil {
+		return err
+	}
+	startAt, err := parseStartAt(o.StartAt, f.Now())
 	if err != nil {
 		return err
 	}
@@ -180,6 +187,9 @@ func runLoad(ctx context.Context, f *Factory, o *loadOptions) error {
 		}
 		defer closeMetrics()
 	}
+	if err := waitForStart(ctx, f, startAt, shard, shards); err != nil {
+		return err
+	}
 	progress := loadProgress(f)
 	res, err := load.Run(ctx, &sim.Engine{Limits: sim.Limits{Timeout: o.Timeout}}, cfg, progress)
 	if err != nil {
@@ -217,6 +227,9 @@ func parseLoadSinks(reports []string) ([]loadSink, error) {
 		format, path, ok := strings.Cut(r, "=")
 		if !ok || path == "" || !loadReportFormat(format) {
 			return nil, usageErr("--report %q: %s", r, loadReportWant)
+		}
+		if path == "-" && format != "json" {
+			return nil, usageErr("--report %q: only json=- writes to stdout (between marker lines, after the text: 'kubectl logs ... | enrollsim report merge -' reads it back); write %s to a file", r, format)
 		}
 		sinks = append(sinks, loadSink{format, path})
 	}
@@ -348,6 +361,14 @@ func writeLoadResults(f *Factory, res *load.Result, sinks []loadSink) error {
 		return incompleteErr(err, "")
 	}
 	for _, s := range sinks {
+		if s.path == "-" {
+			// After the text, for a log collector: one document between
+			// marker lines.
+			if err := load.WriteMarked(f.IO.Out, res); err != nil {
+				return incompleteErr(fmt.Errorf("--report json=-: %w", err), "")
+			}
+			continue
+		}
 		if err := writeLoadReport(s.format, s.path, res, "enrollsim "+f.Version); err != nil {
 			return incompleteErr(fmt.Errorf("--report %s=%s: %w", s.format, s.path, err), "")
 		}
@@ -366,7 +387,7 @@ func loadReportFormat(format string) bool {
 	return format == "text" || format == "json" || format == "html" || format == "junit"
 }
 
-const loadReportWant = "want text=PATH, json=PATH, html=PATH or junit=PATH"
+const loadReportWant = "want text=PATH, json=PATH, html=PATH or junit=PATH (json=- writes the json to stdout, between marker lines)"
 
 func writeLoadReport(format, path string, res *load.Result, tool string) error {
 	out, err := os.Create(path)
@@ -466,4 +487,79 @@ func loadPollStay(o *loadOptions, until event.Until) (poll, stay time.Duration, 
 		return 0, 0, usageErr("%v", err)
 	}
 	return poll, stay, nil
+}
+
+// loadShard is the shard --shard names, else, in a pod of a Kubernetes
+// Indexed Job, the one its index gives: JOB_COMPLETION_INDEX (0-based, set
+// by Kubernetes) of ENROLLSIM_SHARDS (the Job's completions, which
+// Kubernetes does not pass on, so the manifest sets it).
+func loadShard(f *Factory, flag string) (int, int, error) {
+	if flag != "" {
+		return parseShard(flag)
+	}
+	idx := f.Getenv("JOB_COMPLETION_INDEX")
+	if idx == "" {
+		return 1, 1, nil
+	}
+	i, err := strconv.Atoi(idx)
+	if err != nil || i < 0 {
+		return 0, 0, usageErr("JOB_COMPLETION_INDEX=%q: want the pod's completion index, a whole number from 0 (Kubernetes sets it in an Indexed Job); or pass --shard I/N", idx)
+	}
+	raw := f.Getenv("ENROLLSIM_SHARDS")
+	if raw == "" {
+		return 0, 0, usageErr("JOB_COMPLETION_INDEX=%d is set (a pod of an Indexed Job) but ENROLLSIM_SHARDS is not: set it to the Job's completions, or pass --shard I/N", i)
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		return 0, 0, usageErr("ENROLLSIM_SHARDS=%q: want the Job's completions, a whole number from 1", raw)
+	}
+	if i >= n {
+		return 0, 0, usageErr("JOB_COMPLETION_INDEX=%d is not below ENROLLSIM_SHARDS=%d: set ENROLLSIM_SHARDS to the Job's completions", i, n)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "load: shard %d/%d (JOB_COMPLETION_INDEX=%d, ENROLLSIM_SHARDS=%d)\n", i+1, n, i, n)
+	return i + 1, n, nil
+}
+
+// maxStartWait bounds --start-at: a start a day away is a typo.
+const maxStartWait = 24 * time.Hour
+
+func parseStartAt(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, usageErr("--start-at %q: want an RFC 3339 instant such as 2026-12-07T12:00:00Z (date -u -d '+90 sec' +%%FT%%TZ)", s)
+	}
+	if at.Sub(now) > maxStartWait {
+		return time.Time{}, usageErr("--start-at %s is %s away, over %s: a typo?", s, at.Sub(now).Round(time.Minute), maxStartWait)
+	}
+	return at, nil
+}
+
+// waitForStart holds the arrivals until --start-at, after the target and
+// the metrics are up, so that every shard starts its first arrival at the
+// same instant. A shard that comes late starts at once, and says by how
+// much it is late: its arrivals run behind the others'.
+func waitForStart(ctx context.Context, f *Factory, at time.Time, shard, shards int) error {
+	if at.IsZero() {
+		return nil
+	}
+	d := at.Sub(f.Now())
+	if d <= 0 {
+		if d < -time.Second {
+			fmt.Fprintf(f.IO.ErrOut, "load: --start-at %s passed %s ago: shard %d/%d starts now, late by that much\n", at.Format(time.RFC3339), (-d).Round(time.Millisecond), shard, shards)
+		}
+		return nil
+	}
+	fmt.Fprintf(f.IO.ErrOut, "load: shard %d/%d waits %s, until %s, to start with the others\n", shard, shards, d.Round(time.Millisecond), at.Format(time.RFC3339))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(f.IO.ErrOut, "load: interrupted before the start: nothing was played")
+		return silentExit{report.ExitInterrupted}
+	case <-t.C:
+		return nil
+	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -47,16 +48,83 @@ type mergeOptions struct {
 	Reports    []string
 	Thresholds []string
 	Strict     bool
+	Partial    bool
+}
+
+// readMergeInput reads the results one argument of report merge holds: a
+// json result, or a log with results between marker lines ("-": stdin).
+func readMergeInput(f *Factory, path string) ([]load.Logged, error) {
+	if path == "-" {
+		found, err := load.ReadLogs(f.IO.In, "stdin")
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		return found, nil
+	}
+	in, err := os.Open(path)
+	if err != nil {
+		return nil, usageErr("%s: %v", path, unwrapPathErr(err))
+	}
+	defer in.Close()
+	br := bufio.NewReader(in)
+	if first, _ := firstByte(br); first != '{' {
+		found, err := load.ReadLogs(br, path)
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		return found, nil
+	}
+	r, err := load.ReadJSON(br)
+	if err != nil {
+		return nil, usageErr("%s: %v", path, err)
+	}
+	return []load.Logged{{Name: path, Result: r}}, nil
+}
+
+// firstByte peeks at the first byte that is not white space.
+func firstByte(br *bufio.Reader) (byte, error) {
+	for i := 1; ; i++ {
+		b, err := br.Peek(i)
+		if err != nil {
+			return 0, err
+		}
+		if c := b[i-1]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return c, nil
+		}
+		if i >= 4096 {
+			return 0, nil
+		}
+	}
+}
+
+// checkShards refuses results that are not every shard of one load, each
+// once; with --partial a missing shard is named and let through.
+func checkShards(f *Factory, o *mergeOptions, names []string, results []*load.Result) error {
+	err := load.CheckShards(names, results)
+	var missing *load.MissingShardsError
+	if err == nil || !o.Partial || !errors.As(err, &missing) {
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		return nil
+	}
+	fmt.Fprintf(f.IO.ErrOut, "report merge: --partial: shard %s missing; the merged figures leave out its arrivals\n", strings.Join(missing.Missing, ", "))
+	return nil
 }
 
 func newReportMergeCmd(f *Factory) *cobra.Command {
 	o := &mergeOptions{}
 	cmd := &cobra.Command{
-		Use:   "merge RESULT.json...",
+		Use:   "merge RESULT.json|LOG|-...",
 		Short: "Combine the json results of load shards, merging their histograms exactly",
 		Long: `Combine the json results of the shards of one load (--shard I/N) into the
 result of the whole load, histograms merged bucket by bucket. Every shard
-must be there, each once: a shard given twice, or one missing, is refused.
+must be there, each once: a shard given twice, or one missing, is refused
+(exit 2); --partial merges what is there and names what is missing.
+
+A RESULT is a json file (load --report json=FILE), or a log holding results
+between marker lines (load --report json=-): the output of kubectl logs of the
+pods of an Indexed Job, read from a file or from stdin (-).
 
 The merge gates as load does, on the whole load's figures: exit 1 when an
 enrollment did not end enrolled (or the fail-rate threshold is crossed), a
@@ -64,13 +132,15 @@ enrollment did not end enrolled (or the fail-rate threshold is crossed), a
 thresholds are not carried over.`,
 		Example: `  enrollsim load --devices 9000 --shard 1/3 --report json=s1.json   # on three machines
   enrollsim report merge s1.json s2.json s3.json --report json=all.json
-  enrollsim report merge s*.json --threshold 'case:p95<2s' --threshold 'fail-rate<0.1%' --report junit=load.xml`,
+  enrollsim report merge s*.json --threshold 'case:p95<2s' --threshold 'fail-rate<0.1%' --report junit=load.xml
+  kubectl logs -l job-name=enrollsim-load --tail=-1 --max-log-requests=50 | enrollsim report merge - --report html=load.html`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runReportMerge(f, o, args) },
 	}
 	cmd.Flags().StringArrayVar(&o.Reports, "report", nil, "also write the merged result as FORMAT=PATH (text, json, html, junit)")
 	cmd.Flags().StringArrayVar(&o.Thresholds, "threshold", nil, "as load's: exit 1 unless this holds of the merged result (repeatable)")
 	cmd.Flags().BoolVar(&o.Strict, "strict", false, "exit 1 when any check FAILed in any shard")
+	cmd.Flags().BoolVar(&o.Partial, "partial", false, "merge even when shards are missing (a pod that never finished), naming them; a shard given twice is still refused")
 	return cmd
 }
 
@@ -83,7 +153,10 @@ func runReportMerge(f *Factory, o *mergeOptions, paths []string) error {
 	if err != nil {
 		return err
 	}
-	var results []*load.Result
+	var (
+		results []*load.Result
+		names   []string
+	)
 	given := map[string]string{}
 	for _, path := range paths {
 		clean := filepath.Clean(path)
@@ -94,21 +167,22 @@ func runReportMerge(f *Factory, o *mergeOptions, paths []string) error {
 			return usageErr("%s is given twice: give each shard once", path)
 		}
 		given[clean] = path
-		in, err := os.Open(path)
+		found, err := readMergeInput(f, path)
 		if err != nil {
-			return usageErr("%s: %v", path, unwrapPathErr(err))
+			return err
 		}
-		r, err := load.ReadJSON(in)
-		in.Close()
-		if err != nil {
-			return usageErr("%s: %v", path, err)
+		for _, l := range found {
+			names, results = append(names, l.Name), append(results, l.Result)
 		}
-		results = append(results, r)
 	}
-	if err := load.CheckShards(paths, results); err != nil {
-		return usageErr("%v", err)
+	if err := checkShards(f, o, names, results); err != nil {
+		return err
 	}
-	merged, err := load.Merge(results...)
+	merge := load.Merge
+	if o.Partial {
+		merge = load.MergePartial
+	}
+	merged, err := merge(results...)
 	if err != nil {
 		return usageErr("%v", err)
 	}

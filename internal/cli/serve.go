@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,10 +23,13 @@ import (
 )
 
 type serveOptions struct {
-	Addr       string
-	Faults     []string
-	CAOut      string
-	SecretsDir string
+	Addr        string
+	AllowRemote bool
+	CACert      string
+	CAKey       string
+	Faults      []string
+	CAOut       string
+	SecretsDir  string
 	// AxM*: register with an 'enrollsim axm serve' stand-in instead of the
 	// built-in one, as a vendor's server registers with Apple.
 	AxMBaseURL string
@@ -49,7 +53,8 @@ func newServeCmd(f *Factory, ready func(*refserver.Server)) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the reference server (conforming, or with --fault) until interrupted",
-		Long: `Run the reference server on a loopback address until interrupted.
+		Long: `Run the reference server on a loopback address until interrupted (any
+address with --allow-remote, as in a Kubernetes pod).
 
 It serves the organisation domain acme.test, the MDM host mdm.acme.test and an
 AxM stand-in axm.test over HTTPS, with a CA generated at start and written to
@@ -60,7 +65,11 @@ plays against it from another terminal.`,
 			return runServe(cmd.Context(), f, o, ready)
 		},
 	}
-	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one)")
+	cmd.AddCommand(newServeCACmd(f))
+	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one); another only with --allow-remote")
+	cmd.Flags().BoolVar(&o.AllowRemote, "allow-remote", false, "let --addr be any address (0.0.0.0:8443 in a pod): whoever reaches it can sign in as the test accounts and use the unauthenticated admin API")
+	cmd.Flags().StringVar(&o.CACert, "ca-cert", "", "issue the server's certificates under this CA (PEM, from 'enrollsim serve ca') instead of a new one, so clients elsewhere can trust it beforehand")
+	cmd.Flags().StringVar(&o.CAKey, "ca-key", "", "with --ca-cert: its private key (PEM)")
 	cmd.Flags().StringArrayVar(&o.Faults, "fault", nil, "switch on a fault (repeatable; see 'enrollsim list faults')")
 	cmd.Flags().StringVar(&o.CAOut, "ca-out", "", "where to write the CA certificate (default: a new temporary directory)")
 	cmd.Flags().StringVar(&o.SecretsDir, "secrets-dir", "", "where to write each test account's password and TOTP seed files, mode 0600 (default: beside the CA)")
@@ -81,8 +90,11 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 	if o.CommandDelay < 0 {
 		return usageErr("--command-delay %s: want 0 or a positive duration such as 3s", o.CommandDelay)
 	}
-	cfg := refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now, CommandDelay: o.CommandDelay, DDM: o.DDM}
+	cfg := refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now, CommandDelay: o.CommandDelay, DDM: o.DDM, AllowRemote: o.AllowRemote}
 	var err error
+	if cfg.CA, err = serveCA(f, o); err != nil {
+		return err
+	}
 	if cfg.APNs, err = serveAPNs(o); err != nil {
 		return err
 	}
@@ -103,9 +115,10 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 	}
 	srv, err := refserver.Start(cfg)
 	if err != nil {
-		return usageHint(err, "see 'enrollsim list faults'; --addr must be a loopback address such as 127.0.0.1:8443")
+		return usageHint(err, "see 'enrollsim list faults'; --addr must be a loopback address such as 127.0.0.1:8443, or pass --allow-remote")
 	}
 	defer srv.Close()
+	warnRemote(f.IO.ErrOut, srv.Addr())
 	caPath := o.CAOut
 	if caPath == "" {
 		dir, err := os.MkdirTemp("", "enrollsim-serve-")
@@ -283,4 +296,94 @@ func serveAPNs(o *serveOptions) (*refserver.APNs, error) {
 		}
 	}
 	return a, nil
+}
+
+// serveCA reads --ca-cert and --ca-key.
+func serveCA(f *Factory, o *serveOptions) (*refserver.CA, error) {
+	if (o.CACert == "") != (o.CAKey == "") {
+		return nil, usageErr("--ca-cert and --ca-key go together: give both (enrollsim serve ca --out DIR makes them) or neither")
+	}
+	if o.CACert == "" {
+		return nil, nil
+	}
+	certPEM, err := os.ReadFile(o.CACert)
+	if err != nil {
+		return nil, usageErr("--ca-cert: %v", unwrapPathErr(err))
+	}
+	keyPEM, err := os.ReadFile(o.CAKey)
+	if err != nil {
+		return nil, usageErr("--ca-key: %v", unwrapPathErr(err))
+	}
+	ca, err := refserver.ParseCA(certPEM, keyPEM, f.Now())
+	if err != nil {
+		return nil, usageErr("--ca-cert %s --ca-key %s: %v", o.CACert, o.CAKey, err)
+	}
+	return ca, nil
+}
+
+// warnRemote says what a server beyond loopback exposes, once, on stderr.
+func warnRemote(w io.Writer, addr string) {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
+		return
+	}
+	fmt.Fprintf(w, `serve: listening on %s, beyond this machine (--allow-remote). Whoever reaches it can
+  sign in as its test accounts (the built-in ones have fixed passwords; the pattern accounts'
+  derive from the master secret), enroll devices, and read and change every enrollment through
+  the unauthenticated admin API (/admin/: tokens, command queues, declarations).
+  It is a test server: keep it where only the tester reaches it (in Kubernetes: a ClusterIP
+  Service, no Ingress, no LoadBalancer).
+`, addr)
+}
+
+func newServeCACmd(f *Factory) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "ca",
+		Short: "Make a CA for 'serve --ca-cert --ca-key', to trust the server beforehand (e.g. as a Kubernetes Secret)",
+		Long: `Make an ECDSA P-256 certificate authority, valid for a year, and write
+ca.pem and ca-key.pem (mode 0600) into --out. 'enrollsim serve --ca-cert
+DIR/ca.pem --ca-key DIR/ca-key.pem' issues its certificates under it, so a
+client elsewhere (a load's pods: --cacert DIR/ca.pem) trusts the server before
+it starts. Existing files are not overwritten.`,
+		Example: `  enrollsim serve ca --out ca
+  kubectl create secret generic enrollsim-ca --from-file=ca.pem=ca/ca.pem --from-file=ca-key.pem=ca/ca-key.pem`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usageErr("--out: which directory? e.g. --out ca")
+			}
+			return writeServeCA(f, out)
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "directory to write ca.pem and ca-key.pem into (made when missing)")
+	return cmd
+}
+
+func writeServeCA(f *Factory, dir string) error {
+	certPath, keyPath := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca-key.pem")
+	for _, p := range []string{certPath, keyPath} {
+		if _, err := os.Stat(p); err == nil {
+			return usageErr("%s exists: move it away or pick another --out (a CA is not overwritten: what trusts it would stop)", p)
+		}
+	}
+	ca, err := refserver.NewCA(f.Now())
+	if err != nil {
+		return incompleteErr(err, "")
+	}
+	certPEM, keyPEM, err := ca.PEM()
+	if err != nil {
+		return incompleteErr(err, "")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usageErr("--out: %v", unwrapPathErr(err))
+	}
+	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		return incompleteErr(fmt.Errorf("writing %s: %w", keyPath, err), "")
+	}
+	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+		return incompleteErr(fmt.Errorf("writing %s: %w", certPath, err), "")
+	}
+	fmt.Fprintf(f.IO.Out, "wrote %s and %s (the key, mode 0600), valid until %s\n", certPath, keyPath, ca.Cert.NotAfter.Format("2006-01-02"))
+	return nil
 }

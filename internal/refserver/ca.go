@@ -49,7 +49,7 @@ type authority struct {
 	identity *identityCA // devices' MDM identities, over SCEP (identityca.go)
 }
 
-func newAuthority(now time.Time) (*authority, error) {
+func newAuthority(now time.Time, given *CA) (*authority, error) {
 	// The validity window spans both the injected clock and the wall clock:
 	// TLS clients judge the certificate by their own clock, which may be
 	// either one when a test pins Config.Now to a fixed date.
@@ -64,10 +64,12 @@ func newAuthority(now time.Time) (*authority, error) {
 	notBefore = notBefore.Add(-time.Hour)
 	notAfter = notAfter.Add(7 * 24 * time.Hour)
 
-	caCert, caKey, err := newCA("enrollsim reference server CA", notBefore, notAfter)
+	caCert, caKey, err := mainCA(given, notBefore, notAfter)
 	if err != nil {
 		return nil, err
 	}
+	// What the given CA issues lies within its own validity.
+	notBefore, notAfter = later(notBefore, caCert.NotBefore), earlier(notAfter, caCert.NotAfter)
 	leaf, err := issueLeaf(caCert, caKey, leafDNSNames, leafIPs, notBefore, notAfter)
 	if err != nil {
 		return nil, err
@@ -118,6 +120,28 @@ func newAuthority(now time.Time) (*authority, error) {
 		privateCAPEM:  pemCert(privateCACert),
 		privateLeaf:   privateLeaf,
 	}, nil
+}
+
+// mainCA is the given authority, else a new one.
+func mainCA(given *CA, notBefore, notAfter time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	if given != nil {
+		return given.Cert, given.Key, nil
+	}
+	return newCA("enrollsim reference server CA", notBefore, notAfter)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // newCA makes a self-signed ECDSA P-256 CA that may issue one level of

@@ -43,9 +43,17 @@ const defaultSlowDelay = 20 * time.Second
 // Config selects the server's behaviour. The zero value is a conforming
 // server on a random loopback port.
 type Config struct {
+	// AllowRemote lets Addr be any address, as in a pod serving a cluster:
+	// the admin API and the accounts' sign-ins are then open to whoever
+	// reaches it.
+	AllowRemote bool
+	// CA, when set, is the authority the server issues its certificates
+	// under, instead of one made at start (the private CA of the
+	// private-ca fault is still made at start).
+	CA *CA
 	Faults    []string                         // names from Faults(); all switched on together
 	Now       func() time.Time                 // clock for timestamps, token expiry and TOTP; default time.Now
-	Addr      string                           // listen address; loopback only; default "127.0.0.1:0"
+	Addr      string                           // listen address; loopback only unless AllowRemote; default "127.0.0.1:0"
 	SlowDelay time.Duration                    // how long wellknown-slow stalls; default 20s
 	Logf      func(format string, args ...any) // optional request and error log; nil logs nothing
 	// TOTPNow, when set, is the time at which the second factor of the
@@ -276,8 +284,10 @@ func newServer(cfg Config) (*Server, error) {
 	if cfg.SlowDelay <= 0 {
 		cfg.SlowDelay = defaultSlowDelay
 	}
-	if err := checkLoopback(cfg.Addr); err != nil {
-		return nil, err
+	if !cfg.AllowRemote {
+		if err := checkLoopback(cfg.Addr); err != nil {
+			return nil, err
+		}
 	}
 	if pa := cfg.Accounts; pa.Count != 0 {
 		switch {
@@ -293,7 +303,7 @@ func newServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ca, err := newAuthority(cfg.Now())
+	ca, err := newAuthority(cfg.Now(), cfg.CA)
 	if err != nil {
 		return nil, err
 	}
