@@ -50,7 +50,7 @@ type Config struct {
 	// CA, when set, is the authority the server issues its certificates
 	// under, instead of one made at start (the private CA of the
 	// private-ca fault is still made at start).
-	CA *CA
+	CA        *CA
 	Faults    []string                         // names from Faults(); all switched on together
 	Now       func() time.Time                 // clock for timestamps, token expiry and TOTP; default time.Now
 	Addr      string                           // listen address; loopback only unless AllowRemote; default "127.0.0.1:0"
