@@ -9,7 +9,8 @@
 # Tags: enrollsim:VERSION and enrollsim:latest; the chromium variant
 # (Containerfile.chromium) enrollsim:VERSION-chromium and enrollsim:chromium.
 # VERSION=v1.2.3 overrides git, IMAGE_NAME the name, IMAGE_TOOL=docker the
-# tool, CA_BUNDLE the CA roots copied in (default Debian's bundle).
+# tool, CA_BUNDLE the CA roots copied in (default Debian's bundle), GOARCH
+# the architecture (default this machine's).
 set -euo pipefail
 
 variant=${1:-static}
@@ -64,7 +65,7 @@ printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' \
 printf '%s\n' 'root:x:0:' 'enrollsim:x:65532:' >"$ctx/etc/group"
 cp "$file" "$ctx/Containerfile"
 
-"$tool" build --file "$ctx/Containerfile" \
+"$tool" build --file "$ctx/Containerfile" --platform "linux/$arch" \
   --build-arg "VERSION=$version" --build-arg "REVISION=$revision" \
   --tag "$name:$tag$suffix" --tag "$name:$latest" "$ctx"
 echo "image $name:$tag$suffix (and $name:$latest) built with $tool"
