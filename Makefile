@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/enrollsim
 
-.PHONY: run test build release bench bench-all vet fmt cover clean screenshot load-screenshot
+.PHONY: run test build release image image-chromium bench bench-all vet fmt cover clean screenshot load-screenshot
 
 run: build
 	./$(BIN) run
@@ -18,10 +18,22 @@ build:
 release:
 	scripts/release.sh dist
 
+# image builds the container image enrollsim:VERSION (and :latest) with
+# podman (IMAGE_TOOL=docker for docker): the static binary, the CA roots and
+# a non-root user on an empty base (Containerfile). image-chromium builds
+# the variant with Debian's Chromium (Containerfile.chromium), which pulls
+# debian:bookworm-slim and so needs a registry.
+image:
+	scripts/image.sh static
+
+image-chromium:
+	scripts/image.sh chromium
+
 # deps installs what the tests need beyond Go: xmllint validates the junit
 # report; Chromium (Debian's package, never a downloaded build) runs the
 # browser sign-in driver and its tests; socat terminates TLS with OpenSSL
-# for the reference server's tls12-no-ems fault (Go's TLS always does EMS).
+# for the reference server's tls12-no-ems fault (Go's TLS always does EMS);
+# podman builds the container image (make image) and its test.
 # apt-get.sh waits up to five minutes for a lock another apt-get holds
 # (DPkg::Lock::Timeout=300 for dpkg's, and a retry for the lists lock of
 # update, which that option does not cover) rather than failing at once, as
@@ -32,6 +44,7 @@ deps:
 	@command -v xmllint >/dev/null || ($(APT) update -qq && $(APT) install -y -qq libxml2-utils)
 	@command -v chromium >/dev/null || ($(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium)
 	@command -v socat >/dev/null || ($(APT) update -qq && $(APT) install -y -qq socat)
+	@command -v podman >/dev/null || ($(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq podman)
 
 test: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
