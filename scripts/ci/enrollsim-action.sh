@@ -229,7 +229,7 @@ run() {
   for a in ${suites[@]+"${suites[@]}"} ${extra[@]+"${extra[@]}"}; do
     case $a in -*) shown+=("${a%%=*}") ;; esac
   done
-  say "enrollsim run ${suites[*]:-(the default suite)} ${shown[*]:-}"
+  say "enrollsim run ${suites[*]:-(the default suite)}${shown[*]:+ ${shown[*]}}"
   code=0
   "${cmd[@]}" || code=$?
   summarize "$md"
