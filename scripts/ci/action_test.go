@@ -324,6 +324,37 @@ func TestActionFailingRun(t *testing.T) {
 	assert.Contains(t, summary, "enrollsim report: FAIL")
 	assert.Contains(t, summary, "WK-001")
 	assert.Equal(t, "1", job.outputs(t)["exit-code"])
+
+	require.NoError(t, os.WriteFile(job.summary, nil, 0o644))
+	r = job.run(t, map[string]string{"ENROLLSIM_SUITE": "qa/fail.yaml", "ENROLLSIM_VERSION": testVersion, "ENROLLSIM_SUMMARY": "false"})
+	require.Equal(t, 1, r.code, "stderr:\n%s", r.stderr)
+	assert.Empty(t, readFile(t, job.summary), "summary: false leaves the step summary alone")
+}
+
+// A markdown report over GitHub's 1 MiB step summary limit (which would
+// drop the summary whole) goes in cut, saying where the whole one is; the
+// step exits with the binary's code, whatever it is. The "binary" is a
+// script that writes 2 MiB of markdown and exits 3.
+func TestActionCutsAHugeSummary(t *testing.T) {
+	enrollsimBinary(t)
+	fake := filepath.Join(t.TempDir(), "enrollsim")
+	body := `#!/bin/sh
+for a in "$@"; do
+  case $a in markdown=*) head -c 2097152 /dev/zero | tr '\0' 'x' >"${a#markdown=}" ;; esac
+done
+exit 3
+`
+	require.NoError(t, os.WriteFile(fake, []byte(body), 0o755))
+	_, url := serveRelease(t, fake, "")
+	job := newJob(t, url)
+
+	r := job.run(t, map[string]string{"ENROLLSIM_VERSION": testVersion})
+	require.Equal(t, 3, r.code, "stderr:\n%s", r.stderr)
+	assert.Contains(t, r.stderr, "enrollsim run (the default suite)")
+	summary := readFile(t, job.summary)
+	assert.LessOrEqual(t, len(summary), 1024*1024)
+	assert.Contains(t, summary, "cut at 1 MiB, the step summary limit: the whole report is enrollsim-summary.md")
+	assert.Equal(t, "3", job.outputs(t)["exit-code"])
 }
 
 // A download whose checksum is not the one SHA256SUMS lists is refused and
