@@ -382,22 +382,28 @@ func TestActionRefusesChecksumMismatch(t *testing.T) {
 }
 
 // A version with no release is a clear error naming it, not curl's alone;
-// one that is not a tag is refused before any request.
+// one that is not a tag, or a download URL that is not http(s), is refused
+// before any request.
 func TestActionUnknownVersion(t *testing.T) {
 	bin := enrollsimBinary(t)
 	rel, url := serveRelease(t, bin, "")
 	for _, tc := range []struct {
-		version string
-		code    int
-		says    string
+		version, base string // base: the server's when empty
+		code          int
+		says          string
 	}{
-		{"v0.0.1", 3, "not found (HTTP 404) at " + url + "/download/v0.0.1/SHA256SUMS; is there a release v0.0.1"},
-		{"../../etc", 2, "version '../../etc' is not a release tag"},
-		{"v1 --help", 2, "is not a release tag"},
+		{"v0.0.1", "", 3, "not found (HTTP 404) at " + url + "/download/v0.0.1/SHA256SUMS; is there a release v0.0.1"},
+		{"../../etc", "", 2, "version '../../etc' is not a release tag"},
+		{"v1 --help", "", 2, "is not a release tag"},
+		{testVersion, "file:///etc", 2, "download URL 'file:///etc' is not an https:// URL"},
 	} {
-		t.Run(tc.version, func(t *testing.T) {
+		t.Run(tc.version+tc.base, func(t *testing.T) {
 			job := newJob(t, url)
-			r := job.run(t, map[string]string{"ENROLLSIM_SUITE": "qa/pass.yaml", "ENROLLSIM_VERSION": tc.version})
+			vars := map[string]string{"ENROLLSIM_SUITE": "qa/pass.yaml", "ENROLLSIM_VERSION": tc.version}
+			if tc.base != "" {
+				vars["ENROLLSIM_DOWNLOAD_URL"] = tc.base
+			}
+			r := job.run(t, vars)
 			assert.Equal(t, tc.code, r.code, "stderr:\n%s", r.stderr)
 			assert.Contains(t, r.stderr, tc.says)
 			assert.Equal(t, tc.code, mustAtoi(t, job.outputs(t)["exit-code"]))

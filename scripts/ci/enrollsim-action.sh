@@ -251,6 +251,10 @@ main() {
   command -v curl >/dev/null 2>&1 || die 3 "curl is not installed"
   base=${ENROLLSIM_DOWNLOAD_URL:-$default_base}
   base=${base%/}
+  case $base in
+    https://* | http://*) ;;
+    *) die 2 "download URL '$base' is not an https:// URL" ;;
+  esac
   local plat
   plat=$(platform)
   read -r os arch ext <<<"$plat"
