@@ -92,7 +92,7 @@ curl_opts() {
   esac
   curl_args=(--silent --show-error --fail --location --max-redirs 10
     --proto "$proto" --proto-redir "$proto"
-    --connect-timeout 20 --max-time 600 --retry 3 --retry-delay 2)
+    --connect-timeout 20 --max-time 600 --retry 3 --retry-delay 2 --retry-max-time 120)
 }
 
 # fetch URL DEST MAXBYTES WHAT downloads one file; --max-filesize refuses a
@@ -157,13 +157,13 @@ verify() {
   fi
 }
 
-# install sets bin to a verified binary of $version: the one cached by an
+# install_binary sets bin to a verified binary of $version: the one cached by an
 # earlier job on this runner if it still matches its SHA256SUMS, else a
 # fresh download, checked before it is made executable, then cached. The
 # cache follows the runner's tool cache layout (TOOL/VERSION/ARCH), so a
 # self-hosted runner downloads each version once; a hosted runner starts
 # empty each job.
-install() {
+install_binary() {
   local root dir tmp
   root=${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}}/enrollsim
   dir=$root/$version/$os-$arch
@@ -261,7 +261,7 @@ main() {
   curl_opts
   resolve_version
   file=enrollsim_${version}_${os}_${arch}${ext}
-  install
+  install_binary
   if [ -n "${ENROLLSIM_WORKING_DIRECTORY:-}" ]; then
     cd "$ENROLLSIM_WORKING_DIRECTORY" || die 2 "working directory $ENROLLSIM_WORKING_DIRECTORY: not found"
   fi
