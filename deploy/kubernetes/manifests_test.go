@@ -5,7 +5,9 @@
 package kubernetes_test
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path"
 	"sort"
 	"strconv"
@@ -26,14 +28,23 @@ const image = "ghcr.io/enrollsim/enrollsim:v0.1.0"
 // (internal/refserver; this package imports nothing internal).
 var servedHosts = []string{"acme.test", "axm.test", "idp.acme.test", "mdm.acme.test"}
 
+// optional are the manifests the base leaves out, applied on their own.
+var optional = map[string]bool{"podmonitor.yaml": true}
+
 func TestManifestsDecodeStrictly(t *testing.T) {
 	b := loadBundle(t)
+	require.Equal(t, "enrollsim", b.namespace.Name)
 	for _, m := range b.all {
-		if o, ok := m.obj.(interface{ GetNamespace() string }); ok {
+		o, ok := m.obj.(interface{ GetNamespace() string })
+		if !ok {
+			continue
+		}
+		if optional[m.file] {
+			require.Equal(t, b.namespace.Name, o.GetNamespace(), "%s: applied with kubectl apply -f, it names its namespace", m.file)
+		} else {
 			require.Empty(t, o.GetNamespace(), "%s: the kustomization sets the namespace", m.file)
 		}
 	}
-	require.Equal(t, "enrollsim", b.namespace.Name)
 }
 
 func TestLoadJobIsIndexedAndSharded(t *testing.T) {
@@ -248,28 +259,57 @@ func TestPodMonitorScrapesTheLoad(t *testing.T) {
 	require.Equal(t, "/metrics", ep.Path)
 }
 
-// TestKustomizationsListTheFiles holds each kustomization to its directory:
-// the base lists every manifest there, the overlay the base and its own. A
-// file left out would never be applied; one listed but gone fails the apply.
-func TestKustomizationsListTheFiles(t *testing.T) {
+// TestKustomizationListsTheFiles holds the base to its directory: it lists
+// every manifest there but the optional ones. A file left out would never be
+// applied; one listed but gone fails the apply.
+func TestKustomizationListsTheFiles(t *testing.T) {
 	b := loadBundle(t)
 	files, err := yamlFiles(".")
 	require.NoError(t, err)
-	byDir := map[string][]string{}
+	var want []string
 	for _, f := range files {
-		if !isKustomization(f) {
-			byDir[path.Dir(f)] = append(byDir[path.Dir(f)], path.Base(f))
+		require.Equal(t, ".", path.Dir(f), "%s: one directory, no overlays below the base (kustomize refuses the cycle)", f)
+		if !isKustomization(f) && !optional[f] {
+			want = append(want, f)
 		}
 	}
-	require.Len(t, b.kustomizations, len(byDir), "a kustomization in every directory with manifests")
-	want := map[string][]string{".": byDir["."], "monitoring": append([]string{".."}, byDir["monitoring"]...)}
-	require.Equal(t, []string{"podmonitor.yaml"}, byDir["monitoring"], "the PodMonitor alone is optional")
-	for dir, k := range b.kustomizations {
-		require.Contains(t, want, dir)
-		got := append([]string(nil), k.Resources...)
-		sort.Strings(got)
-		sort.Strings(want[dir])
-		require.Equal(t, want[dir], got, "%s/kustomization.yaml resources", dir)
-		require.Equal(t, b.namespace.Name, k.Namespace, dir)
+	require.Len(t, b.kustomizations, 1)
+	k := b.kustomizations["."]
+	require.NotNil(t, k, "kustomization.yaml in deploy/kubernetes")
+	got := append([]string(nil), k.Resources...)
+	sort.Strings(got)
+	require.Equal(t, want, got, "kustomization.yaml resources")
+	require.Equal(t, b.namespace.Name, k.Namespace)
+}
+
+// TestKustomizeBuilds builds the base with the kustomize inside kubectl, when
+// there is a kubectl, and decodes what it makes: every object in the
+// namespace, the same objects as the files.
+func TestKustomizeBuilds(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("no kubectl: the kustomization is checked by TestKustomizationListsTheFiles alone")
 	}
+	out, err := exec.Command(kubectl, "kustomize", ".").Output()
+	require.NoError(t, err, "kubectl kustomize")
+	docs, err := splitDocuments(out)
+	require.NoError(t, err)
+	b := loadBundle(t)
+	var kinds []string
+	for _, doc := range docs {
+		obj, err := decodeStrict(doc)
+		require.NoError(t, err)
+		o := obj.(interface {
+			GetNamespace() string
+			GetName() string
+		})
+		kind := strings.TrimPrefix(fmt.Sprintf("%T", obj), "*v1.")
+		kinds = append(kinds, kind+"/"+o.GetName())
+		if kind != "Namespace" {
+			require.Equal(t, b.namespace.Name, o.GetNamespace(), kind)
+		}
+	}
+	sort.Strings(kinds)
+	require.Equal(t, []string{"ConfigMap/enrollsim-load", "Deployment/enrollsim-server", "Job/enrollsim-load",
+		"Namespace/enrollsim", "Service/enrollsim-server"}, kinds)
 }
