@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -312,4 +313,35 @@ func TestKustomizeBuilds(t *testing.T) {
 	sort.Strings(kinds)
 	require.Equal(t, []string{"ConfigMap/enrollsim-load", "Deployment/enrollsim-server", "Job/enrollsim-load",
 		"Namespace/enrollsim", "Service/enrollsim-server"}, kinds)
+}
+
+// TestRunbookMatchesTheManifests keeps docs/kubernetes.md's commands on the
+// objects' names, and its create configmap command, which writes the whole
+// ConfigMap again, on every key: one left out would leave a $(VAR) unset.
+func TestRunbookMatchesTheManifests(t *testing.T) {
+	b := loadBundle(t)
+	data, err := os.ReadFile("../../docs/kubernetes.md")
+	require.NoError(t, err)
+	doc := string(data)
+	for _, ref := range []string{
+		"job/" + b.job.Name, "job " + b.job.Name, "job-name=" + b.job.Name,
+		"deployment/" + b.server.Name, "configmap " + b.config.Name,
+		"kubectl -n " + b.namespace.Name + " ",
+	} {
+		require.Contains(t, doc, ref)
+	}
+	start := strings.Index(doc, "kubectl -n "+b.namespace.Name+" create configmap "+b.config.Name)
+	require.GreaterOrEqual(t, start, 0, "the runbook's create configmap command")
+	end := strings.Index(doc[start:], "| kubectl apply -f -")
+	require.Greater(t, end, 0)
+	var keys, want []string
+	for _, m := range regexp.MustCompile(`--from-literal=([a-z-]+)=`).FindAllStringSubmatch(doc[start:start+end], -1) {
+		keys = append(keys, m[1])
+	}
+	for k := range b.config.Data {
+		want = append(want, k)
+	}
+	sort.Strings(keys)
+	sort.Strings(want)
+	require.Equal(t, want, keys, "the create configmap command sets every key")
 }
