@@ -5,9 +5,7 @@
 package kubernetes_test
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"regexp"
 	"sort"
@@ -281,38 +279,6 @@ func TestKustomizationListsTheFiles(t *testing.T) {
 	sort.Strings(got)
 	require.Equal(t, want, got, "kustomization.yaml resources")
 	require.Equal(t, b.namespace.Name, k.Namespace)
-}
-
-// TestKustomizeBuilds builds the base with the kustomize inside kubectl, when
-// there is a kubectl, and decodes what it makes: every object in the
-// namespace, the same objects as the files.
-func TestKustomizeBuilds(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("no kubectl: the kustomization is checked by TestKustomizationListsTheFiles alone")
-	}
-	out, err := exec.Command(kubectl, "kustomize", ".").Output()
-	require.NoError(t, err, "kubectl kustomize")
-	docs, err := splitDocuments(out)
-	require.NoError(t, err)
-	b := loadBundle(t)
-	var kinds []string
-	for _, doc := range docs {
-		obj, err := decodeStrict(doc)
-		require.NoError(t, err)
-		o := obj.(interface {
-			GetNamespace() string
-			GetName() string
-		})
-		kind := strings.TrimPrefix(fmt.Sprintf("%T", obj), "*v1.")
-		kinds = append(kinds, kind+"/"+o.GetName())
-		if kind != "Namespace" {
-			require.Equal(t, b.namespace.Name, o.GetNamespace(), kind)
-		}
-	}
-	sort.Strings(kinds)
-	require.Equal(t, []string{"ConfigMap/enrollsim-load", "Deployment/enrollsim-server", "Job/enrollsim-load",
-		"Namespace/enrollsim", "Service/enrollsim-server"}, kinds)
 }
 
 // TestRunbookMatchesTheManifests keeps docs/kubernetes.md's commands on the
