@@ -308,11 +308,11 @@ func serveCA(f *Factory, o *serveOptions) (*refserver.CA, error) {
 	}
 	certPEM, err := os.ReadFile(o.CACert)
 	if err != nil {
-		return nil, usageErr("--ca-cert: %v", unwrapPathErr(err))
+		return nil, usageErr("--ca-cert %s: %v", o.CACert, unwrapPathErr(err))
 	}
 	keyPEM, err := os.ReadFile(o.CAKey)
 	if err != nil {
-		return nil, usageErr("--ca-key: %v", unwrapPathErr(err))
+		return nil, usageErr("--ca-key %s: %v", o.CAKey, unwrapPathErr(err))
 	}
 	ca, err := refserver.ParseCA(certPEM, keyPEM, f.Now())
 	if err != nil {
