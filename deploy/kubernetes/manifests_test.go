@@ -5,6 +5,7 @@
 package kubernetes_test
 
 import (
+	"errors"
 	"os"
 	"path"
 	"regexp"
@@ -57,7 +58,7 @@ func TestLoadJobIsIndexedAndSharded(t *testing.T) {
 	ctr := container(t, job.Template.Spec)
 	shards := env(ctr)["ENROLLSIM_SHARDS"]
 	require.Equal(t, strconv.Itoa(int(*job.Completions)), shards, "ENROLLSIM_SHARDS is the Job's completions")
-	require.Equal(t, "ENROLLSIM_SHARDS", ctr.Env[0].Name, "first: docs/kubernetes.md's scaling patch replaces env/0")
+	require.Equal(t, "ENROLLSIM_SHARDS", ctr.Env[0].Name, "first: the runbook's scaling patch (README, On Kubernetes) replaces env/0")
 
 	require.Equal(t, corev1.RestartPolicyNever, job.Template.Spec.RestartPolicy)
 	require.NotNil(t, job.BackoffLimitPerIndex, "a failed shard fails alone, leaving the others to finish")
@@ -229,7 +230,7 @@ func TestSecretsAgree(t *testing.T) {
 		}
 	}
 
-	doc, err := os.ReadFile("../../docs/kubernetes.md")
+	doc, err := runbook()
 	require.NoError(t, err)
 	for _, cmd := range []string{
 		"kubectl -n enrollsim create secret generic enrollsim-ca --from-file=ca.pem=",
@@ -281,14 +282,13 @@ func TestKustomizationListsTheFiles(t *testing.T) {
 	require.Equal(t, b.namespace.Name, k.Namespace)
 }
 
-// TestRunbookMatchesTheManifests keeps docs/kubernetes.md's commands on the
+// TestRunbookMatchesTheManifests keeps the runbook's (README, "On Kubernetes") commands on the
 // objects' names, and its create configmap command, which writes the whole
 // ConfigMap again, on every key: one left out would leave a $(VAR) unset.
 func TestRunbookMatchesTheManifests(t *testing.T) {
 	b := loadBundle(t)
-	data, err := os.ReadFile("../../docs/kubernetes.md")
+	doc, err := runbook()
 	require.NoError(t, err)
-	doc := string(data)
 	for _, ref := range []string{
 		"job/" + b.job.Name, "job " + b.job.Name, "job-name=" + b.job.Name,
 		"deployment/" + b.server.Name, "configmap " + b.config.Name,
@@ -310,4 +310,25 @@ func TestRunbookMatchesTheManifests(t *testing.T) {
 	sort.Strings(keys)
 	sort.Strings(want)
 	require.Equal(t, want, keys, "the create configmap command sets every key")
+}
+
+// runbook is the README's "On Kubernetes" section, up to the next heading.
+func runbook() (string, error) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		return "", err
+	}
+	readme := string(data)
+	start := strings.Index(readme, "### On Kubernetes")
+	if start < 0 {
+		return "", errors.New(`README.md has no "### On Kubernetes" section`)
+	}
+	rest := readme[start+3:]
+	if end := strings.Index(rest, "\n## "); end >= 0 {
+		rest = rest[:end]
+	}
+	if end := strings.Index(rest, "\n### "); end >= 0 {
+		rest = rest[:end]
+	}
+	return readme[start:start+3] + rest, nil
 }
