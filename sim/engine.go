@@ -174,6 +174,11 @@ type Target struct {
 	// saw of the server's registration (ABM-001/002/006/007); nil: the
 	// registration is not under test.
 	AxM *AxMRegistration
+	// Prepare, when set, runs before each case's first step, in the case's
+	// time: what the target needs done once before any of its cases (the
+	// embedded server's AxM observation, which fills AxM), guarded by the
+	// target itself so that it runs once and every case waits for it.
+	Prepare func(context.Context)
 	// Push, when set, is where pushes to this target's devices land (the
 	// APNs stand-in its server pushes through): after an empty answer a
 	// device waits for a push instead of polling (push.go). Nil: it polls.
@@ -318,6 +323,10 @@ func ParseLoginDriver(s string) (string, error) {
 // Plan is what a run plays.
 type Plan struct {
 	Cases []Case
+	// Began is when the run began, its setup included (servers started,
+	// files read): the run-start event's time, so that a report's wall
+	// time counts the setup too. Zero: when Run is called.
+	Began time.Time
 }
 
 // Engine plays cases and reports everything as events. It never prints,
@@ -409,7 +418,11 @@ func (e *Engine) Run(ctx context.Context, plan Plan, emit func(event.Event)) ([]
 		red.AddSecret(c.Account.TOTPSecret)
 	}
 	ledger := newTOTPLedger()
-	emit(e.stamp(event.Event{Kind: event.EventRunStart, Time: clock(), Run: &event.RunInfo{Cases: len(plan.Cases)}}))
+	began := clock()
+	if !plan.Began.IsZero() && plan.Began.Before(began) {
+		began = plan.Began.Round(0)
+	}
+	emit(e.stamp(event.Event{Kind: event.EventRunStart, Time: began, Run: &event.RunInfo{Cases: len(plan.Cases)}}))
 	newRunner := func(c Case, emit func(event.Event)) *runner {
 		// Stamped where the event happens: parallel cases hold theirs
 		// back and emit them later.
@@ -644,7 +657,13 @@ func (r *runner) play() CaseReport {
 	var facts map[string]string
 	// Steps recover their own panics; this catches the code between and
 	// after them (the transport checks), so no panic ends the run.
-	bug, stack := r.recovered("case "+c.Name, func() { outcome, msg = r.flow(); facts = r.facts() })
+	bug, stack := r.recovered("case "+c.Name, func() {
+		if c.Target.Prepare != nil {
+			c.Target.Prepare(r.ctx)
+		}
+		outcome, msg = r.flow()
+		facts = r.facts()
+	})
 	if bug != "" {
 		outcome, msg, facts = event.OutcomeError, bug, nil
 	}

@@ -3,6 +3,7 @@ package apns
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -381,4 +382,13 @@ func TestNewProviderCert(t *testing.T) {
 	assert.Empty(t, CertUID(nil))
 	_, err = NewProviderCert(" ")
 	assert.Error(t, err)
+
+	// One key, a certificate per topic: what a process of many servers
+	// does instead of generating an RSA key for each.
+	rsaKey := pc.PrivateKey.(*rsa.PrivateKey)
+	other, err := ProviderCertWithKey("com.apple.mgmt.External.0b2e7c1a-6d3f-4e8a-b5c9-1f2a3b4c5d6e", rsaKey)
+	require.NoError(t, err)
+	assert.Equal(t, "com.apple.mgmt.External.0b2e7c1a-6d3f-4e8a-b5c9-1f2a3b4c5d6e", CertUID(other.Leaf))
+	assert.True(t, rsaKey.PublicKey.Equal(other.Leaf.PublicKey))
+	assert.NotEqual(t, pc.Leaf.SerialNumber, other.Leaf.SerialNumber)
 }

@@ -49,16 +49,24 @@ func CertUID(c *x509.Certificate) string {
 // extended key usage. RSA 2048, as Apple's are, so a server that only reads
 // RSA keys takes it. The stand-in accepts it; Apple would not.
 func NewProviderCert(topic string) (tls.Certificate, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("apns: provider key: %w", err)
+	}
+	return ProviderCertWithKey(topic, key)
+}
+
+// ProviderCertWithKey is NewProviderCert over a key of the caller's: a
+// process that starts many servers (a suite's embedded ones) makes the
+// RSA key once, which costs tens of milliseconds, and a certificate of
+// its own topic for each.
+func ProviderCertWithKey(topic string, key *rsa.PrivateKey) (tls.Certificate, error) {
 	if strings.TrimSpace(topic) == "" {
 		return tls.Certificate{}, errors.New("apns: a provider certificate needs a topic, e.g. " + mdmTopicPrefix + "<uuid>")
 	}
 	id, ok := strings.CutPrefix(topic, mdmTopicPrefix)
 	if !ok || id == "" {
 		id = newUUID()
-	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("apns: provider key: %w", err)
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{

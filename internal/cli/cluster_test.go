@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/enrollsim/enrollsim/load"
+	"github.com/enrollsim/enrollsim/sim"
 )
 
 // The in-cluster topology on loopback: a CA made beforehand ('serve ca',
@@ -107,6 +108,7 @@ func TestClusterFlagsRefuseBadInput(t *testing.T) {
 		want string
 	}{
 		{nil, []string{"serve", "--addr", "0.0.0.0:0"}, "pass --allow-remote"},
+		{nil, []string{"serve", "--listen", "0.0.0.0:0"}, "pass --allow-remote"},
 		{nil, []string{"serve", "--ca-cert", notCA}, "--ca-cert and --ca-key go together"},
 		{nil, []string{"serve", "--ca-cert", notCA, "--ca-key", notCA}, "the CA certificate"},
 		{nil, []string{"serve", "--ca-cert", filepath.Join(dir, "none.pem"), "--ca-key", notCA}, "--ca-cert"},
@@ -186,4 +188,24 @@ func TestWarnRemote(t *testing.T) {
 	for _, want := range []string{"listening on [::]:8443, beyond this machine (--allow-remote)", "unauthenticated admin API", "ClusterIP"} {
 		assert.Contains(t, b.String(), want)
 	}
+}
+
+// An embedded server observes its AxM registration when its first case
+// begins (Target.Prepare), not when it starts: a suite starts a server per
+// fault set, and a server that never registers makes the observation wait
+// its whole bound, which held back every case of the suite.
+func TestEmbeddedServerObservesAxMWhenItsFirstCaseBegins(t *testing.T) {
+	es, err := startEmbedded([]string{"axm-unregistered"}, nil, 5*time.Second, 0, true, &sim.VirtualClock{})
+	require.NoError(t, err)
+	defer es.close()
+	tgt := es.target()
+	require.NotNil(t, tgt.AxM, "the registration is under test")
+	require.NotNil(t, tgt.Prepare)
+	assert.Empty(t, tgt.AxM.Server, "observed before any case began")
+	tgt.Prepare(context.Background())
+	assert.Equal(t, "acme-mdm", tgt.AxM.Server)
+	assert.True(t, tgt.AxM.TimedOut, "axm-unregistered: no registration within the bound")
+	calls := len(tgt.AxM.Calls)
+	tgt.Prepare(context.Background())
+	assert.Len(t, tgt.AxM.Calls, calls, "observed once, for every case of the server")
 }

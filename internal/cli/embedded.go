@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/enrollsim/enrollsim/internal/apns"
@@ -45,7 +46,8 @@ type embeddedServer struct {
 	client  *transport.Client
 	faults  []string
 	timeout time.Duration
-	axm     *sim.AxMRegistration // what its stand-in saw of its registration
+	axm     *sim.AxMRegistration // what its stand-in saw of its registration, once observed
+	observe func()               // fills axm, once, before the first case's first step
 	apns    *apns.Server         // the APNs stand-in it pushes through; nil: its devices poll
 }
 
@@ -117,10 +119,17 @@ func startEmbedded(faults []string, defaults map[device.Family]string, timeout, 
 		}
 		return nil, incompleteErr(fmt.Errorf("embedded server client: %w", err), "")
 	}
-	// The triggers act before they answer, so a conforming server costs no
+	es := &embeddedServer{srv: srv, client: client, faults: faults, timeout: timeout, axm: &sim.AxMRegistration{}, apns: standIn}
+	// Observed when the first of its cases begins, not here: a suite
+	// starts a server per fault set, and a faulty registration waits for
+	// its bound (5 s), which held back the whole suite's first case. Every
+	// case of this server waits for the observation before its first step
+	// (Target.Prepare), so all judge the same registration, and none runs
+	// while the probe turns the server's registration off and on. The
+	// triggers act before they answer, so a conforming server costs no
 	// waiting; ObserveAxM bounds the wait for a faulty one.
-	reg := srv.ObserveAxM(context.Background(), client)
-	return &embeddedServer{srv: srv, client: client, faults: faults, timeout: timeout, axm: &reg, apns: standIn}, nil
+	es.observe = sync.OnceFunc(func() { *es.axm = srv.ObserveAxM(context.Background(), client) })
+	return es, nil
 }
 
 func (e *embeddedServer) target() sim.Target {
@@ -133,7 +142,7 @@ func (e *embeddedServer) target() sim.Target {
 	revoke, expire, unenroll := e.srv.AdminURLs()
 	declarations, _ := e.srv.DDMAdminURLs()
 	return sim.Target{Name: name, AxMURL: e.srv.AxMURL(), AxMDeclared: true, Doer: e.client, StockRoots: e.srv.StockPool(), Timeout: e.timeout,
-		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll, Queue: e.srv.QueueURL(), Declarations: declarations}, AxM: e.axm,
+		Admin: sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll, Queue: e.srv.QueueURL(), Declarations: declarations}, AxM: e.axm, Prepare: func(context.Context) { e.observe() },
 		// The reference server keys nothing on device keys (keys.Reused).
 		Keys: keys.Reused, Push: e.pushReceiver()}
 }

@@ -259,6 +259,7 @@ func (o *runOptions) checkFlags() (check.Filter, error) {
 
 // runRun builds the plan, runs it and turns the summary into an exit code.
 func runRun(ctx context.Context, f *Factory, o *runOptions) error {
+	began := f.Now()
 	filter, err := o.checkFlags()
 	if err != nil {
 		return err
@@ -286,7 +287,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		return err
 	}
 	defer cleanup()
-	plan.Cases = shardCases(plan.Cases, shard, shards)
+	plan.Cases, plan.Began = shardCases(plan.Cases, shard, shards), began
 	known.apply(plan.Cases)
 	if o.NoProbes {
 		// Scenario files may ask for probes; the flag means none at all.

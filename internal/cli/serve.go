@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/enrollsim/enrollsim/accounts"
 	"github.com/enrollsim/enrollsim/internal/axm"
@@ -66,7 +67,14 @@ plays against it from another terminal.`,
 		},
 	}
 	cmd.AddCommand(newServeCACmd(f))
-	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one); another only with --allow-remote")
+	// --listen is what load tools call it (k6, vegeta): the same flag.
+	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "listen" {
+			name = "addr"
+		}
+		return pflag.NormalizedName(name)
+	})
+	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:0", "address to listen on (also --listen): loopback, port 0 picks a free one; another only with --allow-remote")
 	cmd.Flags().BoolVar(&o.AllowRemote, "allow-remote", false, "let --addr be any address (0.0.0.0:8443 in a pod): whoever reaches it can sign in as the test accounts and use the unauthenticated admin API")
 	cmd.Flags().StringVar(&o.CACert, "ca-cert", "", "issue the server's certificates under this CA (PEM, from 'enrollsim serve ca') instead of a new one, so clients elsewhere can trust it beforehand")
 	cmd.Flags().StringVar(&o.CAKey, "ca-key", "", "with --ca-cert: its private key (PEM)")

@@ -2,6 +2,8 @@ package refserver
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
 	"sync"
@@ -36,11 +38,21 @@ type pusher struct {
 	closed bool
 }
 
+// providerKey is the push certificates' key, made once per process: a
+// suite starts a server per fault set, and RSA-2048 generation costs
+// 50-300 ms each (it was most of the negative suite's 14 s start). Each
+// server still has a certificate of its own topic.
+var providerKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
 func newPusher(cfg *APNs, topic string) (*pusher, error) {
 	if cfg == nil || cfg.URL == "" {
 		return nil, nil
 	}
-	cert, err := apns.NewProviderCert(topic)
+	key, err := providerKey()
+	if err != nil {
+		return nil, fmt.Errorf("refserver: push certificate key: %w", err)
+	}
+	cert, err := apns.ProviderCertWithKey(topic, key)
 	if err != nil {
 		return nil, fmt.Errorf("refserver: push certificate: %w", err)
 	}
