@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -46,6 +48,10 @@ func scenarioPlan(args []string, o *runOptions, getenv func(string) string) (run
 	plan := runPlan{clock: clock}
 	ts := &scenarioTargets{o: o, clock: clock, byFaults: map[string]*embeddedServer{},
 		clients: map[string]sim.Target{}, standIns: map[string]*standInRun{}}
+	if err := ts.prestart(specs); err != nil {
+		ts.close()
+		return runPlan{}, none, err
+	}
 	for _, spec := range specs {
 		c := spec.Case
 		if spec.Embedded {
@@ -128,16 +134,11 @@ func (ts *scenarioTargets) close() {
 // embedded points c at the embedded server of spec's faults and AxM
 // defaults, started on first use, and fills in its account there.
 func (ts *scenarioTargets) embedded(spec scenarios.CaseSpec, c *sim.Case) error {
-	var defaults map[device.Family]string
-	if spec.AxM != nil {
-		defaults = spec.AxM.Defaults
-	}
-	ddm := spec.DDM || ts.o.embeddedDDM()
-	key := fmt.Sprintf("%s|%s|ddm=%t", strings.Join(spec.Faults, ","), sortedDefaults(defaults), ddm)
+	key, start := ts.embeddedKey(spec)
 	es := ts.byFaults[key]
 	if es == nil {
 		var err error
-		if es, err = startEmbedded(spec.Faults, defaults, ts.o.Timeout, ts.o.CommandDelay, ts.o.NoPush, ts.clock, withDDM(ddm)); err != nil {
+		if es, err = start(); err != nil {
 			return err
 		}
 		ts.byFaults[key] = es
@@ -146,6 +147,71 @@ func (ts *scenarioTargets) embedded(spec scenarios.CaseSpec, c *sim.Case) error 
 	c.Target = es.target()
 	c.Account = es.fillAccount(c.Account)
 	return nil
+}
+
+// embeddedKey names the embedded server spec plays against, and starts one.
+func (ts *scenarioTargets) embeddedKey(spec scenarios.CaseSpec) (string, func() (*embeddedServer, error)) {
+	var defaults map[device.Family]string
+	if spec.AxM != nil {
+		defaults = spec.AxM.Defaults
+	}
+	ddm := spec.DDM || ts.o.embeddedDDM()
+	key := fmt.Sprintf("%s|%s|ddm=%t", strings.Join(spec.Faults, ","), sortedDefaults(defaults), ddm)
+	return key, func() (*embeddedServer, error) {
+		return startEmbedded(spec.Faults, defaults, ts.o.Timeout, ts.o.CommandDelay, ts.o.NoPush, ts.clock, withDDM(ddm))
+	}
+}
+
+// prestart starts the embedded servers of specs, one per key, on every
+// core at once, in plan order: a suite of many fault sets (negative has
+// 158) starts a server for each, each a few milliseconds of signing.
+func (ts *scenarioTargets) prestart(specs []scenarios.CaseSpec) error {
+	type job struct {
+		key   string
+		start func() (*embeddedServer, error)
+		es    *embeddedServer
+		err   error
+	}
+	var jobs []*job
+	seen := map[string]bool{}
+	for _, spec := range specs {
+		if !spec.Embedded {
+			continue
+		}
+		key, start := ts.embeddedKey(spec)
+		if !seen[key] {
+			seen[key] = true
+			jobs = append(jobs, &job{key: key, start: start})
+		}
+	}
+	var wg sync.WaitGroup
+	next := make(chan *job)
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				j.es, j.err = j.start()
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	var first error
+	for _, j := range jobs {
+		if j.err != nil {
+			if first == nil {
+				first = j.err
+			}
+			continue
+		}
+		ts.byFaults[j.key] = j.es
+		ts.servers = append(ts.servers, j.es)
+	}
+	return first
 }
 
 // deployed points c at spec's deployed server, through the stand-in of
