@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/enrollsim/enrollsim/sim/weblogin"
@@ -97,10 +99,115 @@ type Browser struct {
 	dir        string
 	browserCtx context.Context
 	cancel     func()
+
+	// spare is a tab in a fresh browser context, opened while the last
+	// login ran: opening one (a renderer process) is most of a login's
+	// setup. Every login still gets a context no other login used.
+	spare   chan tab
+	warming bool // a spare is opening
+	// background are the tabs opening or closing outside a login, which
+	// Close waits for.
+	background sync.WaitGroup
+}
+
+type tab struct {
+	ctx    context.Context
+	cancel func()
+	err    error // a spare that could not open
 }
 
 // New returns a browser that runs path (see Find) when first needed.
-func New(path string) *Browser { return &Browser{path: path} }
+func New(path string) *Browser { return &Browser{path: path, spare: make(chan tab, 1)} }
+
+// tab is a tab in a browser context of its own: the spare one (waited for
+// when it is opening), else a new one.
+func (b *Browser) tab(ctx, bctx context.Context) (context.Context, func(), error) {
+	b.mu.Lock()
+	warming := b.warming
+	b.mu.Unlock()
+	if warming {
+		// The spare is on its way: opening another would only race it.
+		select {
+		case t := <-b.spare:
+			if t.err == nil {
+				return t.ctx, t.cancel, nil
+			}
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	} else {
+		select {
+		case t := <-b.spare:
+			if t.err == nil {
+				return t.ctx, t.cancel, nil
+			}
+		default:
+		}
+	}
+	t, err := open(bctx)
+	return t.ctx, t.cancel, err
+}
+
+// open makes a browser context and its tab, and waits for the tab.
+func open(bctx context.Context) (tab, error) {
+	ctx, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+	// The Page and Network domains now, not when the login turns them on:
+	// Network's first enable costs tens of milliseconds. The login
+	// subscribes to their events before the page makes a request.
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		if _, err := chromedp.Call(ctx, page.Enable, page.EnableParams{}); err != nil {
+			return err
+		}
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		return nil
+	}))
+	if err != nil {
+		cancel()
+		return tab{}, err
+	}
+	return tab{ctx: ctx, cancel: cancel}, nil
+}
+
+// warm opens the next spare tab in the background, unless there is one
+// or the browser is closing.
+func (b *Browser) warm(bctx context.Context) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.warming || len(b.spare) > 0 {
+		return
+	}
+	b.warming = true
+	b.background.Add(1)
+	go func() {
+		defer b.background.Done()
+		t, err := open(bctx)
+		t.err = err
+		b.mu.Lock()
+		b.warming = false
+		b.mu.Unlock()
+		// Sent even when it failed: a login waiting for it then opens
+		// its own.
+		select {
+		case b.spare <- t:
+		default:
+			if err == nil {
+				t.cancel()
+			}
+		}
+	}()
+}
+
+// closeLater closes a login's tab and its context in the background: the
+// login's result does not wait for the browser to tear them down.
+func (b *Browser) closeLater(cancel func()) {
+	b.background.Add(1)
+	go func() {
+		defer b.background.Done()
+		cancel()
+	}()
+}
 
 // Available says whether a browser binary can be found, without starting it.
 func (b *Browser) Available() error {
@@ -152,8 +259,19 @@ func (b *Browser) start() (context.Context, error) {
 // call more than once, and on a browser never started.
 func (b *Browser) Close() error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.closed = true
+	b.mu.Unlock()
+	// The tabs closing or opening end first, then the spare one is closed.
+	b.background.Wait()
+	select {
+	case t := <-b.spare:
+		if t.err == nil {
+			t.cancel()
+		}
+	default:
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	// Read while the browser still runs: the link goes with the profile.
 	sockets := socketDir(b.dir)
 	if b.cancel != nil {
@@ -222,11 +340,18 @@ func (b *Browser) Login(ctx context.Context, fetch weblogin.Fetch, req weblogin.
 	if err != nil {
 		return &weblogin.Result{}, &weblogin.Error{Kind: weblogin.KindNoBrowser, Msg: err.Error()}
 	}
-	tab, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
-	defer cancel()
+	tab, cancel, err := b.tab(ctx, bctx)
+	if err != nil {
+		return &weblogin.Result{}, &weblogin.Error{Kind: weblogin.KindNoBrowser, Msg: "opening a browser tab: " + err.Error()}
+	}
+	defer b.closeLater(cancel)
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
 	l := newLogin(ctx, tab, fetch, req)
+	// The next login's tab opens while this one waits on its pages, once
+	// this one's tab is set up: a login is mostly waiting, and opening a
+	// tab (a renderer process) is most of a login's setup.
+	l.afterSetup = func() { b.warm(bctx) }
 	err = l.run()
 	return l.result(), err
 }
