@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
@@ -24,8 +25,9 @@ type identityCA struct {
 	cert *x509.Certificate
 	key  *rsa.PrivateKey
 
-	mu     sync.Mutex
-	issued map[string]*x509.Certificate // by serial number, decimal
+	mu      sync.Mutex
+	issued  map[string]*x509.Certificate // by serial number, decimal
+	chained map[[32]byte]bool            // certificates whose chain verified, by SHA-256 of their DER
 }
 
 var (
@@ -58,7 +60,7 @@ func newIdentityCA(notBefore, notAfter time.Time) (*identityCA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("refserver: parsing the identity CA certificate: %w", err)
 	}
-	return &identityCA{cert: cert, key: identityKey, issued: map[string]*x509.Certificate{}}, nil
+	return &identityCA{cert: cert, key: identityKey, issued: map[string]*x509.Certificate{}, chained: map[[32]byte]bool{}}, nil
 }
 
 // issue signs a device identity for pub with the subject the device asked
@@ -90,10 +92,22 @@ func (ca *identityCA) issue(pub crypto.PublicKey, subject pkix.Name, now time.Ti
 // verify reports whether cert is a device identity this CA issued and
 // that is valid at now.
 func (ca *identityCA) verify(cert *x509.Certificate, now time.Time) error {
-	roots := x509.NewCertPool()
-	roots.AddCert(ca.cert)
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		return fmt.Errorf("the identity certificate %q does not chain to the MDM's identity CA: %w", cert.Subject.CommonName, err)
+	// A device signs every message with one certificate: its chain, once
+	// verified, is remembered, and only its validity is read again. One
+	// not valid now goes through the whole check, which says why.
+	key := sha256.Sum256(cert.Raw)
+	ca.mu.Lock()
+	chained := ca.chained[key]
+	ca.mu.Unlock()
+	if !chained || now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		roots := x509.NewCertPool()
+		roots.AddCert(ca.cert)
+		if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+			return fmt.Errorf("the identity certificate %q does not chain to the MDM's identity CA: %w", cert.Subject.CommonName, err)
+		}
+		ca.mu.Lock()
+		ca.chained[key] = true
+		ca.mu.Unlock()
 	}
 	ca.mu.Lock()
 	_, ok := ca.issued[cert.SerialNumber.String()]
