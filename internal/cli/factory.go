@@ -42,6 +42,11 @@ type Factory struct {
 	// give them room, so that no verdict depends on a loaded machine's
 	// speed; --timeout always sets the per-request timeout.
 	Limits sim.Limits
+	// totpClock, set by tests only, is a TOTP time that 'serve' judges
+	// codes by and that a run against a deployed server jumps instead of
+	// waiting for a fresh code (as the embedded target does): a test of
+	// what serve prints need not wait 30 s per sign-in.
+	totpClock *sim.VirtualClock
 }
 
 // limits are the engine's limits for a run with the given --timeout and

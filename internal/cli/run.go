@@ -317,6 +317,8 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		// The embedded servers and the engine share a clock whose
 		// per-account TOTP time jumps instead of waiting for fresh steps.
 		eng.Clock, eng.TOTPClock, eng.WorkerClock = plan.clock.Now, plan.clock, plan.clock
+	} else if f.totpClock != nil {
+		eng.TOTPClock = f.totpClock
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()

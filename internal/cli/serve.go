@@ -99,6 +99,9 @@ func runServe(ctx context.Context, f *Factory, o *serveOptions, ready func(*refs
 		return usageErr("--command-delay %s: want 0 or a positive duration such as 3s", o.CommandDelay)
 	}
 	cfg := refserver.Config{Faults: o.Faults, Addr: o.Addr, Now: f.Now, CommandDelay: o.CommandDelay, DDM: o.DDM, AllowRemote: o.AllowRemote}
+	if f.totpClock != nil {
+		cfg.TOTPNow = f.totpClock.TOTPNow
+	}
 	var err error
 	if cfg.CA, err = serveCA(f, o); err != nil {
 		return err
