@@ -223,6 +223,43 @@ func BenchmarkLoadThroughput(b *testing.B) {
 	})
 }
 
+// BenchmarkWholeLifeThroughput is issue 29's figure: enrollments per
+// second through the whole life a device starts with (identity, check-in,
+// commands, token life; probes off), 200 at once, every check on, the
+// server in process; next to it, in the same run, the same load stopping
+// at the profile (the figure of BenchmarkLoadThroughput). Each iteration
+// is 500 enrollments of each.
+func BenchmarkWholeLifeThroughput(b *testing.B) {
+	const n = 500
+	tgt := target(b, 2*n*(b.N+1))
+	mix, _ := load.ParseMix(load.DefaultMix)
+	took := map[event.Until]time.Duration{}
+	done := map[event.Until]int{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, until := range []event.Until{event.UntilProfile, event.UntilCommands} {
+			res, err := load.Run(context.Background(), &sim.Engine{}, load.Config{Devices: n, Concurrency: 200, Mix: mix,
+				Accounts: load.Accounts{Pattern: load.DefaultPattern, Count: 2 * n * (b.N + 1), Master: secret.New(master), First: (2*i + j) * n},
+				Target:   tgt, Until: until}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Enrolled() != n {
+				b.Fatalf("until %s: enrolled %d of %d: %v", until, res.Enrolled(), n, res.Causes)
+			}
+			done[until] += res.Cases
+			took[until] += res.Elapsed()
+		}
+	}
+	b.StopTimer()
+	whole := float64(done[event.UntilCommands]) / took[event.UntilCommands].Seconds()
+	profile := float64(done[event.UntilProfile]) / took[event.UntilProfile].Seconds()
+	b.ReportMetric(whole, "whole-life/s")
+	b.ReportMetric(10000/whole, "whole-life-s/10k")
+	b.ReportMetric(profile, "profile-only/s")
+	b.ReportMetric(profile/whole, "profile/whole")
+}
+
 func benchThroughput(b *testing.B, n int, tgt sim.Target) (done int) {
 	mix, _ := load.ParseMix(load.DefaultMix)
 	var took time.Duration

@@ -403,7 +403,10 @@ func TestNoSecretInAnyOutputOrFormat(t *testing.T) {
 	env := map[string]string{"ENROLLSIM_CANARY_PASSWORD": canaryPassword, "ENROLLSIM_CANARY_TOTP": canarySeed}
 	dir := t.TempDir()
 	// -vv: the headers and bodies (binary ones decoded) on stdout too.
-	args := []string{"run", "demo", "negative", filepath.Join("testdata", "canary", "canary.yaml"), "-vv"}
+	// --parallel 4: most of a suite's time is cases waiting (bounds of
+	// faulty servers, pages), which overlap; the outputs are in plan order
+	// whatever the parallelism (TestConformanceVerdictsDoNotDependOnParallel).
+	args := []string{"run", "demo", "negative", filepath.Join("testdata", "canary", "canary.yaml"), "-vv", "--parallel", "4"}
 	for _, format := range []string{"jsonl", "json", "junit", "markdown", "html", "har", "text"} {
 		args = append(args, "--report", format+"="+filepath.Join(dir, "out."+format))
 	}
@@ -523,7 +526,7 @@ func TestBuiltInSuitesWithEveryReport(t *testing.T) {
 	xmllint, err := exec.LookPath("xmllint")
 	require.NoError(t, err, "xmllint is missing: run 'make deps' (Debian package libxml2-utils)")
 	dir := t.TempDir()
-	args := []string{"run", "conformance", "negative", "thresholds"}
+	args := []string{"run", "conformance", "negative", "thresholds", "--parallel", "4"} // as TestNoSecretInAnyOutputOrFormat
 	formats := []string{"jsonl", "json", "junit", "markdown", "html", "har", "text"}
 	for _, format := range formats {
 		args = append(args, "--report", format+"="+filepath.Join(dir, "out."+format))
@@ -566,7 +569,7 @@ func failedCases(out string) string {
 func TestChecksFilterKeepsNegativeCasesPassing(t *testing.T) {
 	// Long (a whole suite, or real TOTP waits): alongside the others.
 	t.Parallel()
-	r := execute(t, "run", "negative", "--checks", "WK-*")
+	r := execute(t, "run", "negative", "--checks", "WK-*", "--parallel", "4") // as TestNoSecretInAnyOutputOrFormat
 	assert.Equal(t, 0, r.code, failedCases(r.out))
 	assert.NotRegexp(t, `(?m)^\s+(FAIL|WARN|INFO)\s+AUTH-`, r.out, "only WK checks are reported")
 	assert.Regexp(t, `(?m)^\s+FAIL\s+WK-001 \(expected\)`, r.out)
