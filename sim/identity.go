@@ -23,7 +23,6 @@ import (
 
 	"github.com/smallstep/pkcs7"
 	"github.com/smallstep/scep"
-	"github.com/smallstep/scep/x509util"
 
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/event"
@@ -346,10 +345,7 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 // and encrypted to the CA. A finding with blame is the CA's (its
 // certificates cannot be encrypted to); without, the tester's own.
 func scepPKCSReq(cfg scepConfig, rsaKey *rsa.PrivateKey, cas []*x509.Certificate, now time.Time) (msg *scep.PKIMessage, signer *x509.Certificate, finding string, blame bool) {
-	csrDER, err := x509util.CreateCertificateRequest(rand.Reader, &x509util.CertificateRequest{
-		CertificateRequest: x509.CertificateRequest{Subject: cfg.subject, ExtraExtensions: keyUsageExtension(cfg.usage)},
-		ChallengePassword:  cfg.challenge,
-	}, rsaKey)
+	csrDER, err := scepCSR(cfg.subject, keyUsageExtension(cfg.usage), cfg.challenge, rsaKey)
 	if err != nil {
 		return nil, nil, "building the CSR: " + err.Error(), false
 	}
