@@ -235,12 +235,19 @@ func (s *Server) AxM() *axm.Stand { return s.stand }
 
 // ObserveAxM judges-ready data of the server's registration: its calls to
 // its stand-in, and what followed the withdraw and restore triggers. The
-// triggers act before they answer, so a conforming server costs no wait.
+// server registers with its own stand-in as it starts, and the triggers
+// act before they answer, so a conforming server costs no wait, and what
+// has not happened then never will: the bounds (half a second each, were
+// 5 s and 2 s, which a suite of faults paid case after case) only bound
+// a faulty server.
 func (s *Server) ObserveAxM(ctx context.Context, doer sim.Doer) sim.AxMRegistration {
 	withdraw, restore := s.AxMAdminURLs()
 	return s.stand.Observe(ctx, axm.ObserveOptions{Server: AxMServerName, StandIn: "https://" + AxMHost,
-		Wait: 5 * time.Second, ChangeWait: 2 * time.Second, Withdraw: withdraw, Restore: restore, Doer: doer})
+		Wait: observeBound, ChangeWait: observeBound, Withdraw: withdraw, Restore: restore, Doer: doer})
 }
+
+// observeBound bounds each wait of ObserveAxM.
+const observeBound = 500 * time.Millisecond
 
 // registerOutside keeps trying an outside API that is not up yet (it may
 // start after the server, as a scenario's stand-in does), backing off to
