@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -65,9 +67,27 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 // engine: a real sign-in, a real token, a signed profile. No check is
 // made beyond the status a step needs.
 func bareEnroll(doer sim.Doer, reqs []recorded, first string, acct sim.Account) error {
+	_, err := bareSignIn(doer, reqs, first, acct)
+	return err
+}
+
+// bareSession is what the bare device holds after its sign-in: its
+// cookies, its access token, the profile and how many of the recorded
+// requests it has sent.
+type bareSession struct {
+	jar     http.CookieJar
+	token   string
+	profile []byte
+	sent    int
+}
+
+// bareSignIn sends the recorded requests up to the profile (all of them
+// when none brings one), for acct.
+func bareSignIn(doer sim.Doer, reqs []recorded, first string, acct sim.Account) (*bareSession, error) {
 	jar, _ := cookiejar.New(nil)
 	var csrf, token string
-	for _, r := range reqs {
+	sess := &bareSession{jar: jar}
+	for i, r := range reqs {
 		u := strings.ReplaceAll(r.url, first, acct.Identifier)
 		body := r.body
 		form, _ := url.ParseQuery(string(r.body))
@@ -80,7 +100,7 @@ func bareEnroll(doer sim.Doer, reqs []recorded, first string, acct sim.Account) 
 		case form.Has("otp"):
 			code, err := totp.GenerateCode(acct.TOTPSecret.Reveal(), time.Now())
 			if err != nil {
-				return err
+				return nil, err
 			}
 			form.Set("otp", code)
 			form.Set("csrf", csrf)
@@ -88,7 +108,7 @@ func bareEnroll(doer sim.Doer, reqs []recorded, first string, acct sim.Account) 
 		}
 		req, err := http.NewRequest(r.method, u, bytes.NewReader(body))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		req.Header = r.header.Clone()
 		req.Header.Del("Cookie")
@@ -100,16 +120,16 @@ func bareEnroll(doer sim.Doer, reqs []recorded, first string, acct sim.Account) 
 		}
 		resp, err := doer.Do(req)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		page, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		jar.SetCookies(req.URL, resp.Cookies())
 		if resp.StatusCode >= 400 && resp.StatusCode != http.StatusUnauthorized {
-			return fmt.Errorf("%s %s: %d %s", r.method, u, resp.StatusCode, page)
+			return nil, fmt.Errorf("%s %s: %d %s", r.method, u, resp.StatusCode, page)
 		}
 		if _, v, ok := strings.Cut(string(page), `name="csrf" value="`); ok {
 			csrf, _, _ = strings.Cut(v, `"`)
@@ -119,11 +139,17 @@ func bareEnroll(doer sim.Doer, reqs []recorded, first string, acct sim.Account) 
 				token = lu.Query().Get("access-token")
 			}
 		}
+		sess.sent = i + 1
+		if resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-apple-aspen-config") {
+			sess.profile = page
+			break
+		}
 	}
 	if token == "" {
-		return errors.New("no access token from the sign-in")
+		return nil, errors.New("no access token from the sign-in")
 	}
-	return nil
+	sess.token = token
+	return sess, nil
 }
 
 // counter counts the requests one side sends.
@@ -147,12 +173,22 @@ func (c *counter) Do(req *http.Request) (*http.Response, error) {
 func BenchmarkEngineAgainstBareClient(b *testing.B) {
 	for _, probes := range []bool{false, true} {
 		b.Run(fmt.Sprintf("probes=%s", map[bool]string{false: "off", true: "on"}[probes]), func(b *testing.B) {
-			benchEngine(b, probes)
+			benchEngine(b, probes, event.UntilProfile)
 		})
 	}
 }
 
-func benchEngine(b *testing.B, probes bool) {
+// BenchmarkWholeLifeAgainstBareClient is issue 29's ratio: one whole life
+// (identity, check-in, commands, token life; probes off) through the
+// engine, every check on, next to the bare device living the same life
+// (bareLife: the same requests, the same cryptography, no checks), in the
+// same run, each for an account of its own. Both reuse RSA keys, as the
+// engine does against the embedded server (keys.Reused).
+func BenchmarkWholeLifeAgainstBareClient(b *testing.B) {
+	benchEngine(b, false, event.UntilCommands)
+}
+
+func benchEngine(b *testing.B, probes bool, until event.Until) {
 	const accountsN = 100000
 	if b.N > accountsN/2-1 {
 		b.Fatalf("b.N %d: at most %d cases, each side with accounts of its own", b.N, accountsN/2-1)
@@ -169,13 +205,23 @@ func benchEngine(b *testing.B, probes bool) {
 	player := (&sim.Engine{}).Player()
 	c := func(i int, t sim.Target, probes bool) sim.Case {
 		return sim.Case{Name: "bench", Device: mix[0].Device, Type: sim.TypeUser, Account: accts.At(i), Target: t,
-			Expect: sim.Expect{Enroll: true}, NoProbes: !probes, Until: event.UntilProfile}
+			Expect: sim.Expect{Enroll: true}, NoProbes: !probes, Until: until}
+	}
+	live := func(i int) error {
+		return bareEnroll(tgt.Doer, rec.reqs, accts.At(0).Identifier, accts.At(accountsN-1-i))
+	}
+	if until != event.UntilProfile {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			b.Fatal(err)
+		}
+		live = func(i int) error {
+			return bareLife(tgt.Doer, rec.reqs, accts.At(0).Identifier, accts.At(accountsN-1-i), key)
+		}
 	}
 	if out := player.Play(context.Background(), c(0, recTarget, false), func(event.Event) {}); out != event.OutcomeEnrolled {
 		b.Fatalf("recording case: %s", out)
 	}
-	bare := tgt.Doer
-	first := accts.At(0).Identifier
 	var engine, plain time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -186,7 +232,7 @@ func benchEngine(b *testing.B, probes bool) {
 		}
 		engine += time.Since(start)
 		start = time.Now()
-		if err := bareEnroll(bare, rec.reqs, first, accts.At(accountsN-1-i)); err != nil {
+		if err := live(i); err != nil {
 			b.Fatalf("bare case %d: %v", i, err)
 		}
 		plain += time.Since(start)

@@ -18,6 +18,7 @@ run -bench 'EngineAgainstBareClient/probes=on' -benchtime 300x
 run -bench 'HeapPerDevice' -benchtime 1x
 run -bench 'LoadThroughput' -benchtime 4x
 run -bench 'WholeLifeThroughput' -benchtime 2x
+run -bench 'WholeLifeAgainstBareClient' -benchtime 200x
 # metric VALUE UNIT pairs follow the iteration count and ns/op
 metric() { grep "^Benchmark$1" "$out" | awk -v u="$2" '{for (i = 1; i < NF; i++) if ($(i+1) == u) print $i}'; }
 echo
@@ -41,3 +42,6 @@ echo "(d) the whole life (identity, check-in, commands, token life; probes off),
 printf '    %s enrollments/s: 10,000 in %s s (issue 29 aims at 400/s); the same run to the profile only: %s/s, %s× as many\n' \
   "$(metric WholeLifeThroughput whole-life/s)" "$(metric WholeLifeThroughput whole-life-s/10k)" \
   "$(metric WholeLifeThroughput profile-only/s)" "$(metric WholeLifeThroughput profile/whole)"
+printf '    one whole life: %s ms through the engine against %s ms for a bare device living the same life (%s requests, the same cryptography, no checks): %s× (issue 29 aims at 2×)\n' \
+  "$(metric WholeLifeAgainstBareClient engine-ms/case)" "$(metric WholeLifeAgainstBareClient bare-ms/case)" \
+  "$(metric WholeLifeAgainstBareClient bare-req/case)" "$(metric WholeLifeAgainstBareClient engine/bare)"

@@ -38,13 +38,14 @@ type csrSigned struct {
 	SignatureValue     asn1.BitString
 }
 
-// scepCSR is the certificate request of a SCEP PKCSReq: subject, key
+// SCEPCSR is the certificate request of a SCEP PKCSReq: subject, key
 // usage and challenge password, signed once with SHA-256. It is the
 // request the scep library's x509util.CreateCertificateRequest makes,
 // byte for byte (a test holds them equal), which signs twice: once for the
 // standard library's request, again after adding the challenge. An RSA
-// signature is most of what a SCEP request costs a device.
-func scepCSR(subject pkix.Name, exts []pkix.Extension, challenge string, key *rsa.PrivateKey) ([]byte, error) {
+// signature is most of what a SCEP request costs a device. Exported for
+// the load benchmark's bare device, which must spend what a device spends.
+func SCEPCSR(subject pkix.Name, exts []pkix.Extension, challenge string, key *rsa.PrivateKey) ([]byte, error) {
 	if challenge == "" {
 		return x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject, ExtraExtensions: exts}, key)
 	}

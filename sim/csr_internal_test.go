@@ -34,7 +34,7 @@ func TestSCEPCSRIsTheLibrarysSignedOnce(t *testing.T) {
 			ChallengePassword:  tt.challenge,
 		}, key)
 		require.NoError(t, err, tt.name)
-		got, err := scepCSR(subject, keyUsageExtension(tt.usage), tt.challenge, key)
+		got, err := SCEPCSR(subject, keyUsageExtension(tt.usage), tt.challenge, key)
 		require.NoError(t, err, tt.name)
 		assert.True(t, bytes.Equal(want, got), "%s: the request differs from the library's", tt.name)
 		csr, err := x509.ParseCertificateRequest(got)

@@ -345,7 +345,7 @@ func (r *runner) scepEnroll(cfg scepConfig) (id *identityState, finding string, 
 // and encrypted to the CA. A finding with blame is the CA's (its
 // certificates cannot be encrypted to); without, the tester's own.
 func scepPKCSReq(cfg scepConfig, rsaKey *rsa.PrivateKey, cas []*x509.Certificate, now time.Time) (msg *scep.PKIMessage, signer *x509.Certificate, finding string, blame bool) {
-	csrDER, err := scepCSR(cfg.subject, keyUsageExtension(cfg.usage), cfg.challenge, rsaKey)
+	csrDER, err := SCEPCSR(cfg.subject, keyUsageExtension(cfg.usage), cfg.challenge, rsaKey)
 	if err != nil {
 		return nil, nil, "building the CSR: " + err.Error(), false
 	}
