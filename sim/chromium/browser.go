@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -151,6 +152,10 @@ func (b *Browser) tab(ctx, bctx context.Context) (context.Context, func(), error
 // open makes a browser context and its tab, and waits for the tab.
 func open(bctx context.Context) (tab, error) {
 	ctx, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+	// Bounded by a timer, not a derived context: the tab lives as long as
+	// the context its first action ran on.
+	bound := time.AfterFunc(3*actionLimit, cancel)
+	defer bound.Stop()
 	// The Page and Network domains now, not when the login turns them on:
 	// Network's first enable costs tens of milliseconds. The login
 	// subscribes to their events before the page makes a request.
@@ -261,8 +266,14 @@ func (b *Browser) Close() error {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
-	// The tabs closing or opening end first, then the spare one is closed.
-	b.background.Wait()
+	// The tabs closing or opening end first, then the spare one is closed;
+	// a browser too wedged to close them within the bound is ended anyway.
+	waited := make(chan struct{})
+	go func() { b.background.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(3 * actionLimit):
+	}
 	select {
 	case t := <-b.spare:
 		if t.err == nil {

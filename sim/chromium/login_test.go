@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/enrollsim/enrollsim/sim/weblogin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // One browser for the whole test binary: starting Chromium costs about a
@@ -191,6 +193,23 @@ func TestPageThatSendsAfterDisablingItsButton(t *testing.T) {
 	}
 	if res.Callback == nil || res.Callback.Query().Get("access-token") != testToken {
 		t.Fatalf("callback %v", res.Callback)
+	}
+}
+
+// Every login has a browser context no other login used, the spare tab
+// opened ahead included: a cookie the first login got is not sent by the
+// next ones.
+func TestEveryLoginStartsWithoutCookies(t *testing.T) {
+	_, srv := newIDP(t)
+	b := New("")
+	defer b.Close()
+	for i := range 3 {
+		var secrets []string
+		ctx, cancel := loginCtx()
+		res, err := b.Login(ctx, (&recorder{}).fetch(noRedirects()), request(srv.URL+"/cookiestart", &secrets))
+		cancel()
+		require.NoError(t, err, "login %d", i)
+		assert.Equal(t, "fresh", res.Callback.Query().Get("state"), "login %d was sent an earlier login's cookie", i)
 	}
 }
 

@@ -157,6 +157,19 @@ func (p *idp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-p.hang:
 		case <-r.Context().Done():
 		}
+	case "/cookiestart":
+		// Whether this browser context had been here, handed on to the
+		// callback; the cookie goes with a redirect the browser follows.
+		state := "fresh"
+		if _, err := r.Cookie("visited"); err == nil {
+			state = "visited"
+		}
+		http.SetCookie(w, &http.Cookie{Name: "visited", Value: "yes-1a2b3c4d5e6f", Path: "/", MaxAge: 3600})
+		w.Header().Set("Location", "/cookiecb?state="+state)
+		w.WriteHeader(http.StatusFound)
+	case "/cookiecb":
+		w.Header().Set("Location", callback+"&state="+r.URL.Query().Get("state"))
+		w.WriteHeader(http.StatusFound)
 	case "/empty":
 		html(`<!doctype html><title>Loading</title><body><p>Please wait</p><script>/* never draws a form */</script></body>`)
 	default:
