@@ -276,7 +276,7 @@ func TestPayloadModesFromSchema(t *testing.T) {
 		t.Errorf("payloadModes is of commit %s, the command tables of %s", payloadModesCommit, schemaCommit)
 	}
 	if payloadModesCommit != profile.UserEnrollmentSchemaCommit() {
-		t.Skipf("sim/profile's table is of another commit (%s)", profile.UserEnrollmentSchemaCommit())
+		t.Fatalf("sim/profile's table is of commit %s, mdmcmd's of %s: generate both from one commit of apple/device-management (scripts/gen-mdmcmd-payloads.py)", profile.UserEnrollmentSchemaCommit(), payloadModesCommit)
 	}
 	names := map[ueMode]string{modeNone: profile.UENone, modeAllowed: profile.UEAllowed, modeForbidden: profile.UEForbidden, modeUnsupported: profile.UEUnsupported}
 	for typ, modes := range payloadModes {
