@@ -54,13 +54,19 @@ func TestIndexedJobOnThisMachineMergesToOneRun(t *testing.T) {
 	startAt, err := time.Parse(time.RFC3339, config["start-at"])
 	require.NoError(t, err)
 	job := b.job.Spec.Template.Spec
+	// The commands are made here, the pods run in goroutines: a require
+	// may stop only the test's own goroutine.
+	pods := make([]*exec.Cmd, *shards)
+	for i := range pods {
+		pods[i] = podCommand(t, bin, job, config, mounts, map[string]string{"JOB_COMPLETION_INDEX": fmt.Sprint(i)}, service, srvAddr)
+	}
 	logs := make([]string, *shards)
 	var wg sync.WaitGroup
-	for i := range int(*shards) {
+	for i, cmd := range pods {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			logs[i] = runPod(t, bin, job, config, mounts, map[string]string{"JOB_COMPLETION_INDEX": fmt.Sprint(i)}, service, srvAddr)
+			logs[i] = runCmd(t, cmd)
 		}()
 	}
 	wg.Wait()
@@ -83,7 +89,7 @@ func TestIndexedJobOnThisMachineMergesToOneRun(t *testing.T) {
 	// its own (a server refuses a TOTP code it has seen).
 	oneAddr := startPod(t, bin, b.server.Spec.Template.Spec, config, mounts, nil)
 	config["start-at"] = time.Now().UTC().Format(time.RFC3339)
-	one := runPod(t, bin, job, config, mounts, map[string]string{"ENROLLSIM_SHARDS": ""}, service, oneAddr)
+	one := runCmd(t, podCommand(t, bin, job, config, mounts, map[string]string{"ENROLLSIM_SHARDS": ""}, service, oneAddr))
 	found, err := load.ReadLogs(strings.NewReader(one), "one run")
 	require.NoError(t, err)
 	whole := found[0].Result
@@ -219,10 +225,9 @@ func startPod(t *testing.T, bin string, spec corev1.PodSpec, config, mounts, ext
 	return a
 }
 
-// runPod runs one of the Job's pods to its end and returns its log
-// (stdout), as kubectl logs gives it.
-func runPod(t *testing.T, bin string, spec corev1.PodSpec, config, mounts, extraEnv map[string]string, service, addr string) string {
-	cmd := podCommand(t, bin, spec, config, mounts, extraEnv, service, addr)
+// runCmd runs one of the Job's pods to its end and returns its log
+// (stdout), as kubectl logs gives it. It may run in any goroutine.
+func runCmd(t *testing.T, cmd *exec.Cmd) string {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
