@@ -91,6 +91,8 @@ type Pool struct {
 
 	reused map[Spec][]crypto.Signer
 	next   map[Spec]int
+	making map[Spec]int           // reused keys being generated
+	landed map[Spec]chan struct{} // closed when a reused key is added
 
 	mu     sync.Mutex
 	ready  map[Spec][]crypto.Signer
@@ -110,30 +112,7 @@ func (p *Pool) Get(ctx context.Context, s Spec) (crypto.Signer, error) {
 	p.mu.Lock()
 	p.served++
 	if p.Reuse > 0 {
-		if ks := p.reused[s]; len(ks) >= p.Reuse {
-			if p.next == nil {
-				p.next = map[Spec]int{}
-			}
-			k := ks[p.next[s]%len(ks)]
-			p.next[s]++
-			p.mu.Unlock()
-			return k, nil
-		}
-		p.mu.Unlock()
-		k, err := Generate(s)
-		if err != nil {
-			return nil, err
-		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.made++
-		if p.reused == nil {
-			p.reused = map[Spec][]crypto.Signer{}
-		}
-		if len(p.reused[s]) < p.Reuse {
-			p.reused[s] = append(p.reused[s], k)
-		}
-		return k, nil
+		return p.getReused(ctx, s)
 	}
 	if k := p.pop(s); k != nil {
 		p.refill(s)
@@ -164,6 +143,74 @@ func (p *Pool) Get(ctx context.Context, s Spec) (crypto.Signer, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("generating a %s key: %w", s, ctx.Err())
 	}
+}
+
+// getReused hands out the reused keys of kind s in turn, generating them
+// first. At most Reuse keys are ever generated: when 200 devices start at
+// once, each used to generate a key of its own before the first four
+// landed, a second of CPU in a 500-device load. A device that finds all of
+// them being generated and none ready waits for the first. Called with
+// p.mu held; returns with it released.
+func (p *Pool) getReused(ctx context.Context, s Spec) (crypto.Signer, error) {
+	for {
+		ks := p.reused[s]
+		if n := len(ks); n >= p.Reuse || (n > 0 && n+p.making[s] >= p.Reuse) {
+			if p.next == nil {
+				p.next = map[Spec]int{}
+			}
+			k := ks[p.next[s]%n]
+			p.next[s]++
+			p.mu.Unlock()
+			return k, nil
+		}
+		if len(ks)+p.making[s] < p.Reuse {
+			return p.makeReused(s)
+		}
+		if p.landed == nil {
+			p.landed = map[Spec]chan struct{}{}
+		}
+		ch := p.landed[s]
+		if ch == nil {
+			ch = make(chan struct{})
+			p.landed[s] = ch
+		}
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for a %s key: %w", s, ctx.Err())
+		}
+		p.mu.Lock()
+	}
+}
+
+// makeReused generates one of the reused keys. Called with p.mu held;
+// returns with it released.
+func (p *Pool) makeReused(s Spec) (crypto.Signer, error) {
+	if p.making == nil {
+		p.making = map[Spec]int{}
+	}
+	p.making[s]++
+	p.mu.Unlock()
+	k, err := Generate(s)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.making[s]--
+	if ch := p.landed[s]; ch != nil {
+		// Waiters look again: at a key, or at room to generate one
+		// when this generation failed.
+		close(ch)
+		delete(p.landed, s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.made++
+	if p.reused == nil {
+		p.reused = map[Spec][]crypto.Signer{}
+	}
+	p.reused[s] = append(p.reused[s], k)
+	return k, nil
 }
 
 func (p *Pool) pop(s Spec) crypto.Signer {

@@ -2,8 +2,10 @@ package keys
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,4 +116,49 @@ func TestReusingPoolGeneratesOnlyItsShare(t *testing.T) {
 	made, served, _ := p.Stats()
 	assert.Equal(t, 2, made)
 	assert.Equal(t, 10, served)
+}
+
+// A load's devices start together: all of them asking before the first
+// key lands must still make the pool generate only its share (it made one
+// key per device until the first landed).
+func TestReusingPoolGeneratesOnlyItsShareWhenAllAskAtOnce(t *testing.T) {
+	p := &Pool{Reuse: 4}
+	s := Spec{"RSA", 1024}
+	const devices = 50
+	var start, done sync.WaitGroup
+	start.Add(1)
+	keys := make([]crypto.Signer, devices)
+	errs := make([]error, devices)
+	for i := range devices {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			start.Wait()
+			keys[i], errs[i] = p.Get(context.Background(), s)
+		}()
+	}
+	start.Done()
+	done.Wait()
+	seen := map[string]int{}
+	for i := range devices {
+		require.NoError(t, errs[i])
+		seen[keys[i].(*rsa.PrivateKey).N.String()]++
+	}
+	made, served, _ := p.Stats()
+	assert.Equal(t, 4, made)
+	assert.Equal(t, devices, served)
+	assert.Len(t, seen, 4)
+}
+
+func TestReusingPoolWaitBoundByContext(t *testing.T) {
+	p := &Pool{Reuse: 1}
+	s := Spec{"RSA", 1024}
+	p.mu.Lock()
+	p.making = map[Spec]int{s: 1} // another device is generating the only key
+	p.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := p.Get(ctx, s)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "waiting for a RSA 1024 key")
 }
