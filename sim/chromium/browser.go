@@ -20,10 +20,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
 	"github.com/enrollsim/enrollsim/sim/weblogin"
@@ -88,8 +91,10 @@ func QuietFlags(bin string) []chromedp.ExecAllocatorOption {
 }
 
 // Browser is one Chromium process, started on the first login that needs
-// it and shared by every case of a run; each login gets a fresh browser
-// context (its own cookies and storage). Close ends the process.
+// it and shared by every case of a run. Each login gets a tab of its own:
+// a fresh browser context, or the tab of an earlier login that stayed on
+// one origin and was redirected to its callback, wiped of cookies,
+// storage, cache and history (used, wipe). Close ends the process.
 type Browser struct {
 	path string
 
@@ -103,9 +108,20 @@ type Browser struct {
 
 	// spare is a tab in a fresh browser context, opened while the last
 	// login ran: opening one (a renderer process) is most of a login's
-	// setup. Every login still gets a context no other login used.
+	// setup.
 	spare   chan tab
 	warming bool // a spare is opening
+	// used are the tabs of logins redirected to their callback, left on
+	// about:blank and wiped (cookies, storage, cache, history: see wipe)
+	// for the next login, which costs a fraction of opening a tab: a
+	// renderer process started for every sign-in was most of the CPU of
+	// a browser enrollment.
+	used chan tab
+	// leaving counts the tabs being left in the background; left is
+	// closed (and replaced) each time one is done.
+	leaving int
+	left    chan struct{}
+	opened  atomic.Int32 // tabs opened, for tests
 	// background are the tabs opening or closing outside a login, which
 	// Close waits for.
 	background sync.WaitGroup
@@ -115,10 +131,20 @@ type tab struct {
 	ctx    context.Context
 	cancel func()
 	err    error // a spare that could not open
+	// origins the last login visited, whose storage the wipe clears;
+	// watched: the DOM watch (watchDOMJS) is installed.
+	origins []string
+	watched bool
 }
 
+// usedTabs bounds the wiped tabs kept between logins: one per login that
+// may run at once in a usual run; more are closed.
+const usedTabs = 4
+
 // New returns a browser that runs path (see Find) when first needed.
-func New(path string) *Browser { return &Browser{path: path, spare: make(chan tab, 1)} }
+func New(path string) *Browser {
+	return &Browser{path: path, spare: make(chan tab, 1), used: make(chan tab, usedTabs), left: make(chan struct{})}
+}
 
 // tab is a tab in a browser context of its own: the spare one (waited for
 // when it is opening), else a new one.
@@ -145,6 +171,7 @@ func (b *Browser) tab(ctx, bctx context.Context) (context.Context, func(), error
 		default:
 		}
 	}
+	b.opened.Add(1)
 	t, err := open(bctx)
 	return t.ctx, t.cancel, err
 }
@@ -187,6 +214,7 @@ func (b *Browser) warm(bctx context.Context) {
 	b.background.Add(1)
 	go func() {
 		defer b.background.Done()
+		b.opened.Add(1)
 		t, err := open(bctx)
 		t.err = err
 		b.mu.Lock()
@@ -281,6 +309,9 @@ func (b *Browser) Close() error {
 		}
 	default:
 	}
+	for len(b.used) > 0 {
+		(<-b.used).cancel()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	// Read while the browser still runs: the link goes with the profile.
@@ -351,18 +382,151 @@ func (b *Browser) Login(ctx context.Context, fetch weblogin.Fetch, req weblogin.
 	if err != nil {
 		return &weblogin.Result{}, &weblogin.Error{Kind: weblogin.KindNoBrowser, Msg: err.Error()}
 	}
-	tab, cancel, err := b.tab(ctx, bctx)
-	if err != nil {
-		return &weblogin.Result{}, &weblogin.Error{Kind: weblogin.KindNoBrowser, Msg: "opening a browser tab: " + err.Error()}
+	t, reused := b.takeUsed(ctx)
+	if !reused {
+		tctx, cancel, err := b.tab(ctx, bctx)
+		if err != nil {
+			return &weblogin.Result{}, &weblogin.Error{Kind: weblogin.KindNoBrowser, Msg: "opening a browser tab: " + err.Error()}
+		}
+		t = tab{ctx: tctx, cancel: cancel}
 	}
-	defer b.closeLater(cancel)
-	stop := context.AfterFunc(ctx, cancel)
-	defer stop()
-	l := newLogin(ctx, tab, fetch, req)
-	// The next login's tab opens while this one waits on its pages, once
-	// this one's tab is set up: a login is mostly waiting, and opening a
-	// tab (a renderer process) is most of a login's setup.
-	l.afterSetup = func() { b.warm(bctx) }
+	// The login's actions and subscriptions live on a context of its own,
+	// so that they end with it and the tab can serve the next login.
+	lctx, lcancel := context.WithCancel(t.ctx)
+	stop := context.AfterFunc(ctx, lcancel)
+	l := newLogin(ctx, lctx, fetch, req)
+	l.watched = t.watched
+	if !reused {
+		// The next login's tab opens while this one waits on its pages,
+		// once this one's tab is set up: a login is mostly waiting, and
+		// opening a tab (a renderer process) is most of a login's setup.
+		l.afterSetup = func() { b.warm(bctx) }
+	}
 	err = l.run()
-	return l.result(), err
+	stop()
+	t.origins, t.watched = l.visited(), true
+	res := l.result()
+	// Only a tab whose login ended at the callback by an HTTP redirect
+	// serves again: one that failed may hold a page in any state, and one
+	// whose page navigated to the callback scheme itself has asked for an
+	// external app, after which Chromium may block the next such request
+	// from the tab (a second login would never see its callback).
+	b.leave(t, lcancel, err == nil && ctx.Err() == nil && res.CallbackRoute == weblogin.RouteRedirect)
+	return res, err
+}
+
+// takeUsed takes a used tab, waiting for one being left; false when there
+// is none.
+func (b *Browser) takeUsed(ctx context.Context) (tab, bool) {
+	for {
+		select {
+		case t := <-b.used:
+			return t, true
+		default:
+		}
+		b.mu.Lock()
+		leaving, left := b.leaving, b.left
+		b.mu.Unlock()
+		if leaving == 0 {
+			return tab{}, false
+		}
+		select {
+		case <-left:
+		case <-ctx.Done():
+			return tab{}, false
+		}
+	}
+}
+
+// leave ends a login on its tab: the tab goes to about:blank, which stops
+// the page's scripts, while the login still fails what the page asks;
+// then the login's subscriptions end, and the tab is wiped. A tab to keep
+// joins the used ones, and any other is closed. In the background, while
+// the engine goes on with the token: the next login waits for a tab
+// being left rather than open one.
+//
+// Only a login that stayed on one origin leaves its tab to another: a
+// tab's session storage outlives its pages, and only the page of an
+// origin can clear it (DevTools clears it only for a loaded frame), so
+// the last page clears it before the tab leaves.
+func (b *Browser) leave(t tab, endLogin func(), keep bool) {
+	b.mu.Lock()
+	b.leaving++
+	b.mu.Unlock()
+	b.background.Add(1)
+	go func() {
+		defer b.background.Done()
+		keep := b.leaveTab(t, endLogin, keep)
+		b.mu.Lock()
+		if keep && !b.closed {
+			select {
+			case b.used <- t:
+			default:
+				keep = false
+			}
+		} else {
+			keep = false
+		}
+		b.leaving--
+		close(b.left)
+		b.left = make(chan struct{})
+		b.mu.Unlock()
+		if !keep {
+			t.cancel()
+		}
+	}()
+}
+
+// leaveTab does leave's work; false when the tab is not to serve again.
+func (b *Browser) leaveTab(t tab, endLogin func(), keep bool) bool {
+	if !keep || len(t.origins) != 1 {
+		endLogin()
+		return false
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, actionLimit)
+	defer cancel()
+	origin, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { sessionStorage.clear(); return location.origin })()`))
+	if err != nil || origin != t.origins[0] {
+		endLogin()
+		return false
+	}
+	_, err = chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: "about:blank"})
+	endLogin()
+	return err == nil && wipeSoon(t) == nil
+}
+
+// wipeSoon wipes a tab just left: for a moment after about:blank, DevTools
+// may find no page to act on ("Not attached to an active page"). Each step
+// of the wipe may be done again.
+func wipeSoon(t tab) error {
+	var err error
+	for attempt := range 8 {
+		if err = wipe(t); err == nil {
+			return nil
+		}
+		sleep(10 * (attempt + 1))
+	}
+	return err
+}
+
+// wipe makes a used tab what a new browser context is to a page: no
+// cookies (of any site), no storage of the origin the last login visited
+// (local storage, IndexedDB, caches, service workers; leave cleared its
+// session storage), no HTTP cache, and no history to go back to.
+func wipe(t tab) error {
+	ctx, cancel := context.WithTimeout(t.ctx, actionLimit)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		return err
+	}
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCache, cdp.Empty{}); err != nil {
+		return err
+	}
+	for _, o := range t.origins {
+		if _, err := chromedp.Call(ctx, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: o, StorageTypes: "all"}); err != nil {
+			return err
+		}
+	}
+	_, err := chromedp.Call(ctx, page.ResetNavigationHistory, cdp.Empty{})
+	return err
 }

@@ -28,6 +28,10 @@ import (
 const (
 	pollEvery   = 20 * time.Millisecond
 	settleQuiet = 30 * time.Millisecond
+	// domQuiet: a loaded document whose DOM has not changed for this long
+	// is taken as drawn at the first look; one that changed more recently
+	// must look the same twice in a row.
+	domQuiet    = 20 * time.Millisecond
 	actionLimit = 5 * time.Second // one DevTools action (type, click, screenshot)
 	// maxSubmissions bounds the forms one login fills: a page that keeps
 	// drawing new forms is a loop.
@@ -63,6 +67,7 @@ type login struct {
 	credentials  bool   // a password was typed at some point
 
 	afterSetup func() // runs once the tab is set up, before the start page loads
+	watched    bool   // the tab has the DOM watch from an earlier login
 }
 
 type response struct {
@@ -86,6 +91,13 @@ func newLogin(ctx, tab context.Context, f weblogin.Fetch, req weblogin.Request) 
 	}
 	l.red.add(req.Password)
 	return l
+}
+
+// visited are the origins the login's requests went to.
+func (l *login) visited() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.origins)
 }
 
 func (l *login) result() *weblogin.Result {
@@ -221,6 +233,13 @@ func (l *login) emulate() error {
 		scale = 1
 	}
 	return chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			if l.watched {
+				return nil
+			}
+			_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watchDOMJS})
+			return err
+		}),
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			// Page and Network are on since the tab opened (open); Fetch
 			// now, after the login's listeners, as it pauses requests.
@@ -631,6 +650,18 @@ func (l *login) settled() bool {
 	return l.inflight == 0 && time.Since(l.lastActivity) >= settleQuiet
 }
 
+// watchDOMJS runs in every document before its own scripts: it notes when
+// the DOM last changed, so that the driver can tell a drawn page from one
+// still being drawn without waiting to see it twice. The driver's own
+// tagging of controls (ControlAttr) is not a change of the page.
+const watchDOMJS = `(() => {
+  const mark = () => { window.__enrollsimChanged = performance.now(); };
+  mark();
+  new MutationObserver(records => {
+    if (records.some(r => r.type !== 'attributes' || r.attributeName !== '` + weblogin.ControlAttr + `')) mark();
+  }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+})()`
+
 // snapshotJS tags each control with its index, then returns a copy of the
 // document without invisible controls, and with controls outside any form
 // gathered into one form, for weblogin.ReadLivePage. Typed values become
@@ -658,12 +689,23 @@ const snapshotJS = `(() => {
     orphans.forEach(c => f.appendChild(c));
     (clone.querySelector('body') || clone).appendChild(f);
   }
-  return JSON.stringify({url: location.href, html: clone.outerHTML});
+  const changed = window.__enrollsimChanged;
+  const quiet = document.readyState === 'complete' && typeof changed === 'number' ? performance.now() - changed : -1;
+  return JSON.stringify({url: location.href, html: clone.outerHTML, quiet: quiet});
 })()`
 
 type snapshot struct {
 	URL  string `json:"url"`
 	HTML string `json:"html"`
+	// Quiet is how long, in milliseconds, the loaded document's DOM has not
+	// changed; negative while it loads, or when the page's watch is
+	// missing (a document that replaced itself by document.write).
+	Quiet float64 `json:"quiet"`
+}
+
+// drawn: the document has loaded and its DOM has not changed for domQuiet.
+func (s *snapshot) drawn() bool {
+	return s.Quiet >= float64(domQuiet.Milliseconds())
 }
 
 func (l *login) snapshot() (*snapshot, error) {
@@ -717,7 +759,9 @@ func (l *login) drive() error {
 		if err != nil {
 			continue // a navigation replaced the document under the script
 		}
-		stable := snap.HTML == prev
+		// Seen twice alike, or loaded and unchanged for a while: a page
+		// is not acted on while its scripts are still drawing it.
+		stable := snap.HTML == prev || snap.drawn()
 		prev = snap.HTML
 		if !stable || !l.settled() {
 			continue

@@ -213,6 +213,32 @@ func TestEveryLoginStartsWithoutCookies(t *testing.T) {
 	}
 }
 
+// A tab serves the next login once its login was redirected to the
+// callback, and the next login finds nothing of the earlier one: no
+// cookie, no local or session storage, no page to go back to.
+func TestUsedTabsKeepNothingOfTheirLogin(t *testing.T) {
+	_, srv := newIDP(t)
+	b := New("")
+	defer b.Close()
+	var history string
+	for i := range 4 {
+		var secrets []string
+		ctx, cancel := loginCtx()
+		res, err := b.Login(ctx, (&recorder{}).fetch(noRedirects()), request(srv.URL+"/storagestart", &secrets))
+		cancel()
+		require.NoError(t, err, "login %d", i)
+		assert.Equal(t, "fresh", res.Callback.Query().Get("state"), "login %d found what an earlier login left", i)
+		if i == 0 {
+			history = res.Callback.Query().Get("history")
+		}
+		assert.Equal(t, history, res.Callback.Query().Get("history"), "login %d has another history than a fresh tab", i)
+		assert.Equal(t, weblogin.RouteRedirect, res.CallbackRoute)
+	}
+	// The first login opened its tab and a spare; the others used the
+	// first one's.
+	assert.Equal(t, int32(2), b.opened.Load(), "tabs opened for four logins")
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

@@ -170,6 +170,23 @@ func (p *idp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/cookiecb":
 		w.Header().Set("Location", callback+"&state="+r.URL.Query().Get("state"))
 		w.WriteHeader(http.StatusFound)
+	case "/storagestart":
+		// What this tab and its browser context kept from an earlier
+		// login (cookies, storage of either kind, history), handed on to
+		// the callback; then it leaves some of each for the next one.
+		html(`<!doctype html><title>Storage</title><body><script>
+const kept = [];
+if (document.cookie) kept.push('cookie');
+if (localStorage.length) kept.push('local');
+if (sessionStorage.length) kept.push('session');
+document.cookie = 'c=yes-9f8e7d6c5b4a; path=/';
+localStorage.setItem('k', 'v');
+sessionStorage.setItem('k', 'v');
+location.href = ` + "`/storagecb?state=${kept.join(',') || 'fresh'}&history=${history.length}`" + `;
+</script></body>`)
+	case "/storagecb":
+		w.Header().Set("Location", callback+"&"+r.URL.RawQuery)
+		w.WriteHeader(http.StatusFound)
 	case "/empty":
 		html(`<!doctype html><title>Loading</title><body><p>Please wait</p><script>/* never draws a form */</script></body>`)
 	default:
