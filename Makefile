@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/enrollsim
 
-.PHONY: run test build release image image-chromium bench bench-all vet fmt cover clean screenshot load-screenshot
+.PHONY: run test test-full build release image image-chromium bench bench-all vet fmt cover clean screenshot load-screenshot
 
 run: build
 	./$(BIN) run
@@ -51,6 +51,12 @@ test: deps
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# test-full is make test with every end-to-end sweep whole: the default
+# plays a share of the slowest ones that still proves each point (the
+# tests that read ENROLLSIM_TEST_SWEEP say which).
+test-full:
+	ENROLLSIM_TEST_SWEEP=full $(MAKE) test
 
 # bench prints issue 16's three figures with their baselines; bench-all
 # runs every benchmark of every package.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,54 +46,86 @@ func playEmbedded(t *testing.T, suite *scenarios.Suite) *report.Summary {
 		}
 	}
 	sum := &report.Summary{}
-	for _, key := range order {
-		g := groups[key]
-		timeout := 5 * time.Second
-		if key == refserver.FaultWellKnownSlow {
-			// Far shorter than the server's stall (WK-015), which ends
-			// when the client gives up; long enough for the case's other
-			// requests on a loaded machine.
-			timeout = 3 * time.Second
-		}
-		clock := &sim.VirtualClock{}
-		// As the CLI's embedded target: pushes through an APNs stand-in,
-		// and a push fault's own command delay.
-		standIn, err := apns.Start("127.0.0.1:0", apns.Config{})
-		require.NoError(t, err)
-		var delay time.Duration
-		for _, f := range refserver.Faults() {
-			if slices.Contains(g.faults, f.Name) {
-				delay = max(delay, f.CommandDelay)
-			}
-		}
-		srv, err := refserver.Start(refserver.Config{Faults: g.faults, SlowDelay: time.Minute, Now: clock.Now, TOTPNow: clock.TOTPNow,
-			WorkerNow: clock.WorkerNow, CommandDelay: delay, APNs: &refserver.APNs{URL: standIn.URL(), Roots: standIn.CertPool()}})
-		require.NoError(t, err)
-		clock.OnWorkerAdvance(srv.RunWorker)
-		client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
-		require.NoError(t, err)
-		reg := srv.ObserveAxM(context.Background(), client)
-		target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused, AxM: &reg,
-			Push: sim.PushReceiverFunc(func(token []byte) sim.PushMailbox { return standIn.Subscribe(token) })}
-		for i := range g.cases {
-			g.cases[i].Target = target
-			for _, a := range srv.Accounts() {
-				if a.Identifier == g.cases[i].Account.Identifier {
-					g.cases[i].Account.Password, g.cases[i].Account.TOTPSecret = secret.New(a.Password), secret.New(a.TOTPSecret)
-				}
-			}
-		}
-		// The browser's page and step timeouts get room no loaded machine
-		// needs: the production 10 s and 60 s can expire on busy cores and
-		// end a sign-in that would have worked.
-		eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout, PageTimeout: 2 * time.Minute, StepTimeout: 5 * time.Minute}, Clock: clock.Now, TOTPClock: clock, WorkerClock: clock, Browser: testBrowser}
-		_, err = eng.Run(context.Background(), sim.Plan{Cases: g.cases}, sum.Add)
-		client.CloseIdleConnections()
-		srv.Close()
-		standIn.Close()
-		require.NoError(t, err)
+	var mu sync.Mutex // the groups play at once; the summary folds one event at a time
+	add := func(ev event.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		sum.Add(ev)
+	}
+	// Groups play four at once, each against its own server: most of a
+	// negative suite's time is a few cases waiting (a stall that must
+	// outlast the timeout, browser pages), which then overlap.
+	errs := make([]error, len(order))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 4)
+	for i, key := range order {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			errs[i] = playGroup(key, groups[key].faults, groups[key].cases, add)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "fault set %q", order[i])
 	}
 	return sum
+}
+
+// playGroup plays the cases of one fault set against a server of its own.
+func playGroup(key string, faults []string, cases []sim.Case, add func(event.Event)) error {
+	timeout := 5 * time.Second
+	if key == refserver.FaultWellKnownSlow {
+		// Far shorter than the server's stall (WK-015), which ends
+		// when the client gives up; long enough for the case's other
+		// requests on a loaded machine.
+		timeout = 3 * time.Second
+	}
+	clock := &sim.VirtualClock{}
+	// As the CLI's embedded target: pushes through an APNs stand-in,
+	// and a push fault's own command delay.
+	standIn, err := apns.Start("127.0.0.1:0", apns.Config{})
+	if err != nil {
+		return err
+	}
+	defer standIn.Close()
+	var delay time.Duration
+	for _, f := range refserver.Faults() {
+		if slices.Contains(faults, f.Name) {
+			delay = max(delay, f.CommandDelay)
+		}
+	}
+	srv, err := refserver.Start(refserver.Config{Faults: faults, SlowDelay: time.Minute, Now: clock.Now, TOTPNow: clock.TOTPNow,
+		WorkerNow: clock.WorkerNow, CommandDelay: delay, APNs: &refserver.APNs{URL: standIn.URL(), Roots: standIn.CertPool()}})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	clock.OnWorkerAdvance(srv.RunWorker)
+	client, err := transport.New(transport.Options{Timeout: timeout, RootCAs: srv.CertPool(), ConnectTo: []string{"::" + srv.Addr()}})
+	if err != nil {
+		return err
+	}
+	defer client.CloseIdleConnections()
+	reg := srv.ObserveAxM(context.Background(), client)
+	target := sim.Target{Name: "embedded", AxMURL: srv.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: srv.StockPool(), Admin: adminHooks(srv), Keys: keys.Reused, AxM: &reg,
+		Push: sim.PushReceiverFunc(func(token []byte) sim.PushMailbox { return standIn.Subscribe(token) })}
+	for i := range cases {
+		cases[i].Target = target
+		for _, a := range srv.Accounts() {
+			if a.Identifier == cases[i].Account.Identifier {
+				cases[i].Account.Password, cases[i].Account.TOTPSecret = secret.New(a.Password), secret.New(a.TOTPSecret)
+			}
+		}
+	}
+	// The browser's page and step timeouts get room no loaded machine
+	// needs: the production 10 s and 60 s can expire on busy cores and
+	// end a sign-in that would have worked.
+	eng := &sim.Engine{Limits: sim.Limits{Timeout: timeout, PageTimeout: 2 * time.Minute, StepTimeout: 5 * time.Minute}, Clock: clock.Now, TOTPClock: clock, WorkerClock: clock, Browser: testBrowser}
+	_, err = eng.Run(context.Background(), sim.Plan{Cases: cases}, add)
+	return err
 }
 
 // Every built-in suite passes against the reference server: its expected

@@ -46,6 +46,7 @@ import (
 	"github.com/enrollsim/enrollsim/sim/check"
 	"github.com/enrollsim/enrollsim/sim/device"
 	"github.com/enrollsim/enrollsim/sim/event"
+	"github.com/enrollsim/enrollsim/sim/keys"
 	"github.com/enrollsim/enrollsim/sim/secret"
 )
 
@@ -216,7 +217,8 @@ func startCorpusWith(t *testing.T, h2 bool) *corpus {
 	client, err := transport.New(transport.Options{Timeout: 5 * time.Second, RootCAs: ca.pool, ConnectTo: []string{"::" + srv.Listener.Addr().String()}})
 	require.NoError(t, err)
 	t.Cleanup(client.CloseIdleConnections)
-	c.target = sim.Target{Name: "corpus", AxMURL: ref.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: ca.pool}
+	// The reference server behind the corpus keys nothing on device keys.
+	c.target = sim.Target{Name: "corpus", AxMURL: ref.AxMURL(), AxMDeclared: true, Doer: client, StockRoots: ca.pool, Keys: keys.Reused}
 	c.hostTLS = map[string]*tls.Config{}
 	c.badCert = func(names []string, edit func(*x509.Certificate), self bool) tls.Certificate {
 		return ca.leaf(t, names, edit, self)

@@ -11,6 +11,11 @@ import (
 // the browser; Chromium starts on the first such case, one process in all.
 var testBrowser = chromium.New("")
 
+// fullSweep: with ENROLLSIM_TEST_SWEEP=full (make test-full) the slow
+// end-to-end sweeps play every case; the default make test keeps a share
+// of each that still proves its point (issue 29).
+func fullSweep() bool { return os.Getenv("ENROLLSIM_TEST_SWEEP") == "full" }
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testBrowser.Close()
