@@ -273,11 +273,15 @@ func BenchmarkLoadThroughput(b *testing.B) {
 // second through the whole life a device starts with (identity, check-in,
 // commands, token life; probes off), 200 at once, every check on, the
 // server in process; next to it, in the same run, the same load stopping
-// at the profile (the figure of BenchmarkLoadThroughput). Each iteration
-// is 500 enrollments of each.
+// at the profile (the figure of BenchmarkLoadThroughput), and the bare
+// device (bareLife: an iPhone's user enrollment, the same cryptography, no
+// checks) living the whole life 200 at once against the same server: what
+// this machine allows the life at all. Each iteration is 500 enrollments
+// of each.
 func BenchmarkWholeLifeThroughput(b *testing.B) {
 	const n = 500
-	tgt := target(b, 2*n*(b.N+1))
+	tgt := target(b, 3*n*(b.N+1)+1)
+	bareLives := bareThroughput(b, tgt, accounts(3*n*(b.N+1)+1), 2*n*(b.N+1), n)
 	mix, _ := load.ParseMix(load.DefaultMix)
 	took := map[event.Until]time.Duration{}
 	done := map[event.Until]int{}
@@ -304,6 +308,62 @@ func BenchmarkWholeLifeThroughput(b *testing.B) {
 	b.ReportMetric(10000/whole, "whole-life-s/10k")
 	b.ReportMetric(profile, "profile-only/s")
 	b.ReportMetric(profile/whole, "profile/whole")
+	bare := bareLives()
+	b.ReportMetric(bare, "bare-whole-life/s")
+	b.ReportMetric(bare/whole, "bare/engine")
+}
+
+// bareThroughput records one engine whole life (iPhone 18.2, user
+// enrollment, probes off) on the account at first, and returns what plays
+// n bare lives 200 at once on the accounts after it, once per iteration of
+// b, and gives their rate per second.
+func bareThroughput(b *testing.B, tgt sim.Target, accts load.Accounts, first, n int) func() float64 {
+	rec := &recorder{next: tgt.Doer}
+	recTarget := tgt
+	recTarget.Doer = rec
+	mix, _ := load.ParseMix("iphone@18.2:1")
+	c := sim.Case{Name: "bare-recording", Device: mix[0].Device, Type: sim.TypeUser, Account: accts.At(first), Target: recTarget,
+		Expect: sim.Expect{Enroll: true}, NoProbes: true, Until: event.UntilCommands}
+	if out := (&sim.Engine{}).Player().Play(context.Background(), c, func(event.Event) {}); out != event.OutcomeEnrolled {
+		b.Fatalf("recording case: %s", out)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func() float64 {
+		var took time.Duration
+		next := first + 1
+		for i := 0; i < b.N; i++ {
+			work := make(chan int)
+			errs := make(chan error, n)
+			var wg sync.WaitGroup
+			start := time.Now()
+			for range 200 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for k := range work {
+						errs <- bareLife(tgt.Doer, rec.reqs, accts.At(first).Identifier, accts.At(k), key)
+					}
+				}()
+			}
+			for range n {
+				work <- next
+				next++
+			}
+			close(work)
+			wg.Wait()
+			took += time.Since(start)
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					b.Fatalf("bare life: %v", err)
+				}
+			}
+		}
+		return float64(n*b.N) / took.Seconds()
+	}
 }
 
 func benchThroughput(b *testing.B, n int, tgt sim.Target) (done int) {
