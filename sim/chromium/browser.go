@@ -410,8 +410,9 @@ func (b *Browser) Login(ctx context.Context, fetch weblogin.Fetch, req weblogin.
 	// serves again: one that failed may hold a page in any state, and one
 	// whose page navigated to the callback scheme itself has asked for an
 	// external app, after which Chromium may block the next such request
-	// from the tab (a second login would never see its callback).
-	b.leave(t, lcancel, err == nil && ctx.Err() == nil && res.CallbackRoute == weblogin.RouteRedirect)
+	// from the tab (a second login would never see its callback). Nor does
+	// a tab whose context keeps what no wipe clears (leavesState).
+	b.leave(t, lcancel, err == nil && ctx.Err() == nil && res.CallbackRoute == weblogin.RouteRedirect && !l.leavesState())
 	return res, err
 }
 

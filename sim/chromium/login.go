@@ -68,6 +68,10 @@ type login struct {
 
 	afterSetup func() // runs once the tab is set up, before the start page loads
 	watched    bool   // the tab has the DOM watch from an earlier login
+	// hsts: a response set Strict-Transport-Security, which the browser
+	// context keeps (it would upgrade a later login's http request before
+	// the driver saw it), so the tab serves no other login.
+	hsts bool
 }
 
 type response struct {
@@ -98,6 +102,14 @@ func (l *login) visited() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.origins)
+}
+
+// leavesState: the login left state in its browser context that no wipe
+// clears (an HSTS entry).
+func (l *login) leavesState() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hsts
 }
 
 func (l *login) result() *weblogin.Result {
@@ -468,6 +480,11 @@ func (l *login) handle(ev fetch.EventRequestPaused) {
 		pg = &p
 	}
 	l.cookies(pg.Header)
+	if pg.Header.Get("Strict-Transport-Security") != "" {
+		l.mu.Lock()
+		l.hsts = true
+		l.mu.Unlock()
+	}
 	if pg.Status >= 300 && pg.Status < 400 {
 		if target, ok := l.location(u, pg); ok && strings.ToLower(target.Scheme) == l.scheme {
 			l.mu.Lock()

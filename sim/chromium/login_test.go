@@ -239,6 +239,24 @@ func TestUsedTabsKeepNothingOfTheirLogin(t *testing.T) {
 	assert.Equal(t, int32(2), b.opened.Load(), "tabs opened for four logins")
 }
 
+// A browser context keeps HSTS, which no wipe clears: a tab that saw
+// Strict-Transport-Security serves no other login.
+func TestTabThatSawHSTSServesNoOtherLogin(t *testing.T) {
+	_, srv := newIDP(t)
+	b := New("")
+	defer b.Close()
+	for i, start := range []string{"/hstsstart", "/storagestart"} {
+		var secrets []string
+		ctx, cancel := loginCtx()
+		_, err := b.Login(ctx, (&recorder{}).fetch(noRedirects()), request(srv.URL+start, &secrets))
+		cancel()
+		require.NoError(t, err, "login %d", i)
+	}
+	// The first login's tab and its spare, then a spare for the second,
+	// which took the first spare.
+	assert.Equal(t, int32(3), b.opened.Load(), "tabs opened for two logins")
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

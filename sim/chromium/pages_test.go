@@ -184,6 +184,11 @@ localStorage.setItem('k', 'v');
 sessionStorage.setItem('k', 'v');
 location.href = ` + "`/storagecb?state=${kept.join(',') || 'fresh'}&history=${history.length}`" + `;
 </script></body>`)
+	case "/hstsstart":
+		// A page of the origin that sets HSTS, then goes to the callback
+		// by the redirect of /storagecb.
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		html(`<!doctype html><title>HSTS</title><body><script>location.href = '/storagecb?state=fresh';</script></body>`)
 	case "/storagecb":
 		w.Header().Set("Location", callback+"&"+r.URL.RawQuery)
 		w.WriteHeader(http.StatusFound)
