@@ -13,6 +13,7 @@ package chromium
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,6 +27,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
@@ -447,9 +449,9 @@ func (b *Browser) takeUsed(ctx context.Context) (tab, bool) {
 // being left rather than open one.
 //
 // Only a login that stayed on one origin leaves its tab to another: a
-// tab's session storage outlives its pages, and only the page of an
-// origin can clear it (DevTools clears it only for a loaded frame), so
-// the last page clears it before the tab leaves.
+// tab's session storage outlives its pages, and DevTools clears it only
+// for a loaded frame, so it is cleared on the last page before the tab
+// leaves (clearSessionStorage).
 func (b *Browser) leave(t tab, endLogin func(), keep bool) {
 	b.mu.Lock()
 	b.leaving++
@@ -486,7 +488,7 @@ func (b *Browser) leaveTab(t tab, endLogin func(), keep bool) bool {
 	}
 	ctx, cancel := context.WithTimeout(t.ctx, actionLimit)
 	defer cancel()
-	origin, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { sessionStorage.clear(); return location.origin })()`))
+	origin, err := clearSessionStorage(ctx)
 	if err != nil || origin != t.origins[0] {
 		endLogin()
 		return false
@@ -494,6 +496,39 @@ func (b *Browser) leaveTab(t tab, endLogin func(), keep bool) bool {
 	_, err = chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: "about:blank"})
 	endLogin()
 	return err == nil && wipeSoon(t) == nil
+}
+
+// clearSessionStorage clears the top document's session storage and
+// returns its origin. It runs in a world of its own: the page's scripts
+// share the document with it, not their globals, so a page that replaced
+// Storage's methods cannot keep its session storage for the next login.
+func clearSessionStorage(ctx context.Context) (string, error) {
+	tree, err := chromedp.Call(ctx, page.GetFrameTree, cdp.Empty{})
+	if err != nil {
+		return "", err
+	}
+	if tree.FrameTree == nil || tree.FrameTree.Frame == nil {
+		return "", errors.New("the tab has no frame")
+	}
+	world, err := chromedp.Call(ctx, page.CreateIsolatedWorld, page.CreateIsolatedWorldParams{FrameID: tree.FrameTree.Frame.ID, WorldName: "enrollsim"})
+	if err != nil {
+		return "", err
+	}
+	byValue := true
+	res, err := chromedp.Call(ctx, runtime.Evaluate, runtime.EvaluateParams{
+		Expression: `(() => { sessionStorage.clear(); return sessionStorage.length === 0 ? location.origin : '' })()`,
+		ContextID:  world.ExecutionContextID, ReturnByValue: &byValue})
+	if err != nil {
+		return "", err
+	}
+	if res.ExceptionDetails != nil || res.Result == nil {
+		return "", errors.New("clearing the session storage threw")
+	}
+	var origin string
+	if err := json.Unmarshal([]byte(res.Result.Value), &origin); err != nil || origin == "" {
+		return "", errors.New("the session storage did not clear")
+	}
+	return origin, nil
 }
 
 // wipeSoon wipes a tab just left: for a moment after about:blank, DevTools

@@ -173,8 +173,10 @@ func (p *idp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/storagestart":
 		// What this tab and its browser context kept from an earlier
 		// login (cookies, storage of either kind, history), handed on to
-		// the callback; then it leaves some of each for the next one.
+		// the callback; then it leaves some of each for the next one, and
+		// keeps the page's own scripts from clearing any.
 		html(`<!doctype html><title>Storage</title><body><script>
+Storage.prototype.clear = function () {};
 const kept = [];
 if (document.cookie) kept.push('cookie');
 if (localStorage.length) kept.push('local');
