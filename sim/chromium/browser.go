@@ -419,8 +419,11 @@ func (b *Browser) Login(ctx context.Context, fetch weblogin.Fetch, req weblogin.
 }
 
 // takeUsed takes a used tab, waiting for one being left; false when there
-// is none.
+// is none, or none came within actionLimit (a wedged tab being left must
+// not hold up the next login, which then opens one).
 func (b *Browser) takeUsed(ctx context.Context) (tab, bool) {
+	bound := time.NewTimer(actionLimit)
+	defer bound.Stop()
 	for {
 		select {
 		case t := <-b.used:
@@ -435,6 +438,8 @@ func (b *Browser) takeUsed(ctx context.Context) (tab, bool) {
 		}
 		select {
 		case <-left:
+		case <-bound.C:
+			return tab{}, false
 		case <-ctx.Done():
 			return tab{}, false
 		}
@@ -532,17 +537,18 @@ func clearSessionStorage(ctx context.Context) (string, error) {
 }
 
 // wipeSoon wipes a tab just left: for a moment after about:blank, DevTools
-// may find no page to act on ("Not attached to an active page"). Each step
-// of the wipe may be done again.
+// may find no page to act on ("Not attached to an active page"), longer on
+// a busy machine. Each step of the wipe may be done again; it tries for
+// actionLimit in all.
 func wipeSoon(t tab) error {
-	var err error
-	for attempt := range 8 {
-		if err = wipe(t); err == nil {
-			return nil
+	deadline := time.Now().Add(actionLimit)
+	for attempt := 1; ; attempt++ {
+		err := wipe(t)
+		if err == nil || time.Now().After(deadline) {
+			return err
 		}
-		sleep(10 * (attempt + 1))
+		sleep(min(10*attempt, 100))
 	}
-	return err
 }
 
 // wipe makes a used tab what a new browser context is to a page: no
