@@ -77,8 +77,11 @@ func TestBrowserRunLeavesNoProcess(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.Contains(string(html), "data:image/png;base64,"), "the HTML report embeds the screenshots")
 
-	// Interrupted while the browser is up.
-	cmd = exec.Command(bin, args...)
+	// Interrupted while the browser is up. A sign-in takes half a second,
+	// less than a poll of /proc can be sure to catch on a busy machine: the
+	// login page's 404 keeps the browser waiting for a field for the whole
+	// page timeout (2 min), so the SIGINT always lands while it signs in.
+	cmd = exec.Command(bin, append(args, "--fault", "login-page-404")...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "NO_COLOR=1")
 	stdout.Reset()
 	stderr.Reset()
