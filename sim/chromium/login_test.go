@@ -175,6 +175,28 @@ func TestSinglePageFlow(t *testing.T) {
 	}
 }
 
+// A sign-in whose pictures nobody will see (a probe's) takes none, and
+// still reaches its callback.
+func TestSignInWithoutScreenshots(t *testing.T) {
+	t.Parallel()
+	p, srv := newIDP(t)
+	var secrets []string
+	ctx, cancel := loginCtx()
+	defer cancel()
+	req := request(srv.URL+"/spa?user-identifier=alice%40acme.test", &secrets)
+	req.NoScreenshots = true
+	res, err := shared.Login(ctx, (&recorder{}).fetch(noRedirects()), req)
+	if err != nil {
+		t.Fatalf("login: %v\ntrail:\n%s\nserver saw:\n%s", err, strings.Join(res.Trail, "\n"), p.all())
+	}
+	if res.Callback == nil || !res.SecondFactorSeen {
+		t.Fatalf("callback %v, second factor seen %v: the login must go the whole way", res.Callback, res.SecondFactorSeen)
+	}
+	if len(res.Screenshots) != 0 {
+		t.Errorf("%d screenshots taken for a login that asked for none", len(res.Screenshots))
+	}
+}
+
 // A page that disables its button and sends what was typed only later is
 // at work, not refusing: the user name form it still shows, with the
 // button disabled, is no rejection. The page's own delay (1.5 s, ten times

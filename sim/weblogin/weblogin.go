@@ -70,6 +70,10 @@ type Request struct {
 	Viewport    Viewport
 	Language    string
 	PageTimeout time.Duration
+	// NoScreenshots: nobody will see this login's pictures (a probe's
+	// sign-in), so a browser driver does not take them: each costs the
+	// page a paint and an encode before its submit.
+	NoScreenshots bool
 }
 
 // Result is how the login went. Login returns it with errors too, filled as
