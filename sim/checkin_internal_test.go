@@ -647,6 +647,8 @@ func (p plainDoer) Do(q *http.Request) (*http.Response, error) { return p.d.Do(q
 // The tester's own timeout and read limit are errors, never the server's
 // failure; hostile answers and endless command streams stay bounded.
 func TestCheckInHostileAnswers(t *testing.T) {
+	// Mostly waits for timeouts to expire: alongside the others.
+	t.Parallel()
 	endless := func(n int, msg map[string]any, q *http.Request) (int, string) {
 		return 200, commandPlist(fmt.Sprintf("C-%d", n), map[string]any{"RequestType": "DeviceInformation", "Queries": []any{"OSVersion"}})
 	}

@@ -128,6 +128,8 @@ const profileTimeout = 3 * time.Second
 // cause, within its deadline; the token is never blamed for what the
 // profile body did; and the next case of the same run still enrolls.
 func TestHostileProfileBodies(t *testing.T) {
+	// Mostly waits for timeouts to expire: alongside the others.
+	t.Parallel()
 	hostile := hostileProfileServer(t)
 	tests := []struct {
 		path    string

@@ -146,6 +146,8 @@ func chk001(t *testing.T, results []check.Result) check.Result {
 const identityTimeout = 2 * time.Second
 
 func TestIdentityOverSCEP(t *testing.T) {
+	// Mostly waits for timeouts to expire: alongside the others.
+	t.Parallel()
 	nested := bytes.Repeat([]byte{0x30, 0x80}, 10000)
 	for _, tc := range []struct {
 		name    string

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -555,6 +556,26 @@ func TestBuiltInSuitesWithEveryReport(t *testing.T) {
 	}
 	checkLargeHTMLReport(t, filepath.Join(dir, "out.html"))
 	assertJUnitValidates(t, xmllint, filepath.Join(dir, "out.junit"))
+	// A case passes with a WARN; the conforming server earns none. This
+	// sweep (every catalogue device with alice, carol, erin and frank) is
+	// the one sim's TestConformingServerTripsNothing leaves to it.
+	var doc report.JSONReport
+	raw, err := os.ReadFile(filepath.Join(dir, "out.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	require.Len(t, doc.Cases, n)
+	conformance := 0
+	for _, c := range doc.Cases {
+		scenario, _, _ := strings.Cut(c.Name, "/")
+		if !slices.Contains([]string{"alice-user", "carol-device", "erin-oauth-user", "frank-oauth-device"}, scenario) {
+			continue // thresholds: its cases below a threshold fail on purpose
+		}
+		conformance++
+		for _, res := range c.Results {
+			assert.False(t, res.Tripped(), "%s: %s %s: %s", c.Name, res.ID, res.Status, res.Actual)
+		}
+	}
+	assert.Equal(t, 4*len(device.Catalogue()), conformance)
 }
 
 // assertJUnitValidates validates a JUnit file against the JUnit XML schema.
