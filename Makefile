@@ -56,7 +56,7 @@ test: deps
 # starts packages in the order given, two at a time on two cores, and sim,
 # started after the others in path order, ran alone for two minutes at the
 # end of the run.
-SLOW_FIRST := ./sim ./internal/cli ./sim/chromium ./cmd/enrollsim
+SLOW_FIRST := ./sim ./internal/cli ./sim/chromium ./cmd/enrollsim ./internal/refserver ./internal/transport
 
 # test-full is make test with every end-to-end sweep whole: the default
 # plays a share of the slowest ones that still proves each point (the

@@ -455,9 +455,17 @@ func TestJavaScriptAccountsEnrollInTheBrowser(t *testing.T) {
 		id  string
 		typ sim.EnrollmentType
 	}{{"grace@acme.test", sim.TypeUser}, {"heidi@acme.test", sim.TypeDevice}, {"ivan@acme.test", sim.TypeUser}}
+	// Each account on the iPhone (with probes) and on one other family, so
+	// that every family signs in to some JavaScript account; every family
+	// with every account with ENROLLSIM_TEST_SWEEP=full.
+	others := []string{"ipad@26.1", "mac@26.1", "vision@26.1"}
 	var cases []sim.Case
-	for _, a := range accounts {
-		for i, dev := range []string{"iphone@26.1", "ipad@26.1", "mac@26.1", "vision@26.1"} {
+	for k, a := range accounts {
+		devices := []string{"iphone@26.1", others[k%len(others)]}
+		if fullSweep() {
+			devices = append([]string{"iphone@26.1"}, others...)
+		}
+		for i, dev := range devices {
 			c := caseFor(t, dev, a.id, a.typ)
 			c.Name += "/auto"
 			// Probes sign in again several times; one family with them is
