@@ -298,6 +298,13 @@ func everyFault(t *testing.T, mu *sync.Mutex, covered map[string]bool) {
 			}
 			c := caseFor(t, f.Probe, f.Account, typ)
 			c.Login.Driver = f.Driver // the JavaScript pages' faults need the browser
+			if !fullSweep() && (f.Driver == refserver.DriverBrowser || f.Name == refserver.FaultCallbackInJSONBody) {
+				// Their probes are a dozen more sign-ins in the browser, for
+				// trips judged on the device's own: the negative suite
+				// (internal/cli's TestNoSecretInAnyOutputOrFormat) plays
+				// these faults with probes.
+				c.NoProbes = true
+			}
 			if slices.Contains(f.Trips, "AUTH-017") {
 				// A fault about what the form driver can read: with the
 				// browser at hand, auto would sign in through it.
