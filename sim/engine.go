@@ -340,6 +340,10 @@ type Engine struct {
 	// sim/chromium); nil means none is available, and pages that need
 	// JavaScript end the case in error.
 	Browser weblogin.Driver
+	// NoScreenshots: nobody keeps the pictures of this run's browser
+	// sign-ins, so the browser takes none (each costs a frame of the page
+	// and about 70 ms before its submit).
+	NoScreenshots bool
 	// Checks selects which checks are reported; nil reports all.
 	Checks check.Filter
 	// Redactor receives the plan's secrets (the accounts' passwords and

@@ -120,7 +120,7 @@ func (r *runner) login(start, purpose, password string, otp otpSource, probe boo
 		Viewport:       webViewport(r.c.Device),
 		Language:       r.c.Device.WebLanguage(),
 		PageTimeout:    r.lim.PageTimeout,
-		NoScreenshots:  probe, // a probe's pictures are never emitted
+		NoScreenshots:  probe || r.e.NoScreenshots, // a probe's pictures are never emitted
 		Fields: weblogin.Fields{Form: r.c.Login.Form, Username: r.c.Login.Username, Password: r.c.Login.Password,
 			OTP: r.c.Login.OTP, Submit: r.c.Login.Submit, Extra: r.c.Login.Extra},
 	}

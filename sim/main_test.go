@@ -9,6 +9,9 @@ import (
 
 // testBrowser serves every case of this test binary that signs in through
 // the browser; Chromium starts on the first such case, one process in all.
+// The engines here take no screenshots (sim.Engine.NoScreenshots): these
+// tests judge verdicts, and sim/chromium's and internal/cli's tests the
+// pictures.
 var testBrowser = chromium.New("")
 
 // fullSweep: with ENROLLSIM_TEST_SWEEP=full (make test-full) the slow

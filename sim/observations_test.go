@@ -102,7 +102,7 @@ func TestObservationsAreWhatTheEngineJudged(t *testing.T) {
 			c.Target = r.target
 			c.Account = r.account(account)
 			var obs *check.Observations
-			eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, Browser: testBrowser}
+			eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, Browser: testBrowser, NoScreenshots: true}
 			eng.SetObserved(func(_ string, o *check.Observations) { cp := *o; obs = &cp })
 			reps, err := eng.Run(context.Background(), sim.Plan{Cases: []sim.Case{c}}, func(event.Event) {})
 			require.NoError(t, err)

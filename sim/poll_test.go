@@ -39,7 +39,7 @@ func playPolled(t *testing.T, target *ref, cases []sim.Case) ([]sim.CaseReport, 
 	t.Helper()
 	byCase := map[string][]event.Event{}
 	eng := &sim.Engine{Limits: loadedLimits(5 * time.Second), Clock: target.clock.Now, TOTPClock: target.clock,
-		WorkerClock: target.clock, Browser: testBrowser, Parallel: 2,
+		WorkerClock: target.clock, Browser: testBrowser, NoScreenshots: true, Parallel: 2,
 		Sleep: func(context.Context, time.Duration) error {
 			return fmt.Errorf("a real sleep against the embedded target")
 		}}

@@ -104,7 +104,7 @@ func play(t *testing.T, r *ref, timeout time.Duration, cases ...sim.Case) ([]sim
 		}
 	}
 	var events []event.Event
-	eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, WorkerClock: r.clock, Browser: testBrowser}
+	eng := &sim.Engine{Limits: loadedLimits(timeout), Clock: r.clock.Now, TOTPClock: r.clock, WorkerClock: r.clock, Browser: testBrowser, NoScreenshots: true}
 	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	return reps, events
@@ -172,7 +172,7 @@ func TestFirstCommandsAnsweredByOSVersion(t *testing.T) {
 	var events []event.Event
 	lim := loadedLimits(5 * time.Second)
 	lim.ExcerptBody = 1 << 16 // the whole answer, not its first 2 KiB
-	eng := &sim.Engine{Limits: lim, Clock: target.clock.Now, TOTPClock: target.clock, Browser: testBrowser}
+	eng := &sim.Engine{Limits: lim, Clock: target.clock.Now, TOTPClock: target.clock, Browser: testBrowser, NoScreenshots: true}
 	reps, err := eng.Run(context.Background(), sim.Plan{Cases: cases}, func(e event.Event) { events = append(events, e) })
 	require.NoError(t, err)
 	require.Len(t, reps, len(cases))

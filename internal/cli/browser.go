@@ -22,6 +22,16 @@ func (o *runOptions) attachBrowser(eng *sim.Engine) func() {
 	return func() { b.Close() }
 }
 
+// keepScreenshots tells the engine whether anyone keeps the pictures of the
+// browser sign-ins: a run with no directory for them takes none, as they
+// cost each page a frame and about 70 ms, and finish says how to get them.
+func (a *artifactWriter) keepScreenshots(eng *sim.Engine) {
+	eng.NoScreenshots = a.dir == ""
+	if b, ok := eng.Browser.(*chromium.Browser); ok {
+		a.browser = b
+	}
+}
+
 // artifactWriter writes the screenshots of a run to files and replaces
 // their bytes in the event with the path, so jsonl stays small and the
 // reports can link or embed them.
@@ -31,6 +41,9 @@ type artifactWriter struct {
 	written int
 	dropped int
 	err     error
+	// browser, when set, says whether any sign-in ran in the browser of a
+	// run that took no screenshots.
+	browser interface{ Started() bool }
 }
 
 // newArtifactWriter picks the directory: --artifacts, else next to the
@@ -90,6 +103,8 @@ func (a *artifactWriter) finish(errOut io.Writer) {
 		fmt.Fprintf(errOut, "enrollsim: %d screenshot(s) of browser sign-ins in %s\n", a.written, a.dir)
 	case a.dropped > 0:
 		fmt.Fprintf(errOut, "enrollsim: %d screenshot(s) of browser sign-ins not kept: pass --artifacts DIR, or --report FORMAT=FILE to keep them next to the report\n", a.dropped)
+	case a.dir == "" && a.browser != nil && a.browser.Started():
+		fmt.Fprintf(errOut, "enrollsim: no screenshots of the browser sign-ins were taken: pass --artifacts DIR, or --report FORMAT=FILE to keep them next to the report\n")
 	}
 }
 

@@ -214,7 +214,7 @@ func addRunFlags(fl *pflag.FlagSet, o *runOptions) {
 	fl.StringVar(&o.LoginDriver, "login-driver", "", "web login driver: form (HTML forms, no JavaScript), browser (Chromium) or auto (form first, then the browser when a page needs JavaScript); default auto, or the scenario's login.driver")
 	fl.DurationVar(&o.PageTimeout, "page-timeout", 0, "how long the browser driver waits for a field to appear, or for a page to move after a submit (default "+sim.DefaultLimits.PageTimeout.String()+"); raise it for a slow identity provider or a busy machine")
 	fl.StringVar(&o.BrowserPath, "browser-path", "", "Chromium binary for the browser driver (default: chromium, chromium-browser or google-chrome from PATH)")
-	fl.StringVar(&o.Artifacts, "artifacts", "", "directory for the screenshots of browser sign-ins (default: next to the first --report file, else none are kept)")
+	fl.StringVar(&o.Artifacts, "artifacts", "", "directory for the screenshots of browser sign-ins (default: next to the first --report file, else none are taken)")
 }
 
 // checkFlags validates the flags run and step share that need no plan.
@@ -312,6 +312,7 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	closeBrowser := o.attachBrowser(eng)
 	defer closeBrowser()
 	arts := newArtifactWriter(o.Artifacts, o.Reports)
+	arts.keepScreenshots(eng)
 	defer arts.finish(f.IO.ErrOut)
 	if plan.clock != nil {
 		// The embedded servers and the engine share a clock whose

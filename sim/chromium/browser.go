@@ -256,6 +256,13 @@ func (b *Browser) Available() error {
 	return err
 }
 
+// Started reports whether Chromium was started: some sign-in needed it.
+func (b *Browser) Started() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.started
+}
+
 // UserDataDir is the profile directory of the running browser ("" before
 // the start): tests find the browser's processes by it.
 func (b *Browser) UserDataDir() string {

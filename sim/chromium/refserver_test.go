@@ -265,3 +265,37 @@ func adminHooks(srv *refserver.Server) sim.AdminHooks {
 	revoke, expire, unenroll := srv.AdminURLs()
 	return sim.AdminHooks{RevokeToken: revoke, ExpireToken: expire, Unenroll: unenroll}
 }
+
+// An engine whose pictures nobody keeps (a run without --artifacts or a
+// report) signs in through the browser without taking any.
+func TestEngineWithoutScreenshotsTakesNone(t *testing.T) {
+	t.Parallel()
+	ref := startRef(t)
+	d, err := device.LookupDevice("iphone@26.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sim.Case{Name: "no-pictures", Device: d, Account: ref.account("alice@acme.test"), Target: ref.target,
+		Login: sim.LoginFields{Driver: sim.DriverBrowser}, NoProbes: true}
+	eng := &sim.Engine{Limits: engineLimits, Clock: ref.clock.Now, TOTPClock: ref.clock, Browser: shared, NoScreenshots: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var browserPages, shots int
+	reps, err := eng.Run(ctx, sim.Plan{Cases: []sim.Case{c}}, func(ev event.Event) {
+		if ev.Kind == event.EventExchange && strings.Contains(ev.Exchange.Purpose, "(browser") {
+			browserPages++
+		}
+		if ev.Kind == event.EventArtifact {
+			shots++
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reps[0].Outcome != event.OutcomeEnrolled || browserPages == 0 {
+		t.Fatalf("outcome %s after %d browser exchanges: the sign-in must run in the browser", reps[0].Outcome, browserPages)
+	}
+	if shots != 0 {
+		t.Errorf("%d screenshots taken by an engine that keeps none", shots)
+	}
+}
