@@ -127,3 +127,15 @@ func TestRunWithoutReportLeavesNothingInTMPDIR(t *testing.T) {
 		t.Errorf("left behind in TMPDIR: %s", e.Name())
 	}
 }
+
+// A browser that could not start took no screenshots either, but the run
+// does not say so as if --artifacts would have kept some: it names the
+// missing browser and how to install one.
+func TestMissingBrowserIsNamedNotItsScreenshots(t *testing.T) {
+	r := execute(t, "run", "--embedded", "--email", "alice@acme.test", "--device", "iphone@26.1", "--login-driver", "browser", "--no-probes",
+		"--browser-path", filepath.Join(t.TempDir(), "no-such-chromium"))
+	assert.NotEqual(t, 0, r.code)
+	assert.Contains(t, r.out, "no browser could be started")
+	assert.Contains(t, r.out+r.errOut, "install Chromium")
+	assert.NotContains(t, r.errOut, "screenshots")
+}

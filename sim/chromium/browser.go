@@ -256,11 +256,12 @@ func (b *Browser) Available() error {
 	return err
 }
 
-// Started reports whether Chromium was started: some sign-in needed it.
+// Started reports whether Chromium started and ran: some sign-in needed
+// it, and it was there to take it.
 func (b *Browser) Started() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.started
+	return b.started && b.err == nil
 }
 
 // UserDataDir is the profile directory of the running browser ("" before
